@@ -1,0 +1,123 @@
+# tiedote - message-driven notification and newsletter service.
+#
+#   make            build build/tiedoted and build/tiedote
+#   make deps       install the Debian 12 packages (apt-get update first)
+#   make demo       run the worker on its embedded defaults with example data
+#   make check      all tests (unit, integration, contract); ends "N passed, N failed"
+#   make check-asan the same tests built with AddressSanitizer + UBSan
+#   make fuzz       libFuzzer targets, a short run each (FUZZ_SECONDS)
+#   make bench      benchmarks, reported as ratios to a same-run baseline
+#   make install PREFIX=/usr/local DESTDIR=
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BUILD	?= build
+CC	?= cc
+
+PKGS	 = libzmq jansson sqlite3 inih libsodium libcurl libical
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libetpan ships no pkg-config file; its libetpan-config adds link specs we
+# do not want, so name the library directly.
+ETPAN_LIBS = -letpan
+
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS	?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
+	   -Isrc $(PKG_CFLAGS) -MMD -MP
+LIBS	 = $(PKG_LIBS) $(ETPAN_LIBS) -lm
+
+MAINS	 = src/tiedoted.c src/tiedote.c
+LIB_SRCS = $(filter-out $(MAINS),$(wildcard src/*.c))
+LIB_OBJS = $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+TEST_SRCS = $(wildcard tests/unit/test_*.c)
+TEST_BINS = $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRCS = $(wildcard bench/*.c)
+BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+DEB_PKGS = build-essential pkg-config ca-certificates clang libclang-rt-14-dev \
+	   libzmq3-dev libcurl4-gnutls-dev libsqlite3-dev sqlite3 libetpan-dev \
+	   libjansson-dev libinih-dev libsodium-dev libical-dev \
+	   postfix python3 python3-zmq python3-aiosmtpd python3-jsonschema \
+	   python3-icalendar
+
+.PHONY: all deps demo check check-asan fuzz bench install clean tests
+
+all: $(BUILD)/tiedoted $(BUILD)/tiedote
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libtiedote.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tiedoted: $(BUILD)/obj/tiedoted.o $(BUILD)/libtiedote.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tiedote: $(BUILD)/obj/tiedote.o $(BUILD)/libtiedote.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libtiedote.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libtiedote.a $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libtiedote.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtiedote.a $(LIBS)
+
+tests: all $(TEST_BINS)
+
+deps:
+	apt-get update
+	echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS)
+
+demo: all
+	./tests/demo.sh $(BUILD)
+
+check: tests
+	./tests/run.sh $(BUILD)
+
+check-asan:
+	$(MAKE) BUILD=build-asan CC=clang CFLAGS='-O1 -g -fno-omit-frame-pointer' \
+	    SAN_FLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ./tests/run.sh build-asan
+
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS='-O1 -g' \
+	    SAN_FLAGS='-fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libtiedote.a
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    clang -std=gnu11 -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	        -o build-fuzz/$$t fuzz/$$t.c build-fuzz/libtiedote.a $(LIBS); \
+	    mkdir -p build-fuzz/corpus-$$t; \
+	    build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=300000 \
+	        build-fuzz/corpus-$$t fuzz/seeds/$$t; \
+	done
+
+bench: all $(BENCH_BINS)
+	./bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+	    $(DESTDIR)$(PREFIX)/share/tiedote/templates $(DESTDIR)$(PREFIX)/share/tiedote/queue \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/tiedote
+	install -m 755 $(BUILD)/tiedote $(DESTDIR)$(PREFIX)/bin/tiedote
+	install -m 755 $(BUILD)/tiedoted $(DESTDIR)$(PREFIX)/sbin/tiedoted
+	cp -R templates/. $(DESTDIR)$(PREFIX)/share/tiedote/templates/
+	cp -R queue/. $(DESTDIR)$(PREFIX)/share/tiedote/queue/
+	sed 's,@SBINDIR@,$(PREFIX)/sbin,g' systemd/tiedoted.service \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/tiedoted.service
+	test -e $(DESTDIR)/etc/tiedote/tiedote.conf || \
+	    install -m 640 tiedote.conf.example $(DESTDIR)/etc/tiedote/tiedote.conf
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)

@@ -1,0 +1,43 @@
+/*
+ * buf - the one growable byte buffer, with a ceiling.
+ *
+ * Every piece of text tiedote builds (JSON replies, SQL-bound strings,
+ * rendered templates, MIME) goes through buf_t.  A buffer is created with a
+ * maximum size; an append that would cross it fails with -1 and leaves the
+ * buffer as it was, so hostile input fails cleanly instead of eating memory
+ * (curl's dynbuf).  Allocation failure is fatal (see util.h), so -1 means
+ * "over the ceiling" and nothing else.
+ *
+ * The contents are always NUL-terminated; buf_str() never returns NULL.
+ * The buffer owns its memory: buf_free() releases it, buf_take() hands it
+ * to the caller (who then frees it with free()).
+ */
+#ifndef TIEDOTE_BUF_H
+#define TIEDOTE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct buf {
+	char   *data;
+	size_t  len;
+	size_t  cap;
+	size_t  max;
+} buf_t;
+
+#define BUF_MAX_DEFAULT ((size_t)64 << 20)
+
+void	 buf_init(buf_t *, size_t max);
+void	 buf_free(buf_t *);
+void	 buf_reset(buf_t *);
+void	 buf_truncate(buf_t *, size_t len);
+int	 buf_add(buf_t *, const void *, size_t);
+int	 buf_adds(buf_t *, const char *);
+int	 buf_addc(buf_t *, char);
+int	 buf_printf(buf_t *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 buf_vprintf(buf_t *, const char *, va_list);
+const char *buf_str(const buf_t *);
+char	*buf_take(buf_t *);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * util - allocation wrappers and small string helpers.
+ *
+ * The x-wrappers never return NULL: running out of memory is fatal, so that
+ * error paths elsewhere are about real failures (bad input, I/O, network),
+ * as with Postfix's mymalloc.  fatal() logs one line and exits 75
+ * (EX_TEMPFAIL): a supervisor restarts us and no durable state is lost
+ * because nothing is acknowledged before it is committed.
+ */
+#ifndef TIEDOTE_UTIL_H
+#define TIEDOTE_UTIL_H
+
+#include <stddef.h>
+#include <stdlib.h>
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+void	 fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/* utf8_valid - 1 when s[0..n) is well-formed UTF-8 (no overlongs, no
+ * surrogates, nothing past U+10FFFF) */
+int	 utf8_valid(const char *, size_t);
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,62 @@
+/* test_buf - the buffer's ceiling and ownership contract */
+#include <stdlib.h>
+
+#include "buf.h"
+#include "test.h"
+
+TEST(appends_and_terminates)
+{
+	buf_t b;
+
+	buf_init(&b, 0);
+	CHECK_STR(buf_str(&b), "");
+	CHECK(buf_adds(&b, "hei") == 0);
+	CHECK(buf_addc(&b, ' ') == 0);
+	CHECK(buf_printf(&b, "%d.%d.%d", 31, 3, 2020) == 0);
+	CHECK_STR(buf_str(&b), "hei 31.3.2020");
+	CHECK(b.len == 13);
+	buf_truncate(&b, 3);
+	CHECK_STR(buf_str(&b), "hei");
+	buf_free(&b);
+}
+
+TEST(ceiling_refuses_and_keeps_contents)
+{
+	buf_t b;
+
+	buf_init(&b, 8);
+	CHECK(buf_adds(&b, "12345678") == 0);
+	CHECK(buf_addc(&b, '9') == -1);
+	CHECK(buf_printf(&b, "%s", "x") == -1);
+	CHECK_STR(buf_str(&b), "12345678");
+	buf_reset(&b);
+	CHECK(buf_adds(&b, "123456789") == -1);
+	CHECK(b.len == 0);
+	buf_free(&b);
+}
+
+TEST(take_detaches)
+{
+	buf_t b;
+	char *s;
+
+	buf_init(&b, 0);
+	for (int i = 0; i < 10000; i++)
+		CHECK(buf_addc(&b, 'a') == 0);
+	s = buf_take(&b);
+	CHECK(strlen(s) == 10000);
+	CHECK(b.data == NULL && b.len == 0);
+	free(s);
+	s = buf_take(&b);
+	CHECK_STR(s, "");
+	free(s);
+}
+
+int
+main(void)
+{
+	RUN(appends_and_terminates);
+	RUN(ceiling_refuses_and_keeps_contents);
+	RUN(take_detaches);
+	return TEST_DONE();
+}
