@@ -1,0 +1,82 @@
+/*
+ * addr - e-mail address validation; contract in addr.h.
+ */
+#include <string.h>
+
+#include "addr.h"
+#include "util.h"
+
+static int
+is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 || strchr("!#$%&'*+/=?^_`{|}~-", c);
+}
+
+static int
+is_label(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c >= 0x80;
+}
+
+int
+addr_check(const char *s, const char **why)
+{
+	const char *at, *p, *label;
+	size_t n = strlen(s), local, labels = 0;
+
+#define FAIL(msg) do { *why = (msg); return -1; } while (0)
+	if (n == 0)
+		FAIL("empty");
+	if (n > 254)
+		FAIL("longer than 254 octets");
+	if (!utf8_valid(s, n))
+		FAIL("not valid UTF-8");
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			FAIL("control character");
+		else if (*p == ' ')
+			FAIL("space");
+	if ((at = strchr(s, '@')) == NULL)
+		FAIL("no '@'");
+	if (strchr(at + 1, '@'))
+		FAIL("more than one '@'");
+	local = (size_t)(at - s);
+	if (local == 0)
+		FAIL("empty local part");
+	if (local > 64)
+		FAIL("local part longer than 64 octets");
+	if (s[0] == '.' || at[-1] == '.')
+		FAIL("local part starts or ends with '.'");
+	for (p = s; p < at; p++) {
+		if (*p == '.' && p[1] == '.')
+			FAIL("'..' in local part");
+		if (*p != '.' && !is_atext((unsigned char)*p))
+			FAIL("character not allowed in local part");
+	}
+	if (strlen(at + 1) > 255)
+		FAIL("domain longer than 255 octets");
+	for (label = p = at + 1; ; p++) {
+		if (*p == '.' || *p == '\0') {
+			size_t len = (size_t)(p - label);
+
+			if (len == 0)
+				FAIL("empty domain label");
+			if (len > 63)
+				FAIL("domain label longer than 63 octets");
+			if (label[0] == '-' || p[-1] == '-')
+				FAIL("domain label starts or ends with '-'");
+			labels++;
+			if (*p == '\0')
+				break;
+			label = p + 1;
+		} else if (!is_label((unsigned char)*p))
+			FAIL(*p == '[' ? "address literals are not accepted" :
+			    "character not allowed in domain");
+	}
+	if (labels < 2)
+		FAIL("domain has no '.'");
+#undef FAIL
+	return 0;
+}

@@ -1,0 +1,18 @@
+/*
+ * addr - is this string an e-mail address we can send to?
+ *
+ * The checks a production list needs at its edge, not the full RFC 5322
+ * grammar: at most 254 octets in all, a local part of 1-64 octets and a
+ * domain of at most 255 with labels of 1-63; exactly one '@'; no spaces,
+ * control characters, quotes or comments; dot-atom local part (RFC 5322
+ * atext, plus UTF-8 as RFC 6531 allows); a domain of at least two labels,
+ * each letters, digits and hyphens (not at either end), UTF-8 labels
+ * accepted for internationalised domains; no address literals.
+ * addr_check() returns 0, or -1 with a static reason in *why.
+ */
+#ifndef TIEDOTE_ADDR_H
+#define TIEDOTE_ADDR_H
+
+int	addr_check(const char *, const char **why);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * client - a producer's side of the intake protocol ("Lazy Pirate").
+ *
+ * client_request() sends one request and waits for its reply; when no reply
+ * comes within timeout_ms it closes the REQ socket (linger 0), opens a new
+ * one and sends again, until total_ms have passed since the call began.
+ * A worker restart is thus invisible to the caller.  The socket is kept
+ * across successful requests.  Returns 0 with the reply in the caller's
+ * buffer, or -1 when it gave up (the worker is unreachable).
+ */
+#ifndef TIEDOTE_CLIENT_H
+#define TIEDOTE_CLIENT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+typedef struct client client_t;
+
+client_t *client_new(const char *endpoint, long timeout_ms, long total_ms);
+int	  client_request(client_t *, const void *, size_t, buf_t *reply);
+void	  client_free(client_t *);
+
+#endif

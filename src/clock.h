@@ -1,0 +1,31 @@
+/*
+ * clock - the one source of "now", and RFC 3339 time parsing.
+ *
+ * Every time-dependent decision (schedules, reminders, retries, backoff,
+ * timestamps in the store) reads the clock through clock_now().  Tests set
+ * it without waiting:
+ *   TIEDOTE_NOW=2020-03-29T02:59:59+02:00   now is that instant (or @EPOCH)
+ *   TIEDOTE_NOW_FILE=/path                 now is read from that file at
+ *                                          every call (same syntax), so a
+ *                                          test can move a running worker's
+ *                                          clock across a DST change or a
+ *                                          5-day outage in milliseconds.
+ * A malformed value is fatal: a test must never silently run on real time.
+ * Times are int64 seconds since the Unix epoch (UTC).
+ */
+#ifndef TIEDOTE_CLOCK_H
+#define TIEDOTE_CLOCK_H
+
+#include <stdint.h>
+
+int64_t	clock_now(void);
+/* clock_now_ms - milliseconds; real monotonic-ish wall time unless set */
+int64_t	clock_now_ms(void);
+/* clock_parse - RFC 3339 with offset, seconds optional; 0 or -1 */
+int	clock_parse(const char *, int64_t *epoch, int *offset_min);
+/* clock_format - UTC "YYYY-MM-DDTHH:MM:SSZ" into out[32] */
+void	clock_format(int64_t, char *out);
+/* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date */
+int64_t	clock_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+#endif

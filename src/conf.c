@@ -1,0 +1,170 @@
+/*
+ * conf - the configuration file; contract in conf.h.  One table names
+ * every key, its type, default and meaning, so parsing, defaults and the
+ * printed reference can never disagree.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+enum ckind { C_STR, C_LONG, C_LEVEL };
+
+static const struct ckey {
+	const char *section, *key;
+	enum ckind kind;
+	size_t	off;
+	const char *def;
+	long	min, max;
+	const char *doc;
+} ckeys[] = {
+	{ "store", "path", C_STR, offsetof(conf_t, db_path), "./var/tiedote.db", 0, 0,
+	  "SQLite database file; its directory is created if missing" },
+	{ "store", "busy_timeout_ms", C_LONG, offsetof(conf_t, busy_timeout_ms), "5000", 0, 600000,
+	  "how long a writer waits for another one before giving up" },
+	{ "store", "max_size_mb", C_LONG, offsetof(conf_t, db_max_mb), "0", 0, LONG_MAX / 2,
+	  "refuse new data past this database size, 0 = no limit (intake replies 'unavailable')" },
+	{ "intake", "endpoint", C_STR, offsetof(conf_t, endpoint), "tcp://127.0.0.1:5570", 0, 0,
+	  "ZeroMQ endpoint tiedoted binds and producers connect to (tcp:// or ipc://)" },
+	{ "intake", "max_event_size", C_LONG, offsetof(conf_t, max_event_size), "262144", 1024, 16 << 20,
+	  "largest event accepted, bytes" },
+	{ "intake", "batch_max", C_LONG, offsetof(conf_t, batch_max), "256", 1, 100000,
+	  "most events committed in one transaction (group commit)" },
+	{ "client", "timeout_ms", C_LONG, offsetof(conf_t, client_timeout_ms), "2500", 10, 600000,
+	  "the CLI's wait for one reply before it retries on a fresh socket" },
+	{ "client", "total_timeout_ms", C_LONG, offsetof(conf_t, client_total_ms), "30000", 10, 86400000,
+	  "the CLI gives up on an unreachable worker after this long (exit 69)" },
+	{ "log", "level", C_LEVEL, offsetof(conf_t, log_level), "info", 0, 0,
+	  "debug, info, notice, warning or error" },
+};
+
+static int
+conf_apply(conf_t *c, const struct ckey *k, const char *value, buf_t *err)
+{
+	char *p = (char *)c + k->off, *end;
+	long v;
+
+	switch (k->kind) {
+	case C_LEVEL:
+		if (log_level_parse(value) < 0) {
+			buf_printf(err, "%s.%s: unknown level \"%s\"", k->section, k->key, value);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case C_STR:
+		free(*(char **)p);
+		*(char **)p = xstrdup(value);
+		return 0;
+	case C_LONG:
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || end == value || *end != '\0' || v < k->min || v > k->max) {
+			buf_printf(err, "%s.%s: \"%s\" is not a whole number in %ld..%ld",
+			    k->section, k->key, value, k->min, k->max);
+			return -1;
+		}
+		*(long *)p = v;
+		return 0;
+	}
+	return -1;
+}
+
+void
+conf_init(conf_t *c)
+{
+	buf_t err;
+
+	memset(c, 0, sizeof *c);
+	buf_init(&err, 1024);
+	for (size_t i = 0; i < NELEM(ckeys); i++)
+		if (conf_apply(c, &ckeys[i], ckeys[i].def, &err) < 0)
+			fatal("built-in default: %s", buf_str(&err));
+	buf_free(&err);
+}
+
+void
+conf_free(conf_t *c)
+{
+	for (size_t i = 0; i < NELEM(ckeys); i++)
+		if (ckeys[i].kind != C_LONG)
+			free(*(char **)((char *)c + ckeys[i].off));
+	memset(c, 0, sizeof *c);
+}
+
+int
+conf_set(conf_t *c, const char *section, const char *key, const char *value, buf_t *err)
+{
+	for (size_t i = 0; i < NELEM(ckeys); i++)
+		if (strcmp(ckeys[i].section, section) == 0 && strcmp(ckeys[i].key, key) == 0)
+			return conf_apply(c, &ckeys[i], value, err);
+	buf_printf(err, "unknown setting [%s] %s", section, key);
+	return -1;
+}
+
+struct load_ctx {
+	conf_t	*conf;
+	buf_t	 msg;		/* the first error, without its line */
+};
+
+/* conf_handler - inih calls it per key; returning 0 makes ini_parse()
+ * report the line of the first error */
+static int
+conf_handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct load_ctx *ctx = user;
+
+	if (ctx->msg.len)
+		return 0;
+	return conf_set(ctx->conf, section, key, value, &ctx->msg) == 0;
+}
+
+int
+conf_load(conf_t *c, const char *path, buf_t *err)
+{
+	struct load_ctx ctx = { c, { 0 } };
+	int rc;
+
+	if (path == NULL) {
+		if (access(CONF_DEFAULT_PATH, F_OK) != 0)
+			return 0;
+		path = CONF_DEFAULT_PATH;
+	}
+	buf_init(&ctx.msg, 1024);
+	rc = ini_parse(path, conf_handler, &ctx);
+	if (rc == -1)
+		buf_printf(err, "%s: cannot open: %s", path, strerror(errno));
+	else if (rc > 0)
+		buf_printf(err, "%s:%d: %s", path, rc,
+		    ctx.msg.len ? buf_str(&ctx.msg) : "not a \"key = value\" or [section] line");
+	else if (rc < 0)
+		buf_printf(err, "%s: cannot read", path);
+	buf_free(&ctx.msg);
+	return rc == 0 ? 0 : -1;
+}
+
+void
+conf_print(const conf_t *c, FILE *fp)
+{
+	const char *section = "";
+
+	fprintf(fp, "# tiedote.conf - every key with its default (tiedoted --print-config)\n");
+	for (size_t i = 0; i < NELEM(ckeys); i++) {
+		const struct ckey *k = &ckeys[i];
+		const char *p = (const char *)c + k->off;
+
+		if (strcmp(section, k->section) != 0)
+			fprintf(fp, "\n[%s]\n", section = k->section);
+		fprintf(fp, "# %s\n", k->doc);
+		if (k->kind == C_LONG)
+			fprintf(fp, "%s = %ld\n", k->key, *(const long *)p);
+		else
+			fprintf(fp, "%s = %s\n", k->key, *(char *const *)p);
+	}
+}

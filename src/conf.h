@@ -1,0 +1,46 @@
+/*
+ * conf - tiedote.conf: one INI file, every key with a default.
+ *
+ * conf_init() fills the embedded defaults, which run everything on one
+ * machine with no file at all.  conf_load() reads a file over them: an
+ * unknown section or key, or a bad value, is an error naming the file and
+ * line (a typo must not silently fall back to a default).  conf_set()
+ * applies one "section.key=value" override, as command-line flags do.
+ * conf_print() writes every key with its value and documentation: the
+ * reference that tiedote.conf.example is checked against.
+ * Strings in conf_t are owned by it; conf_free() releases them.
+ */
+#ifndef TIEDOTE_CONF_H
+#define TIEDOTE_CONF_H
+
+#include <stdio.h>
+
+#include "buf.h"
+
+#define CONF_DEFAULT_PATH "/etc/tiedote/tiedote.conf"
+
+typedef struct conf {
+	/* [store] */
+	char	*db_path;
+	long	 busy_timeout_ms;
+	long	 db_max_mb;
+	/* [intake] */
+	char	*endpoint;
+	long	 max_event_size;
+	long	 batch_max;
+	/* [client] */
+	long	 client_timeout_ms;
+	long	 client_total_ms;
+	/* [log] */
+	char	*log_level;
+} conf_t;
+
+void	conf_init(conf_t *);
+void	conf_free(conf_t *);
+/* conf_load - path NULL: the default path if it exists, else defaults */
+int	conf_load(conf_t *, const char *path, buf_t *err);
+int	conf_set(conf_t *, const char *section, const char *key,
+	    const char *value, buf_t *err);
+void	conf_print(const conf_t *, FILE *);
+
+#endif

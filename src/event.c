@@ -1,0 +1,459 @@
+/*
+ * event - the intake validator; contract in event.h, rules in
+ * queue/README.md.  One table says which field each type has, which are
+ * required and what kind of value each holds; the checks per kind follow.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "event.h"
+#include "region.h"
+#include "util.h"
+
+enum ev_type { T_DEADLINE, T_NETWORK_DAY, T_EVENT, T_PRACTICE, T_ANNOUNCEMENT, T_NEWS };
+static const char *const ev_types[] = {
+	"deadline", "network_day", "event", "practice", "announcement", "news"
+};
+
+#define B(t)	(1u << (t))
+#define ANY	0x3fu
+#define DATED	(B(T_NETWORK_DAY) | B(T_EVENT))
+
+enum kind { K_ID, K_TYPE, K_LINE, K_MULTI, K_TIME, K_REGIONS, K_URL, K_BOOL,
+	K_DAYS, K_IDLIST, K_AUDIENCE };
+
+static const struct field {
+	const char *name;
+	enum kind kind;
+	unsigned allowed;	/* types that have the field */
+	unsigned required;	/* types that must have it */
+	size_t	max;		/* characters (text), bytes (body, url) */
+} fields[] = {
+	{ "id",		K_ID,		ANY, ANY, 128 },
+	{ "type",	K_TYPE,		ANY, ANY, 0 },
+	{ "title",	K_LINE,		ANY, ANY, 300 },
+	{ "summary",	K_MULTI,	ANY, 0, 2000 },
+	{ "body",	K_MULTI,	ANY, B(T_ANNOUNCEMENT), 65536 },
+	{ "regions",	K_REGIONS,	ANY, ANY, 0 },
+	{ "url",	K_URL,		ANY, B(T_PRACTICE), 2048 },
+	{ "cancelled",	K_BOOL,		ANY, 0, 0 },
+	{ "due",	K_TIME,		B(T_DEADLINE), B(T_DEADLINE), 0 },
+	{ "opens",	K_TIME,		B(T_DEADLINE), 0, 0 },
+	{ "remind",	K_DAYS,		B(T_DEADLINE), 0, 365 },
+	{ "projects",	K_IDLIST,	B(T_DEADLINE), 0, 128 },
+	{ "starts",	K_TIME,		DATED, DATED, 0 },
+	{ "ends",	K_TIME,		DATED, 0, 0 },
+	{ "location",	K_LINE,		DATED, 0, 300 },
+	{ "published",	K_TIME,		B(T_PRACTICE) | B(T_NEWS), B(T_PRACTICE), 0 },
+	{ "organisation", K_LINE,	B(T_PRACTICE), 0, 300 },
+	{ "send_at",	K_TIME,		B(T_ANNOUNCEMENT), 0, 0 },
+	{ "audience",	K_AUDIENCE,	B(T_ANNOUNCEMENT), 0, 0 },
+	{ "in_bulletin", K_BOOL,	B(T_ANNOUNCEMENT), 0, 0 },
+	{ "source",	K_LINE,		B(T_NEWS), 0, 300 },
+};
+
+static const char *const langs[] = { "fi", "sv", "en" };
+
+/* fail - fill err; always returns -1 so checks can "return fail(...)" */
+static int
+fail(event_err_t *err, const char *code, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	err->code = code;
+	snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+	n = field && *field ? snprintf(err->message, sizeof err->message, "%s: ", field) : 0;
+	va_start(ap, fmt);
+	vsnprintf(err->message + n, sizeof err->message - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+event_type_known(const char *s)
+{
+	for (size_t i = 0; i < NELEM(ev_types); i++)
+		if (strcmp(s, ev_types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* check_string - control characters, blankness and length of one string;
+ * for multi-line text a CR LF becomes LF, which may replace *sp */
+static int
+check_string(json_t *js, const struct field *f, const char *path, event_err_t *err)
+{
+	const char *s = json_string_value(js);
+	size_t len = json_string_length(js), blank = 0;
+	int multi = f->kind == K_MULTI, has_cr = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\r' && multi && i + 1 < len && s[i + 1] == '\n') {
+			has_cr = 1;
+			continue;
+		}
+		if ((c < 0x20 && !(multi && (c == '\n' || c == '\t'))) || c == 0x7f)
+			return fail(err, "invalid_value", path,
+			    "control character U+%04X at byte %zu%s", c, i,
+			    multi ? " (only line feed and tab are allowed)" : " (one line only)");
+		blank += c == ' ' || c == '\n' || c == '\t' || c == '\r';
+	}
+	if (blank == len)
+		return fail(err, "invalid_value", path, "empty");
+	/* the body is limited in bytes, everything else in characters */
+	if (f->max > 2000 ? len > f->max : utf8_chars(s) > f->max)
+		return fail(err, "invalid_value", path, "longer than %zu %s", f->max,
+		    f->max > 2000 ? "bytes" : "characters");
+	if (has_cr) {
+		buf_t b;
+
+		buf_init(&b, 0);
+		for (size_t i = 0; i < len; i++)
+			if (!(s[i] == '\r' && s[i + 1] == '\n'))
+				buf_addc(&b, s[i]);
+		json_string_setn(js, buf_str(&b), b.len);
+		buf_free(&b);
+	}
+	return 0;
+}
+
+/* check_text - a string, or an object of fi/sv/en strings; normalised to
+ * the object form, which is stored in *out (a new reference) */
+static int
+check_text(json_t *v, const struct field *f, event_err_t *err, json_t **out)
+{
+	char path[128];
+	const char *key;
+	json_t *val;
+
+	if (json_is_string(v)) {
+		if (check_string(v, f, f->name, err) < 0)
+			return -1;
+		*out = json_pack("{sO}", "fi", v);
+		return 0;
+	}
+	if (!json_is_object(v))
+		return fail(err, "invalid_type", f->name,
+		    "expected a string or an object of fi/sv/en strings");
+	if (json_object_size(v) == 0)
+		return fail(err, "invalid_value", f->name, "no language given (fi, sv, en)");
+	json_object_foreach(v, key, val) {
+		int ok = 0;
+
+		snprintf(path, sizeof path, "%s.%s", f->name, key);
+		for (size_t i = 0; i < NELEM(langs); i++)
+			ok |= strcmp(key, langs[i]) == 0;
+		if (!ok)
+			return fail(err, "unknown_field", path,
+			    "not a language of tiedote (fi, sv, en)");
+		if (!json_is_string(val))
+			return fail(err, "invalid_type", path, "expected a string");
+		if (check_string(val, f, path, err) < 0)
+			return -1;
+	}
+	*out = json_incref(v);
+	return 0;
+}
+
+static int
+check_id(const char *s, const char *path, size_t max, event_err_t *err)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return fail(err, "invalid_value", path, "must be 1-%zu characters", max);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9');
+
+		if (i == 0 && !alnum)
+			return fail(err, "invalid_value", path,
+			    "must start with a letter or digit");
+		if (!alnum && !strchr("._:/-", c))
+			return fail(err, "invalid_value", path,
+			    "byte 0x%02X at %zu not allowed (A-Z a-z 0-9 . _ : / -)", c, i);
+	}
+	return 0;
+}
+
+static int
+check_url(const char *s, size_t max, event_err_t *err)
+{
+	size_t n = strlen(s), skip;
+	const char *host;
+
+	if (n > max)
+		return fail(err, "invalid_url", "url", "longer than %zu bytes", max);
+	if (strncasecmp(s, "https://", 8) == 0)
+		skip = 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		skip = 7;
+	else
+		return fail(err, "invalid_url", "url", "not an absolute http(s) URL");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '"' ||
+		    s[i] == '<' || s[i] == '>' || s[i] == '\\')
+			return fail(err, "invalid_url", "url",
+			    "space, quote, angle bracket or control character at byte %zu", i);
+	host = s + skip;
+	if (*host == '\0' || strchr("/?#:@", *host))
+		return fail(err, "invalid_url", "url", "no host");
+	return 0;
+}
+
+/* check_field - one field's value; a normalised replacement, if any, is
+ * returned in *norm (a new reference) */
+static int
+check_field(const struct field *f, json_t *v, event_err_t *err, json_t **norm)
+{
+	char path[160];
+	json_t *item;
+	size_t i, j;
+	int64_t t;
+
+	switch (f->kind) {
+	case K_ID:
+		if (!json_is_string(v))
+			return fail(err, "invalid_type", f->name, "expected a string");
+		return check_id(json_string_value(v), f->name, f->max, err);
+	case K_TYPE:
+		return 0;	/* checked before the walk */
+	case K_LINE:
+	case K_MULTI:
+		return check_text(v, f, err, norm);
+	case K_TIME:
+		if (!json_is_string(v))
+			return fail(err, "invalid_type", f->name, "expected an RFC 3339 time string");
+		if (clock_parse(json_string_value(v), &t, NULL) < 0)
+			return fail(err, "invalid_time", f->name,
+			    "not an RFC 3339 time with offset: \"%.64s\"", json_string_value(v));
+		return 0;
+	case K_REGIONS: {
+		unsigned mask = 0, bit;
+		int all = 0;
+
+		if (!json_is_array(v))
+			return fail(err, "invalid_type", f->name, "expected an array of region names");
+		if (json_array_size(v) == 0)
+			return fail(err, "invalid_region", f->name,
+			    "empty; name at least one of HYKS, TYKS, TAYS, KYS, OYS, or all");
+		json_array_foreach(v, i, item) {
+			snprintf(path, sizeof path, "%s[%zu]", f->name, i);
+			if (!json_is_string(item))
+				return fail(err, "invalid_type", path, "expected a string");
+			/* exact spelling on the wire; region_bit ignores case */
+			bit = region_bit(json_string_value(item));
+			if (bit == 0 || strcmp(json_string_value(item), bit == REGION_ALL ?
+			    "all" : region_name(__builtin_ctz(bit))) != 0)
+				return fail(err, "invalid_region", path,
+				    "\"%.32s\" is not one of HYKS, TYKS, TAYS, KYS, OYS, all",
+				    json_string_value(item));
+			if (mask & bit)
+				return fail(err, "invalid_region", path, "named twice");
+			all |= bit == REGION_ALL;
+			mask |= bit;
+		}
+		if (all && json_array_size(v) > 1)
+			return fail(err, "invalid_region", f->name, "\"all\" cannot be mixed with other regions");
+		return 0;
+	}
+	case K_URL:
+		if (!json_is_string(v))
+			return fail(err, "invalid_type", f->name, "expected a string");
+		return check_url(json_string_value(v), f->max, err);
+	case K_BOOL:
+		if (!json_is_boolean(v))
+			return fail(err, "invalid_type", f->name, "expected true or false");
+		return 0;
+	case K_DAYS:
+		if (!json_is_array(v))
+			return fail(err, "invalid_type", f->name, "expected an array of whole days");
+		if (json_array_size(v) > 32)
+			return fail(err, "invalid_value", f->name, "more than 32 reminders");
+		json_array_foreach(v, i, item) {
+			snprintf(path, sizeof path, "%s[%zu]", f->name, i);
+			if (!json_is_integer(item))
+				return fail(err, "invalid_type", path, "expected a whole number of days");
+			if (json_integer_value(item) < 0 || json_integer_value(item) > (json_int_t)f->max)
+				return fail(err, "invalid_value", path, "must be 0-%zu days", f->max);
+			for (j = 0; j < i; j++)
+				if (json_integer_value(json_array_get(v, j)) == json_integer_value(item))
+					return fail(err, "invalid_value", path, "repeated");
+		}
+		return 0;
+	case K_IDLIST:
+		if (!json_is_array(v))
+			return fail(err, "invalid_type", f->name, "expected an array of project ids");
+		if (json_array_size(v) == 0 || json_array_size(v) > 10000)
+			return fail(err, "invalid_value", f->name, "must list 1-10000 projects");
+		json_array_foreach(v, i, item) {
+			snprintf(path, sizeof path, "%s[%zu]", f->name, i);
+			if (!json_is_string(item))
+				return fail(err, "invalid_type", path, "expected a string");
+			if (check_id(json_string_value(item), path, f->max, err) < 0)
+				return -1;
+		}
+		return 0;
+	case K_AUDIENCE:
+		if (!json_is_string(v))
+			return fail(err, "invalid_type", f->name, "expected a string");
+		if (strcmp(json_string_value(v), "subscribers") != 0 &&
+		    strcmp(json_string_value(v), "projects") != 0)
+			return fail(err, "invalid_value", f->name,
+			    "must be \"subscribers\" or \"projects\"");
+		return 0;
+	}
+	return fail(err, "invalid_value", f->name, "internal: unknown field kind");
+}
+
+/* check_order - a later time that comes before an earlier one */
+static int
+check_order(json_t *ev, const char *first, const char *second, event_err_t *err)
+{
+	json_t *a = json_object_get(ev, first), *b = json_object_get(ev, second);
+	int64_t ta, tb;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	clock_parse(json_string_value(a), &ta, NULL);
+	clock_parse(json_string_value(b), &tb, NULL);
+	if (tb < ta)
+		return fail(err, "invalid_time", second, "is before %s", first);
+	return 0;
+}
+
+json_t *
+event_parse(const char *data, size_t len, size_t max_size, event_err_t *err)
+{
+	json_error_t jerr;
+	json_t *ev = NULL, *v, *norm;
+	const char *type, *key;
+	void *iter;
+	size_t i;
+	int t = -1;
+
+	memset(err, 0, sizeof *err);
+	if (len > max_size) {
+		fail(err, "too_large", NULL, "event of %zu bytes is over the limit of %zu bytes",
+		    len, max_size);
+		goto bad;
+	}
+	ev = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (ev == NULL) {
+		fail(err, "malformed_json", NULL, "not valid JSON at byte %d: %s",
+		    jerr.position, jerr.text);
+		goto bad;
+	}
+	if (!json_is_object(ev)) {
+		fail(err, "not_an_object", NULL, "the event must be a JSON object");
+		goto bad;
+	}
+	if ((v = json_object_get(ev, "type")) == NULL) {
+		fail(err, "missing_field", "type", "required");
+		goto bad;
+	}
+	if (!json_is_string(v)) {
+		fail(err, "invalid_type", "type", "expected a string");
+		goto bad;
+	}
+	type = json_string_value(v);
+	for (i = 0; i < NELEM(ev_types); i++)
+		if (strcmp(type, ev_types[i]) == 0)
+			t = (int)i;
+	if (t < 0) {
+		fail(err, "unknown_type", "type", "\"%.32s\" is not one of deadline, "
+		    "network_day, event, practice, announcement, news", type);
+		goto bad;
+	}
+	/* check_field may hand back a normalised value for the key in hand */
+	for (iter = json_object_iter(ev); iter; iter = json_object_iter_next(ev, iter)) {
+		const struct field *f = NULL;
+
+		key = json_object_iter_key(iter);
+		for (i = 0; i < NELEM(fields); i++)
+			if (strcmp(key, fields[i].name) == 0 && (fields[i].allowed & B(t)))
+				f = &fields[i];
+		if (f == NULL) {
+			fail(err, "unknown_field", key, "%s events have no such field", ev_types[t]);
+			goto bad;
+		}
+		norm = NULL;
+		if (check_field(f, json_object_iter_value(iter), err, &norm) < 0)
+			goto bad;
+		if (norm)
+			json_object_iter_set_new(ev, iter, norm);
+	}
+	for (i = 0; i < NELEM(fields); i++)
+		if ((fields[i].required & B(t)) && !json_object_get(ev, fields[i].name)) {
+			fail(err, "missing_field", fields[i].name, "required for %s events",
+			    ev_types[t]);
+			goto bad;
+		}
+	if (check_order(ev, "opens", "due", err) < 0 ||
+	    check_order(ev, "starts", "ends", err) < 0)
+		goto bad;
+	if (json_is_true(json_object_get(ev, "in_bulletin")) && json_object_get(ev, "send_at")) {
+		fail(err, "invalid_value", "in_bulletin",
+		    "cannot be true together with send_at (choose one)");
+		goto bad;
+	}
+	return ev;
+bad:
+	json_decref(ev);
+	return NULL;
+}
+
+char *
+event_canonical(json_t *ev)
+{
+	char *s = json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT);
+
+	if (s == NULL)
+		fatal("json_dumps failed");
+	return s;
+}
+
+const char *
+event_text(json_t *ev, const char *field, const char *lang)
+{
+	json_t *t = json_object_get(ev, field), *v;
+	const char *key;
+
+	if (t == NULL)
+		return NULL;
+	if (json_is_string(t))
+		return json_string_value(t);
+	if ((v = json_object_get(t, lang)) || (v = json_object_get(t, "fi")))
+		return json_string_value(v);
+	json_object_foreach(t, key, v)
+		return json_string_value(v);
+	return NULL;
+}
+
+unsigned
+event_regions(json_t *ev)
+{
+	json_t *item;
+	unsigned mask = 0;
+	size_t i;
+
+	json_array_foreach(json_object_get(ev, "regions"), i, item)
+		mask |= region_bit(json_string_value(item));
+	return mask;
+}

@@ -1,0 +1,40 @@
+/*
+ * event - validate and normalise one producer event (the edge of tiedote).
+ *
+ * event_parse() takes the raw bytes of a request, checks them against the
+ * contract in queue/README.md and returns a new, normalised JSON object
+ * (caller owns it: json_decref).  Normalised means: text fields are always
+ * {"fi"|"sv"|"en": string} objects, CR LF in multi-line text is LF.
+ * event_canonical() gives the canonical serialisation used for storage and
+ * for "same content" comparison (sorted keys, compact).
+ * On failure it returns NULL and fills the caller's event_err_t with the
+ * contract's machine code, the JSON path of the field and a message that
+ * names it.  No input makes it crash, allocate without bound or recurse
+ * deeper than jansson's own parser limit.
+ */
+#ifndef TIEDOTE_EVENT_H
+#define TIEDOTE_EVENT_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "buf.h"
+
+typedef struct event_err {
+	const char *code;	/* static: "invalid_time", ... */
+	char	field[128];	/* "" when not about one field */
+	char	message[512];
+} event_err_t;
+
+json_t	*event_parse(const char *data, size_t len, size_t max_size,
+	    event_err_t *);
+/* event_canonical - new string, caller frees */
+char	*event_canonical(json_t *);
+/* event_text - the text of field in lang, falling back to fi, then to any
+ * language; borrowed from ev, NULL when the field is absent */
+const char *event_text(json_t *ev, const char *field, const char *lang);
+/* event_regions - the region mask of ev */
+unsigned event_regions(json_t *ev);
+int	 event_type_known(const char *);
+
+#endif

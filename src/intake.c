@@ -1,0 +1,254 @@
+/*
+ * intake - validate, group-commit, then reply; contract in intake.h.
+ */
+#include <errno.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "event.h"
+#include "intake.h"
+#include "log.h"
+#include "util.h"
+
+/* one request of a batch: where to reply, and what */
+struct req {
+	zmq_msg_t identity;
+	json_t	*event;		/* valid, not yet stored; NULL otherwise */
+	char	*reply;		/* JSON reply, once known */
+};
+
+struct intake {
+	void	*sock;
+	store_t	*store;
+	size_t	 max_size;
+	int	 batch_max;
+	struct req *batch;
+};
+
+static char *
+reply_error(const char *code, const char *field, const char *message)
+{
+	json_t *r = json_pack("{s:s, s:s, s:s}", "status", "error", "code", code,
+	    "message", message);
+	char *s;
+
+	if (field && *field)
+		json_object_set_new(r, "field", json_string(field));
+	s = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	return s;
+}
+
+static char *
+reply_ok(const char *status, const char *id, int revision)
+{
+	json_t *r = json_pack("{s:s, s:s, s:i}", "status", status, "id", id,
+	    "revision", revision);
+	char *s = json_dumps(r, JSON_COMPACT);
+
+	json_decref(r);
+	return s;
+}
+
+intake_t *
+intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
+{
+	intake_t *in = xcalloc(1, sizeof *in);
+	/* ZeroMQ drops a frame this large before we see it; smaller oversize
+	 * requests reach the validator and get a "too_large" reply */
+	int64_t hard_max = (int64_t)conf->max_event_size * 4 + 4096;
+	int linger = 1000;
+
+	in->store = store;
+	in->max_size = (size_t)conf->max_event_size;
+	in->batch_max = (int)conf->batch_max;
+	in->batch = xcalloc((size_t)in->batch_max, sizeof *in->batch);
+	if ((in->sock = zmq_socket(zctx, ZMQ_ROUTER)) == NULL ||
+	    zmq_setsockopt(in->sock, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) < 0 ||
+	    zmq_setsockopt(in->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+	    zmq_bind(in->sock, conf->endpoint) < 0) {
+		buf_printf(err, "intake: cannot bind %s: %s", conf->endpoint,
+		    zmq_strerror(zmq_errno()));
+		intake_close(in);
+		return NULL;
+	}
+	log_info("intake: listening on %s", conf->endpoint);
+	return in;
+}
+
+void *
+intake_socket(intake_t *in)
+{
+	return in->sock;
+}
+
+void
+intake_close(intake_t *in)
+{
+	if (in == NULL)
+		return;
+	if (in->sock)
+		zmq_close(in->sock);
+	free(in->batch);
+	free(in);
+}
+
+/*
+ * recv_request - one request: identity, empty delimiter, one body frame.
+ * Returns 1 with r filled, 0 when nothing is waiting, -1 on socket error.
+ */
+static int
+recv_request(intake_t *in, struct req *r)
+{
+	zmq_msg_t frame[2], scratch, *f;
+	int kept = 0, total = 0, more, rc = -1;
+	event_err_t err;
+
+	zmq_msg_init(&r->identity);
+	if (zmq_msg_recv(&r->identity, in->sock, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&r->identity);
+		return zmq_errno() == EAGAIN ? 0 : -1;
+	}
+	/* a ROUTER delivers a whole message or nothing: the rest is here;
+	 * keep the first two frames, count and drop any others */
+	for (more = zmq_msg_more(&r->identity); more; total++) {
+		f = kept < 2 ? &frame[kept] : &scratch;
+		zmq_msg_init(f);
+		if (zmq_msg_recv(f, in->sock, 0) < 0) {
+			zmq_msg_close(f);
+			goto out;
+		}
+		more = zmq_msg_more(f);
+		if (f == &scratch)
+			zmq_msg_close(f);
+		else
+			kept++;
+	}
+	r->event = NULL;
+	r->reply = NULL;
+	if (total != 2 || zmq_msg_size(&frame[0]) != 0) {
+		log_warn("intake: rejected request: %d frames, expected an empty delimiter"
+		    " and one body frame", total);
+		r->reply = reply_error("bad_frames", NULL, "a request is exactly one body "
+		    "frame (after the empty delimiter a REQ socket adds)");
+	} else {
+		r->event = event_parse(zmq_msg_data(&frame[1]), zmq_msg_size(&frame[1]),
+		    in->max_size, &err);
+		if (r->event == NULL) {
+			log_warn("intake: rejected event: %s: %s", err.code, err.message);
+			r->reply = reply_error(err.code, err.field, err.message);
+		}
+	}
+	rc = 1;
+out:
+	for (int i = 0; i < kept; i++)
+		zmq_msg_close(&frame[i]);
+	if (rc < 0)
+		zmq_msg_close(&r->identity);
+	return rc;
+}
+
+/* event_at - the time an event is about, for the store's index */
+static int64_t
+event_at(json_t *ev)
+{
+	static const char *const keys[] = { "due", "starts", "send_at", "published" };
+	int64_t t;
+
+	for (size_t i = 0; i < NELEM(keys); i++) {
+		json_t *v = json_object_get(ev, keys[i]);
+
+		if (v && clock_parse(json_string_value(v), &t, NULL) == 0)
+			return t;
+	}
+	return 0;
+}
+
+/* store_batch - all valid events of the batch in one transaction */
+static void
+store_batch(intake_t *in, int n)
+{
+	int64_t now = clock_now();
+	int valid = 0, i, revision;
+	store_put_t put;
+
+	for (i = 0; i < n; i++)
+		valid += in->batch[i].event != NULL;
+	if (valid == 0)
+		return;
+	if (store_begin(in->store) < 0)
+		goto failed;
+	for (i = 0; i < n; i++) {
+		struct req *r = &in->batch[i];
+		json_t *ev = r->event;
+		const char *id, *type;
+		char *body;
+		int rc;
+
+		if (ev == NULL)
+			continue;
+		id = json_string_value(json_object_get(ev, "id"));
+		type = json_string_value(json_object_get(ev, "type"));
+		body = event_canonical(ev);
+		rc = store_event_put(in->store, id, type, body, event_regions(ev),
+		    event_at(ev), json_is_true(json_object_get(ev, "cancelled")), now,
+		    &put, &revision);
+		free(body);
+		if (rc < 0)
+			goto failed;
+		switch (put) {
+		case PUT_NEW:
+		case PUT_REVISION:
+			r->reply = reply_ok("ok", id, revision);
+			log_info("intake: stored %s %s revision %d", type, id, revision);
+			break;
+		case PUT_DUPLICATE:
+			r->reply = reply_ok("duplicate", id, revision);
+			break;
+		case PUT_TYPE_MISMATCH:
+			r->reply = reply_error("type_mismatch", "type",
+			    "type: this id is stored with another type; an id's type never changes");
+			log_warn("intake: rejected event %s: type_mismatch", id);
+			break;
+		}
+	}
+	if (store_commit(in->store) < 0)
+		goto failed;
+	return;
+failed:
+	log_error("intake: could not commit %d events: %s", valid, store_errmsg(in->store));
+	store_rollback(in->store);
+	for (i = 0; i < n; i++) {
+		struct req *r = &in->batch[i];
+
+		if (r->event == NULL)
+			continue;
+		free(r->reply);
+		r->reply = reply_error("unavailable", NULL, store_full(in->store) ?
+		    "the worker's storage is full; nothing was stored, retry later" :
+		    "the worker could not commit; nothing was stored, retry later");
+	}
+}
+
+int
+intake_process(intake_t *in)
+{
+	int n = 0, rc = 0;
+
+	while (n < in->batch_max && (rc = recv_request(in, &in->batch[n])) > 0)
+		n++;
+	store_batch(in, n);
+	for (int i = 0; i < n; i++) {
+		struct req *r = &in->batch[i];
+
+		/* delivery to a vanished peer fails silently: it will retry */
+		zmq_msg_send(&r->identity, in->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+		zmq_send(in->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+		zmq_send(in->sock, r->reply, strlen(r->reply), ZMQ_DONTWAIT);
+		zmq_msg_close(&r->identity);
+		free(r->reply);
+		json_decref(r->event);
+	}
+	return n > 0 || rc == 0 ? n : -1;
+}

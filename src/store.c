@@ -1,0 +1,485 @@
+/*
+ * store - SQLite persistence; contract in store.h.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+/*
+ * Migrations, in order; the database's user_version is the number applied.
+ * Never edit one that has shipped: add the next.
+ */
+static const char *const migrations[] = {
+	/* 1: events with revisions, subscribers */
+	"CREATE TABLE events ("
+	"  id        TEXT PRIMARY KEY,"
+	"  type      TEXT NOT NULL,"
+	"  revision  INTEGER NOT NULL,"
+	"  body      TEXT NOT NULL,"		/* canonical JSON, latest revision */
+	"  regions   INTEGER NOT NULL,"	/* region bit mask */
+	"  at        INTEGER,"		/* due/starts/published/send_at, epoch */
+	"  cancelled INTEGER NOT NULL DEFAULT 0,"
+	"  created   INTEGER NOT NULL,"
+	"  updated   INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX events_type_at ON events(type, at);"
+	"CREATE INDEX events_updated ON events(updated);"
+	"CREATE TABLE event_revisions ("
+	"  event_id  TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+	"  revision  INTEGER NOT NULL,"
+	"  body      TEXT NOT NULL,"
+	"  received  INTEGER NOT NULL,"
+	"  PRIMARY KEY (event_id, revision)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE subscribers ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  email     TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  name      TEXT NOT NULL DEFAULT '',"
+	"  lang      TEXT NOT NULL CHECK (lang IN ('fi', 'sv', 'en')),"
+	"  regions   INTEGER NOT NULL CHECK (regions BETWEEN 1 AND 31),"
+	"  status    TEXT NOT NULL CHECK (status IN"
+	"             ('active', 'unsubscribed', 'pending', 'suppressed')),"
+	"  created   INTEGER NOT NULL,"
+	"  updated   INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX subscribers_status ON subscribers(status, id);",
+};
+
+enum stmt {
+	S_EV_GET, S_EV_INSERT, S_EV_UPDATE, S_REV_INSERT, S_NSTMT
+};
+
+static const char *const stmt_sql[S_NSTMT] = {
+	[S_EV_GET] = "SELECT type, revision, body FROM events WHERE id = ?1",
+	[S_EV_INSERT] = "INSERT INTO events (id, type, revision, body, regions, at,"
+	    " cancelled, created, updated) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?7)",
+	[S_EV_UPDATE] = "UPDATE events SET revision = ?2, body = ?3, regions = ?4,"
+	    " at = ?5, cancelled = ?6, updated = ?7 WHERE id = ?1",
+	[S_REV_INSERT] = "INSERT INTO event_revisions (event_id, revision, body,"
+	    " received) VALUES (?1, ?2, ?3, ?4)",
+};
+
+struct store {
+	sqlite3	*db;
+	sqlite3_stmt *stmt[S_NSTMT];
+	int	 last_rc;
+};
+
+const char *
+store_errmsg(store_t *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+int
+store_full(store_t *s)
+{
+	return s->last_rc == SQLITE_FULL || sqlite3_extended_errcode(s->db) == SQLITE_FULL;
+}
+
+/* store_exec - run SQL text that takes no parameters (pragmas, DDL) */
+static int
+store_exec(store_t *s, const char *sql)
+{
+	char *msg = NULL;
+
+	s->last_rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+	if (s->last_rc != SQLITE_OK) {
+		log_error("store: %s: %s", sql, msg ? msg : sqlite3_errstr(s->last_rc));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_begin(store_t *s)
+{
+	return store_exec(s, "BEGIN IMMEDIATE");
+}
+
+int
+store_commit(store_t *s)
+{
+	return store_exec(s, "COMMIT");
+}
+
+void
+store_rollback(store_t *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+store_schema_version(store_t *s)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+store_migrate(store_t *s, buf_t *err)
+{
+	char sql[64];
+	int v;
+
+	for (;;) {
+		if (store_begin(s) < 0)
+			goto fail;
+		/* read inside the transaction: another process may have migrated */
+		if ((v = store_schema_version(s)) < 0)
+			goto fail;
+		if ((size_t)v >= NELEM(migrations)) {
+			store_rollback(s);
+			break;
+		}
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if (store_exec(s, migrations[v]) < 0 || store_exec(s, sql) < 0 ||
+		    store_commit(s) < 0)
+			goto fail;
+		log_info("store: schema migrated to version %d", v + 1);
+	}
+	if (v > (int)NELEM(migrations)) {
+		buf_printf(err, "database schema version %d is newer than this tiedote (%zu)",
+		    v, NELEM(migrations));
+		return -1;
+	}
+	return 0;
+fail:
+	buf_printf(err, "migration failed: %s", sqlite3_errmsg(s->db));
+	store_rollback(s);
+	return -1;
+}
+
+/* mkparent - create the database's directory, one level, if missing */
+static int
+mkparent(const char *path, buf_t *err)
+{
+	char *copy = xstrdup(path), *dir = dirname(copy);
+	int rc = 0;
+
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		buf_printf(err, "%s: cannot create directory: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+int
+store_open(const conf_t *conf, store_t **out, buf_t *err)
+{
+	store_t *s = xcalloc(1, sizeof *s);
+	char sql[128];
+	int rc;
+
+	*out = NULL;
+	if (mkparent(conf->db_path, err) < 0)
+		goto fail;
+	rc = sqlite3_open_v2(conf->db_path, &s->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		buf_printf(err, "%s: %s", conf->db_path, s->db ? sqlite3_errmsg(s->db) :
+		    sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, (int)conf->busy_timeout_ms);
+	if (store_exec(s, "PRAGMA journal_mode = WAL") < 0 ||
+	    store_exec(s, "PRAGMA synchronous = FULL") < 0 ||
+	    store_exec(s, "PRAGMA foreign_keys = ON") < 0) {
+		buf_printf(err, "%s: %s", conf->db_path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (conf->db_max_mb > 0) {
+		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+		    (long long)conf->db_max_mb * 1024 * 1024 / 4096);
+		if (store_exec(s, sql) < 0)
+			goto fail;
+	}
+	if (store_migrate(s, err) < 0)
+		goto fail;
+	for (int i = 0; i < S_NSTMT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &s->stmt[i], NULL) != SQLITE_OK) {
+			buf_printf(err, "prepare: %s", sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void
+store_close(store_t *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < S_NSTMT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->db)
+		sqlite3_close(s->db);
+	free(s);
+}
+
+/* step_done - run a write statement to completion and reset it */
+static int
+step_done(store_t *s, sqlite3_stmt *st)
+{
+	s->last_rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return s->last_rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_event_put(store_t *s, const char *id, const char *type, const char *body,
+    unsigned regions, int64_t at, int cancelled, int64_t now,
+    store_put_t *result, int *revision)
+{
+	sqlite3_stmt *st = s->stmt[S_EV_GET];
+	int rc = -1, found, rev = 0;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	s->last_rc = sqlite3_step(st);
+	found = s->last_rc == SQLITE_ROW;
+	if (!found && s->last_rc != SQLITE_DONE)
+		goto out;
+	if (found) {
+		rev = sqlite3_column_int(st, 1);
+		if (strcmp((const char *)sqlite3_column_text(st, 0), type) != 0) {
+			*result = PUT_TYPE_MISMATCH;
+			rc = 0;
+			goto out;
+		}
+		if (strcmp((const char *)sqlite3_column_text(st, 2), body) == 0) {
+			*result = PUT_DUPLICATE;
+			rc = 0;
+			goto out;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+
+	st = s->stmt[found ? S_EV_UPDATE : S_EV_INSERT];
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (found) {
+		sqlite3_bind_int(st, 2, ++rev);
+		sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, regions);
+		at ? sqlite3_bind_int64(st, 5, at) : sqlite3_bind_null(st, 5);
+		sqlite3_bind_int(st, 6, cancelled);
+		sqlite3_bind_int64(st, 7, now);
+	} else {
+		rev = 1;
+		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, regions);
+		at ? sqlite3_bind_int64(st, 5, at) : sqlite3_bind_null(st, 5);
+		sqlite3_bind_int(st, 6, cancelled);
+		sqlite3_bind_int64(st, 7, now);
+	}
+	if (step_done(s, st) < 0)
+		goto out;
+	st = s->stmt[S_REV_INSERT];
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, rev);
+	sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	if (step_done(s, st) < 0)
+		goto out;
+	*result = found ? PUT_REVISION : PUT_NEW;
+	rc = 0;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	*revision = rev;
+	return rc;
+}
+
+int
+store_subscriber_put(store_t *s, const subscriber_t *sub, int resubscribe,
+    int64_t now, store_sub_t *result)
+{
+	static const char get_sql[] =
+	    "SELECT name, lang, regions, status FROM subscribers WHERE email = ?1";
+	static const char ins_sql[] =
+	    "INSERT INTO subscribers (email, name, lang, regions, status, created, updated)"
+	    " VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5)";
+	static const char upd_sql[] =
+	    "UPDATE subscribers SET name = ?2, lang = ?3, regions = ?4,"
+	    " status = 'active', updated = ?5 WHERE email = ?1";
+	sqlite3_stmt *st = NULL;
+	int rc = -1, found, same = 0, unsub = 0;
+
+	if ((s->last_rc = sqlite3_prepare_v2(s->db, get_sql, -1, &st, NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, sub->email, -1, SQLITE_STATIC);
+	s->last_rc = sqlite3_step(st);
+	if ((found = s->last_rc == SQLITE_ROW)) {
+		const char *status = (const char *)sqlite3_column_text(st, 3);
+
+		unsub = strcmp(status, "active") != 0;
+		same = !unsub &&
+		    strcmp((const char *)sqlite3_column_text(st, 0), sub->name) == 0 &&
+		    strcmp((const char *)sqlite3_column_text(st, 1), sub->lang) == 0 &&
+		    (unsigned)sqlite3_column_int(st, 2) == sub->regions;
+	} else if (s->last_rc != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (same || (unsub && !resubscribe)) {
+		*result = same ? SUB_UNCHANGED : SUB_KEPT_UNSUBSCRIBED;
+		rc = 0;
+		goto out;
+	}
+	if ((s->last_rc = sqlite3_prepare_v2(s->db, found ? upd_sql : ins_sql, -1, &st,
+	    NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, sub->email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sub->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sub->lang, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, (int)sub->regions);
+	sqlite3_bind_int64(st, 5, now);
+	if ((s->last_rc = sqlite3_step(st)) != SQLITE_DONE)
+		goto out;
+	*result = found ? SUB_UPDATED : SUB_ADDED;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_subscriber_remove(store_t *s, const char *email, int purge, int64_t now, int *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	s->last_rc = sqlite3_prepare_v2(s->db, purge ?
+	    "DELETE FROM subscribers WHERE email = ?1" :
+	    "UPDATE subscribers SET status = 'unsubscribed', updated = ?2"
+	    " WHERE email = ?1", -1, &st, NULL);
+	if (s->last_rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	if (!purge)
+		sqlite3_bind_int64(st, 2, now);
+	if ((s->last_rc = sqlite3_step(st)) != SQLITE_DONE)
+		goto out;
+	*found = sqlite3_changes(s->db) > 0;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_subscriber_foreach(store_t *s, const char *status,
+    int (*cb)(const subscriber_t *, void *), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	subscriber_t sub;
+	int rc = -1;
+
+	s->last_rc = sqlite3_prepare_v2(s->db,
+	    "SELECT id, email, name, lang, regions, status, created, updated"
+	    " FROM subscribers WHERE ?1 IS NULL OR status = ?1 ORDER BY email",
+	    -1, &st, NULL);
+	if (s->last_rc != SQLITE_OK)
+		goto out;
+	if (status)
+		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	while ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sub.id = sqlite3_column_int64(st, 0);
+		sub.email = (const char *)sqlite3_column_text(st, 1);
+		sub.name = (const char *)sqlite3_column_text(st, 2);
+		sub.lang = (const char *)sqlite3_column_text(st, 3);
+		sub.regions = (unsigned)sqlite3_column_int(st, 4);
+		sub.status = (const char *)sqlite3_column_text(st, 5);
+		sub.created = sqlite3_column_int64(st, 6);
+		sub.updated = sqlite3_column_int64(st, 7);
+		if ((rc = cb(&sub, arg)) != 0)
+			goto out;
+	}
+	rc = s->last_rc == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* count_into - run "SELECT key, count" and set obj[key] = count */
+static int
+count_into(store_t *s, const char *sql, json_t *obj)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if ((s->last_rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		goto out;
+	while ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_object_set_new(obj, (const char *)sqlite3_column_text(st, 0),
+		    json_integer(sqlite3_column_int64(st, 1)));
+	rc = s->last_rc == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_status(store_t *s, int latest, json_t **out)
+{
+	json_t *st_json = json_object(), *events = json_object(), *subs = json_object(),
+	    *last = json_array();
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	json_object_set_new(st_json, "schema_version", json_integer(store_schema_version(s)));
+	json_object_set(st_json, "events", events);
+	json_object_set(st_json, "subscribers", subs);
+	json_object_set(st_json, "latest_events", last);
+	if (count_into(s, "SELECT type, count(*) FROM events GROUP BY type ORDER BY type",
+	    events) < 0 ||
+	    count_into(s, "SELECT 'revisions', count(*) FROM event_revisions", events) < 0 ||
+	    count_into(s, "SELECT status, count(*) FROM subscribers GROUP BY status"
+	    " ORDER BY status", subs) < 0)
+		goto out;
+	if ((s->last_rc = sqlite3_prepare_v2(s->db,
+	    "SELECT id, type, revision, updated, cancelled FROM events"
+	    " ORDER BY updated DESC, rowid DESC LIMIT ?1", -1, &st, NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int(st, 1, latest);
+	while ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(last, json_pack("{s:s, s:s, s:i, s:I, s:b}",
+		    "id", sqlite3_column_text(st, 0), "type", sqlite3_column_text(st, 1),
+		    "revision", sqlite3_column_int(st, 2),
+		    "updated", (json_int_t)sqlite3_column_int64(st, 3),
+		    "cancelled", sqlite3_column_int(st, 4)));
+	if (s->last_rc != SQLITE_DONE)
+		goto out;
+	*out = json_incref(st_json);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	json_decref(events);
+	json_decref(subs);
+	json_decref(last);
+	json_decref(st_json);
+	return rc;
+}

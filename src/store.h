@@ -1,0 +1,74 @@
+/*
+ * store - the SQLite database: the one place that holds durable state.
+ *
+ * Every SQL statement of tiedote lives in store.c, prepared and bound (never
+ * built from strings).  store_open() applies the pragmas (WAL,
+ * synchronous=FULL, foreign keys, busy timeout, size cap) and the versioned
+ * migrations (PRAGMA user_version), each migration in its own transaction.
+ *
+ * Writers group their work: store_begin() .. store_commit(); data is durable
+ * when store_commit() returns 0, and not before.  On any error the caller
+ * calls store_rollback() and nothing of the transaction remains.
+ * Functions return 0 on success and -1 on an SQLite error, whose text
+ * store_errmsg() gives; store_full() tells a full disk or size cap apart.
+ * Strings handed to callbacks are borrowed for the duration of the call.
+ */
+#ifndef TIEDOTE_STORE_H
+#define TIEDOTE_STORE_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "conf.h"
+
+typedef struct store store_t;
+
+int	 store_open(const conf_t *, store_t **, buf_t *err);
+void	 store_close(store_t *);
+int	 store_schema_version(store_t *);
+const char *store_errmsg(store_t *);
+int	 store_full(store_t *);
+int	 store_begin(store_t *);
+int	 store_commit(store_t *);
+void	 store_rollback(store_t *);
+
+/* events: one row per id (its latest revision) plus every revision */
+typedef enum { PUT_NEW, PUT_REVISION, PUT_DUPLICATE, PUT_TYPE_MISMATCH } store_put_t;
+
+/* store_event_put - store canonical body as a new event, a new revision or
+ * nothing (same body as the latest revision); inside a transaction */
+int	 store_event_put(store_t *, const char *id, const char *type,
+	    const char *body, unsigned regions, int64_t at, int cancelled,
+	    int64_t now, store_put_t *, int *revision);
+
+/* subscribers */
+typedef struct subscriber {
+	int64_t	 id;
+	const char *email;
+	const char *name;
+	const char *lang;	/* fi, sv, en */
+	unsigned regions;
+	const char *status;	/* active, unsubscribed, pending, suppressed */
+	int64_t	 created, updated;
+} subscriber_t;
+
+typedef enum { SUB_ADDED, SUB_UPDATED, SUB_UNCHANGED, SUB_KEPT_UNSUBSCRIBED } store_sub_t;
+
+/* store_subscriber_put - add or update by e-mail (case-insensitive); an
+ * unsubscribed address is left alone unless resubscribe is set */
+int	 store_subscriber_put(store_t *, const subscriber_t *, int resubscribe,
+	    int64_t now, store_sub_t *);
+/* store_subscriber_remove - mark unsubscribed, or delete with purge;
+ * *found says whether the address was known */
+int	 store_subscriber_remove(store_t *, const char *email, int purge,
+	    int64_t now, int *found);
+/* store_subscriber_foreach - in e-mail order, status NULL = all; a
+ * non-zero return from cb stops the walk and is returned */
+int	 store_subscriber_foreach(store_t *, const char *status,
+	    int (*cb)(const subscriber_t *, void *), void *);
+
+/* store_status - counts and the latest events as a new JSON object */
+int	 store_status(store_t *, int latest, json_t **);
+
+#endif
