@@ -264,13 +264,14 @@ check_field(const struct field *f, json_t *v, event_err_t *err, json_t **norm)
 				return fail(err, "invalid_region", path,
 				    "\"%.32s\" is not one of HYKS, TYKS, TAYS, KYS, OYS, all",
 				    json_string_value(item));
+			if (all || (mask && bit == REGION_ALL))
+				return fail(err, "invalid_region", f->name,
+				    "\"all\" cannot be mixed with other regions");
 			if (mask & bit)
 				return fail(err, "invalid_region", path, "named twice");
-			all |= bit == REGION_ALL;
+			all = bit == REGION_ALL;
 			mask |= bit;
 		}
-		if (all && json_array_size(v) > 1)
-			return fail(err, "invalid_region", f->name, "\"all\" cannot be mixed with other regions");
 		return 0;
 	}
 	case K_URL:
@@ -354,7 +355,7 @@ event_parse(const char *data, size_t len, size_t max_size, event_err_t *err)
 		    len, max_size);
 		goto bad;
 	}
-	ev = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	ev = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (ev == NULL) {
 		fail(err, "malformed_json", NULL, "not valid JSON at byte %d: %s",
 		    jerr.position, jerr.text);

@@ -1,0 +1,83 @@
+/* test_addr - address validation at the edge */
+#include "addr.h"
+#include "test.h"
+
+TEST(accepts_real_addresses)
+{
+	static const char *const ok[] = {
+		"anu.niemi@thl.fi", "kirjaamo@stm.fi", "first.last+tiedote@example.co.uk",
+		"o'brien@example.com", "user@sub-domain.example.org", "äiti@esimerkki.fi",
+		"info@päijät-häme.fi", "a@b.fi",
+	};
+	const char *why;
+
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		int rc = addr_check(ok[i], &why);
+
+		if (rc != 0)
+			fprintf(stderr, "  %s: %s\n", ok[i], why);
+		CHECK(rc == 0);
+	}
+}
+
+TEST(refuses_bad_addresses)
+{
+	char longlocal[80], longaddr[300], longlabel[100];
+	const char *bad[] = {
+		"", "plain", "@thl.fi", "anu@", "a@@thl.fi", "a@b@thl.fi", "a b@thl.fi",
+		"a@thl", "a@.thl.fi", "a@thl..fi", "a@-thl.fi", "a@thl-.fi", ".a@thl.fi",
+		"a.@thl.fi", "a..b@thl.fi", "a@[127.0.0.1]", "\"quoted\"@thl.fi",
+		"a\r\nBcc: x@thl.fi", "a@thl.fi\n", "a\t@thl.fi", "a(comment)@thl.fi",
+		"a@th_l.fi", "\xff@thl.fi", "a@\xc3(.fi", "a\x7f@thl.fi",
+		longlocal, longaddr, longlabel,
+	};
+	const char *why;
+
+	memset(longlocal, 'a', 65);
+	strcpy(longlocal + 65, "@thl.fi");
+	memset(longaddr, 'b', 250);
+	strcpy(longaddr, "a@");
+	memset(longaddr + 2, 'b', 250);
+	strcpy(longaddr + 252, ".fi");
+	memset(longlabel, 'c', 70);
+	memcpy(longlabel, "a@", 2);
+	strcpy(longlabel + 70, ".fi");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = addr_check(bad[i], &why);
+
+		if (rc == 0)
+			fprintf(stderr, "  accepted: %s\n", bad[i]);
+		CHECK(rc == -1 && why && *why);
+	}
+}
+
+TEST(limits_are_exact)
+{
+	char addr[300];
+	const char *why;
+
+	/* 64-octet local part passes; total 254 passes, 255 fails */
+	memset(addr, 'a', 64);
+	strcpy(addr + 64, "@thl.fi");
+	CHECK(addr_check(addr, &why) == 0);
+	memset(addr, 'a', 64);
+	addr[64] = '@';
+	for (int i = 65; i < 254; i++)
+		addr[i] = (i - 65) % 60 == 59 ? '.' : 'd';
+	memcpy(addr + 250, ".fi", 4);
+	CHECK(strlen(addr) == 253);
+	CHECK(addr_check(addr, &why) == 0);
+	memcpy(addr + 250, ".fin", 5);
+	CHECK(addr_check(addr, &why) == 0);
+	memcpy(addr + 250, ".fins", 6);
+	CHECK(addr_check(addr, &why) == -1);
+}
+
+int
+main(void)
+{
+	RUN(accepts_real_addresses);
+	RUN(refuses_bad_addresses);
+	RUN(limits_are_exact);
+	return TEST_DONE();
+}

@@ -1,0 +1,101 @@
+/* test_clock - RFC 3339 parsing and the TIEDOTE_NOW test hook */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "region.h"
+#include "test.h"
+
+TEST(parses_offsets_and_forms)
+{
+	int64_t t, u;
+	int off;
+
+	CHECK(clock_parse("2020-03-31T16:15:00+03:00", &t, &off) == 0);
+	CHECK(t == 1585660500 && off == 180);
+	CHECK(clock_parse("2020-03-31T16:15+03:00", &u, NULL) == 0 && u == t);
+	CHECK(clock_parse("2020-03-31T13:15:00Z", &u, NULL) == 0 && u == t);
+	CHECK(clock_parse("2020-03-31t13:15:00.999z", &u, NULL) == 0 && u == t);
+	CHECK(clock_parse("2020-03-31T09:15:00-04:00", &u, NULL) == 0 && u == t);
+	CHECK(clock_parse("2020-02-29T00:00Z", &u, NULL) == 0 && u == 1582934400);
+	CHECK(clock_parse("2016-12-31T23:59:60Z", &u, NULL) == 0);
+}
+
+TEST(refuses_what_is_not_a_time)
+{
+	static const char *const bad[] = {
+		"", "31.3.2020", "2020-03-31", "2020-03-31T16:15", "2020-03-31T16:15:00",
+		"2020-03-31 16:15+03:00", "2020-02-30T00:00Z", "2019-02-29T00:00Z",
+		"2020-13-01T00:00Z", "2020-00-01T00:00Z", "2020-03-31T24:00Z",
+		"2020-03-31T16:60Z", "2020-03-31T16:15+15:00", "2020-03-31T16:15+0300",
+		"2020-03-31T16:15Z ", "2020-03-31T16:15.5Z", "1969-12-31T23:59Z",
+		"2020-03-31T16:15:00.Z",
+	};
+	int64_t t;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = clock_parse(bad[i], &t, NULL);
+
+		if (rc == 0)
+			fprintf(stderr, "  accepted: \"%s\"\n", bad[i]);
+		CHECK(rc == -1);
+	}
+}
+
+TEST(now_can_be_set_and_moved)
+{
+	char path[] = "/tmp/tiedote-now.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *fp;
+
+	setenv("TIEDOTE_NOW", "2020-03-29T02:59:59+02:00", 1);
+	CHECK(clock_now() == 1585443599);
+	setenv("TIEDOTE_NOW", "@1585443600", 1);
+	CHECK(clock_now() == 1585443600);
+	CHECK(clock_now_ms() == 1585443600000LL);
+	/* a file is re-read at every call: a running worker's clock moves */
+	fp = fdopen(fd, "w");
+	fputs("2020-03-31T16:15:00+03:00\n", fp);
+	fclose(fp);
+	setenv("TIEDOTE_NOW_FILE", path, 1);
+	CHECK(clock_now() == 1585660500);
+	fp = fopen(path, "w");
+	fputs("@1586000000", fp);
+	fclose(fp);
+	CHECK(clock_now() == 1586000000);
+	unlink(path);
+	unsetenv("TIEDOTE_NOW_FILE");
+	unsetenv("TIEDOTE_NOW");
+	CHECK(clock_now() > 1700000000);
+}
+
+TEST(region_lists)
+{
+	unsigned m;
+	buf_t b;
+
+	buf_init(&b, 64);
+	CHECK(region_parse_list("KYS,OYS", &m) == 0 && m == (8 | 16));
+	CHECK(region_parse_list("hyks; tyks", &m) == 0 && m == 3);
+	CHECK(region_parse_list("all", &m) == 0 && m == REGION_ALL);
+	CHECK(region_parse_list("all,KYS", &m) == -1);
+	CHECK(region_parse_list("Helsinki", &m) == -1);
+	CHECK(region_parse_list("", &m) == -1);
+	region_format(8 | 1, &b);
+	CHECK_STR(buf_str(&b), "HYKS,KYS");
+	buf_reset(&b);
+	region_format(REGION_ALL, &b);
+	CHECK_STR(buf_str(&b), "all");
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	RUN(parses_offsets_and_forms);
+	RUN(refuses_what_is_not_a_time);
+	RUN(now_can_be_set_and_moved);
+	RUN(region_lists);
+	return TEST_DONE();
+}

@@ -1,0 +1,326 @@
+/* test_event - the intake validator against the contract in queue/README.md */
+#include <stdlib.h>
+
+#include "event.h"
+#include "test.h"
+
+#define MAX (256 * 1024)
+
+/* minimal valid events, one per type */
+static const char *const valid[] = {
+	"{\"id\":\"stm-2020\",\"type\":\"deadline\",\"title\":\"Haku päättyy\","
+	"\"regions\":[\"all\"],\"due\":\"2020-03-31T16:15:00+03:00\"}",
+	"{\"id\":\"vp-1\",\"type\":\"network_day\",\"title\":\"Verkostopäivä\","
+	"\"regions\":[\"KYS\",\"OYS\"],\"starts\":\"2020-05-12T09:00+03:00\","
+	"\"ends\":\"2020-05-12T16:00+03:00\",\"location\":\"Teams\"}",
+	"{\"id\":\"ev-1\",\"type\":\"event\",\"title\":{\"sv\":\"Workshop\"},"
+	"\"regions\":[\"TYKS\"],\"starts\":\"2020-05-12T06:00:00.5Z\"}",
+	"{\"id\":\"p-1\",\"type\":\"practice\",\"title\":\"Malli\",\"regions\":[\"KYS\"],"
+	"\"url\":\"https://www.innokyla.fi/fi/toimintamalli/x?a=1#b\","
+	"\"published\":\"2020-04-01T10:00:00+03:00\",\"organisation\":\"KSSHP\"}",
+	"{\"id\":\"a-1\",\"type\":\"announcement\",\"title\":\"Tiedote\",\"regions\":[\"all\"],"
+	"\"body\":\"Rivi 1\\r\\nRivi 2\\n\\n\\tsisennys\",\"send_at\":\"2020-05-04T09:00+03:00\","
+	"\"audience\":\"projects\"}",
+	"{\"id\":\"n-1\",\"type\":\"news\",\"title\":{\"fi\":\"Uutinen 🎉\",\"sv\":\"Nyhet\","
+	"\"en\":\"News \u05e9\u05dc\u05d5\u05dd e\u0301\"},\"regions\":[\"HYKS\",\"TYKS\",\"TAYS\",\"KYS\",\"OYS\"],"
+	"\"source\":\"THL\",\"published\":\"2020-01-24T15:43:00+02:00\",\"cancelled\":false}",
+};
+
+static const struct bad {
+	const char *json, *code, *field;
+} bad[] = {
+	/* syntax and shape */
+	{ "{\"id\":", "malformed_json", "" },
+	{ "{\"id\":\"x\",\"id\":\"y\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"]}",
+	  "malformed_json", "" },
+	{ "[]", "not_an_object", "" },
+	{ "\"x\"", "not_an_object", "" },
+	{ "42", "not_an_object", "" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"a\\u0000b\",\"regions\":[\"all\"]}",
+	  "malformed_json", "" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"\xff\xfe\",\"regions\":[\"all\"]}",
+	  "malformed_json", "" },
+	/* type */
+	{ "{\"id\":\"x\",\"title\":\"t\",\"regions\":[\"all\"]}", "missing_field", "type" },
+	{ "{\"id\":\"x\",\"type\":\"webinar\",\"title\":\"t\",\"regions\":[\"all\"]}",
+	  "unknown_type", "type" },
+	{ "{\"id\":\"x\",\"type\":7,\"title\":\"t\",\"regions\":[\"all\"]}", "invalid_type", "type" },
+	/* missing required fields, per type */
+	{ "{\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"]}", "missing_field", "id" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"regions\":[\"all\"]}", "missing_field", "title" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\"}", "missing_field", "regions" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"]}",
+	  "missing_field", "due" },
+	{ "{\"id\":\"x\",\"type\":\"network_day\",\"title\":\"t\",\"regions\":[\"all\"]}",
+	  "missing_field", "starts" },
+	{ "{\"id\":\"x\",\"type\":\"event\",\"title\":\"t\",\"regions\":[\"all\"]}",
+	  "missing_field", "starts" },
+	{ "{\"id\":\"x\",\"type\":\"practice\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"published\":\"2020-04-01T10:00Z\"}", "missing_field", "url" },
+	{ "{\"id\":\"x\",\"type\":\"practice\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"url\":\"https://innokyla.fi/a\"}", "missing_field", "published" },
+	{ "{\"id\":\"x\",\"type\":\"announcement\",\"title\":\"t\",\"regions\":[\"all\"]}",
+	  "missing_field", "body" },
+	/* unknown fields, including ones of another type */
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"],\"titel\":1}",
+	  "unknown_field", "titel" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-03-31T16:15Z\"}", "unknown_field", "due" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":{\"de\":\"t\"},\"regions\":[\"all\"]}",
+	  "unknown_field", "title.de" },
+	/* wrong types */
+	{ "{\"id\":5,\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"]}", "invalid_type", "id" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":[\"t\"],\"regions\":[\"all\"]}",
+	  "invalid_type", "title" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":{\"fi\":1},\"regions\":[\"all\"]}",
+	  "invalid_type", "title.fi" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":\"all\"}",
+	  "invalid_type", "regions" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"],\"cancelled\":1}",
+	  "invalid_type", "cancelled" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":1585660500}", "invalid_type", "due" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-03-31T16:15Z\",\"remind\":[\"7\"]}", "invalid_type", "remind[0]" },
+	/* values */
+	{ "{\"id\":\"\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"]}", "invalid_value", "id" },
+	{ "{\"id\":\"-x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"]}", "invalid_value", "id" },
+	{ "{\"id\":\"a b\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"]}", "invalid_value", "id" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"  \",\"regions\":[\"all\"]}", "invalid_value", "title" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":{},\"regions\":[\"all\"]}", "invalid_value", "title" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"a\\r\\nBcc: x@y.z\",\"regions\":[\"all\"]}",
+	  "invalid_value", "title" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"a\\nb\",\"regions\":[\"all\"]}",
+	  "invalid_value", "title" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"summary\":\"a\\rb\",\"regions\":[\"all\"]}",
+	  "invalid_value", "summary" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"body\":\"a\\u0007b\",\"regions\":[\"all\"]}",
+	  "invalid_value", "body" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-03-31T16:15Z\",\"remind\":[7,400]}", "invalid_value", "remind[1]" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-03-31T16:15Z\",\"remind\":[7,7]}", "invalid_value", "remind[1]" },
+	{ "{\"id\":\"x\",\"type\":\"announcement\",\"title\":\"t\",\"regions\":[\"all\"],\"body\":\"b\","
+	  "\"audience\":\"everyone\"}", "invalid_value", "audience" },
+	{ "{\"id\":\"x\",\"type\":\"announcement\",\"title\":\"t\",\"regions\":[\"all\"],\"body\":\"b\","
+	  "\"send_at\":\"2020-05-04T09:00+03:00\",\"in_bulletin\":true}", "invalid_value", "in_bulletin" },
+	/* times */
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"31.3.2020\"}", "invalid_time", "due" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-03-31T16:15:00\"}", "invalid_time", "due" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-02-30T12:00Z\"}", "invalid_time", "due" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2021-02-29T12:00Z\"}", "invalid_time", "due" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-03-31T25:00+03:00\"}", "invalid_time", "due" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-03-31T16:15+15:00\"}", "invalid_time", "due" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-03-31T16:15+03:00 \"}", "invalid_time", "due" },
+	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"due\":\"2020-03-31T16:15Z\",\"opens\":\"2020-04-01T00:00Z\"}", "invalid_time", "due" },
+	{ "{\"id\":\"x\",\"type\":\"event\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"starts\":\"2020-05-12T09:00+03:00\",\"ends\":\"2020-05-12T08:00+03:00\"}",
+	  "invalid_time", "ends" },
+	/* urls */
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"],\"url\":\"ftp://x.fi/\"}",
+	  "invalid_url", "url" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"url\":\"javascript:alert(1)\"}", "invalid_url", "url" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"],\"url\":\"http://\"}",
+	  "invalid_url", "url" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"url\":\"https://thl.fi/a b\"}", "invalid_url", "url" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"],"
+	  "\"url\":\"https://thl.fi/\\\"><script>\"}", "invalid_url", "url" },
+	/* regions */
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"Helsinki\"]}",
+	  "invalid_region", "regions[0]" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"kys\"]}",
+	  "invalid_region", "regions[0]" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\",\"KYS\"]}",
+	  "invalid_region", "regions" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"KYS\",\"KYS\"]}",
+	  "invalid_region", "regions[1]" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[]}", "invalid_region", "regions" },
+	{ "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[3]}", "invalid_type", "regions[0]" },
+};
+
+static int
+expect_bad(const char *json, size_t len, const char *code, const char *field)
+{
+	event_err_t err;
+	json_t *ev = event_parse(json, len, MAX, &err);
+
+	if (ev != NULL) {
+		fprintf(stderr, "  accepted: %.120s\n", json);
+		json_decref(ev);
+		return 0;
+	}
+	if (strcmp(err.code, code) != 0 || strcmp(err.field, field) != 0) {
+		fprintf(stderr, "  %.120s\n    got %s/%s (%s), want %s/%s\n", json, err.code,
+		    err.field, err.message, code, field);
+		return 0;
+	}
+	/* the message names the field */
+	return *field == '\0' || strncmp(err.message, field, strlen(field)) == 0;
+}
+
+TEST(valid_events_of_every_type)
+{
+	for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
+		event_err_t err;
+		json_t *ev = event_parse(valid[i], strlen(valid[i]), MAX, &err);
+
+		if (ev == NULL)
+			fprintf(stderr, "  rejected #%zu: %s: %s\n", i, err.code, err.message);
+		CHECK(ev != NULL);
+		json_decref(ev);
+	}
+}
+
+TEST(invalid_events_get_code_and_field)
+{
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(expect_bad(bad[i].json, strlen(bad[i].json), bad[i].code, bad[i].field));
+}
+
+TEST(oversize_event_refused_before_parsing)
+{
+	size_t n = 300 * 1024;
+	char *big = malloc(n);
+
+	memset(big, ' ', n);
+	memcpy(big, "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"]}", 55);
+	CHECK(expect_bad(big, n, "too_large", ""));
+	free(big);
+}
+
+TEST(deep_nesting_is_an_error_not_a_crash)
+{
+	size_t n = 200000;
+	char *deep = malloc(n);
+
+	memset(deep, '[', n);
+	CHECK(expect_bad(deep, n, "malformed_json", ""));
+	memset(deep, '{', n);
+	CHECK(expect_bad(deep, n, "malformed_json", ""));
+	free(deep);
+	{
+		const char *j = "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\","
+		    "\"regions\":[[[[[[[]]]]]]]}";
+
+		CHECK(expect_bad(j, strlen(j), "invalid_type", "regions[0]"));
+	}
+}
+
+TEST(raw_nul_byte_is_malformed)
+{
+	const char j[] = "{\"id\":\"x\",\"type\":\"news\",\"title\":\"a\0b\",\"regions\":[\"all\"]}";
+
+	CHECK(expect_bad(j, sizeof j - 1, "malformed_json", ""));
+}
+
+TEST(normalisation_text_and_crlf)
+{
+	event_err_t err;
+	json_t *ev = event_parse(valid[4], strlen(valid[4]), MAX, &err);
+	char *canon;
+
+	CHECK(ev != NULL);
+	if (ev == NULL)
+		return;
+	/* a plain string is Finnish; CR LF in multi-line text becomes LF */
+	CHECK_STR(event_text(ev, "title", "sv"), "Tiedote");
+	CHECK_STR(event_text(ev, "body", "fi"), "Rivi 1\nRivi 2\n\n\tsisennys");
+	canon = event_canonical(ev);
+	CHECK(strstr(canon, "\"title\":{\"fi\":\"Tiedote\"}") != NULL);
+	CHECK(strncmp(canon, "{\"audience\"", 11) == 0);	/* sorted keys */
+	free(canon);
+	json_decref(ev);
+}
+
+TEST(canonical_form_ignores_key_order_and_spacing)
+{
+	const char *a = "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"]}";
+	const char *b = "{ \"regions\" : [ \"all\" ], \"title\" : {\"fi\":\"t\"},\n"
+	    "  \"type\":\"news\", \"id\":\"x\" }";
+	event_err_t err;
+	json_t *ea = event_parse(a, strlen(a), MAX, &err), *eb = event_parse(b, strlen(b), MAX, &err);
+	char *ca, *cb;
+
+	CHECK(ea && eb);
+	if (!ea || !eb)
+		return;
+	ca = event_canonical(ea);
+	cb = event_canonical(eb);
+	CHECK_STR(ca, cb);
+	free(ca);
+	free(cb);
+	json_decref(ea);
+	json_decref(eb);
+}
+
+TEST(language_fallback)
+{
+	const char *j = "{\"id\":\"x\",\"type\":\"news\",\"title\":{\"sv\":\"Nyhet\",\"en\":\"News\"},"
+	    "\"regions\":[\"all\"]}";
+	event_err_t err;
+	json_t *ev = event_parse(j, strlen(j), MAX, &err);
+
+	CHECK(ev != NULL);
+	if (ev == NULL)
+		return;
+	CHECK_STR(event_text(ev, "title", "en"), "News");
+	CHECK_STR(event_text(ev, "title", "sv"), "Nyhet");
+	/* no Finnish: any language rather than nothing */
+	CHECK(event_text(ev, "title", "fi") != NULL);
+	CHECK(event_text(ev, "summary", "fi") == NULL);
+	CHECK(event_regions(ev) == 0x1f);
+	json_decref(ev);
+}
+
+TEST(length_limits)
+{
+	char j[4096], title[700];
+
+	/* 300 characters of two bytes each pass; 301 do not */
+	for (int i = 0; i < 300; i++)
+		memcpy(title + 2 * i, "\xc3\xa4", 2);
+	title[600] = '\0';
+	snprintf(j, sizeof j, "{\"id\":\"x\",\"type\":\"news\",\"title\":\"%s\",\"regions\":[\"all\"]}",
+	    title);
+	{
+		event_err_t err;
+		json_t *ev = event_parse(j, strlen(j), MAX, &err);
+
+		CHECK(ev != NULL);
+		json_decref(ev);
+	}
+	memcpy(title + 600, "\xc3\xa4", 3);
+	snprintf(j, sizeof j, "{\"id\":\"x\",\"type\":\"news\",\"title\":\"%s\",\"regions\":[\"all\"]}",
+	    title);
+	CHECK(expect_bad(j, strlen(j), "invalid_value", "title"));
+	memset(title, 'a', 129);
+	title[129] = '\0';
+	snprintf(j, sizeof j, "{\"id\":\"%s\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"]}",
+	    title);
+	CHECK(expect_bad(j, strlen(j), "invalid_value", "id"));
+}
+
+int
+main(void)
+{
+	RUN(valid_events_of_every_type);
+	RUN(invalid_events_get_code_and_field);
+	RUN(oversize_event_refused_before_parsing);
+	RUN(deep_nesting_is_an_error_not_a_crash);
+	RUN(raw_nul_byte_is_malformed);
+	RUN(normalisation_text_and_crlf);
+	RUN(canonical_form_ignores_key_order_and_spacing);
+	RUN(language_fallback);
+	RUN(length_limits);
+	return TEST_DONE();
+}

@@ -1,0 +1,206 @@
+/* test_store - migrations, revisions, subscribers, a full disk, the config */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "store.h"
+#include "test.h"
+
+static char dir[] = "/tmp/tiedote-store.XXXXXX";
+static conf_t conf;
+
+static store_t *
+open_fresh(const char *name)
+{
+	char path[256];
+	store_t *s = NULL;
+	buf_t err;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	buf_init(&err, 1024);
+	conf_set(&conf, "store", "path", path, &err);
+	if (store_open(&conf, &s, &err) < 0)
+		fprintf(stderr, "  %s\n", buf_str(&err));
+	buf_free(&err);
+	return s;
+}
+
+TEST(migrates_and_reopens)
+{
+	store_t *s = open_fresh("m.db");
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK(store_schema_version(s) == 1);
+	store_close(s);
+	s = open_fresh("m.db");
+	CHECK(s && store_schema_version(s) == 1);
+	store_close(s);
+}
+
+TEST(revisions_and_duplicates)
+{
+	store_t *s = open_fresh("r.db");
+	store_put_t put;
+	int rev;
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK(store_begin(s) == 0);
+	CHECK(store_event_put(s, "d1", "deadline", "{\"a\":1}", 31, 100, 0, 1, &put, &rev) == 0);
+	CHECK(put == PUT_NEW && rev == 1);
+	CHECK(store_event_put(s, "d1", "deadline", "{\"a\":1}", 31, 100, 0, 2, &put, &rev) == 0);
+	CHECK(put == PUT_DUPLICATE && rev == 1);
+	CHECK(store_event_put(s, "d1", "deadline", "{\"a\":2}", 31, 200, 0, 3, &put, &rev) == 0);
+	CHECK(put == PUT_REVISION && rev == 2);
+	CHECK(store_event_put(s, "d1", "news", "{\"a\":3}", 31, 0, 0, 4, &put, &rev) == 0);
+	CHECK(put == PUT_TYPE_MISMATCH);
+	/* changed back is a change too: the latest revision is the reference */
+	CHECK(store_event_put(s, "d1", "deadline", "{\"a\":1}", 31, 100, 0, 5, &put, &rev) == 0);
+	CHECK(put == PUT_REVISION && rev == 3);
+	CHECK(store_commit(s) == 0);
+	/* a rolled-back transaction leaves nothing */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_event_put(s, "d2", "deadline", "{}", 31, 0, 0, 6, &put, &rev) == 0);
+	store_rollback(s);
+	{
+		json_t *st = NULL;
+
+		CHECK(store_status(s, 10, &st) == 0);
+		CHECK(json_integer_value(json_object_get(json_object_get(st, "events"),
+		    "deadline")) == 1);
+		CHECK(json_integer_value(json_object_get(json_object_get(st, "events"),
+		    "revisions")) == 3);
+		CHECK(json_array_size(json_object_get(st, "latest_events")) == 1);
+		json_decref(st);
+	}
+	store_close(s);
+}
+
+static int
+count_cb(const subscriber_t *sub, void *arg)
+{
+	(void)sub;
+	(*(int *)arg)++;
+	return 0;
+}
+
+TEST(subscribers_lifecycle)
+{
+	store_t *s = open_fresh("s.db");
+	subscriber_t a = { 0, "Anu@thl.fi", "Anu", "fi", 1, "active", 0, 0 };
+	store_sub_t res;
+	int found, n;
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK(store_subscriber_put(s, &a, 0, 10, &res) == 0 && res == SUB_ADDED);
+	CHECK(store_subscriber_put(s, &a, 0, 11, &res) == 0 && res == SUB_UNCHANGED);
+	a.email = "anu@THL.fi";	/* the same address, other case */
+	a.lang = "sv";
+	CHECK(store_subscriber_put(s, &a, 0, 12, &res) == 0 && res == SUB_UPDATED);
+	CHECK(store_subscriber_remove(s, "ANU@thl.fi", 0, 13, &found) == 0 && found);
+	/* an import must not resubscribe someone who left */
+	CHECK(store_subscriber_put(s, &a, 0, 14, &res) == 0 && res == SUB_KEPT_UNSUBSCRIBED);
+	n = 0;
+	CHECK(store_subscriber_foreach(s, "active", count_cb, &n) == 0 && n == 0);
+	CHECK(store_subscriber_put(s, &a, 1, 15, &res) == 0 && res == SUB_UPDATED);
+	n = 0;
+	CHECK(store_subscriber_foreach(s, "active", count_cb, &n) == 0 && n == 1);
+	CHECK(store_subscriber_remove(s, "anu@thl.fi", 1, 16, &found) == 0 && found);
+	CHECK(store_subscriber_remove(s, "anu@thl.fi", 1, 17, &found) == 0 && !found);
+	store_close(s);
+}
+
+TEST(full_database_fails_cleanly)
+{
+	store_t *s;
+	char body[8192];
+	buf_t err;
+	store_put_t put;
+	int rev, rc = 0, i;
+
+	buf_init(&err, 256);
+	conf_set(&conf, "store", "max_size_mb", "1", &err);
+	s = open_fresh("f.db");
+	CHECK(s != NULL);
+	if (s == NULL)
+		goto out;
+	memset(body, 'x', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	for (i = 0; i < 1000 && rc == 0; i++) {
+		char id[32];
+
+		snprintf(id, sizeof id, "e%d", i);
+		if ((rc = store_begin(s)) == 0 &&
+		    (rc = store_event_put(s, id, "news", body, 31, 0, 0, i, &put, &rev)) == 0)
+			rc = store_commit(s);
+		if (rc)
+			store_rollback(s);
+	}
+	CHECK(rc == -1 && store_full(s));
+	CHECK(i > 10 && i < 1000);
+	store_close(s);
+out:
+	conf_set(&conf, "store", "max_size_mb", "0", &err);
+	buf_free(&err);
+}
+
+TEST(config_file_errors_name_the_line)
+{
+	char path[256];
+	conf_t c;
+	buf_t err;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/t.conf", dir);
+	fp = fopen(path, "w");
+	fputs("; comment\n[store]\npath = /tmp/x.db\n\n[intake]\nbatchmax = 10\n", fp);
+	fclose(fp);
+	conf_init(&c);
+	buf_init(&err, 256);
+	CHECK(conf_load(&c, path, &err) == -1);
+	CHECK(strstr(buf_str(&err), "t.conf:6: unknown setting [intake] batchmax") != NULL);
+	CHECK_STR(c.db_path, "/tmp/x.db");
+	fp = fopen(path, "w");
+	fputs("[intake]\nmax_event_size = 12k\n", fp);
+	fclose(fp);
+	buf_reset(&err);
+	CHECK(conf_load(&c, path, &err) == -1);
+	CHECK(strstr(buf_str(&err), ":2: intake.max_event_size") != NULL);
+	fp = fopen(path, "w");
+	fputs("[intake]\nendpoint = ipc:///tmp/t.sock\nbatch_max = 64 ; inline\n", fp);
+	fclose(fp);
+	buf_reset(&err);
+	CHECK(conf_load(&c, path, &err) == 0);
+	CHECK_STR(c.endpoint, "ipc:///tmp/t.sock");
+	CHECK(c.batch_max == 64);
+	buf_reset(&err);
+	CHECK(conf_load(&c, "/nonexistent/tiedote.conf", &err) == -1);
+	conf_free(&c);
+	buf_free(&err);
+}
+
+int
+main(void)
+{
+	char cmd[300];
+	int rc;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	conf_init(&conf);
+	RUN(migrates_and_reopens);
+	RUN(revisions_and_duplicates);
+	RUN(subscribers_lifecycle);
+	RUN(full_database_fails_cleanly);
+	RUN(config_file_errors_name_the_line);
+	conf_free(&conf);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	rc = system(cmd);
+	(void)rc;
+	return TEST_DONE();
+}
