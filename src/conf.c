@@ -108,6 +108,23 @@ conf_set(conf_t *c, const char *section, const char *key, const char *value, buf
 	return -1;
 }
 
+int
+conf_override(conf_t *c, const char *arg, buf_t *err)
+{
+	char *copy = xstrdup(arg), *dot = strchr(copy, '.'), *eq = strchr(copy, '=');
+	int rc = -1;
+
+	if (dot == NULL || eq == NULL || eq < dot) {
+		buf_printf(err, "-o %s: expected SECTION.KEY=VALUE", arg);
+		goto out;
+	}
+	*dot = *eq = '\0';
+	rc = conf_set(c, copy, dot + 1, eq + 1, err);
+out:
+	free(copy);
+	return rc;
+}
+
 struct load_ctx {
 	conf_t	*conf;
 	buf_t	 msg;		/* the first error, without its line */

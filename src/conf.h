@@ -41,6 +41,8 @@ void	conf_free(conf_t *);
 int	conf_load(conf_t *, const char *path, buf_t *err);
 int	conf_set(conf_t *, const char *section, const char *key,
 	    const char *value, buf_t *err);
+/* conf_override - "section.key=value", the -o flag of both programs */
+int	conf_override(conf_t *, const char *, buf_t *err);
 void	conf_print(const conf_t *, FILE *);
 
 #endif

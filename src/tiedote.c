@@ -797,24 +797,6 @@ out:
 	return rc;
 }
 
-/* override - one "-o section.key=value" */
-static int
-override(const char *arg, buf_t *err)
-{
-	char *copy = xstrdup(arg), *dot = strchr(copy, '.'), *eq = strchr(copy, '=');
-	int rc = -1;
-
-	if (dot == NULL || eq == NULL || eq < dot) {
-		buf_printf(err, "-o %s: expected SECTION.KEY=VALUE", arg);
-		goto out;
-	}
-	*dot = *eq = '\0';
-	rc = conf_set(&conf, copy, dot + 1, eq + 1, err);
-out:
-	free(copy);
-	return rc;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -858,7 +840,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 0; i < noverrides; i++)
-		if (override(overrides[i], &err) < 0) {
+		if (conf_override(&conf, overrides[i], &err) < 0) {
 			fprintf(stderr, "tiedote: %s\n", buf_str(&err));
 			rc = EX_CONFIG;
 			goto out;

@@ -28,11 +28,13 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tiedoted [-c FILE] [--db PATH] [--endpoint EP] [--log-level LEVEL]\n"
+	    "                [-o SECTION.KEY=VALUE ...]\n"
 	    "       tiedoted --print-config [-c FILE]\n"
 	    "  -c, --config FILE   configuration (default " CONF_DEFAULT_PATH " if present)\n"
 	    "      --db PATH       SQLite database (store.path)\n"
 	    "      --endpoint EP   ZeroMQ endpoint to bind (intake.endpoint)\n"
 	    "      --log-level L   debug, info, notice, warning, error (log.level)\n"
+	    "  -o SECTION.KEY=VALUE  any setting of tiedote.conf, over the file\n"
 	    "      --print-config  print every setting with its value and exit\n");
 }
 
@@ -50,7 +52,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *config = NULL, *db = NULL, *endpoint = NULL, *level = NULL;
-	int c, print = 0, sfd = -1, rc = 1, stop = 0;
+	char *overrides[32];
+	int c, print = 0, sfd = -1, rc = 1, stop = 0, noverrides = 0;
 	store_t *store = NULL;
 	intake_t *intake = NULL;
 	void *zctx = NULL;
@@ -61,9 +64,16 @@ main(int argc, char **argv)
 	log_init("tiedoted");
 	buf_init(&err, 4096);
 	conf_init(&conf);
-	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
+		case 'o':
+			if (noverrides == (int)NELEM(overrides)) {
+				rc = 64;
+				goto out;
+			}
+			overrides[noverrides++] = optarg;
+			break;
 		case 'd': db = optarg; break;
 		case 'e': endpoint = optarg; break;
 		case 'l': level = optarg; break;
@@ -86,6 +96,12 @@ main(int argc, char **argv)
 		rc = 78;	/* EX_CONFIG */
 		goto out;
 	}
+	for (int i = 0; i < noverrides; i++)
+		if (conf_override(&conf, overrides[i], &err) < 0) {
+			log_error("configuration: %s", buf_str(&err));
+			rc = 78;
+			goto out;
+		}
 	if (print) {
 		conf_print(&conf, stdout);
 		rc = 0;
@@ -156,6 +172,7 @@ main(int argc, char **argv)
 		}
 	}
 	rc = 0;
+	log_info("stopped");
 out:
 	intake_close(intake);
 	if (zctx)
@@ -163,8 +180,6 @@ out:
 	store_close(store);
 	if (sfd >= 0)
 		close(sfd);
-	if (rc == 0 && !print && store)
-		log_info("stopped");
 	conf_free(&conf);
 	buf_free(&err);
 	return rc;
