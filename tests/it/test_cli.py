@@ -1,0 +1,166 @@
+"""The tiedote CLI and tiedoted as an operator meets them: exit codes,
+shortcuts, subscriber import/export, status, --json, clean shutdown, a
+worker that is away, a frame too big for ZeroMQ, a full store."""
+import csv
+import io
+import json
+import os
+import subprocess
+import time
+
+import zmq
+
+import harness
+
+CLI = os.path.join(harness.BUILD, "tiedote")
+
+
+def run(d, *args, stdin=None, db=None, endpoint=None):
+    argv = [CLI, "--db", db or d.db, "--endpoint", endpoint or d.endpoint,
+            "-o", "client.timeout_ms=500", "-o", "client.total_timeout_ms=3000"] + list(args)
+    p = subprocess.run(argv, input=stdin, capture_output=True, timeout=60)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def write(d, name, text):
+    path = os.path.join(d.workdir, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def body(r):
+    d = harness.Tiedoted().start()
+
+    rc, out, err = run(d, "enqueue", "deadline", "--id", "stm-2020", "--title",
+                       "Valtionavustushaku päättyy", "--due", "2020-03-31T16:15+03:00",
+                       "--regions", "KYS,OYS", "--url", "https://stm.fi/haku", "--remind", "14,7,1")
+    r.check(rc == 0 and out == "ok stm-2020 revision 1\n", "typed shortcut enqueues a deadline",
+            out + err)
+    rc, out, err = run(d, "enqueue", "deadline", "--id", "stm-2020", "--title",
+                       "Valtionavustushaku päättyy", "--due", "2020-04-15T16:15+03:00",
+                       "--regions", "KYS,OYS", "--url", "https://stm.fi/haku", "--remind", "14,7,1")
+    r.check(rc == 0 and "revision 2" in out, "an extended deadline is a new revision", out + err)
+    rc, out, err = run(d, "enqueue", "deadline", "--id", "x", "--title", "t", "--due", "31.3.2020")
+    r.check(rc == 65 and "invalid_time" in err and "due" in err,
+            "an invalid event exits 65 with the error printed", err)
+    rc, out, err = run(d, "enqueue", "news", "--id", "sv-1", "--lang", "sv", "--title", "Nyhet")
+    r.check(rc == 0, "--lang sets the language of the text options", err)
+
+    arr = write(d, "batch.json", json.dumps([
+        {"id": "n1", "type": "news", "title": "Uutinen", "regions": ["all"]},
+        {"id": "n2", "type": "news", "title": "Uutinen 2", "regions": ["HYKS"], "bogus": 1},
+        {"id": "n3", "type": "news", "title": "Uutinen 3", "regions": ["TYKS"]}]))
+    rc, out, err = run(d, "--json", "enqueue", arr)
+    replies = json.loads(out) if out.startswith("[") else []
+    r.check(rc == 65 and [x["status"] for x in replies] == ["ok", "error", "ok"]
+            and replies[1]["code"] == "unknown_field" and replies[1]["field"] == "bogus",
+            "an array is sent event by event; --json reports each", out + err)
+    rc, out, err = run(d, "enqueue", "-", stdin=b'{"id": "n4", "type": "news", "title": "x", "regions": ["all"]')
+    r.check(rc == 65 and "malformed_json" in err, "malformed JSON from stdin exits 65", err)
+
+    # a worker that is not there: exit 69 after the configured total time
+    dead = "tcp://127.0.0.1:%d" % harness.free_port()
+    t0 = time.monotonic()
+    rc, out, err = run(d, "enqueue", "news", "--id", "n5", "--title", "x", endpoint=dead)
+    took = time.monotonic() - t0
+    r.check(rc == 69 and "unreachable" in err and took < 10,
+            "an unreachable worker exits 69 after the total time (%.1f s)" % took, err)
+
+    # subscribers
+    rc, out, err = run(d, "subscriber", "add", "anu.niemi@thl.fi", "--name", "Anu Niemi",
+                       "--regions", "HYKS")
+    r.check(rc == 0 and out.startswith("added"), "subscriber add", err)
+    rc, out, err = run(d, "subscriber", "add", "bad@@thl.fi")
+    r.check(rc == 65 and "more than one '@'" in err, "subscriber add refuses a bad address", err)
+    rc, out, err = run(d, "subscriber", "add", "x@thl.fi", "--name", "Evil\r\nBcc: y@z.fi")
+    r.check(rc == 65 and "control character" in err, "a name with CR/LF is refused", err)
+    bad_csv = write(d, "bad.csv", "email,name,lang,regions\n"
+                    "pia.suvivuo@thl.fi,Pia Suvivuo,fi,TYKS\n"
+                    "not-an-address,X,fi,all\n"
+                    "miia.stahle@thl.fi,Miia Ståhle,de,HYKS\n"
+                    "juha@thl.fi,Juha,fi,Oulu\n"
+                    "PIA.SUVIVUO@thl.fi,Pia,fi,TYKS\n")
+    rc, out, err = run(d, "subscriber", "import", bad_csv)
+    lines = [l for l in err.splitlines() if l.startswith("line ")]
+    r.check(rc == 65 and [l.split(":")[0] for l in lines] == ["line 3", "line 4", "line 5", "line 6"],
+            "import reports every bad row with its line number", err)
+    rc, out, err = run(d, "--json", "subscriber", "list")
+    r.check(rc == 0 and [s["email"] for s in json.loads(out)] == ["anu.niemi@thl.fi"],
+            "a failed import wrote nothing", out + err)
+    good_csv = write(d, "good.csv", "\ufeffEmail,Name,Lang,Regions\r\n"
+                     "pia.suvivuo@thl.fi,Pia Suvivuo,fi,TYKS\r\n"
+                     "miia.stahle@thl.fi,\"Ståhle, Miia\",sv,\"HYKS,TYKS\"\r\n"
+                     "anu.niemi@thl.fi,Anu Niemi,fi,HYKS\r\n"
+                     "leena@thl.fi,,en,\r\n")
+    rc, out, err = run(d, "subscriber", "import", good_csv)
+    r.check(rc == 0 and out.strip() == "3 added, 0 updated, 1 unchanged, 0 kept unsubscribed",
+            "import adds, and leaves an identical subscriber unchanged", out + err)
+    rc, out, err = run(d, "subscriber", "remove", "pia.suvivuo@thl.fi")
+    r.check(rc == 0, "subscriber remove unsubscribes", err)
+    rc, out, err = run(d, "--json", "subscriber", "import", good_csv)
+    res = json.loads(out) if rc == 0 else {}
+    r.check(res.get("kept_unsubscribed") == 1 and res.get("unchanged") == 3,
+            "a re-import does not resubscribe someone who left", out + err)
+    rc, out, err = run(d, "subscriber", "export")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    miia = [x for x in rows if x["email"] == "miia.stahle@thl.fi"]
+    r.check(rc == 0 and len(rows) == 4 and miia and miia[0]["name"] == "Ståhle, Miia"
+            and miia[0]["regions"] == "HYKS,TYKS" and miia[0]["lang"] == "sv",
+            "export is CSV that reads back", out + err)
+    rc, out, err = run(d, "subscriber", "list", "--status", "unsubscribed")
+    r.check(rc == 0 and "pia.suvivuo@thl.fi" in out and "anu" not in out,
+            "list filters by status", out)
+    rc, out, err = run(d, "subscriber", "remove", "nobody@thl.fi")
+    r.check(rc == 65, "removing an unknown address exits 65", err)
+
+    rc, out, err = run(d, "--json", "status")
+    st = json.loads(out) if rc == 0 else {}
+    r.check(st.get("events", {}).get("deadline") == 1 and st["events"]["revisions"] == 5
+            and st["subscribers"] == {"active": 3, "unsubscribed": 1}
+            and st["latest_events"][0]["id"] == "n3",
+            "status --json counts events, revisions and subscribers", out + err)
+    rc, out, err = run(d, "status")
+    r.check(rc == 0 and "stm-2020 (revision 2)" in out, "status for people", out)
+
+    # a frame far over the limit is dropped by ZeroMQ; the worker lives on
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(d.endpoint)
+    s.send(b"x" * (2 << 20))
+    r.check(s.poll(1000) == 0, "a 2 MiB frame gets no reply (ZMQ_MAXMSGSIZE)")
+    s.close()
+    ctx.term()
+    rc, out, err = run(d, "enqueue", "news", "--id", "after-big", "--title", "x")
+    r.check(rc == 0 and d.running(), "the worker serves the next producer after it", err)
+
+    r.check(d.stop() == 0 and "shutting down" in d.log_text() and "stopped" in d.log_text(),
+            "SIGTERM: clean exit 0 with a log line", d.log_tail())
+    r.check(all(len(l) < 600 and "\r" not in l for l in d.log_text().splitlines()),
+            "log lines are single lines")
+
+    # a store at its size cap: "unavailable", nothing stored, then works again
+    full = harness.Tiedoted(extra_args=["-o", "store.max_size_mb=1"]).start()
+    big = "Tulevaisuuden sosiaali- ja terveyskeskus. " * 1500
+    codes = []
+    for i in range(40):
+        rc, out, err = run(full, "enqueue", "announcement", "--id", "big-%d" % i, "--title", "x",
+                           "--body-file", write(full, "body.txt", big))
+        codes.append(rc)
+        if rc != 0:
+            break
+    r.check(codes[-1] == 75 and "full" in err, "a full store replies unavailable, exit 75",
+            "%s %s" % (codes, err))
+    with harness.sqlite(full.db) as c:
+        n = c.execute("SELECT count(*) FROM events").fetchone()[0]
+        nr = c.execute("SELECT count(*) FROM event_revisions").fetchone()[0]
+    r.check(n == len(codes) - 1 and nr == n, "the refused event left nothing half-written")
+    full.stop()
+
+    rc = subprocess.run([os.path.join(harness.BUILD, "tiedoted"), "-o", "intake.batch_max=0"],
+                        capture_output=True).returncode
+    r.check(rc == 78, "a bad setting exits 78 (EX_CONFIG)")
+
+
+harness.main(body)
