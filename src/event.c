@@ -65,7 +65,8 @@ fail(event_err_t *err, const char *code, const char *field, const char *fmt, ...
 
 	err->code = code;
 	snprintf(err->field, sizeof err->field, "%s", field ? field : "");
-	n = field && *field ? snprintf(err->message, sizeof err->message, "%s: ", field) : 0;
+	/* a hostile key can be long: quote at most 100 bytes of it */
+	n = field && *field ? snprintf(err->message, sizeof err->message, "%.100s: ", field) : 0;
 	va_start(ap, fmt);
 	vsnprintf(err->message + n, sizeof err->message - (size_t)n, fmt, ap);
 	va_end(ap);

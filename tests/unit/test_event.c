@@ -310,6 +310,20 @@ TEST(length_limits)
 	CHECK(expect_bad(j, strlen(j), "invalid_value", "id"));
 }
 
+TEST(long_hostile_key_is_quoted_safely)
+{
+	char j[2200], key[1001];
+	event_err_t err;
+
+	memset(key, 'k', 1000);
+	key[1000] = '\0';
+	snprintf(j, sizeof j, "{\"id\":\"x\",\"type\":\"news\",\"%s\":1}", key);
+	CHECK(event_parse(j, strlen(j), MAX, &err) == NULL);
+	CHECK_STR(err.code, "unknown_field");
+	CHECK(strlen(err.field) == sizeof err.field - 1);
+	CHECK(strlen(err.message) < 200);
+}
+
 int
 main(void)
 {
@@ -322,5 +336,6 @@ main(void)
 	RUN(canonical_form_ignores_key_order_and_spacing);
 	RUN(language_fallback);
 	RUN(length_limits);
+	RUN(long_hostile_key_is_quoted_safely);
 	return TEST_DONE();
 }

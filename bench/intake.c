@@ -1,0 +1,165 @@
+/*
+ * bench/intake - durable, acknowledged events per second through tiedoted,
+ * beside a bare ZeroMQ REQ/REP round trip measured in the same run.
+ *
+ *   intake BUILD_DIR [EVENTS]
+ *
+ * The baseline is what the transport alone costs: a REQ client and an echo
+ * server on tcp loopback exchanging messages of the same size as our
+ * events.  tiedoted adds validation, an SQLite commit (WAL, synchronous=
+ * FULL: an fsync per group) and the reply.  Both are measured with 1 and 4
+ * producers (processes), and the ratio is printed.
+ */
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "buf.h"
+#include "client.h"
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	bind(fd, (struct sockaddr *)&a, sizeof a);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+event_body(buf_t *b, int producer, int i, const char *run)
+{
+	buf_reset(b);
+	buf_printf(b, "{\"id\":\"bench-%s-%d-%d\",\"type\":\"news\",\"title\":{\"fi\":"
+	    "\"Tulevaisuuden sosiaali- ja terveyskeskus -ohjelma alkaa\",\"sv\":\"Framtidens "
+	    "social- och hälsocentral\"},\"summary\":\"THL:n koordinoima ohjelma parantaa "
+	    "sosiaali- ja terveydenhuollon perustason palveluita koko maassa. Viisi "
+	    "aluekoordinaattoria tukee alueiden työtä.\",\"regions\":[\"KYS\",\"OYS\"],"
+	    "\"url\":\"https://thl.fi/uutiset/%d\",\"published\":\"2020-01-24T15:43:00+02:00\"}",
+	    run, producer, i, i);
+}
+
+/* echo_server - the baseline's REP side, in a child process */
+static void
+echo_server(const char *ep)
+{
+	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_REP);
+	char msg[4096];
+	int n;
+
+	zmq_bind(s, ep);
+	while ((n = zmq_recv(s, msg, sizeof msg, 0)) >= 0)
+		zmq_send(s, "{\"status\":\"ok\",\"id\":\"bench\",\"revision\":1}", 41, 0);
+	_exit(0);
+}
+
+/* producer - n requests, one after another; exits non-zero on failure */
+static int
+producer(const char *ep, int id, int n, const char *run, int bare)
+{
+	client_t *c = client_new(ep, 5000, 60000);
+	buf_t body, reply;
+	int bad = 0;
+
+	buf_init(&body, 0);
+	buf_init(&reply, 0);
+	for (int i = 0; i < n; i++) {
+		event_body(&body, id, i, run);
+		if (client_request(c, body.data, body.len, &reply) < 0 ||
+		    (!bare && strstr(buf_str(&reply), "\"ok\"") == NULL))
+			bad++;
+	}
+	buf_free(&body);
+	buf_free(&reply);
+	client_free(c);
+	return bad != 0;
+}
+
+/* measure - events/s with nproc producer processes of n/nproc requests */
+static double
+measure(const char *ep, int nproc, int n, const char *run, int bare)
+{
+	double t0 = now_s();
+	int status, failed = 0;
+
+	for (int p = 0; p < nproc; p++)
+		if (fork() == 0)
+			_exit(producer(ep, p, n / nproc, run, bare));
+	for (int p = 0; p < nproc; p++) {
+		wait(&status);
+		failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	}
+	if (failed) {
+		fprintf(stderr, "bench/intake: a producer failed (%s)\n", run);
+		exit(1);
+	}
+	return n / (now_s() - t0);
+}
+
+int
+main(int argc, char **argv)
+{
+	char ep[64], dir[] = "/tmp/tiedote-bench.XXXXXX", db[128], path[512], cmd[600];
+	int n = argc > 2 ? atoi(argv[2]) : 4000, rc;
+	double base1, base4, ours1, ours4;
+	pid_t echo, worker;
+
+	if (argc < 2 || mkdtemp(dir) == NULL) {
+		fprintf(stderr, "usage: intake BUILD_DIR [EVENTS]\n");
+		return 64;
+	}
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", free_port());
+	if ((echo = fork()) == 0)
+		echo_server(ep);
+	usleep(200000);
+	base1 = measure(ep, 1, n, "base1", 1);
+	base4 = measure(ep, 4, n, "base4", 1);
+	kill(echo, SIGKILL);
+	waitpid(echo, NULL, 0);
+
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", free_port());
+	snprintf(db, sizeof db, "%s/bench.db", dir);
+	snprintf(path, sizeof path, "%s/tiedoted", argv[1]);
+	if ((worker = fork()) == 0) {
+		execl(path, path, "--db", db, "--endpoint", ep, "--log-level", "warning",
+		    (char *)NULL);
+		_exit(127);
+	}
+	usleep(300000);
+	ours1 = measure(ep, 1, n, "one", 0);
+	ours4 = measure(ep, 4, n, "four", 0);
+	kill(worker, SIGTERM);
+	waitpid(worker, NULL, 0);
+
+	printf("intake: %d events per run, tcp loopback, SQLite WAL synchronous=FULL\n", n);
+	printf("  bare REQ/REP round trips    1 producer %8.0f/s   4 producers %8.0f/s\n",
+	    base1, base4);
+	printf("  tiedoted durable acked      1 producer %8.0f/s   4 producers %8.0f/s\n",
+	    ours1, ours4);
+	printf("  ratio tiedoted/bare         1 producer %8.2f     4 producers %8.2f\n",
+	    ours1 / base1, ours4 / base4);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	rc = system(cmd);
+	return rc != 0;
+}

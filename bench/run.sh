@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# run.sh BUILD - every benchmark, each against a baseline of the same run.
+set -eu
+build=${1:-build}
+cd "$(dirname "$0")/.."
+for b in "$build"/bench/*; do
+	[ -x "$b" ] || continue
+	echo "== $(basename "$b")"
+	"$b" "$build"
+done
