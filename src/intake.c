@@ -57,7 +57,7 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	intake_t *in = xcalloc(1, sizeof *in);
 	/* ZeroMQ drops a frame this large before we see it; smaller oversize
 	 * requests reach the validator and get a "too_large" reply */
-	int64_t hard_max = (int64_t)conf->max_event_size * 4 + 4096;
+	int64_t hard_max = (int64_t)conf->max_event_size * 4;
 	int linger = 1000;
 
 	in->store = store;

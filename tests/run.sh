@@ -38,7 +38,7 @@ for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_one "$(basename "$t")" "$t"
 done
-for t in tests/it/*.py tests/it/*.sh; do
+for t in tests/it/test_*.py tests/it/test_*.sh; do
 	[ -f "$t" ] || continue
 	case $t in *.py) run_one "$(basename "$t")" /usr/bin/python3 "$t" ;;
 	           *.sh) run_one "$(basename "$t")" bash "$t" ;; esac
