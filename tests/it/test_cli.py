@@ -158,6 +158,11 @@ def body(r):
     r.check(n == len(codes) - 1 and nr == n, "the refused event left nothing half-written")
     full.stop()
 
+    printed = subprocess.run([os.path.join(harness.BUILD, "tiedoted"), "--print-config"],
+                             capture_output=True).stdout.decode()
+    with open(os.path.join(harness.ROOT, "tiedote.conf.example")) as f:
+        r.check(f.read() == printed, "tiedote.conf.example is the defaults as printed")
+
     rc = subprocess.run([os.path.join(harness.BUILD, "tiedoted"), "-o", "intake.batch_max=0"],
                         capture_output=True).returncode
     r.check(rc == 78, "a bad setting exits 78 (EX_CONFIG)")
