@@ -49,6 +49,24 @@ static const char *const migrations[] = {
 	"  updated   INTEGER NOT NULL"
 	") STRICT;"
 	"CREATE INDEX subscribers_status ON subscribers(status, id);",
+
+	/* 2: bulletin issues, key-value metadata (the token secret) */
+	"CREATE TABLE meta ("
+	"  key       TEXT PRIMARY KEY,"
+	"  value     TEXT NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE issues ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  number    TEXT NOT NULL UNIQUE,"	/* 2020/09 */
+	"  period_start INTEGER NOT NULL,"	/* items after this ... */
+	"  period_end INTEGER NOT NULL,"	/* ... up to this: the send time */
+	"  state     TEXT NOT NULL CHECK (state IN ('draft', 'approved', 'held',"
+	"             'sending', 'sent', 'cancelled', 'empty')),"
+	"  created   INTEGER NOT NULL,"
+	"  updated   INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX issues_period ON issues(period_end);"
+	"CREATE INDEX events_created ON events(type, created);",
 };
 
 enum stmt {
@@ -115,6 +133,12 @@ store_rollback(store_t *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+store_schema_latest(void)
+{
+	return (int)NELEM(migrations);
 }
 
 int
@@ -419,6 +443,150 @@ store_subscriber_foreach(store_t *s, const char *status,
 			goto out;
 	}
 	rc = s->last_rc == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_meta_get(store_t *s, const char *key, buf_t *value)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if ((s->last_rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1",
+	    -1, &st, NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	s->last_rc = sqlite3_step(st);
+	if (s->last_rc == SQLITE_ROW) {
+		buf_reset(value);
+		rc = buf_adds(value, (const char *)sqlite3_column_text(st, 0)) < 0 ? -1 : 0;
+	} else if (s->last_rc == SQLITE_DONE)
+		rc = 1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_meta_set(store_t *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if ((s->last_rc = sqlite3_prepare_v2(s->db, "INSERT INTO meta (key, value)"
+	    " VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2", -1, &st,
+	    NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = (s->last_rc = sqlite3_step(st)) == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_events_window(store_t *s, const char *type, int by_created, int64_t from,
+    int64_t to, int (*cb)(const store_event_t *, void *), void *arg)
+{
+	/* two statements rather than a column name spliced into SQL text */
+	static const char *const sql[2] = {
+		"SELECT id, body, revision, created, at, regions FROM events"
+		" WHERE type = ?1 AND at > ?2 AND at <= ?3 AND cancelled = 0"
+		" ORDER BY at, id",
+		"SELECT id, body, revision, created, at, regions FROM events"
+		" WHERE type = ?1 AND created > ?2 AND created <= ?3 AND cancelled = 0"
+		" ORDER BY created, id",
+	};
+	sqlite3_stmt *st = NULL;
+	store_event_t ev;
+	int rc = -1;
+
+	if ((s->last_rc = sqlite3_prepare_v2(s->db, sql[by_created != 0], -1, &st,
+	    NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	while ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ev.id = (const char *)sqlite3_column_text(st, 0);
+		ev.body = (const char *)sqlite3_column_text(st, 1);
+		ev.revision = sqlite3_column_int(st, 2);
+		ev.created = sqlite3_column_int64(st, 3);
+		ev.at = sqlite3_column_int64(st, 4);
+		ev.regions = (unsigned)sqlite3_column_int(st, 5);
+		if ((rc = cb(&ev, arg)) != 0)
+			goto out;
+	}
+	rc = s->last_rc == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_event_body_before(store_t *s, const char *id, int64_t t, buf_t *body)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if ((s->last_rc = sqlite3_prepare_v2(s->db, "SELECT body FROM event_revisions"
+	    " WHERE event_id = ?1 AND received <= ?2 ORDER BY revision DESC LIMIT 1",
+	    -1, &st, NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, t);
+	s->last_rc = sqlite3_step(st);
+	if (s->last_rc == SQLITE_ROW) {
+		buf_reset(body);
+		rc = buf_adds(body, (const char *)sqlite3_column_text(st, 0)) < 0 ? -1 : 0;
+	} else if (s->last_rc == SQLITE_DONE)
+		rc = 1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_issue_last_before(store_t *s, int64_t t, int64_t *period_end)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if ((s->last_rc = sqlite3_prepare_v2(s->db, "SELECT period_end FROM issues"
+	    " WHERE period_end < ?1 AND state NOT IN ('cancelled')"
+	    " ORDER BY period_end DESC LIMIT 1", -1, &st, NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, t);
+	s->last_rc = sqlite3_step(st);
+	if (s->last_rc == SQLITE_ROW) {
+		*period_end = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else if (s->last_rc == SQLITE_DONE)
+		rc = 1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_issue_count_year(store_t *s, const char *year, int64_t before, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if ((s->last_rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM issues"
+	    " WHERE substr(number, 1, 4) = ?1 AND period_end < ?2", -1, &st,
+	    NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, year, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, before);
+	if ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*n = sqlite3_column_int(st, 0);
+		rc = 0;
+	}
 out:
 	sqlite3_finalize(st);
 	return rc;

@@ -27,6 +27,7 @@ typedef struct store store_t;
 int	 store_open(const conf_t *, store_t **, buf_t *err);
 void	 store_close(store_t *);
 int	 store_schema_version(store_t *);
+int	 store_schema_latest(void);	/* the version this build migrates to */
 const char *store_errmsg(store_t *);
 int	 store_full(store_t *);
 int	 store_begin(store_t *);
@@ -67,6 +68,32 @@ int	 store_subscriber_remove(store_t *, const char *email, int purge,
  * non-zero return from cb stops the walk and is returned */
 int	 store_subscriber_foreach(store_t *, const char *status,
 	    int (*cb)(const subscriber_t *, void *), void *);
+
+/* key-value metadata: 0 found, 1 absent, -1 error */
+int	 store_meta_get(store_t *, const char *key, buf_t *value);
+int	 store_meta_set(store_t *, const char *key, const char *value);
+
+/* one event as the composer reads it; strings borrowed during the callback */
+typedef struct store_event {
+	const char *id, *body;
+	int	 revision;
+	int64_t	 created, at;
+	unsigned regions;
+} store_event_t;
+
+/* store_events_window - events of a type, not cancelled, whose time (at,
+ * or created when by_created) is in (from, to], in time order */
+int	 store_events_window(store_t *, const char *type, int by_created,
+	    int64_t from, int64_t to, int (*cb)(const store_event_t *, void *), void *);
+/* store_event_body_before - the body of id as it stood at time t (the
+ * latest revision received by then): 0, 1 when none yet, -1 */
+int	 store_event_body_before(store_t *, const char *id, int64_t t, buf_t *);
+
+/* issues */
+/* store_issue_last_before - period_end of the latest issue before t */
+int	 store_issue_last_before(store_t *, int64_t t, int64_t *period_end);
+/* store_issue_count_year - issues of a year ("2020") before a time */
+int	 store_issue_count_year(store_t *, const char *year, int64_t before, int *);
 
 /* store_status - counts and the latest events as a new JSON object */
 int	 store_status(store_t *, int latest, json_t **);

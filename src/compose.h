@@ -1,0 +1,50 @@
+/*
+ * compose - what goes into one bulletin issue, and the data each
+ * recipient's copy is rendered from (docs/templates.md).
+ *
+ * compose_issue_load() reads the issue's items from the store once:
+ *   - announcements (those without send_at) received in the period;
+ *   - news published in the period (received, when it has no date);
+ *   - practices published in the period;
+ *   - deadlines due within deadline_days after the period's end, marked
+ *     "changed" when a revision received in the period moved the date;
+ *   - network days and events starting within event_days after the end.
+ * Cancelled items are left out.  The period is (start, end]; end is the
+ * send time.  compose_bulletin() then filters the items by a recipient's
+ * regions (an item concerns them if the masks meet) and words them in one
+ * language (falling back to Finnish, then to whatever the item has).
+ * The issue owns its items; compose_bulletin() returns a new object.
+ */
+#ifndef TIEDOTE_COMPOSE_H
+#define TIEDOTE_COMPOSE_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "store.h"
+
+typedef struct compose_conf {
+	const char *zone;		/* IANA zone, e.g. Europe/Helsinki */
+	int	 deadline_days;		/* default 60 */
+	int	 event_days;		/* default 90 */
+} compose_conf_t;
+
+typedef struct compose_issue compose_issue_t;
+
+int	 compose_issue_load(store_t *, const compose_conf_t *, const char *number,
+	    int64_t period_start, int64_t period_end, compose_issue_t **, buf_t *err);
+void	 compose_issue_free(compose_issue_t *);
+/* compose_issue_count - items a recipient of these regions gets */
+int	 compose_issue_count(const compose_issue_t *, unsigned regions);
+/* compose_bulletin - new object: the "bulletin" data of docs/templates.md */
+json_t	*compose_bulletin(const compose_issue_t *, const char *lang, unsigned regions);
+/* compose_regions_text - "KYS, OYS" or "kaikki alueet"; appended to out */
+void	 compose_regions_text(unsigned regions, const char *lang, buf_t *out);
+/* compose_paragraphs - [{"text": …}] of text split at blank lines */
+json_t	*compose_paragraphs(const char *text);
+/* compose_number - the issue number "YYYY/NN" of an issue sent at t, the
+ * (n+1)th of its year in the zone */
+void	 compose_number(int64_t t, const char *zone, int n, buf_t *out);
+
+#endif
