@@ -15,7 +15,7 @@
 #include "log.h"
 #include "util.h"
 
-enum ckind { C_STR, C_LONG, C_LEVEL };
+enum ckind { C_STR, C_LONG, C_LEVEL, C_BOOL };
 
 static const struct ckey {
 	const char *section, *key;
@@ -43,6 +43,67 @@ static const struct ckey {
 	  "the CLI gives up on an unreachable worker after this long (exit 69)" },
 	{ "log", "level", C_LEVEL, offsetof(conf_t, log_level), "info", 0, 0,
 	  "debug, info, notice, warning or error" },
+	{ "message", "templates", C_STR, offsetof(conf_t, templates), "./templates", 0, 0,
+	  "template directory (fi/, sv/, en/), loaded and checked at start" },
+	{ "message", "time_zone", C_STR, offsetof(conf_t, time_zone), "Europe/Helsinki", 0, 0,
+	  "IANA time zone of dates in messages and of schedules" },
+	{ "message", "from_name", C_STR, offsetof(conf_t, from_name),
+	  "Tulevaisuuden sote-keskus -ohjelma", 0, 0, "display name in From" },
+	{ "message", "from_address", C_STR, offsetof(conf_t, from_address),
+	  "tiedote@tiedote.example", 0, 0, "address in From" },
+	{ "message", "reply_to", C_STR, offsetof(conf_t, reply_to), "", 0, 0,
+	  "Reply-To address, empty for none" },
+	{ "message", "base_url", C_STR, offsetof(conf_t, base_url), "https://tiedote.example", 0, 0,
+	  "https base of unsubscribe, confirmation and view-in-browser links" },
+	{ "message", "list_id", C_STR, offsetof(conf_t, list_id),
+	  "ajankohtaistiedote.tiedote.example", 0, 0,
+	  "List-Id of the bulletin (RFC 2919); also the Message-ID domain" },
+	{ "message", "unsubscribe_address", C_STR, offsetof(conf_t, unsubscribe_address),
+	  "unsubscribe@tiedote.example", 0, 0,
+	  "mailto unsubscribe; sent as local+TOKEN@domain" },
+	{ "bulletin", "first", C_STR, offsetof(conf_t, bulletin_first),
+	  "2020-01-07T09:00:00+02:00", 0, 0,
+	  "the first issue's send time; later issues follow every interval_days at the same local time" },
+	{ "bulletin", "interval_days", C_LONG, offsetof(conf_t, bulletin_interval_days), "14", 1, 366,
+	  "days between issues" },
+	{ "bulletin", "deadline_days", C_LONG, offsetof(conf_t, deadline_days), "60", 1, 3660,
+	  "deadlines due within this many days are listed" },
+	{ "bulletin", "event_days", C_LONG, offsetof(conf_t, event_days), "90", 1, 3660,
+	  "network days and events within this many days are listed" },
+	{ "bulletin", "send_empty", C_BOOL, offsetof(conf_t, send_empty), "no", 0, 1,
+	  "send an issue that has no items for a recipient (yes/no)" },
+	{ "bulletin", "approval", C_BOOL, offsetof(conf_t, approval), "no", 0, 1,
+	  "hold each issue until 'tiedote issue approve N'; the draft goes to the editors first" },
+	{ "bulletin", "draft_lead_hours", C_LONG, offsetof(conf_t, draft_lead_hours), "24", 1, 24 * 30,
+	  "with approval: build and mail the draft this long before the send time" },
+	{ "bulletin", "editors", C_STR, offsetof(conf_t, editors), "", 0, 0,
+	  "with approval: addresses that get the draft, separated by commas" },
+	{ "smtp", "url", C_STR, offsetof(conf_t, smtp_url), "smtp://127.0.0.1:2525", 0, 0,
+	  "the relay: smtp://host:port (STARTTLS) or smtps://host:port" },
+	{ "smtp", "connections", C_LONG, offsetof(conf_t, smtp_connections), "4", 1, 64,
+	  "parallel connections, each reused for many messages" },
+	{ "smtp", "rate_per_sec", C_LONG, offsetof(conf_t, smtp_rate_per_sec), "0", 0, 100000,
+	  "at most this many messages a second, 0 = no limit" },
+	{ "smtp", "rate_per_hour", C_LONG, offsetof(conf_t, smtp_rate_per_hour), "0", 0, 100000000,
+	  "at most this many messages an hour, 0 = no limit" },
+	{ "smtp", "tls", C_STR, offsetof(conf_t, smtp_tls), "auto", 0, 0,
+	  "auto (STARTTLS required unless the relay is on loopback), yes, or no (explicitly allow plain text)" },
+	{ "smtp", "auth_file", C_STR, offsetof(conf_t, smtp_auth_file), "", 0, 0,
+	  "file with user:password for AUTH; refused if group- or world-readable; empty = no AUTH" },
+	{ "smtp", "timeout_ms", C_LONG, offsetof(conf_t, smtp_timeout_ms), "60000", 1000, 3600000,
+	  "one message's whole transaction" },
+	{ "smtp", "helo", C_STR, offsetof(conf_t, smtp_helo), "", 0, 0,
+	  "EHLO name, empty = the host name" },
+	{ "smtp", "envelope_from", C_STR, offsetof(conf_t, envelope_from),
+	  "bounces@tiedote.example", 0, 0, "envelope sender (MAIL FROM) where bounces go" },
+	{ "smtp", "verp", C_BOOL, offsetof(conf_t, verp), "yes", 0, 1,
+	  "envelope sender as local+TOKEN@domain, so a bounce names its message and recipient" },
+	{ "smtp", "retry_base_s", C_LONG, offsetof(conf_t, retry_base_s), "300", 1, 86400,
+	  "first retry after a temporary failure; doubles each time, with jitter" },
+	{ "smtp", "retry_max_s", C_LONG, offsetof(conf_t, retry_max_s), "14400", 1, 7 * 86400,
+	  "longest wait between retries" },
+	{ "smtp", "max_age_hours", C_LONG, offsetof(conf_t, max_age_hours), "72", 1, 24 * 60,
+	  "give up (failed) when the first attempt is this old" },
 };
 
 static int
@@ -61,6 +122,17 @@ conf_apply(conf_t *c, const struct ckey *k, const char *value, buf_t *err)
 	case C_STR:
 		free(*(char **)p);
 		*(char **)p = xstrdup(value);
+		return 0;
+	case C_BOOL:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+			*(long *)p = 1;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+		    strcmp(value, "0") == 0)
+			*(long *)p = 0;
+		else {
+			buf_printf(err, "%s.%s: \"%s\" is not yes or no", k->section, k->key, value);
+			return -1;
+		}
 		return 0;
 	case C_LONG:
 		errno = 0;
@@ -93,7 +165,7 @@ void
 conf_free(conf_t *c)
 {
 	for (size_t i = 0; i < NELEM(ckeys); i++)
-		if (ckeys[i].kind != C_LONG)
+		if (ckeys[i].kind != C_LONG && ckeys[i].kind != C_BOOL)
 			free(*(char **)((char *)c + ckeys[i].off));
 	memset(c, 0, sizeof *c);
 }
@@ -181,6 +253,8 @@ conf_print(const conf_t *c, FILE *fp)
 		fprintf(fp, "# %s\n", k->doc);
 		if (k->kind == C_LONG)
 			fprintf(fp, "%s = %ld\n", k->key, *(const long *)p);
+		else if (k->kind == C_BOOL)
+			fprintf(fp, "%s = %s\n", k->key, *(const long *)p ? "yes" : "no");
 		else
 			fprintf(fp, "%s = %s\n", k->key, *(char *const *)p);
 	}

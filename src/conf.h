@@ -33,6 +33,38 @@ typedef struct conf {
 	long	 client_total_ms;
 	/* [log] */
 	char	*log_level;
+	/* [message] */
+	char	*templates;
+	char	*time_zone;
+	char	*from_name;
+	char	*from_address;
+	char	*reply_to;
+	char	*base_url;
+	char	*list_id;
+	char	*unsubscribe_address;
+	/* [bulletin] */
+	char	*bulletin_first;
+	long	 bulletin_interval_days;
+	long	 deadline_days;
+	long	 event_days;
+	long	 send_empty;
+	long	 approval;
+	long	 draft_lead_hours;
+	char	*editors;
+	/* [smtp] */
+	char	*smtp_url;
+	long	 smtp_connections;
+	long	 smtp_rate_per_sec;
+	long	 smtp_rate_per_hour;
+	char	*smtp_tls;
+	char	*smtp_auth_file;
+	long	 smtp_timeout_ms;
+	char	*smtp_helo;
+	char	*envelope_from;
+	long	 verp;
+	long	 retry_base_s;
+	long	 retry_max_s;
+	long	 max_age_hours;
 } conf_t;
 
 void	conf_init(conf_t *);

@@ -50,7 +50,7 @@ static const char *const migrations[] = {
 	") STRICT;"
 	"CREATE INDEX subscribers_status ON subscribers(status, id);",
 
-	/* 2: bulletin issues, key-value metadata (the token secret) */
+	/* 2: bulletin issues, the outbox, suppressed addresses, metadata */
 	"CREATE TABLE meta ("
 	"  key       TEXT PRIMARY KEY,"
 	"  value     TEXT NOT NULL"
@@ -58,15 +58,42 @@ static const char *const migrations[] = {
 	"CREATE TABLE issues ("
 	"  id        INTEGER PRIMARY KEY,"
 	"  number    TEXT NOT NULL UNIQUE,"	/* 2020/09 */
+	"  slot      INTEGER UNIQUE,"		/* cadence index; NULL: sent by hand */
 	"  period_start INTEGER NOT NULL,"	/* items after this ... */
 	"  period_end INTEGER NOT NULL,"	/* ... up to this: the send time */
-	"  state     TEXT NOT NULL CHECK (state IN ('draft', 'approved', 'held',"
-	"             'sending', 'sent', 'cancelled', 'empty')),"
+	"  state     TEXT NOT NULL CHECK (state IN ('draft', 'held', 'sending',"
+	"             'sent', 'cancelled', 'empty')),"
+	"  approved  INTEGER NOT NULL DEFAULT 0,"
+	"  recipients INTEGER NOT NULL DEFAULT 0,"
 	"  created   INTEGER NOT NULL,"
 	"  updated   INTEGER NOT NULL"
 	") STRICT;"
 	"CREATE INDEX issues_period ON issues(period_end);"
-	"CREATE INDEX events_created ON events(type, created);",
+	"CREATE INDEX events_created ON events(type, created);"
+	"CREATE TABLE outbox ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  kind      TEXT NOT NULL,"		/* bulletin, draft, reminder, ... */
+	"  ref       TEXT NOT NULL,"		/* what: the issue number, ... */
+	"  subscriber_id INTEGER,"
+	"  recipient TEXT NOT NULL,"
+	"  state     TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent',"
+	"             'deferred', 'failed', 'suppressed', 'cancelled')),"
+	"  attempts  INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL DEFAULT 0,"
+	"  first_attempt INTEGER,"
+	"  reply_code INTEGER,"
+	"  reply     TEXT,"
+	"  created   INTEGER NOT NULL,"
+	"  updated   INTEGER NOT NULL,"
+	"  UNIQUE (kind, ref, recipient)"
+	") STRICT;"
+	"CREATE INDEX outbox_due ON outbox(state, next_attempt);"
+	"CREATE INDEX outbox_ref ON outbox(kind, ref, state);"
+	"CREATE TABLE suppressions ("
+	"  email     TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  reason    TEXT NOT NULL,"
+	"  created   INTEGER NOT NULL"
+	") STRICT;",
 };
 
 enum stmt {
@@ -114,6 +141,33 @@ store_exec(store_t *s, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_prepare(store_t *s, const char *sql, sqlite3_stmt **st)
+{
+	s->last_rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	if (s->last_rc != SQLITE_OK)
+		log_error("store: prepare: %s", sqlite3_errmsg(s->db));
+	return s->last_rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+store_step(store_t *s, sqlite3_stmt *st)
+{
+	return s->last_rc = sqlite3_step(st);
+}
+
+int
+store_durable(store_t *s, int full)
+{
+	return store_exec(s, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+}
+
+int64_t
+store_changes(store_t *s)
+{
+	return sqlite3_changes64(s->db);
 }
 
 int
@@ -587,6 +641,40 @@ store_issue_count_year(store_t *s, const char *year, int64_t before, int *n)
 		*n = sqlite3_column_int(st, 0);
 		rc = 0;
 	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_subscriber_get(store_t *s, const char *email,
+    int (*cb)(const subscriber_t *, void *), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	subscriber_t sub;
+	int rc = -1;
+
+	if ((s->last_rc = sqlite3_prepare_v2(s->db,
+	    "SELECT id, email, name, lang, regions, status, created, updated"
+	    " FROM subscribers WHERE email = ?1", -1, &st, NULL)) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	s->last_rc = sqlite3_step(st);
+	if (s->last_rc == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (s->last_rc != SQLITE_ROW)
+		goto out;
+	sub.id = sqlite3_column_int64(st, 0);
+	sub.email = (const char *)sqlite3_column_text(st, 1);
+	sub.name = (const char *)sqlite3_column_text(st, 2);
+	sub.lang = (const char *)sqlite3_column_text(st, 3);
+	sub.regions = (unsigned)sqlite3_column_int(st, 4);
+	sub.status = (const char *)sqlite3_column_text(st, 5);
+	sub.created = sqlite3_column_int64(st, 6);
+	sub.updated = sqlite3_column_int64(st, 7);
+	rc = cb(&sub, arg);
 out:
 	sqlite3_finalize(st);
 	return rc;

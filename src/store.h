@@ -1,8 +1,9 @@
 /*
  * store - the SQLite database: the one place that holds durable state.
  *
- * Every SQL statement of tiedote lives in store.c, prepared and bound (never
- * built from strings).  store_open() applies the pragmas (WAL,
+ * Every SQL statement of tiedote is prepared and bound, never built from
+ * strings; they live in store.c and, for the tables a module owns (the
+ * outbox, issues), in that module, through store_prepare()/store_step().  store_open() applies the pragmas (WAL,
  * synchronous=FULL, foreign keys, busy timeout, size cap) and the versioned
  * migrations (PRAGMA user_version), each migration in its own transaction.
  *
@@ -18,6 +19,7 @@
 
 #include <stdint.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -30,6 +32,14 @@ int	 store_schema_version(store_t *);
 int	 store_schema_latest(void);	/* the version this build migrates to */
 const char *store_errmsg(store_t *);
 int	 store_full(store_t *);
+int	 store_prepare(store_t *, const char *sql, sqlite3_stmt **);
+/* store_step - sqlite3_step that remembers the result for store_full() */
+int	 store_step(store_t *, sqlite3_stmt *);
+/* store_durable - synchronous=FULL (1) or NORMAL (0) for the commits that
+ * follow: NORMAL survives a crash of the process but not of the machine,
+ * which is enough where a lost commit can only repeat work, never lose it */
+int	 store_durable(store_t *, int full);
+int64_t	 store_changes(store_t *);
 int	 store_begin(store_t *);
 int	 store_commit(store_t *);
 void	 store_rollback(store_t *);
@@ -94,6 +104,11 @@ int	 store_event_body_before(store_t *, const char *id, int64_t t, buf_t *);
 int	 store_issue_last_before(store_t *, int64_t t, int64_t *period_end);
 /* store_issue_count_year - issues of a year ("2020") before a time */
 int	 store_issue_count_year(store_t *, const char *year, int64_t before, int *);
+
+/* store_subscriber_get - cb with the subscriber of that address: cb's
+ * value, 1 when unknown, -1 on error */
+int	 store_subscriber_get(store_t *, const char *email,
+	    int (*cb)(const subscriber_t *, void *), void *);
 
 /* store_status - counts and the latest events as a new JSON object */
 int	 store_status(store_t *, int latest, json_t **);

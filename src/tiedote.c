@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -27,8 +28,13 @@
 #include "clock.h"
 #include "conf.h"
 #include "csv.h"
+#include "datefmt.h"
+#include "bulletin.h"
+#include "compose.h"
 #include "log.h"
+#include "message.h"
 #include "region.h"
+#include "sched.h"
 #include "store.h"
 #include "util.h"
 
@@ -66,6 +72,11 @@ usage(FILE *fp)
 	    "  subscriber list [--status S]\n"
 	    "  subscriber import FILE.csv|- [--resubscribe] [--dry-run]\n"
 	    "  subscriber export [--status S]\n"
+	    "  issue preview [--lang fi|sv|en] [--subscriber EMAIL] [--format eml|html|text]\n"
+	    "        [--at TIME|YYYY-MM-DD]   the bulletin exactly as it would be sent\n"
+	    "  issue list                     past and coming issues with their totals\n"
+	    "  issue status [ID] [--follow]   counts per state, rate, ETA, latest failures\n"
+	    "  issue send-now | hold ID | resume ID | cancel ID | approve ID\n"
 	    "  status                         counts and the latest events\n"
 	    "exit codes: 0 ok, 64 usage, 65 invalid input, 69 worker unreachable,\n"
 	    "            75 temporary failure, 78 configuration\n");
@@ -748,6 +759,341 @@ out:
 }
 
 /*
+ * issue
+ */
+
+/* one recipient copied out of the store for the preview */
+struct rcpt_copy {
+	message_rcpt_t r;
+	char	 email[256], name[256], lang[4];
+};
+
+static int
+rcpt_cb(const subscriber_t *sub, void *arg)
+{
+	struct rcpt_copy *c = arg;
+
+	snprintf(c->email, sizeof c->email, "%s", sub->email);
+	snprintf(c->name, sizeof c->name, "%s", sub->name);
+	snprintf(c->lang, sizeof c->lang, "%s", sub->lang);
+	c->r = (message_rcpt_t){ sub->id, c->email, c->name, c->lang, sub->regions, 0 };
+	return 0;
+}
+
+/* parse_when - RFC 3339, or YYYY-MM-DD meaning that day at the bulletin's
+ * time of day */
+static int
+parse_when(const sched_t *s, const char *arg, int64_t *t)
+{
+	char full[64];
+	int64_t day;
+
+	if (clock_parse(arg, t, NULL) == 0)
+		return 0;
+	if (strlen(arg) != 10)
+		return -1;
+	snprintf(full, sizeof full, "%sT12:00:00Z", arg);
+	if (clock_parse(full, &day, NULL) < 0)
+		return -1;
+	return datefmt_local_time(day, s->zone, 0, s->hour, s->minute, t);
+}
+
+static int
+issue_preview(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "lang", required_argument, NULL, 'l' },
+		{ "subscriber", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "at", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *lang = "fi", *email = NULL, *format = "eml", *at = NULL;
+	struct rcpt_copy rc_copy = { { 0, "preview@tiedote.example", "", "fi", REGION_ALL, 0 },
+	    "", "", "" };
+	compose_conf_t cc;
+	compose_issue_t *issue = NULL;
+	message_ctx_t *msg = NULL;
+	message_parts_t parts;
+	store_t *store = NULL;
+	int64_t when, start;
+	buf_t err, eml, number;
+	sched_t sched;
+	int c, rc = EX_USAGE, n = 0, got;
+
+	buf_init(&err, 4096);
+	buf_init(&eml, (size_t)16 << 20);
+	buf_init(&number, 64);
+	message_parts_init(&parts);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': lang = optarg; break;
+		case 's': email = optarg; break;
+		case 'f': format = optarg; break;
+		case 'a': at = optarg; break;
+		default: goto out;
+		}
+	}
+	if (optind != argc || !datefmt_lang_valid(lang) || (strcmp(format, "eml") != 0 &&
+	    strcmp(format, "html") != 0 && strcmp(format, "text") != 0)) {
+		usage(stderr);
+		goto out;
+	}
+	rc = EX_CONFIG;
+	if (sched_init(&sched, &conf, &err) < 0) {
+		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
+		goto out;
+	}
+	rc = EX_USAGE;
+	if (at == NULL)
+		when = sched_due(&sched, sched_index(&sched, clock_now()) + 1);
+	else if (parse_when(&sched, at, &when) < 0) {
+		fprintf(stderr, "tiedote: --at: not a time (RFC 3339) or a date (YYYY-MM-DD)\n");
+		goto out;
+	}
+	rc = EX_TEMPFAIL;
+	if (open_store(&store) < 0)
+		goto out;
+	if ((msg = message_open(&conf, store, &err)) == NULL) {
+		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
+		rc = EX_CONFIG;
+		goto out;
+	}
+	rc_copy.r.lang = lang;
+	if (email) {
+		if ((got = store_subscriber_get(store, email, rcpt_cb, &rc_copy)) != 0) {
+			fprintf(stderr, "tiedote: %s: %s\n", email, got > 0 ?
+			    "no such subscriber" : store_errmsg(store));
+			rc = got > 0 ? EX_DATAERR : EX_TEMPFAIL;
+			goto out;
+		}
+	}
+	if (store_issue_last_before(store, when, &start) != 0)
+		start = sched_due(&sched, sched_index(&sched, when - 1));
+	if (start >= when)
+		start = when - (int64_t)conf.bulletin_interval_days * 86400;
+	{
+		char year[8];
+
+		/* the number counts the issues already sent in the same year */
+		compose_number(when, conf.time_zone, 0, &number);
+		snprintf(year, sizeof year, "%.4s", buf_str(&number));
+		if (store_issue_count_year(store, year, when, &n) < 0)
+			goto out;
+		buf_reset(&number);
+		compose_number(when, conf.time_zone, n, &number);
+	}
+	cc = (compose_conf_t){ conf.time_zone, (int)conf.deadline_days, (int)conf.event_days };
+	if (compose_issue_load(store, &cc, buf_str(&number), start, when, &issue, &err) < 0) {
+		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
+		goto out;
+	}
+	got = message_bulletin(msg, issue, buf_str(&number), &rc_copy.r, when, &parts,
+	    strcmp(format, "eml") == 0 ? &eml : NULL, &err);
+	if (got < 0) {
+		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
+		rc = EX_SOFTWARE;
+		goto out;
+	}
+	if (got == 1)
+		fprintf(stderr, "tiedote: issue %s has nothing for %s; nothing would be sent\n",
+		    buf_str(&number), rc_copy.r.email);
+	else if (strcmp(format, "eml") == 0)
+		fwrite(eml.data, 1, eml.len, stdout);
+	else if (strcmp(format, "html") == 0)
+		fwrite(parts.html.data, 1, parts.html.len, stdout);
+	else
+		fwrite(parts.text.data, 1, parts.text.len, stdout);
+	rc = EX_OK;
+out:
+	compose_issue_free(issue);
+	message_close(msg);
+	store_close(store);
+	message_parts_free(&parts);
+	buf_free(&err);
+	buf_free(&eml);
+	buf_free(&number);
+	return rc;
+}
+
+/* progress - "[#####.....]  52%" for a terminal */
+static void
+progress(const json_t *c, int64_t total)
+{
+	int64_t done = 0;
+	int width = 30, filled;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)c, key, v)
+		if (strcmp(key, "queued") && strcmp(key, "sending") && strcmp(key, "deferred"))
+			done += json_integer_value(v);
+	filled = total ? (int)(done * width / total) : width;
+	printf("[");
+	for (int i = 0; i < width; i++)
+		putchar(i < filled ? '#' : '.');
+	printf("] %3d%%\n", total ? (int)(done * 100 / total) : 100);
+}
+
+static void
+print_issue(const json_t *is, int verbose, double rate, int tty)
+{
+	json_t *c = json_object_get(is, "counts"), *f;
+	char start[32], end[32];
+	int64_t total = json_integer_value(json_object_get(is, "recipients")), left;
+	size_t i;
+
+	clock_format(json_integer_value(json_object_get(is, "period_start")), start);
+	clock_format(json_integer_value(json_object_get(is, "period_end")), end);
+	printf("%-4lld %-10s %-9s %s  recipients %lld  sent %lld  deferred %lld  failed %lld%s\n",
+	    (long long)json_integer_value(json_object_get(is, "id")),
+	    json_string_value(json_object_get(is, "number")),
+	    json_string_value(json_object_get(is, "state")), end, (long long)total,
+	    (long long)json_integer_value(json_object_get(c, "sent")),
+	    (long long)json_integer_value(json_object_get(c, "deferred")),
+	    (long long)json_integer_value(json_object_get(c, "failed")),
+	    json_is_true(json_object_get(is, "approved")) ? "" : "  (not approved)");
+	if (!verbose)
+		return;
+	printf("  period %s .. %s\n ", start, end);
+	{
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(c, key, v)
+			printf(" %s %lld", key, (long long)json_integer_value(v));
+	}
+	left = json_integer_value(json_object_get(c, "queued")) +
+	    json_integer_value(json_object_get(c, "sending"));
+	printf("\n  rate %.1f/s", rate);
+	if (rate > 0 && left > 0)
+		printf("  eta %llds", (long long)(left / rate));
+	printf("\n");
+	if (tty && total)
+		progress(c, total);
+	json_array_foreach(json_object_get(is, "failures"), i, f)
+		printf("  %-8s %s: %s\n", json_string_value(json_object_get(f, "state")),
+		    json_string_value(json_object_get(f, "recipient")),
+		    json_string_value(json_object_get(f, "reply")));
+}
+
+static int
+issue_admin(int argc, char **argv)
+{
+	const char *verb = argv[0];
+	store_t *store = NULL;
+	json_t *j = NULL;
+	int64_t id = 0;
+	buf_t err;
+	int rc = EX_USAGE, follow = 0, got;
+
+	buf_init(&err, 4096);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--follow") == 0)
+			follow = 1;
+		else if (id == 0 && (id = strtoll(argv[i], NULL, 10)) > 0)
+			continue;
+		else {
+			usage(stderr);
+			goto out;
+		}
+	}
+	if ((strcmp(verb, "hold") == 0 || strcmp(verb, "resume") == 0 ||
+	    strcmp(verb, "cancel") == 0 || strcmp(verb, "approve") == 0) && id == 0) {
+		fprintf(stderr, "tiedote: issue %s needs an issue id (see tiedote issue list)\n", verb);
+		goto out;
+	}
+	rc = EX_TEMPFAIL;
+	if (open_store(&store) < 0)
+		goto out;
+	if (strcmp(verb, "list") == 0) {
+		size_t i;
+		json_t *is;
+
+		if (bulletin_list(store, &j) < 0)
+			goto dberr;
+		if (json_out)
+			print_json(j);
+		else
+			json_array_foreach(j, i, is)
+				print_issue(is, 0, 0, 0);
+	} else if (strcmp(verb, "status") == 0) {
+		int64_t sent0 = -1;
+		double rate = 0;
+		int64_t t0 = 0;
+
+		for (;;) {
+			json_decref(j);
+			j = NULL;
+			if ((got = bulletin_status(store, id, 10, &j)) < 0)
+				goto dberr;
+			if (got > 0) {
+				fprintf(stderr, "tiedote: no such issue\n");
+				rc = EX_DATAERR;
+				goto out;
+			}
+			{
+				int64_t sent = json_integer_value(json_object_get(json_object_get(j,
+				    "counts"), "sent")), now = clock_now_ms();
+
+				if (sent0 >= 0 && now > t0)
+					rate = (double)(sent - sent0) * 1000 / (double)(now - t0);
+				sent0 = sent;
+				t0 = now;
+			}
+			json_object_set_new(j, "rate", json_real(rate));
+			if (json_out)
+				print_json(j);
+			else
+				print_issue(j, 1, rate, isatty(1));
+			fflush(stdout);
+			if (!follow || strcmp(json_string_value(json_object_get(j, "state")),
+			    "sending") != 0)
+				break;
+			sleep(2);
+		}
+	} else if (strcmp(verb, "send-now") == 0) {
+		if (bulletin_send_now(store, &conf, clock_now(), &id, &err) < 0) {
+			fprintf(stderr, "tiedote: %s\n", buf_str(&err));
+			goto out;
+		}
+		printf("issue %lld: will be sent by the worker now\n", (long long)id);
+	} else {
+		if (bulletin_control(store, id, verb, clock_now(), &err) < 0) {
+			fprintf(stderr, "tiedote: %s\n", buf_str(&err));
+			rc = EX_DATAERR;
+			goto out;
+		}
+		printf("issue %lld: %s\n", (long long)id, verb);
+	}
+	rc = EX_OK;
+	goto out;
+dberr:
+	fprintf(stderr, "tiedote: %s\n", store_errmsg(store));
+out:
+	json_decref(j);
+	store_close(store);
+	buf_free(&err);
+	return rc;
+}
+
+static int
+cmd_issue(int argc, char **argv)
+{
+	static const char *const verbs[] = { "list", "status", "send-now", "hold", "resume",
+	    "cancel", "approve" };
+
+	if (argc >= 2 && strcmp(argv[1], "preview") == 0)
+		return issue_preview(argc - 1, argv + 1);
+	for (size_t i = 0; argc >= 2 && i < NELEM(verbs); i++)
+		if (strcmp(argv[1], verbs[i]) == 0)
+			return issue_admin(argc - 1, argv + 1);
+	usage(stderr);
+	return EX_USAGE;
+}
+
+/*
  * status
  */
 
@@ -845,6 +1191,9 @@ main(int argc, char **argv)
 			rc = EX_CONFIG;
 			goto out;
 		}
+	/* dates in messages and schedules are local to the configured zone */
+	setenv("TZ", conf.time_zone, 1);
+	tzset();
 	/* a tool speaks up only for trouble, unless asked for debugging */
 	log_set_level(log_level_parse(conf.log_level) == LOG_DEBUG ? LOG_DEBUG : LOG_WARNING);
 	if (optind >= argc) {
@@ -859,6 +1208,8 @@ main(int argc, char **argv)
 		rc = cmd_enqueue(argc, argv);
 	else if (strcmp(cmd, "subscriber") == 0)
 		rc = cmd_subscriber(argc, argv);
+	else if (strcmp(cmd, "issue") == 0)
+		rc = cmd_issue(argc, argv);
 	else if (strcmp(cmd, "status") == 0 && argc == 1)
 		rc = cmd_status();
 	else

@@ -1,10 +1,12 @@
 /*
  * tiedoted - the worker daemon.
  *
- * One process, one event loop (zmq_poll): the intake socket and a signalfd
- * for SIGTERM/SIGINT.  Runs in the foreground and logs to stderr, as
- * systemd expects.  On SIGTERM it finishes the batch in hand (its commit
- * and replies), closes the socket and the database, and exits 0.
+ * One process, one event loop (zmq_poll): the intake socket, a signalfd
+ * for SIGTERM/SIGINT, libcurl's SMTP sockets and timers, and a once-a-
+ * second look at the bulletin calendar.  Runs in the foreground and logs
+ * to stderr, as systemd expects.  On SIGTERM it stops taking events and
+ * claiming messages, lets the messages in flight finish (10 s at most),
+ * closes the socket and the database, and exits 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,16 +14,32 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bulletin.h"
+#include "clock.h"
 #include "conf.h"
 #include "intake.h"
+#include "message.h"
+#include "outbox.h"
+#include "sender.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
 
 #define TIEDOTE_VERSION "0.1.0"
+
+/* mono_s - seconds that only go forward, for pacing and shutdown */
+static int64_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static void
 usage(FILE *fp)
@@ -54,8 +72,12 @@ main(int argc, char **argv)
 	const char *config = NULL, *db = NULL, *endpoint = NULL, *level = NULL;
 	char *overrides[32];
 	int c, print = 0, sfd = -1, rc = 1, stop = 0, noverrides = 0;
-	store_t *store = NULL;
+	store_t *store = NULL, *out_store = NULL;
 	intake_t *intake = NULL;
+	message_ctx_t *msg = NULL;
+	sender_t *sender = NULL;
+	int64_t last_tick = 0, stop_deadline = 0;
+	int n;
 	void *zctx = NULL;
 	sigset_t mask;
 	conf_t conf;
@@ -121,27 +143,49 @@ main(int argc, char **argv)
 		log_error("signalfd: %s", strerror(errno));
 		goto out;
 	}
-	if (store_open(&conf, &store, &err) < 0) {
+	/* dates in messages and the calendar are local to the configured zone */
+	setenv("TZ", conf.time_zone, 1);
+	tzset();
+	if (store_open(&conf, &store, &err) < 0 || store_open(&conf, &out_store, &err) < 0) {
 		log_error("store: %s", buf_str(&err));
 		rc = 75;
 		goto out;
 	}
+	/* the sender's commits may be lost to a power cut (then a message is
+	 * sent again), never to a crash of this process */
+	if (store_durable(out_store, 0) < 0 ||
+	    (msg = message_open(&conf, out_store, &err)) == NULL ||
+	    (sender = sender_new(&conf, out_store, msg, &err)) == NULL) {
+		log_error("%s", buf_str(&err));
+		rc = 78;
+		goto out;
+	}
+	if ((n = outbox_recover(out_store, clock_now())) > 0)
+		log_warn("outbox: %d messages were in flight at the last stop; queued again", n);
 	zctx = zmq_ctx_new();
 	if ((intake = intake_open(zctx, &conf, store, &err)) == NULL) {
 		log_error("%s", buf_str(&err));
 		rc = 75;
 		goto out;
 	}
-	log_info("tiedoted %s started: store %s, schema version %d", TIEDOTE_VERSION,
-	    conf.db_path, store_schema_version(store));
+	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
+	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 
-	while (!stop) {
-		zmq_pollitem_t items[] = {
-			{ intake_socket(intake), 0, ZMQ_POLLIN, 0 },
-			{ NULL, sfd, ZMQ_POLLIN, 0 },
-		};
+	for (;;) {
+		zmq_pollitem_t items[2 + 66];
+		int nitems = 2, nsmtp;
+		long timeout = 1000, t;
+		int64_t mono;
 
-		if (zmq_poll(items, 2, -1) < 0) {
+		if (stop && (sender_inflight(sender) == 0 || mono_s() > stop_deadline))
+			break;
+		items[0] = (zmq_pollitem_t){ intake_socket(intake), 0, stop ? 0 : ZMQ_POLLIN, 0 };
+		items[1] = (zmq_pollitem_t){ NULL, sfd, ZMQ_POLLIN, 0 };
+		nsmtp = sender_pollitems(sender, items + 2, 66);
+		nitems += nsmtp < 66 ? nsmtp : 66;
+		if ((t = sender_timeout_ms(sender)) >= 0 && t < timeout)
+			timeout = t;
+		if (zmq_poll(items, nitems, timeout) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
 			log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
@@ -149,8 +193,6 @@ main(int argc, char **argv)
 		}
 		if (items[0].revents & ZMQ_POLLIN) {
 			/* drain fully: ZMQ_POLLIN is edge-like for a busy socket */
-			int n;
-
 			while ((n = intake_process(intake)) > 0)
 				;
 			if (n < 0) {
@@ -166,10 +208,24 @@ main(int argc, char **argv)
 					log_info("SIGHUP: nothing to reload yet");
 					continue;
 				}
-				log_info("%s: shutting down", strsignal((int)si.ssi_signo));
+				if (!stop)
+					log_info("%s: shutting down after %d messages in flight",
+					    strsignal((int)si.ssi_signo), sender_inflight(sender));
 				stop = 1;
+				stop_deadline = mono_s() + 10;
 			}
 		}
+		sender_process(sender, items + 2, nitems - 2);
+		if (stop)
+			continue;
+		/* the scheduler looks at the calendar once a second */
+		if ((mono = mono_s()) != last_tick) {
+			last_tick = mono;
+			buf_reset(&err);
+			if (bulletin_tick(out_store, &conf, clock_now(), &err) < 0)
+				log_error("%s", buf_str(&err));
+		}
+		sender_pump(sender, clock_now());
 	}
 	rc = 0;
 	log_info("stopped");
@@ -177,6 +233,9 @@ out:
 	intake_close(intake);
 	if (zctx)
 		zmq_ctx_term(zctx);
+	sender_free(sender);
+	message_close(msg);
+	store_close(out_store);
 	store_close(store);
 	if (sfd >= 0)
 		close(sfd);

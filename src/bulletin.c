@@ -1,0 +1,434 @@
+/*
+ * bulletin - issue lifecycle and the scheduler; contract in bulletin.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bulletin.h"
+#include "compose.h"
+#include "log.h"
+#include "outbox.h"
+#include "sched.h"
+#include "util.h"
+
+#define ISSUE_COLUMNS "id, number, coalesce(slot, -1), period_start, period_end, state," \
+	" approved, recipients"
+
+static void
+row_issue(sqlite3_stmt *st, bulletin_issue_t *is)
+{
+	is->id = sqlite3_column_int64(st, 0);
+	snprintf(is->number, sizeof is->number, "%s", sqlite3_column_text(st, 1));
+	is->slot = sqlite3_column_int64(st, 2);
+	is->period_start = sqlite3_column_int64(st, 3);
+	is->period_end = sqlite3_column_int64(st, 4);
+	snprintf(is->state, sizeof is->state, "%s", sqlite3_column_text(st, 5));
+	is->approved = sqlite3_column_int(st, 6);
+	is->recipients = sqlite3_column_int64(st, 7);
+}
+
+/* one_issue - the first row of sql (bound with an int64) into is */
+static int
+one_issue(store_t *s, const char *sql, int64_t arg, bulletin_issue_t *is)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (store_prepare(s, sql, &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, arg);
+	switch (store_step(s, st)) {
+	case SQLITE_ROW:
+		row_issue(st, is);
+		rc = 0;
+		break;
+	case SQLITE_DONE:
+		rc = 1;
+		break;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+bulletin_get(store_t *s, int64_t id, bulletin_issue_t *is)
+{
+	return one_issue(s, "SELECT " ISSUE_COLUMNS " FROM issues WHERE id = ?1", id, is);
+}
+
+int
+bulletin_number(store_t *s, const conf_t *conf, int64_t t, buf_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	char year[8];
+	int rc = -1;
+
+	compose_number(t, conf->time_zone, 0, out);
+	snprintf(year, sizeof year, "%.4s", buf_str(out));
+	if (store_prepare(s, "SELECT count(*) FROM issues WHERE substr(number, 1, 4) = ?1"
+	    " AND state IN ('sending', 'sent') AND period_end <= ?2", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, year, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, t);
+	if (store_step(s, st) != SQLITE_ROW)
+		goto out;
+	buf_reset(out);
+	compose_number(t, conf->time_zone, sqlite3_column_int(st, 0), out);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* create - a draft issue for (start, end]; slot -1 for one sent by hand */
+static int
+create(store_t *s, const conf_t *conf, int64_t slot, int64_t start, int64_t end,
+    int approved, int64_t now, int64_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	buf_t number;
+	int rc = -1;
+
+	buf_init(&number, 64);
+	/* a tentative number, unique until sending fixes the real one */
+	buf_printf(&number, "draft-%lld", (long long)end);
+	if (store_prepare(s, "INSERT INTO issues (number, slot, period_start, period_end,"
+	    " state, approved, created, updated)"
+	    " VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?6)", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, buf_str(&number), -1, SQLITE_STATIC);
+	slot >= 0 ? sqlite3_bind_int64(st, 2, slot) : sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, start);
+	sqlite3_bind_int64(st, 4, end);
+	sqlite3_bind_int(st, 5, approved);
+	sqlite3_bind_int64(st, 6, now);
+	if (store_step(s, st) != SQLITE_DONE)
+		goto out;
+	*id = sqlite3_last_insert_rowid(sqlite3_db_handle(st));
+	log_info("bulletin: issue %lld created for %s", (long long)*id,
+	    slot >= 0 ? "its scheduled slot" : "sending now");
+	(void)conf;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	buf_free(&number);
+	return rc;
+}
+
+/* last_end - the end of the latest issue that was not cancelled */
+static int64_t
+last_end(store_t *s, int64_t before, int64_t fallback)
+{
+	int64_t t;
+
+	return store_issue_last_before(s, before, &t) == 0 ? t : fallback;
+}
+
+/* set_state - state (and number, recipients when given) of an issue */
+static int
+set_state(store_t *s, int64_t id, const char *state, const char *number,
+    int64_t recipients, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (store_prepare(s, "UPDATE issues SET state = ?2, number = coalesce(?3, number),"
+	    " recipients = coalesce(?4, recipients), updated = ?5 WHERE id = ?1", &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	number ? sqlite3_bind_text(st, 3, number, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 3);
+	recipients >= 0 ? sqlite3_bind_int64(st, 4, recipients) : sqlite3_bind_null(st, 4);
+	sqlite3_bind_int64(st, 5, now);
+	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* start - fix the number and fill the outbox, in one transaction */
+static int
+start(store_t *s, const conf_t *conf, const bulletin_issue_t *is, int64_t now, buf_t *err)
+{
+	compose_conf_t cc = { conf->time_zone, (int)conf->deadline_days, (int)conf->event_days };
+	compose_issue_t *items = NULL;
+	unsigned masks[31];
+	int nmasks = 0, rc = -1;
+	int64_t count = 0;
+	char ref[32];
+	buf_t number;
+
+	buf_init(&number, 64);
+	snprintf(ref, sizeof ref, "%lld", (long long)is->id);
+	if (store_begin(s) < 0 || bulletin_number(s, conf, is->period_end, &number) < 0 ||
+	    compose_issue_load(s, &cc, buf_str(&number), is->period_start, is->period_end,
+	    &items, err) < 0)
+		goto fail;
+	/* only recipients whose regions meet an item get the issue */
+	for (unsigned m = 1; m <= 31; m++)
+		if (conf->send_empty || compose_issue_count(items, m) > 0)
+			masks[nmasks++] = m;
+	if (outbox_fill_bulletin(s, ref, masks, nmasks, now, &count) < 0 ||
+	    set_state(s, is->id, count ? "sending" : "empty", buf_str(&number), count, now) < 0 ||
+	    store_commit(s) < 0)
+		goto fail;
+	log_info("bulletin: issue %s (%lld) %s: %lld recipients", buf_str(&number),
+	    (long long)is->id, count ? "sending" : "has nothing for anyone", (long long)count);
+	rc = 0;
+	goto out;
+fail:
+	if (err->len == 0)
+		buf_printf(err, "starting issue %lld: %s", (long long)is->id, store_errmsg(s));
+	store_rollback(s);
+out:
+	compose_issue_free(items);
+	buf_free(&number);
+	return rc;
+}
+
+/* drafts_to_editors - the approval copy, one outbox row per editor */
+static int
+drafts_to_editors(store_t *s, const conf_t *conf, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	char *list = xstrdup(conf->editors), *tok, *save = NULL, ref[32];
+	int rc = -1;
+
+	snprintf(ref, sizeof ref, "%lld", (long long)id);
+	if (store_prepare(s, "INSERT OR IGNORE INTO outbox (kind, ref, recipient, state,"
+	    " created, updated) VALUES ('draft', ?1, ?2, 'queued', ?3, ?3)", &st) < 0)
+		goto out;
+	for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, tok, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		if (store_step(s, st) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(st);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	free(list);
+	return rc;
+}
+
+int
+bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
+{
+	static const char due_sql[] = "SELECT " ISSUE_COLUMNS " FROM issues"
+	    " WHERE state = 'draft' AND period_end <= ?1 ORDER BY period_end LIMIT 1";
+	static const char sending_sql[] = "SELECT " ISSUE_COLUMNS " FROM issues"
+	    " WHERE state = 'sending' AND id > ?1 ORDER BY id LIMIT 1";
+	bulletin_issue_t is;
+	sched_t sched;
+	int64_t k, id, open, next, lead;
+	int got;
+
+	if (sched_init(&sched, conf, err) < 0)
+		return -1;
+	/* the latest due slot, and with approval the next one's draft */
+	k = sched_index(&sched, now);
+	lead = conf->approval ? conf->draft_lead_hours * 3600 : 0;
+	for (int64_t slot = k; slot <= k + 1; slot++) {
+		if (slot < 0 || (slot > k && (!conf->approval || sched_due(&sched, slot) - lead > now)))
+			continue;
+		got = one_issue(s, "SELECT " ISSUE_COLUMNS " FROM issues WHERE slot >= ?1"
+		    " ORDER BY slot LIMIT 1", slot, &is);
+		if (got < 0)
+			goto dberr;
+		if (got == 0)
+			continue;	/* this slot, or a later one, exists */
+		next = sched_due(&sched, slot);
+		if (store_begin(s) < 0 ||
+		    create(s, conf, slot, last_end(s, next, sched_due(&sched, slot - 1)), next,
+		    !conf->approval, now, &id) < 0 ||
+		    (conf->approval && drafts_to_editors(s, conf, id, now) < 0) ||
+		    store_commit(s) < 0) {
+			store_rollback(s);
+			goto dberr;
+		}
+	}
+	/* drafts whose time has come: start them once approved */
+	while ((got = one_issue(s, due_sql, now, &is)) == 0) {
+		if (!is.approved && conf->approval) {
+			log_debug("bulletin: issue %lld waits for approval", (long long)is.id);
+			break;
+		}
+		if (start(s, conf, &is, now, err) < 0)
+			return -1;
+	}
+	if (got < 0)
+		goto dberr;
+	/* sending issues with nothing left to do are sent */
+	for (id = 0; (got = one_issue(s, sending_sql, id, &is)) == 0; id = is.id) {
+		char ref[32];
+
+		snprintf(ref, sizeof ref, "%lld", (long long)is.id);
+		if (outbox_open(s, "bulletin", ref, &open) < 0)
+			goto dberr;
+		if (open == 0) {
+			if (set_state(s, is.id, "sent", NULL, -1, now) < 0)
+				goto dberr;
+			log_info("bulletin: issue %s (%lld) sent", is.number, (long long)is.id);
+		}
+	}
+	if (got < 0)
+		goto dberr;
+	return 0;
+dberr:
+	if (err->len == 0)
+		buf_printf(err, "scheduler: %s", store_errmsg(s));
+	return -1;
+}
+
+int
+bulletin_send_now(store_t *s, const conf_t *conf, int64_t now, int64_t *id, buf_t *err)
+{
+	if (store_begin(s) < 0 ||
+	    create(s, conf, -1, last_end(s, now + 1, now - conf->bulletin_interval_days * 86400),
+	    now, 1, now, id) < 0 || store_commit(s) < 0) {
+		buf_printf(err, "%s", store_errmsg(s));
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *err)
+{
+	bulletin_issue_t is;
+	const char *to = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t open = 0;
+	char ref[32];
+	int got, rc = -1;
+
+	if ((got = bulletin_get(s, id, &is)) != 0) {
+		if (got > 0)
+			buf_printf(err, "no issue %lld", (long long)id);
+		else
+			buf_printf(err, "%s", store_errmsg(s));
+		return -1;
+	}
+	snprintf(ref, sizeof ref, "%lld", (long long)id);
+	if (store_begin(s) < 0)
+		goto out;
+	if (strcmp(verb, "approve") == 0) {
+		if (strcmp(is.state, "draft") != 0 && strcmp(is.state, "held") != 0) {
+			buf_printf(err, "issue %lld is %s; only a draft can be approved",
+			    (long long)id, is.state);
+			goto out;
+		}
+		if (store_prepare(s, "UPDATE issues SET approved = 1, updated = ?2 WHERE id = ?1",
+		    &st) < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, now);
+		if (store_step(s, st) != SQLITE_DONE)
+			goto out;
+	} else if (strcmp(verb, "hold") == 0) {
+		if (strcmp(is.state, "draft") != 0 && strcmp(is.state, "sending") != 0) {
+			buf_printf(err, "issue %lld is %s; only a draft or a sending issue can be held",
+			    (long long)id, is.state);
+			goto out;
+		}
+		to = "held";
+	} else if (strcmp(verb, "resume") == 0) {
+		if (strcmp(is.state, "held") != 0) {
+			buf_printf(err, "issue %lld is %s, not held", (long long)id, is.state);
+			goto out;
+		}
+		/* back to where it was: sending if its outbox was filled */
+		if (outbox_open(s, "bulletin", ref, &open) < 0)
+			goto out;
+		to = open || is.recipients ? "sending" : "draft";
+	} else if (strcmp(verb, "cancel") == 0) {
+		if (strcmp(is.state, "sent") == 0 || strcmp(is.state, "cancelled") == 0 ||
+		    strcmp(is.state, "empty") == 0) {
+			buf_printf(err, "issue %lld is already %s", (long long)id, is.state);
+			goto out;
+		}
+		if (outbox_cancel(s, "bulletin", ref, now) < 0 ||
+		    outbox_cancel(s, "draft", ref, now) < 0)
+			goto out;
+		to = "cancelled";
+	} else {
+		buf_printf(err, "unknown action \"%s\"", verb);
+		goto out;
+	}
+	if (to && set_state(s, id, to, NULL, -1, now) < 0)
+		goto out;
+	if (store_commit(s) < 0)
+		goto out;
+	log_info("bulletin: issue %lld: %s", (long long)id, verb);
+	rc = 0;
+out:
+	if (rc < 0) {
+		if (err->len == 0)
+			buf_printf(err, "%s", store_errmsg(s));
+		store_rollback(s);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static json_t *
+issue_json(store_t *s, const bulletin_issue_t *is, int failures)
+{
+	json_t *j = json_pack("{s:I, s:s, s:s, s:I, s:I, s:b, s:I}", "id", (json_int_t)is->id,
+	    "number", is->number, "state", is->state,
+	    "period_start", (json_int_t)is->period_start,
+	    "period_end", (json_int_t)is->period_end, "approved", is->approved,
+	    "recipients", (json_int_t)is->recipients), *report = NULL;
+	char ref[32];
+
+	snprintf(ref, sizeof ref, "%lld", (long long)is->id);
+	if (is->slot >= 0)
+		json_object_set_new(j, "slot", json_integer(is->slot));
+	if (outbox_report(s, "bulletin", ref, failures, &report) == 0) {
+		json_object_update(j, report);
+		json_decref(report);
+	}
+	return j;
+}
+
+int
+bulletin_list(store_t *s, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	bulletin_issue_t is;
+	int rc = -1;
+
+	if (store_prepare(s, "SELECT " ISSUE_COLUMNS " FROM issues ORDER BY period_end DESC,"
+	    " id DESC", &st) < 0)
+		goto out;
+	while (store_step(s, st) == SQLITE_ROW) {
+		row_issue(st, &is);
+		json_array_append_new(arr, issue_json(s, &is, 0));
+	}
+	*out = json_incref(arr);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	json_decref(arr);
+	return rc;
+}
+
+int
+bulletin_status(store_t *s, int64_t id, int failures, json_t **out)
+{
+	bulletin_issue_t is;
+	int got;
+
+	got = id ? bulletin_get(s, id, &is) :
+	    one_issue(s, "SELECT " ISSUE_COLUMNS " FROM issues WHERE id > ?1"
+	    " ORDER BY (state = 'sending') DESC, id DESC LIMIT 1", 0, &is);
+	if (got != 0)
+		return got;
+	*out = issue_json(s, &is, failures);
+	return 0;
+}

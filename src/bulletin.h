@@ -1,0 +1,57 @@
+/*
+ * bulletin - the life of each issue: scheduled, drafted, approved, sent.
+ *
+ * An issue is a row of the issues table (this module owns it):
+ *   draft -> sending -> sent          (or empty: nobody had anything)
+ *   draft|sending <-> held            (staff: hold, resume)
+ *   draft|held|sending -> cancelled   (staff: cancel; queued rows cancelled)
+ * bulletin_tick() is the scheduler, called from the worker's loop with
+ * clock_now().  It creates the issue of the latest calendar slot that is
+ * due (sched.h) if that slot has none, so one issue goes out per period,
+ * also across restarts, and after an outage only the latest missed slot is
+ * sent, once.  With bulletin.approval on, the draft is created
+ * bulletin.draft_lead_hours ahead and mailed to bulletin.editors, and the
+ * issue waits for approval at its send time.  Starting an issue fills the
+ * outbox with one row per active subscriber who has something in it, in
+ * one transaction.  An issue whose rows are all final becomes "sent".
+ * Issues are named by their id in the CLI; the number ("2020/09") is fixed
+ * when sending starts, counting the issues of the year sent before it.
+ */
+#ifndef TIEDOTE_BULLETIN_H
+#define TIEDOTE_BULLETIN_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "store.h"
+
+typedef struct bulletin_issue {
+	int64_t	 id;
+	char	 number[16];
+	int64_t	 slot;		/* -1: sent by hand */
+	int64_t	 period_start, period_end;
+	char	 state[16];
+	int	 approved;
+	int64_t	 recipients;
+} bulletin_issue_t;
+
+int	 bulletin_tick(store_t *, const conf_t *, int64_t now, buf_t *err);
+/* bulletin_get - issue by id; 0, 1 when there is none, -1 */
+int	 bulletin_get(store_t *, int64_t id, bulletin_issue_t *);
+/* bulletin_send_now - a new issue covering the time since the last one,
+ * approved and due now; *id is its id */
+int	 bulletin_send_now(store_t *, const conf_t *, int64_t now, int64_t *id, buf_t *err);
+/* bulletin_control - "hold", "resume", "cancel" or "approve"; 0, or -1
+ * with the reason in err (e.g. cancelling a sent issue) */
+int	 bulletin_control(store_t *, int64_t id, const char *verb, int64_t now, buf_t *err);
+/* bulletin_list - every issue, newest first, with its outbox counts */
+int	 bulletin_list(store_t *, json_t **);
+/* bulletin_status - one issue (id 0: the latest) with counts and the
+ * latest failures */
+int	 bulletin_status(store_t *, int64_t id, int failures, json_t **);
+/* bulletin_number - the number an issue sent at t gets: the year's next */
+int	 bulletin_number(store_t *, const conf_t *, int64_t t, buf_t *out);
+
+#endif

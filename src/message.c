@@ -1,0 +1,217 @@
+/*
+ * message - assemble one recipient's message; contract in message.h.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "log.h"
+#include "message.h"
+#include "mime.h"
+#include "region.h"
+#include "render.h"
+#include "token.h"
+#include "util.h"
+
+#define MESSAGE_MAX ((size_t)8 << 20)
+
+struct message_ctx {
+	const conf_t *conf;
+	render_t *render;
+	unsigned char key[TOKEN_KEYBYTES];
+	char	*list_id;	/* "Ajankohtaistiedote <list.id>" */
+	message_parts_t scratch;
+};
+
+static const char *const programme[][2] = {
+	{ "fi", "Tulevaisuuden sosiaali- ja terveyskeskus -ohjelma" },
+	{ "sv", "Programmet Framtidens social- och hälsocentral" },
+	{ "en", "Health and Social Services Centres of the Future programme" },
+};
+
+void
+message_parts_init(message_parts_t *p)
+{
+	buf_init(&p->subject, 4096);
+	buf_init(&p->text, MESSAGE_MAX);
+	buf_init(&p->html, MESSAGE_MAX);
+}
+
+void
+message_parts_reset(message_parts_t *p)
+{
+	buf_reset(&p->subject);
+	buf_reset(&p->text);
+	buf_reset(&p->html);
+}
+
+void
+message_parts_free(message_parts_t *p)
+{
+	buf_free(&p->subject);
+	buf_free(&p->text);
+	buf_free(&p->html);
+}
+
+message_ctx_t *
+message_open(const conf_t *conf, store_t *store, buf_t *err)
+{
+	message_ctx_t *m = xcalloc(1, sizeof *m);
+	buf_t id;
+
+	m->conf = conf;
+	message_parts_init(&m->scratch);
+	if ((m->render = render_open(conf->templates, err)) == NULL ||
+	    token_key(store, m->key, err) < 0)
+		goto fail;
+	buf_init(&id, 1024);
+	buf_printf(&id, "Ajankohtaistiedote <%s>", conf->list_id);
+	m->list_id = buf_take(&id);
+	return m;
+fail:
+	message_close(m);
+	return NULL;
+}
+
+void
+message_close(message_ctx_t *m)
+{
+	if (m == NULL)
+		return;
+	render_close(m->render);
+	message_parts_free(&m->scratch);
+	free(m->list_id);
+	sodium_memzero(m->key, sizeof m->key);
+	free(m);
+}
+
+void
+message_verp(message_ctx_t *m, int64_t id, buf_t *out)
+{
+	const char *from = m->conf->envelope_from, *at = strchr(from, '@');
+
+	if (!m->conf->verp || at == NULL) {
+		buf_adds(out, from);
+		return;
+	}
+	buf_printf(out, "%.*s+", (int)(at - from), from);
+	token_make(m->key, TOKEN_BOUNCE, id, out);
+	buf_adds(out, at);
+}
+
+/* common_data - sender, recipient and links, shared by every message */
+static json_t *
+common_data(message_ctx_t *m, const message_rcpt_t *r, const char *number, buf_t *unsub)
+{
+	const conf_t *c = m->conf;
+	const char *prog = programme[0][1];
+	json_t *data, *links;
+	buf_t b;
+
+	for (size_t i = 0; i < NELEM(programme); i++)
+		if (strcmp(r->lang, programme[i][0]) == 0)
+			prog = programme[i][1];
+	buf_printf(unsub, "%s/u/", c->base_url);
+	token_make(m->key, TOKEN_UNSUBSCRIBE, r->id, unsub);
+	buf_init(&b, 1024);
+	region_format(r->regions, &b);
+	data = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}}",
+	    "lang", r->lang, "programme", prog,
+	    "sender", "name", c->from_name, "address", c->from_address,
+	    "recipient", "name", r->name ? r->name : "", "email", r->email,
+	    "regions", buf_str(&b));
+	links = json_pack("{s:s, s:s}", "unsubscribe", buf_str(unsub), "home", c->base_url);
+	if (number) {
+		/* the archive copy of the issue: 2020/09 -> /issues/2020-09/fi */
+		buf_reset(&b);
+		buf_printf(&b, "%s/issues/%.4s-%s/%s", c->base_url, number,
+		    strlen(number) > 5 ? number + 5 : "", r->lang);
+		json_object_set_new(links, "browser", json_string(buf_str(&b)));
+	}
+	json_object_set_new(data, "links", links);
+	buf_free(&b);
+	return data;
+}
+
+/* message_id - stable per (issue, recipient); keyed, so it reveals no
+ * hash of the address */
+static void
+message_id(message_ctx_t *m, const char *number, const char *email, buf_t *out)
+{
+	unsigned char h[10];
+	char hex[sizeof h * 2 + 1], lower[256];
+	size_t n = strlen(email);
+
+	if (n >= sizeof lower)
+		n = sizeof lower - 1;
+	for (size_t i = 0; i < n; i++)
+		lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+	lower[n] = '\0';
+	crypto_generichash(h, sizeof h, (const unsigned char *)lower, n, m->key, sizeof m->key);
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	buf_printf(out, "%.4s-%s.%s@%s", number, strlen(number) > 5 ? number + 5 : "", hex,
+	    m->conf->list_id);
+}
+
+int
+message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *number,
+    const message_rcpt_t *r, int64_t date, message_parts_t *parts, buf_t *eml, buf_t *err)
+{
+	const conf_t *c = m->conf;
+	message_parts_t *p = parts ? parts : &m->scratch;
+	json_t *data = NULL, *bulletin = NULL;
+	buf_t unsub, mailto, msgid;
+	int rc = -1;
+
+	buf_init(&unsub, 4096);
+	buf_init(&mailto, 4096);
+	buf_init(&msgid, 1024);
+	if (!c->send_empty && compose_issue_count(issue, r->regions) == 0) {
+		rc = 1;
+		goto out;
+	}
+	data = common_data(m, r, number, &unsub);
+	bulletin = compose_bulletin(issue, r->lang, r->regions);
+	json_object_update(data, bulletin);
+	message_parts_reset(p);
+	if (r->draft)
+		buf_adds(&p->subject, "[LUONNOS / DRAFT] ");
+	if (render_message(m->render, "bulletin", r->lang, data, &p->subject, &p->text,
+	    &p->html, err) < 0)
+		goto out;
+	if (eml) {
+		const char *at = strchr(c->unsubscribe_address, '@');
+		mime_msg_t msg = { 0 };
+
+		/* local+TOKEN@domain, so a reply to it needs no lookup table */
+		buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
+		    c->unsubscribe_address);
+		token_make(m->key, TOKEN_UNSUBSCRIBE, r->id, &mailto);
+		buf_adds(&mailto, at ? at : "");
+		message_id(m, number, r->email, &msgid);
+		msg.from_name = c->from_name;
+		msg.from_addr = c->from_address;
+		msg.to_name = r->name;
+		msg.to_addr = r->email;
+		msg.reply_to = *c->reply_to ? c->reply_to : NULL;
+		msg.subject = buf_str(&p->subject);
+		msg.date = date;
+		msg.message_id = buf_str(&msgid);
+		msg.list_id = m->list_id;
+		msg.unsubscribe_url = buf_str(&unsub);
+		msg.unsubscribe_mailto = buf_str(&mailto);
+		msg.text = buf_str(&p->text);
+		msg.text_len = p->text.len;
+		msg.html = buf_str(&p->html);
+		msg.html_len = p->html.len;
+		if (mime_build(&msg, eml, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(bulletin);
+	json_decref(data);
+	buf_free(&unsub);
+	buf_free(&mailto);
+	buf_free(&msgid);
+	return rc;
+}

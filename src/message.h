@@ -1,0 +1,52 @@
+/*
+ * message - one finished message for one recipient: data, templates,
+ * links, MIME.
+ *
+ * message_open() prepares what every message shares: the configuration
+ * (borrowed, must outlive the context), the loaded templates and the token
+ * key.  message_bulletin() builds one recipient's copy of an issue: the
+ * common data (sender, recipient, personal unsubscribe link, view-in-
+ * browser link), the issue's items for the recipient's regions and
+ * language, rendered and wrapped as MIME with a Message-ID that is the same
+ * for the same (issue, recipient) every time, so a resend after a crash is
+ * recognisable downstream.  It returns 1 and builds nothing when the issue
+ * has no item for the recipient and bulletin.send_empty is off.
+ * parts (may be NULL) receives the rendered subject, text and HTML; eml
+ * (may be NULL) receives the MIME message.
+ */
+#ifndef TIEDOTE_MESSAGE_H
+#define TIEDOTE_MESSAGE_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "compose.h"
+#include "conf.h"
+#include "store.h"
+
+typedef struct message_ctx message_ctx_t;
+
+typedef struct message_rcpt {
+	int64_t	 id;		/* subscriber id: the unsubscribe token's subject */
+	const char *email, *name, *lang;
+	unsigned regions;
+	int	 draft;		/* the editors' approval copy: marked in the subject */
+} message_rcpt_t;
+
+typedef struct message_parts {
+	buf_t	 subject, text, html;
+} message_parts_t;
+
+message_ctx_t *message_open(const conf_t *, store_t *, buf_t *err);
+void	 message_close(message_ctx_t *);
+/* message_verp - the envelope sender for outbox row id: local+TOKEN@domain
+ * of smtp.envelope_from when smtp.verp is on, else that address */
+void	 message_verp(message_ctx_t *, int64_t id, buf_t *out);
+void	 message_parts_init(message_parts_t *);
+void	 message_parts_reset(message_parts_t *);
+void	 message_parts_free(message_parts_t *);
+int	 message_bulletin(message_ctx_t *, const compose_issue_t *, const char *number,
+	    const message_rcpt_t *, int64_t date, message_parts_t *, buf_t *eml,
+	    buf_t *err);
+
+#endif

@@ -1,0 +1,263 @@
+/*
+ * outbox - delivery state per recipient; contract in outbox.h.
+ */
+#include <string.h>
+
+#include "log.h"
+#include "outbox.h"
+#include "util.h"
+
+#define CLAIM_MAX 256
+
+int
+outbox_recover(store_t *s, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (store_prepare(s, "UPDATE outbox SET state = 'queued', updated = ?1"
+	    " WHERE state = 'sending'", &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, now);
+	if (store_step(s, st) != SQLITE_DONE)
+		goto out;
+	rc = (int)store_changes(s);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+outbox_fill_bulletin(store_t *s, const char *number, const unsigned *masks, int n,
+    int64_t now, int64_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	*count = 0;
+	/* one statement per mask keeps the SQL fixed and memory flat */
+	if (store_prepare(s, "INSERT OR IGNORE INTO outbox (kind, ref, subscriber_id,"
+	    " recipient, state, created, updated)"
+	    " SELECT 'bulletin', ?1, id, email, 'queued', ?2, ?2 FROM subscribers"
+	    " WHERE status = 'active' AND regions = ?3"
+	    " AND email NOT IN (SELECT email FROM suppressions)", &st) < 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int(st, 3, (int)masks[i]);
+		if (store_step(s, st) != SQLITE_DONE)
+			goto out;
+		*count += store_changes(s);
+		sqlite3_reset(st);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, void *),
+    void *arg)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int64_t ids[CLAIM_MAX];
+	int n = 0, rc = -1, i;
+
+	if (max > CLAIM_MAX)
+		max = CLAIM_MAX;
+	if (max <= 0)
+		return 0;
+	if (store_begin(s) < 0)
+		return -1;
+	if (store_prepare(s, "SELECT o.id FROM outbox o"
+	    " WHERE o.state IN ('queued', 'deferred') AND o.next_attempt <= ?1"
+	    " AND NOT EXISTS (SELECT 1 FROM issues i WHERE o.kind = 'bulletin'"
+	    "   AND i.number = o.ref AND i.state IN ('held', 'cancelled', 'draft'))"
+	    " ORDER BY o.next_attempt, o.id LIMIT ?2", &sel) < 0 ||
+	    store_prepare(s, "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
+	    " first_attempt = coalesce(first_attempt, ?2), updated = ?2 WHERE id = ?1",
+	    &upd) < 0)
+		goto out;
+	sqlite3_bind_int64(sel, 1, now);
+	sqlite3_bind_int(sel, 2, max);
+	while (n < max && store_step(s, sel) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(sel, 0);
+	sqlite3_finalize(sel);
+	sel = NULL;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(upd, 1, ids[i]);
+		sqlite3_bind_int64(upd, 2, now);
+		if (store_step(s, upd) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(upd);
+	}
+	if (store_commit(s) < 0)
+		goto out;
+	if (store_prepare(s, "SELECT o.id, o.kind, o.ref, o.recipient, o.attempts,"
+	    " o.first_attempt, coalesce(o.subscriber_id, 0), coalesce(b.name, ''),"
+	    " coalesce(b.lang, 'fi'), coalesce(b.regions, 31)"
+	    " FROM outbox o LEFT JOIN subscribers b ON b.id = o.subscriber_id"
+	    " WHERE o.id = ?1", &sel) < 0)
+		goto after;
+	for (i = 0; i < n; i++) {
+		outbox_row_t row;
+
+		sqlite3_bind_int64(sel, 1, ids[i]);
+		if (store_step(s, sel) != SQLITE_ROW)
+			goto after;
+		row.id = sqlite3_column_int64(sel, 0);
+		row.kind = (const char *)sqlite3_column_text(sel, 1);
+		row.ref = (const char *)sqlite3_column_text(sel, 2);
+		row.recipient = (const char *)sqlite3_column_text(sel, 3);
+		row.attempts = sqlite3_column_int(sel, 4);
+		row.first_attempt = sqlite3_column_int64(sel, 5);
+		row.subscriber_id = sqlite3_column_int64(sel, 6);
+		row.name = (const char *)sqlite3_column_text(sel, 7);
+		row.lang = (const char *)sqlite3_column_text(sel, 8);
+		row.regions = (unsigned)sqlite3_column_int(sel, 9);
+		cb(&row, arg);
+		sqlite3_reset(sel);
+	}
+after:
+	rc = i == n ? n : -1;
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+out:
+	store_rollback(s);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
+int
+outbox_result(store_t *s, int64_t id, const char *state, int code, const char *reply,
+    int64_t next_attempt, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (store_prepare(s, "UPDATE outbox SET state = ?2, reply_code = ?3, reply = ?4,"
+	    " next_attempt = ?5, updated = ?6 WHERE id = ?1 AND state = 'sending'", &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	code ? sqlite3_bind_int(st, 3, code) : sqlite3_bind_null(st, 3);
+	reply ? sqlite3_bind_text(st, 4, reply, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 4);
+	sqlite3_bind_int64(st, 5, next_attempt);
+	sqlite3_bind_int64(st, 6, now);
+	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+outbox_cancel(store_t *s, const char *kind, const char *ref, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (store_prepare(s, "UPDATE outbox SET state = 'cancelled', updated = ?3"
+	    " WHERE kind = ?1 AND ref = ?2 AND state IN ('queued', 'deferred')", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+outbox_open(store_t *s, const char *kind, const char *ref, int64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (store_prepare(s, "SELECT count(*) FROM outbox WHERE kind = ?1 AND ref = ?2"
+	    " AND state IN ('queued', 'sending', 'deferred')", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	if (store_step(s, st) != SQLITE_ROW)
+		goto out;
+	*n = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+outbox_report(store_t *s, const char *kind, const char *ref, int failures, json_t **out)
+{
+	static const char *const states[] = { "queued", "sending", "sent", "deferred",
+	    "failed", "suppressed", "cancelled" };
+	sqlite3_stmt *st = NULL;
+	json_t *counts = json_object(), *fails = json_array();
+	int rc = -1;
+
+	for (size_t i = 0; i < NELEM(states); i++)
+		json_object_set_new(counts, states[i], json_integer(0));
+	if (store_prepare(s, "SELECT state, count(*) FROM outbox WHERE kind = ?1 AND ref = ?2"
+	    " GROUP BY state", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	while (store_step(s, st) == SQLITE_ROW)
+		json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
+		    json_integer(sqlite3_column_int64(st, 1)));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (store_prepare(s, "SELECT recipient, state, reply_code, coalesce(reply, ''), updated,"
+	    " attempts FROM outbox WHERE kind = ?1 AND ref = ?2"
+	    " AND state IN ('failed', 'suppressed', 'deferred') AND reply IS NOT NULL"
+	    " ORDER BY updated DESC, id DESC LIMIT ?3", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, failures);
+	while (store_step(s, st) == SQLITE_ROW)
+		json_array_append_new(fails, json_pack("{s:s, s:s, s:i, s:s, s:I, s:i}",
+		    "recipient", sqlite3_column_text(st, 0), "state", sqlite3_column_text(st, 1),
+		    "code", sqlite3_column_int(st, 2), "reply", sqlite3_column_text(st, 3),
+		    "updated", (json_int_t)sqlite3_column_int64(st, 4),
+		    "attempts", sqlite3_column_int(st, 5)));
+	*out = json_pack("{s:O, s:O}", "counts", counts, "failures", fails);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	json_decref(counts);
+	json_decref(fails);
+	return rc;
+}
+
+int
+outbox_suppress(store_t *s, const char *email, const char *reason, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (store_prepare(s, "INSERT OR IGNORE INTO suppressions (email, reason, created)"
+	    " VALUES (?1, ?2, ?3)", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	if (store_step(s, st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	if (store_prepare(s, "UPDATE subscribers SET status = 'suppressed', updated = ?2"
+	    " WHERE email = ?1 AND status = 'active'", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}

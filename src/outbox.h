@@ -1,0 +1,62 @@
+/*
+ * outbox - one row per (message, recipient), and its delivery state.
+ *
+ *   queued -> sending -> sent
+ *                     -> deferred (next_attempt) -> sending ...
+ *                     -> failed (with the SMTP reply) | suppressed
+ *   queued/deferred   -> cancelled (the issue was cancelled)
+ *
+ * outbox_claim() moves due rows to "sending" and commits before anything
+ * is handed to SMTP, so after a crash outbox_recover() puts exactly the
+ * rows that were in flight back in the queue: a message can be sent twice
+ * only if it was in flight at the crash, and no row is ever skipped.
+ * Rows are read in bounded batches, so memory does not grow with the
+ * number of recipients.  Strings handed to callbacks are borrowed for the
+ * duration of the call.
+ */
+#ifndef TIEDOTE_OUTBOX_H
+#define TIEDOTE_OUTBOX_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "store.h"
+
+typedef struct outbox_row {
+	int64_t	 id;
+	const char *kind, *ref, *recipient;
+	int	 attempts;		/* including this one */
+	int64_t	 first_attempt;
+	/* the subscriber, when the row has one */
+	int64_t	 subscriber_id;
+	const char *name, *lang;
+	unsigned regions;
+} outbox_row_t;
+
+/* outbox_recover - "sending" rows back to "queued"; the number moved */
+int	outbox_recover(store_t *, int64_t now);
+/* outbox_fill_bulletin - one queued row per active, unsuppressed
+ * subscriber whose regions are in masks[0..n); *count rows added */
+int	outbox_fill_bulletin(store_t *, const char *number, const unsigned *masks,
+	    int n, int64_t now, int64_t *count);
+/* outbox_claim - up to max due rows of issues not held, committed as
+ * "sending"; cb for each; returns the number claimed or -1 */
+int	outbox_claim(store_t *, int64_t now, int max,
+	    int (*cb)(const outbox_row_t *, void *), void *);
+/* outbox_result - the outcome of one attempt; state is "sent",
+ * "deferred" (next_attempt used), "failed" or "suppressed" */
+int	outbox_result(store_t *, int64_t id, const char *state, int code,
+	    const char *reply, int64_t next_attempt, int64_t now);
+/* outbox_cancel - queued and deferred rows of (kind, ref) cancelled */
+int	outbox_cancel(store_t *, const char *kind, const char *ref, int64_t now);
+/* outbox_open - rows of (kind, ref) not yet final (queued, sending,
+ * deferred) */
+int	outbox_open(store_t *, const char *kind, const char *ref, int64_t *n);
+/* outbox_report - {"counts": {state: n}, "failures": [latest failed rows]}
+ * as a new object */
+int	outbox_report(store_t *, const char *kind, const char *ref, int failures,
+	    json_t **);
+/* outbox_suppress - never send to this address again (user unknown) */
+int	outbox_suppress(store_t *, const char *email, const char *reason, int64_t now);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * sender - the outbox, delivered: claim due rows, build each message,
+ * hand it to SMTP, record the outcome.
+ *
+ * sender_pump() claims as many due rows as the SMTP engine can take now
+ * (connection slots and rate limit), builds each one's message just in
+ * time and submits it; memory holds only the messages in flight.  Each
+ * outcome is committed as it arrives, before the next message is claimed:
+ *   250                      -> sent
+ *   5xx                      -> failed, with the reply; a user-unknown
+ *                               class reply (5.1.1 and kin) also suppresses
+ *                               the address for every later send
+ *   4xx, timeout, dropped    -> deferred, retried after smtp.retry_base_s
+ *                               doubling to smtp.retry_max_s with +-20%
+ *                               jitter, until smtp.max_age_hours after the
+ *                               first attempt, then failed
+ * The sender uses its own store handle with synchronous=NORMAL: a commit
+ * lost to a power cut can only make a message go out twice, never skip it.
+ * The engine's sockets join the worker's one poll (sender_pollitems()).
+ */
+#ifndef TIEDOTE_SENDER_H
+#define TIEDOTE_SENDER_H
+
+#include <stdint.h>
+#include <zmq.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "message.h"
+#include "store.h"
+
+typedef struct sender sender_t;
+
+/* sender_new - borrows conf, store and msg, which must outlive it */
+sender_t *sender_new(const conf_t *, store_t *, message_ctx_t *, buf_t *err);
+void	 sender_free(sender_t *);
+int	 sender_pump(sender_t *, int64_t now);
+int	 sender_inflight(sender_t *);
+int	 sender_pollitems(sender_t *, zmq_pollitem_t *, int max);
+long	 sender_timeout_ms(sender_t *);
+void	 sender_process(sender_t *, const zmq_pollitem_t *, int n);
+/* sender_classify - the state a reply leads to ("sent", "deferred",
+ * "failed"), and whether it suppresses the address */
+const char *sender_classify(int code, const char *enhanced, const char *text,
+	    int *suppress);
+
+#endif

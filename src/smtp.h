@@ -1,0 +1,120 @@
+/*
+ * smtp - deliver messages through one relay with libcurl's multi interface.
+ *
+ * An smtp_t keeps up to `connections` SMTP sessions to one relay and reuses
+ * each across many messages (one easy handle per slot, options set once).
+ * smtp_submit() queues one message for one recipient and takes ownership of
+ * its data, which must already be a finished RFC 5322 message with CRLF
+ * line ends: it is sent as-is, libcurl adds only the dot-stuffing and the
+ * final ".".  The outcome arrives later through the done callback, called
+ * from smtp_process() exactly once per accepted message (never from
+ * smtp_submit(), never after smtp_free()).  The callback may submit more
+ * messages; it must not call smtp_free().
+ *
+ * Everything runs in the caller's one event loop: smtp_pollitems() gives
+ * libcurl's sockets as raw-fd zmq_pollitem_t, smtp_timeout_ms() how long the
+ * poll may sleep, smtp_process() does the work.
+ *
+ * BUGS: libcurl (up to 8.x) waits blocking for the reply to the final "."
+ * of each message, and for the reply to QUIT when it closes a session
+ * after a failure (curl issues #8555, #4015).  So smtp_process() can block
+ * for as long as the relay takes to accept a message (up to timeout_ms),
+ * and the connections overlap in everything but that wait.  smtp_free()
+ * also QUITs idle sessions, blocking.  A transfer in flight is aborted
+ * without the "." that libcurl would otherwise send.
+ *
+ * TLS: in auto mode (tls = 0) STARTTLS is required unless the relay is on a
+ * loopback address (127.0.0.0/8, ::1, localhost); tls = 1 always requires
+ * it, tls = -1 never asks for it.  smtps:// is TLS from the first byte.
+ * Rate limits are token buckets read from clock_now_ms(), so tests can move
+ * them; each starts full, holding a second's or an hour's worth (so the
+ * first hour after a start may see up to twice rate_per_hour), and
+ * smtp_ready() counts them with the free connection slots.
+ */
+#ifndef TIEDOTE_SMTP_H
+#define TIEDOTE_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "buf.h"
+
+#define SMTP_CONNECTIONS_DEFAULT	4
+#define SMTP_CONNECTIONS_MAX		64
+#define SMTP_TIMEOUT_DEFAULT		60000L
+
+typedef struct smtp_conf {
+	const char *url;	/* "smtp://127.0.0.1:2525", "smtps://host:465" */
+	int	 connections;	/* parallel sessions, 0 = default 4 */
+	double	 rate_per_sec;	/* messages per second, 0 = unlimited */
+	long	 rate_per_hour;	/* messages per hour, 0 = unlimited */
+	int	 tls;		/* 0 auto, 1 require STARTTLS, -1 never */
+	const char *auth_file;	/* NULL, or "user:password" on the first line;
+				 * refused when group or others may read it */
+	long	 timeout_ms;	/* whole transaction per message, 0 = 60000 */
+	const char *helo;	/* EHLO name, NULL = the host name */
+} smtp_conf_t;
+
+/* where a delivery ended */
+enum {
+	SMTP_STAGE_CONNECT,	/* connect, greeting, EHLO, STARTTLS, AUTH */
+	SMTP_STAGE_MAIL,
+	SMTP_STAGE_RCPT,
+	SMTP_STAGE_DATA,	/* DATA, the content or the reply to "." */
+	SMTP_STAGE_DONE		/* delivered: code is 250 */
+};
+
+typedef struct smtp_result {
+	int	 code;		/* the final reply code (250, 451, 550), or 0
+				 * when the server gave none: refused,
+				 * dropped, timed out, TLS failure */
+	char	 enhanced[16];	/* "5.1.1" when the reply had one, else "" */
+	char	 text[512];	/* the final reply as sent ("550 5.1.1 User
+				 * unknown", lines joined by a space), or
+				 * libcurl's error text when code is 0 */
+	int	 stage;		/* SMTP_STAGE_* */
+} smtp_result_t;
+
+typedef struct smtp smtp_t;
+/* the result is borrowed for the duration of the call */
+typedef void (*smtp_done_cb)(void *arg, uint64_t id, const smtp_result_t *);
+
+/* smtp_conf_check - 0, or -1 with the reason in err: URL not smtp:// or
+ * smtps://, credentials or a path in the URL, a limit out of range */
+int	 smtp_conf_check(const smtp_conf_t *, buf_t *err);
+/* smtp_tls_required - 1 when this configuration insists on TLS */
+int	 smtp_tls_required(const smtp_conf_t *);
+
+/* smtp_new - NULL with the reason in err (also an unreadable or too open
+ * auth file); the conf is copied */
+smtp_t	*smtp_new(const smtp_conf_t *, smtp_done_cb, void *arg, buf_t *err);
+/* smtp_free - aborts transfers in flight without calling back, frees
+ * their data, QUITs idle sessions; NULL is fine */
+void	 smtp_free(smtp_t *);
+
+/* smtp_submit - one message for one recipient.  On 0 the engine owns data
+ * (free()d when done).  On -1 the caller keeps it: errno EAGAIN when no
+ * slot or rate token is free now (see smtp_ready()), EINVAL when an address
+ * is unusable (control characters, longer than 512 bytes). mail_from ""
+ * is the null sender <>. */
+int	 smtp_submit(smtp_t *, uint64_t id, const char *mail_from,
+	    const char *rcpt_to, char *data, size_t len);
+/* smtp_ready - how many more messages smtp_submit() takes now */
+int	 smtp_ready(smtp_t *);
+int	 smtp_inflight(smtp_t *);
+
+/* smtp_pollitems - fill items[0..max) with libcurl's sockets (socket
+ * NULL, fd, events) and return how many there are, which may be more
+ * than max (then only max were filled); connections + 2 is always enough */
+int	 smtp_pollitems(smtp_t *, zmq_pollitem_t *items, int max);
+/* smtp_timeout_ms - how long the poll may sleep: libcurl's timer, or when
+ * a rate limit holds back free slots, the time to the next token; -1 when
+ * nothing is due */
+long	 smtp_timeout_ms(smtp_t *);
+/* smtp_process - after zmq_poll: act on the items filled by
+ * smtp_pollitems (others in the array are ignored) and on expired timers;
+ * completion callbacks fire from here */
+void	 smtp_process(smtp_t *, const zmq_pollitem_t *items, int n);
+
+#endif

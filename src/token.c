@@ -1,0 +1,88 @@
+/*
+ * token - HMAC-signed subscriber links; contract in token.h.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "token.h"
+#include "util.h"
+
+#define MACBYTES 16
+#define RAWBYTES (8 + 1 + MACBYTES)
+
+int
+token_key(store_t *store, unsigned char key[TOKEN_KEYBYTES], buf_t *err)
+{
+	char hex[TOKEN_KEYBYTES * 2 + 1];
+	buf_t v;
+	int rc = -1, got;
+
+	if (sodium_init() < 0)
+		fatal("libsodium cannot initialise");
+	buf_init(&v, 1024);
+	if ((got = store_meta_get(store, "token_key", &v)) < 0) {
+		buf_printf(err, "reading the token key: %s", store_errmsg(store));
+		goto out;
+	}
+	if (got == 1) {
+		randombytes_buf(key, TOKEN_KEYBYTES);
+		sodium_bin2hex(hex, sizeof hex, key, TOKEN_KEYBYTES);
+		if (store_meta_set(store, "token_key", hex) < 0) {
+			buf_printf(err, "storing the token key: %s", store_errmsg(store));
+			goto out;
+		}
+	} else if (sodium_hex2bin(key, TOKEN_KEYBYTES, buf_str(&v), v.len, NULL, NULL,
+	    NULL) != 0) {
+		buf_printf(err, "the stored token key is not %d bytes of hex", TOKEN_KEYBYTES);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&v);
+	return rc;
+}
+
+static void
+mac(const unsigned char *key, const unsigned char *msg, size_t len, unsigned char *out)
+{
+	unsigned char full[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256(full, msg, len, key);
+	memcpy(out, full, MACBYTES);
+}
+
+void
+token_make(const unsigned char *key, enum token_purpose purpose, int64_t subject, buf_t *out)
+{
+	unsigned char raw[RAWBYTES];
+	char b64[sodium_base64_ENCODED_LEN(RAWBYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+
+	for (int i = 0; i < 8; i++)
+		raw[i] = (unsigned char)((uint64_t)subject >> (8 * i));
+	raw[8] = (unsigned char)purpose;
+	mac(key, raw, 9, raw + 9);
+	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	buf_adds(out, b64);
+}
+
+int
+token_check(const unsigned char *key, enum token_purpose purpose, const char *token,
+    int64_t *subject)
+{
+	unsigned char raw[RAWBYTES], want[MACBYTES];
+	size_t len;
+	uint64_t v = 0;
+
+	if (sodium_base642bin(raw, sizeof raw, token, strlen(token), NULL, &len, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || len != RAWBYTES ||
+	    raw[8] != (unsigned char)purpose)
+		return -1;
+	mac(key, raw, 9, want);
+	if (sodium_memcmp(want, raw + 9, MACBYTES) != 0)
+		return -1;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)raw[i] << (8 * i);
+	*subject = (int64_t)v;
+	return 0;
+}

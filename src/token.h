@@ -1,0 +1,31 @@
+/*
+ * token - unforgeable links for one subscriber (unsubscribe, confirm).
+ *
+ * A token is base64url(subject id, purpose, HMAC-SHA-256 truncated to 128
+ * bits) under a 256-bit key that only this installation has.  It names the
+ * subscriber without exposing the address and cannot be made for another
+ * one.  token_key() reads the key from the store's meta table, creating it
+ * with libsodium's CSPRNG the first time (inside the caller's transaction
+ * or autocommit).  Tokens never expire; rotating the key (deleting the meta
+ * row) invalidates every link already sent.
+ */
+#ifndef TIEDOTE_TOKEN_H
+#define TIEDOTE_TOKEN_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "store.h"
+
+#define TOKEN_KEYBYTES 32
+
+enum token_purpose { TOKEN_UNSUBSCRIBE = 'u', TOKEN_CONFIRM = 'c', TOKEN_BOUNCE = 'b' };
+
+int	token_key(store_t *, unsigned char key[TOKEN_KEYBYTES], buf_t *err);
+/* token_make - append the token to out */
+void	token_make(const unsigned char *key, enum token_purpose, int64_t subject, buf_t *out);
+/* token_check - 0 and *subject when genuine, -1 otherwise */
+int	token_check(const unsigned char *key, enum token_purpose, const char *token,
+	    int64_t *subject);
+
+#endif

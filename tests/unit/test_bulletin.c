@@ -1,0 +1,261 @@
+/* test_bulletin - the scheduler and issue lifecycle on an injected clock:
+ * both DST changes, a 5-day outage, approval, staff control */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bulletin.h"
+#include "clock.h"
+#include "conf.h"
+#include "outbox.h"
+#include "sched.h"
+#include "store.h"
+#include "test.h"
+
+static char dir[] = "/tmp/tiedote-bulletin.XXXXXX";
+static int dbn;
+
+static int64_t
+T(const char *s)
+{
+	int64_t t = 0;
+
+	if (clock_parse(s, &t, NULL) < 0)
+		fprintf(stderr, "  bad time %s\n", s);
+	return t;
+}
+
+/* fresh - a new database with one subscriber and one news item a day */
+static store_t *
+fresh(conf_t *c, const char *first, const char *interval)
+{
+	char path[256];
+	store_t *s = NULL;
+	buf_t err;
+	subscriber_t sub = { 0, "anu.niemi@thl.fi", "Anu", "fi", 0x1f, "active", 0, 0 };
+	store_sub_t res;
+	store_put_t put;
+	int rev;
+
+	conf_init(c);
+	buf_init(&err, 1024);
+	snprintf(path, sizeof path, "%s/b%d.db", dir, dbn++);
+	conf_set(c, "store", "path", path, &err);
+	conf_set(c, "bulletin", "first", first, &err);
+	conf_set(c, "bulletin", "interval_days", interval, &err);
+	if (store_open(c, &s, &err) < 0) {
+		fprintf(stderr, "  %s\n", buf_str(&err));
+		goto out;
+	}
+	store_subscriber_put(s, &sub, 0, 0, &res);
+	/* news "published" every day of 2020, so every period has items */
+	store_begin(s);
+	for (int d = 0; d < 366; d++) {
+		char id[32], body[256];
+		int64_t at = T("2020-01-01T12:00:00Z") + (int64_t)d * 86400;
+
+		snprintf(id, sizeof id, "news-%d", d);
+		snprintf(body, sizeof body, "{\"id\":\"%s\",\"type\":\"news\",\"title\":{\"fi\":\"U %d\"},"
+		    "\"regions\":[\"all\"]}", id, d);
+		store_event_put(s, id, "news", body, 0x1f, at, 0, at, &put, &rev);
+	}
+	store_commit(s);
+out:
+	buf_free(&err);
+	return s;
+}
+
+static int
+count(store_t *s, const char *where)
+{
+	char sql[256];
+	sqlite3_stmt *st;
+	int n = -1;
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM issues WHERE %s", where);
+	if (store_prepare(s, sql, &st) == 0 && store_step(s, st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int64_t
+end_of(store_t *s, int64_t id)
+{
+	bulletin_issue_t is;
+
+	return bulletin_get(s, id, &is) == 0 ? is.period_end : -1;
+}
+
+static int
+tick(store_t *s, conf_t *c, const char *when)
+{
+	buf_t err;
+	int rc;
+
+	buf_init(&err, 1024);
+	if ((rc = bulletin_tick(s, c, T(when), &err)) < 0)
+		fprintf(stderr, "  tick %s: %s\n", when, buf_str(&err));
+	buf_free(&err);
+	return rc;
+}
+
+TEST(one_issue_per_period_across_restarts)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+
+	CHECK(tick(s, &c, "2020-01-07T08:59:59+02:00") == 0);
+	CHECK(count(s, "1") == 0);
+	CHECK(tick(s, &c, "2020-01-07T09:00:00+02:00") == 0);
+	CHECK(count(s, "state = 'sending'") == 1);
+	/* a restart, or many ticks, in the same period change nothing */
+	for (int i = 0; i < 5; i++)
+		CHECK(tick(s, &c, "2020-01-10T12:00:00+02:00") == 0);
+	CHECK(count(s, "1") == 1);
+	CHECK(tick(s, &c, "2020-01-21T09:00:00+02:00") == 0);
+	CHECK(count(s, "1") == 2);
+	CHECK(count(s, "number = '2020/01'") == 1 && count(s, "number = '2020/02'") == 1);
+	store_close(s);
+	conf_free(&c);
+}
+
+TEST(spring_dst_keeps_nine_oclock)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-03-17T09:00:00+02:00", "14");
+	sched_t sc;
+	buf_t err;
+
+	buf_init(&err, 256);
+	CHECK(sched_init(&sc, &c, &err) == 0);
+	/* Helsinki moves to +03:00 on 29.3.2020 */
+	CHECK(sched_due(&sc, 1) == T("2020-03-31T09:00:00+03:00"));
+	CHECK(sched_index(&sc, T("2020-03-31T08:59:59+03:00")) == 0);
+	CHECK(sched_index(&sc, T("2020-03-31T09:00:00+03:00")) == 1);
+	CHECK(tick(s, &c, "2020-03-31T08:30:00+03:00") == 0);
+	CHECK(count(s, "1") == 1);	/* only slot 0 so far */
+	CHECK(tick(s, &c, "2020-03-31T09:00:00+03:00") == 0);
+	CHECK(count(s, "1") == 2);
+	CHECK(end_of(s, 2) == T("2020-03-31T06:00:00Z"));
+	buf_free(&err);
+	store_close(s);
+	conf_free(&c);
+}
+
+TEST(autumn_dst_keeps_nine_oclock)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-10-20T09:00:00+03:00", "14");
+	sched_t sc;
+	buf_t err;
+
+	buf_init(&err, 256);
+	CHECK(sched_init(&sc, &c, &err) == 0);
+	/* back to +02:00 on 25.10.2020 */
+	CHECK(sched_due(&sc, 1) == T("2020-11-03T09:00:00+02:00"));
+	CHECK(sched_due(&sc, 2) == T("2020-11-17T07:00:00Z"));
+	CHECK(tick(s, &c, "2020-10-20T09:00:00+03:00") == 0);
+	CHECK(tick(s, &c, "2020-11-03T09:00:00+02:00") == 0);
+	CHECK(end_of(s, 2) == T("2020-11-03T07:00:00Z"));
+	buf_free(&err);
+	store_close(s);
+	conf_free(&c);
+}
+
+TEST(five_day_outage_sends_the_missed_issue_once)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+
+	CHECK(tick(s, &c, "2020-01-07T09:00:01+02:00") == 0);
+	/* down from 20.1. to 26.1.: slot 1 (21.1. 09:00) was missed */
+	CHECK(tick(s, &c, "2020-01-26T10:00:00+02:00") == 0);
+	CHECK(count(s, "1") == 2);
+	CHECK(end_of(s, 2) == T("2020-01-21T09:00:00+02:00"));
+	CHECK(tick(s, &c, "2020-01-26T10:00:01+02:00") == 0);
+	CHECK(count(s, "1") == 2);
+	store_close(s);
+	conf_free(&c);
+	/* with a 2-day cadence the outage spans slots 1 and 2: one issue, the
+	 * latest, and its period covers all the missed days */
+	s = fresh(&c, "2020-01-07T09:00:00+02:00", "2");
+	CHECK(tick(s, &c, "2020-01-07T09:00:01+02:00") == 0);
+	CHECK(tick(s, &c, "2020-01-12T10:00:00+02:00") == 0);
+	CHECK(count(s, "1") == 2);
+	CHECK(count(s, "slot = 2 AND period_start = (SELECT period_end FROM issues WHERE slot = 0)") == 1);
+	store_close(s);
+	conf_free(&c);
+}
+
+TEST(approval_gate)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+	buf_t err;
+	int64_t open = 0;
+
+	buf_init(&err, 256);
+	conf_set(&c, "bulletin", "approval", "yes", &err);
+	conf_set(&c, "bulletin", "editors", "editor@thl.fi, toinen@thl.fi", &err);
+	CHECK(tick(s, &c, "2020-01-06T08:00:00+02:00") == 0);
+	CHECK(count(s, "1") == 0);	/* 25 h ahead: too early for the draft */
+	CHECK(tick(s, &c, "2020-01-06T10:00:00+02:00") == 0);
+	CHECK(count(s, "state = 'draft' AND approved = 0") == 1);
+	CHECK(outbox_open(s, "draft", "1", &open) == 0 && open == 2);
+	CHECK(tick(s, &c, "2020-01-07T09:30:00+02:00") == 0);
+	CHECK(count(s, "state = 'draft'") == 1);	/* waits for approval */
+	CHECK(bulletin_control(s, 1, "approve", T("2020-01-07T10:00:00+02:00"), &err) == 0);
+	CHECK(tick(s, &c, "2020-01-07T10:00:01+02:00") == 0);
+	CHECK(count(s, "state = 'sending' AND number = '2020/01'") == 1);
+	buf_free(&err);
+	store_close(s);
+	conf_free(&c);
+}
+
+TEST(staff_control)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2030-01-01T09:00:00+02:00", "14");
+	buf_t err;
+	int64_t id = 0, open = 0;
+
+	buf_init(&err, 256);
+	CHECK(bulletin_send_now(s, &c, T("2020-05-05T12:00:00+03:00"), &id, &err) == 0);
+	CHECK(bulletin_control(s, id, "hold", T("2020-05-05T12:00:01+03:00"), &err) == 0);
+	CHECK(tick(s, &c, "2020-05-05T12:00:02+03:00") == 0);
+	CHECK(count(s, "state = 'held'") == 1);	/* a held draft does not start */
+	CHECK(bulletin_control(s, id, "resume", T("2020-05-05T12:00:03+03:00"), &err) == 0);
+	CHECK(tick(s, &c, "2020-05-05T12:00:04+03:00") == 0);
+	CHECK(count(s, "state = 'sending'") == 1);
+	CHECK(outbox_open(s, "bulletin", "1", &open) == 0 && open == 1);
+	CHECK(bulletin_control(s, id, "cancel", T("2020-05-05T12:00:05+03:00"), &err) == 0);
+	CHECK(outbox_open(s, "bulletin", "1", &open) == 0 && open == 0);
+	CHECK(bulletin_control(s, id, "resume", T("2020-05-05T12:00:06+03:00"), &err) == -1);
+	buf_reset(&err);
+	CHECK(bulletin_control(s, 99, "hold", T("2020-05-05T12:00:06+03:00"), &err) == -1);
+	CHECK(strstr(buf_str(&err), "no issue 99") != NULL);
+	buf_free(&err);
+	store_close(s);
+	conf_free(&c);
+}
+
+int
+main(void)
+{
+	char cmd[300];
+	int rc;
+
+	setenv("TZ", "Europe/Helsinki", 1);
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	RUN(one_issue_per_period_across_restarts);
+	RUN(spring_dst_keeps_nine_oclock);
+	RUN(autumn_dst_keeps_nine_oclock);
+	RUN(five_day_outage_sends_the_missed_issue_once);
+	RUN(approval_gate);
+	RUN(staff_control);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	rc = system(cmd);
+	(void)rc;
+	return TEST_DONE();
+}
