@@ -1,6 +1,7 @@
 /*
  * sender - outbox to relay; contract in sender.h.
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -215,9 +216,13 @@ submit_row(const outbox_row_t *row, void *arg)
 	message_verp(s->msg, row->id, &s->env);
 	if (smtp_submit(s->smtp, (uint64_t)row->id, buf_str(&s->env), row->recipient,
 	    s->eml.data, s->eml.len) < 0) {
-		/* cannot happen after smtp_ready(); leave it for the next start */
-		log_error("sender: message %lld not accepted by the SMTP engine",
-		    (long long)row->id);
+		int bad = errno == EINVAL;
+
+		/* EAGAIN cannot happen after smtp_ready(); retry it at once */
+		outbox_result(s->store, row->id, bad ? "failed" : "deferred", 0, bad ?
+		    "address unusable in SMTP" : "SMTP engine busy", bad ? 0 : now, now);
+		log_error("sender: message %lld not accepted by the SMTP engine: %s",
+		    (long long)row->id, strerror(errno));
 		return 0;
 	}
 	s->eml.data = NULL;	/* the engine owns it now */

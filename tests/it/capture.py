@@ -1,0 +1,66 @@
+"""A capturing SMTP server for tests (Debian's python3-aiosmtpd).
+
+    /usr/bin/python3 tests/it/capture.py PORT DIR [--reject ADDR=REPLY ...]
+                                                 [--defer ADDR=REPLY ...]
+
+Listens on 127.0.0.1:PORT and, for every message accepted, appends one JSON
+line {"from", "rcpt", "size", "file"} to DIR/log.jsonl and writes the
+message to DIR/NNNNNN.eml (file names in order of arrival).  --reject and
+--defer answer RCPT TO for that address with REPLY (e.g. "550 5.1.1 User
+unknown").  Prints "ready" on stdout when listening.  Runs until killed; it
+is a separate process so a test can SIGKILL the worker and keep counting.
+"""
+import json
+import os
+import sys
+import time
+
+from aiosmtpd.controller import Controller
+
+
+class Handler:
+    def __init__(self, outdir, replies):
+        self.outdir = outdir
+        self.replies = replies
+        self.n = 0
+        self.log = open(os.path.join(outdir, "log.jsonl"), "a", buffering=1)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.replies.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.n += 1
+        name = "%06d.eml" % self.n
+        with open(os.path.join(self.outdir, name), "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        for rcpt in envelope.rcpt_tos:
+            self.log.write(json.dumps({"from": envelope.mail_from, "rcpt": rcpt,
+                                       "size": len(envelope.content), "file": name}) + "\n")
+        return "250 2.0.0 Ok: queued as %d" % self.n
+
+
+def main():
+    port, outdir = int(sys.argv[1]), sys.argv[2]
+    replies = {}
+    args = sys.argv[3:]
+    for flag, spec in zip(args[::2], args[1::2]):
+        addr, reply = spec.split("=", 1)
+        replies[addr.lower()] = reply
+    os.makedirs(outdir, exist_ok=True)
+    ctl = Controller(Handler(outdir, replies), hostname="127.0.0.1", port=port,
+                     data_size_limit=64 << 20, decode_data=False)
+    ctl.start()
+    print("ready", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        ctl.stop()
+
+
+if __name__ == "__main__":
+    main()
