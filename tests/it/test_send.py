@@ -295,4 +295,5 @@ def body(r):
     test_faults(r)
 
 
-harness.main(body)
+if __name__ == "__main__":
+    harness.main(body)
