@@ -8,3 +8,7 @@ for b in "$build"/bench/*; do
 	echo "== $(basename "$b")"
 	"$b" "$build"
 done
+for b in bench/*.py; do
+	echo "== $(basename "$b" .py)"
+	/usr/bin/python3 "$b" "$build"
+done

@@ -91,8 +91,9 @@ create(store_t *s, const conf_t *conf, int64_t slot, int64_t start, int64_t end,
 	int rc = -1;
 
 	buf_init(&number, 64);
-	/* a tentative number, unique until sending fixes the real one */
-	buf_printf(&number, "draft-%lld", (long long)end);
+	/* a placeholder, unique, until sending gives the real number; an
+	 * issue that turns out empty keeps it and takes no number */
+	buf_printf(&number, "slot-%lld", (long long)end);
 	if (store_prepare(s, "INSERT INTO issues (number, slot, period_start, period_end,"
 	    " state, approved, created, updated)"
 	    " VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?6)", &st) < 0)
@@ -170,7 +171,8 @@ start(store_t *s, const conf_t *conf, const bulletin_issue_t *is, int64_t now, b
 		if (conf->send_empty || compose_issue_count(items, m) > 0)
 			masks[nmasks++] = m;
 	if (outbox_fill_bulletin(s, ref, masks, nmasks, now, &count) < 0 ||
-	    set_state(s, is->id, count ? "sending" : "empty", buf_str(&number), count, now) < 0 ||
+	    set_state(s, is->id, count ? "sending" : "empty", count ? buf_str(&number) : NULL,
+	    count, now) < 0 ||
 	    store_commit(s) < 0)
 		goto fail;
 	log_info("bulletin: issue %s (%lld) %s: %lld recipients", buf_str(&number),

@@ -61,9 +61,22 @@ int
 outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, void *),
     void *arg)
 {
-	sqlite3_stmt *sel = NULL, *upd = NULL;
+	static const char sel_sql[] = "SELECT o.id FROM outbox o"
+	    " WHERE o.state IN ('queued', 'deferred') AND o.next_attempt <= ?1"
+	    " AND NOT EXISTS (SELECT 1 FROM issues i WHERE o.kind = 'bulletin'"
+	    "   AND i.number = o.ref AND i.state IN ('held', 'cancelled', 'draft'))"
+	    " ORDER BY o.next_attempt, o.id LIMIT ?2";
+	static const char upd_sql[] = "UPDATE outbox SET state = 'sending',"
+	    " attempts = attempts + 1, first_attempt = coalesce(first_attempt, ?2),"
+	    " updated = ?2 WHERE id = ?1";
+	static const char row_sql[] = "SELECT o.id, o.kind, o.ref, o.recipient, o.attempts,"
+	    " o.first_attempt, coalesce(o.subscriber_id, 0), coalesce(b.name, ''),"
+	    " coalesce(b.lang, 'fi'), coalesce(b.regions, 31)"
+	    " FROM outbox o LEFT JOIN subscribers b ON b.id = o.subscriber_id"
+	    " WHERE o.id = ?1";
+	sqlite3_stmt *st;
 	int64_t ids[CLAIM_MAX];
-	int n = 0, rc = -1, i;
+	int n = 0, i;
 
 	if (max > CLAIM_MAX)
 		max = CLAIM_MAX;
@@ -71,77 +84,66 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 		return 0;
 	if (store_begin(s) < 0)
 		return -1;
-	if (store_prepare(s, "SELECT o.id FROM outbox o"
-	    " WHERE o.state IN ('queued', 'deferred') AND o.next_attempt <= ?1"
-	    " AND NOT EXISTS (SELECT 1 FROM issues i WHERE o.kind = 'bulletin'"
-	    "   AND i.number = o.ref AND i.state IN ('held', 'cancelled', 'draft'))"
-	    " ORDER BY o.next_attempt, o.id LIMIT ?2", &sel) < 0 ||
-	    store_prepare(s, "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
-	    " first_attempt = coalesce(first_attempt, ?2), updated = ?2 WHERE id = ?1",
-	    &upd) < 0)
-		goto out;
-	sqlite3_bind_int64(sel, 1, now);
-	sqlite3_bind_int(sel, 2, max);
-	while (n < max && store_step(s, sel) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(sel, 0);
-	sqlite3_finalize(sel);
-	sel = NULL;
+	if ((st = store_cached(s, sel_sql)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, max);
+	while (n < max && store_step(s, st) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if ((st = store_cached(s, upd_sql)) == NULL)
+		goto fail;
 	for (i = 0; i < n; i++) {
-		sqlite3_bind_int64(upd, 1, ids[i]);
-		sqlite3_bind_int64(upd, 2, now);
-		if (store_step(s, upd) != SQLITE_DONE)
-			goto out;
-		sqlite3_reset(upd);
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_int64(st, 2, now);
+		if (store_step(s, st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(st);
 	}
 	if (store_commit(s) < 0)
-		goto out;
-	if (store_prepare(s, "SELECT o.id, o.kind, o.ref, o.recipient, o.attempts,"
-	    " o.first_attempt, coalesce(o.subscriber_id, 0), coalesce(b.name, ''),"
-	    " coalesce(b.lang, 'fi'), coalesce(b.regions, 31)"
-	    " FROM outbox o LEFT JOIN subscribers b ON b.id = o.subscriber_id"
-	    " WHERE o.id = ?1", &sel) < 0)
-		goto after;
+		goto fail;
+	/* committed: from here a crash re-queues these rows, never loses them */
+	if ((st = store_cached(s, row_sql)) == NULL)
+		return -1;
 	for (i = 0; i < n; i++) {
 		outbox_row_t row;
 
-		sqlite3_bind_int64(sel, 1, ids[i]);
-		if (store_step(s, sel) != SQLITE_ROW)
-			goto after;
-		row.id = sqlite3_column_int64(sel, 0);
-		row.kind = (const char *)sqlite3_column_text(sel, 1);
-		row.ref = (const char *)sqlite3_column_text(sel, 2);
-		row.recipient = (const char *)sqlite3_column_text(sel, 3);
-		row.attempts = sqlite3_column_int(sel, 4);
-		row.first_attempt = sqlite3_column_int64(sel, 5);
-		row.subscriber_id = sqlite3_column_int64(sel, 6);
-		row.name = (const char *)sqlite3_column_text(sel, 7);
-		row.lang = (const char *)sqlite3_column_text(sel, 8);
-		row.regions = (unsigned)sqlite3_column_int(sel, 9);
+		sqlite3_bind_int64(st, 1, ids[i]);
+		if (store_step(s, st) != SQLITE_ROW) {
+			sqlite3_reset(st);
+			return -1;
+		}
+		row.id = sqlite3_column_int64(st, 0);
+		row.kind = (const char *)sqlite3_column_text(st, 1);
+		row.ref = (const char *)sqlite3_column_text(st, 2);
+		row.recipient = (const char *)sqlite3_column_text(st, 3);
+		row.attempts = sqlite3_column_int(st, 4);
+		row.first_attempt = sqlite3_column_int64(st, 5);
+		row.subscriber_id = sqlite3_column_int64(st, 6);
+		row.name = (const char *)sqlite3_column_text(st, 7);
+		row.lang = (const char *)sqlite3_column_text(st, 8);
+		row.regions = (unsigned)sqlite3_column_int(st, 9);
 		cb(&row, arg);
-		sqlite3_reset(sel);
+		sqlite3_reset(st);
 	}
-after:
-	rc = i == n ? n : -1;
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	return rc;
-out:
+	return n;
+fail:
+	sqlite3_reset(st);
 	store_rollback(s);
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	return rc;
+	return -1;
 }
 
 int
 outbox_result(store_t *s, int64_t id, const char *state, int code, const char *reply,
     int64_t next_attempt, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	static const char sql[] = "UPDATE outbox SET state = ?2, reply_code = ?3, reply = ?4,"
+	    " next_attempt = ?5, updated = ?6 WHERE id = ?1 AND state = 'sending'";
+	sqlite3_stmt *st = store_cached(s, sql);
+	int rc;
 
-	if (store_prepare(s, "UPDATE outbox SET state = ?2, reply_code = ?3, reply = ?4,"
-	    " next_attempt = ?5, updated = ?6 WHERE id = ?1 AND state = 'sending'", &st) < 0)
-		goto out;
+	if (st == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
 	code ? sqlite3_bind_int(st, 3, code) : sqlite3_bind_null(st, 3);
@@ -149,8 +151,7 @@ outbox_result(store_t *s, int64_t id, const char *state, int code, const char *r
 	sqlite3_bind_int64(st, 5, next_attempt);
 	sqlite3_bind_int64(st, 6, now);
 	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 

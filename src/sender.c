@@ -16,11 +16,33 @@
 #include "smtp.h"
 #include "util.h"
 
+/* a claimed row, waiting for a connection or in flight */
+struct job {
+	int64_t	 id, subscriber_id, first_attempt;
+	int	 attempts;
+	unsigned regions;
+	char	*kind, *ref, *recipient, *name, *lang;
+};
+
+/* an outcome, waiting for the commit at the end of this loop turn */
+struct result {
+	int64_t	 id, next;
+	const char *state;
+	int	 code, suppress;
+	char	 reply[512], addr[320];
+};
+
+#define WINDOW 64	/* rows claimed ahead of free connections */
+
 struct sender {
 	const conf_t *conf;
 	store_t	*store;
 	message_ctx_t *msg;
 	smtp_t	*smtp;
+	struct job waiting[WINDOW], *inflight;
+	int	 nwaiting, head, ninflight;
+	struct result *results;
+	int	 nresults;
 	/* the issue being sent, loaded once for all its recipients */
 	int64_t	 issue_id;
 	bulletin_issue_t issue;
@@ -67,49 +89,87 @@ backoff(const conf_t *c, int attempts)
 }
 
 static void
+job_free(struct job *j)
+{
+	free(j->kind);
+	free(j->ref);
+	free(j->recipient);
+	free(j->name);
+	free(j->lang);
+	memset(j, 0, sizeof *j);
+}
+
+/* done - the SMTP engine's verdict on one message, kept until the commit
+ * at the end of sender_process() */
+static void
 done(void *arg, uint64_t id, const smtp_result_t *res)
 {
 	sender_t *s = arg;
-	int64_t now = clock_now(), first = 0, next = 0;
-	const char *state;
-	sqlite3_stmt *st = NULL;
-	int suppress, attempts = 1;
-	char addr[320] = "";
+	struct result *r = &s->results[s->nresults];
+	struct job *j = NULL;
+	int64_t now = clock_now();
 
-	state = sender_classify(res->code, res->enhanced, res->text, &suppress);
-	if (strcmp(state, "deferred") == 0 || suppress) {
-		/* the row's history decides between retry and giving up */
-		if (store_prepare(s->store, "SELECT attempts, coalesce(first_attempt, 0),"
-		    " recipient FROM outbox WHERE id = ?1", &st) == 0) {
-			sqlite3_bind_int64(st, 1, (int64_t)id);
-			if (store_step(s->store, st) == SQLITE_ROW) {
-				attempts = sqlite3_column_int(st, 0);
-				first = sqlite3_column_int64(st, 1);
-				snprintf(addr, sizeof addr, "%s", sqlite3_column_text(st, 2));
-			}
-		}
-		sqlite3_finalize(st);
-	}
-	if (strcmp(state, "deferred") == 0) {
-		next = now + backoff(s->conf, attempts);
-		if (first && next - first >= s->conf->max_age_hours * 3600) {
-			state = "failed";
-			next = 0;
-		}
-	}
-	if (store_begin(s->store) < 0 ||
-	    outbox_result(s->store, (int64_t)id, state, res->code, res->text, next, now) < 0 ||
-	    (suppress && *addr && outbox_suppress(s->store, addr, res->text, now) < 0) ||
-	    store_commit(s->store) < 0) {
-		/* the row stays "sending": the next start re-queues it */
-		log_error("sender: recording message %llu: %s", (unsigned long long)id,
-		    store_errmsg(s->store));
-		store_rollback(s->store);
+	for (int i = 0; i < s->ninflight; i++)
+		if (s->inflight[i].id == (int64_t)id)
+			j = &s->inflight[i];
+	if (j == NULL) {
+		log_error("sender: result for unknown message %llu", (unsigned long long)id);
 		return;
 	}
-	if (strcmp(state, "sent") != 0)
-		log_info("sender: message %llu %s%s: %s", (unsigned long long)id, state,
-		    suppress ? " (address suppressed)" : "", res->text);
+	memset(r, 0, sizeof *r);
+	r->id = j->id;
+	r->code = res->code;
+	snprintf(r->reply, sizeof r->reply, "%s", res->text);
+	snprintf(r->addr, sizeof r->addr, "%s", j->recipient);
+	r->state = sender_classify(res->code, res->enhanced, res->text, &r->suppress);
+	if (strcmp(r->state, "deferred") == 0) {
+		r->next = now + backoff(s->conf, j->attempts);
+		if (r->next - (j->first_attempt ? j->first_attempt : now) >=
+		    s->conf->max_age_hours * 3600) {
+			r->state = "failed";
+			r->next = 0;
+		}
+	}
+	s->nresults++;
+	job_free(j);
+	*j = s->inflight[--s->ninflight];
+}
+
+/* flush - every outcome of this turn in one transaction: a crash can lose
+ * at most the outcomes of one turn, which are messages that were in flight */
+static void
+flush(sender_t *s)
+{
+	int64_t now = clock_now();
+	int i;
+
+	if (s->nresults == 0)
+		return;
+	if (store_begin(s->store) < 0)
+		goto fail;
+	for (i = 0; i < s->nresults; i++) {
+		struct result *r = &s->results[i];
+
+		if (outbox_result(s->store, r->id, r->state, r->code, r->reply, r->next, now) < 0 ||
+		    (r->suppress && outbox_suppress(s->store, r->addr, r->reply, now) < 0))
+			goto fail;
+	}
+	if (store_commit(s->store) < 0)
+		goto fail;
+	for (i = 0; i < s->nresults; i++) {
+		struct result *r = &s->results[i];
+
+		if (strcmp(r->state, "sent") != 0)
+			log_info("sender: message %lld to %s %s%s: %s", (long long)r->id, r->addr,
+			    r->state, r->suppress ? " (address suppressed)" : "", r->reply);
+	}
+	s->nresults = 0;
+	return;
+fail:
+	/* the rows stay "sending": the next start re-queues them */
+	log_error("sender: recording %d outcomes: %s", s->nresults, store_errmsg(s->store));
+	store_rollback(s->store);
+	s->nresults = 0;
 }
 
 sender_t *
@@ -130,6 +190,8 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 	s->conf = conf;
 	s->store = store;
 	s->msg = msg;
+	s->inflight = xcalloc((size_t)conf->smtp_connections + 1, sizeof *s->inflight);
+	s->results = xcalloc((size_t)conf->smtp_connections + 1, sizeof *s->results);
 	buf_init(&s->eml, (size_t)16 << 20);
 	buf_init(&s->env, 1024);
 	buf_init(&s->err, 4096);
@@ -152,6 +214,12 @@ sender_free(sender_t *s)
 	if (s == NULL)
 		return;
 	smtp_free(s->smtp);
+	for (int i = 0; i < s->nwaiting; i++)
+		job_free(&s->waiting[(s->head + i) % WINDOW]);
+	for (int i = 0; i < s->ninflight; i++)
+		job_free(&s->inflight[i]);
+	free(s->inflight);
+	free(s->results);
 	compose_issue_free(s->items);
 	buf_free(&s->eml);
 	buf_free(&s->env);
@@ -181,65 +249,112 @@ load_issue(sender_t *s, int64_t id)
 	return 0;
 }
 
+/* claim_cb - copy a claimed row into the waiting window */
 static int
-submit_row(const outbox_row_t *row, void *arg)
+claim_cb(const outbox_row_t *row, void *arg)
 {
 	sender_t *s = arg;
-	message_rcpt_t r = { row->subscriber_id, row->recipient, row->name, row->lang,
-	    row->regions, 0 };
+	struct job *j = &s->waiting[(s->head + s->nwaiting++) % WINDOW];
+
+	j->id = row->id;
+	j->subscriber_id = row->subscriber_id;
+	j->first_attempt = row->first_attempt;
+	j->attempts = row->attempts;
+	j->regions = row->regions;
+	j->kind = xstrdup(row->kind);
+	j->ref = xstrdup(row->ref);
+	j->recipient = xstrdup(row->recipient);
+	j->name = xstrdup(row->name);
+	j->lang = xstrdup(row->lang);
+	return 0;
+}
+
+/* submit - build one waiting row's message and hand it to SMTP; a row
+ * that cannot be built is final at once */
+static void
+submit(sender_t *s, struct job *j)
+{
+	message_rcpt_t r = { j->subscriber_id, j->recipient, j->name, j->lang, j->regions, 0 };
 	int64_t now = clock_now();
-	int got = -1;
+	int got = -1, bad;
 
 	buf_reset(&s->eml);
 	buf_reset(&s->env);
 	buf_reset(&s->err);
-	if (strcmp(row->kind, "bulletin") == 0 || strcmp(row->kind, "draft") == 0) {
-		if (load_issue(s, strtoll(row->ref, NULL, 10)) == 0) {
-			if (strcmp(row->kind, "draft") == 0) {
-				r = (message_rcpt_t){ 0, row->recipient, "", "fi", 0x1f, 1 };
-				/* the draft shows the number the issue will most likely get */
-			}
+	if (strcmp(j->kind, "bulletin") == 0 || strcmp(j->kind, "draft") == 0) {
+		if (load_issue(s, strtoll(j->ref, NULL, 10)) == 0) {
+			if (strcmp(j->kind, "draft") == 0)
+				r = (message_rcpt_t){ 0, j->recipient, "", "fi", 0x1f, 1 };
 			got = message_bulletin(s->msg, s->items, s->issue.number, &r, now, NULL,
 			    &s->eml, &s->err);
 		}
 	} else
-		buf_printf(&s->err, "no message kind \"%s\"", row->kind);
+		buf_printf(&s->err, "no message kind \"%s\"", j->kind);
 	if (got != 0) {
-		/* nothing to send, or it cannot be built: final, with the reason */
-		outbox_result(s->store, row->id, got == 1 ? "suppressed" : "failed", 0,
+		outbox_result(s->store, j->id, got == 1 ? "suppressed" : "failed", 0,
 		    got == 1 ? "nothing in this issue for the recipient" : buf_str(&s->err),
 		    0, now);
 		if (got < 0)
-			log_error("sender: message %lld: %s", (long long)row->id, buf_str(&s->err));
-		return 0;
+			log_error("sender: message %lld: %s", (long long)j->id, buf_str(&s->err));
+		job_free(j);
+		return;
 	}
-	message_verp(s->msg, row->id, &s->env);
-	if (smtp_submit(s->smtp, (uint64_t)row->id, buf_str(&s->env), row->recipient,
+	message_verp(s->msg, j->id, &s->env);
+	if (smtp_submit(s->smtp, (uint64_t)j->id, buf_str(&s->env), j->recipient,
 	    s->eml.data, s->eml.len) < 0) {
-		int bad = errno == EINVAL;
-
 		/* EAGAIN cannot happen after smtp_ready(); retry it at once */
-		outbox_result(s->store, row->id, bad ? "failed" : "deferred", 0, bad ?
+		bad = errno == EINVAL;
+		outbox_result(s->store, j->id, bad ? "failed" : "deferred", 0, bad ?
 		    "address unusable in SMTP" : "SMTP engine busy", bad ? 0 : now, now);
 		log_error("sender: message %lld not accepted by the SMTP engine: %s",
-		    (long long)row->id, strerror(errno));
-		return 0;
+		    (long long)j->id, strerror(errno));
+		job_free(j);
+		return;
 	}
 	s->eml.data = NULL;	/* the engine owns it now */
 	s->eml.len = s->eml.cap = 0;
-	return 0;
+	s->inflight[s->ninflight++] = *j;
+	memset(j, 0, sizeof *j);
 }
 
 int
 sender_pump(sender_t *s, int64_t now)
 {
-	int ready = smtp_ready(s->smtp), n;
+	int ready = smtp_ready(s->smtp), n = 0;
 
-	if (ready <= 0)
-		return 0;
-	if ((n = outbox_claim(s->store, now, ready, submit_row, s)) < 0)
-		log_error("sender: claiming messages: %s", store_errmsg(s->store));
+	while (ready > 0) {
+		if (s->nwaiting == 0) {
+			s->head = 0;
+			if (outbox_claim(s->store, now, WINDOW, claim_cb, s) < 0) {
+				log_error("sender: claiming messages: %s", store_errmsg(s->store));
+				break;
+			}
+			if (s->nwaiting == 0)
+				break;
+		}
+		submit(s, &s->waiting[s->head]);
+		s->head = (s->head + 1) % WINDOW;
+		s->nwaiting--;
+		ready = smtp_ready(s->smtp);
+		n++;
+	}
 	return n;
+}
+
+void
+sender_release(sender_t *s)
+{
+	int64_t now = clock_now();
+
+	/* claimed, never handed to SMTP: back to the queue, not "in flight" */
+	while (s->nwaiting > 0) {
+		struct job *j = &s->waiting[s->head];
+
+		outbox_result(s->store, j->id, "queued", 0, NULL, 0, now);
+		job_free(j);
+		s->head = (s->head + 1) % WINDOW;
+		s->nwaiting--;
+	}
 }
 
 int
@@ -264,4 +379,5 @@ void
 sender_process(sender_t *s, const zmq_pollitem_t *items, int n)
 {
 	smtp_process(s->smtp, items, n);
+	flush(s);
 }

@@ -2,10 +2,12 @@
  * sender - the outbox, delivered: claim due rows, build each message,
  * hand it to SMTP, record the outcome.
  *
- * sender_pump() claims as many due rows as the SMTP engine can take now
- * (connection slots and rate limit), builds each one's message just in
- * time and submits it; memory holds only the messages in flight.  Each
- * outcome is committed as it arrives, before the next message is claimed:
+ * sender_pump() claims due rows in small batches (a window of 64 ahead of
+ * the connections), builds each one's message just in time when SMTP can
+ * take it (connection slots and rate limit) and submits it; memory holds
+ * only the window and the messages in flight.  The outcomes of one loop
+ * turn are committed together at its end, so a crash can repeat only
+ * messages that were in flight:
  *   250                      -> sent
  *   5xx                      -> failed, with the reply; a user-unknown
  *                               class reply (5.1.1 and kin) also suppresses
@@ -36,6 +38,9 @@ sender_t *sender_new(const conf_t *, store_t *, message_ctx_t *, buf_t *err);
 void	 sender_free(sender_t *);
 int	 sender_pump(sender_t *, int64_t now);
 int	 sender_inflight(sender_t *);
+/* sender_release - rows claimed but not yet handed to SMTP go back to the
+ * queue (at shutdown) */
+void	 sender_release(sender_t *);
 int	 sender_pollitems(sender_t *, zmq_pollitem_t *, int max);
 long	 sender_timeout_ms(sender_t *);
 void	 sender_process(sender_t *, const zmq_pollitem_t *, int n);

@@ -110,10 +110,18 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    " received) VALUES (?1, ?2, ?3, ?4)",
 };
 
+#define CACHE_MAX 32
+
 struct store {
 	sqlite3	*db;
 	sqlite3_stmt *stmt[S_NSTMT];
 	int	 last_rc;
+	/* statements of the hot paths of other modules, by their SQL text */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[CACHE_MAX];
+	int	 ncache;
 };
 
 const char *
@@ -150,6 +158,29 @@ store_prepare(store_t *s, const char *sql, sqlite3_stmt **st)
 	if (s->last_rc != SQLITE_OK)
 		log_error("store: prepare: %s", sqlite3_errmsg(s->db));
 	return s->last_rc == SQLITE_OK ? 0 : -1;
+}
+
+sqlite3_stmt *
+store_cached(store_t *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int i;
+
+	for (i = 0; i < s->ncache; i++)
+		if (s->cache[i].sql == sql) {
+			sqlite3_reset(s->cache[i].st);
+			sqlite3_clear_bindings(s->cache[i].st);
+			return s->cache[i].st;
+		}
+	if (s->ncache == CACHE_MAX)
+		fatal("store: more than %d cached statements", CACHE_MAX);
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		log_error("store: prepare: %s", sqlite3_errmsg(s->db));
+		return NULL;
+	}
+	s->cache[s->ncache].sql = sql;
+	s->cache[s->ncache++].st = st;
+	return st;
 }
 
 int
@@ -311,6 +342,8 @@ store_close(store_t *s)
 		return;
 	for (int i = 0; i < S_NSTMT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (int i = 0; i < s->ncache; i++)
+		sqlite3_finalize(s->cache[i].st);
 	if (s->db)
 		sqlite3_close(s->db);
 	free(s);

@@ -33,6 +33,10 @@ int	 store_schema_latest(void);	/* the version this build migrates to */
 const char *store_errmsg(store_t *);
 int	 store_full(store_t *);
 int	 store_prepare(store_t *, const char *sql, sqlite3_stmt **);
+/* store_cached - a prepared statement kept for the store's life, found by
+ * the address of its (static) SQL text; reset and unbound on return; the
+ * caller resets it after use and never finalises it; NULL on error */
+sqlite3_stmt *store_cached(store_t *, const char *sql);
 /* store_step - sqlite3_step that remembers the result for store_full() */
 int	 store_step(store_t *, sqlite3_stmt *);
 /* store_durable - synchronous=FULL (1) or NORMAL (0) for the commits that

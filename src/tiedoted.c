@@ -208,9 +208,11 @@ main(int argc, char **argv)
 					log_info("SIGHUP: nothing to reload yet");
 					continue;
 				}
-				if (!stop)
+				if (!stop) {
 					log_info("%s: shutting down after %d messages in flight",
 					    strsignal((int)si.ssi_signo), sender_inflight(sender));
+					sender_release(sender);
+				}
 				stop = 1;
 				stop_deadline = mono_s() + 10;
 			}

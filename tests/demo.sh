@@ -1,23 +1,42 @@
 #!/usr/bin/env bash
-# demo.sh BUILD - run tiedoted on its embedded defaults (./var/tiedote.db,
-# tcp://127.0.0.1:5570), feed it the example events and subscribers, show
-# the status, and keep the worker running until Ctrl-C (when run from a
-# terminal; otherwise stop it after the status).
+# demo.sh BUILD - tiedote on its embedded defaults, end to end:
+#   a capturing SMTP server on 127.0.0.1:2525 (the default relay) writing
+#   to ./var/mail/, tiedoted with ./var/tiedote.db on tcp://127.0.0.1:5570,
+#   the example events and subscribers, and the scheduler sending the
+#   bulletin of Tuesday 17.3.2020 09:00.  The examples are from 2020, so
+#   the demo runs the worker's clock through the test hook TIEDOTE_NOW_FILE:
+#   first a week before the issue (when the events arrive), then the issue's
+#   send time.  From a terminal the worker keeps running until Ctrl-C.
 set -eu
 build=${1:-build}
 cd "$(dirname "$0")/.."
+mkdir -p var
+export TIEDOTE_NOW_FILE=$PWD/var/demo-now
+echo "2020-03-10T12:00:00+02:00" > "$TIEDOTE_NOW_FILE"
+/usr/bin/python3 tests/it/capture.py 2525 var/mail > var/capture.out &
+capture=$!
 "$build/tiedoted" &
 worker=$!
-trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
-echo "== enqueue queue/examples/*.json"
+trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true; kill $capture 2>/dev/null || true' EXIT
+until grep -q ready var/capture.out 2>/dev/null; do sleep 0.1; done
+echo "== enqueue queue/examples/*.json (the worker's clock: 10.3.2020)"
 for f in queue/examples/*.json; do
 	"$build/tiedote" enqueue "$f"
 done
 echo "== subscriber import tests/data/demo-subscribers.csv"
 "$build/tiedote" subscriber import tests/data/demo-subscribers.csv
-echo "== status"
-"$build/tiedote" status
+echo "== the clock reaches the issue's send time, Tuesday 17.3.2020 09:00"
+echo "2020-03-17T09:00:05+02:00" > "$TIEDOTE_NOW_FILE"
+for _ in $(seq 1 100); do
+	"$build/tiedote" --json issue status 2>/dev/null | grep -q '"state": "sent"' && break
+	sleep 0.2
+done
+"$build/tiedote" issue status
+echo "== captured by the SMTP server in var/mail/:"
+ls var/mail/*.eml
+echo "== what anu.niemi@example.fi received (text part):"
+"$build/tiedote" issue preview --at 2020-03-17 --subscriber anu.niemi@example.fi --format text | head -40
 if [ -t 0 ]; then
-	echo "== tiedoted is running on tcp://127.0.0.1:5570 (database ./var/tiedote.db); Ctrl-C stops it"
+	echo "== tiedoted is running (tcp://127.0.0.1:5570, ./var/tiedote.db); Ctrl-C stops it"
 	wait $worker
 fi

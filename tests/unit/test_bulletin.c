@@ -119,6 +119,22 @@ TEST(one_issue_per_period_across_restarts)
 	conf_free(&c);
 }
 
+TEST(an_empty_issue_takes_no_number)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2019-12-10T09:00:00+02:00", "14");
+
+	/* 7.1.2020: the period 24.12.-7.1. has items (news from 1.1. on) */
+	CHECK(tick(s, &c, "2019-12-24T09:00:00+02:00") == 0);	/* nothing in 2019 */
+	CHECK(count(s, "state = 'empty' AND number LIKE 'slot-%'") == 1);
+	CHECK(tick(s, &c, "2020-01-07T09:00:00+02:00") == 0);
+	CHECK(count(s, "state = 'sending' AND number = '2020/01'") == 1);
+	CHECK(tick(s, &c, "2020-01-21T09:00:00+02:00") == 0);
+	CHECK(count(s, "number = '2020/02'") == 1);
+	store_close(s);
+	conf_free(&c);
+}
+
 TEST(spring_dst_keeps_nine_oclock)
 {
 	conf_t c;
@@ -249,6 +265,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	RUN(one_issue_per_period_across_restarts);
+	RUN(an_empty_issue_takes_no_number);
 	RUN(spring_dst_keeps_nine_oclock);
 	RUN(autumn_dst_keeps_nine_oclock);
 	RUN(five_day_outage_sends_the_missed_issue_once);

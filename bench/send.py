@@ -1,0 +1,66 @@
+"""bench/send - the whole worker sending a personalised bulletin into
+Postfix's smtp-sink, beside smtp-source -d into the same sink in the same
+run.
+
+    /usr/bin/python3 bench/send.py BUILD [RECIPIENTS]
+
+Both send RECIPIENTS messages (default 100,000) over the same number of
+connections (smtp.connections, 4); smtp-source's messages are as large as
+ours (-l).  We report messages/s for both, the ratio, and the worker's
+peak RSS (VmHWM) during the send.
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "it"))
+os.environ.setdefault("TIEDOTE_BUILD", os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build"))
+import harness  # noqa: E402
+from test_send import Clock, FIRST, cli, db_rows, prepare, start_sink, wait_issue, worker  # noqa: E402
+
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
+CONN = 4
+
+
+def main():
+    workdir = harness.tempdir()
+    sink, port = start_sink(["-m", "1000"])
+    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+    d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONN, "-o", "log.level=warning"]).start()
+    prepare(d, clock, N)
+    rc, eml, _ = cli(d, "issue", "preview", "--at", FIRST, "--subscriber", "tilaaja00000@example.fi")
+    size = len(eml.encode())
+
+    # baseline: smtp-source, same sink, same connections, same size
+    t0 = time.monotonic()
+    subprocess.run(["/usr/sbin/smtp-source", "-d", "-s", str(CONN), "-l", str(size), "-m", str(N),
+                    "-f", "bench@tiedote.example", "-t", "sink@example.fi",
+                    "127.0.0.1:%d" % port], check=True, stdout=subprocess.DEVNULL)
+    base = N / (time.monotonic() - t0)
+
+    t0 = time.monotonic()
+    clock.set("2020-03-17T09:00:01+02:00")
+    peak = 0
+    while True:
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            m = re.search(r"VmHWM:\s+(\d+) kB", f.read())
+            peak = max(peak, int(m.group(1)))
+        state = db_rows(d, "SELECT state FROM issues ORDER BY id DESC LIMIT 1")
+        if state and state[0][0] == "sent":
+            break
+        time.sleep(0.2)
+    ours = N / (time.monotonic() - t0)
+    sent = db_rows(d, "SELECT count(*) FROM outbox WHERE state = 'sent'")[0][0]
+    d.stop()
+    sink.kill()
+    print("send: %d recipients, %d-byte personalised bulletin, %d connections, smtp-sink on loopback"
+          % (N, size, CONN))
+    print("  smtp-source -d            %8.0f msg/s" % base)
+    print("  tiedoted (outbox->SMTP)   %8.0f msg/s   %d sent   peak RSS %.1f MiB"
+          % (ours, sent, peak / 1024))
+    print("  ratio tiedoted/smtp-source %7.2f" % (ours / base))
+
+
+main()
