@@ -501,6 +501,22 @@ out:
 	return rc;
 }
 
+#define SUBSCRIBER_COLUMNS "id, email, name, lang, regions, status, created, updated"
+
+/* row_subscriber - a row of SUBSCRIBER_COLUMNS; strings borrowed from st */
+static void
+row_subscriber(sqlite3_stmt *st, subscriber_t *sub)
+{
+	sub->id = sqlite3_column_int64(st, 0);
+	sub->email = (const char *)sqlite3_column_text(st, 1);
+	sub->name = (const char *)sqlite3_column_text(st, 2);
+	sub->lang = (const char *)sqlite3_column_text(st, 3);
+	sub->regions = (unsigned)sqlite3_column_int(st, 4);
+	sub->status = (const char *)sqlite3_column_text(st, 5);
+	sub->created = sqlite3_column_int64(st, 6);
+	sub->updated = sqlite3_column_int64(st, 7);
+}
+
 int
 store_subscriber_foreach(store_t *s, const char *status,
     int (*cb)(const subscriber_t *, void *), void *arg)
@@ -510,7 +526,7 @@ store_subscriber_foreach(store_t *s, const char *status,
 	int rc = -1;
 
 	s->last_rc = sqlite3_prepare_v2(s->db,
-	    "SELECT id, email, name, lang, regions, status, created, updated"
+	    "SELECT " SUBSCRIBER_COLUMNS
 	    " FROM subscribers WHERE ?1 IS NULL OR status = ?1 ORDER BY email",
 	    -1, &st, NULL);
 	if (s->last_rc != SQLITE_OK)
@@ -518,14 +534,7 @@ store_subscriber_foreach(store_t *s, const char *status,
 	if (status)
 		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
 	while ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sub.id = sqlite3_column_int64(st, 0);
-		sub.email = (const char *)sqlite3_column_text(st, 1);
-		sub.name = (const char *)sqlite3_column_text(st, 2);
-		sub.lang = (const char *)sqlite3_column_text(st, 3);
-		sub.regions = (unsigned)sqlite3_column_int(st, 4);
-		sub.status = (const char *)sqlite3_column_text(st, 5);
-		sub.created = sqlite3_column_int64(st, 6);
-		sub.updated = sqlite3_column_int64(st, 7);
+		row_subscriber(st, &sub);
 		if ((rc = cb(&sub, arg)) != 0)
 			goto out;
 	}
@@ -688,8 +697,8 @@ store_subscriber_get(store_t *s, const char *email,
 	int rc = -1;
 
 	if ((s->last_rc = sqlite3_prepare_v2(s->db,
-	    "SELECT id, email, name, lang, regions, status, created, updated"
-	    " FROM subscribers WHERE email = ?1", -1, &st, NULL)) != SQLITE_OK)
+	    "SELECT " SUBSCRIBER_COLUMNS " FROM subscribers WHERE email = ?1", -1, &st,
+	    NULL)) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	s->last_rc = sqlite3_step(st);
@@ -699,14 +708,7 @@ store_subscriber_get(store_t *s, const char *email,
 	}
 	if (s->last_rc != SQLITE_ROW)
 		goto out;
-	sub.id = sqlite3_column_int64(st, 0);
-	sub.email = (const char *)sqlite3_column_text(st, 1);
-	sub.name = (const char *)sqlite3_column_text(st, 2);
-	sub.lang = (const char *)sqlite3_column_text(st, 3);
-	sub.regions = (unsigned)sqlite3_column_int(st, 4);
-	sub.status = (const char *)sqlite3_column_text(st, 5);
-	sub.created = sqlite3_column_int64(st, 6);
-	sub.updated = sqlite3_column_int64(st, 7);
+	row_subscriber(st, &sub);
 	rc = cb(&sub, arg);
 out:
 	sqlite3_finalize(st);
