@@ -141,9 +141,12 @@ compose_issue_load(store_t *store, const compose_conf_t *conf, const char *numbe
 			return -1;
 		}
 	}
-	qsort(is->items[SEC_EVENTS], is->n[SEC_EVENTS], sizeof(struct item), by_time);
+	/* qsort() must not see the NULL of an empty section */
+	if (is->n[SEC_EVENTS] > 1)
+		qsort(is->items[SEC_EVENTS], is->n[SEC_EVENTS], sizeof(struct item), by_time);
 	for (int s = SEC_PRACTICES; s < SEC_N; s++)
-		qsort(is->items[s], is->n[s], sizeof(struct item), by_time_desc);
+		if (is->n[s] > 1)
+			qsort(is->items[s], is->n[s], sizeof(struct item), by_time_desc);
 	*out = is;
 	return 0;
 }
