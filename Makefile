@@ -7,6 +7,7 @@
 #   make check-asan the same tests built with AddressSanitizer + UBSan
 #   make fuzz       libFuzzer targets, a short run each (FUZZ_SECONDS)
 #   make bench      benchmarks, reported as ratios to a same-run baseline
+#   make screenshot docs/bulletin-fi*.png from headless Chromium
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX	?= /usr/local
@@ -42,7 +43,7 @@ DEB_PKGS = build-essential pkg-config ca-certificates clang libclang-rt-14-dev \
 	   postfix python3 python3-zmq python3-aiosmtpd python3-jsonschema \
 	   python3-icalendar
 
-.PHONY: all deps demo check check-asan fuzz bench install clean tests
+.PHONY: all deps demo check check-asan fuzz bench install clean tests screenshot
 
 all: $(BUILD)/tiedoted $(BUILD)/tiedote
 
@@ -103,6 +104,11 @@ fuzz:
 
 bench: all $(BENCH_BINS)
 	./bench/run.sh $(BUILD)
+
+# docs/bulletin-fi.png and docs/bulletin-fi-phone.png: the fi bulletin of the
+# golden test in headless Chromium (Debian's chromium; not a test dependency)
+screenshot: all
+	./docs/screenshot.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \

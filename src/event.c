@@ -106,6 +106,7 @@ check_string(json_t *js, const struct field *f, const char *path, event_err_t *e
 
 		if (c == '\r' && multi && i + 1 < len && s[i + 1] == '\n') {
 			has_cr = 1;
+			blank++;	/* a CR of CR LF is as blank as the LF */
 			continue;
 		}
 		if ((c < 0x20 && !(multi && (c == '\n' || c == '\t'))) || c == 0x7f)
