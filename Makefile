@@ -121,7 +121,10 @@ install: all
 	sed 's,@SBINDIR@,$(PREFIX)/sbin,g' systemd/tiedoted.service \
 	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/tiedoted.service
 	test -e $(DESTDIR)/etc/tiedote/tiedote.conf || \
-	    install -m 640 tiedote.conf.example $(DESTDIR)/etc/tiedote/tiedote.conf
+	    sed -e 's,^path = ./var/tiedote.db,path = /var/lib/tiedote/tiedote.db,' \
+	        -e 's,^templates = ./templates,templates = $(PREFIX)/share/tiedote/templates,' \
+	        tiedote.conf.example > $(DESTDIR)/etc/tiedote/tiedote.conf
+	chmod 640 $(DESTDIR)/etc/tiedote/tiedote.conf
 
 clean:
 	rm -rf build build-asan build-fuzz
