@@ -26,7 +26,7 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS	?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
-	   -Isrc $(PKG_CFLAGS) -MMD -MP
+	   -iquote src $(PKG_CFLAGS) -MMD -MP
 LIBS	 = $(PKG_LIBS) $(ETPAN_LIBS) -lm
 
 MAINS	 = src/tiedoted.c src/tiedote.c
@@ -95,7 +95,7 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS='-O1 -g' \
 	    SAN_FLAGS='-fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libtiedote.a
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	    clang -std=gnu11 -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    clang -std=gnu11 -g -O1 -iquote src $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	        -o build-fuzz/$$t fuzz/$$t.c build-fuzz/libtiedote.a $(LIBS); \
 	    mkdir -p build-fuzz/corpus-$$t; \
 	    build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=300000 \

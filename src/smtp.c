@@ -1,16 +1,31 @@
 /*
- * smtp - delivery through one relay with libcurl's multi interface;
- * contract in smtp.h.
+ * smtp - delivery through one relay, one thread per connection; contract
+ * in smtp.h.
  *
- * Design.  There is one easy handle per connection slot, configured once
- * in smtp_new(); a message only changes the sender (when it differs from
- * the last one), the recipient list (a curl_slist node inside the slot,
- * so no allocation) and the upload size.  libcurl's connection cache in the
- * multi handle holds the sessions: a handle that finishes leaves its
- * connection idle in the cache and the next handle added picks it up, so
- * with at most `connections` handles in the multi and MAX_HOST_CONNECTIONS
- * set to the same number, the relay sees that many sessions, each carrying
- * many transactions.
+ * Why threads.  libcurl (7.88, and 8.x as far as curl issues #8555 and
+ * #4015 go) waits blocking for the reply to the final "." of a message,
+ * and for the reply to the QUIT it sends after a failure, even on the multi
+ * interface.  Driven from the worker's event loop, that stalled the ZeroMQ
+ * intake for as long as the relay took to accept a message, and the
+ * sessions did not overlap in that wait (8 messages at 4 connections, a
+ * relay answering "." after 1 s: 8 s instead of 2).  So each connection
+ * slot is a thread that owns one easy handle, configured once in
+ * smtp_new(), and runs curl_easy_perform() per message.  The handle's own
+ * connection cache keeps its session open between messages, so the relay
+ * sees `connections` sessions, each carrying many transactions.  A message
+ * changes only the sender (when it differs from the last one), the
+ * recipient list (a curl_slist node inside the slot, so no allocation) and
+ * the upload size.  The caller's thread never touches the network.
+ *
+ * Hand-over.  One mutex guards what both sides touch: a slot's job flag
+ * and sockets, the completion queue, the stop flag.  smtp_submit() fills an
+ * idle slot's job fields (its thread sleeps on the slot's condition
+ * variable and does not look at them until the flag is set), sets the flag
+ * and signals.  The thread performs the transfer, builds the result, puts
+ * the slot on the completion queue and counts up an eventfd, the one
+ * descriptor smtp_pollitems() hands the caller's poll; smtp_process() takes
+ * the queue and runs the callbacks.  The free list, the in-flight count
+ * and the rate limiter belong to the caller's thread alone.
  *
  * Replies.  libcurl reports only the last reply code and an error string,
  * so the debug callback watches the conversation: commands going out
@@ -21,17 +36,33 @@
  * not about our message, so capture stops there until the slot's next
  * transfer or new connection.
  *
- * Time.  libcurl's timer runs on CLOCK_MONOTONIC (a timeout must not
- * follow a settable clock); the rate limiter runs on clock_now_ms(), so a
- * test can give or withhold tokens by moving the clock.
+ * Stopping.  smtp_free() must neither wait on a slow relay nor let a cut
+ * message through.  curl_multi_remove_handle() or a timeout on an upload
+ * in flight is no way out (libcurl sends "." for a removed upload and waits
+ * for the reply), so a transfer is failed from outside: a stop flag the
+ * progress and read callbacks turn into an abort, and shutdown() of the
+ * slot's sockets, which the open and close socket callbacks track under
+ * the mutex (so a descriptor number that was closed and given to someone
+ * else is never shut down).  A failed upload gets no "." from libcurl, and
+ * nothing at all leaves a shut-down socket.  Idle sessions get their QUIT,
+ * all at once, for at most QUIT_WAIT_MS; then they are cut the same way.
+ *
+ * Time.  The rate limiter runs on clock_now_ms(), so a test can give or
+ * withhold tokens by moving the clock; timeouts are libcurl's, inside the
+ * threads, and the wait in smtp_free() is on CLOCK_MONOTONIC.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,19 +83,36 @@
  * also sends a larger message in fewer writes; 1 MB gains nothing. */
 #define UPLOAD_BUFFER	(256 * 1024)
 #define ADDR_MAX	512
+/* how long smtp_free() lets idle sessions wait for the reply to QUIT */
+#define QUIT_WAIT_MS	500
+/* sockets a slot may have open at once: its session, or two being tried
+ * side by side (happy eyeballs) */
+#define SLOT_FDS	4
 
 struct slot {
 	smtp_t	*smtp;
-	CURL	*easy;
-	int	 busy;
+	CURL	*easy;			/* the thread's once it runs */
+	pthread_t thread;
+	pthread_cond_t wake;		/* a job, or stopping */
+	/* the caller's thread only */
+	int	 busy;			/* submitted, result not yet delivered */
 	uint64_t id;
-	char	*data;			/* owned while busy */
-	size_t	 len, off;
-	buf_t	 from;			/* the sender libcurl has now */
 	int	 from_set;
+	/* the job: written by the caller's thread while job is 0, read by
+	 * the slot's thread while it is 1 */
+	char	*data;			/* owned; free()d by the caller's thread */
+	size_t	 len;
+	buf_t	 from;			/* the sender libcurl should have */
+	int	 from_new;		/* ... and does not have yet */
 	buf_t	 rcpt;
+	/* under smtp->lock */
+	int	 job;			/* 1 from submit until the result is queued */
+	curl_socket_t fds[SLOT_FDS];	/* open sockets, CURL_SOCKET_BAD free */
+	struct slot *next;		/* on the completion queue */
+	atomic_int stop;		/* set under the lock, read anywhere */
+	/* the slot's thread only, during a transfer */
+	size_t	 off;
 	struct curl_slist rcpt_list;	/* one node over rcpt.data */
-	/* what the debug callback saw of this transfer */
 	int	 stage;
 	int	 quitting;		/* a QUIT went out: ignore replies */
 	int	 reply_open;		/* last line was "NNN-": more follow */
@@ -72,11 +120,7 @@ struct slot {
 	size_t	 reply_len;
 	char	 reply[512];
 	char	 errbuf[CURL_ERROR_SIZE];
-};
-
-struct sock {
-	curl_socket_t fd;
-	short	 events;
+	smtp_result_t result;		/* the caller's once queued */
 };
 
 /* a token bucket; rate in tokens per millisecond, 0 = unlimited */
@@ -85,30 +129,25 @@ struct bucket {
 };
 
 struct smtp {
-	CURLM	*multi;
 	smtp_done_cb cb;
 	void	*arg;
 	struct slot *slots;
 	int	 nslots, nbusy;
 	int	*freelist, nfree;
-	struct sock *socks;
-	int	 nsocks, socks_cap;
-	int64_t	 timer_at;		/* CLOCK_MONOTONIC us, -1 none */
-	unsigned timer_calls;
+	int	 efd;			/* eventfd: results are queued */
+	int	 nthreads;		/* started */
+	pthread_mutex_t lock;
+	pthread_cond_t exited;		/* a thread ended (CLOCK_MONOTONIC) */
+	/* under lock */
+	int	 nrunning;		/* threads not yet ended */
+	int	 stopping;
+	struct slot *done, **done_tail;	/* the completion queue */
+	/* the caller's thread only, like the free list */
 	struct bucket per_sec, per_hour;
 	int64_t	 rate_at;		/* clock_now_ms() of the last refill */
 	char	*url;
 	char	*user, *pass;
 };
-
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* curl_init - once per process; libcurl's global state lives as long */
 static void
@@ -323,18 +362,78 @@ out:
 	return rc;
 }
 
-/* read_cb - the message straight from the caller's buffer */
+/* read_cb - the message straight from the caller's buffer; on stop, end
+ * the upload as failed, after which libcurl sends no "." */
 static size_t
 read_cb(char *out, size_t size, size_t nitems, void *arg)
 {
 	struct slot *sl = arg;
 	size_t n = size * nitems, left = sl->len - sl->off;
 
+	if (atomic_load_explicit(&sl->stop, memory_order_relaxed))
+		return CURL_READFUNC_ABORT;
 	if (n > left)
 		n = left;
 	memcpy(out, sl->data + sl->off, n);
 	sl->off += n;
 	return n;
+}
+
+/* xferinfo_cb - libcurl asks whether to go on, also while it resolves or
+ * connects, where no socket of ours could be shut down */
+static int
+xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	struct slot *sl = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load_explicit(&sl->stop, memory_order_relaxed);
+}
+
+static int
+fd_index(const struct slot *sl, curl_socket_t fd)
+{
+	for (int i = 0; i < SLOT_FDS; i++)
+		if (sl->fds[i] == fd)
+			return i;
+	return -1;
+}
+
+/* opensocket_cb - libcurl's socket(), recorded so smtp_free() can shut
+ * it down; none once the slot is stopped */
+static curl_socket_t
+opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct slot *sl = arg;
+	curl_socket_t fd = CURL_SOCKET_BAD;
+	int i;
+
+	(void)purpose;
+	pthread_mutex_lock(&sl->smtp->lock);
+	/* CLOEXEC: a child the caller forks must not hold the session open */
+	if (!atomic_load(&sl->stop) && (i = fd_index(sl, CURL_SOCKET_BAD)) >= 0 &&
+	    (fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol)) >= 0)
+		sl->fds[i] = fd;
+	pthread_mutex_unlock(&sl->smtp->lock);
+	return fd;
+}
+
+/* closesocket_cb - forget the socket before its number can be reused */
+static int
+closesocket_cb(void *arg, curl_socket_t fd)
+{
+	struct slot *sl = arg;
+	int i;
+
+	pthread_mutex_lock(&sl->smtp->lock);
+	if ((i = fd_index(sl, fd)) >= 0)
+		sl->fds[i] = CURL_SOCKET_BAD;
+	pthread_mutex_unlock(&sl->smtp->lock);
+	return close(fd);
 }
 
 /* write_cb - SMTP uploads produce no body; keep libcurl off stdout */
@@ -429,53 +528,6 @@ debug_cb(CURL *easy, curl_infotype type, char *p, size_t n, void *arg)
 	return 0;
 }
 
-static int
-sock_find(smtp_t *s, curl_socket_t fd)
-{
-	for (int i = 0; i < s->nsocks; i++)
-		if (s->socks[i].fd == fd)
-			return i;
-	return -1;
-}
-
-/* sock_cb - libcurl says which events a socket waits for */
-static int
-sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
-{
-	smtp_t *s = arg;
-	int i = sock_find(s, fd);
-
-	(void)easy;
-	(void)sockp;
-	if (what == CURL_POLL_REMOVE) {
-		if (i >= 0)
-			s->socks[i] = s->socks[--s->nsocks];
-		return 0;
-	}
-	if (i < 0) {
-		if (s->nsocks == s->socks_cap) {
-			s->socks_cap = s->socks_cap ? s->socks_cap * 2 : 8;
-			s->socks = xrealloc(s->socks, (size_t)s->socks_cap * sizeof *s->socks);
-		}
-		i = s->nsocks++;
-		s->socks[i].fd = fd;
-	}
-	s->socks[i].events = (short)(((what & CURL_POLL_IN) ? ZMQ_POLLIN : 0) |
-	    ((what & CURL_POLL_OUT) ? ZMQ_POLLOUT : 0));
-	return 0;
-}
-
-static int
-timer_cb(CURLM *multi, long timeout_ms, void *arg)
-{
-	smtp_t *s = arg;
-
-	(void)multi;
-	s->timer_calls++;
-	s->timer_at = timeout_ms < 0 ? -1 : mono_us() + (int64_t)timeout_ms * 1000;
-	return 0;
-}
-
 static void
 bucket_init(struct bucket *b, double per_ms, double cap)
 {
@@ -509,11 +561,210 @@ rate_limited(const smtp_t *s)
 	return s->per_sec.rate > 0 || s->per_hour.rate > 0;
 }
 
+/* enhanced_code - "X.Y.Z" after the reply code, class matching it
+ * (RFC 3463), into out[16]; "" when there is none */
+static void
+enhanced_code(const char *reply, int code, char *out)
+{
+	const char *p = reply + 4;
+	size_t n = 0;
+	int dots = 0, digits = 0;
+
+	out[0] = '\0';
+	if (strlen(reply) < 9 || p[0] != '0' + code / 100 || p[1] != '.')
+		return;
+	for (n = 0; p[n] != '\0' && p[n] != ' '; n++) {
+		if (p[n] == '.') {
+			if (digits == 0 || ++dots > 2)
+				return;
+			digits = 0;
+		} else if (p[n] >= '0' && p[n] <= '9') {
+			if (++digits > 3)
+				return;
+		} else
+			return;
+	}
+	if (dots != 2 || digits == 0 || n >= 16)
+		return;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* result_build - what the transfer came to, from the slot's thread */
+static void
+result_build(struct slot *sl, CURLcode rc)
+{
+	smtp_result_t *r = &sl->result;
+	long code = 0;
+
+	memset(r, 0, sizeof *r);
+	curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (sl->reply_len > 0)
+		code = sl->reply_code;
+	r->stage = rc == CURLE_OK ? SMTP_STAGE_DONE : sl->stage;
+	if (rc == CURLE_OK || code >= 400) {
+		r->code = (int)code;
+		snprintf(r->text, sizeof r->text, "%s", sl->reply);
+		enhanced_code(sl->reply, r->code, r->enhanced);
+	} else {
+		/* the last reply was a good one: the server said nothing
+		 * about the failure, libcurl knows what happened */
+		r->code = 0;
+		snprintf(r->text, sizeof r->text, "%s",
+		    sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc));
+	}
+}
+
+/* transfer - one message over the slot's session, in the slot's thread */
+static void
+transfer(struct slot *sl)
+{
+	CURL *e = sl->easy;
+
+	/* libcurl copies the sender; a newsletter has one, so copy once */
+	if (sl->from_new) {
+		curl_easy_setopt(e, CURLOPT_MAIL_FROM, buf_str(&sl->from));
+		sl->from_new = 0;
+	}
+	/* ... but not the recipient list: it lives in the slot */
+	sl->rcpt_list.data = sl->rcpt.data;
+	sl->rcpt_list.next = NULL;
+	curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)sl->len);
+	sl->off = 0;
+	sl->stage = SMTP_STAGE_CONNECT;
+	sl->quitting = 0;
+	sl->reply_open = 0;
+	sl->reply_code = 0;
+	sl->reply_len = 0;
+	sl->reply[0] = '\0';
+	sl->errbuf[0] = '\0';
+	result_build(sl, curl_easy_perform(e));
+}
+
+/* worker - a slot's thread: jobs one at a time until smtp_free() */
+static void *
+worker(void *arg)
+{
+	struct slot *sl = arg;
+	smtp_t *s = sl->smtp;
+	uint64_t one = 1;
+	int stop, wake;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!sl->job && !s->stopping)
+			pthread_cond_wait(&sl->wake, &s->lock);
+		stop = s->stopping;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			break;
+		transfer(sl);
+		pthread_mutex_lock(&s->lock);
+		sl->job = 0;
+		sl->next = NULL;
+		wake = s->done == NULL;
+		*s->done_tail = sl;
+		s->done_tail = &sl->next;
+		pthread_mutex_unlock(&s->lock);
+		/* one count per batch: smtp_process() takes the whole queue,
+		 * and whoever made it non-empty counts after the caller's
+		 * last reset.  The write cannot fail: the counter is far from
+		 * its 2^64 - 2 ceiling. */
+		if (wake && write(s->efd, &one, sizeof one) != sizeof one)
+			fatal("smtp: eventfd: %s", strerror(errno));
+	}
+	/* an idle session gets its QUIT here, cut short by smtp_free()
+	 * when the relay is slow to answer */
+	curl_easy_cleanup(sl->easy);
+	pthread_mutex_lock(&s->lock);
+	sl->easy = NULL;
+	s->nrunning--;
+	pthread_cond_signal(&s->exited);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* threads_start - one thread per slot; -1 with the reason in err */
+static int
+threads_start(smtp_t *s, buf_t *err)
+{
+	sigset_t all, old;
+	int e, rc = 0;
+
+	/* signals are the caller's (tiedoted reads them from a signalfd,
+	 * which works only while no thread accepts them); a thread starts
+	 * with its creator's mask, so no window where it would */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 0; i < s->nslots; i++) {
+		if ((e = pthread_create(&s->slots[i].thread, NULL, worker,
+		    &s->slots[i])) != 0) {
+			buf_printf(err, "smtp: cannot start a connection thread: %s",
+			    strerror(e));
+			rc = -1;
+			break;
+		}
+		s->nthreads++;
+		pthread_mutex_lock(&s->lock);
+		s->nrunning++;
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* slot_abort - fail whatever the slot's thread does on the network now
+ * and later; under the lock, so no socket closes in between */
+static void
+slot_abort(struct slot *sl)
+{
+	atomic_store(&sl->stop, 1);
+	for (int i = 0; i < SLOT_FDS; i++)
+		if (sl->fds[i] != CURL_SOCKET_BAD)
+			shutdown(sl->fds[i], SHUT_RDWR);
+}
+
+/* threads_stop - end and join the slots' threads: transfers in flight at
+ * once, idle sessions after their QUIT or QUIT_WAIT_MS */
+static void
+threads_stop(smtp_t *s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += QUIT_WAIT_MS / 1000;
+	until.tv_nsec += (QUIT_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	for (int i = 0; i < s->nslots; i++) {
+		if (s->slots[i].job)
+			slot_abort(&s->slots[i]);
+		pthread_cond_signal(&s->slots[i].wake);
+	}
+	while (s->nrunning > 0 &&
+	    pthread_cond_timedwait(&s->exited, &s->lock, &until) != ETIMEDOUT)
+		;
+	/* what is left waits on a relay that does not answer QUIT; with
+	 * its sockets shut down every wait in libcurl ends at once, so the
+	 * joins below are short */
+	if (s->nrunning > 0)
+		for (int i = 0; i < s->nslots; i++)
+			slot_abort(&s->slots[i]);
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->slots[i].thread, NULL);
+}
+
 smtp_t *
 smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 {
 	smtp_t *s = NULL;
 	CURLU *u = NULL;
+	pthread_condattr_t ca;
 	char *scheme = NULL, *host = NULL, *url = NULL;
 	char path[300];
 	long use_ssl, timeout = conf->timeout_ms ? conf->timeout_ms : SMTP_TIMEOUT_DEFAULT;
@@ -525,12 +776,33 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 	s = xcalloc(1, sizeof *s);
 	s->cb = cb;
 	s->arg = arg;
-	s->timer_at = -1;
+	s->efd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->exited, &ca);
+	pthread_condattr_destroy(&ca);
+	s->done_tail = &s->done;
 	s->nslots = conf->connections ? conf->connections : SMTP_CONNECTIONS_DEFAULT;
 	bucket_init(&s->per_sec, conf->rate_per_sec / 1000.0, conf->rate_per_sec);
 	bucket_init(&s->per_hour, (double)conf->rate_per_hour / 3600000.0,
 	    (double)conf->rate_per_hour);
 	s->rate_at = rate_limited(s) ? clock_now_ms() : 0;
+	/* every slot's fields first, so that smtp_free() can take any of
+	 * them apart after a failure further down */
+	s->slots = xcalloc((size_t)s->nslots, sizeof *s->slots);
+	s->freelist = xcalloc((size_t)s->nslots, sizeof *s->freelist);
+	for (int i = 0; i < s->nslots; i++) {
+		struct slot *sl = &s->slots[i];
+
+		sl->smtp = s;
+		pthread_cond_init(&sl->wake, NULL);
+		buf_init(&sl->from, ADDR_MAX + 1);
+		buf_init(&sl->rcpt, ADDR_MAX + 1);
+		for (int j = 0; j < SLOT_FDS; j++)
+			sl->fds[j] = CURL_SOCKET_BAD;
+		s->freelist[s->nfree++] = s->nslots - 1 - i;
+	}
 	if (conf->auth_file && auth_load(conf->auth_file, &s->user, &s->pass, err) < 0)
 		goto out;
 
@@ -551,28 +823,12 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 		log_warn("smtp: relay %s: password will be sent without TLS (tls=never)",
 		    conf->url);
 
-	if ((s->multi = curl_multi_init()) == NULL)
-		fatal("curl_multi_init failed");
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
-	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->nslots);
-	curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->nslots);
-	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->nslots);
-
-	s->slots = xcalloc((size_t)s->nslots, sizeof *s->slots);
-	s->freelist = xcalloc((size_t)s->nslots, sizeof *s->freelist);
 	for (int i = 0; i < s->nslots; i++) {
 		struct slot *sl = &s->slots[i];
 		CURL *e;
 
-		sl->smtp = s;
-		buf_init(&sl->from, ADDR_MAX + 1);
-		buf_init(&sl->rcpt, ADDR_MAX + 1);
 		if ((e = sl->easy = curl_easy_init()) == NULL)
 			fatal("curl_easy_init failed");
-		s->freelist[s->nfree++] = s->nslots - 1 - i;
 		if (curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK ||
 		    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") != CURLE_OK ||
 		    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUFFER) != CURLE_OK) {
@@ -580,11 +836,17 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 			    "we need (7.85 or later)");
 			goto out;
 		}
-		curl_easy_setopt(e, CURLOPT_PRIVATE, sl);
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(e, CURLOPT_READDATA, sl);
 		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, sl);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, sl);
+		curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+		curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, sl);
 		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 		curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, sl);
 		/* the debug callback is how we see the replies' text */
@@ -595,8 +857,9 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
-		/* bounds the one wait libcurl does blocking: the reply to the
-		 * QUIT it sends when it closes a session after a failure */
+		/* the transfer's timeout does not cover the wait for the reply
+		 * to the QUIT libcurl sends when it closes a session after a
+		 * failure; this does */
 		curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, (timeout + 999) / 1000);
 		curl_easy_setopt(e, CURLOPT_USE_SSL, use_ssl);
 		if (s->user) {
@@ -605,6 +868,12 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 		}
 		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, &sl->rcpt_list);
 	}
+	if ((s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		buf_printf(err, "smtp: eventfd: %s", strerror(errno));
+		goto out;
+	}
+	if (threads_start(s, err) < 0)
+		goto out;
 	log_debug("smtp: relay %s, %d connections, TLS %s", conf->url, s->nslots,
 	    strcmp(scheme, "smtps") == 0 ? "implicit" :
 	    use_ssl == CURLUSESSL_ALL ? "required" : "off");
@@ -621,63 +890,28 @@ out:
 	return s;
 }
 
-/* abort_inflight - end every transfer in flight, without callbacks.
- *
- * curl_multi_remove_handle() will not do: libcurl (7.88, smtp_done())
- * treats a removed upload that has not failed as finished, sends the
- * end-of-data "." -- a truncated message the relay would deliver -- and
- * waits for the reply, blocking.  A transfer that has failed is closed
- * without either, so make them fail: a 1 ms timeout, then run them. */
-static void
-abort_inflight(smtp_t *s)
-{
-	int running, left;
-	CURLMsg *m;
-
-	for (int i = 0; i < s->nslots; i++)
-		if (s->slots[i].busy)
-			curl_easy_setopt(s->slots[i].easy, CURLOPT_TIMEOUT_MS, 1L);
-	for (int tries = 0; s->nbusy > 0 && tries < 1000; tries++) {
-		struct timespec ms = { 0, 1000000 };
-
-		nanosleep(&ms, NULL);
-		curl_multi_perform(s->multi, &running);
-		while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
-			char *priv = NULL;
-			struct slot *sl;
-
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-			sl = (struct slot *)(void *)priv;
-			curl_multi_remove_handle(s->multi, sl->easy);
-			sl->busy = 0;
-			s->nbusy--;
-		}
-	}
-}
-
 void
 smtp_free(smtp_t *s)
 {
 	if (s == NULL)
 		return;
-	if (s->nbusy > 0)
-		abort_inflight(s);
-	for (int i = 0; s->slots && i < s->nslots; i++) {
+	if (s->nthreads > 0)
+		threads_stop(s);
+	for (int i = 0; i < s->nslots; i++) {
 		struct slot *sl = &s->slots[i];
 
-		if (sl->busy)	/* still? then the blocking way */
-			curl_multi_remove_handle(s->multi, sl->easy);
+		/* in flight, or done but not delivered: no callback */
 		free(sl->data);
-		if (sl->easy)
+		if (sl->easy)	/* its thread never ran */
 			curl_easy_cleanup(sl->easy);
 		buf_free(&sl->from);
 		buf_free(&sl->rcpt);
+		pthread_cond_destroy(&sl->wake);
 	}
-	/* idle sessions get their QUIT here */
-	if (s->multi)
-		curl_multi_cleanup(s->multi);
+	if (s->efd >= 0)
+		close(s->efd);
+	pthread_cond_destroy(&s->exited);
+	pthread_mutex_destroy(&s->lock);
 	if (s->pass) {
 		explicit_bzero(s->pass, strlen(s->pass));
 		free(s->pass);
@@ -686,7 +920,6 @@ smtp_free(smtp_t *s)
 	free(s->url);
 	free(s->slots);
 	free(s->freelist);
-	free(s->socks);
 	free(s);
 }
 
@@ -728,7 +961,6 @@ smtp_submit(smtp_t *s, uint64_t id, const char *from, const char *rcpt,
     char *data, size_t len)
 {
 	struct slot *sl;
-	CURLMcode mc;
 
 	if (from == NULL || rcpt == NULL || *rcpt == '\0' || !addr_ok(from) ||
 	    !addr_ok(rcpt)) {
@@ -745,173 +977,92 @@ smtp_submit(smtp_t *s, uint64_t id, const char *from, const char *rcpt,
 		s->per_hour.tokens -= 1;
 	sl = &s->slots[s->freelist[--s->nfree]];
 
-	/* libcurl copies the sender; a newsletter has one, so copy once */
-	if (!sl->from_set || strcmp(sl->from.data, from) != 0) {
+	/* the slot is idle: its thread reads none of this until job is set */
+	if (!sl->from_set || strcmp(buf_str(&sl->from), from) != 0) {
 		buf_reset(&sl->from);
 		buf_adds(&sl->from, from);
-		curl_easy_setopt(sl->easy, CURLOPT_MAIL_FROM, from);
+		sl->from_new = 1;
 		sl->from_set = 1;
 	}
-	/* ... but not the recipient list: it must live in the slot */
 	buf_reset(&sl->rcpt);
 	buf_adds(&sl->rcpt, rcpt);
-	sl->rcpt_list.data = sl->rcpt.data;
-	sl->rcpt_list.next = NULL;
-	curl_easy_setopt(sl->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-
 	sl->id = id;
 	sl->data = data;
 	sl->len = len;
-	sl->off = 0;
-	sl->stage = SMTP_STAGE_CONNECT;
-	sl->quitting = 0;
-	sl->reply_open = 0;
-	sl->reply_code = 0;
-	sl->reply_len = 0;
-	sl->reply[0] = '\0';
-	sl->errbuf[0] = '\0';
-	if ((mc = curl_multi_add_handle(s->multi, sl->easy)) != CURLM_OK)
-		fatal("curl_multi_add_handle: %s", curl_multi_strerror(mc));
 	sl->busy = 1;
 	s->nbusy++;
+	pthread_mutex_lock(&s->lock);
+	sl->job = 1;
+	pthread_mutex_unlock(&s->lock);
+	/* after the unlock, so the thread does not wake into a held lock */
+	pthread_cond_signal(&sl->wake);
 	return 0;
 }
 
-/* enhanced_code - "X.Y.Z" after the reply code, class matching it
- * (RFC 3463), into out[16]; "" when there is none */
+/* finish - a result came back: the slot back, the data freed, the callback */
 static void
-enhanced_code(const char *reply, int code, char *out)
+finish(smtp_t *s, struct slot *sl)
 {
-	const char *p = reply + 4;
-	size_t n = 0;
-	int dots = 0, digits = 0;
+	/* the callback may hand this slot the next message, and its thread
+	 * would write the next result over this one */
+	smtp_result_t r = sl->result;
+	uint64_t id = sl->id;
 
-	out[0] = '\0';
-	if (strlen(reply) < 9 || p[0] != '0' + code / 100 || p[1] != '.')
-		return;
-	for (n = 0; p[n] != '\0' && p[n] != ' '; n++) {
-		if (p[n] == '.') {
-			if (digits == 0 || ++dots > 2)
-				return;
-			digits = 0;
-		} else if (p[n] >= '0' && p[n] <= '9') {
-			if (++digits > 3)
-				return;
-		} else
-			return;
-	}
-	if (dots != 2 || digits == 0 || n >= 16)
-		return;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-/* finish - a transfer ended: the result, the slot back, the callback */
-static void
-finish(smtp_t *s, struct slot *sl, CURLcode rc)
-{
-	smtp_result_t r;
-	long code = 0;
-
-	memset(&r, 0, sizeof r);
-	curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (sl->reply_len > 0)
-		code = sl->reply_code;
-	r.stage = rc == CURLE_OK ? SMTP_STAGE_DONE : sl->stage;
-	if (rc == CURLE_OK || code >= 400) {
-		r.code = (int)code;
-		snprintf(r.text, sizeof r.text, "%s", sl->reply);
-		enhanced_code(sl->reply, r.code, r.enhanced);
-	} else {
-		/* the last reply was a good one: the server said nothing
-		 * about the failure, libcurl knows what happened */
-		r.code = 0;
-		snprintf(r.text, sizeof r.text, "%s",
-		    sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc));
-	}
-	curl_multi_remove_handle(s->multi, sl->easy);
 	free(sl->data);
 	sl->data = NULL;
 	sl->busy = 0;
 	s->nbusy--;
 	s->freelist[s->nfree++] = (int)(sl - s->slots);
-	s->cb(s->arg, sl->id, &r);
+	s->cb(s->arg, id, &r);
 }
 
 long
 smtp_timeout_ms(smtp_t *s)
 {
-	long t = -1;
+	const struct bucket *bs[] = { &s->per_sec, &s->per_hour };
+	double wait = 0;
 
-	if (s->timer_at >= 0) {
-		int64_t d = s->timer_at - mono_us();
-
-		/* round up: waking early would only poll again */
-		t = d <= 0 ? 0 : (long)((d + 999) / 1000);
-	}
-	if (s->nfree > 0 && rate_limited(s) && smtp_ready(s) == 0) {
-		double wait = 0;
-		const struct bucket *bs[] = { &s->per_sec, &s->per_hour };
-
-		for (size_t i = 0; i < NELEM(bs); i++)
-			if (bs[i]->rate > 0 && bs[i]->tokens < 1 &&
-			    (1 - bs[i]->tokens) / bs[i]->rate > wait)
-				wait = (1 - bs[i]->tokens) / bs[i]->rate;
-		if (t < 0 || (long)ceil(wait) < t)
-			t = (long)ceil(wait);
-	}
-	return t;
+	/* results wake the poll through the eventfd; only a limiter holding
+	 * back free slots needs a timer */
+	if (s->nfree == 0 || !rate_limited(s) || smtp_ready(s) > 0)
+		return -1;
+	for (size_t i = 0; i < NELEM(bs); i++)
+		if (bs[i]->rate > 0 && bs[i]->tokens < 1 &&
+		    (1 - bs[i]->tokens) / bs[i]->rate > wait)
+			wait = (1 - bs[i]->tokens) / bs[i]->rate;
+	return (long)ceil(wait);
 }
 
 int
 smtp_pollitems(smtp_t *s, zmq_pollitem_t *items, int max)
 {
-	for (int i = 0; i < s->nsocks && i < max; i++)
-		items[i] = (zmq_pollitem_t){ NULL, s->socks[i].fd, s->socks[i].events, 0 };
-	return s->nsocks;
+	if (max > 0)
+		items[0] = (zmq_pollitem_t){ NULL, s->efd, ZMQ_POLLIN, 0 };
+	return 1;
 }
 
 void
 smtp_process(smtp_t *s, const zmq_pollitem_t *items, int n)
 {
-	int running, left;
-	CURLMsg *m;
+	struct slot *sl, *next;
+	uint64_t count;
 
-	for (int i = 0; i < n; i++) {
-		int flags = 0;
-
-		if (items[i].socket != NULL || items[i].revents == 0 ||
-		    sock_find(s, items[i].fd) < 0)
-			continue;
-		if (items[i].revents & ZMQ_POLLIN)
-			flags |= CURL_CSELECT_IN;
-		if (items[i].revents & ZMQ_POLLOUT)
-			flags |= CURL_CSELECT_OUT;
-		if (items[i].revents & ZMQ_POLLERR)
-			flags |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(s->multi, items[i].fd, flags, &running);
-	}
-	if (s->timer_at >= 0 && mono_us() >= s->timer_at) {
-		unsigned calls = s->timer_calls;
-
-		curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-		/* libcurl calls the timer function only when its next deadline
-		 * changes; if it did not, ask, so an expired deadline cannot
-		 * make the loop spin */
-		if (s->timer_calls == calls) {
-			long t = -1;
-
-			curl_multi_timeout(s->multi, &t);
-			s->timer_at = t < 0 ? -1 : mono_us() + (int64_t)t * 1000;
-		}
-	}
-	while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
-		CURLcode rc = m->data.result;
-		char *priv = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-		finish(s, (struct slot *)(void *)priv, rc);
+	/* reset the eventfd before taking the queue: a result queued after
+	 * the take is written after this read, so the fd stays readable */
+	for (int i = 0; i < n; i++)
+		if (items[i].socket == NULL && items[i].fd == s->efd &&
+		    (items[i].revents & ZMQ_POLLIN) &&
+		    read(s->efd, &count, sizeof count) < 0 && errno != EAGAIN)
+			fatal("smtp: eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&s->lock);
+	sl = s->done;
+	s->done = NULL;
+	s->done_tail = &s->done;
+	pthread_mutex_unlock(&s->lock);
+	/* the list is ours now; a slot goes back on the queue only after
+	 * finish() has given it out again */
+	for (; sl != NULL; sl = next) {
+		next = sl->next;
+		finish(s, sl);
 	}
 }

@@ -1,27 +1,24 @@
 /*
- * smtp - deliver messages through one relay with libcurl's multi interface.
+ * smtp - deliver messages through one relay with libcurl.
  *
  * An smtp_t keeps up to `connections` SMTP sessions to one relay and reuses
- * each across many messages (one easy handle per slot, options set once).
- * smtp_submit() queues one message for one recipient and takes ownership of
- * its data, which must already be a finished RFC 5322 message with CRLF
- * line ends: it is sent as-is, libcurl adds only the dot-stuffing and the
- * final ".".  The outcome arrives later through the done callback, called
- * from smtp_process() exactly once per accepted message (never from
- * smtp_submit(), never after smtp_free()).  The callback may submit more
- * messages; it must not call smtp_free().
+ * each across many messages (one thread and one easy handle per slot,
+ * options set once).  smtp_submit() queues one message for one recipient
+ * and takes ownership of its data, which must already be a finished RFC
+ * 5322 message with CRLF line ends: it is sent as-is, libcurl adds only the
+ * dot-stuffing and the final ".".  The outcome arrives later through the
+ * done callback, called from smtp_process() in the caller's thread exactly
+ * once per accepted message (never from smtp_submit(), never after
+ * smtp_free()).  The callback may submit more messages; it must not call
+ * smtp_free().  An smtp_t is used from one thread, the caller's.
  *
- * Everything runs in the caller's one event loop: smtp_pollitems() gives
- * libcurl's sockets as raw-fd zmq_pollitem_t, smtp_timeout_ms() how long the
- * poll may sleep, smtp_process() does the work.
- *
- * BUGS: libcurl (up to 8.x) waits blocking for the reply to the final "."
- * of each message, and for the reply to QUIT when it closes a session
- * after a failure (curl issues #8555, #4015).  So smtp_process() can block
- * for as long as the relay takes to accept a message (up to timeout_ms),
- * and the connections overlap in everything but that wait.  smtp_free()
- * also QUITs idle sessions, blocking.  A transfer in flight is aborted
- * without the "." that libcurl would otherwise send.
+ * The network is the slot threads' alone, because libcurl waits blocking
+ * for the reply to each message's final "." and to a QUIT (curl issues
+ * #8555, #4015): nothing the caller calls waits on the relay.  The
+ * caller's event loop polls one descriptor, from smtp_pollitems(), that
+ * becomes readable when results are in; smtp_timeout_ms() says when a rate
+ * limit lets more through, smtp_process() delivers the results.  The
+ * threads block every signal.
  *
  * TLS: in auto mode (tls = 0) STARTTLS is required unless the relay is on a
  * loopback address (127.0.0.0/8, ::1, localhost); tls = 1 always requires
@@ -30,6 +27,13 @@
  * them; each starts full, holding a second's or an hour's worth (so the
  * first hour after a start may see up to twice rate_per_hour), and
  * smtp_ready() counts them with the free connection slots.
+ *
+ * BUGS: smtp_free() cuts a session that waits for the reply to "." like
+ * any other: the relay may deliver that message, and no callback says so
+ * (the caller sends it again; so did the engine on libcurl's multi
+ * interface).  A thread per session costs more CPU per message than one
+ * event loop did: a thread sleeps for each reply where the loop served
+ * whichever session was ready (bench/smtp).
  */
 #ifndef TIEDOTE_SMTP_H
 #define TIEDOTE_SMTP_H
@@ -89,8 +93,10 @@ int	 smtp_tls_required(const smtp_conf_t *);
 /* smtp_new - NULL with the reason in err (also an unreadable or too open
  * auth file); the conf is copied */
 smtp_t	*smtp_new(const smtp_conf_t *, smtp_done_cb, void *arg, buf_t *err);
-/* smtp_free - aborts transfers in flight without calling back, frees
- * their data, QUITs idle sessions; NULL is fine */
+/* smtp_free - aborts transfers in flight without calling back and
+ * without the "." that would end their message, frees their data (also of
+ * results not yet delivered), QUITs idle sessions but waits at most half a
+ * second for the replies; NULL is fine */
 void	 smtp_free(smtp_t *);
 
 /* smtp_submit - one message for one recipient.  On 0 the engine owns data
@@ -104,17 +110,17 @@ int	 smtp_submit(smtp_t *, uint64_t id, const char *mail_from,
 int	 smtp_ready(smtp_t *);
 int	 smtp_inflight(smtp_t *);
 
-/* smtp_pollitems - fill items[0..max) with libcurl's sockets (socket
- * NULL, fd, events) and return how many there are, which may be more
- * than max (then only max were filled); connections + 2 is always enough */
+/* smtp_pollitems - fill items[0..max) with what to poll (socket NULL, fd,
+ * events) and return how many there are, which may be more than max (then
+ * only max were filled); connections + 2 is always enough (it is 1 now) */
 int	 smtp_pollitems(smtp_t *, zmq_pollitem_t *items, int max);
-/* smtp_timeout_ms - how long the poll may sleep: libcurl's timer, or when
- * a rate limit holds back free slots, the time to the next token; -1 when
- * nothing is due */
+/* smtp_timeout_ms - how long the poll may sleep: when a rate limit holds
+ * back free slots, the time to the next token; else -1 (results wake the
+ * poll through the descriptor) */
 long	 smtp_timeout_ms(smtp_t *);
 /* smtp_process - after zmq_poll: act on the items filled by
- * smtp_pollitems (others in the array are ignored) and on expired timers;
- * completion callbacks fire from here */
+ * smtp_pollitems (others in the array are ignored); completion callbacks
+ * fire from here.  Never waits on the network. */
 void	 smtp_process(smtp_t *, const zmq_pollitem_t *items, int n);
 
 #endif

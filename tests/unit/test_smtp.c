@@ -4,8 +4,9 @@
  * Each case starts its own smtp-sink on a free loopback port, with the
  * sink's own fault options (-r/-f soft/hard reject, -B reply text, -q drop,
  * -Q 421) where a case needs a failure, and drives the engine with the same
- * zmq_poll loop tiedoted uses.  A listener that never answers and a port
- * with nothing behind it stand in for a hung and a dead relay.  Every
+ * zmq_poll loop tiedoted uses, timing every call into the engine: none may
+ * take long, whatever the relay does.  A listener that never answers and a
+ * port with nothing behind it stand in for a hung and a dead relay.  Every
  * process started is killed and reaped before the case returns.
  */
 #include <arpa/inet.h>
@@ -32,6 +33,9 @@
 
 #define SINK	"/usr/sbin/smtp-sink"
 #define NMSG	64
+/* the longest smtp_submit() or smtp_process() may take: no network wait,
+ * only a mutex and the callbacks (generous for sanitizer builds) */
+#define CALL_MAX_US	50000
 
 static const char msg_plain[] =
     "From: Tiedote <noreply@example.org>\r\n"
@@ -46,6 +50,8 @@ static struct {
 	smtp_result_t r;
 } got[NMSG];
 static int pending;
+static long slowest_us;		/* the longest engine call in pump() */
+static long free_ms;		/* how long deliver()'s smtp_free() took */
 
 static void
 on_done(void *arg, uint64_t id, const smtp_result_t *r)
@@ -65,6 +71,22 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static long
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+static void
+took_us(long t0)
+{
+	if (mono_us() - t0 > slowest_us)
+		slowest_us = mono_us() - t0;
 }
 
 static void
@@ -267,7 +289,8 @@ conf_for(smtp_conf_t *c, int port)
 }
 
 /* pump - the event loop as tiedoted runs it, until nothing is pending or
- * limit_ms passed; submits next..count first as far as smtp_ready allows */
+ * limit_ms passed; submits next..count first as far as smtp_ready allows,
+ * and keeps the longest call in slowest_us */
 static void
 pump(smtp_t *s, const char *msg, int *next, int count, long limit_ms)
 {
@@ -280,9 +303,12 @@ pump(smtp_t *s, const char *msg, int *next, int count, long limit_ms)
 
 		while (*next < count && smtp_ready(s) > 0) {
 			char *copy = xstrdup(msg);
+			long t0 = mono_us();
+			int rc = smtp_submit(s, (uint64_t)*next, "sender@example.org",
+			    "reader@example.org", copy, strlen(msg));
 
-			if (smtp_submit(s, (uint64_t)*next, "sender@example.org",
-			    "reader@example.org", copy, strlen(msg)) < 0) {
+			took_us(t0);
+			if (rc < 0) {
 				free(copy);	/* still ours after -1 */
 				break;
 			}
@@ -296,11 +322,14 @@ pump(smtp_t *s, const char *msg, int *next, int count, long limit_ms)
 			t = until - mono_ms();
 		if (zmq_poll(items, n, t < 0 ? 0 : t) < 0)
 			continue;
+		t = mono_us();
 		smtp_process(s, items, n);
+		took_us(t);
 	}
 }
 
-/* deliver - count copies of msg through a new engine; results in got[] */
+/* deliver - count copies of msg through a new engine; results in got[],
+ * the time smtp_free() took in free_ms */
 static void
 deliver(const smtp_conf_t *c, const char *msg, int count, long limit_ms)
 {
@@ -310,6 +339,7 @@ deliver(const smtp_conf_t *c, const char *msg, int count, long limit_ms)
 
 	memset(got, 0, sizeof got);
 	pending = 0;
+	slowest_us = 0;
 	buf_init(&err, 1024);
 	s = smtp_new(c, on_done, NULL, &err);
 	if (s == NULL)
@@ -319,7 +349,13 @@ deliver(const smtp_conf_t *c, const char *msg, int count, long limit_ms)
 		pump(s, msg, &next, count, limit_ms);
 		CHECK(pending == 0 && next == count);
 		CHECK(smtp_inflight(s) == 0);
+		CHECK(slowest_us < CALL_MAX_US);
+		if (slowest_us >= CALL_MAX_US)
+			fprintf(stderr, "  a call took %ld us\n", slowest_us);
+		free_ms = mono_ms();
 		smtp_free(s);
+		free_ms = mono_ms() - free_ms;
+		CHECK(free_ms < 1000);
 	}
 	buf_free(&err);
 }
@@ -877,7 +913,7 @@ TEST(free_aborts_without_callback)
 	smtp_t *s;
 	buf_t err;
 	zmq_pollitem_t items[8];
-	int port, fd = listener(&port), n;
+	int port, fd = listener(&port), n, conns[3], nconns = 0;
 	long t0;
 
 	buf_init(&err, 1024);
@@ -894,19 +930,32 @@ TEST(free_aborts_without_callback)
 		    xstrdup(msg_plain), strlen(msg_plain)) == 0);
 	CHECK(smtp_ready(s) == 0 && smtp_inflight(s) == 3);
 	CHECK(smtp_submit(s, 3, "a@example.org", "b@example.org", NULL, 0) == -1);
-	/* let them connect and wait for a greeting that never comes */
-	for (int i = 0; i < 20; i++) {
+	/* let them connect and wait for a greeting that never comes, the
+	 * loop running meanwhile */
+	for (t0 = mono_ms(); nconns < 3 && mono_ms() - t0 < 5000;) {
+		struct pollfd p = { fd, POLLIN, 0 };
 		long t = smtp_timeout_ms(s);
 
 		n = smtp_pollitems(s, items, (int)NELEM(items));
 		zmq_poll(items, n, t < 0 || t > 10 ? 10 : t);
 		smtp_process(s, items, n);
+		if (poll(&p, 1, 0) == 1 &&
+		    (conns[nconns] = accept(fd, NULL, NULL)) >= 0)
+			nconns++;
 	}
-	CHECK(smtp_pollitems(s, NULL, 0) == 3);
+	CHECK(nconns == 3);
 	t0 = mono_ms();
 	smtp_free(s);
 	CHECK(mono_ms() - t0 < 1000);
 	CHECK(got[0].calls + got[1].calls + got[2].calls == 0);
+	/* each session was cut, and not with a QUIT: closed without a byte */
+	for (int i = 0; i < nconns; i++) {
+		struct pollfd p = { conns[i], POLLIN, 0 };
+		char b[64];
+
+		CHECK(poll(&p, 1, 1000) == 1 && read(conns[i], b, sizeof b) == 0);
+		close(conns[i]);
+	}
 out:
 	close(fd);
 	buf_free(&err);
@@ -968,6 +1017,60 @@ out:
 	buf_free(&err);
 }
 
+TEST(slow_relay_does_not_stall_the_loop)
+{
+	/* the sink answers "." after 1 s: 8 messages over 4 sessions wait
+	 * twice, side by side, and no call into the engine waits with them
+	 * (libcurl in the caller's thread took 8 s, blocked in each wait) */
+	static const char *const opts[] = { "-W", ".:1", NULL };
+	struct sink k;
+	smtp_conf_t c;
+	long t0, took;
+	int ok = 1;
+
+	if (sink_start(&k, opts) < 0) {
+		CHECK(!"sink started");
+		goto out;
+	}
+	conf_for(&c, k.port);
+	c.connections = 4;
+	t0 = mono_ms();
+	deliver(&c, msg_plain, 8, 20000);
+	took = mono_ms() - t0;
+	for (int i = 0; i < 8; i++)
+		ok &= got[i].calls == 1 && got[i].r.code == 250;
+	CHECK(ok);
+	CHECK(took >= 1900 && took < 3000);
+	CHECK(slowest_us < CALL_MAX_US);
+	if (took >= 3000 || slowest_us >= CALL_MAX_US || !ok)
+		fprintf(stderr, "  %ld ms, slowest call %ld us\n", took, slowest_us);
+out:
+	sink_stop(&k);
+}
+
+TEST(free_does_not_wait_for_a_slow_quit)
+{
+	/* the sink takes 5 s to answer QUIT: smtp_free() gives the idle
+	 * sessions their QUIT, but waits only so long for the reply */
+	static const char *const opts[] = { "-W", "QUIT:5", NULL };
+	struct sink k;
+	smtp_conf_t c;
+
+	if (sink_start(&k, opts) < 0) {
+		CHECK(!"sink started");
+		goto out;
+	}
+	conf_for(&c, k.port);
+	c.connections = 2;
+	deliver(&c, msg_plain, 4, 10000);
+	CHECK(got[3].calls == 1 && got[3].r.code == 250);
+	CHECK(free_ms < 1000);
+	if (free_ms >= 1000)
+		fprintf(stderr, "  smtp_free took %ld ms\n", free_ms);
+out:
+	sink_stop(&k);
+}
+
 int
 main(void)
 {
@@ -991,5 +1094,7 @@ main(void)
 	RUN(rate_limits_follow_the_clock);
 	RUN(free_aborts_without_callback);
 	RUN(free_mid_transaction_sends_no_dot);
+	RUN(slow_relay_does_not_stall_the_loop);
+	RUN(free_does_not_wait_for_a_slow_quit);
 	return TEST_DONE();
 }
