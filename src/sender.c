@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "bulletin.h"
 #include "clock.h"
@@ -43,6 +44,7 @@ struct sender {
 	int	 nwaiting, head, ninflight;
 	struct result *results;
 	int	 nresults;
+	int64_t	 idle_until;	/* monotonic ms: no claim before, the queue was empty */
 	/* the issue being sent, loaded once for all its recipients */
 	int64_t	 issue_id;
 	bulletin_issue_t issue;
@@ -71,6 +73,15 @@ sender_classify(int code, const char *enhanced, const char *text, int *suppress)
 		return "failed";
 	}
 	return "deferred";
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* backoff - seconds before attempt n+1 after n failed ones */
@@ -324,13 +335,19 @@ sender_pump(sender_t *s, int64_t now)
 
 	while (ready > 0) {
 		if (s->nwaiting == 0) {
+			/* an idle outbox is looked at 5 times a second, not at every
+			 * turn of the loop, which the intake's events also drive */
+			if (mono_ms() < s->idle_until)
+				break;
 			s->head = 0;
 			if (outbox_claim(s->store, now, WINDOW, claim_cb, s) < 0) {
 				log_error("sender: claiming messages: %s", store_errmsg(s->store));
 				break;
 			}
-			if (s->nwaiting == 0)
+			if (s->nwaiting == 0) {
+				s->idle_until = mono_ms() + 200;
 				break;
+			}
 		}
 		submit(s, &s->waiting[s->head]);
 		s->head = (s->head + 1) % WINDOW;

@@ -8,6 +8,7 @@
    and after DATA, a dropped connection: states, replies, retries with
    backoff up to the maximum age, and suppression of unknown users.
 """
+import datetime
 import email
 import email.policy
 import json
@@ -227,7 +228,12 @@ def fault_case(r, name, sink_flags, check, clock_steps=()):
     wait_rows_final(d)
     for when in clock_steps:
         clock.set(when)
-        time.sleep(1.5)         # the scheduler looks once a second
+        # every row is retried at the new time (its "updated" moves there)
+        t = int(datetime.datetime.fromisoformat(when).timestamp())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and db_rows(
+                d, "SELECT count(*) FROM outbox WHERE updated < ?", (t,))[0][0]:
+            time.sleep(0.05)
         wait_rows_final(d)
     rows = db_rows(d, "SELECT recipient, state, attempts, reply_code, reply, next_attempt,"
                       " first_attempt FROM outbox ORDER BY recipient")
