@@ -197,22 +197,31 @@ json_t *
 compose_paragraphs(const char *text)
 {
 	json_t *arr = json_array();
-	const char *p = text, *end;
+	const char *p = text, *start = NULL, *last = NULL;
 
-	while (*p) {
-		size_t len;
+	/* a paragraph ends at a line of nothing but spaces and tabs */
+	for (;;) {
+		const char *eol = strchr(p, '\n'), *q;
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		int blank = 1;
 
-		p += strspn(p, "\n");
-		if (*p == '\0')
+		for (q = p; q < p + len; q++)
+			blank &= *q == ' ' || *q == '\t';
+		if (!blank) {
+			if (start == NULL)
+				start = p;
+			last = p + len;
+		}
+		if ((blank || eol == NULL) && start) {
+			while (last > start && (last[-1] == ' ' || last[-1] == '\t'))
+				last--;
+			json_array_append_new(arr, json_pack("{s:s%}", "text", start,
+			    (size_t)(last - start)));
+			start = NULL;
+		}
+		if (eol == NULL)
 			break;
-		end = strstr(p, "\n\n");
-		len = end ? (size_t)(end - p) : strlen(p);
-		/* trailing spaces and line feeds of a paragraph carry nothing */
-		while (len && (p[len - 1] == '\n' || p[len - 1] == ' '))
-			len--;
-		if (len)
-			json_array_append_new(arr, json_pack("{s:s%}", "text", p, len));
-		p += end ? (size_t)(end - p) : strlen(p);
+		p = eol + 1;
 	}
 	return arr;
 }
@@ -286,12 +295,24 @@ item_json(const compose_issue_t *is, enum section sec, const struct item *it, co
 	case SEC_EVENTS:
 		set_time(o, "when", it->at, 1, lang, zone);
 		if (json_object_get(ev, "ends")) {
+			int64_t end = time_field(ev, "ends"), days = 0;
 			buf_t b;
 
-			/* "ti 12.5.2020 klo 9.00–16.00" when it ends the same day */
+			/* the same day: "ti 12.5.2020 klo 9.00–16.00" through the
+			 * template's "{{when}}–{{ends}}"; another day: the whole
+			 * range in "when", "ke 1.4.2020 klo 10.00 – to 2.4.2020 klo
+			 * 12.00", and no "ends" */
 			buf_init(&b, 256);
-			datefmt_end(&b, it->at, time_field(ev, "ends"), lang, zone);
-			json_object_set_new(o, "ends", json_string(buf_str(&b)));
+			datefmt_days_between(it->at, end, zone, &days);
+			if (days == 0) {
+				datefmt_end(&b, it->at, end, lang, zone);
+				json_object_set_new(o, "ends", json_string(buf_str(&b)));
+			} else {
+				datefmt_datetime(&b, it->at, lang, zone);
+				buf_adds(&b, " – ");
+				datefmt_datetime(&b, end, lang, zone);
+				json_object_set_new(o, "when", json_string(buf_str(&b)));
+			}
 			buf_free(&b);
 		}
 		set_text(o, "location", ev, "location", lang);
