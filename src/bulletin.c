@@ -67,7 +67,7 @@ bulletin_number(store_t *s, const conf_t *conf, int64_t t, buf_t *out)
 	compose_number(t, conf->time_zone, 0, out);
 	snprintf(year, sizeof year, "%.4s", buf_str(out));
 	if (store_prepare(s, "SELECT count(*) FROM issues WHERE substr(number, 1, 4) = ?1"
-	    " AND state IN ('sending', 'sent') AND period_end <= ?2", &st) < 0)
+	    " AND state IN ('sending', 'sent') AND period_end < ?2", &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, year, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, t);

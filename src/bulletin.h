@@ -51,7 +51,8 @@ int	 bulletin_list(store_t *, json_t **);
 /* bulletin_status - one issue (id 0: the latest) with counts and the
  * latest failures */
 int	 bulletin_status(store_t *, int64_t id, int failures, json_t **);
-/* bulletin_number - the number an issue sent at t gets: the year's next */
+/* bulletin_number - the number of the issue sent at t: one more than the
+ * issues of that year sent (or sending) before t */
 int	 bulletin_number(store_t *, const conf_t *, int64_t t, buf_t *out);
 
 #endif

@@ -668,27 +668,6 @@ out:
 }
 
 int
-store_issue_count_year(store_t *s, const char *year, int64_t before, int *n)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if ((s->last_rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM issues"
-	    " WHERE substr(number, 1, 4) = ?1 AND period_end < ?2", -1, &st,
-	    NULL)) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, year, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, before);
-	if ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*n = sqlite3_column_int(st, 0);
-		rc = 0;
-	}
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
 store_subscriber_get(store_t *s, const char *email,
     int (*cb)(const subscriber_t *, void *), void *arg)
 {

@@ -106,8 +106,6 @@ int	 store_event_body_before(store_t *, const char *id, int64_t t, buf_t *);
 /* issues */
 /* store_issue_last_before - period_end of the latest issue before t */
 int	 store_issue_last_before(store_t *, int64_t t, int64_t *period_end);
-/* store_issue_count_year - issues of a year ("2020") before a time */
-int	 store_issue_count_year(store_t *, const char *year, int64_t before, int *);
 
 /* store_subscriber_get - cb with the subscriber of that address: cb's
  * value, 1 when unknown, -1 on error */

@@ -819,7 +819,7 @@ issue_preview(int argc, char **argv)
 	int64_t when, start;
 	buf_t err, eml, number;
 	sched_t sched;
-	int c, rc = EX_USAGE, n = 0, got;
+	int c, rc = EX_USAGE, got;
 
 	buf_init(&err, 4096);
 	buf_init(&eml, (size_t)16 << 20);
@@ -873,16 +873,10 @@ issue_preview(int argc, char **argv)
 		start = sched_due(&sched, sched_index(&sched, when - 1));
 	if (start >= when)
 		start = when - (int64_t)conf.bulletin_interval_days * 86400;
-	{
-		char year[8];
-
-		/* the number counts the issues already sent in the same year */
-		compose_number(when, conf.time_zone, 0, &number);
-		snprintf(year, sizeof year, "%.4s", buf_str(&number));
-		if (store_issue_count_year(store, year, when, &n) < 0)
-			goto out;
-		buf_reset(&number);
-		compose_number(when, conf.time_zone, n, &number);
+	/* numbered as the worker will: after the issues of the year sent before */
+	if (bulletin_number(store, &conf, when, &number) < 0) {
+		fprintf(stderr, "tiedote: %s\n", store_errmsg(store));
+		goto out;
 	}
 	cc = (compose_conf_t){ conf.time_zone, (int)conf.deadline_days, (int)conf.event_days };
 	if (compose_issue_load(store, &cc, buf_str(&number), start, when, &issue, &err) < 0) {
