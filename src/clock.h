@@ -5,11 +5,12 @@
  * timestamps in the store) reads the clock through clock_now().  Tests set
  * it without waiting:
  *   TIEDOTE_NOW=2020-03-29T02:59:59+02:00   now is that instant (or @EPOCH)
- *   TIEDOTE_NOW_FILE=/path                 now is read from that file at
- *                                          every call (same syntax), so a
- *                                          test can move a running worker's
- *                                          clock across a DST change or a
- *                                          5-day outage in milliseconds.
+ *   TIEDOTE_NOW_FILE=/path                 now is read from that file (same
+ *                                          syntax), again whenever 20 ms
+ *                                          have passed, so a test can move
+ *                                          a running worker's clock across
+ *                                          a DST change or a 5-day outage
+ *                                          in milliseconds.
  * A malformed value is fatal: a test must never silently run on real time.
  * Times are int64 seconds since the Unix epoch (UTC).
  */
