@@ -229,13 +229,10 @@ compose_paragraphs(const char *text)
 void
 compose_number(int64_t t, const char *zone, int n, buf_t *out)
 {
-	buf_t date;
+	int year = 0;
 
-	/* the local year is the last four digits of the Finnish date form */
-	buf_init(&date, 64);
-	datefmt_date(&date, t, "fi", zone);
-	buf_printf(out, "%.4s/%02d", date.len >= 4 ? date.data + date.len - 4 : "0000", n + 1);
-	buf_free(&date);
+	datefmt_year(t, zone, &year);
+	buf_printf(out, "%04d/%02d", year, n + 1);
 }
 
 /* set_text - obj[key] = the item's text field in lang, when it has one */

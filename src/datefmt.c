@@ -265,6 +265,17 @@ fmt_datetime(char *s, int l, const struct tm *tm)
 }
 
 int
+datefmt_year(int64_t t, const char *zone, int *year)
+{
+	struct tm tm;
+
+	if (local_tms(zone, 1, &t, &tm) < 0)
+		return -1;
+	*year = tm.tm_year + 1900;
+	return 0;
+}
+
+int
 datefmt_datetime(buf_t *b, int64_t t, const char *lang, const char *zone)
 {
 	char s[FMT_MAX];

@@ -40,6 +40,8 @@ int	datefmt_zone_valid(const char *zone);
 /* datefmt_lang_valid - 1 for "fi", "sv" and "en" */
 int	datefmt_lang_valid(const char *lang);
 
+/* datefmt_year - the year of t's local day; 0 or -1 */
+int	datefmt_year(int64_t t, const char *zone, int *year);
 int	datefmt_datetime(buf_t *, int64_t t, const char *lang,
 	    const char *zone);
 int	datefmt_date(buf_t *, int64_t t, const char *lang, const char *zone);

@@ -73,15 +73,6 @@ fail(event_err_t *err, const char *code, const char *field, const char *fmt, ...
 	return -1;
 }
 
-int
-event_type_known(const char *s)
-{
-	for (size_t i = 0; i < NELEM(ev_types); i++)
-		if (strcmp(s, ev_types[i]) == 0)
-			return 1;
-	return 0;
-}
-
 static size_t
 utf8_chars(const char *s)
 {

@@ -35,6 +35,5 @@ char	*event_canonical(json_t *);
 const char *event_text(json_t *ev, const char *field, const char *lang);
 /* event_regions - the region mask of ev */
 unsigned event_regions(json_t *ev);
-int	 event_type_known(const char *);
 
 #endif

@@ -156,6 +156,23 @@ outbox_result(store_t *s, int64_t id, const char *state, int code, const char *r
 }
 
 int
+outbox_release(store_t *s, int64_t id, int64_t now)
+{
+	static const char sql[] = "UPDATE outbox SET state = 'queued',"
+	    " attempts = attempts - 1, updated = ?2 WHERE id = ?1 AND state = 'sending'";
+	sqlite3_stmt *st = store_cached(s, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
 outbox_cancel(store_t *s, const char *kind, const char *ref, int64_t now)
 {
 	sqlite3_stmt *st = NULL;

@@ -47,6 +47,9 @@ int	outbox_claim(store_t *, int64_t now, int max,
  * "deferred" (next_attempt used), "failed" or "suppressed" */
 int	outbox_result(store_t *, int64_t id, const char *state, int code,
 	    const char *reply, int64_t next_attempt, int64_t now);
+/* outbox_release - a claimed row that was never attempted, back to the
+ * queue as it was */
+int	outbox_release(store_t *, int64_t id, int64_t now);
 /* outbox_cancel - queued and deferred rows of (kind, ref) cancelled */
 int	outbox_cancel(store_t *, const char *kind, const char *ref, int64_t now);
 /* outbox_open - rows of (kind, ref) not yet final (queued, sending,

@@ -52,7 +52,9 @@ struct sender {
 	buf_t	 eml, env, err;
 };
 
-const char *
+/* sender_classify - the state a reply leads to, and whether it suppresses
+ * the address */
+static const char *
 sender_classify(int code, const char *enhanced, const char *text, int *suppress)
 {
 	/* "user unknown" and kin: the address itself is bad (RFC 3463) */
@@ -367,7 +369,7 @@ sender_release(sender_t *s)
 	while (s->nwaiting > 0) {
 		struct job *j = &s->waiting[s->head];
 
-		outbox_result(s->store, j->id, "queued", 0, NULL, 0, now);
+		outbox_release(s->store, j->id, now);
 		job_free(j);
 		s->head = (s->head + 1) % WINDOW;
 		s->nwaiting--;

@@ -44,9 +44,5 @@ void	 sender_release(sender_t *);
 int	 sender_pollitems(sender_t *, zmq_pollitem_t *, int max);
 long	 sender_timeout_ms(sender_t *);
 void	 sender_process(sender_t *, const zmq_pollitem_t *, int n);
-/* sender_classify - the state a reply leads to ("sent", "deferred",
- * "failed"), and whether it suppresses the address */
-const char *sender_classify(int code, const char *enhanced, const char *text,
-	    int *suppress);
 
 #endif

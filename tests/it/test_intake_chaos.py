@@ -59,7 +59,6 @@ def body(r):
             time.sleep(0.01)
         d.kill()
         kills.append(stored(d.db))
-        time.sleep(0.3)          # producers time out and retry meanwhile
         d.start()
 
     outs = [p.communicate(timeout=120) for p in procs]

@@ -103,6 +103,20 @@ out:
 	buf_free(&err);
 }
 
+TEST(numbers_by_local_year)
+{
+	buf_t b;
+
+	buf_init(&b, 64);
+	/* 23.30 UTC on New Year's Eve is already 2020 in Helsinki */
+	compose_number(T("2019-12-31T23:30:00Z"), "Europe/Helsinki", 0, &b);
+	CHECK_STR(buf_str(&b), "2020/01");
+	buf_reset(&b);
+	compose_number(T("2020-12-31T21:59:00Z"), "Europe/Helsinki", 25, &b);
+	CHECK_STR(buf_str(&b), "2020/26");
+	buf_free(&b);
+}
+
 TEST(paragraphs)
 {
 	json_t *p = compose_paragraphs("\n\nEka kappale\nrivi 2\n\n\n  \nToinen  \n\n");
@@ -124,6 +138,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	RUN(events_deadlines_regions_and_changes);
+	RUN(numbers_by_local_year);
 	RUN(paragraphs);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	rc = system(cmd);
