@@ -30,7 +30,9 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
 LIBS	 = $(PKG_LIBS) $(ETPAN_LIBS) -lm
 
 MAINS	 = src/tiedoted.c src/tiedote.c
-LIB_SRCS = $(filter-out $(MAINS),$(wildcard src/*.c))
+CLI_SRCS = $(wildcard src/cli_*.c)
+CLI_OBJS = $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIB_SRCS = $(filter-out $(MAINS) $(CLI_SRCS),$(wildcard src/*.c))
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 TEST_BINS = $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -58,7 +60,7 @@ $(BUILD)/libtiedote.a: $(LIB_OBJS)
 $(BUILD)/tiedoted: $(BUILD)/obj/tiedoted.o $(BUILD)/libtiedote.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tiedote: $(BUILD)/obj/tiedote.o $(BUILD)/libtiedote.a
+$(BUILD)/tiedote: $(BUILD)/obj/tiedote.o $(CLI_OBJS) $(BUILD)/libtiedote.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libtiedote.a

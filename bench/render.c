@@ -219,21 +219,6 @@ T(const char *s)
 	return t;
 }
 
-static int64_t
-event_at(json_t *ev)
-{
-	static const char *const keys[] = { "due", "starts", "send_at", "published" };
-	int64_t t;
-
-	for (size_t i = 0; i < NELEM(keys); i++) {
-		json_t *v = json_object_get(ev, keys[i]);
-
-		if (v && clock_parse(json_string_value(v), &t, NULL) == 0)
-			return t;
-	}
-	return 0;
-}
-
 static void
 fill(store_t *store)
 {
@@ -283,7 +268,7 @@ people(struct rcpt *rs, int n)
 		    (unsigned)((x >> 32) % 21));
 		p->r = (message_rcpt_t){ i + 1, p->email, p->name,
 		    k < 80 ? "fi" : k < 90 ? "sv" : "en",
-		    (x >> 40) % 2 ? 0x1f : one[(x >> 41) % 5], 0 };
+		    (x >> 40) % 2 ? 0x1f : one[(x >> 41) % 5], 0, 0 };
 	}
 }
 

@@ -78,6 +78,13 @@ static const struct ckey {
 	  "with approval: build and mail the draft this long before the send time" },
 	{ "bulletin", "editors", C_STR, offsetof(conf_t, editors), "", 0, 0,
 	  "with approval: addresses that get the draft, separated by commas" },
+	{ "reminders", "days", C_STR, offsetof(conf_t, remind_days), "14,7,1", 0, 0,
+	  "days before a deadline that projects are reminded, when the event has no 'remind'" },
+	{ "reminders", "time", C_STR, offsetof(conf_t, remind_time), "09:00", 0, 0,
+	  "local time of day (message.time_zone) reminders go out" },
+	{ "announcements", "max_late_hours", C_LONG, offsetof(conf_t, announce_max_late_hours),
+	  "72", 1, 24 * 366, "an announcement found later than this after its send_at (it arrived "
+	  "late, or the worker was down) is not sent but marked expired" },
 	{ "smtp", "url", C_STR, offsetof(conf_t, smtp_url), "smtp://127.0.0.1:2525", 0, 0,
 	  "the relay: smtp://host:port (STARTTLS) or smtps://host:port" },
 	{ "smtp", "connections", C_LONG, offsetof(conf_t, smtp_connections), "4", 1, 64,

@@ -51,6 +51,11 @@ typedef struct conf {
 	long	 approval;
 	long	 draft_lead_hours;
 	char	*editors;
+	/* [reminders] */
+	char	*remind_days;
+	char	*remind_time;
+	/* [announcements] */
+	long	 announce_max_late_hours;
 	/* [smtp] */
 	char	*smtp_url;
 	long	 smtp_connections;

@@ -407,6 +407,13 @@ event_parse(const char *data, size_t len, size_t max_size, event_err_t *err)
 		    "cannot be true together with send_at (choose one)");
 		goto bad;
 	}
+	/* projects do not read the bulletin: theirs must be a message */
+	if (json_object_get(ev, "audience") && strcmp(json_string_value(json_object_get(ev,
+	    "audience")), "projects") == 0 && !json_object_get(ev, "send_at")) {
+		fail(err, "missing_field", "send_at", "required when audience is projects"
+		    " (projects get no bulletin)");
+		goto bad;
+	}
 	return ev;
 bad:
 	json_decref(ev);
@@ -450,4 +457,25 @@ event_regions(json_t *ev)
 	json_array_foreach(json_object_get(ev, "regions"), i, item)
 		mask |= region_bit(json_string_value(item));
 	return mask;
+}
+
+int64_t
+event_at(json_t *ev)
+{
+	static const char *const keys[] = { "due", "starts", "send_at", "published" };
+	int64_t t;
+
+	for (size_t i = 0; i < NELEM(keys); i++) {
+		json_t *v = json_object_get(ev, keys[i]);
+
+		if (v && clock_parse(json_string_value(v), &t, NULL) == 0)
+			return t;
+	}
+	return 0;
+}
+
+int
+event_id_check(const char *id, event_err_t *err)
+{
+	return check_id(id, "id", 128, err);
 }

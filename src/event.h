@@ -16,6 +16,7 @@
 #define TIEDOTE_EVENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "buf.h"
@@ -35,5 +36,11 @@ char	*event_canonical(json_t *);
 const char *event_text(json_t *ev, const char *field, const char *lang);
 /* event_regions - the region mask of ev */
 unsigned event_regions(json_t *ev);
+/* event_id_check - 0 if id follows the contract's id rules (also the
+ * rules of project ids), else -1 with err filled */
+int	 event_id_check(const char *id, event_err_t *err);
+/* event_at - the time ev is about (due, starts, send_at or published),
+ * epoch seconds; 0 when it has none */
+int64_t	 event_at(json_t *ev);
 
 #endif

@@ -149,22 +149,6 @@ out:
 	return rc;
 }
 
-/* event_at - the time an event is about, for the store's index */
-static int64_t
-event_at(json_t *ev)
-{
-	static const char *const keys[] = { "due", "starts", "send_at", "published" };
-	int64_t t;
-
-	for (size_t i = 0; i < NELEM(keys); i++) {
-		json_t *v = json_object_get(ev, keys[i]);
-
-		if (v && clock_parse(json_string_value(v), &t, NULL) == 0)
-			return t;
-	}
-	return 0;
-}
-
 /* store_batch - all valid events of the batch in one transaction */
 static void
 store_batch(intake_t *in, int n)

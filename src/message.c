@@ -110,8 +110,8 @@ common_data(message_ctx_t *m, const message_rcpt_t *r, const char *number, buf_t
 	for (size_t i = 0; i < NELEM(programme); i++)
 		if (strcmp(r->lang, programme[i][0]) == 0)
 			prog = programme[i][1];
-	buf_printf(unsub, "%s/u/", c->base_url);
-	token_make(m->key, TOKEN_UNSUBSCRIBE, r->id, unsub);
+	buf_printf(unsub, "%s/%c/", c->base_url, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE);
+	token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, unsub);
 	buf_init(&b, 1024);
 	region_format(r->regions, &b);
 	data = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}}",
@@ -132,13 +132,12 @@ common_data(message_ctx_t *m, const message_rcpt_t *r, const char *number, buf_t
 	return data;
 }
 
-/* message_id - stable per (issue, recipient); keyed, so it reveals no
- * hash of the address */
+/* address_hash - keyed, so a Message-ID reveals no hash of the address */
 static void
-message_id(message_ctx_t *m, const char *number, const char *email, buf_t *out)
+address_hash(message_ctx_t *m, const char *email, char hex[21])
 {
 	unsigned char h[10];
-	char hex[sizeof h * 2 + 1], lower[256];
+	char lower[256];
 	size_t n = strlen(email);
 
 	if (n >= sizeof lower)
@@ -147,9 +146,28 @@ message_id(message_ctx_t *m, const char *number, const char *email, buf_t *out)
 		lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
 	lower[n] = '\0';
 	crypto_generichash(h, sizeof h, (const unsigned char *)lower, n, m->key, sizeof m->key);
-	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	sodium_bin2hex(hex, 21, h, sizeof h);
+}
+
+/* message_id - stable per (issue, recipient) */
+static void
+message_id(message_ctx_t *m, const char *number, const char *email, buf_t *out)
+{
+	char hex[21];
+
+	address_hash(m, email, hex);
 	buf_printf(out, "%.4s-%s.%s@%s", number, strlen(number) > 5 ? number + 5 : "", hex,
 	    m->conf->list_id);
+}
+
+/* notice_id - stable per (ref, recipient) */
+static void
+notice_id(message_ctx_t *m, const char *ref, const char *email, buf_t *out)
+{
+	char hex[21];
+
+	address_hash(m, email, hex);
+	buf_printf(out, "%s.%s@%s", ref, hex, m->conf->list_id);
 }
 
 int
@@ -185,7 +203,7 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 		/* local+TOKEN@domain, so a reply to it needs no lookup table */
 		buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
 		    c->unsubscribe_address);
-		token_make(m->key, TOKEN_UNSUBSCRIBE, r->id, &mailto);
+		token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, &mailto);
 		buf_adds(&mailto, at ? at : "");
 		message_id(m, number, r->email, &msgid);
 		msg.from_name = c->from_name;
@@ -209,6 +227,63 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 	rc = 0;
 out:
 	json_decref(bulletin);
+	json_decref(data);
+	buf_free(&unsub);
+	buf_free(&mailto);
+	buf_free(&msgid);
+	return rc;
+}
+
+int
+message_notice(message_ctx_t *m, const char *tmpl, const char *ref, const message_rcpt_t *r,
+    json_t *own, const mime_attachment_t *att, size_t natt, int64_t date,
+    message_parts_t *parts, buf_t *eml, buf_t *err)
+{
+	const conf_t *c = m->conf;
+	message_parts_t *p = parts ? parts : &m->scratch;
+	json_t *data;
+	buf_t unsub, mailto, msgid;
+	int rc = -1;
+
+	buf_init(&unsub, 4096);
+	buf_init(&mailto, 4096);
+	buf_init(&msgid, 1024);
+	data = common_data(m, r, NULL, &unsub);
+	json_object_update(data, own);
+	message_parts_reset(p);
+	if (render_message(m->render, tmpl, r->lang, data, &p->subject, &p->text,
+	    &p->html, err) < 0)
+		goto out;
+	if (eml) {
+		const char *at = strchr(c->unsubscribe_address, '@');
+		mime_msg_t msg = { 0 };
+
+		buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
+		    c->unsubscribe_address);
+		token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, &mailto);
+		buf_adds(&mailto, at ? at : "");
+		notice_id(m, ref, r->email, &msgid);
+		msg.from_name = c->from_name;
+		msg.from_addr = c->from_address;
+		msg.to_name = r->name;
+		msg.to_addr = r->email;
+		msg.reply_to = *c->reply_to ? c->reply_to : NULL;
+		msg.subject = buf_str(&p->subject);
+		msg.date = date;
+		msg.message_id = buf_str(&msgid);
+		msg.unsubscribe_url = buf_str(&unsub);
+		msg.unsubscribe_mailto = buf_str(&mailto);
+		msg.text = buf_str(&p->text);
+		msg.text_len = p->text.len;
+		msg.html = buf_str(&p->html);
+		msg.html_len = p->html.len;
+		msg.attachments = att;
+		msg.nattachments = natt;
+		if (mime_build(&msg, eml, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
 	json_decref(data);
 	buf_free(&unsub);
 	buf_free(&mailto);

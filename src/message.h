@@ -18,10 +18,12 @@
 #define TIEDOTE_MESSAGE_H
 
 #include <stdint.h>
+#include <jansson.h>
 
 #include "buf.h"
 #include "compose.h"
 #include "conf.h"
+#include "mime.h"
 #include "store.h"
 
 typedef struct message_ctx message_ctx_t;
@@ -31,6 +33,7 @@ typedef struct message_rcpt {
 	const char *email, *name, *lang;
 	unsigned regions;
 	int	 draft;		/* the editors' approval copy: marked in the subject */
+	int	 contact;	/* id is a project contact's, not a subscriber's */
 } message_rcpt_t;
 
 typedef struct message_parts {
@@ -48,5 +51,14 @@ void	 message_parts_free(message_parts_t *);
 int	 message_bulletin(message_ctx_t *, const compose_issue_t *, const char *number,
 	    const message_rcpt_t *, int64_t date, message_parts_t *, buf_t *eml,
 	    buf_t *err);
+
+/* message_notice - a standalone message from template tmpl ("reminder",
+ * "announcement") for r, in r->lang: data holds the template's own part
+ * (docs/templates.md) and is merged over the common data; ref makes the
+ * Message-ID ("reminder-12": the same for the same ref and recipient);
+ * attachments (natt may be 0) go in as given */
+int	 message_notice(message_ctx_t *, const char *tmpl, const char *ref,
+	    const message_rcpt_t *, json_t *data, const mime_attachment_t *, size_t natt,
+	    int64_t date, message_parts_t *, buf_t *eml, buf_t *err);
 
 #endif

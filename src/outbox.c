@@ -57,6 +57,68 @@ out:
 	return rc;
 }
 
+/* fill - run one INSERT .. SELECT whose ?1 is kind, ?2 ref, ?3 now, ?4
+ * mask and ?5 (if it has one) projects */
+static int
+fill(store_t *s, const char *sql, const char *kind, const char *ref, unsigned mask,
+    const char *projects, int64_t now, int64_t *count)
+{
+	sqlite3_stmt *st = store_cached(s, sql);
+	int rc;
+
+	*count = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, (int)mask);
+	if (sqlite3_bind_parameter_count(st) >= 5) {
+		if (projects)
+			sqlite3_bind_text(st, 5, projects, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 5);
+	}
+	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(st);
+	if (rc == 0)
+		*count = store_changes(s);
+	return rc;
+}
+
+int
+outbox_fill_subscribers(store_t *s, const char *kind, const char *ref, unsigned mask,
+    int64_t now, int64_t *count)
+{
+	static const char sql[] = "INSERT OR IGNORE INTO outbox (kind, ref, subscriber_id,"
+	    " recipient, state, created, updated)"
+	    " SELECT ?1, ?2, id, email, 'queued', ?3, ?3 FROM subscribers"
+	    " WHERE status = 'active' AND regions & ?4"
+	    " AND email NOT IN (SELECT email FROM suppressions) ORDER BY id";
+
+	return fill(s, sql, kind, ref, mask, NULL, now, count);
+}
+
+int
+outbox_fill_contacts(store_t *s, const char *kind, const char *ref, const char *projects,
+    unsigned mask, int64_t now, int64_t *count)
+{
+	static const char sql[] = "INSERT OR IGNORE INTO outbox (kind, ref, contact_id,"
+	    " recipient, state, created, updated)"
+	    " SELECT ?1, ?2, id, email, 'queued', ?3, ?3 FROM"
+	    /* one row per address, whatever its case: SQLite takes the bare
+	     * columns from the row where min() is found, the first project's */
+	    " (SELECT min(c.project_id) AS project, c.id AS id, c.email AS email"
+	    "  FROM contacts c JOIN projects p ON p.id = c.project_id"
+	    "  WHERE CASE WHEN ?5 IS NULL THEN p.regions & ?4 != 0"
+	    "   ELSE p.id IN (SELECT value FROM json_each(?5)) END"
+	    "  AND c.email NOT IN (SELECT email FROM suppressions)"
+	    "  GROUP BY c.email COLLATE NOCASE)"
+	    " ORDER BY project, id";
+
+	return fill(s, sql, kind, ref, mask, projects, now, count);
+}
+
 int
 outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, void *),
     void *arg)
@@ -71,8 +133,11 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 	    " updated = ?2 WHERE id = ?1";
 	static const char row_sql[] = "SELECT o.id, o.kind, o.ref, o.recipient, o.attempts,"
 	    " o.first_attempt, coalesce(o.subscriber_id, 0), coalesce(b.name, ''),"
-	    " coalesce(b.lang, 'fi'), coalesce(b.regions, 31)"
+	    " coalesce(b.lang, p.lang, 'fi'), coalesce(b.regions, p.regions, 31),"
+	    " coalesce(o.contact_id, 0), coalesce(p.name, '')"
 	    " FROM outbox o LEFT JOIN subscribers b ON b.id = o.subscriber_id"
+	    " LEFT JOIN contacts c ON c.id = o.contact_id"
+	    " LEFT JOIN projects p ON p.id = c.project_id"
 	    " WHERE o.id = ?1";
 	sqlite3_stmt *st;
 	int64_t ids[CLAIM_MAX];
@@ -123,6 +188,8 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 		row.name = (const char *)sqlite3_column_text(st, 7);
 		row.lang = (const char *)sqlite3_column_text(st, 8);
 		row.regions = (unsigned)sqlite3_column_int(st, 9);
+		row.contact_id = sqlite3_column_int64(st, 10);
+		row.project = (const char *)sqlite3_column_text(st, 11);
 		cb(&row, arg);
 		sqlite3_reset(st);
 	}

@@ -29,8 +29,12 @@ typedef struct outbox_row {
 	int64_t	 first_attempt;
 	/* the subscriber, when the row has one */
 	int64_t	 subscriber_id;
-	const char *name, *lang;
+	const char *name, *lang;	/* a contact's: its project's lang */
 	unsigned regions;
+	/* the project contact, when the row has one; project "" when the
+	 * project has been removed since */
+	int64_t	 contact_id;
+	const char *project;
 } outbox_row_t;
 
 /* outbox_recover - "sending" rows back to "queued"; the number moved */
@@ -39,6 +43,16 @@ int	outbox_recover(store_t *, int64_t now);
  * subscriber whose regions are in masks[0..n); *count rows added */
 int	outbox_fill_bulletin(store_t *, const char *number, const unsigned *masks,
 	    int n, int64_t now, int64_t *count);
+/* outbox_fill_subscribers - one queued row per active, unsuppressed
+ * subscriber whose regions meet mask */
+int	outbox_fill_subscribers(store_t *, const char *kind, const char *ref,
+	    unsigned mask, int64_t now, int64_t *count);
+/* outbox_fill_contacts - one queued row per unsuppressed contact address
+ * of the projects listed in projects (a JSON array of ids), or when it is
+ * NULL of every project whose regions meet mask; an address that two
+ * projects share gets one row (the first project's, by id) */
+int	outbox_fill_contacts(store_t *, const char *kind, const char *ref,
+	    const char *projects, unsigned mask, int64_t now, int64_t *count);
 /* outbox_claim - up to max due rows of issues not held, committed as
  * "sending"; cb for each; returns the number claimed or -1 */
 int	outbox_claim(store_t *, int64_t now, int max,

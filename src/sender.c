@@ -8,21 +8,23 @@
 #include <strings.h>
 #include <time.h>
 
+#include "announce.h"
 #include "bulletin.h"
 #include "clock.h"
 #include "compose.h"
 #include "log.h"
 #include "outbox.h"
+#include "remind.h"
 #include "sender.h"
 #include "smtp.h"
 #include "util.h"
 
 /* a claimed row, waiting for a connection or in flight */
 struct job {
-	int64_t	 id, subscriber_id, first_attempt;
+	int64_t	 id, subscriber_id, contact_id, first_attempt;
 	int	 attempts;
 	unsigned regions;
-	char	*kind, *ref, *recipient, *name, *lang;
+	char	*kind, *ref, *recipient, *name, *lang, *project;
 };
 
 /* an outcome, waiting for the commit at the end of this loop turn */
@@ -109,6 +111,7 @@ job_free(struct job *j)
 	free(j->recipient);
 	free(j->name);
 	free(j->lang);
+	free(j->project);
 	memset(j, 0, sizeof *j);
 }
 
@@ -279,6 +282,8 @@ claim_cb(const outbox_row_t *row, void *arg)
 	j->recipient = xstrdup(row->recipient);
 	j->name = xstrdup(row->name);
 	j->lang = xstrdup(row->lang);
+	j->contact_id = row->contact_id;
+	j->project = xstrdup(row->project);
 	return 0;
 }
 
@@ -287,7 +292,9 @@ claim_cb(const outbox_row_t *row, void *arg)
 static void
 submit(sender_t *s, struct job *j)
 {
-	message_rcpt_t r = { j->subscriber_id, j->recipient, j->name, j->lang, j->regions, 0 };
+	message_rcpt_t r = { j->subscriber_id, j->recipient, j->name, j->lang, j->regions, 0, 0 };
+	outbox_row_t row = { j->id, j->kind, j->ref, j->recipient, j->attempts, j->first_attempt,
+	    j->subscriber_id, j->name, j->lang, j->regions, j->contact_id, j->project };
 	int64_t now = clock_now();
 	int got = -1, bad;
 
@@ -297,16 +304,24 @@ submit(sender_t *s, struct job *j)
 	if (strcmp(j->kind, "bulletin") == 0 || strcmp(j->kind, "draft") == 0) {
 		if (load_issue(s, strtoll(j->ref, NULL, 10)) == 0) {
 			if (strcmp(j->kind, "draft") == 0)
-				r = (message_rcpt_t){ 0, j->recipient, "", "fi", 0x1f, 1 };
+				r = (message_rcpt_t){ 0, j->recipient, "", "fi", 0x1f, 1, 0 };
 			got = message_bulletin(s->msg, s->items, s->issue.number, &r, now, NULL,
 			    &s->eml, &s->err);
 		}
-	} else
+	} else if (strcmp(j->kind, "reminder") == 0)
+		got = remind_message(s->store, s->conf, s->msg, &row, now, &s->eml, &s->err);
+	else if (strcmp(j->kind, "announcement") == 0)
+		got = announce_message(s->store, s->conf, s->msg, &row, now, &s->eml, &s->err);
+	else
 		buf_printf(&s->err, "no message kind \"%s\"", j->kind);
 	if (got != 0) {
-		outbox_result(s->store, j->id, got == 1 ? "suppressed" : "failed", 0,
-		    got == 1 ? "nothing in this issue for the recipient" : buf_str(&s->err),
-		    0, now);
+		/* 1: a bulletin with nothing for the recipient, or a notice
+		 * whose reason is gone (cancelled, past, project removed) */
+		if (got == 1 && s->err.len == 0)
+			buf_adds(&s->err, "nothing in this issue for the recipient");
+		outbox_result(s->store, j->id, got < 0 ? "failed" : row.contact_id ||
+		    strcmp(j->kind, "announcement") == 0 ? "cancelled" : "suppressed", 0,
+		    buf_str(&s->err), 0, now);
 		if (got < 0)
 			log_error("sender: message %lld: %s", (long long)j->id, buf_str(&s->err));
 		job_free(j);

@@ -94,6 +94,61 @@ static const char *const migrations[] = {
 	"  reason    TEXT NOT NULL,"
 	"  created   INTEGER NOT NULL"
 	") STRICT;",
+
+	/* 3: projects and their contacts, deadline reminders, announcements */
+	"CREATE TABLE projects ("
+	"  id        TEXT PRIMARY KEY,"
+	"  name      TEXT NOT NULL,"
+	"  lang      TEXT NOT NULL CHECK (lang IN ('fi', 'sv', 'en')),"
+	"  regions   INTEGER NOT NULL CHECK (regions BETWEEN 1 AND 31),"
+	"  created   INTEGER NOT NULL,"
+	"  updated   INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE TABLE contacts ("
+	"  id        INTEGER PRIMARY KEY,"	/* the reminder opt-out token's subject */
+	"  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	"  email     TEXT NOT NULL COLLATE NOCASE,"
+	"  UNIQUE (project_id, email)"
+	") STRICT;"
+	"ALTER TABLE outbox ADD COLUMN contact_id INTEGER;"
+	/* the plan: one row per (deadline, offset in days) */
+	"CREATE TABLE reminders ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  event_id  TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+	"  days      INTEGER NOT NULL,"
+	"  due       INTEGER NOT NULL,"		/* the due time it is (was) for */
+	"  fire_at   INTEGER NOT NULL,"
+	"  state     TEXT NOT NULL CHECK (state IN ('planned', 'sent', 'skipped',"
+	"             'cancelled')),"
+	"  updated   INTEGER NOT NULL,"
+	"  UNIQUE (event_id, days)"
+	") STRICT;"
+	"CREATE INDEX reminders_fire ON reminders(state, fire_at);"
+	/* what each deadline's plan was made from */
+	"CREATE TABLE deadline_plans ("
+	"  event_id  TEXT PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,"
+	"  revision  INTEGER NOT NULL,"
+	"  due       INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	/* each reminder that went out: the outbox rows' ref is its id */
+	"CREATE TABLE reminder_sends ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  event_id  TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+	"  days      INTEGER NOT NULL,"
+	"  due       INTEGER NOT NULL,"
+	"  previous_due INTEGER,"		/* the date changed since the last one */
+	"  fired     INTEGER NOT NULL,"
+	"  recipients INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX reminder_sends_event ON reminder_sends(event_id, id);"
+	/* standalone announcements handed to the outbox (ref: the event id) */
+	"CREATE TABLE announcements ("
+	"  event_id  TEXT PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,"
+	"  revision  INTEGER NOT NULL,"
+	"  state     TEXT NOT NULL CHECK (state IN ('fired', 'expired')),"
+	"  fired     INTEGER NOT NULL,"
+	"  recipients INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;",
 };
 
 enum stmt {
@@ -193,6 +248,12 @@ int
 store_durable(store_t *s, int full)
 {
 	return store_exec(s, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+}
+
+int64_t
+store_last_id(store_t *s)
+{
+	return sqlite3_last_insert_rowid(s->db);
 }
 
 int64_t

@@ -44,6 +44,7 @@ int	 store_step(store_t *, sqlite3_stmt *);
  * which is enough where a lost commit can only repeat work, never lose it */
 int	 store_durable(store_t *, int full);
 int64_t	 store_changes(store_t *);
+int64_t	 store_last_id(store_t *);	/* rowid of the last INSERT */
 int	 store_begin(store_t *);
 int	 store_commit(store_t *);
 void	 store_rollback(store_t *);

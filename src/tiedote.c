@@ -4,6 +4,8 @@
  *   tiedote [global options] enqueue FILE|-            one event or an array
  *   tiedote [global options] enqueue TYPE --id ... --title ... [...]
  *   tiedote [global options] subscriber add|remove|list|import|export ...
+ *   tiedote [global options] issue ...
+ *   tiedote [global options] project|reminder|announce ...   (cli_notice.c)
  *   tiedote [global options] status
  *
  * enqueue talks to tiedoted over ZeroMQ (Lazy Pirate, see client.h); the
@@ -24,6 +26,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "cli.h"
 #include "client.h"
 #include "clock.h"
 #include "conf.h"
@@ -38,22 +41,13 @@
 #include "store.h"
 #include "util.h"
 
-#define EX_OK		0
-#define EX_USAGE	64
-#define EX_DATAERR	65
-#define EX_NOINPUT	66
-#define EX_UNAVAILABLE	69
-#define EX_SOFTWARE	70
-#define EX_TEMPFAIL	75
-#define EX_CONFIG	78
-
 #define FILE_MAX	((size_t)64 << 20)
 
-static conf_t conf;
-static int json_out;
+conf_t cli_conf;
+int cli_json;
 
-static void
-usage(FILE *fp)
+void
+cli_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tiedote [-c FILE] [--db PATH] [--endpoint EP] [-o SECTION.KEY=VALUE]\n"
@@ -77,14 +71,21 @@ usage(FILE *fp)
 	    "  issue list                     past and coming issues with their totals\n"
 	    "  issue status [ID] [--follow]   counts per state, rate, ETA, latest failures\n"
 	    "  issue send-now | hold ID | resume ID | cancel ID | approve ID\n"
+	    "  project add ID --name N --region R --contact EMAIL [--contact ..] [--lang L]\n"
+	    "  project list [--region R] | show ID | remove ID\n"
+	    "  reminder list [DEADLINE-ID]    each deadline's reminder plan and sends\n"
+	    "  announce --at TIME --subject S --body FILE|- [--audience all|regions:R,..|\n"
+	    "          projects] [--lang fi|sv|en] [--url U] [--id ID] [--in-bulletin]\n"
+	    "          TIME: \"2020-05-04 09:00\" local (message.time_zone) or RFC 3339\n"
+	    "  announce list | show ID | cancel ID | reschedule ID --at TIME\n"
 	    "  status                         counts and the latest events\n"
 	    "exit codes: 0 ok, 64 usage, 65 invalid input, 69 worker unreachable,\n"
 	    "            75 temporary failure, 78 configuration\n");
 }
 
 /* read_all - a whole file ("-" is stdin) into out; 0 or -1 with a message */
-static int
-read_all(const char *path, buf_t *out)
+int
+cli_read_all(const char *path, buf_t *out)
 {
 	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char chunk[65536];
@@ -111,21 +112,21 @@ out:
 	return rc;
 }
 
-static int
-open_store(store_t **store)
+int
+cli_open_store(store_t **store)
 {
 	buf_t err;
 	int rc;
 
 	buf_init(&err, 4096);
-	if ((rc = store_open(&conf, store, &err)) < 0)
+	if ((rc = store_open(&cli_conf, store, &err)) < 0)
 		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
 	buf_free(&err);
 	return rc;
 }
 
-static void
-print_json(json_t *j)
+void
+cli_print_json(json_t *j)
 {
 	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 	putchar('\n');
@@ -155,7 +156,7 @@ send_one(struct sender *s, const char *body, size_t len)
 	for (;;) {
 		if (client_request(s->client, body, len, &reply) < 0) {
 			fprintf(stderr, "tiedote: no reply from %s within %ld ms; worker unreachable\n",
-			    conf.endpoint, conf.client_total_ms);
+			    cli_conf.endpoint, cli_conf.client_total_ms);
 			rc = EX_UNAVAILABLE;
 			goto out;
 		}
@@ -170,18 +171,18 @@ send_one(struct sender *s, const char *body, size_t len)
 		/* "unavailable" is the one error worth retrying: nothing was stored */
 		if (strcmp(status, "error") != 0 || code == NULL ||
 		    strcmp(code, "unavailable") != 0 ||
-		    ++pauses * 1000L > conf.client_total_ms)
+		    ++pauses * 1000L > cli_conf.client_total_ms)
 			break;
 		sleep(1);
 	}
-	if (json_out)
+	if (cli_json)
 		json_array_append(s->replies, r);
 	if (strcmp(status, "error") == 0) {
 		rc = code && strcmp(code, "unavailable") == 0 ? EX_TEMPFAIL : EX_DATAERR;
-		if (!json_out)
+		if (!cli_json)
 			fprintf(stderr, "error %s: %s\n", code ? code : "?",
 			    json_string_value(json_object_get(r, "message")));
-	} else if (!json_out)
+	} else if (!cli_json)
 		printf("%s %s revision %lld\n", status,
 		    json_string_value(json_object_get(r, "id")),
 		    (long long)json_integer_value(json_object_get(r, "revision")));
@@ -201,7 +202,7 @@ enqueue_file(struct sender *s, const char *path)
 	int rc = EX_NOINPUT;
 
 	buf_init(&data, FILE_MAX);
-	if (read_all(path, &data) < 0)
+	if (cli_read_all(path, &data) < 0)
 		goto out;
 	skip = strspn(buf_str(&data), " \t\r\n");
 	if (data.data == NULL || data.data[skip] != '[') {
@@ -310,7 +311,7 @@ build_event(int argc, char **argv)
 			buf_t text;
 
 			buf_init(&text, 1 << 20);
-			if (read_all(optarg, &text) == 0)
+			if (cli_read_all(optarg, &text) == 0)
 				v = json_pack("{s:s%}", lang, buf_str(&text), text.len);
 			buf_free(&text);
 			break;
@@ -342,10 +343,10 @@ cmd_enqueue(int argc, char **argv)
 	int rc = EX_USAGE;
 
 	if (argc < 2) {
-		usage(stderr);
+		cli_usage(stderr);
 		goto out;
 	}
-	s.client = client_new(conf.endpoint, conf.client_timeout_ms, conf.client_total_ms);
+	s.client = client_new(cli_conf.endpoint, cli_conf.client_timeout_ms, cli_conf.client_total_ms);
 	if (argc == 2 && (strcmp(argv[1], "-") == 0 || access(argv[1], F_OK) == 0 ||
 	    strchr(argv[1], '/') || strchr(argv[1], '.'))) {
 		rc = enqueue_file(&s, argv[1]);
@@ -356,8 +357,8 @@ cmd_enqueue(int argc, char **argv)
 		rc = send_one(&s, body, strlen(body));
 		free(body);
 	}
-	if (json_out)
-		print_json(s.replies);
+	if (cli_json)
+		cli_print_json(s.replies);
 out:
 	json_decref(ev);
 	json_decref(s.replies);
@@ -412,7 +413,7 @@ list_cb(const subscriber_t *sub, void *arg)
 {
 	json_t *arr = arg, *j = subscriber_json(sub);
 
-	if (json_out)
+	if (cli_json)
 		json_array_append(arr, j);
 	else
 		printf("%-40s %-2s %-22s %-12s %s\n", sub->email, sub->lang,
@@ -445,7 +446,7 @@ export_cb(const subscriber_t *sub, void *arg)
 	char created[32], updated[32];
 	buf_t line;
 
-	if (json_out) {
+	if (cli_json) {
 		json_array_append(arr, j);
 	} else {
 		buf_init(&line, 4096);
@@ -576,7 +577,7 @@ subscriber_import(const char *path, int resubscribe, int dry_run)
 
 	buf_init(&data, FILE_MAX);
 	buf_init(&err, 1024);
-	if (read_all(path, &data) < 0) {
+	if (cli_read_all(path, &data) < 0) {
 		rc = EX_NOINPUT;
 		goto out;
 	}
@@ -598,7 +599,7 @@ subscriber_import(const char *path, int resubscribe, int dry_run)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (open_store(&store) < 0 || store_begin(store) < 0)
+	if (cli_open_store(&store) < 0 || store_begin(store) < 0)
 		goto out;
 	for (size_t i = 0; i < im.nrows; i++) {
 		subscriber_t sub = { 0, im.rows[i].email, im.rows[i].name, im.rows[i].lang,
@@ -620,14 +621,14 @@ subscriber_import(const char *path, int resubscribe, int dry_run)
 		store_rollback(store);
 		goto out;
 	}
-	if (json_out) {
+	if (cli_json) {
 		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:b}",
 		    "added", (json_int_t)counts[SUB_ADDED], "updated", (json_int_t)counts[SUB_UPDATED],
 		    "unchanged", (json_int_t)counts[SUB_UNCHANGED],
 		    "kept_unsubscribed", (json_int_t)counts[SUB_KEPT_UNSUBSCRIBED],
 		    "dry_run", dry_run);
 
-		print_json(j);
+		cli_print_json(j);
 		json_decref(j);
 	} else
 		printf("%s%zu added, %zu updated, %zu unchanged, %zu kept unsubscribed\n",
@@ -667,7 +668,7 @@ cmd_subscriber(int argc, char **argv)
 	unsigned mask;
 
 	if (argc < 2) {
-		usage(stderr);
+		cli_usage(stderr);
 		goto out;
 	}
 	verb = argv[1];
@@ -708,7 +709,7 @@ cmd_subscriber(int argc, char **argv)
 		}
 		sub.regions = mask;
 		rc = EX_TEMPFAIL;
-		if (open_store(&store) < 0)
+		if (cli_open_store(&store) < 0)
 			goto out;
 		/* staff adding an address by hand is consent to resubscribe it */
 		if (store_subscriber_put(store, &sub, 1, clock_now(), &res) < 0) {
@@ -720,7 +721,7 @@ cmd_subscriber(int argc, char **argv)
 		rc = EX_OK;
 	} else if (strcmp(verb, "remove") == 0 && argc == 1) {
 		rc = EX_TEMPFAIL;
-		if (open_store(&store) < 0)
+		if (cli_open_store(&store) < 0)
 			goto out;
 		if (store_subscriber_remove(store, argv[0], purge, clock_now(), &found) < 0) {
 			fprintf(stderr, "tiedote: %s\n", store_errmsg(store));
@@ -737,21 +738,21 @@ cmd_subscriber(int argc, char **argv)
 		int export = verb[0] == 'e';
 
 		rc = EX_TEMPFAIL;
-		if (open_store(&store) < 0)
+		if (cli_open_store(&store) < 0)
 			goto out;
-		if (export && !json_out)
+		if (export && !cli_json)
 			fputs("email,name,lang,regions,status,created,updated\r\n", stdout);
 		if (store_subscriber_foreach(store, status, export ? export_cb : list_cb, arr) < 0) {
 			fprintf(stderr, "tiedote: %s\n", store_errmsg(store));
 			goto out;
 		}
-		if (json_out)
-			print_json(arr);
+		if (cli_json)
+			cli_print_json(arr);
 		rc = EX_OK;
 	} else if (strcmp(verb, "import") == 0 && argc == 1) {
 		rc = subscriber_import(argv[0], resubscribe, dry_run);
 	} else
-		usage(stderr);
+		cli_usage(stderr);
 out:
 	json_decref(arr);
 	store_close(store);
@@ -776,7 +777,7 @@ rcpt_cb(const subscriber_t *sub, void *arg)
 	snprintf(c->email, sizeof c->email, "%s", sub->email);
 	snprintf(c->name, sizeof c->name, "%s", sub->name);
 	snprintf(c->lang, sizeof c->lang, "%s", sub->lang);
-	c->r = (message_rcpt_t){ sub->id, c->email, c->name, c->lang, sub->regions, 0 };
+	c->r = (message_rcpt_t){ sub->id, c->email, c->name, c->lang, sub->regions, 0, 0 };
 	return 0;
 }
 
@@ -809,7 +810,7 @@ issue_preview(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *lang = "fi", *email = NULL, *format = "eml", *at = NULL;
-	struct rcpt_copy rc_copy = { { 0, "preview@tiedote.example", "", "fi", REGION_ALL, 0 },
+	struct rcpt_copy rc_copy = { { 0, "preview@tiedote.example", "", "fi", REGION_ALL, 0, 0 },
 	    "", "", "" };
 	compose_conf_t cc;
 	compose_issue_t *issue = NULL;
@@ -837,11 +838,11 @@ issue_preview(int argc, char **argv)
 	}
 	if (optind != argc || !datefmt_lang_valid(lang) || (strcmp(format, "eml") != 0 &&
 	    strcmp(format, "html") != 0 && strcmp(format, "text") != 0)) {
-		usage(stderr);
+		cli_usage(stderr);
 		goto out;
 	}
 	rc = EX_CONFIG;
-	if (sched_init(&sched, &conf, &err) < 0) {
+	if (sched_init(&sched, &cli_conf, &err) < 0) {
 		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
 		goto out;
 	}
@@ -853,9 +854,9 @@ issue_preview(int argc, char **argv)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (open_store(&store) < 0)
+	if (cli_open_store(&store) < 0)
 		goto out;
-	if ((msg = message_open(&conf, store, &err)) == NULL) {
+	if ((msg = message_open(&cli_conf, store, &err)) == NULL) {
 		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
 		rc = EX_CONFIG;
 		goto out;
@@ -872,13 +873,13 @@ issue_preview(int argc, char **argv)
 	if (store_issue_last_before(store, when, &start) != 0)
 		start = sched_due(&sched, sched_index(&sched, when - 1));
 	if (start >= when)
-		start = when - (int64_t)conf.bulletin_interval_days * 86400;
+		start = when - (int64_t)cli_conf.bulletin_interval_days * 86400;
 	/* numbered as the worker will: after the issues of the year sent before */
-	if (bulletin_number(store, &conf, when, &number) < 0) {
+	if (bulletin_number(store, &cli_conf, when, &number) < 0) {
 		fprintf(stderr, "tiedote: %s\n", store_errmsg(store));
 		goto out;
 	}
-	cc = (compose_conf_t){ conf.time_zone, (int)conf.deadline_days, (int)conf.event_days };
+	cc = (compose_conf_t){ cli_conf.time_zone, (int)cli_conf.deadline_days, (int)cli_conf.event_days };
 	if (compose_issue_load(store, &cc, buf_str(&number), start, when, &issue, &err) < 0) {
 		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
 		goto out;
@@ -989,7 +990,7 @@ issue_admin(int argc, char **argv)
 		else if (id == 0 && (id = strtoll(argv[i], NULL, 10)) > 0)
 			continue;
 		else {
-			usage(stderr);
+			cli_usage(stderr);
 			goto out;
 		}
 	}
@@ -999,7 +1000,7 @@ issue_admin(int argc, char **argv)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (open_store(&store) < 0)
+	if (cli_open_store(&store) < 0)
 		goto out;
 	if (strcmp(verb, "list") == 0) {
 		size_t i;
@@ -1007,8 +1008,8 @@ issue_admin(int argc, char **argv)
 
 		if (bulletin_list(store, &j) < 0)
 			goto dberr;
-		if (json_out)
-			print_json(j);
+		if (cli_json)
+			cli_print_json(j);
 		else
 			json_array_foreach(j, i, is)
 				print_issue(is, 0, 0, 0);
@@ -1037,8 +1038,8 @@ issue_admin(int argc, char **argv)
 				t0 = now;
 			}
 			json_object_set_new(j, "rate", json_real(rate));
-			if (json_out)
-				print_json(j);
+			if (cli_json)
+				cli_print_json(j);
 			else
 				print_issue(j, 1, rate, isatty(1));
 			fflush(stdout);
@@ -1048,7 +1049,7 @@ issue_admin(int argc, char **argv)
 			sleep(2);
 		}
 	} else if (strcmp(verb, "send-now") == 0) {
-		if (bulletin_send_now(store, &conf, clock_now(), &id, &err) < 0) {
+		if (bulletin_send_now(store, &cli_conf, clock_now(), &id, &err) < 0) {
 			fprintf(stderr, "tiedote: %s\n", buf_str(&err));
 			goto out;
 		}
@@ -1083,7 +1084,7 @@ cmd_issue(int argc, char **argv)
 	for (size_t i = 0; argc >= 2 && i < NELEM(verbs); i++)
 		if (strcmp(argv[1], verbs[i]) == 0)
 			return issue_admin(argc - 1, argv + 1);
-	usage(stderr);
+	cli_usage(stderr);
 	return EX_USAGE;
 }
 
@@ -1100,17 +1101,17 @@ cmd_status(void)
 	size_t i;
 	int rc = EX_TEMPFAIL;
 
-	if (open_store(&store) < 0)
+	if (cli_open_store(&store) < 0)
 		goto out;
 	if (store_status(store, 10, &st) < 0) {
 		fprintf(stderr, "tiedote: %s\n", store_errmsg(store));
 		goto out;
 	}
-	json_object_set_new(st, "database", json_string(conf.db_path));
-	if (json_out) {
-		print_json(st);
+	json_object_set_new(st, "database", json_string(cli_conf.db_path));
+	if (cli_json) {
+		cli_print_json(st);
 	} else {
-		printf("database  %s (schema %lld)\n", conf.db_path,
+		printf("database  %s (schema %lld)\n", cli_conf.db_path,
 		    (long long)json_integer_value(json_object_get(st, "schema_version")));
 		printf("events   ");
 		json_object_foreach(json_object_get(st, "events"), key, v)
@@ -1154,7 +1155,7 @@ main(int argc, char **argv)
 	buf_t err;
 
 	log_init("tiedote");
-	conf_init(&conf);
+	conf_init(&cli_conf);
 	buf_init(&err, 4096);
 	/* '+': options after the command belong to the command */
 	while ((c = getopt_long(argc, argv, "+c:o:h", opts, NULL)) != -1) {
@@ -1162,36 +1163,36 @@ main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'd': db = optarg; break;
 		case 'e': endpoint = optarg; break;
-		case 'j': json_out = 1; break;
+		case 'j': cli_json = 1; break;
 		case 'o':
 			if (noverrides == (int)NELEM(overrides))
 				goto out;
 			overrides[noverrides++] = optarg;
 			break;
-		case 'h': usage(stdout); rc = EX_OK; goto out;
-		default: usage(stderr); goto out;
+		case 'h': cli_usage(stdout); rc = EX_OK; goto out;
+		default: cli_usage(stderr); goto out;
 		}
 	}
-	if (conf_load(&conf, config, &err) < 0 ||
-	    (db && conf_set(&conf, "store", "path", db, &err) < 0) ||
-	    (endpoint && conf_set(&conf, "intake", "endpoint", endpoint, &err) < 0)) {
+	if (conf_load(&cli_conf, config, &err) < 0 ||
+	    (db && conf_set(&cli_conf, "store", "path", db, &err) < 0) ||
+	    (endpoint && conf_set(&cli_conf, "intake", "endpoint", endpoint, &err) < 0)) {
 		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
 		rc = EX_CONFIG;
 		goto out;
 	}
 	for (int i = 0; i < noverrides; i++)
-		if (conf_override(&conf, overrides[i], &err) < 0) {
+		if (conf_override(&cli_conf, overrides[i], &err) < 0) {
 			fprintf(stderr, "tiedote: %s\n", buf_str(&err));
 			rc = EX_CONFIG;
 			goto out;
 		}
 	/* dates in messages and schedules are local to the configured zone */
-	setenv("TZ", conf.time_zone, 1);
+	setenv("TZ", cli_conf.time_zone, 1);
 	tzset();
 	/* a tool speaks up only for trouble, unless asked for debugging */
-	log_set_level(log_level_parse(conf.log_level) == LOG_DEBUG ? LOG_DEBUG : LOG_WARNING);
+	log_set_level(log_level_parse(cli_conf.log_level) == LOG_DEBUG ? LOG_DEBUG : LOG_WARNING);
 	if (optind >= argc) {
-		usage(stderr);
+		cli_usage(stderr);
 		goto out;
 	}
 	cmd = argv[optind];
@@ -1204,12 +1205,18 @@ main(int argc, char **argv)
 		rc = cmd_subscriber(argc, argv);
 	else if (strcmp(cmd, "issue") == 0)
 		rc = cmd_issue(argc, argv);
+	else if (strcmp(cmd, "project") == 0)
+		rc = cmd_project(argc, argv);
+	else if (strcmp(cmd, "reminder") == 0)
+		rc = cmd_reminder(argc, argv);
+	else if (strcmp(cmd, "announce") == 0)
+		rc = cmd_announce(argc, argv);
 	else if (strcmp(cmd, "status") == 0 && argc == 1)
 		rc = cmd_status();
 	else
-		usage(stderr);
+		cli_usage(stderr);
 out:
-	conf_free(&conf);
+	conf_free(&cli_conf);
 	buf_free(&err);
 	return rc;
 }

@@ -18,12 +18,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "announce.h"
 #include "bulletin.h"
 #include "clock.h"
 #include "conf.h"
 #include "intake.h"
 #include "message.h"
 #include "outbox.h"
+#include "remind.h"
 #include "sender.h"
 #include "log.h"
 #include "store.h"
@@ -153,7 +155,7 @@ main(int argc, char **argv)
 	}
 	/* the sender's commits may be lost to a power cut (then a message is
 	 * sent again), never to a crash of this process */
-	if (store_durable(out_store, 0) < 0 ||
+	if (remind_conf_check(&conf, &err) < 0 || store_durable(out_store, 0) < 0 ||
 	    (msg = message_open(&conf, out_store, &err)) == NULL ||
 	    (sender = sender_new(&conf, out_store, msg, &err)) == NULL) {
 		log_error("%s", buf_str(&err));
@@ -224,7 +226,9 @@ main(int argc, char **argv)
 		if ((mono = mono_s()) != last_tick) {
 			last_tick = mono;
 			buf_reset(&err);
-			if (bulletin_tick(out_store, &conf, clock_now(), &err) < 0)
+			if (bulletin_tick(out_store, &conf, clock_now(), &err) < 0 ||
+			    remind_tick(out_store, &conf, clock_now(), &err) < 0 ||
+			    announce_tick(out_store, &conf, clock_now(), &err) < 0)
 				log_error("%s", buf_str(&err));
 		}
 		sender_pump(sender, clock_now());

@@ -19,7 +19,10 @@
 
 #define TOKEN_KEYBYTES 32
 
-enum token_purpose { TOKEN_UNSUBSCRIBE = 'u', TOKEN_CONFIRM = 'c', TOKEN_BOUNCE = 'b' };
+/* u: a subscriber leaves, c: confirms; b: a bounce's outbox row; p: a
+ * project contact stops getting reminders */
+enum token_purpose { TOKEN_UNSUBSCRIBE = 'u', TOKEN_CONFIRM = 'c', TOKEN_BOUNCE = 'b',
+	TOKEN_CONTACT = 'p' };
 
 int	token_key(store_t *, unsigned char key[TOKEN_KEYBYTES], buf_t *err);
 /* token_make - append the token to out */
