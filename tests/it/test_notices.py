@@ -1,0 +1,299 @@
+"""Deadline reminders and scheduled announcements, end to end.
+
+The worker runs on its own clock (TIEDOTE_NOW_FILE) and sends through a
+capturing SMTP server (aiosmtpd) on loopback.
+
+1. queue/examples/ as producers send them, plus the grant call again for
+   KYS and OYS only, and three projects: the 31.3.2020 call's reminders
+   reach exactly the right projects' contacts on 17.3., 24.3. and 30.3. at
+   09:00 Helsinki time (not a second before), once each, also across a
+   SIGKILL of the worker between the offsets; each message carries an
+   iCalendar file that Debian's python3-icalendar reads as the same event
+   (UID, time, zone, SEQUENCE, METHOD:PUBLISH).
+2. `tiedote announce --at "2020-05-04 09:00"` (a Monday) goes out at 09:00
+   and not before, to the subscribers of the right regions only; a
+   cancelled one never goes, a rescheduled one goes at its new time, and
+   the example announcement that arrived five weeks after its send_at is
+   marked expired instead of being sent.
+"""
+import datetime
+import email
+import email.policy
+import json
+import os
+import time
+import zoneinfo
+
+import icalendar
+
+import harness
+from test_send import Clock, cli, start_capture
+
+HKI = zoneinfo.ZoneInfo("Europe/Helsinki")
+LIST_ID = "ajankohtaistiedote.tiedote.example"
+
+
+def worker(workdir, port):
+    return harness.Tiedoted(workdir=workdir, log_level="info", extra_args=[
+        "-o", "smtp.url=smtp://127.0.0.1:%d" % port,
+        # no bulletin in these weeks: only the messages under test
+        "-o", "bulletin.first=2030-01-01T09:00:00+02:00"])
+
+
+def captured(outdir):
+    """[(rcpt, message)] in order of arrival."""
+    out = []
+    path = os.path.join(outdir, "log.jsonl")
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            e = json.loads(line)
+            with open(os.path.join(outdir, e["file"]), "rb") as m:
+                msg = email.message_from_binary_file(m, policy=email.policy.default)
+            rcpts = e["rcpt"] if isinstance(e["rcpt"], list) else [e["rcpt"]]
+            for rcpt in rcpts:
+                out.append((rcpt.lower(), msg))
+    return out
+
+
+def wait_count(outdir, n, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = captured(outdir)
+        if len(got) >= n:
+            time.sleep(0.5)     # and nothing more comes
+            return captured(outdir)
+        time.sleep(0.1)
+    return captured(outdir)
+
+
+def text_of(msg):
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_content()
+    return ""
+
+
+def ics_of(msg):
+    for part in msg.walk():
+        if part.get_content_type() == "text/calendar":
+            return part.get_payload(decode=True)
+    return None
+
+
+def test_reminders(r):
+    workdir = harness.tempdir()
+    cap, port, outdir = start_capture(workdir)
+    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+    d = worker(workdir, port).start()
+    for pid, name, region, lang, contacts in [
+            ("p-kys", "Pohjois-Savon sote-keskus", "KYS", "fi", ["a@kys.example", "b@kys.example"]),
+            ("p-hus", "HUS sote-keskus", "HYKS", "sv", ["c@hus.example"]),
+            ("p-oys", "Pohjois-Pohjanmaa", "OYS", "en", ["d@oys.example"])]:
+        args = ["project", "add", pid, "--name", name, "--region", region, "--lang", lang]
+        for c in contacts:
+            args += ["--contact", c]
+        rc, out, err = cli(d, *args)
+        r.check(rc == 0, "project add %s" % pid, err)
+    for name, _ in harness.examples():
+        rc, _, err = cli(d, "enqueue", os.path.join(harness.QUEUE, "examples", name))
+        r.check(rc == 0, "enqueue %s" % name, err)
+    call = harness.load_json(os.path.join(harness.QUEUE, "examples",
+                                          "deadline-valtionavustus-2020.json"))
+    regional = dict(call, id="stm-valtionavustus-2020-kys-oys", regions=["KYS", "OYS"])
+    path = os.path.join(workdir, "regional.json")
+    with open(path, "w") as f:
+        json.dump(regional, f, ensure_ascii=False)
+    rc, _, err = cli(d, "enqueue", path)
+    r.check(rc == 0, "enqueue the regional call", err)
+
+    everyone = {"a@kys.example", "b@kys.example", "c@hus.example", "d@oys.example"}
+    kys_oys = {"a@kys.example", "b@kys.example", "d@oys.example"}
+    days = [("2020-03-17T09:00:00+02:00", 14), ("2020-03-24T09:00:00+02:00", 7),
+            ("2020-03-30T09:00:00+03:00", 1)]
+    total = 0
+    for i, (when, offset) in enumerate(days):
+        t = datetime.datetime.fromisoformat(when)
+        clock.set((t - datetime.timedelta(seconds=2)).isoformat())
+        time.sleep(2.5)
+        r.check(len(captured(outdir)) == total, "nothing before %s" % when,
+                "%d captured" % len(captured(outdir)))
+        clock.set(when)
+        got = wait_count(outdir, total + 7)
+        new = got[total:]
+        total = len(got)
+        by_event = {}
+        for rcpt, msg in new:
+            cal = icalendar.Calendar.from_ical(ics_of(msg))
+            uid = str(next(iter(cal.walk("VEVENT")))["UID"])
+            by_event.setdefault(uid, []).append(rcpt)
+        r.check(sorted(by_event.get("stm-valtionavustus-2020@" + LIST_ID, [])) == sorted(everyone),
+                "%d days before: the national call reaches every project contact once" % offset,
+                by_event)
+        r.check(sorted(by_event.get("stm-valtionavustus-2020-kys-oys@" + LIST_ID, [])) ==
+                sorted(kys_oys),
+                "%d days before: the KYS+OYS call reaches exactly KYS and OYS contacts" % offset,
+                by_event)
+        if i == 0:
+            d.kill()            # SIGKILL between the offsets
+            d.start()
+    time.sleep(2)
+    got = captured(outdir)
+    r.check(len(got) == 21, "21 reminders in all, none twice after the restart", len(got))
+    ids = [m["Message-ID"] for _, m in got]
+    r.check(len(set(ids)) == len(ids), "every reminder has its own Message-ID")
+
+    # wording, language and the calendar file
+    fi = [m for rc_, m in got if rc_ == "a@kys.example"]
+    sv = [m for rc_, m in got if rc_ == "c@hus.example"]
+    r.check(fi and fi[0]["Subject"].startswith("Muistutus"), "Finnish subject",
+            fi and fi[0]["Subject"])
+    r.check(sv and "Påminnelse" in sv[0]["Subject"], "Swedish project gets Swedish",
+            sv and sv[0]["Subject"])
+    last = [m for m in fi if "HUOMENNA" in text_of(m)]
+    r.check(len(last) == 2, "the 1-day reminder says 'tomorrow'", len(last))
+    r.check(all("31.3.2020 klo 16.15" in text_of(m) for m in fi), "the due time in Finnish")
+    cal = icalendar.Calendar.from_ical(ics_of(fi[0]))
+    ev = next(iter(cal.walk("VEVENT")))
+    start = ev["DTSTART"].dt
+    r.check(str(cal["METHOD"]) == "PUBLISH", "METHOD:PUBLISH")
+    r.check(start == datetime.datetime(2020, 3, 31, 16, 15, tzinfo=HKI) and
+            str(ev["DTSTART"].params.get("TZID")) == "Europe/Helsinki",
+            "DTSTART 31.3.2020 16.15 Europe/Helsinki", (start, ev["DTSTART"].params))
+    r.check(str(ev["SUMMARY"]) == call["title"]["fi"], "SUMMARY is the Finnish title")
+    r.check(int(ev["SEQUENCE"]) == 0, "SEQUENCE 0 for the first revision")
+    tz = next(iter(cal.walk("VTIMEZONE")), None)
+    r.check(tz is not None and str(tz["TZID"]) == "Europe/Helsinki", "VTIMEZONE Europe/Helsinki")
+    r.check(fi[0]["List-Unsubscribe"] and "/p/" in fi[0]["List-Unsubscribe"],
+            "a project contact's opt-out link", fi[0]["List-Unsubscribe"])
+
+    # on 30.3. at 10 the call closes earlier, at 16.00 the same day: one
+    # reminder at once, saying so; the calendar entry moves (same UID,
+    # SEQUENCE 1)
+    clock.set("2020-03-30T10:00:00+03:00")
+    moved = dict(call, due="2020-03-30T16:00:00+03:00")
+    with open(path, "w") as f:
+        json.dump(moved, f, ensure_ascii=False)
+    rc, _, err = cli(d, "enqueue", path)
+    r.check(rc == 0, "enqueue the earlier date", err)
+    got = wait_count(outdir, total + 4)
+    new = [m for _, m in got[total:]]
+    r.check(len(new) == 4, "after the date moved earlier: one more reminder per contact",
+            len(new))
+    if new:
+        ev = next(iter(icalendar.Calendar.from_ical(ics_of(new[0])).walk("VEVENT")))
+        r.check(str(ev["UID"]) == "stm-valtionavustus-2020@" + LIST_ID and
+                int(ev["SEQUENCE"]) == 1 and
+                ev["DTSTART"].dt == datetime.datetime(2020, 3, 30, 16, 0, tzinfo=HKI),
+                "the moved date: same UID, SEQUENCE 1, new DTSTART",
+                (ev["UID"], ev["SEQUENCE"], ev["DTSTART"].dt))
+        fi_new = [m for rc_, m in got[total:] if rc_ == "a@kys.example"]
+        r.check(fi_new and "muuttunut" in text_of(fi_new[0]).lower() and
+                "TÄNÄÄN" in text_of(fi_new[0]),
+                "the reminder says the date changed, and that it is today",
+                fi_new and text_of(fi_new[0]))
+    rc, out, err = cli(d, "--json", "reminder", "list", "stm-valtionavustus-2020")
+    plan = json.loads(out)[0] if rc == 0 else {}
+    r.check([s["days"] for s in plan.get("sends", [])] == [14, 7, 1, 1],
+            "reminder list --json shows the sends", plan.get("sends"))
+    rc, out, err = cli(d, "--json", "project", "show", "p-hus")
+    r.check(rc == 0 and len(json.loads(out)["reminders"]) == 4,
+            "project show lists the contact's reminders", out[:300])
+    d.stop()
+    cap.kill()
+
+
+def test_announcements(r):
+    workdir = harness.tempdir()
+    cap, port, outdir = start_capture(workdir)
+    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+    d = worker(workdir, port).start()
+    for email_, lang, regions in [("kys@example.fi", "fi", "KYS"), ("hus@example.fi", "sv", "HYKS"),
+                                  ("all@example.fi", "en", "all")]:
+        rc, _, err = cli(d, "subscriber", "add", email_, "--lang", lang, "--regions", regions)
+        r.check(rc == 0, "subscriber add %s" % email_, err)
+    for name, _ in harness.examples():
+        if name.startswith("announcement-"):
+            cli(d, "enqueue", os.path.join(harness.QUEUE, "examples", name))
+    time.sleep(2)
+    rc, out, err = cli(d, "--json", "announce", "show", "thl-aluekoordinaattorit-aloittavat-2020-02")
+    r.check(rc == 0 and json.loads(out)["state"] == "expired",
+            "an announcement found five weeks after its send_at expires", out[:200] + err)
+    r.check(len(captured(outdir)) == 0, "and nothing is sent for it")
+
+    clock.set("2020-05-01T12:00:00+03:00")
+    body = os.path.join(workdir, "body.txt")
+    with open(body, "w") as f:
+        f.write("Verkostopäivän ilmoittautuminen on auki.\n\nTervetuloa!\n")
+    rc, out, err = cli(d, "--json", "announce", "--at", "2020-05-04 09:00", "--audience",
+                       "regions:KYS,OYS", "--subject", "Ilmoittautuminen auki", "--body", body,
+                       "--id", "monday")
+    r.check(rc == 0 and json.loads(out)["send_at"] == "2020-05-04T06:00:00Z",
+            "announce --at 2020-05-04 09:00 is 09:00 Helsinki time", out + err)
+    rc, _, err = cli(d, "announce", "--at", "2020-05-04 09:00", "--subject", "Peruttu",
+                     "--body", body, "--id", "peruttu")
+    rc2, _, err2 = cli(d, "announce", "cancel", "peruttu")
+    r.check(rc == 0 and rc2 == 0, "a second one, cancelled", err + err2)
+    rc, _, err = cli(d, "announce", "--at", "2020-05-04 09:00", "--subject", "Myöhemmin",
+                     "--body", body, "--id", "siirretty", "--audience", "regions:HYKS")
+    rc2, _, err2 = cli(d, "announce", "reschedule", "siirretty", "--at", "2020-05-04 10:00")
+    r.check(rc == 0 and rc2 == 0, "a third one, rescheduled to 10:00", err + err2)
+    rc, _, err = cli(d, "announce", "--at", "2020-05-04 25:00", "--subject", "x", "--body", body)
+    r.check(rc == 65, "a bad --at is refused (65)", (rc, err))
+    rc, _, err = cli(d, "announce", "--at", "2020-05-04 09:00", "--subject", "x\ny", "--body", body)
+    r.check(rc == 65 and "title" in err, "a line break in the subject is refused", (rc, err))
+
+    clock.set("2020-05-04T08:59:58+03:00")
+    time.sleep(2.5)
+    r.check(len(captured(outdir)) == 0, "nothing before Monday 09:00", len(captured(outdir)))
+    clock.set("2020-05-04T09:00:00+03:00")
+    got = wait_count(outdir, 2)
+    r.check(sorted(rc_ for rc_, _ in got) == ["all@example.fi", "kys@example.fi"],
+            "at 09:00: the KYS subscriber and the all-regions one, not HYKS",
+            [rc_ for rc_, _ in got])
+    subjects = {rc_: m["Subject"] for rc_, m in got}
+    r.check(subjects.get("kys@example.fi", "").endswith("Ilmoittautuminen auki"),
+            "the subject as given", subjects)
+    r.check(all("Tervetuloa!" in text_of(m) for _, m in got), "the body as given")
+    clock.set("2020-05-04T09:59:58+03:00")
+    time.sleep(2.5)
+    r.check(len(captured(outdir)) == 2, "the rescheduled one not at 9", len(captured(outdir)))
+    clock.set("2020-05-04T10:00:00+03:00")
+    got = wait_count(outdir, 4)
+    r.check(sorted(rc_ for rc_, _ in got[2:]) == ["all@example.fi", "hus@example.fi"],
+            "the rescheduled one (HYKS) at 10", [rc_ for rc_, _ in got])
+    rc, _, err = cli(d, "announce", "reschedule", "monday", "--at", "2020-06-01 09:00")
+    r.check(rc == 65 and "already sent" in err, "a sent announcement cannot be rescheduled", err)
+    rc, out, err = cli(d, "--json", "announce", "list")
+    states = {a["id"]: a["state"] for a in json.loads(out)} if rc == 0 else {}
+    r.check(states.get("monday") == "sent" and states.get("peruttu") == "cancelled" and
+            states.get("siirretty") == "sent" and
+            states.get("thl-ajankohtaistiedote-kahden-viikon-valein") == "in-bulletin",
+            "announce list --json: sent, cancelled, in-bulletin", states)
+    d.kill()
+    d.start()
+    time.sleep(2)
+    r.check(len(captured(outdir)) == 4, "a restart sends nothing again", len(captured(outdir)))
+    d.stop()
+    cap.kill()
+
+
+def body(r):
+    caps = []
+    real = start_capture
+
+    def tracked(*a, **k):
+        caps.append(real(*a, **k))
+        return caps[-1]
+    globals()["start_capture"] = tracked
+    try:
+        test_reminders(r)
+        test_announcements(r)
+    finally:
+        for p, _, _ in caps:
+            p.kill()
+
+
+if __name__ == "__main__":
+    harness.main(body)
