@@ -22,6 +22,7 @@ struct item {
 	unsigned regions;
 	int64_t	 at;		/* due / starts / published / received */
 	int64_t	 prev_at;	/* deadline moved in the period: the old due */
+	int	 revision;
 };
 
 struct compose_issue {
@@ -56,7 +57,7 @@ load_cb(const store_event_t *se, void *arg)
 {
 	struct load *l = arg;
 	compose_issue_t *is = l->issue;
-	struct item it = { NULL, se->regions, se->at ? se->at : se->created, 0 };
+	struct item it = { NULL, se->regions, se->at ? se->at : se->created, 0, se->revision };
 	json_error_t jerr;
 
 	if (l->undated_only && se->at != 0)
@@ -173,6 +174,24 @@ compose_issue_count(const compose_issue_t *is, unsigned regions)
 	for (int s = 0; s < SEC_N; s++)
 		for (size_t i = 0; i < is->n[s]; i++)
 			n += (is->items[s][i].regions & regions) != 0;
+	return n;
+}
+
+size_t
+compose_calendar(const compose_issue_t *is, unsigned regions, ical_item_t *out, size_t max)
+{
+	static const enum section dated[] = { SEC_DEADLINES, SEC_EVENTS };
+	size_t n = 0;
+
+	for (size_t d = 0; d < NELEM(dated); d++)
+		for (size_t i = 0; i < is->n[dated[d]]; i++) {
+			const struct item *it = &is->items[dated[d]][i];
+
+			if ((it->regions & regions) == 0 || n == max)
+				continue;
+			out[n++] = (ical_item_t){ json_string_value(json_object_get(it->ev, "type")),
+			    it->ev, it->revision };
+		}
 	return n;
 }
 

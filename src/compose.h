@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "ical.h"
 #include "store.h"
 
 typedef struct compose_conf {
@@ -39,6 +40,11 @@ void	 compose_issue_free(compose_issue_t *);
 int	 compose_issue_count(const compose_issue_t *, unsigned regions);
 /* compose_bulletin - new object: the "bulletin" data of docs/templates.md */
 json_t	*compose_bulletin(const compose_issue_t *, const char *lang, unsigned regions);
+/* compose_calendar - the deadlines and events of the issue a recipient of
+ * these regions gets, as calendar items (borrowed from the issue), at most
+ * max; the number */
+size_t	 compose_calendar(const compose_issue_t *, unsigned regions, ical_item_t *out,
+	    size_t max);
 /* compose_regions_text - "KYS, OYS" or "kaikki alueet"; appended to out */
 void	 compose_regions_text(unsigned regions, const char *lang, buf_t *out);
 /* compose_paragraphs - [{"text": …}] of text split at blank lines */
