@@ -3,7 +3,8 @@
 #   a capturing SMTP server on 127.0.0.1:2525 (the default relay) writing
 #   to ./var/mail/, tiedoted with ./var/tiedote.db on tcp://127.0.0.1:5570,
 #   the example events and subscribers, and the scheduler sending the
-#   bulletin of Tuesday 17.3.2020 09:00.  The examples are from 2020, so
+#   bulletin of Tuesday 17.3.2020 09:00, a scheduled announcement and the
+#   grant call's first reminder to two funded projects.  The examples are from 2020, so
 #   the demo runs the worker's clock through the test hook TIEDOTE_NOW_FILE:
 #   first a week before the issue (when the events arrive), then the issue's
 #   send time.  From a terminal the worker keeps running until Ctrl-C.
@@ -25,13 +26,24 @@ for f in queue/examples/*.json; do
 done
 echo "== subscriber import tests/data/demo-subscribers.csv"
 "$build/tiedote" subscriber import tests/data/demo-subscribers.csv
-echo "== the clock reaches the issue's send time, Tuesday 17.3.2020 09:00"
+echo "== two funded projects, and an announcement for Monday 16.3.2020 09:00"
+"$build/tiedote" project add pohjois-savo --name "Pohjois-Savon tulevaisuuden sote-keskus" \
+	--region KYS --contact hanke@pohjois-savo.example --contact koordinaattori@pohjois-savo.example
+"$build/tiedote" project add varsinais-suomi --name "Varsinais-Suomen sote-keskus" \
+	--region TYKS --lang sv --contact projekt@varsinais-suomi.example
+printf 'Verkostopäivän 12.5.2020 ilmoittautuminen on auki.\n\nTervetuloa!\n' > var/demo-body.txt
+"$build/tiedote" announce --at "2020-03-16 09:00" --audience regions:KYS,OYS \
+	--subject "Verkostopäivän ilmoittautuminen on auki" --body var/demo-body.txt --id demo-ilmoitus
+echo "== the clock reaches the issue's send time, Tuesday 17.3.2020 09:00 (also the"
+echo "   grant call's 14-day reminder to the projects; the announcement went at 16.3. 09:00)"
 echo "2020-03-17T09:00:05+02:00" > "$TIEDOTE_NOW_FILE"
 for _ in $(seq 1 100); do
 	"$build/tiedote" --json issue status 2>/dev/null | grep -q '"state": "sent"' && break
 	sleep 0.2
 done
 "$build/tiedote" issue status
+"$build/tiedote" reminder list stm-valtionavustus-2020
+"$build/tiedote" announce list
 echo "== captured by the SMTP server in var/mail/:"
 ls var/mail/*.eml
 echo "== what anu.niemi@example.fi received (text part):"
