@@ -270,7 +270,10 @@ print_announcement(json_t *a, int verbose)
 	    "(next bulletin)", json_string_value(json_object_get(a, "audience")),
 	    json_string_value(json_object_get(a, "regions")),
 	    json_string_value(json_object_get(a, "title")));
-	if (json_object_get(a, "fired")) {
+	if (strcmp(json_string_value(json_object_get(a, "state")), "expired") == 0)
+		printf("  seen %s, too late to send (announcements.max_late_hours)\n",
+		    json_string_value(json_object_get(a, "fired")));
+	else if (json_object_get(a, "fired")) {
 		printf("  fired %s: %lld recipients;", json_string_value(json_object_get(a, "fired")),
 		    (long long)json_integer_value(json_object_get(a, "recipients")));
 		json_object_foreach(c, key, v)

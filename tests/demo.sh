@@ -12,6 +12,9 @@ set -eu
 build=${1:-build}
 cd "$(dirname "$0")/.."
 mkdir -p var
+# the demo's story starts in 2020 every time: a database left by an earlier
+# run would already hold its issues
+rm -rf var/tiedote.db var/tiedote.db-wal var/tiedote.db-shm var/mail
 export TIEDOTE_NOW_FILE=$PWD/var/demo-now
 echo "2020-03-10T12:00:00+02:00" > "$TIEDOTE_NOW_FILE"
 /usr/bin/python3 tests/it/capture.py 2525 var/mail > var/capture.out &
