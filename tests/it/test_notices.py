@@ -235,10 +235,13 @@ def test_announcements(r):
                      "--body", body, "--id", "peruttu")
     rc2, _, err2 = cli(d, "announce", "cancel", "peruttu")
     r.check(rc == 0 and rc2 == 0, "a second one, cancelled", err + err2)
-    rc, _, err = cli(d, "announce", "--at", "2020-05-04 09:00", "--subject", "Myöhemmin",
-                     "--body", body, "--id", "siirretty", "--audience", "regions:HYKS")
+    # the third comes over ZeroMQ, as a producer's announcement event
+    rc, _, err = cli(d, "enqueue", "announcement", "--id", "siirretty", "--title", "Myöhemmin",
+                     "--body-file", body, "--regions", "HYKS",
+                     "--send-at", "2020-05-04T09:00:00+03:00")
     rc2, _, err2 = cli(d, "announce", "reschedule", "siirretty", "--at", "2020-05-04 10:00")
-    r.check(rc == 0 and rc2 == 0, "a third one, rescheduled to 10:00", err + err2)
+    r.check(rc == 0 and rc2 == 0, "a third one, from a producer, rescheduled to 10:00",
+            err + err2)
     rc, _, err = cli(d, "announce", "--at", "2020-05-04 25:00", "--subject", "x", "--body", body)
     r.check(rc == 65, "a bad --at is refused (65)", (rc, err))
     rc, _, err = cli(d, "announce", "--at", "2020-05-04 09:00", "--subject", "x\ny", "--body", body)
