@@ -72,6 +72,8 @@ static const struct ckey {
 	  "network days and events within this many days are listed" },
 	{ "bulletin", "send_empty", C_BOOL, offsetof(conf_t, send_empty), "no", 0, 1,
 	  "send an issue that has no items for a recipient (yes/no)" },
+	{ "bulletin", "calendar", C_BOOL, offsetof(conf_t, bulletin_calendar), "yes", 0, 1,
+	  "attach one iCalendar file with the issue's deadlines and events (yes/no)" },
 	{ "bulletin", "approval", C_BOOL, offsetof(conf_t, approval), "no", 0, 1,
 	  "hold each issue until 'tiedote issue approve N'; the draft goes to the editors first" },
 	{ "bulletin", "draft_lead_hours", C_LONG, offsetof(conf_t, draft_lead_hours), "24", 1, 24 * 30,

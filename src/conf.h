@@ -48,6 +48,7 @@ typedef struct conf {
 	long	 deadline_days;
 	long	 event_days;
 	long	 send_empty;
+	long	 bulletin_calendar;
 	long	 approval;
 	long	 draft_lead_hours;
 	char	*editors;

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "ical.h"
 #include "log.h"
 #include "message.h"
 #include "mime.h"
@@ -13,6 +14,8 @@
 #include "util.h"
 
 #define MESSAGE_MAX ((size_t)8 << 20)
+#define CAL_SLOTS 96	/* 3 languages x 31 region sets */
+#define CAL_ITEMS 256
 
 struct message_ctx {
 	const conf_t *conf;
@@ -20,6 +23,13 @@ struct message_ctx {
 	unsigned char key[TOKEN_KEYBYTES];
 	char	*list_id;	/* "Ajankohtaistiedote <list.id>" */
 	message_parts_t scratch;
+	/* the bulletin's calendar file depends only on (issue, language,
+	 * regions): built once for each */
+	struct calendar {
+		char	 key[64];
+		buf_t	 ics;
+	} cal[CAL_SLOTS];
+	int	 ncal;
 };
 
 static const char *const programme[][2] = {
@@ -79,6 +89,8 @@ message_close(message_ctx_t *m)
 		return;
 	render_close(m->render);
 	message_parts_free(&m->scratch);
+	for (int i = 0; i < m->ncal; i++)
+		buf_free(&m->cal[i].ics);
 	free(m->list_id);
 	sodium_memzero(m->key, sizeof m->key);
 	free(m);
@@ -170,6 +182,39 @@ notice_id(message_ctx_t *m, const char *ref, const char *email, buf_t *out)
 	buf_printf(out, "%s.%s@%s", ref, hex, m->conf->list_id);
 }
 
+/* calendar - the .ics of what this issue holds for the recipient: NULL
+ * when it holds no deadline or event, or on error (said in err) */
+static const buf_t *
+calendar(message_ctx_t *m, const compose_issue_t *issue, const char *number,
+    const message_rcpt_t *r, int64_t date, buf_t *err)
+{
+	ical_item_t items[CAL_ITEMS];
+	struct calendar *c;
+	char key[64];
+	size_t n;
+
+	snprintf(key, sizeof key, "%s|%s|%u", number, r->lang, r->regions);
+	for (int i = 0; i < m->ncal; i++)
+		if (strcmp(m->cal[i].key, key) == 0)
+			return m->cal[i].ics.len ? &m->cal[i].ics : NULL;
+	if (m->ncal == CAL_SLOTS) {
+		for (int i = 0; i < m->ncal; i++)
+			buf_free(&m->cal[i].ics);
+		m->ncal = 0;
+	}
+	c = &m->cal[m->ncal];
+	memcpy(c->key, key, sizeof key);
+	buf_init(&c->ics, MESSAGE_MAX);
+	n = compose_calendar(issue, r->regions, items, CAL_ITEMS);
+	if (n > 0 && ical_build(items, n, r->lang, m->conf->time_zone, m->conf->list_id, date,
+	    &c->ics, err) < 0) {
+		buf_free(&c->ics);
+		return NULL;
+	}
+	m->ncal++;
+	return c->ics.len ? &c->ics : NULL;
+}
+
 int
 message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *number,
     const message_rcpt_t *r, int64_t date, message_parts_t *parts, buf_t *eml, buf_t *err)
@@ -199,6 +244,8 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 	if (eml) {
 		const char *at = strchr(c->unsubscribe_address, '@');
 		mime_msg_t msg = { 0 };
+		mime_attachment_t att = { 0 };
+		const buf_t *ics;
 
 		/* local+TOKEN@domain, so a reply to it needs no lookup table */
 		buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
@@ -221,6 +268,18 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 		msg.text_len = p->text.len;
 		msg.html = buf_str(&p->html);
 		msg.html_len = p->html.len;
+		size_t errlen = err->len;
+
+		if (c->bulletin_calendar && (ics = calendar(m, issue, number, r, date, err)) != NULL) {
+			att.filename = strcmp(r->lang, "sv") == 0 ? "kalender.ics" :
+			    strcmp(r->lang, "en") == 0 ? "calendar.ics" : "kalenteri.ics";
+			att.content_type = ICAL_CONTENT_TYPE;
+			att.data = ics->data;
+			att.len = ics->len;
+			msg.attachments = &att;
+			msg.nattachments = 1;
+		} else if (err->len != errlen)
+			goto out;
 		if (mime_build(&msg, eml, err) < 0)
 			goto out;
 	}

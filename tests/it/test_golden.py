@@ -267,6 +267,38 @@ def body(r):
                 (name, "are in" if kys else "are left out"))
         r.check("3/2020" not in text and "17.2.2021" not in text,
                 "%s: network days beyond 90 days are left out" % name)
+        calendar(r, name, got[name, "eml"], kys)
+
+
+def calendar(r, name, eml, kys):
+    """The one .ics of the issue: the same deadlines and events as the text,
+    as Debian's python3-icalendar reads them."""
+    import datetime
+    import email
+    import email.policy
+    import zoneinfo
+    import icalendar
+
+    msg = email.message_from_bytes(eml, policy=email.policy.default)
+    ics = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
+    if not r.check(len(ics) == 1 and ics[0].get_filename().endswith(".ics"),
+                   "%s: one calendar attachment" % name):
+        return
+    cal = icalendar.Calendar.from_ical(ics[0].get_payload(decode=True))
+    events = {str(e["UID"]).split("@")[0]: e for e in cal.walk("VEVENT")}
+    want = {"stm-valtionavustus-2020", "thl-webinaari-innokyla-2020-05-14",
+            "thl-verkostopaiva-2020-q2"}
+    if kys:
+        want.add("thl-tyopaja-kys-oys-2020-05-27")
+    r.check(set(events) == want, "%s: the calendar holds the issue's deadlines and events"
+            % name, sorted(events))
+    dl = events.get("stm-valtionavustus-2020")
+    hki = zoneinfo.ZoneInfo("Europe/Helsinki")
+    r.check(dl is not None and dl["DTSTART"].dt == datetime.datetime(2020, 3, 31, 16, 15,
+            tzinfo=hki) and int(dl["SEQUENCE"]) == 1,
+            "%s: the corrected deadline, 31.3.2020 16.15 Helsinki, SEQUENCE 1" % name,
+            dl and (dl["DTSTART"].dt, dl["SEQUENCE"]))
+    r.check(str(cal["METHOD"]) == "PUBLISH", "%s: METHOD:PUBLISH" % name)
 
 
 def write(outdir):

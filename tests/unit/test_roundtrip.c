@@ -990,6 +990,9 @@ setup(void)
 	conf_init(&conf);
 	if (conf_set(&conf, "store", "path", db_path, &err) < 0 ||
 	    conf_set(&conf, "message", "templates", templates, &err) < 0 ||
+	    /* text and HTML are what this reads back; test_golden.py and
+	     * test_notices.py read the calendar file */
+	    conf_set(&conf, "bulletin", "calendar", "no", &err) < 0 ||
 	    store_open(&conf, &store, &err) < 0) {
 		fprintf(stderr, "set-up: %s\n", buf_str(&err));
 		goto out;
