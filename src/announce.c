@@ -156,7 +156,7 @@ announce_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row
 	}
 	if (row->contact_id) {
 		if (*row->project == '\0') {
-			buf_adds(err, "the project was removed");
+			buf_adds(err, "the project, or this contact of it, was removed");
 			goto out;
 		}
 		rcpt.id = row->contact_id;

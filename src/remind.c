@@ -453,7 +453,7 @@ remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t
 	clock_parse(json_string_value(json_object_get(body, "due")), &due, NULL);
 	rc = 1;
 	if (*row->project == '\0') {
-		buf_adds(err, "the project was removed");
+		buf_adds(err, "the project, or this contact of it, was removed");
 		goto out;
 	}
 	if (cancelled) {
