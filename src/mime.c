@@ -70,18 +70,34 @@ ok_or_die(int r)
 		fatal("mime: libetpan error %d", r);
 }
 
-/* the sink libetpan writes through; full is sticky because some of its
- * writers ignore a failed write */
+/*
+ * the sink libetpan writes through; full is sticky because some of its
+ * writers ignore a failed write.  The encoded bodies do not go through
+ * libetpan: it would copy them line by line, looking at every byte, and
+ * give back exactly what it got (QP lines are CRLF-ended and far below
+ * its 998-octet cut).  Each body part gets a one-octet stand-in instead,
+ * which libetpan hands to the sink in one write, by address; the sink
+ * writes the body in its place.
+ */
 struct sink {
 	buf_t	*out;
 	int	 full;
+	const char *stand_in[2];
+	const buf_t *body[2];
 };
+
+static const char stand_in_text[] = "T", stand_in_html[] = "H";
 
 static int
 w_buf(void *arg, const char *p, size_t n)
 {
 	struct sink *w = arg;
 
+	for (int i = 0; i < 2; i++)
+		if (p == w->stand_in[i] && n == 1) {
+			p = w->body[i]->data;
+			n = w->body[i]->len;
+		}
 	if (w->full || buf_add(w->out, p, n) < 0) {
 		w->full = 1;
 		return 0;
@@ -874,7 +890,7 @@ header(struct mailmime *root, const mime_msg_t *m, prep_t *p, buf_t *err)
 }
 
 /* body - text, or alternative(text, html), inside mixed when there are
- * attachments; the parts borrow the encoded text from p */
+ * attachments; the sink writes the encoded text from p */
 static int
 body(struct mailmime *root, const mime_msg_t *m, prep_t *p, buf_t *err)
 {
@@ -891,13 +907,15 @@ body(struct mailmime *root, const mime_msg_t *m, prep_t *p, buf_t *err)
 		add_part(parent, alt);
 		parent = alt;
 	}
+	/* stand-ins for the encoded bodies, see struct sink; an empty body
+	 * gets none, as libetpan would write nothing for it */
 	add_part(parent, leaf("text/plain; charset=UTF-8",
-	    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, buf_str(&p->text), p->text.len,
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, stand_in_text, p->text.len ? 1 : 0,
 	    NULL));
 	if (m->html)
 		add_part(parent, leaf("text/html; charset=UTF-8",
-		    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, buf_str(&p->html),
-		    p->html.len, NULL));
+		    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, stand_in_html,
+		    p->html.len ? 1 : 0, NULL));
 	for (i = 0; i < m->nattachments; i++) {
 		const mime_attachment_t *a = &m->attachments[i];
 
@@ -920,7 +938,7 @@ mime_build(const mime_msg_t *m, buf_t *out, buf_t *err)
 	buf_t *bufs[] = { &p.from, &p.to, &p.subject, &p.list, &p.unsub, &p.text,
 	    &p.html, &p.tmp };
 	struct mailmime *root = NULL;
-	struct sink sink = { out, 0 };
+	struct sink sink = { out, 0, { stand_in_text, stand_in_html }, { &p.text, &p.html } };
 	size_t i, start = out->len;
 	int col = 0, rc = -1;
 

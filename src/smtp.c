@@ -670,11 +670,14 @@ content(struct slot *sl)
 
 	if (p < end && *p == '.')
 		buf_addc(o, '.');
-	while ((q = memmem(p, (size_t)(end - p), "\n.", 2)) != NULL) {
-		buf_add(o, p, (size_t)(q + 2 - p));
-		buf_addc(o, '.');
-		p = q + 2;
-	}
+	/* a '.' is rare where a line starts (QP escapes it): look for those,
+	 * and copy the runs between */
+	for (q = p; (q = memchr(q, '.', (size_t)(end - q))) != NULL; q++)
+		if (q > sl->data && q[-1] == '\n') {
+			buf_add(o, p, (size_t)(q + 1 - p));
+			buf_addc(o, '.');
+			p = q + 1;
+		}
 	buf_add(o, p, (size_t)(end - p));
 	if (sl->len >= 2 && end[-2] == '\r' && end[-1] == '\n')
 		buf_adds(o, ".\r\n");
