@@ -69,6 +69,8 @@
 #define SLOT_FDS	4
 /* received and not yet parsed; a longer reply line is cut */
 #define IN_MAX		4096
+/* how long a lone result may wait for company, see smtp_process() */
+#define HOLD_US		1000
 
 enum { SL_CLOSED, SL_CONNECTING, SL_OPEN };
 
@@ -126,6 +128,8 @@ struct smtp {
 	int	 nslots, nbusy;
 	int	*freelist, nfree;
 	struct slot *done, **done_tail;	/* results not yet delivered */
+	int	 ndone;			/* ... how many */
+	int64_t	 done_since;		/* monotonic us of the first */
 	int	 delivering;		/* inside smtp_process()'s callbacks */
 	struct bucket per_sec, per_hour;
 	int64_t	 rate_at;		/* clock_now_ms() of the last refill */
@@ -135,12 +139,18 @@ struct smtp {
 };
 
 static int64_t
-mono_ms(void)
+mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t
+mono_ms(void)
+{
+	return mono_us() / 1000;
 }
 
 /* curl_init - once per process; libcurl's global state lives as long */
@@ -603,6 +613,8 @@ finished(struct slot *sl, int code, int stage_, const char *text)
 	sl->next = NULL;
 	*s->done_tail = sl;
 	s->done_tail = &sl->next;
+	if (s->ndone++ == 0)
+		s->done_since = mono_us();
 }
 
 /* broken - the session failed under the message: no reply to report */
@@ -1154,6 +1166,22 @@ smtp_submit(smtp_t *s, uint64_t id, const char *from, const char *rcpt,
 	return 0;
 }
 
+/*
+ * hold - whether to keep the results back a little longer.  The caller
+ * commits the outcomes of one smtp_process() together (sender.h), and a
+ * commit costs more than a message's SMTP; when results come one per
+ * loop turn, as they do from a fast relay, each pays it alone.  A result
+ * is not free for the next message until delivered, so holding it back
+ * never lets more messages be in flight or unrecorded than there are
+ * connections: it only lets a slot idle while the others, at least as
+ * many still busy, finish.  At most HOLD_US.
+ */
+static int
+hold(const smtp_t *s)
+{
+	return s->ndone * 2 < s->nbusy && mono_us() < s->done_since + HOLD_US;
+}
+
 long
 smtp_timeout_ms(smtp_t *s)
 {
@@ -1161,8 +1189,10 @@ smtp_timeout_ms(smtp_t *s)
 	int64_t now = mono_ms(), due = -1;
 	double wait = 0;
 
-	if (s->done)
+	if (s->done && !hold(s))
 		return 0;
+	if (s->done)
+		due = s->done_since / 1000 + HOLD_US / 1000 + 1;
 	for (int i = 0; i < s->nslots; i++) {
 		const struct slot *sl = &s->slots[i];
 
@@ -1224,6 +1254,7 @@ deliver(smtp_t *s)
 
 	s->done = NULL;
 	s->done_tail = &s->done;
+	s->ndone = 0;
 	for (; sl != NULL; sl = next) {
 		/* the callback may hand this slot the next message */
 		smtp_result_t r = sl->result;
@@ -1283,5 +1314,6 @@ smtp_process(smtp_t *s, const zmq_pollitem_t *items, int n)
 			broken(sl, text);
 		}
 	}
-	deliver(s);
+	if (s->done && !hold(s))
+		deliver(s);
 }
