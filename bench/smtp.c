@@ -162,8 +162,7 @@ on_done(void *arg, uint64_t id, const smtp_result_t *r)
 }
 
 /* ours - n messages through the engine; messages per second, or -1;
- * *cpu gets our CPU microseconds per message, the engine's connection
- * threads included */
+ * *cpu gets our CPU microseconds per message */
 static double
 ours(int port, int n, const buf_t *msg, double *cpu)
 {

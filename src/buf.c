@@ -42,8 +42,7 @@ buf_truncate(buf_t *b, size_t len)
 	}
 }
 
-/* buf_reserve - make room for n more bytes plus the terminator */
-static int
+int
 buf_reserve(buf_t *b, size_t n)
 {
 	size_t need, cap;

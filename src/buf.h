@@ -31,6 +31,9 @@ void	 buf_init(buf_t *, size_t max);
 void	 buf_free(buf_t *);
 void	 buf_reset(buf_t *);
 void	 buf_truncate(buf_t *, size_t len);
+/* buf_reserve - room for n more bytes, so that appends up to that do not
+ * reallocate; -1 (nothing changed) when that would cross the ceiling */
+int	 buf_reserve(buf_t *, size_t n);
 int	 buf_add(buf_t *, const void *, size_t);
 int	 buf_adds(buf_t *, const char *);
 int	 buf_addc(buf_t *, char);

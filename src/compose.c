@@ -26,6 +26,7 @@ struct item {
 };
 
 struct compose_issue {
+	uint64_t serial;	/* unique in the process: caches key on it */
 	compose_conf_t conf;
 	char	*number;
 	int64_t	 start, end;
@@ -124,9 +125,11 @@ compose_issue_load(store_t *store, const compose_conf_t *conf, const char *numbe
 		{ SEC_NEWS, "news", 0, 0, start, end },
 		{ SEC_NEWS, "news", 1, 1, start, end },
 	};
+	static uint64_t serials;
 	compose_issue_t *is = xcalloc(1, sizeof *is);
 	struct load l = { is, store, 0, 0, err };
 
+	is->serial = ++serials;
 	is->conf = *conf;
 	is->number = xstrdup(number);
 	is->start = start;
@@ -164,6 +167,12 @@ compose_issue_free(compose_issue_t *is)
 	}
 	free(is->number);
 	free(is);
+}
+
+uint64_t
+compose_issue_serial(const compose_issue_t *is)
+{
+	return is->serial;
 }
 
 int

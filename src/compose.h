@@ -36,6 +36,9 @@ typedef struct compose_issue compose_issue_t;
 int	 compose_issue_load(store_t *, const compose_conf_t *, const char *number,
 	    int64_t period_start, int64_t period_end, compose_issue_t **, buf_t *err);
 void	 compose_issue_free(compose_issue_t *);
+/* compose_issue_serial - a number no other issue loaded by this process
+ * has, for caches of what was made from the issue */
+uint64_t compose_issue_serial(const compose_issue_t *);
 /* compose_issue_count - items a recipient of these regions gets */
 int	 compose_issue_count(const compose_issue_t *, unsigned regions);
 /* compose_bulletin - new object: the "bulletin" data of docs/templates.md */

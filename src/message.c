@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ical.h"
+#include "bcache.h"
 #include "log.h"
 #include "message.h"
 #include "mime.h"
@@ -30,6 +31,7 @@ struct message_ctx {
 		buf_t	 ics;
 	} cal[CAL_SLOTS];
 	int	 ncal;
+	bcache_t *bcache;	/* bulletins rendered once per language and regions */
 };
 
 static const char *const programme[][2] = {
@@ -70,6 +72,7 @@ message_open(const conf_t *conf, store_t *store, buf_t *err)
 
 	m->conf = conf;
 	message_parts_init(&m->scratch);
+	m->bcache = bcache_new();
 	if ((m->render = render_open(conf->templates, err)) == NULL ||
 	    token_key(store, m->key, err) < 0)
 		goto fail;
@@ -91,6 +94,7 @@ message_close(message_ctx_t *m)
 	message_parts_free(&m->scratch);
 	for (int i = 0; i < m->ncal; i++)
 		buf_free(&m->cal[i].ics);
+	bcache_free(m->bcache);
 	free(m->list_id);
 	sodium_memzero(m->key, sizeof m->key);
 	free(m);
@@ -215,6 +219,75 @@ calendar(message_ctx_t *m, const compose_issue_t *issue, const char *number,
 	return c->ics.len ? &c->ics : NULL;
 }
 
+/*
+ * bulletin_cached - the recipient's parts from the cache of rendered
+ * bulletins (bcache.h), rendered into it first on a miss, and the
+ * unsubscribe link in unsub; 0, or 1 with unsub empty when the copy must
+ * be rendered whole: a draft, values that cannot stand in for markers, a
+ * template error or a ceiling hit (which the whole rendering reports)
+ */
+static int
+bulletin_cached(message_ctx_t *m, const compose_issue_t *issue, const char *number,
+    const message_rcpt_t *r, buf_t *unsub, message_parts_t *p)
+{
+	const char *v[BCACHE_NVALUES];
+	const bcache_entry_t *e;
+	bcache_key_t key = { 0 };
+	message_rcpt_t mr;
+	json_t *data = NULL, *bulletin = NULL;
+	buf_t subject, text, html, tmp;
+	int rc = 1;
+
+	buf_init(&subject, 0);
+	buf_init(&text, 0);
+	buf_init(&html, MESSAGE_MAX);
+	buf_init(&tmp, 4096);
+	buf_printf(unsub, "%s/u/", m->conf->base_url);
+	token_make(m->key, TOKEN_UNSUBSCRIBE, r->id, unsub);
+	v[BCACHE_EMAIL] = r->email;
+	v[BCACHE_NAME] = r->name ? r->name : "";
+	v[BCACHE_UNSUBSCRIBE] = buf_str(unsub);
+	if (r->draft || strlen(r->lang) >= sizeof key.lang)
+		goto out;
+	key.issue = compose_issue_serial(issue);
+	memcpy(key.lang, r->lang, strlen(r->lang) + 1);
+	key.regions = r->regions;
+	for (int k = 0; k < BCACHE_NVALUES; k++) {
+		if (!bcache_plain(v[k]))
+			goto out;
+		if (*v[k] == '\0')
+			key.empty |= 1u << k;
+	}
+	if ((e = bcache_get(m->bcache, &key)) == NULL) {
+		mr = *r;
+		mr.email = *v[BCACHE_EMAIL] ? bcache_marker(m->bcache, BCACHE_EMAIL) : "";
+		mr.name = *v[BCACHE_NAME] ? bcache_marker(m->bcache, BCACHE_NAME) : "";
+		data = common_data(m, &mr, number, &tmp);
+		json_object_set_new(json_object_get(data, "links"), "unsubscribe",
+		    json_string(*v[BCACHE_UNSUBSCRIBE] ?
+		    bcache_marker(m->bcache, BCACHE_UNSUBSCRIBE) : ""));
+		bulletin = compose_bulletin(issue, r->lang, r->regions);
+		json_object_update(data, bulletin);
+		buf_reset(&tmp);
+		if (render_raw(m->render, "bulletin", r->lang, data, &subject, &text, &html,
+		    &tmp) < 0 || (e = bcache_put(m->bcache, &key, &subject, &text, &html)) == NULL)
+			goto out;
+	}
+	message_parts_reset(p);
+	if (bcache_fill(m->bcache, e, v, &p->subject, &p->text, &p->html) == 0)
+		rc = 0;
+out:
+	if (rc != 0)
+		buf_reset(unsub);
+	json_decref(bulletin);
+	json_decref(data);
+	buf_free(&subject);
+	buf_free(&text);
+	buf_free(&html);
+	buf_free(&tmp);
+	return rc;
+}
+
 int
 message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *number,
     const message_rcpt_t *r, int64_t date, message_parts_t *parts, buf_t *eml, buf_t *err)
@@ -232,6 +305,8 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 		rc = 1;
 		goto out;
 	}
+	if (bulletin_cached(m, issue, number, r, &unsub, p) == 0)
+		goto mime;
 	data = common_data(m, r, number, &unsub);
 	bulletin = compose_bulletin(issue, r->lang, r->regions);
 	json_object_update(data, bulletin);
@@ -241,6 +316,7 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 	if (render_message(m->render, "bulletin", r->lang, data, &p->subject, &p->text,
 	    &p->html, err) < 0)
 		goto out;
+mime:
 	if (eml) {
 		const char *at = strchr(c->unsubscribe_address, '@');
 		mime_msg_t msg = { 0 };

@@ -70,18 +70,41 @@ ok_or_die(int r)
 		fatal("mime: libetpan error %d", r);
 }
 
-/* the sink libetpan writes through; full is sticky because some of its
- * writers ignore a failed write */
+/*
+ * the sink libetpan writes through; full is sticky because some of its
+ * writers ignore a failed write.  The encoded bodies do not go through
+ * libetpan: it would copy them line by line, looking at every byte, and
+ * give back exactly what it got (QP lines are CRLF-ended and far below
+ * its 998-octet cut).  Each body part gets a one-octet stand-in instead,
+ * which libetpan hands to the sink in one write, by address; the sink
+ * encodes the body straight into the output in its place.
+ */
 struct sink {
 	buf_t	*out;
 	int	 full;
+	const char *stand_in[2];
+	const char *body[2];	/* ... stands for the encoding of this */
+	size_t	 len[2];
+	int	 close[2];	/* qp_encode()'s close */
 };
+
+static const char stand_in_text[] = "T", stand_in_html[] = "H";
+
+static int qp_encode(buf_t *, const char *, size_t, int);
 
 static int
 w_buf(void *arg, const char *p, size_t n)
 {
 	struct sink *w = arg;
 
+	for (int i = 0; i < 2; i++)
+		if (p == w->stand_in[i] && n == 1) {
+			if (w->full || qp_encode(w->out, w->body[i], w->len[i], w->close[i]) < 0) {
+				w->full = 1;
+				return 0;
+			}
+			return 1;
+		}
 	if (w->full || buf_add(w->out, p, n) < 0) {
 		w->full = 1;
 		return 0;
@@ -316,6 +339,16 @@ name_value(buf_t *dst, const char *s, size_t n, size_t col)
 	return ew_add(dst, s, n, FOLD_COL - 1 - col);
 }
 
+/* what each octet is to qp_encode(): escaped, kept as it is (QP_PLAIN),
+ * a blank (kept unless a line break or the end follows), a line break,
+ * NUL (dropped) */
+enum { Q_ESC, Q_PLAIN, Q_BLANK, Q_EOL, Q_NUL };
+
+static const unsigned char qp_class[256] = {
+	[0] = Q_NUL, ['\t'] = Q_BLANK, ['\n'] = Q_EOL, ['\r'] = Q_EOL, [' '] = Q_BLANK,
+	[0x21 ... 0x3c] = Q_PLAIN, [0x3e ... 0x7e] = Q_PLAIN,
+};
+
 /*
  * qp_encode - s[0..n) as quoted-printable text (RFC 2045 6.7) appended to
  * dst.  NUL bytes are dropped; LF, CR and CRLF all become the line break
@@ -332,72 +365,64 @@ qp_encode(buf_t *dst, const char *s, size_t n, int close)
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)s;
 	char chunk[8192];
-	size_t i, j, k = 0, col = 0, tl;
-	int lit;
+	size_t i, j, k = 0, col = 0;
+	unsigned char c;
 
 	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
-
-		/* one round writes at most a line's worth */
+		/* one round writes at most a soft break and a line's worth */
 		if (k + QP_LINE + 8 > sizeof chunk) {
 			if (buf_add(dst, chunk, k) < 0)
 				return -1;
 			k = 0;
 		}
-		/* the common case, copied in one go: inside a line, characters
-		 * that stay as they are, and blanks with one of those after */
-		if (col > 0 && col < QP_LINE - 1 && QP_PLAIN(c)) {
-			size_t end = n - i < QP_LINE - 1 - col ? n : i + QP_LINE - 1 - col;
-
-			for (j = i + 1; j < end; j++) {
-				unsigned char d = p[j];
-
-				if (QP_PLAIN(d))
-					continue;
-				if ((d == ' ' || d == '\t') && j + 1 < n &&
-				    (QP_PLAIN(p[j + 1]) || p[j + 1] == ' ' || p[j + 1] == '\t'))
-					continue;
-				break;
-			}
-			memcpy(chunk + k, p + i, j - i);
-			k += j - i;
-			col += j - i;
-			i = j - 1;
+		c = p[i];
+		switch (qp_class[c]) {
+		case Q_NUL:
 			continue;
-		}
-		if (c == '\0')
-			continue;
-		if (c == '\r' || c == '\n') {
+		case Q_EOL:
 			if (c == '\r' && i + 1 < n && p[i + 1] == '\n')
 				i++;
 			chunk[k++] = '\r';
 			chunk[k++] = '\n';
 			col = 0;
 			continue;
-		}
-		if (c == ' ' || c == '\t') {
+		case Q_BLANK:
 			for (j = i + 1; j < n && p[j] == '\0'; j++)
 				;
-			lit = j < n && p[j] != '\r' && p[j] != '\n';
-		} else
-			lit = QP_PLAIN(c);
-		tl = lit ? 1 : 3;
-		if (col + tl > QP_LINE - 1) {
+			if (j == n || p[j] == '\r' || p[j] == '\n')
+				goto escape;
+			break;
+		case Q_ESC:
+			goto escape;
+		}
+		/* literal */
+		if (col == QP_LINE - 1) {
 			chunk[k++] = '=';
 			chunk[k++] = '\r';
 			chunk[k++] = '\n';
 			col = 0;
 		}
 		if (col == 0 && (c == '.' || c == 'F'))
-			lit = 0, tl = 3;
-		if (lit)
-			chunk[k++] = (char)c;
-		else {
-			chunk[k++] = '=';
-			chunk[k++] = hex[c >> 4];
-			chunk[k++] = hex[c & 15];
+			goto escape;
+		chunk[k++] = (char)c;
+		col++;
+		/* and the literals after it on the line, in one go */
+		while (i + 1 < n && col < QP_LINE - 1 && qp_class[p[i + 1]] == Q_PLAIN) {
+			chunk[k++] = (char)p[++i];
+			col++;
 		}
-		col += tl;
+		continue;
+escape:
+		if (col + 3 > QP_LINE - 1) {
+			chunk[k++] = '=';
+			chunk[k++] = '\r';
+			chunk[k++] = '\n';
+			col = 0;
+		}
+		chunk[k++] = '=';
+		chunk[k++] = hex[c >> 4];
+		chunk[k++] = hex[c & 15];
+		col += 3;
 	}
 	if (close && col > 0) {
 		chunk[k++] = '=';
@@ -619,7 +644,7 @@ check_addr(const char *what, const char *a, buf_t *err)
 /* everything mime_build prepares before libetpan sees any of it; each
  * buffer has the output's ceiling, as nothing in it can be bigger */
 typedef struct prep {
-	buf_t	 from, to, subject, list, unsub, text, html, tmp;
+	buf_t	 from, to, subject, list, unsub, tmp;
 	size_t	 text_len, html_len;
 	struct tm tm;		/* the Date, local time */
 	int	 https;		/* the unsubscribe URL is https */
@@ -805,12 +830,6 @@ prepare(const mime_msg_t *m, prep_t *p, buf_t *err)
 	    mailto_add(&p->unsub, m->unsubscribe_mailto) < 0 ||
 	    buf_addc(&p->unsub, '>') < 0))
 		goto full;
-	/* a text-only message is one part, whose QP must end the message in
-	 * CRLF itself; in a multipart the closing boundary does it */
-	if (qp_encode(&p->text, m->text, p->text_len,
-	    m->html == NULL && m->nattachments == 0) < 0 ||
-	    (m->html && qp_encode(&p->html, m->html, p->html_len, 0) < 0))
-		goto full;
 	return 0;
 full:
 	too_big(p, err);
@@ -873,8 +892,18 @@ header(struct mailmime *root, const mime_msg_t *m, prep_t *p, buf_t *err)
 	return 0;
 }
 
+/* has_octets - 1 when s[0..n) is more than NUL bytes, which QP drops */
+static size_t
+has_octets(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '\0')
+			return 1;
+	return 0;
+}
+
 /* body - text, or alternative(text, html), inside mixed when there are
- * attachments; the parts borrow the encoded text from p */
+ * attachments; the sink writes the encoded text from p */
 static int
 body(struct mailmime *root, const mime_msg_t *m, prep_t *p, buf_t *err)
 {
@@ -891,13 +920,16 @@ body(struct mailmime *root, const mime_msg_t *m, prep_t *p, buf_t *err)
 		add_part(parent, alt);
 		parent = alt;
 	}
+	/* stand-ins for the encoded bodies, see struct sink; a body that
+	 * encodes to nothing (only NULs) gets none, as libetpan would write
+	 * nothing for it */
 	add_part(parent, leaf("text/plain; charset=UTF-8",
-	    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, buf_str(&p->text), p->text.len,
-	    NULL));
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, stand_in_text,
+	    has_octets(m->text, p->text_len), NULL));
 	if (m->html)
 		add_part(parent, leaf("text/html; charset=UTF-8",
-		    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, buf_str(&p->html),
-		    p->html.len, NULL));
+		    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, stand_in_html,
+		    has_octets(m->html, p->html_len), NULL));
 	for (i = 0; i < m->nattachments; i++) {
 		const mime_attachment_t *a = &m->attachments[i];
 
@@ -917,10 +949,10 @@ int
 mime_build(const mime_msg_t *m, buf_t *out, buf_t *err)
 {
 	prep_t p;
-	buf_t *bufs[] = { &p.from, &p.to, &p.subject, &p.list, &p.unsub, &p.text,
-	    &p.html, &p.tmp };
+	buf_t *bufs[] = { &p.from, &p.to, &p.subject, &p.list, &p.unsub, &p.tmp };
 	struct mailmime *root = NULL;
-	struct sink sink = { out, 0 };
+	struct sink sink = { out, 0, { stand_in_text, stand_in_html }, { NULL, NULL },
+	    { 0, 0 }, { 0, 0 } };
 	size_t i, start = out->len;
 	int col = 0, rc = -1;
 
@@ -930,6 +962,16 @@ mime_build(const mime_msg_t *m, buf_t *out, buf_t *err)
 		buf_init(bufs[i], out->max);
 	if (check(m, &p, err) < 0 || prepare(m, &p, err) < 0)
 		goto out;
+	/* a text-only message is one part, whose QP must end the message in
+	 * CRLF itself; in a multipart the closing boundary does it */
+	sink.body[0] = m->text;
+	sink.len[0] = p.text_len;
+	sink.close[0] = m->html == NULL && m->nattachments == 0;
+	sink.body[1] = m->html;
+	sink.len[1] = p.html_len;
+	/* room for the whole message at once (QP adds a little to text,
+	 * more to UTF-8), not a dozen doublings; only a hint */
+	buf_reserve(out, p.text_len + p.text_len / 4 + p.html_len + p.html_len / 8 + 4096);
 	/* from here on every libetpan object hangs off root as soon as it
 	 * exists, so the one mailmime_free() releases all on any path */
 	root = nn(mailmime_new_message_data(NULL));

@@ -59,9 +59,8 @@ render_close(render_t *r)
 	free(r);
 }
 
-/* one_line - s as one line: whitespace runs become one space, trimmed */
-static int
-one_line(buf_t *out, const char *s, size_t len)
+int
+render_one_line(buf_t *out, const char *s, size_t len)
 {
 	int space = 0, any = 0;
 
@@ -80,24 +79,34 @@ one_line(buf_t *out, const char *s, size_t len)
 	return 0;
 }
 
-int
-render_message(render_t *r, const char *kind, const char *lang, json_t *data,
-    buf_t *subject, buf_t *text, buf_t *html, buf_t *err)
+/* templates - the kind's three templates in lang, or NULL after saying
+ * why */
+static const tmpl_t *const *
+templates(render_t *r, const char *kind, const char *lang, buf_t *err)
 {
 	const tmpl_t *const *t = NULL;
-	int rc = -1;
 
 	for (size_t k = 0; k < NELEM(kinds); k++)
 		for (size_t l = 0; l < NELEM(langs); l++)
 			if (strcmp(kind, kinds[k]) == 0 && strcmp(lang, langs[l]) == 0)
 				t = r->t[k][l];
-	if (t == NULL) {
+	if (t == NULL)
 		buf_printf(err, "no template for %s in language %s", kind, lang);
+	return t;
+}
+
+int
+render_message(render_t *r, const char *kind, const char *lang, json_t *data,
+    buf_t *subject, buf_t *text, buf_t *html, buf_t *err)
+{
+	const tmpl_t *const *t;
+	int rc = -1;
+
+	if ((t = templates(r, kind, lang, err)) == NULL)
 		return -1;
-	}
 	buf_reset(&r->scratch);
 	if (tmpl_render(r->set, t[P_SUBJECT], data, &r->scratch, err) < 0 ||
-	    one_line(subject, r->scratch.data ? r->scratch.data : "", r->scratch.len) < 0)
+	    render_one_line(subject, r->scratch.data ? r->scratch.data : "", r->scratch.len) < 0)
 		goto out;
 	buf_reset(&r->scratch);
 	if (tmpl_render(r->set, t[P_TEXT], data, &r->scratch, err) < 0 ||
@@ -110,4 +119,23 @@ out:
 	if (rc < 0 && err->len == 0)
 		buf_printf(err, "%s/%s: message larger than the buffer's ceiling", lang, kind);
 	return rc;
+}
+
+int
+render_raw(render_t *r, const char *kind, const char *lang, json_t *data,
+    buf_t *subject, buf_t *text, buf_t *html, buf_t *err)
+{
+	const tmpl_t *const *t;
+
+	if ((t = templates(r, kind, lang, err)) == NULL)
+		return -1;
+	if (tmpl_render(r->set, t[P_SUBJECT], data, subject, err) < 0 ||
+	    tmpl_render(r->set, t[P_TEXT], data, text, err) < 0 ||
+	    tmpl_render(r->set, t[P_HTML], data, html, err) < 0) {
+		if (err->len == 0)
+			buf_printf(err, "%s/%s: message larger than the buffer's ceiling",
+			    lang, kind);
+		return -1;
+	}
+	return 0;
 }

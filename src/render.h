@@ -24,5 +24,14 @@ render_t *render_open(const char *dir, buf_t *err);
 void	 render_close(render_t *);
 int	 render_message(render_t *, const char *kind, const char *lang, json_t *data,
 	    buf_t *subject, buf_t *text, buf_t *html, buf_t *err);
+/* render_raw - the templates of render_message() alone, appended to the
+ * buffers as they come out: the subject not yet made one line, the text
+ * not yet wrapped; render_message() is render_raw(), then
+ * render_one_line() on the subject and wrap_text() on the text */
+int	 render_raw(render_t *, const char *kind, const char *lang, json_t *data,
+	    buf_t *subject, buf_t *text, buf_t *html, buf_t *err);
+/* render_one_line - s as one line, appended to out: runs of white space
+ * become one space, none at either end */
+int	 render_one_line(buf_t *out, const char *s, size_t len);
 
 #endif

@@ -1,67 +1,54 @@
 /*
- * smtp - delivery through one relay, one thread per connection; contract
+ * smtp - delivery through one relay, in the caller's event loop; contract
  * in smtp.h.
  *
- * Why threads.  libcurl (7.88, and 8.x as far as curl issues #8555 and
- * #4015 go) waits blocking for the reply to the final "." of a message,
- * and for the reply to the QUIT it sends after a failure, even on the multi
- * interface.  Driven from the worker's event loop, that stalled the ZeroMQ
- * intake for as long as the relay took to accept a message, and the
- * sessions did not overlap in that wait (8 messages at 4 connections, a
- * relay answering "." after 1 s: 8 s instead of 2).  So each connection
- * slot is a thread that owns one easy handle, configured once in
- * smtp_new(), and runs curl_easy_perform() per message.  The handle's own
- * connection cache keeps its session open between messages, so the relay
- * sees `connections` sessions, each carrying many transactions.  A message
- * changes only the sender (when it differs from the last one), the
- * recipient list (a curl_slist node inside the slot, so no allocation) and
- * the upload size.  The caller's thread never touches the network.
+ * Who does what.  libcurl opens each session: resolve, connect, greeting,
+ * EHLO, STARTTLS, AUTH, all of it non-blocking on a multi handle with
+ * CURLOPT_CONNECT_ONLY.  From then on the session is ours: the
+ * transactions go through curl_easy_send() and curl_easy_recv() (which
+ * keep TLS libcurl's business) on the non-blocking socket, polled in the
+ * caller's loop like any other descriptor.  libcurl's own SMTP transfer
+ * is not used because it waits blocking for the reply to each message's
+ * final "." and to the QUIT after a failure, even on the multi interface
+ * (curl issues #8555, #4015); driving it from threads instead cost a
+ * thread wake-up and an eventfd round per message and more CPU in
+ * libcurl's per-transfer setup than the transfer itself (bench/smtp).
  *
- * Hand-over.  One mutex guards what both sides touch: a slot's job flag
- * and sockets, the completion queue, the stop flag.  smtp_submit() fills an
- * idle slot's job fields (its thread sleeps on the slot's condition
- * variable and does not look at them until the flag is set), sets the flag
- * and signals.  The thread performs the transfer, builds the result, puts
- * the slot on the completion queue and counts up an eventfd, the one
- * descriptor smtp_pollitems() hands the caller's poll; smtp_process() takes
- * the queue and runs the callbacks.  The free list, the in-flight count
- * and the rate limiter belong to the caller's thread alone.
+ * Each slot has its own multi handle, so its connection cache holds its
+ * session alone: libcurl's pruning of idle connections, which looks at
+ * the connections of its own cache only, never touches another slot's
+ * session.  The easy handle stays in its multi while the session lives
+ * (curl_easy_send() finds the connection through it); removing it closes
+ * the session at once, without a QUIT, which is how a session ends after
+ * a failure and how smtp_free() cuts a transfer: no "." ever follows a
+ * message that was not sent whole.
  *
- * Replies.  libcurl reports only the last reply code and an error string,
- * so the debug callback watches the conversation: commands going out
- * (CURLINFO_HEADER_OUT) move the stage forward (MAIL, RCPT, DATA), reply
- * lines coming in (CURLINFO_HEADER_IN) are collected into the current
- * reply.  When a transfer ends the last reply is the final one.  After a
- * failure libcurl closes the session with QUIT; what comes after a QUIT is
- * not about our message, so capture stops there until the slot's next
- * transfer or new connection.
+ * A transaction.  With PIPELINING in the relay's (last) EHLO reply, MAIL,
+ * RCPT and DATA go out together (RFC 2920), then after 354 the content,
+ * dot-stuffed, with the final ".": two round trips per message.  Without
+ * it, one command at a time.  Replies are read in order; the first that
+ * is not the one expected ends the transaction with that reply and the
+ * session with it (a pipelined DATA might still be answered with 354, so
+ * nothing more may be written).  The reply text is collected as libcurl's
+ * debug callback showed it before: lines joined by a space, control bytes
+ * as '?'.  During the connect the debug callback still does that, and
+ * notes which extensions the EHLO reply offered.
  *
- * Stopping.  smtp_free() must neither wait on a slow relay nor let a cut
- * message through.  curl_multi_remove_handle() or a timeout on an upload
- * in flight is no way out (libcurl sends "." for a removed upload and waits
- * for the reply), so a transfer is failed from outside: a stop flag the
- * progress and read callbacks turn into an abort, and shutdown() of the
- * slot's sockets, which the open and close socket callbacks track under
- * the mutex (so a descriptor number that was closed and given to someone
- * else is never shut down).  A failed upload gets no "." from libcurl, and
- * nothing at all leaves a shut-down socket.  Idle sessions get their QUIT,
- * all at once, for at most QUIT_WAIT_MS; then they are cut the same way.
- *
- * Time.  The rate limiter runs on clock_now_ms(), so a test can give or
- * withhold tokens by moving the clock; timeouts are libcurl's, inside the
- * threads, and the wait in smtp_free() is on CLOCK_MONOTONIC.
+ * Time.  A message has timeout_ms from the moment it reaches a slot,
+ * connect included (the connect transfer gets the rest as its own
+ * timeout); the deadlines run on CLOCK_MONOTONIC and smtp_timeout_ms()
+ * wakes the poll for them and for libcurl's timers.  The rate limiter
+ * runs on clock_now_ms(), so a test can give or withhold tokens by moving
+ * the clock.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -74,53 +61,59 @@
 #include "smtp.h"
 #include "util.h"
 
-/* Measured with bench/smtp (20 KB messages): libcurl's default 64 KB
- * costs 2-3x the CPU per message.  libcurl takes its upload buffer and a
- * dot-stuffing buffer twice that size for each transfer and lets them go
- * at its end; at 64 KB the 128 KB one sits at the top of the heap and
- * glibc grows and trims it with brk() twice per message (strace: 8,000
- * brk calls for 4,000 messages, against 40 at 16 KB or 256 KB).  256 KB
- * also sends a larger message in fewer writes; 1 MB gains nothing. */
-#define UPLOAD_BUFFER	(256 * 1024)
 #define ADDR_MAX	512
 /* how long smtp_free() lets idle sessions wait for the reply to QUIT */
 #define QUIT_WAIT_MS	500
-/* sockets a slot may have open at once: its session, or two being tried
- * side by side (happy eyeballs) */
+/* sockets libcurl may have open for a slot while it connects: one, or
+ * two tried side by side (happy eyeballs) */
 #define SLOT_FDS	4
+/* received and not yet parsed; a longer reply line is cut */
+#define IN_MAX		4096
+/* how long a lone result may wait for company, see smtp_process() */
+#define HOLD_US		1000
+
+enum { SL_CLOSED, SL_CONNECTING, SL_OPEN };
+
+/* the reply a transaction waits for next */
+enum { W_NONE, W_MAIL, W_RCPT, W_DATA, W_DOT };
 
 struct slot {
 	smtp_t	*smtp;
-	CURL	*easy;			/* the thread's once it runs */
-	pthread_t thread;
-	pthread_cond_t wake;		/* a job, or stopping */
-	/* the caller's thread only */
+	CURL	*easy;
+	CURLM	*multi;			/* this slot's alone */
+	int	 state;			/* SL_* */
+	curl_socket_t fd;		/* the session's, when open */
+	struct {
+		curl_socket_t fd;
+		int	 what;		/* CURL_POLL_*, 0: free */
+	} socks[SLOT_FDS];		/* libcurl's, while it connects */
+	int64_t	 curl_due;		/* monotonic ms of libcurl's timer, -1 none */
+	int	 pipelining, utf8;	/* offered in the last EHLO reply */
+	int	 ehlo;			/* the EHLO reply is being read */
+	int	 carried;		/* messages begun on this session */
+	/* the message */
 	int	 busy;			/* submitted, result not yet delivered */
+	int	 done;			/* result ready, on the done list */
 	uint64_t id;
-	int	 from_set;
-	/* the job: written by the caller's thread while job is 0, read by
-	 * the slot's thread while it is 1 */
-	char	*data;			/* owned; free()d by the caller's thread */
+	char	*data;			/* owned */
 	size_t	 len;
-	buf_t	 from;			/* the sender libcurl should have */
-	int	 from_new;		/* ... and does not have yet */
-	buf_t	 rcpt;
-	/* under smtp->lock */
-	int	 job;			/* 1 from submit until the result is queued */
-	curl_socket_t fds[SLOT_FDS];	/* open sockets, CURL_SOCKET_BAD free */
-	struct slot *next;		/* on the completion queue */
-	atomic_int stop;		/* set under the lock, read anywhere */
-	/* the slot's thread only, during a transfer */
-	size_t	 off;
-	struct curl_slist rcpt_list;	/* one node over rcpt.data */
-	int	 stage;
-	int	 quitting;		/* a QUIT went out: ignore replies */
-	int	 reply_open;		/* last line was "NNN-": more follow */
-	int	 reply_code;
+	buf_t	 from, rcpt;
+	int64_t	 deadline;		/* monotonic ms */
+	int	 reused;		/* on a session that carried another */
+	int	 retried;		/* ... which failed under it: a new one */
+	int	 wait;			/* W_*: the reply expected next */
+	int	 sent;			/* W_*: commands written up to this one */
+	buf_t	 out;			/* to write */
+	size_t	 out_off;
+	char	 in[IN_MAX];
+	size_t	 in_len;
+	/* the reply being read */
+	int	 reply_open, reply_code;
 	size_t	 reply_len;
 	char	 reply[512];
 	char	 errbuf[CURL_ERROR_SIZE];
-	smtp_result_t result;		/* the caller's once queued */
+	smtp_result_t result;
+	struct slot *next;		/* on the done list */
 };
 
 /* a token bucket; rate in tokens per millisecond, 0 = unlimited */
@@ -134,20 +127,31 @@ struct smtp {
 	struct slot *slots;
 	int	 nslots, nbusy;
 	int	*freelist, nfree;
-	int	 efd;			/* eventfd: results are queued */
-	int	 nthreads;		/* started */
-	pthread_mutex_t lock;
-	pthread_cond_t exited;		/* a thread ended (CLOCK_MONOTONIC) */
-	/* under lock */
-	int	 nrunning;		/* threads not yet ended */
-	int	 stopping;
-	struct slot *done, **done_tail;	/* the completion queue */
-	/* the caller's thread only, like the free list */
+	struct slot *done, **done_tail;	/* results not yet delivered */
+	int	 ndone;			/* ... how many */
+	int64_t	 done_since;		/* monotonic us of the first */
+	int	 delivering;		/* inside smtp_process()'s callbacks */
 	struct bucket per_sec, per_hour;
 	int64_t	 rate_at;		/* clock_now_ms() of the last refill */
+	long	 timeout;		/* ms per message */
 	char	*url;
 	char	*user, *pass;
 };
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t
+mono_ms(void)
+{
+	return mono_us() / 1000;
+}
 
 /* curl_init - once per process; libcurl's global state lives as long */
 static void
@@ -362,91 +366,18 @@ out:
 	return rc;
 }
 
-/* read_cb - the message straight from the caller's buffer; on stop, end
- * the upload as failed, after which libcurl sends no "." */
-static size_t
-read_cb(char *out, size_t size, size_t nitems, void *arg)
-{
-	struct slot *sl = arg;
-	size_t n = size * nitems, left = sl->len - sl->off;
-
-	if (atomic_load_explicit(&sl->stop, memory_order_relaxed))
-		return CURL_READFUNC_ABORT;
-	if (n > left)
-		n = left;
-	memcpy(out, sl->data + sl->off, n);
-	sl->off += n;
-	return n;
-}
-
-/* xferinfo_cb - libcurl asks whether to go on, also while it resolves or
- * connects, where no socket of ours could be shut down */
-static int
-xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-    curl_off_t ulnow)
-{
-	struct slot *sl = arg;
-
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return atomic_load_explicit(&sl->stop, memory_order_relaxed);
-}
-
-static int
-fd_index(const struct slot *sl, curl_socket_t fd)
-{
-	for (int i = 0; i < SLOT_FDS; i++)
-		if (sl->fds[i] == fd)
-			return i;
-	return -1;
-}
-
-/* opensocket_cb - libcurl's socket(), recorded so smtp_free() can shut
- * it down; none once the slot is stopped */
+/* opensocket_cb - libcurl's socket(), close-on-exec: a child the caller
+ * forks must not hold the session open */
 static curl_socket_t
 opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	struct slot *sl = arg;
-	curl_socket_t fd = CURL_SOCKET_BAD;
-	int i;
-
-	(void)purpose;
-	pthread_mutex_lock(&sl->smtp->lock);
-	/* CLOEXEC: a child the caller forks must not hold the session open */
-	if (!atomic_load(&sl->stop) && (i = fd_index(sl, CURL_SOCKET_BAD)) >= 0 &&
-	    (fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol)) >= 0)
-		sl->fds[i] = fd;
-	pthread_mutex_unlock(&sl->smtp->lock);
-	return fd;
-}
-
-/* closesocket_cb - forget the socket before its number can be reused */
-static int
-closesocket_cb(void *arg, curl_socket_t fd)
-{
-	struct slot *sl = arg;
-	int i;
-
-	pthread_mutex_lock(&sl->smtp->lock);
-	if ((i = fd_index(sl, fd)) >= 0)
-		sl->fds[i] = CURL_SOCKET_BAD;
-	pthread_mutex_unlock(&sl->smtp->lock);
-	return close(fd);
-}
-
-/* write_cb - SMTP uploads produce no body; keep libcurl off stdout */
-static size_t
-write_cb(char *p, size_t size, size_t nitems, void *arg)
-{
-	(void)p;
 	(void)arg;
-	return size * nitems;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
-/* sockopt_cb - a new connection for this slot: earlier QUITs (of a
- * session libcurl evicted through this handle) are behind us */
+/* sockopt_cb - a new connection for this slot: forget the last one's
+ * replies */
 static int
 sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 {
@@ -454,13 +385,13 @@ sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 
 	(void)fd;
 	(void)purpose;
-	sl->quitting = 0;
 	sl->reply_open = 0;
 	sl->reply_len = 0;
 	sl->reply_code = 0;
 	sl->reply[0] = '\0';
 	return CURL_SOCKOPT_OK;
 }
+
 
 static int
 prefix(const char *p, size_t n, const char *word)
@@ -469,27 +400,6 @@ prefix(const char *p, size_t n, const char *word)
 
 	return n >= w && strncasecmp(p, word, w) == 0;
 }
-
-/* command_out - a command line went to the server */
-static void
-command_out(struct slot *sl, const char *p, size_t n)
-{
-	int stage = -1;
-
-	if (prefix(p, n, "QUIT"))
-		sl->quitting = 1;
-	else if (prefix(p, n, "MAIL FROM:"))
-		stage = SMTP_STAGE_MAIL;
-	else if (prefix(p, n, "RCPT TO:"))
-		stage = SMTP_STAGE_RCPT;
-	else if (prefix(p, n, "DATA\r\n"))
-		stage = SMTP_STAGE_DATA;
-	/* forward only: an AUTH continuation is base64 and could spell
-	 * anything, but it comes before MAIL */
-	if (stage > sl->stage)
-		sl->stage = stage;
-}
-
 /* reply_in - one reply line ("NNN-text" or "NNN text", CRLF) arrived */
 static void
 reply_in(struct slot *sl, const char *p, size_t n)
@@ -515,18 +425,77 @@ reply_in(struct slot *sl, const char *p, size_t n)
 	sl->reply[sl->reply_len] = '\0';
 }
 
+/* ehlo_line - an EHLO reply line names the extensions we use */
+static void
+ehlo_line(struct slot *sl, const char *p, size_t n)
+{
+	if (n < 4 || (p[3] != '-' && p[3] != ' '))
+		return;
+	if (prefix(p + 4, n - 4, "PIPELINING") && (n == 14 || p[14] == '\r' || p[14] == ' '))
+		sl->pipelining = 1;
+	else if (prefix(p + 4, n - 4, "SMTPUTF8") && (n == 12 || p[12] == '\r' || p[12] == ' '))
+		sl->utf8 = 1;
+}
+
+/* debug_cb - while libcurl connects: the replies, for a failure's text
+ * and for the extensions the last EHLO offered */
 static int
 debug_cb(CURL *easy, curl_infotype type, char *p, size_t n, void *arg)
 {
 	struct slot *sl = arg;
 
 	(void)easy;
-	if (type == CURLINFO_HEADER_OUT)
-		command_out(sl, p, n);
-	else if (type == CURLINFO_HEADER_IN && !sl->quitting)
+	if (sl->state != SL_CONNECTING)
+		return 0;
+	if (type == CURLINFO_HEADER_OUT && (prefix(p, n, "EHLO ") || prefix(p, n, "HELO "))) {
+		sl->ehlo = 1;
+		sl->pipelining = sl->utf8 = 0;
+	} else if (type == CURLINFO_HEADER_IN) {
 		reply_in(sl, p, n);
+		if (sl->ehlo) {
+			ehlo_line(sl, p, n);
+			sl->ehlo = sl->reply_open;
+		}
+	}
 	return 0;
 }
+
+/* socket_cb - which of libcurl's sockets to poll for what, while it
+ * connects */
+static int
+socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct slot *sl = arg;
+	int i, free_i = -1;
+
+	(void)easy;
+	(void)sockp;
+	for (i = 0; i < SLOT_FDS; i++) {
+		if (sl->socks[i].what && sl->socks[i].fd == fd)
+			break;
+		if (!sl->socks[i].what && free_i < 0)
+			free_i = i;
+	}
+	if (i == SLOT_FDS) {
+		if (what == CURL_POLL_REMOVE || free_i < 0)
+			return 0;
+		i = free_i;
+	}
+	sl->socks[i].fd = fd;
+	sl->socks[i].what = what == CURL_POLL_REMOVE ? 0 : what;
+	return 0;
+}
+
+static int
+timer_cb(CURLM *multi, long ms, void *arg)
+{
+	struct slot *sl = arg;
+
+	(void)multi;
+	sl->curl_due = ms < 0 ? -1 : mono_ms() + ms;
+	return 0;
+}
+
 
 static void
 bucket_init(struct bucket *b, double per_ms, double cap)
@@ -590,184 +559,363 @@ enhanced_code(const char *reply, int code, char *out)
 	out[n] = '\0';
 }
 
-/* result_build - what the transfer came to, from the slot's thread */
+/* stage - where the slot's message is, for a failure's result */
+static int
+stage(const struct slot *sl)
+{
+	switch (sl->wait) {
+	case W_MAIL:
+		return SMTP_STAGE_MAIL;
+	case W_RCPT:
+		return SMTP_STAGE_RCPT;
+	case W_DATA:
+	case W_DOT:
+		return SMTP_STAGE_DATA;
+	}
+	return SMTP_STAGE_CONNECT;
+}
+
+/* slot_close - end the session at once: no QUIT, nothing more written */
 static void
-result_build(struct slot *sl, CURLcode rc)
+slot_close(struct slot *sl)
+{
+	if (sl->state != SL_CLOSED)
+		curl_multi_remove_handle(sl->multi, sl->easy);
+	sl->state = SL_CLOSED;
+	sl->fd = CURL_SOCKET_BAD;
+	for (int i = 0; i < SLOT_FDS; i++)
+		sl->socks[i].what = 0;
+	sl->curl_due = -1;
+	sl->wait = sl->sent = W_NONE;
+	sl->in_len = 0;
+	sl->reply_open = 0;
+	buf_reset(&sl->out);
+	sl->out_off = 0;
+}
+
+/* finished - the slot's message has its result; delivered by
+ * smtp_process() */
+static void
+finished(struct slot *sl, int code, int stage_, const char *text)
 {
 	smtp_result_t *r = &sl->result;
-	long code = 0;
+	smtp_t *s = sl->smtp;
 
 	memset(r, 0, sizeof *r);
-	curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (sl->reply_len > 0)
-		code = sl->reply_code;
-	r->stage = rc == CURLE_OK ? SMTP_STAGE_DONE : sl->stage;
-	if (rc == CURLE_OK || code >= 400) {
-		r->code = (int)code;
-		snprintf(r->text, sizeof r->text, "%s", sl->reply);
-		enhanced_code(sl->reply, r->code, r->enhanced);
-	} else {
-		/* the last reply was a good one: the server said nothing
-		 * about the failure, libcurl knows what happened */
-		r->code = 0;
-		snprintf(r->text, sizeof r->text, "%s",
-		    sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc));
+	r->code = code;
+	r->stage = stage_;
+	/* cut to the result's size, as the reply was cut to the slot's */
+	memcpy(r->text, text, strnlen(text, sizeof r->text - 1));
+	if (code)
+		enhanced_code(r->text, code, r->enhanced);
+	sl->wait = sl->sent = W_NONE;
+	sl->done = 1;
+	sl->next = NULL;
+	*s->done_tail = sl;
+	s->done_tail = &sl->next;
+	if (s->ndone++ == 0)
+		s->done_since = mono_us();
+}
+
+/* broken - the session failed under the message: no reply to report */
+static void connect_start(struct slot *);
+
+static void
+broken(struct slot *sl, const char *text)
+{
+	int st = sl->state == SL_CONNECTING ? SMTP_STAGE_CONNECT : stage(sl);
+	int again = sl->state == SL_OPEN && sl->wait == W_MAIL && sl->reused &&
+	    !sl->retried;
+
+	slot_close(sl);
+	if (!sl->busy || sl->done)
+		return;
+	/* a session that carried an earlier message may have been closed
+	 * by the relay just before this one went out: no reply came, so
+	 * nothing of it was taken, and a new session may try once more */
+	if (again) {
+		sl->retried = 1;
+		connect_start(sl);
+		return;
+	}
+	finished(sl, 0, st, text);
+}
+
+static int
+eight_bit(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}
+
+/* command - the next command of the transaction into the output */
+static void
+command(struct slot *sl, int which)
+{
+	buf_t *o = &sl->out;
+
+	switch (which) {
+	case W_MAIL:
+		buf_printf(o, "MAIL FROM:<%s>%s\r\n", buf_str(&sl->from), sl->utf8 &&
+		    (eight_bit(buf_str(&sl->from)) || eight_bit(buf_str(&sl->rcpt))) ?
+		    " SMTPUTF8" : "");
+		break;
+	case W_RCPT:
+		buf_printf(o, "RCPT TO:<%s>\r\n", buf_str(&sl->rcpt));
+		break;
+	case W_DATA:
+		buf_adds(o, "DATA\r\n");
+		break;
+	}
+	sl->sent = which;
+}
+
+/* content - the message dot-stuffed (a '.' that starts a line doubled),
+ * then the final ".", after a CRLF of its own if the message lacks one */
+static void
+content(struct slot *sl)
+{
+	const char *p = sl->data, *end = sl->data + sl->len, *q;
+	buf_t *o = &sl->out;
+
+	if (p < end && *p == '.')
+		buf_addc(o, '.');
+	/* a '.' is rare where a line starts (QP escapes it): look for those,
+	 * and copy the runs between */
+	for (q = p; (q = memchr(q, '.', (size_t)(end - q))) != NULL; q++)
+		if (q > sl->data && q[-1] == '\n') {
+			buf_add(o, p, (size_t)(q + 1 - p));
+			buf_addc(o, '.');
+			p = q + 1;
+		}
+	buf_add(o, p, (size_t)(end - p));
+	if (sl->len >= 2 && end[-2] == '\r' && end[-1] == '\n')
+		buf_adds(o, ".\r\n");
+	else
+		buf_adds(o, sl->len ? "\r\n.\r\n" : ".\r\n");
+	sl->sent = W_DOT;
+}
+
+/* begin - the open session takes the slot's message */
+static void
+begin(struct slot *sl)
+{
+	sl->reused = sl->carried++ > 0;
+	command(sl, W_MAIL);
+	if (sl->pipelining) {
+		command(sl, W_RCPT);
+		command(sl, W_DATA);
+	}
+	sl->wait = W_MAIL;
+}
+
+/* flush - write what is queued, as far as the socket takes it; -1 when
+ * the session broke */
+static int
+flush(struct slot *sl)
+{
+	CURLcode rc;
+	size_t n;
+
+	while (sl->out_off < sl->out.len) {
+		n = 0;
+		rc = curl_easy_send(sl->easy, sl->out.data + sl->out_off,
+		    sl->out.len - sl->out_off, &n);
+		if (rc == CURLE_AGAIN)
+			return 0;
+		if (rc != CURLE_OK) {
+			broken(sl, sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc));
+			return -1;
+		}
+		sl->out_off += n;
+	}
+	buf_reset(&sl->out);
+	sl->out_off = 0;
+	return 0;
+}
+
+/* reply - a whole reply arrived: the transaction's next step, or its end */
+static void
+reply(struct slot *sl)
+{
+	int code = sl->reply_code, ok, st = stage(sl);
+	char text[600];
+
+	switch (sl->wait) {
+	case W_MAIL:
+	case W_RCPT:
+	case W_DOT:
+		ok = code >= 200 && code < 300;
+		break;
+	case W_DATA:
+		ok = code == 354;
+		break;
+	default:
+		/* nothing asked: a relay that gives up on an idle session
+		 * (421) or talks out of turn; either way it is over */
+		slot_close(sl);
+		return;
+	}
+	if (!ok) {
+		if (code >= 400)
+			finished(sl, code, st, sl->reply);
+		else {
+			snprintf(text, sizeof text, "unexpected reply: %s", sl->reply);
+			finished(sl, 0, st, text);
+		}
+		/* a pipelined DATA may yet be answered 354: write nothing more */
+		slot_close(sl);
+		return;
+	}
+	switch (sl->wait) {
+	case W_MAIL:
+		if (sl->sent < W_RCPT)
+			command(sl, W_RCPT);
+		sl->wait = W_RCPT;
+		break;
+	case W_RCPT:
+		if (sl->sent < W_DATA)
+			command(sl, W_DATA);
+		sl->wait = W_DATA;
+		break;
+	case W_DATA:
+		content(sl);
+		sl->wait = W_DOT;
+		break;
+	case W_DOT:
+		finished(sl, code, SMTP_STAGE_DONE, sl->reply);
+		break;
 	}
 }
 
-/* transfer - one message over the slot's session, in the slot's thread */
+/* receive - read what the relay sent and act on each whole reply */
 static void
-transfer(struct slot *sl)
+receive(struct slot *sl)
 {
-	CURL *e = sl->easy;
+	CURLcode rc;
+	char *p, *nl, *end;
+	size_t n;
 
-	/* libcurl copies the sender; a newsletter has one, so copy once */
-	if (sl->from_new) {
-		curl_easy_setopt(e, CURLOPT_MAIL_FROM, buf_str(&sl->from));
-		sl->from_new = 0;
+	while (sl->state == SL_OPEN) {
+		if (sl->in_len == IN_MAX) {
+			/* a line longer than any reply should be: take what we
+			 * have as one */
+			sl->in[IN_MAX - 1] = '\n';
+		} else {
+			n = 0;
+			rc = curl_easy_recv(sl->easy, sl->in + sl->in_len, IN_MAX - sl->in_len, &n);
+			if (rc == CURLE_AGAIN)
+				return;
+			if (rc != CURLE_OK || n == 0) {
+				broken(sl, rc != CURLE_OK ? (sl->errbuf[0] ? sl->errbuf :
+				    curl_easy_strerror(rc)) : "Connection closed by the relay");
+				return;
+			}
+			sl->in_len += n;
+		}
+		p = sl->in;
+		end = sl->in + sl->in_len;
+		while (sl->state == SL_OPEN && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			reply_in(sl, p, (size_t)(nl + 1 - p));
+			p = nl + 1;
+			if (!sl->reply_open)
+				reply(sl);
+		}
+		if (sl->state != SL_OPEN)
+			return;
+		sl->in_len = (size_t)(end - p);
+		memmove(sl->in, p, sl->in_len);
 	}
-	/* ... but not the recipient list: it lives in the slot */
-	sl->rcpt_list.data = sl->rcpt.data;
-	sl->rcpt_list.next = NULL;
-	curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)sl->len);
-	sl->off = 0;
-	sl->stage = SMTP_STAGE_CONNECT;
-	sl->quitting = 0;
+}
+
+/* connect_start - libcurl opens a session for the slot's message */
+static void
+connect_start(struct slot *sl)
+{
+	long left = (long)(sl->deadline - mono_ms());
+	CURLMcode mc;
+
+	sl->in_len = 0;
 	sl->reply_open = 0;
-	sl->reply_code = 0;
 	sl->reply_len = 0;
+	sl->reply_code = 0;
 	sl->reply[0] = '\0';
 	sl->errbuf[0] = '\0';
-	result_build(sl, curl_easy_perform(e));
-}
-
-/* worker - a slot's thread: jobs one at a time until smtp_free() */
-static void *
-worker(void *arg)
-{
-	struct slot *sl = arg;
-	smtp_t *s = sl->smtp;
-	uint64_t one = 1;
-	int stop, wake;
-
-	for (;;) {
-		pthread_mutex_lock(&s->lock);
-		while (!sl->job && !s->stopping)
-			pthread_cond_wait(&sl->wake, &s->lock);
-		stop = s->stopping;
-		pthread_mutex_unlock(&s->lock);
-		if (stop)
-			break;
-		transfer(sl);
-		pthread_mutex_lock(&s->lock);
-		sl->job = 0;
-		sl->next = NULL;
-		wake = s->done == NULL;
-		*s->done_tail = sl;
-		s->done_tail = &sl->next;
-		pthread_mutex_unlock(&s->lock);
-		/* one count per batch: smtp_process() takes the whole queue,
-		 * and whoever made it non-empty counts after the caller's
-		 * last reset.  The write cannot fail: the counter is far from
-		 * its 2^64 - 2 ceiling. */
-		if (wake && write(s->efd, &one, sizeof one) != sizeof one)
-			fatal("smtp: eventfd: %s", strerror(errno));
+	sl->pipelining = sl->utf8 = sl->ehlo = 0;
+	sl->carried = 0;
+	curl_easy_setopt(sl->easy, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L);
+	curl_easy_setopt(sl->easy, CURLOPT_VERBOSE, 1L);
+	sl->state = SL_CONNECTING;
+	if ((mc = curl_multi_add_handle(sl->multi, sl->easy)) != CURLM_OK) {
+		sl->state = SL_CLOSED;
+		finished(sl, 0, SMTP_STAGE_CONNECT, curl_multi_strerror(mc));
 	}
-	/* an idle session gets its QUIT here, cut short by smtp_free()
-	 * when the relay is slow to answer */
-	curl_easy_cleanup(sl->easy);
-	pthread_mutex_lock(&s->lock);
-	sl->easy = NULL;
-	s->nrunning--;
-	pthread_cond_signal(&s->exited);
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
 }
 
-/* threads_start - one thread per slot; -1 with the reason in err */
-static int
-threads_start(smtp_t *s, buf_t *err)
+/* connect_step - drive libcurl's connect; on its end the session is ours,
+ * or the message failed */
+static void
+connect_step(struct slot *sl, curl_socket_t fd, int ev)
 {
-	sigset_t all, old;
-	int e, rc = 0;
+	CURLMsg *m;
+	CURLcode rc;
+	curl_socket_t sock = CURL_SOCKET_BAD;
+	int running, q, code;
+	char text[600];
 
-	/* signals are the caller's (tiedoted reads them from a signalfd,
-	 * which works only while no thread accepts them); a thread starts
-	 * with its creator's mask, so no window where it would */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (int i = 0; i < s->nslots; i++) {
-		if ((e = pthread_create(&s->slots[i].thread, NULL, worker,
-		    &s->slots[i])) != 0) {
-			buf_printf(err, "smtp: cannot start a connection thread: %s",
-			    strerror(e));
-			rc = -1;
-			break;
+	curl_multi_socket_action(sl->multi, fd, ev, &running);
+	while (sl->state == SL_CONNECTING && (m = curl_multi_info_read(sl->multi, &q)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		rc = m->data.result;
+		if (rc == CURLE_OK &&
+		    curl_easy_getinfo(sl->easy, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
+		    sock != CURL_SOCKET_BAD) {
+			sl->state = SL_OPEN;
+			sl->fd = sock;
+			sl->curl_due = -1;
+			curl_easy_setopt(sl->easy, CURLOPT_VERBOSE, 0L);
+			if (sl->busy && !sl->done) {
+				begin(sl);
+				flush(sl);
+			}
+			continue;
 		}
-		s->nthreads++;
-		pthread_mutex_lock(&s->lock);
-		s->nrunning++;
-		pthread_mutex_unlock(&s->lock);
+		if (rc == CURLE_OK)
+			rc = CURLE_COULDNT_CONNECT;
+		/* a reply that says why beats libcurl's summary of it */
+		code = sl->reply_len > 0 && sl->reply_code >= 400 ? sl->reply_code : 0;
+		snprintf(text, sizeof text, "%s", code ? sl->reply : sl->errbuf[0] ?
+		    sl->errbuf : curl_easy_strerror(rc));
+		slot_close(sl);
+		if (sl->busy && !sl->done)
+			finished(sl, code, SMTP_STAGE_CONNECT, text);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
 }
 
-/* slot_abort - fail whatever the slot's thread does on the network now
- * and later; under the lock, so no socket closes in between */
+/* slot_io - the poll saw the open session ready */
 static void
-slot_abort(struct slot *sl)
+slot_io(struct slot *sl, short revents)
 {
-	atomic_store(&sl->stop, 1);
-	for (int i = 0; i < SLOT_FDS; i++)
-		if (sl->fds[i] != CURL_SOCKET_BAD)
-			shutdown(sl->fds[i], SHUT_RDWR);
+	if ((revents & ZMQ_POLLOUT) && flush(sl) < 0)
+		return;
+	if (revents & (ZMQ_POLLIN | ZMQ_POLLERR))
+		receive(sl);
+	if (sl->state == SL_OPEN && sl->out.len > sl->out_off)
+		flush(sl);
 }
 
-/* threads_stop - end and join the slots' threads: transfers in flight at
- * once, idle sessions after their QUIT or QUIT_WAIT_MS */
-static void
-threads_stop(smtp_t *s)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += QUIT_WAIT_MS / 1000;
-	until.tv_nsec += (QUIT_WAIT_MS % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&s->lock);
-	s->stopping = 1;
-	for (int i = 0; i < s->nslots; i++) {
-		if (s->slots[i].job)
-			slot_abort(&s->slots[i]);
-		pthread_cond_signal(&s->slots[i].wake);
-	}
-	while (s->nrunning > 0 &&
-	    pthread_cond_timedwait(&s->exited, &s->lock, &until) != ETIMEDOUT)
-		;
-	/* what is left waits on a relay that does not answer QUIT; with
-	 * its sockets shut down every wait in libcurl ends at once, so the
-	 * joins below are short */
-	if (s->nrunning > 0)
-		for (int i = 0; i < s->nslots; i++)
-			slot_abort(&s->slots[i]);
-	pthread_mutex_unlock(&s->lock);
-	for (int i = 0; i < s->nthreads; i++)
-		pthread_join(s->slots[i].thread, NULL);
-}
 
 smtp_t *
 smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 {
 	smtp_t *s = NULL;
 	CURLU *u = NULL;
-	pthread_condattr_t ca;
 	char *scheme = NULL, *host = NULL, *url = NULL;
 	char path[300];
-	long use_ssl, timeout = conf->timeout_ms ? conf->timeout_ms : SMTP_TIMEOUT_DEFAULT;
+	long use_ssl;
 	int ok = 0;
 
 	if (smtp_conf_check(conf, err) < 0 ||
@@ -776,13 +924,8 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 	s = xcalloc(1, sizeof *s);
 	s->cb = cb;
 	s->arg = arg;
-	s->efd = -1;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->exited, &ca);
-	pthread_condattr_destroy(&ca);
 	s->done_tail = &s->done;
+	s->timeout = conf->timeout_ms ? conf->timeout_ms : SMTP_TIMEOUT_DEFAULT;
 	s->nslots = conf->connections ? conf->connections : SMTP_CONNECTIONS_DEFAULT;
 	bucket_init(&s->per_sec, conf->rate_per_sec / 1000.0, conf->rate_per_sec);
 	bucket_init(&s->per_hour, (double)conf->rate_per_hour / 3600000.0,
@@ -796,11 +939,12 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 		struct slot *sl = &s->slots[i];
 
 		sl->smtp = s;
-		pthread_cond_init(&sl->wake, NULL);
+		sl->state = SL_CLOSED;
+		sl->fd = CURL_SOCKET_BAD;
+		sl->curl_due = -1;
 		buf_init(&sl->from, ADDR_MAX + 1);
 		buf_init(&sl->rcpt, ADDR_MAX + 1);
-		for (int j = 0; j < SLOT_FDS; j++)
-			sl->fds[j] = CURL_SOCKET_BAD;
+		buf_init(&sl->out, 0);
 		s->freelist[s->nfree++] = s->nslots - 1 - i;
 	}
 	if (conf->auth_file && auth_load(conf->auth_file, &s->user, &s->pass, err) < 0)
@@ -827,53 +971,38 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 		struct slot *sl = &s->slots[i];
 		CURL *e;
 
-		if ((e = sl->easy = curl_easy_init()) == NULL)
-			fatal("curl_easy_init failed");
+		if ((e = sl->easy = curl_easy_init()) == NULL ||
+		    (sl->multi = curl_multi_init()) == NULL)
+			fatal("curl_easy_init or curl_multi_init failed");
 		if (curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK ||
 		    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") != CURLE_OK ||
-		    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUFFER) != CURLE_OK) {
+		    curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK) {
 			buf_printf(err, "smtp: this libcurl lacks SMTP support or options "
 			    "we need (7.85 or later)");
 			goto out;
 		}
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
-		curl_easy_setopt(e, CURLOPT_READDATA, sl);
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-		curl_easy_setopt(e, CURLOPT_XFERINFODATA, sl);
 		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
 		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, sl);
-		curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
-		curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, sl);
 		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 		curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, sl);
-		/* the debug callback is how we see the replies' text */
-		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+		/* the debug callback is how we see the replies while libcurl
+		 * connects */
 		curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, debug_cb);
 		curl_easy_setopt(e, CURLOPT_DEBUGDATA, sl);
 		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, sl->errbuf);
 		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
-		/* the transfer's timeout does not cover the wait for the reply
-		 * to the QUIT libcurl sends when it closes a session after a
-		 * failure; this does */
-		curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, (timeout + 999) / 1000);
+		curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, (s->timeout + 999) / 1000);
 		curl_easy_setopt(e, CURLOPT_USE_SSL, use_ssl);
 		if (s->user) {
 			curl_easy_setopt(e, CURLOPT_USERNAME, s->user);
 			curl_easy_setopt(e, CURLOPT_PASSWORD, s->pass);
 		}
-		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, &sl->rcpt_list);
+		curl_multi_setopt(sl->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+		curl_multi_setopt(sl->multi, CURLMOPT_SOCKETDATA, sl);
+		curl_multi_setopt(sl->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+		curl_multi_setopt(sl->multi, CURLMOPT_TIMERDATA, sl);
 	}
-	if ((s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		buf_printf(err, "smtp: eventfd: %s", strerror(errno));
-		goto out;
-	}
-	if (threads_start(s, err) < 0)
-		goto out;
 	log_debug("smtp: relay %s, %d connections, TLS %s", conf->url, s->nslots,
 	    strcmp(scheme, "smtps") == 0 ? "implicit" :
 	    use_ssl == CURLUSESSL_ALL ? "required" : "off");
@@ -890,28 +1019,66 @@ out:
 	return s;
 }
 
+/* quit_all - QUIT to every idle session, and at most QUIT_WAIT_MS for
+ * the replies; the sessions are closed after */
+static void
+quit_all(smtp_t *s)
+{
+	struct pollfd pfd[SMTP_CONNECTIONS_MAX];
+	struct slot *who[SMTP_CONNECTIONS_MAX];
+	int64_t until = mono_ms() + QUIT_WAIT_MS;
+	char b[512];
+	size_t n;
+	int np, i;
+
+	for (i = 0; i < s->nslots; i++) {
+		struct slot *sl = &s->slots[i];
+
+		n = 0;
+		if (sl->state == SL_OPEN && sl->wait == W_NONE && sl->out.len == 0 &&
+		    (curl_easy_send(sl->easy, "QUIT\r\n", 6, &n) != CURLE_OK || n != 6))
+			slot_close(sl);
+	}
+	for (;;) {
+		long left = (long)(until - mono_ms());
+
+		for (np = 0, i = 0; i < s->nslots; i++)
+			if (s->slots[i].state == SL_OPEN) {
+				pfd[np] = (struct pollfd){ s->slots[i].fd, POLLIN, 0 };
+				who[np++] = &s->slots[i];
+			}
+		if (np == 0 || left <= 0 || poll(pfd, (nfds_t)np, (int)left) <= 0)
+			break;
+		/* any answer, or the end of the session, will do */
+		for (i = 0; i < np; i++)
+			if (pfd[i].revents && curl_easy_recv(who[i]->easy, b, sizeof b,
+			    &n) != CURLE_AGAIN)
+				slot_close(who[i]);
+	}
+}
+
 void
 smtp_free(smtp_t *s)
 {
 	if (s == NULL)
 		return;
-	if (s->nthreads > 0)
-		threads_stop(s);
+	if (s->slots && s->slots[0].multi)
+		quit_all(s);
 	for (int i = 0; i < s->nslots; i++) {
 		struct slot *sl = &s->slots[i];
 
-		/* in flight, or done but not delivered: no callback */
+		/* in flight, or done but not delivered: cut, no callback */
+		if (sl->multi)
+			slot_close(sl);
 		free(sl->data);
-		if (sl->easy)	/* its thread never ran */
+		if (sl->easy)
 			curl_easy_cleanup(sl->easy);
+		if (sl->multi)
+			curl_multi_cleanup(sl->multi);
 		buf_free(&sl->from);
 		buf_free(&sl->rcpt);
-		pthread_cond_destroy(&sl->wake);
+		buf_free(&sl->out);
 	}
-	if (s->efd >= 0)
-		close(s->efd);
-	pthread_cond_destroy(&s->exited);
-	pthread_mutex_destroy(&s->lock);
 	if (s->pass) {
 		explicit_bzero(s->pass, strlen(s->pass));
 		free(s->pass);
@@ -922,6 +1089,7 @@ smtp_free(smtp_t *s)
 	free(s->freelist);
 	free(s);
 }
+
 
 int
 smtp_ready(smtp_t *s)
@@ -976,93 +1144,176 @@ smtp_submit(smtp_t *s, uint64_t id, const char *from, const char *rcpt,
 	if (s->per_hour.rate > 0)
 		s->per_hour.tokens -= 1;
 	sl = &s->slots[s->freelist[--s->nfree]];
-
-	/* the slot is idle: its thread reads none of this until job is set */
-	if (!sl->from_set || strcmp(buf_str(&sl->from), from) != 0) {
-		buf_reset(&sl->from);
-		buf_adds(&sl->from, from);
-		sl->from_new = 1;
-		sl->from_set = 1;
-	}
+	buf_reset(&sl->from);
+	buf_adds(&sl->from, from);
 	buf_reset(&sl->rcpt);
 	buf_adds(&sl->rcpt, rcpt);
 	sl->id = id;
 	sl->data = data;
 	sl->len = len;
 	sl->busy = 1;
+	sl->done = 0;
+	sl->retried = 0;
+	sl->deadline = mono_ms() + s->timeout;
 	s->nbusy++;
-	pthread_mutex_lock(&s->lock);
-	sl->job = 1;
-	pthread_mutex_unlock(&s->lock);
-	/* after the unlock, so the thread does not wake into a held lock */
-	pthread_cond_signal(&sl->wake);
+	/* the commands go out now if the socket takes them; a failure is
+	 * reported from smtp_process(), never from here */
+	if (sl->state == SL_OPEN) {
+		begin(sl);
+		flush(sl);
+	} else if (sl->state == SL_CLOSED)
+		connect_start(sl);
 	return 0;
 }
 
-/* finish - a result came back: the slot back, the data freed, the callback */
-static void
-finish(smtp_t *s, struct slot *sl)
+/*
+ * hold - whether to keep the results back a little longer.  The caller
+ * commits the outcomes of one smtp_process() together (sender.h), and a
+ * commit costs more than a message's SMTP; when results come one per
+ * loop turn, as they do from a fast relay, each pays it alone.  A result
+ * is not free for the next message until delivered, so holding it back
+ * never lets more messages be in flight or unrecorded than there are
+ * connections: it only lets a slot idle while the others, at least as
+ * many still busy, finish.  At most HOLD_US.
+ */
+static int
+hold(const smtp_t *s)
 {
-	/* the callback may hand this slot the next message, and its thread
-	 * would write the next result over this one */
-	smtp_result_t r = sl->result;
-	uint64_t id = sl->id;
-
-	free(sl->data);
-	sl->data = NULL;
-	sl->busy = 0;
-	s->nbusy--;
-	s->freelist[s->nfree++] = (int)(sl - s->slots);
-	s->cb(s->arg, id, &r);
+	return s->ndone * 2 < s->nbusy && mono_us() < s->done_since + HOLD_US;
 }
 
 long
 smtp_timeout_ms(smtp_t *s)
 {
 	const struct bucket *bs[] = { &s->per_sec, &s->per_hour };
+	int64_t now = mono_ms(), due = -1;
 	double wait = 0;
 
-	/* results wake the poll through the eventfd; only a limiter holding
-	 * back free slots needs a timer */
+	if (s->done && !hold(s))
+		return 0;
+	if (s->done)
+		due = s->done_since / 1000 + HOLD_US / 1000 + 1;
+	for (int i = 0; i < s->nslots; i++) {
+		const struct slot *sl = &s->slots[i];
+
+		if (sl->state == SL_CONNECTING && sl->curl_due >= 0 &&
+		    (due < 0 || sl->curl_due < due))
+			due = sl->curl_due;
+		if (sl->busy && !sl->done && (due < 0 || sl->deadline < due))
+			due = sl->deadline;
+	}
+	if (due >= 0)
+		due = due > now ? due - now : 0;
+	/* only a limiter holding back free slots needs a timer of its own */
 	if (s->nfree == 0 || !rate_limited(s) || smtp_ready(s) > 0)
-		return -1;
+		return (long)due;
 	for (size_t i = 0; i < NELEM(bs); i++)
 		if (bs[i]->rate > 0 && bs[i]->tokens < 1 &&
 		    (1 - bs[i]->tokens) / bs[i]->rate > wait)
 			wait = (1 - bs[i]->tokens) / bs[i]->rate;
+	if (due >= 0 && due < (int64_t)ceil(wait))
+		return (long)due;
 	return (long)ceil(wait);
 }
 
 int
 smtp_pollitems(smtp_t *s, zmq_pollitem_t *items, int max)
 {
-	if (max > 0)
-		items[0] = (zmq_pollitem_t){ NULL, s->efd, ZMQ_POLLIN, 0 };
-	return 1;
+	int n = 0;
+
+	for (int i = 0; i < s->nslots; i++) {
+		const struct slot *sl = &s->slots[i];
+
+		if (sl->state == SL_OPEN) {
+			if (n < max)
+				items[n] = (zmq_pollitem_t){ NULL, sl->fd, (short)(ZMQ_POLLIN |
+				    (sl->out.len > sl->out_off ? ZMQ_POLLOUT : 0)), 0 };
+			n++;
+		} else if (sl->state == SL_CONNECTING)
+			for (int j = 0; j < SLOT_FDS; j++) {
+				int w = sl->socks[j].what;
+
+				if (w == 0)
+					continue;
+				if (n < max)
+					items[n] = (zmq_pollitem_t){ NULL, sl->socks[j].fd,
+					    (short)((w & CURL_POLL_IN ? ZMQ_POLLIN : 0) |
+					    (w & CURL_POLL_OUT ? ZMQ_POLLOUT : 0)), 0 };
+				n++;
+			}
+	}
+	return n;
+}
+
+/* deliver - the results so far to the callback; results that arrive
+ * meanwhile (the callback submits) wait for the next call */
+static void
+deliver(smtp_t *s)
+{
+	struct slot *sl = s->done, *next;
+
+	s->done = NULL;
+	s->done_tail = &s->done;
+	s->ndone = 0;
+	for (; sl != NULL; sl = next) {
+		/* the callback may hand this slot the next message */
+		smtp_result_t r = sl->result;
+		uint64_t id = sl->id;
+
+		next = sl->next;
+		free(sl->data);
+		sl->data = NULL;
+		sl->busy = 0;
+		sl->done = 0;
+		s->nbusy--;
+		s->freelist[s->nfree++] = (int)(sl - s->slots);
+		s->cb(s->arg, id, &r);
+	}
 }
 
 void
 smtp_process(smtp_t *s, const zmq_pollitem_t *items, int n)
 {
-	struct slot *sl, *next;
-	uint64_t count;
+	int64_t now;
+	char text[128];
 
-	/* reset the eventfd before taking the queue: a result queued after
-	 * the take is written after this read, so the fd stays readable */
-	for (int i = 0; i < n; i++)
-		if (items[i].socket == NULL && items[i].fd == s->efd &&
-		    (items[i].revents & ZMQ_POLLIN) &&
-		    read(s->efd, &count, sizeof count) < 0 && errno != EAGAIN)
-			fatal("smtp: eventfd: %s", strerror(errno));
-	pthread_mutex_lock(&s->lock);
-	sl = s->done;
-	s->done = NULL;
-	s->done_tail = &s->done;
-	pthread_mutex_unlock(&s->lock);
-	/* the list is ours now; a slot goes back on the queue only after
-	 * finish() has given it out again */
-	for (; sl != NULL; sl = next) {
-		next = sl->next;
-		finish(s, sl);
+	for (int i = 0; i < n; i++) {
+		const zmq_pollitem_t *it = &items[i];
+
+		if (it->socket != NULL || it->revents == 0)
+			continue;
+		for (int k = 0; k < s->nslots; k++) {
+			struct slot *sl = &s->slots[k];
+
+			if (sl->state == SL_OPEN && sl->fd == it->fd) {
+				slot_io(sl, it->revents);
+				break;
+			}
+			if (sl->state != SL_CONNECTING)
+				continue;
+			for (int j = 0; j < SLOT_FDS; j++)
+				if (sl->socks[j].what && sl->socks[j].fd == it->fd) {
+					connect_step(sl, it->fd,
+					    (it->revents & ZMQ_POLLIN ? CURL_CSELECT_IN : 0) |
+					    (it->revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT : 0) |
+					    (it->revents & ZMQ_POLLERR ? CURL_CSELECT_ERR : 0));
+					break;
+				}
+		}
 	}
+	now = mono_ms();
+	for (int k = 0; k < s->nslots; k++) {
+		struct slot *sl = &s->slots[k];
+
+		if (sl->state == SL_CONNECTING && sl->curl_due >= 0 && sl->curl_due <= now)
+			connect_step(sl, CURL_SOCKET_TIMEOUT, 0);
+		if (sl->busy && !sl->done && sl->deadline <= now) {
+			snprintf(text, sizeof text, "Operation timed out after %ld milliseconds",
+			    s->timeout);
+			sl->retried = 1;
+			broken(sl, text);
+		}
+	}
+	if (s->done && !hold(s))
+		deliver(s);
 }

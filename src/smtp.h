@@ -2,23 +2,24 @@
  * smtp - deliver messages through one relay with libcurl.
  *
  * An smtp_t keeps up to `connections` SMTP sessions to one relay and reuses
- * each across many messages (one thread and one easy handle per slot,
- * options set once).  smtp_submit() queues one message for one recipient
- * and takes ownership of its data, which must already be a finished RFC
- * 5322 message with CRLF line ends: it is sent as-is, libcurl adds only the
- * dot-stuffing and the final ".".  The outcome arrives later through the
- * done callback, called from smtp_process() in the caller's thread exactly
- * once per accepted message (never from smtp_submit(), never after
- * smtp_free()).  The callback may submit more messages; it must not call
- * smtp_free().  An smtp_t is used from one thread, the caller's.
+ * each across many messages.  smtp_submit() queues one message for one
+ * recipient and takes ownership of its data, which must already be a
+ * finished RFC 5322 message with CRLF line ends: it is sent as-is, the
+ * engine adds only the dot-stuffing and the final ".".  The outcome
+ * arrives later through the done callback, called from smtp_process() in
+ * the caller's thread exactly once per accepted message (never from
+ * smtp_submit(), never after smtp_free()).  The callback may submit more
+ * messages; it must not call smtp_free().  An smtp_t is used from one
+ * thread, the caller's, and starts none.
  *
- * The network is the slot threads' alone, because libcurl waits blocking
- * for the reply to each message's final "." and to a QUIT (curl issues
- * #8555, #4015): nothing the caller calls waits on the relay.  The
- * caller's event loop polls one descriptor, from smtp_pollitems(), that
- * becomes readable when results are in; smtp_timeout_ms() says when a rate
- * limit lets more through, smtp_process() delivers the results.  The
- * threads block every signal.
+ * Nothing the caller calls waits on the relay: libcurl opens each session
+ * (connect, greeting, EHLO, STARTTLS, AUTH) on a multi handle with
+ * CURLOPT_CONNECT_ONLY, and the transactions run on the session's
+ * non-blocking socket (MAIL, RCPT and DATA pipelined when the relay offers
+ * PIPELINING).  The caller's event loop polls the descriptors from
+ * smtp_pollitems(); smtp_timeout_ms() says when a timer is due (libcurl's,
+ * a message's timeout, a rate limit letting more through), smtp_process()
+ * reads, writes and delivers the results.
  *
  * TLS: in auto mode (tls = 0) STARTTLS is required unless the relay is on a
  * loopback address (127.0.0.0/8, ::1, localhost); tls = 1 always requires
@@ -28,12 +29,14 @@
  * first hour after a start may see up to twice rate_per_hour), and
  * smtp_ready() counts them with the free connection slots.
  *
+ * A failed transaction ends its session without QUIT (a pipelined DATA
+ * may still be answered with 354, so nothing more is written); the next
+ * message opens a new one.  A message whose reused session turns out to
+ * be closed before any reply to it is tried once more on a new session.
+ *
  * BUGS: smtp_free() cuts a session that waits for the reply to "." like
  * any other: the relay may deliver that message, and no callback says so
- * (the caller sends it again; so did the engine on libcurl's multi
- * interface).  A thread per session costs more CPU per message than one
- * event loop did: a thread sleeps for each reply where the loop served
- * whichever session was ready (bench/smtp).
+ * (the caller sends it again).  SIZE is not declared in MAIL FROM.
  */
 #ifndef TIEDOTE_SMTP_H
 #define TIEDOTE_SMTP_H
@@ -112,11 +115,14 @@ int	 smtp_inflight(smtp_t *);
 
 /* smtp_pollitems - fill items[0..max) with what to poll (socket NULL, fd,
  * events) and return how many there are, which may be more than max (then
- * only max were filled); connections + 2 is always enough (it is 1 now) */
+ * only max were filled): one per open session, and libcurl's sockets of a
+ * session being opened, one unless it tries two addresses side by side;
+ * connections + 2 is enough but for that */
 int	 smtp_pollitems(smtp_t *, zmq_pollitem_t *items, int max);
-/* smtp_timeout_ms - how long the poll may sleep: when a rate limit holds
- * back free slots, the time to the next token; else -1 (results wake the
- * poll through the descriptor) */
+/* smtp_timeout_ms - how long the poll may sleep: the time to the next
+ * timer (libcurl's while it connects, a message's timeout, a rate limit's
+ * next token when it holds back free slots), 0 when results wait for
+ * smtp_process(), -1 when nothing is due */
 long	 smtp_timeout_ms(smtp_t *);
 /* smtp_process - after zmq_poll: act on the items filled by
  * smtp_pollitems (others in the array are ignored); completion callbacks

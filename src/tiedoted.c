@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +87,10 @@ main(int argc, char **argv)
 	buf_t err;
 
 	log_init("tiedoted");
+	/* each message's buffers (tens of kB) are freed at the top of the
+	 * heap; glibc would give that back with brk() and take it again for
+	 * the next message, thousands of times a second (strace) */
+	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	buf_init(&err, 4096);
 	conf_init(&conf);
 	while ((c = getopt_long(argc, argv, "c:o:hV", opts, NULL)) != -1) {

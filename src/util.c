@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "log.h"
@@ -72,9 +73,18 @@ utf8_valid(const char *s, size_t n)
 
 	while (p < end) {
 		unsigned c = *p, need, cp, min;
+		uint64_t w;
 
 		if (c < 0x80) {
+			/* mostly ASCII: eight octets a step while none has the
+			 * high bit */
 			p++;
+			while (end - p >= 8) {
+				memcpy(&w, p, 8);
+				if (w & UINT64_C(0x8080808080808080))
+					break;
+				p += 8;
+			}
 			continue;
 		} else if ((c & 0xe0) == 0xc0) {
 			need = 1; cp = c & 0x1f; min = 0x80;
