@@ -26,7 +26,11 @@
  * A transaction.  With PIPELINING in the relay's (last) EHLO reply, MAIL,
  * RCPT and DATA go out together (RFC 2920), then after 354 the content,
  * dot-stuffed, with the final ".": two round trips per message.  Without
- * it, one command at a time.  Replies are read in order; the first that
+ * it, one command at a time.  The next message's MAIL could follow the
+ * "." in the same write (RFC 2920 allows it) and save a round trip, but
+ * a relay that delays its reply to "." (smtp-sink -W) was seen to answer
+ * the commands behind it first, and a reply taken for the wrong command
+ * would report a message sent that was not.  Replies are read in order; the first that
  * is not the one expected ends the transaction with that reply and the
  * session with it (a pipelined DATA might still be answered with 354, so
  * nothing more may be written).  The reply text is collected as libcurl's
@@ -130,7 +134,6 @@ struct smtp {
 	struct slot *done, **done_tail;	/* results not yet delivered */
 	int	 ndone;			/* ... how many */
 	int64_t	 done_since;		/* monotonic us of the first */
-	int	 delivering;		/* inside smtp_process()'s callbacks */
 	struct bucket per_sec, per_hour;
 	int64_t	 rate_at;		/* clock_now_ms() of the last refill */
 	long	 timeout;		/* ms per message */
