@@ -114,7 +114,11 @@ message_verp(message_ctx_t *m, int64_t id, buf_t *out)
 	buf_adds(out, at);
 }
 
-/* common_data - sender, recipient and links, shared by every message */
+/* common_data - sender, recipient and links, shared by every message.
+ * A bulletin's copy is rendered once per (issue, language, regions) and
+ * reused (bulletin_cached()): any value here that differs between
+ * recipients with that key must be one of its markers (bcache.h) or go
+ * into its key, or every one of them gets the first one's */
 static json_t *
 common_data(message_ctx_t *m, const message_rcpt_t *r, const char *number, buf_t *unsub)
 {

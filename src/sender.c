@@ -47,6 +47,7 @@ struct sender {
 	struct result *results;
 	int	 nresults;
 	int64_t	 idle_until;	/* monotonic ms: no claim before, the queue was empty */
+	int	 released;	/* sender_release() was called: no more claims */
 	/* the issue being sent, loaded once for all its recipients */
 	int64_t	 issue_id;
 	bulletin_issue_t issue;
@@ -381,6 +382,7 @@ sender_release(sender_t *s)
 	int64_t now = clock_now();
 
 	/* claimed, never handed to SMTP: back to the queue, not "in flight" */
+	s->released = 1;
 	while (s->nwaiting > 0) {
 		struct job *j = &s->waiting[s->head];
 
@@ -413,5 +415,13 @@ void
 sender_process(sender_t *s, const zmq_pollitem_t *items, int n)
 {
 	smtp_process(s->smtp, items, n);
+	/* The connections the results freed take their next messages before
+	 * the results are committed, so that the commit is not between a
+	 * connection and its next message.  That can repeat no more after a
+	 * crash: a new message is only offered to the relay (MAIL, RCPT,
+	 * DATA) until its content goes out, and that waits for the 354,
+	 * which smtp_process() reads in a later turn, after this commit. */
+	if (s->nresults > 0 && !s->released)
+		sender_pump(s, clock_now());
 	flush(s);
 }

@@ -26,7 +26,11 @@
  * A transaction.  With PIPELINING in the relay's (last) EHLO reply, MAIL,
  * RCPT and DATA go out together (RFC 2920), then after 354 the content,
  * dot-stuffed, with the final ".": two round trips per message.  Without
- * it, one command at a time.  Replies are read in order; the first that
+ * it, one command at a time.  The next message's MAIL could follow the
+ * "." in the same write (RFC 2920 allows it) and save a round trip, but
+ * a relay that delays its reply to "." (smtp-sink -W) was seen to answer
+ * the commands behind it first, and a reply taken for the wrong command
+ * would report a message sent that was not.  Replies are read in order; the first that
  * is not the one expected ends the transaction with that reply and the
  * session with it (a pipelined DATA might still be answered with 354, so
  * nothing more may be written).  The reply text is collected as libcurl's
@@ -130,10 +134,11 @@ struct smtp {
 	struct slot *done, **done_tail;	/* results not yet delivered */
 	int	 ndone;			/* ... how many */
 	int64_t	 done_since;		/* monotonic us of the first */
-	int	 delivering;		/* inside smtp_process()'s callbacks */
 	struct bucket per_sec, per_hour;
 	int64_t	 rate_at;		/* clock_now_ms() of the last refill */
 	long	 timeout;		/* ms per message */
+	int	 plain;			/* no TLS: what the socket holds is all
+					 * there is to read */
 	char	*url;
 	char	*user, *pass;
 };
@@ -796,7 +801,7 @@ receive(struct slot *sl)
 {
 	CURLcode rc;
 	char *p, *nl, *end;
-	size_t n;
+	size_t n = 0, space = 0;
 
 	while (sl->state == SL_OPEN) {
 		if (sl->in_len == IN_MAX) {
@@ -805,7 +810,8 @@ receive(struct slot *sl)
 			sl->in[IN_MAX - 1] = '\n';
 		} else {
 			n = 0;
-			rc = curl_easy_recv(sl->easy, sl->in + sl->in_len, IN_MAX - sl->in_len, &n);
+			space = IN_MAX - sl->in_len;
+			rc = curl_easy_recv(sl->easy, sl->in + sl->in_len, space, &n);
 			if (rc == CURLE_AGAIN)
 				return;
 			if (rc != CURLE_OK || n == 0) {
@@ -827,6 +833,12 @@ receive(struct slot *sl)
 			return;
 		sl->in_len = (size_t)(end - p);
 		memmove(sl->in, p, sl->in_len);
+		/* a read that did not fill the buffer took all the socket had;
+		 * on plain TCP the poll says when there is more, which saves a
+		 * read that would only say EAGAIN.  TLS may hold decrypted
+		 * bytes the poll cannot see: read on. */
+		if (sl->smtp->plain && n < space)
+			return;
 	}
 }
 
@@ -963,6 +975,7 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 
 	use_ssl = smtp_tls_required(conf) && strcmp(scheme, "smtp") == 0 ?
 	    CURLUSESSL_ALL : CURLUSESSL_NONE;
+	s->plain = use_ssl == CURLUSESSL_NONE && strcmp(scheme, "smtp") == 0;
 	if (s->user && !smtp_tls_required(conf) && !host_is_loopback(host))
 		log_warn("smtp: relay %s: password will be sent without TLS (tls=never)",
 		    conf->url);

@@ -126,7 +126,11 @@ int	 smtp_pollitems(smtp_t *, zmq_pollitem_t *items, int max);
 long	 smtp_timeout_ms(smtp_t *);
 /* smtp_process - after zmq_poll: act on the items filled by
  * smtp_pollitems (others in the array are ignored); completion callbacks
- * fire from here.  Never waits on the network. */
+ * fire from here.  Never waits on the network.  A lone result may be
+ * held back for up to a millisecond while at least as many messages are
+ * still in flight, so that callers recording each call's results in one
+ * transaction pay for fewer; a held result's slot takes no message
+ * (smtp_timeout_ms() wakes the poll for it). */
 void	 smtp_process(smtp_t *, const zmq_pollitem_t *items, int n);
 
 #endif
