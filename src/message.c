@@ -190,7 +190,8 @@ notice_id(message_ctx_t *m, const char *ref, const char *email, buf_t *out)
 	buf_printf(out, "%s.%s@%s", ref, hex, m->conf->list_id);
 }
 
-/* calendar - the .ics of what this issue holds for the recipient: NULL
+/* calendar - the .ics of what this issue holds for the recipient, in
+ * base64 (mime_base64): NULL
  * when it holds no deadline or event, or on error (said in err) */
 static const buf_t *
 calendar(message_ctx_t *m, const compose_issue_t *issue, const char *number,
@@ -214,10 +215,23 @@ calendar(message_ctx_t *m, const compose_issue_t *issue, const char *number,
 	memcpy(c->key, key, sizeof key);
 	buf_init(&c->ics, MESSAGE_MAX);
 	n = compose_calendar(issue, r->regions, items, CAL_ITEMS);
-	if (n > 0 && ical_build(items, n, r->lang, m->conf->time_zone, m->conf->list_id, date,
-	    &c->ics, err) < 0) {
-		buf_free(&c->ics);
-		return NULL;
+	if (n > 0) {
+		buf_t raw;
+		int rc;
+
+		/* kept encoded: each message then only copies it */
+		buf_init(&raw, MESSAGE_MAX);
+		rc = ical_build(items, n, r->lang, m->conf->time_zone, m->conf->list_id, date,
+		    &raw, err);
+		if (rc == 0 && mime_base64(raw.data, raw.len, &c->ics) < 0) {
+			buf_adds(err, "calendar: too large");
+			rc = -1;
+		}
+		buf_free(&raw);
+		if (rc < 0) {
+			buf_free(&c->ics);
+			return NULL;
+		}
 	}
 	m->ncal++;
 	return c->ics.len ? &c->ics : NULL;
@@ -356,6 +370,7 @@ mime:
 			att.content_type = ICAL_CONTENT_TYPE;
 			att.data = ics->data;
 			att.len = ics->len;
+			att.base64 = 1;
 			msg.attachments = &att;
 			msg.nattachments = 1;
 		} else if (err->len != errlen)

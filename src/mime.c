@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include <libetpan/libetpan.h>
+#include <sodium.h>
 #include <libetpan/mailmime_write_generic.h>
 
 #include "addr.h"
@@ -79,6 +80,8 @@ ok_or_die(int r)
  * which libetpan hands to the sink in one write, by address; the sink
  * encodes the body straight into the output in its place.
  */
+#define SINK_RAW 8	/* pre-encoded attachments written the same way */
+
 struct sink {
 	buf_t	*out;
 	int	 full;
@@ -86,9 +89,12 @@ struct sink {
 	const char *body[2];	/* ... stands for the encoding of this */
 	size_t	 len[2];
 	int	 close[2];	/* qp_encode()'s close */
+	const char *raw[SINK_RAW];	/* stand_in_raw + i stands for this */
+	size_t	 raw_len[SINK_RAW];
 };
 
 static const char stand_in_text[] = "T", stand_in_html[] = "H";
+static const char stand_in_raw[SINK_RAW] = "01234567";
 
 static int qp_encode(buf_t *, const char *, size_t, int);
 
@@ -105,6 +111,14 @@ w_buf(void *arg, const char *p, size_t n)
 			}
 			return 1;
 		}
+	if (n == 1 && p >= stand_in_raw && p < stand_in_raw + SINK_RAW) {
+		if (w->full || buf_add(w->out, w->raw[p - stand_in_raw],
+		    w->raw_len[p - stand_in_raw]) < 0) {
+			w->full = 1;
+			return 0;
+		}
+		return 1;
+	}
 	if (w->full || buf_add(w->out, p, n) < 0) {
 		w->full = 1;
 		return 0;
@@ -584,6 +598,48 @@ add_part(struct mailmime *parent, struct mailmime *child)
 	ok_or_die(mailmime_add_part(parent, child));
 }
 
+/* base64_lines_ok - base64 alphabet in CRLF-ended lines of 1 to 76, the
+ * last one too: nothing a header or boundary could be made of */
+static int
+base64_lines_ok(const char *s, size_t n)
+{
+	static unsigned char alphabet[256];
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+	if (!alphabet['A']) {
+		for (int c = 0; c < 256; c++)
+			alphabet[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			    (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
+	}
+	while (p < end) {
+		const unsigned char *line = p;
+
+		while (p < end && alphabet[*p])
+			p++;
+		if (p == line || p - line > 76 || end - p < 2 || p[0] != '\r' || p[1] != '\n')
+			return 0;
+		p += 2;
+	}
+	return 1;
+}
+
+int
+mime_base64(const void *data, size_t len, buf_t *out)
+{
+	const unsigned char *p = data;
+	char line[80];
+
+	/* 57 octets make one 76-octet line */
+	for (size_t off = 0; off < len; off += 57) {
+		size_t n = len - off < 57 ? len - off : 57;
+
+		sodium_bin2base64(line, sizeof line, p + off, n, sodium_base64_VARIANT_ORIGINAL);
+		if (buf_adds(out, line) < 0 || buf_add(out, "\r\n", 2) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* content_type_ok - a discrete type/subtype with parameters that libetpan
  * parses to the end; printable ASCII only */
 static int
@@ -649,6 +705,8 @@ typedef struct prep {
 	struct tm tm;		/* the Date, local time */
 	int	 https;		/* the unsubscribe URL is https */
 	size_t	 max;		/* the output's ceiling, for the message */
+	const char *raw[SINK_RAW];	/* pre-encoded attachments, by stand-in */
+	size_t	 raw_len[SINK_RAW];
 } prep_t;
 
 static void
@@ -717,6 +775,10 @@ check(const mime_msg_t *m, prep_t *p, buf_t *err)
 			why = "filename too long";
 		else if (a->data == NULL && a->len)
 			why = "no data";
+		else if (a->base64 && !base64_lines_ok(a->data, a->len))
+			why = "not base64 as mime_base64() writes it";
+		else if (a->base64 && i >= SINK_RAW)
+			why = "too many pre-encoded attachments";
 		if (why) {
 			fail(err, "attachment %zu: %s", i + 1, why);
 			return -1;
@@ -938,8 +1000,17 @@ body(struct mailmime *root, const mime_msg_t *m, prep_t *p, buf_t *err)
 			too_big(p, err);
 			return -1;
 		}
+		if (a->base64 && a->len) {
+			/* a stand-in, as for the bodies (struct sink) */
+			p->raw[i] = a->data;
+			p->raw_len[i] = a->len;
+			add_part(mix, leaf(a->content_type ? a->content_type :
+			    "application/octet-stream", MAILMIME_MECHANISM_BASE64, 1,
+			    stand_in_raw + i, 1, buf_str(&p->tmp)));
+			continue;
+		}
 		add_part(mix, leaf(a->content_type ? a->content_type :
-		    "application/octet-stream", MAILMIME_MECHANISM_BASE64, 0,
+		    "application/octet-stream", MAILMIME_MECHANISM_BASE64, a->base64,
 		    a->data ? a->data : "", a->len, buf_str(&p->tmp)));
 	}
 	return 0;
@@ -952,7 +1023,7 @@ mime_build(const mime_msg_t *m, buf_t *out, buf_t *err)
 	buf_t *bufs[] = { &p.from, &p.to, &p.subject, &p.list, &p.unsub, &p.tmp };
 	struct mailmime *root = NULL;
 	struct sink sink = { out, 0, { stand_in_text, stand_in_html }, { NULL, NULL },
-	    { 0, 0 }, { 0, 0 } };
+	    { 0, 0 }, { 0, 0 }, { NULL }, { 0 } };
 	size_t i, start = out->len;
 	int col = 0, rc = -1;
 
@@ -977,6 +1048,8 @@ mime_build(const mime_msg_t *m, buf_t *out, buf_t *err)
 	root = nn(mailmime_new_message_data(NULL));
 	if (header(root, m, &p, err) < 0 || body(root, m, &p, err) < 0)
 		goto out;
+	memcpy(sink.raw, p.raw, sizeof sink.raw);
+	memcpy(sink.raw_len, p.raw_len, sizeof sink.raw_len);
 	if (mailmime_write_driver(w_buf, &sink, &col, root) != MAILIMF_NO_ERROR ||
 	    sink.full) {
 		too_big(&p, err);

@@ -52,6 +52,8 @@ typedef struct mime_attachment {
 					 * application/octet-stream */
 	const char *data;
 	size_t	 len;
+	int	 base64;		/* data is already base64, exactly as
+					 * mime_base64() writes it (checked) */
 } mime_attachment_t;
 
 typedef struct mime_msg {
@@ -85,5 +87,12 @@ typedef struct mime_msg {
  * On -1 out is as it was.  Reentrant: nothing is kept between calls.
  */
 int	mime_build(const mime_msg_t *, buf_t *out, buf_t *err);
+
+/*
+ * mime_base64 - data as an attachment's body: base64 in lines of 76
+ * octets, each ended by CRLF.  For an attachment that many messages carry:
+ * encode it once, then give it with base64 set.  0, or -1 at out's ceiling.
+ */
+int	mime_base64(const void *data, size_t len, buf_t *out);
 
 #endif

@@ -425,7 +425,7 @@ remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t
 	int64_t due = 0, prev = 0, left = 0;
 	int step, revision = 1, cancelled = 0;
 	buf_t when, ics, ref;
-	mime_attachment_t att = { "deadline.ics", ICAL_CONTENT_TYPE, NULL, 0 };
+	mime_attachment_t att = { "deadline.ics", ICAL_CONTENT_TYPE, NULL, 0, 0 };
 	ical_item_t item;
 	int rc = -1;
 

@@ -446,9 +446,9 @@ TEST(attachments_in_mixed)
 	    "END:VCALENDAR\r\n";
 	mime_attachment_t att[3] = {
 		{ "verkostopaiva.ics", "text/calendar; charset=UTF-8; method=PUBLISH",
-		    ics, sizeof ics - 1 },
-		{ "tyhjä \"ja\" /polku\\.bin", NULL, bin, sizeof bin },
-		{ NULL, "application/pdf", "", 0 },
+		    ics, sizeof ics - 1, 0 },
+		{ "tyhjä \"ja\" /polku\\.bin", NULL, bin, sizeof bin, 0 },
+		{ NULL, "application/pdf", "", 0, 0 },
 	};
 	mime_msg_t m = base_msg();
 	buf_t out, err;
@@ -882,7 +882,7 @@ TEST(body_normalisation)
 TEST(boundary_never_in_parts)
 {
 	mime_msg_t m = base_msg();
-	mime_attachment_t att = { "b.txt", "text/plain", NULL, 0 };
+	mime_attachment_t att = { "b.txt", "text/plain", NULL, 0, 0 };
 	buf_t out, err, v, text;
 	const char *b, *q;
 	size_t n = 0;
@@ -924,7 +924,7 @@ out:
 TEST(deterministic)
 {
 	mime_msg_t m = base_msg();
-	mime_attachment_t att = { "a.ics", "text/calendar", "BEGIN:VCALENDAR", 15 };
+	mime_attachment_t att = { "a.ics", "text/calendar", "BEGIN:VCALENDAR", 15, 0 };
 	buf_t a, b, err;
 
 	buf_init(&a, 0);
@@ -940,6 +940,51 @@ TEST(deterministic)
 	CHECK(build(&m, &b, &err) == 0);
 	CHECK(strstr(buf_str(&a), "=_td_") && strstr(buf_str(&b), "=_td_") &&
 	    strncmp(strstr(buf_str(&a), "=_td_"), strstr(buf_str(&b), "=_td_"), 21) != 0);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&err);
+}
+
+/* an attachment encoded once (mime_base64) comes out exactly as one that
+ * mime_build encodes itself, whatever its length; bad base64 is refused */
+TEST(pre_encoded_attachment_same_bytes)
+{
+	mime_msg_t m = base_msg();
+	mime_attachment_t att = { "kalenteri.ics", "text/calendar; charset=UTF-8", NULL, 0, 0 };
+	buf_t raw, enc, a, b, err;
+	static const size_t lens[] = { 1, 2, 3, 56, 57, 58, 114, 1000, 20000 };
+
+	buf_init(&raw, 0);
+	buf_init(&enc, 0);
+	buf_init(&a, 0);
+	buf_init(&b, 0);
+	buf_init(&err, 0);
+	m.attachments = &att;
+	m.nattachments = 1;
+	for (size_t k = 0; k < NELEM(lens); k++) {
+		buf_reset(&raw);
+		buf_reset(&enc);
+		for (size_t i = 0; i < lens[k]; i++)
+			buf_add(&raw, (const char []){ (char)(i * 37 + k) }, 1);
+		CHECK(mime_base64(raw.data, raw.len, &enc) == 0);
+		att = (mime_attachment_t){ "kalenteri.ics", "text/calendar; charset=UTF-8",
+		    raw.data, raw.len, 0 };
+		buf_reset(&a);
+		CHECK(build(&m, &a, &err) == 0);
+		att = (mime_attachment_t){ "kalenteri.ics", "text/calendar; charset=UTF-8",
+		    enc.data, enc.len, 1 };
+		buf_reset(&b);
+		CHECK(build(&m, &b, &err) == 0);
+		CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+	}
+	att.data = "QUJD\r\n--=_td_x\r\n";
+	att.len = strlen(att.data);
+	CHECK(build(&m, &b, &err) < 0 && strstr(buf_str(&err), "base64"));
+	att.data = "QUJD";	/* no CRLF at the end */
+	att.len = 4;
+	CHECK(build(&m, &b, &err) < 0);
+	buf_free(&raw);
+	buf_free(&enc);
 	buf_free(&a);
 	buf_free(&b);
 	buf_free(&err);
@@ -1004,7 +1049,7 @@ TEST(bad_fields_refused)
 	static const char *const sp[] = { "X Bad: 1", NULL };
 	static const char *const nocolon[] = { "X-Bad", NULL };
 	static const char *const from[] = { "FROM: evil@x.fi", NULL };
-	mime_attachment_t att = { "x", "multipart/mixed; boundary=x", "", 0 };
+	mime_attachment_t att = { "x", "multipart/mixed; boundary=x", "", 0, 0 };
 	mime_msg_t m;
 
 	m = base_msg(); m.message_id = "no-at-sign";
@@ -1466,6 +1511,7 @@ main(int argc, char **argv)
 	RUN(body_normalisation);
 	RUN(boundary_never_in_parts);
 	RUN(deterministic);
+	RUN(pre_encoded_attachment_same_bytes);
 	RUN(bad_addresses_refused);
 	RUN(bad_fields_refused);
 	RUN(ceiling_fails_cleanly);
