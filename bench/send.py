@@ -7,7 +7,11 @@ run.
 Both send RECIPIENTS messages (default 100,000) over the same number of
 connections (smtp.connections, 4); smtp-source's messages are as large as
 ours (-l).  We report messages/s for both, the ratio, and the worker's
-peak RSS (VmHWM) during the send.
+peak RSS (VmHWM) during the send.  Our rate is the sending's, between 5 %
+and 95 % of the messages sent (the outbox is read every 0.1 s); the rate of
+the whole issue, from the clock change to the issue marked sent (the
+scheduler's one-second tick before and after, and filling the outbox, are
+in it), is printed too.
 """
 import os
 import re
@@ -43,16 +47,28 @@ def main():
     t0 = time.monotonic()
     clock.set("2020-03-17T09:00:01+02:00")
     peak = 0
+    samples = []        # (seconds, messages sent)
     while True:
         with open("/proc/%d/status" % d.proc.pid) as f:
             m = re.search(r"VmHWM:\s+(\d+) kB", f.read())
             peak = max(peak, int(m.group(1)))
         state = db_rows(d, "SELECT state FROM issues ORDER BY id DESC LIMIT 1")
+        samples.append((time.monotonic() - t0, db_rows(
+            d, "SELECT count(*) FROM outbox WHERE kind = 'bulletin' AND state = 'sent'")[0][0]))
         if state and state[0][0] == "sent":
             break
-        time.sleep(0.2)
-    ours = N / (time.monotonic() - t0)
+        time.sleep(0.1)
+    whole = N / (time.monotonic() - t0)
     sent = db_rows(d, "SELECT count(*) FROM outbox WHERE state = 'sent'")[0][0]
+    # the sending itself, as smtp-source's figure is: from 5 % to 95 % of
+    # the messages sent, without the scheduler's tick (up to 1 s) before the
+    # issue starts, filling the outbox, and the tick that marks it sent
+    def when(k):
+        for (ta, a), (tb, b) in zip(samples, samples[1:]):
+            if b >= k:
+                return ta + (tb - ta) * (k - a) / max(b - a, 1)
+        return samples[-1][0]
+    ours = 0.9 * N / max(when(0.95 * N) - when(0.05 * N), 1e-9)
     d.stop()
     sink.kill()
     print("send: %d recipients, %d-byte personalised bulletin, %d connections, smtp-sink on loopback"
@@ -61,6 +77,8 @@ def main():
     print("  tiedoted (outbox->SMTP)   %8.0f msg/s   %d sent   peak RSS %.1f MiB"
           % (ours, sent, peak / 1024))
     print("  ratio tiedoted/smtp-source %7.2f" % (ours / base))
+    print("  the whole issue, clock change to 'sent' (ticks and outbox fill included): "
+          "%.0f msg/s, %.2f" % (whole, whole / base))
 
 
 main()
