@@ -1369,6 +1369,7 @@ write_one(const char *dir, unsigned i)
 		att[k].content_type = types[rnd(NELEM(types))];
 		att[k].data = d->data;
 		att[k].len = d->len;
+		att[k].base64 = 0;
 	}
 	m.attachments = att;
 	m.nattachments = natt;
