@@ -367,6 +367,10 @@ announce_new(int argc, char **argv)
 	}
 	if (cli_read_all(body, &text) < 0)
 		goto out;
+	if (text.len == 0) {
+		fprintf(stderr, "tiedote: --body: %s is empty\n", body);
+		goto out;
+	}
 	if (id == NULL) {
 		/* a fresh id each time: the same command twice is two announcements */
 		buf_adds(&genid, "announce-");

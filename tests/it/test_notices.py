@@ -246,6 +246,13 @@ def test_announcements(r):
     r.check(rc == 65, "a bad --at is refused (65)", (rc, err))
     rc, _, err = cli(d, "announce", "--at", "2020-05-04 09:00", "--subject", "x\ny", "--body", body)
     r.check(rc == 65 and "title" in err, "a line break in the subject is refused", (rc, err))
+    for name, data in [("empty", b""), ("blank", b"  \n"), ("latin-1", b"P\xe4iv\xe4\n")]:
+        bad = os.path.join(workdir, name + ".txt")
+        with open(bad, "wb") as f:
+            f.write(data)
+        rc, _, err = cli(d, "announce", "--at", "2020-05-04 09:00", "--subject", "x",
+                         "--body", bad)
+        r.check(rc == 65 and err, "a %s body is refused (65)" % name, (rc, err))
 
     clock.set("2020-05-04T08:59:58+03:00")
     time.sleep(2.5)
