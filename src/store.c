@@ -544,6 +544,21 @@ store_subscriber_remove(store_t *s, const char *email, int purge, int64_t now, i
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
+	/* one unit with what is still queued for the address: whoever leaves
+	 * gets nothing more, not even a retry of a deferred message */
+	if (store_exec(s, "SAVEPOINT subscriber_remove") < 0)
+		return -1;
+	s->last_rc = sqlite3_prepare_v2(s->db, "UPDATE outbox SET state = 'cancelled',"
+	    " reply = 'the subscriber left', updated = ?2 WHERE state IN ('queued', 'deferred')"
+	    " AND subscriber_id IN (SELECT id FROM subscribers WHERE email = ?1)", -1, &st, NULL);
+	if (s->last_rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if ((s->last_rc = sqlite3_step(st)) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
 	s->last_rc = sqlite3_prepare_v2(s->db, purge ?
 	    "DELETE FROM subscribers WHERE email = ?1" :
 	    "UPDATE subscribers SET status = 'unsubscribed', updated = ?2"
@@ -559,6 +574,9 @@ store_subscriber_remove(store_t *s, const char *email, int purge, int64_t now, i
 	rc = 0;
 out:
 	sqlite3_finalize(st);
+	if (rc < 0)
+		store_exec(s, "ROLLBACK TO subscriber_remove");
+	store_exec(s, "RELEASE subscriber_remove");
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "outbox.h"
 #include "store.h"
 #include "test.h"
 
@@ -110,6 +111,19 @@ TEST(subscribers_lifecycle)
 	CHECK(store_subscriber_put(s, &a, 1, 15, &res) == 0 && res == SUB_UPDATED);
 	n = 0;
 	CHECK(store_subscriber_foreach(s, "active", count_cb, &n) == 0 && n == 1);
+	/* whoever leaves gets nothing still queued for them */
+	{
+		sqlite3_stmt *st;
+		int64_t added = 0;
+
+		CHECK(outbox_fill_subscribers(s, "announcement", "x", 0x1f, 15, &added) == 0 &&
+		    added == 1);
+		CHECK(store_subscriber_remove(s, "anu@thl.fi", 0, 16, &found) == 0 && found);
+		CHECK(store_prepare(s, "SELECT state, reply FROM outbox", &st) == 0 &&
+		    store_step(s, st) == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(st, 0), "cancelled") == 0);
+		sqlite3_finalize(st);
+	}
 	CHECK(store_subscriber_remove(s, "anu@thl.fi", 1, 16, &found) == 0 && found);
 	CHECK(store_subscriber_remove(s, "anu@thl.fi", 1, 17, &found) == 0 && !found);
 	store_close(s);
