@@ -35,14 +35,15 @@ parse_at(const char *arg, int64_t *t)
 	    43200, cli_conf.time_zone, 0, h, mi, t);
 }
 
+/* print_local - "Mon 4 May 2020, 09:00 (Europe/Helsinki)" and a newline */
 static void
-print_local(const char *label, int64_t t)
+print_local(int64_t t)
 {
 	buf_t b;
 
 	buf_init(&b, 128);
 	datefmt_datetime(&b, t, "en", cli_conf.time_zone);
-	printf("%s%s (%s)", label, buf_str(&b), cli_conf.time_zone);
+	printf("%s (%s)\n", buf_str(&b), cli_conf.time_zone);
 	buf_free(&b);
 }
 
@@ -421,8 +422,7 @@ announce_new(int argc, char **argv)
 		json_decref(o);
 	} else if (at) {
 		printf("announcement %s scheduled: ", id);
-		print_local("", when);
-		printf("\n");
+		print_local(when);
 	} else
 		printf("announcement %s will be in the next bulletin\n", id);
 	rc = EX_OK;
@@ -500,8 +500,7 @@ cmd_announce(int argc, char **argv)
 			printf("announcement %s cancelled\n", argv[2]);
 		else {
 			printf("announcement %s rescheduled: ", argv[2]);
-			print_local("", when);
-			printf("\n");
+			print_local(when);
 		}
 		rc = EX_OK;
 	} else

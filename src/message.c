@@ -306,6 +306,47 @@ out:
 	return rc;
 }
 
+/* envelop - the rendered parts as r's MIME message: sender, recipient,
+ * List-Unsubscribe (URL and a local+TOKEN@domain mailto, so a reply to it
+ * needs no lookup table), attachments */
+static int
+envelop(message_ctx_t *m, const message_rcpt_t *r, const message_parts_t *p,
+    const char *msgid, const char *list_id, const char *unsub,
+    const mime_attachment_t *att, size_t natt, int64_t date, buf_t *eml, buf_t *err)
+{
+	const conf_t *c = m->conf;
+	const char *at = strchr(c->unsubscribe_address, '@');
+	mime_msg_t msg = { 0 };
+	buf_t mailto;
+	int rc;
+
+	buf_init(&mailto, 4096);
+	buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
+	    c->unsubscribe_address);
+	token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, &mailto);
+	buf_adds(&mailto, at ? at : "");
+	msg.from_name = c->from_name;
+	msg.from_addr = c->from_address;
+	msg.to_name = r->name;
+	msg.to_addr = r->email;
+	msg.reply_to = *c->reply_to ? c->reply_to : NULL;
+	msg.subject = buf_str(&p->subject);
+	msg.date = date;
+	msg.message_id = msgid;
+	msg.list_id = list_id;
+	msg.unsubscribe_url = unsub;
+	msg.unsubscribe_mailto = buf_str(&mailto);
+	msg.text = buf_str(&p->text);
+	msg.text_len = p->text.len;
+	msg.html = buf_str(&p->html);
+	msg.html_len = p->html.len;
+	msg.attachments = att;
+	msg.nattachments = natt;
+	rc = mime_build(&msg, eml, err);
+	buf_free(&mailto);
+	return rc;
+}
+
 int
 message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *number,
     const message_rcpt_t *r, int64_t date, message_parts_t *parts, buf_t *eml, buf_t *err)
@@ -313,11 +354,10 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 	const conf_t *c = m->conf;
 	message_parts_t *p = parts ? parts : &m->scratch;
 	json_t *data = NULL, *bulletin = NULL;
-	buf_t unsub, mailto, msgid;
+	buf_t unsub, msgid;
 	int rc = -1;
 
 	buf_init(&unsub, 4096);
-	buf_init(&mailto, 4096);
 	buf_init(&msgid, 1024);
 	if (!c->send_empty && compose_issue_count(issue, r->regions) == 0) {
 		rc = 1;
@@ -336,46 +376,19 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 		goto out;
 mime:
 	if (eml) {
-		const char *at = strchr(c->unsubscribe_address, '@');
-		mime_msg_t msg = { 0 };
 		mime_attachment_t att = { 0 };
-		const buf_t *ics;
-
-		/* local+TOKEN@domain, so a reply to it needs no lookup table */
-		buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
-		    c->unsubscribe_address);
-		token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, &mailto);
-		buf_adds(&mailto, at ? at : "");
-		message_id(m, number, r->email, &msgid);
-		msg.from_name = c->from_name;
-		msg.from_addr = c->from_address;
-		msg.to_name = r->name;
-		msg.to_addr = r->email;
-		msg.reply_to = *c->reply_to ? c->reply_to : NULL;
-		msg.subject = buf_str(&p->subject);
-		msg.date = date;
-		msg.message_id = buf_str(&msgid);
-		msg.list_id = m->list_id;
-		msg.unsubscribe_url = buf_str(&unsub);
-		msg.unsubscribe_mailto = buf_str(&mailto);
-		msg.text = buf_str(&p->text);
-		msg.text_len = p->text.len;
-		msg.html = buf_str(&p->html);
-		msg.html_len = p->html.len;
+		const buf_t *ics = NULL;
 		size_t errlen = err->len;
 
-		if (c->bulletin_calendar && (ics = calendar(m, issue, number, r, date, err)) != NULL) {
-			att.filename = strcmp(r->lang, "sv") == 0 ? "kalender.ics" :
-			    strcmp(r->lang, "en") == 0 ? "calendar.ics" : "kalenteri.ics";
-			att.content_type = ICAL_CONTENT_TYPE;
-			att.data = ics->data;
-			att.len = ics->len;
-			att.base64 = 1;
-			msg.attachments = &att;
-			msg.nattachments = 1;
-		} else if (err->len != errlen)
+		message_id(m, number, r->email, &msgid);
+		if (c->bulletin_calendar && (ics = calendar(m, issue, number, r, date, err)) != NULL)
+			att = (mime_attachment_t){ strcmp(r->lang, "sv") == 0 ? "kalender.ics" :
+			    strcmp(r->lang, "en") == 0 ? "calendar.ics" : "kalenteri.ics",
+			    ICAL_CONTENT_TYPE, ics->data, ics->len, 1 };
+		else if (err->len != errlen)
 			goto out;
-		if (mime_build(&msg, eml, err) < 0)
+		if (envelop(m, r, p, buf_str(&msgid), m->list_id, buf_str(&unsub), ics ? &att : NULL,
+		    ics ? 1 : 0, date, eml, err) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -383,7 +396,6 @@ out:
 	json_decref(bulletin);
 	json_decref(data);
 	buf_free(&unsub);
-	buf_free(&mailto);
 	buf_free(&msgid);
 	return rc;
 }
@@ -393,14 +405,12 @@ message_notice(message_ctx_t *m, const char *tmpl, const char *ref, const messag
     json_t *own, const mime_attachment_t *att, size_t natt, int64_t date,
     message_parts_t *parts, buf_t *eml, buf_t *err)
 {
-	const conf_t *c = m->conf;
 	message_parts_t *p = parts ? parts : &m->scratch;
 	json_t *data;
-	buf_t unsub, mailto, msgid;
+	buf_t unsub, msgid;
 	int rc = -1;
 
 	buf_init(&unsub, 4096);
-	buf_init(&mailto, 4096);
 	buf_init(&msgid, 1024);
 	data = common_data(m, r, NULL, &unsub);
 	json_object_update(data, own);
@@ -409,38 +419,15 @@ message_notice(message_ctx_t *m, const char *tmpl, const char *ref, const messag
 	    &p->html, err) < 0)
 		goto out;
 	if (eml) {
-		const char *at = strchr(c->unsubscribe_address, '@');
-		mime_msg_t msg = { 0 };
-
-		buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
-		    c->unsubscribe_address);
-		token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, &mailto);
-		buf_adds(&mailto, at ? at : "");
 		notice_id(m, ref, r->email, &msgid);
-		msg.from_name = c->from_name;
-		msg.from_addr = c->from_address;
-		msg.to_name = r->name;
-		msg.to_addr = r->email;
-		msg.reply_to = *c->reply_to ? c->reply_to : NULL;
-		msg.subject = buf_str(&p->subject);
-		msg.date = date;
-		msg.message_id = buf_str(&msgid);
-		msg.unsubscribe_url = buf_str(&unsub);
-		msg.unsubscribe_mailto = buf_str(&mailto);
-		msg.text = buf_str(&p->text);
-		msg.text_len = p->text.len;
-		msg.html = buf_str(&p->html);
-		msg.html_len = p->html.len;
-		msg.attachments = att;
-		msg.nattachments = natt;
-		if (mime_build(&msg, eml, err) < 0)
+		if (envelop(m, r, p, buf_str(&msgid), NULL, buf_str(&unsub), att, natt, date, eml,
+		    err) < 0)
 			goto out;
 	}
 	rc = 0;
 out:
 	json_decref(data);
 	buf_free(&unsub);
-	buf_free(&mailto);
 	buf_free(&msgid);
 	return rc;
 }

@@ -248,6 +248,26 @@ fail:
 	return -1;
 }
 
+/* mark - plan row id's state, and the due time it was decided for */
+static int
+mark(store_t *s, int64_t id, const char *state, int64_t due, int64_t now)
+{
+	static const char sql[] = "UPDATE reminders SET state = ?2, due = ?3, updated = ?4"
+	    " WHERE id = ?1";
+	sqlite3_stmt *st = store_cached(s, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, due);
+	sqlite3_bind_int64(st, 4, now);
+	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* fire - the reminder plan row id of deadline eid now; skip[] are its
  * other due rows, superseded by this one */
 static int
@@ -260,8 +280,6 @@ fire(store_t *s, const char *eid, int64_t id, int days, const int64_t *skip, int
 	static const char send_sql[] = "INSERT INTO reminder_sends (event_id, days, due,"
 	    " previous_due, fired, recipients) VALUES (?1, ?2, ?3, ?4, ?5, 0)";
 	static const char count_sql[] = "UPDATE reminder_sends SET recipients = ?2 WHERE id = ?1";
-	static const char mark_sql[] = "UPDATE reminders SET state = ?2, due = ?3, updated = ?4"
-	    " WHERE id = ?1";
 	sqlite3_stmt *st;
 	json_t *body = NULL, *projects;
 	char *plist = NULL, ref[24];
@@ -280,31 +298,14 @@ fire(store_t *s, const char *eid, int64_t id, int days, const int64_t *skip, int
 	sqlite3_reset(st);
 	if (body)
 		clock_parse(json_string_value(json_object_get(body, "due")), &due, NULL);
-	for (int i = 0; i < nskip; i++) {
-		if ((st = store_cached(s, mark_sql)) == NULL)
-			goto out;
-		sqlite3_bind_int64(st, 1, skip[i]);
-		sqlite3_bind_text(st, 2, "skipped", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, due);
-		sqlite3_bind_int64(st, 4, now);
-		rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_reset(st);
-		if (rc < 0)
-			goto out;
-		rc = -1;
-	}
+	for (int i = 0; i < nskip; i++)
+		if (mark(s, skip[i], "skipped", due, now) < 0)
+			goto fail;
 	if (body == NULL || cancelled || due <= now) {
 		/* the re-plan of the next tick would say so; the row must not
 		 * stay due meanwhile */
-		if ((st = store_cached(s, mark_sql)) == NULL)
-			goto out;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, cancelled ? "cancelled" : "skipped", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, due);
-		sqlite3_bind_int64(st, 4, now);
-		rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_reset(st);
-		if (rc < 0 || store_commit(s) < 0)
+		if (mark(s, id, cancelled ? "cancelled" : "skipped", due, now) < 0 ||
+		    store_commit(s) < 0)
 			goto fail;
 		rc = 0;
 		goto out;
@@ -342,15 +343,7 @@ fire(store_t *s, const char *eid, int64_t id, int days, const int64_t *skip, int
 	sqlite3_bind_int64(st, 2, count);
 	rc = store_step(s, st);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || (st = store_cached(s, mark_sql)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, "sent", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, due);
-	sqlite3_bind_int64(st, 4, now);
-	rc = store_step(s, st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || store_commit(s) < 0)
+	if (rc != SQLITE_DONE || mark(s, id, "sent", due, now) < 0 || store_commit(s) < 0)
 		goto fail;
 	if (count == 0)
 		log_warn("reminders: %s, %d days before: no project contact in its audience",
