@@ -289,6 +289,58 @@ def test_announcements(r):
     cap.kill()
 
 
+def test_reasons_gone(r):
+    """A reminder still waiting for a retry is not sent once its reason is
+    gone: the project removed, or the deadline passed meanwhile."""
+    workdir = harness.tempdir()
+    cap, port, outdir = start_capture(workdir, [
+        "--defer", "d@oys.example=451 4.3.0 try again later",
+        "--defer", "e@tays.example=451 4.3.0 try again later"])
+    clock = Clock(workdir, "2020-06-01T12:00:00+03:00")
+    d = harness.Tiedoted(workdir=workdir, log_level="info", extra_args=[
+        "-o", "smtp.url=smtp://127.0.0.1:%d" % port, "-o", "smtp.retry_base_s=60",
+        "-o", "bulletin.first=2030-01-01T09:00:00+02:00"]).start()
+    for pid, region, contact in [("p-oys", "OYS", "d@oys.example"),
+                                 ("p-tays", "TAYS", "e@tays.example")]:
+        rc, _, err = cli(d, "project", "add", pid, "--name", pid, "--region", region,
+                         "--contact", contact)
+        r.check(rc == 0, "project add %s" % pid, err)
+    rc, _, err = cli(d, "enqueue", "deadline", "--id", "kesa", "--title", "Raportti",
+                     "--regions", "OYS,TAYS", "--due", "2020-06-30T10:00:00+03:00",
+                     "--remind", "1")
+    r.check(rc == 0, "enqueue a deadline", err)
+    clock.set("2020-06-29T09:00:00+03:00")
+
+    def states():
+        with harness.sqlite(d.db) as c:
+            return dict(c.execute("SELECT recipient, state || ': ' || coalesce(reply, '')"
+                                  " FROM outbox WHERE kind = 'reminder'").fetchall())
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (
+            len(states()) == 2 and all(v.startswith("deferred") for v in states().values())):
+        time.sleep(0.1)
+    r.check(len(states()) == 2 and all(v.startswith("deferred") for v in states().values()),
+            "both reminders deferred by the relay", states())
+    rc, _, err = cli(d, "project", "remove", "p-oys")
+    r.check(rc == 0, "project remove p-oys", err)
+    # the retries come after the deadline (30.6. 10.00) for one, and after
+    # the project is gone for the other
+    clock.set("2020-06-30T10:30:00+03:00")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not all(
+            v.startswith("cancelled") for v in states().values()):
+        time.sleep(0.1)
+    st = states()
+    r.check(st.get("d@oys.example", "").startswith("cancelled") and
+            "removed" in st.get("d@oys.example", ""),
+            "the removed project's contact: cancelled, saying why", st)
+    r.check(st.get("e@tays.example", "").startswith("cancelled") and
+            "passed" in st.get("e@tays.example", ""),
+            "a reminder retried after its deadline: cancelled, saying why", st)
+    r.check(len(captured(outdir)) == 0, "nothing delivered")
+    d.stop()
+
+
 def body(r):
     caps = []
     real = start_capture
@@ -300,6 +352,7 @@ def body(r):
     try:
         test_reminders(r)
         test_announcements(r)
+        test_reasons_gone(r)
     finally:
         for p, _, _ in caps:
             p.kill()
