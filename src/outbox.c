@@ -15,8 +15,9 @@ outbox_recover(store_t *s, int64_t now)
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
+	/* the IN term lets it read outbox_open, not the whole outbox */
 	if (store_prepare(s, "UPDATE outbox SET state = 'queued', updated = ?1"
-	    " WHERE state = 'sending'", &st) < 0)
+	    " WHERE state IN ('queued', 'sending', 'deferred') AND state = 'sending'", &st) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, now);
 	if (store_step(s, st) != SQLITE_DONE)

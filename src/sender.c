@@ -25,6 +25,8 @@ struct job {
 	int	 attempts;
 	unsigned regions;
 	char	*kind, *ref, *recipient, *name, *lang, *project;
+	int	 built;		/* 1: eml holds its message, -1: it ended unbuilt */
+	buf_t	 eml;
 };
 
 /* an outcome, waiting for the commit at the end of this loop turn */
@@ -36,6 +38,7 @@ struct result {
 };
 
 #define WINDOW 64	/* rows claimed ahead of free connections */
+#define EML_MAX	((size_t)16 << 20)	/* a ceiling far above message.max_kb */
 
 struct sender {
 	const conf_t *conf;
@@ -52,7 +55,8 @@ struct sender {
 	int64_t	 issue_id;
 	bulletin_issue_t issue;
 	compose_issue_t *items;
-	buf_t	 eml, env, err;
+	buf_t	 env, err;
+	size_t	 eml_hint;	/* the last message's size: one allocation each */
 };
 
 /* sender_classify - the state a reply leads to, and whether it suppresses
@@ -113,6 +117,7 @@ job_free(struct job *j)
 	free(j->name);
 	free(j->lang);
 	free(j->project);
+	buf_free(&j->eml);
 	memset(j, 0, sizeof *j);
 }
 
@@ -209,7 +214,6 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 	s->msg = msg;
 	s->inflight = xcalloc((size_t)conf->smtp_connections + 1, sizeof *s->inflight);
 	s->results = xcalloc((size_t)conf->smtp_connections + 1, sizeof *s->results);
-	buf_init(&s->eml, (size_t)16 << 20);
 	buf_init(&s->env, 1024);
 	buf_init(&s->err, 4096);
 	if (strcmp(conf->smtp_tls, "auto") != 0 && strcmp(conf->smtp_tls, "yes") != 0 &&
@@ -238,7 +242,6 @@ sender_free(sender_t *s)
 	free(s->inflight);
 	free(s->results);
 	compose_issue_free(s->items);
-	buf_free(&s->eml);
 	buf_free(&s->env);
 	buf_free(&s->err);
 	free(s);
@@ -285,52 +288,72 @@ claim_cb(const outbox_row_t *row, void *arg)
 	j->lang = xstrdup(row->lang);
 	j->contact_id = row->contact_id;
 	j->project = xstrdup(row->project);
+	j->built = 0;
+	buf_init(&j->eml, EML_MAX);
 	return 0;
 }
 
-/* submit - build one waiting row's message and hand it to SMTP; a row
- * that cannot be built is final at once */
+/* build - a waiting row's message into j->eml (built = 1); a row that
+ * cannot be built is final at once (built = -1) */
 static void
-submit(sender_t *s, struct job *j)
+build(sender_t *s, struct job *j)
 {
 	message_rcpt_t r = { j->subscriber_id, j->recipient, j->name, j->lang, j->regions, 0, 0 };
 	outbox_row_t row = { j->id, j->kind, j->ref, j->recipient, j->attempts, j->first_attempt,
 	    j->subscriber_id, j->name, j->lang, j->regions, j->contact_id, j->project };
 	int64_t now = clock_now();
-	int got = -1, bad;
+	int got = -1;
 
-	buf_reset(&s->eml);
-	buf_reset(&s->env);
 	buf_reset(&s->err);
+	buf_reserve(&j->eml, s->eml_hint);
 	if (strcmp(j->kind, "bulletin") == 0 || strcmp(j->kind, "draft") == 0) {
 		if (load_issue(s, strtoll(j->ref, NULL, 10)) == 0) {
 			if (strcmp(j->kind, "draft") == 0)
 				r = (message_rcpt_t){ 0, j->recipient, "", "fi", 0x1f, 1, 0 };
 			got = message_bulletin(s->msg, s->items, s->issue.number, &r, now, NULL,
-			    &s->eml, &s->err);
+			    &j->eml, &s->err);
 		}
 	} else if (strcmp(j->kind, "reminder") == 0)
-		got = remind_message(s->store, s->conf, s->msg, &row, now, &s->eml, &s->err);
+		got = remind_message(s->store, s->conf, s->msg, &row, now, &j->eml, &s->err);
 	else if (strcmp(j->kind, "announcement") == 0)
-		got = announce_message(s->store, s->conf, s->msg, &row, now, &s->eml, &s->err);
+		got = announce_message(s->store, s->conf, s->msg, &row, now, &j->eml, &s->err);
 	else
 		buf_printf(&s->err, "no message kind \"%s\"", j->kind);
-	if (got != 0) {
-		/* 1: a bulletin with nothing for the recipient, or a notice
-		 * whose reason is gone (cancelled, past, project removed) */
-		if (got == 1 && s->err.len == 0)
-			buf_adds(&s->err, "nothing in this issue for the recipient");
-		outbox_result(s->store, j->id, got < 0 ? "failed" : row.contact_id ||
-		    strcmp(j->kind, "announcement") == 0 ? "cancelled" : "suppressed", 0,
-		    buf_str(&s->err), 0, now);
-		if (got < 0)
-			log_error("sender: message %lld: %s", (long long)j->id, buf_str(&s->err));
+	if (got == 0) {
+		s->eml_hint = j->eml.len + 1024;
+		j->built = 1;
+		return;
+	}
+	/* 1: a bulletin with nothing for the recipient, or a notice whose
+	 * reason is gone (cancelled, past, project removed) */
+	if (got == 1 && s->err.len == 0)
+		buf_adds(&s->err, "nothing in this issue for the recipient");
+	outbox_result(s->store, j->id, got < 0 ? "failed" : row.contact_id ||
+	    strcmp(j->kind, "announcement") == 0 ? "cancelled" : "suppressed", 0,
+	    buf_str(&s->err), 0, now);
+	if (got < 0)
+		log_error("sender: message %lld: %s", (long long)j->id, buf_str(&s->err));
+	j->built = -1;
+}
+
+/* submit - hand one waiting row's message to SMTP, building it first if
+ * that was not done ahead */
+static void
+submit(sender_t *s, struct job *j)
+{
+	int64_t now = clock_now();
+	int bad;
+
+	if (!j->built)
+		build(s, j);
+	if (j->built < 0) {
 		job_free(j);
 		return;
 	}
+	buf_reset(&s->env);
 	message_verp(s->msg, j->id, &s->env);
 	if (smtp_submit(s->smtp, (uint64_t)j->id, buf_str(&s->env), j->recipient,
-	    s->eml.data, s->eml.len) < 0) {
+	    j->eml.data, j->eml.len) < 0) {
 		/* EAGAIN cannot happen after smtp_ready(); retry it at once */
 		bad = errno == EINVAL;
 		outbox_result(s->store, j->id, bad ? "failed" : "deferred", 0, bad ?
@@ -340,10 +363,43 @@ submit(sender_t *s, struct job *j)
 		job_free(j);
 		return;
 	}
-	s->eml.data = NULL;	/* the engine owns it now */
-	s->eml.len = s->eml.cap = 0;
+	(void)buf_take(&j->eml);	/* the engine owns it now */
 	s->inflight[s->ninflight++] = *j;
 	memset(j, 0, sizeof *j);
+}
+
+/* ahead - the next waiting row, among as many as there are connections,
+ * whose message is not built yet; NULL when there is none */
+static struct job *
+ahead(sender_t *s)
+{
+	int n = s->nwaiting < (int)s->conf->smtp_connections ? s->nwaiting :
+	    (int)s->conf->smtp_connections;
+
+	if (s->released)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		struct job *j = &s->waiting[(s->head + i) % WINDOW];
+
+		if (!j->built)
+			return j;
+	}
+	return NULL;
+}
+
+int
+sender_ahead_pending(sender_t *s)
+{
+	return ahead(s) != NULL;
+}
+
+void
+sender_ahead(sender_t *s)
+{
+	struct job *j = ahead(s);
+
+	if (j != NULL)
+		build(s, j);
 }
 
 int

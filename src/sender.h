@@ -38,6 +38,11 @@ sender_t *sender_new(const conf_t *, store_t *, message_ctx_t *, buf_t *err);
 void	 sender_free(sender_t *);
 int	 sender_pump(sender_t *, int64_t now);
 int	 sender_inflight(sender_t *);
+/* sender_ahead - build the message of the next row that will go, while
+ * the loop has nothing else to do (so a freed connection gets it at
+ * once); sender_ahead_pending() says whether there is one to build */
+void	 sender_ahead(sender_t *);
+int	 sender_ahead_pending(sender_t *);
 /* sender_release - rows claimed but not yet handed to SMTP go back to the
  * queue (at shutdown) */
 void	 sender_release(sender_t *);

@@ -39,10 +39,13 @@ int	 store_prepare(store_t *, const char *sql, sqlite3_stmt **);
 sqlite3_stmt *store_cached(store_t *, const char *sql);
 /* store_step - sqlite3_step that remembers the result for store_full() */
 int	 store_step(store_t *, sqlite3_stmt *);
-/* store_durable - synchronous=FULL (1) or NORMAL (0) for the commits that
- * follow: NORMAL survives a crash of the process but not of the machine,
- * which is enough where a lost commit can only repeat work, never lose it */
-int	 store_durable(store_t *, int full);
+/* store_bulk - this connection commits many small transactions whose loss
+ * can only repeat work, never lose it (the sender's outcomes): commits
+ * that survive a crash of the process but not of the machine
+ * (synchronous=NORMAL), and the WAL copied back into the database every
+ * 8192 pages instead of 1000, so that a page rewritten by many commits is
+ * copied back once; the WAL file is cut back to 32 MiB after that */
+int	 store_bulk(store_t *);
 int64_t	 store_changes(store_t *);
 int64_t	 store_last_id(store_t *);	/* rowid of the last INSERT */
 int	 store_begin(store_t *);

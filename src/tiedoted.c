@@ -160,7 +160,7 @@ main(int argc, char **argv)
 	}
 	/* the sender's commits may be lost to a power cut (then a message is
 	 * sent again), never to a crash of this process */
-	if (remind_conf_check(&conf, &err) < 0 || store_durable(out_store, 0) < 0 ||
+	if (remind_conf_check(&conf, &err) < 0 || store_bulk(out_store) < 0 ||
 	    (msg = message_open(&conf, out_store, &err)) == NULL ||
 	    (sender = sender_new(&conf, out_store, msg, &err)) == NULL) {
 		log_error("%s", buf_str(&err));
@@ -192,12 +192,17 @@ main(int argc, char **argv)
 		nitems += nsmtp < 66 ? nsmtp : 66;
 		if ((t = sender_timeout_ms(sender)) >= 0 && t < timeout)
 			timeout = t;
-		if (zmq_poll(items, nitems, timeout) < 0) {
+		/* a message to build ahead: only look whether anything is ready */
+		if (!stop && sender_ahead_pending(sender))
+			timeout = 0;
+		if ((n = zmq_poll(items, nitems, timeout)) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
 			log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			goto out;
 		}
+		if (n == 0 && timeout == 0 && !stop)
+			sender_ahead(sender);
 		if (items[0].revents & ZMQ_POLLIN) {
 			/* drain fully: ZMQ_POLLIN is edge-like for a busy socket */
 			while ((n = intake_process(intake)) > 0)
