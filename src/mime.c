@@ -558,13 +558,31 @@ add_custom(struct mailimf_fields *f, const char *name, const char *value)
 	    nn(mailimf_field_new_custom(xstrdup(name), xstrdup(value)))));
 }
 
-/* leaf - one part; data is borrowed and must outlive the write.  A
- * non-NULL filename makes it an attachment ("" for one without a name) */
+/* content - text/sub or multipart/sub with one parameter, made without
+ * libetpan's parser: the parts every message has are made this way, as
+ * parsing their types was a twentieth of building a message */
+static struct mailmime_content *
+content(int multi, const char *sub, const char *param, const char *value)
+{
+	struct mailmime_type *t = multi ?
+	    nn(mailmime_type_new(MAILMIME_TYPE_COMPOSITE_TYPE, NULL,
+	    nn(mailmime_composite_type_new(MAILMIME_COMPOSITE_TYPE_MULTIPART, NULL)))) :
+	    nn(mailmime_type_new(MAILMIME_TYPE_DISCRETE_TYPE,
+	    nn(mailmime_discrete_type_new(MAILMIME_DISCRETE_TYPE_TEXT, NULL)), NULL));
+	clist *params = nn(clist_new());
+
+	ok_or_die(clist_append(params, nn(mailmime_param_new_with_data((char *)param,
+	    (char *)value))));
+	return nn(mailmime_content_new(t, xstrdup(sub), params));
+}
+
+/* leaf - one part of type ct (taken); data is borrowed and must outlive
+ * the write.  A non-NULL filename makes it an attachment ("" for one
+ * without a name) */
 static struct mailmime *
-leaf(const char *type, int mechanism, int encoded, const char *data, size_t len,
+leaf(struct mailmime_content *ct, int mechanism, int encoded, const char *data, size_t len,
     const char *filename)
 {
-	struct mailmime_content *ct = nn(mailmime_content_new_with_str(type));
 	struct mailmime_fields *fl = filename ?
 	    nn(mailmime_fields_new_filename(MAILMIME_DISPOSITION_TYPE_ATTACHMENT,
 	    *filename ? xstrdup(filename) : NULL, mechanism)) :
@@ -581,14 +599,12 @@ leaf(const char *type, int mechanism, int encoded, const char *data, size_t len,
 static struct mailmime *
 multipart(const char *sub, uint64_t h, unsigned nth)
 {
-	char type[128];
-	struct mailmime_content *ct;
+	char boundary[64];
 
-	snprintf(type, sizeof type, "multipart/%s; boundary=\"=_td_%016" PRIx64 "_%u\"",
-	    sub, h, nth);
-	ct = nn(mailmime_content_new_with_str(type));
+	snprintf(boundary, sizeof boundary, "=_td_%016" PRIx64 "_%u", h, nth);
 	return nn(mailmime_new(MAILMIME_MULTIPLE, NULL, 0,
-	    nn(mailmime_fields_new_empty()), ct, NULL, NULL, NULL, nn(clist_new()),
+	    nn(mailmime_fields_new_empty()), content(1, sub, "boundary", boundary),
+	    NULL, NULL, NULL, nn(clist_new()),
 	    NULL, NULL));
 }
 
@@ -985,11 +1001,11 @@ body(struct mailmime *root, const mime_msg_t *m, prep_t *p, buf_t *err)
 	/* stand-ins for the encoded bodies, see struct sink; a body that
 	 * encodes to nothing (only NULs) gets none, as libetpan would write
 	 * nothing for it */
-	add_part(parent, leaf("text/plain; charset=UTF-8",
+	add_part(parent, leaf(content(0, "plain", "charset", "UTF-8"),
 	    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, stand_in_text,
 	    has_octets(m->text, p->text_len), NULL));
 	if (m->html)
-		add_part(parent, leaf("text/html; charset=UTF-8",
+		add_part(parent, leaf(content(0, "html", "charset", "UTF-8"),
 		    MAILMIME_MECHANISM_QUOTED_PRINTABLE, 1, stand_in_html,
 		    has_octets(m->html, p->html_len), NULL));
 	for (i = 0; i < m->nattachments; i++) {
@@ -1004,13 +1020,13 @@ body(struct mailmime *root, const mime_msg_t *m, prep_t *p, buf_t *err)
 			/* a stand-in, as for the bodies (struct sink) */
 			p->raw[i] = a->data;
 			p->raw_len[i] = a->len;
-			add_part(mix, leaf(a->content_type ? a->content_type :
-			    "application/octet-stream", MAILMIME_MECHANISM_BASE64, 1,
+			add_part(mix, leaf(nn(mailmime_content_new_with_str(a->content_type ?
+			    a->content_type : "application/octet-stream")), MAILMIME_MECHANISM_BASE64, 1,
 			    stand_in_raw + i, 1, buf_str(&p->tmp)));
 			continue;
 		}
-		add_part(mix, leaf(a->content_type ? a->content_type :
-		    "application/octet-stream", MAILMIME_MECHANISM_BASE64, a->base64,
+		add_part(mix, leaf(nn(mailmime_content_new_with_str(a->content_type ?
+		    a->content_type : "application/octet-stream")), MAILMIME_MECHANISM_BASE64, a->base64,
 		    a->data ? a->data : "", a->len, buf_str(&p->tmp)));
 	}
 	return 0;

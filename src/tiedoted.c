@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <sqlite3.h>
 #include <zmq.h>
 
 #include "announce.h"
@@ -153,6 +154,9 @@ main(int argc, char **argv)
 	/* dates in messages and the calendar are local to the configured zone */
 	setenv("TZ", conf.time_zone, 1);
 	tzset();
+	/* before SQLite's first use: no lock taken per allocation for
+	 * statistics nobody reads */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (store_open(&conf, &store, &err) < 0 || store_open(&conf, &out_store, &err) < 0) {
 		log_error("store: %s", buf_str(&err));
 		rc = 75;
