@@ -3,9 +3,10 @@
  * hand it to SMTP, record the outcome.
  *
  * sender_pump() claims due rows in small batches (a window of 64 ahead of
- * the connections), builds each one's message just in time when SMTP can
- * take it (connection slots and rate limit) and submits it; memory holds
- * only the window and the messages in flight.  The outcomes of one loop
+ * the connections) and submits each one's message when SMTP can take it
+ * (connection slots and rate limit), built then unless sender_ahead() built
+ * it while the loop had nothing to do (at most one per connection ahead);
+ * memory holds only the window, those messages and the ones in flight.  The outcomes of one loop
  * turn are committed together at its end, so a crash can repeat only
  * messages that were in flight:
  *   250                      -> sent
