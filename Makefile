@@ -43,7 +43,7 @@ DEB_PKGS = build-essential pkg-config ca-certificates clang libclang-rt-14-dev \
 	   libzmq3-dev libcurl4-gnutls-dev libsqlite3-dev sqlite3 libetpan-dev \
 	   libjansson-dev libinih-dev libsodium-dev libical-dev \
 	   postfix python3 python3-zmq python3-aiosmtpd python3-jsonschema \
-	   python3-icalendar
+	   python3-icalendar openssl
 
 .PHONY: all deps demo check check-asan fuzz bench install clean tests screenshot
 

@@ -99,6 +99,8 @@ static const struct ckey {
 	  "auto (STARTTLS required unless the relay is on loopback), yes, or no (explicitly allow plain text)" },
 	{ "smtp", "auth_file", C_STR, offsetof(conf_t, smtp_auth_file), "", 0, 0,
 	  "file with user:password for AUTH; refused if group- or world-readable; empty = no AUTH" },
+	{ "smtp", "ca_file", C_STR, offsetof(conf_t, smtp_ca_file), "", 0, 0,
+	  "PEM file of the CAs that may sign the relay's certificate (a private CA); empty = the system's" },
 	{ "smtp", "timeout_ms", C_LONG, offsetof(conf_t, smtp_timeout_ms), "60000", 1000, 3600000,
 	  "one message's whole transaction" },
 	{ "smtp", "helo", C_STR, offsetof(conf_t, smtp_helo), "", 0, 0,

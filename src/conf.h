@@ -64,6 +64,7 @@ typedef struct conf {
 	long	 smtp_rate_per_hour;
 	char	*smtp_tls;
 	char	*smtp_auth_file;
+	char	*smtp_ca_file;
 	long	 smtp_timeout_ms;
 	char	*smtp_helo;
 	char	*envelope_from;

@@ -205,6 +205,7 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 		.rate_per_hour = conf->smtp_rate_per_hour,
 		.tls = strcmp(conf->smtp_tls, "yes") == 0 ? 1 : strcmp(conf->smtp_tls, "no") == 0 ? -1 : 0,
 		.auth_file = *conf->smtp_auth_file ? conf->smtp_auth_file : NULL,
+		.ca_file = *conf->smtp_ca_file ? conf->smtp_ca_file : NULL,
 		.timeout_ms = conf->smtp_timeout_ms,
 		.helo = *conf->smtp_helo ? conf->smtp_helo : NULL,
 	};

@@ -139,7 +139,7 @@ struct smtp {
 	long	 timeout;		/* ms per message */
 	int	 plain;			/* no TLS: what the socket holds is all
 					 * there is to read */
-	char	*url;
+	char	*url, *ca_file;
 	char	*user, *pass;
 };
 
@@ -961,6 +961,13 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 	}
 	if (conf->auth_file && auth_load(conf->auth_file, &s->user, &s->pass, err) < 0)
 		goto out;
+	if (conf->ca_file) {
+		if (access(conf->ca_file, R_OK) < 0) {
+			buf_printf(err, "smtp: CA file %s: %s", conf->ca_file, strerror(errno));
+			goto out;
+		}
+		s->ca_file = xstrdup(conf->ca_file);
+	}
 
 	/* the URL's path is libcurl's EHLO name */
 	u = curl_url();
@@ -1007,6 +1014,8 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 		curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 		curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, (s->timeout + 999) / 1000);
 		curl_easy_setopt(e, CURLOPT_USE_SSL, use_ssl);
+		if (s->ca_file)
+			curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file);
 		if (s->user) {
 			curl_easy_setopt(e, CURLOPT_USERNAME, s->user);
 			curl_easy_setopt(e, CURLOPT_PASSWORD, s->pass);
@@ -1098,6 +1107,7 @@ smtp_free(smtp_t *s)
 	}
 	free(s->user);
 	free(s->url);
+	free(s->ca_file);
 	free(s->slots);
 	free(s->freelist);
 	free(s);

@@ -61,6 +61,9 @@ typedef struct smtp_conf {
 				 * refused when group or others may read it */
 	long	 timeout_ms;	/* whole transaction per message, 0 = 60000 */
 	const char *helo;	/* EHLO name, NULL = the host name */
+	const char *ca_file;	/* NULL, or a PEM file of the CAs that may sign
+				 * the relay's certificate instead of the
+				 * system's; refused when unreadable */
 } smtp_conf_t;
 
 /* where a delivery ended */

@@ -36,6 +36,7 @@
 /* the longest smtp_submit() or smtp_process() may take: no network wait,
  * only a mutex and the callbacks (generous for sanitizer builds) */
 #define CALL_MAX_US	50000
+static long call_max_us = CALL_MAX_US;	/* what deliver() lets a call take */
 
 static const char msg_plain[] =
     "From: Tiedote <noreply@example.org>\r\n"
@@ -349,8 +350,8 @@ deliver(const smtp_conf_t *c, const char *msg, int count, long limit_ms)
 		pump(s, msg, &next, count, limit_ms);
 		CHECK(pending == 0 && next == count);
 		CHECK(smtp_inflight(s) == 0);
-		CHECK(slowest_us < CALL_MAX_US);
-		if (slowest_us >= CALL_MAX_US)
+		CHECK(slowest_us < call_max_us);
+		if (slowest_us >= call_max_us)
 			fprintf(stderr, "  a call took %ld us\n", slowest_us);
 		free_ms = mono_ms();
 		smtp_free(s);
@@ -536,7 +537,7 @@ static const char auth_server_py[] =
     "import sys, threading\n"
     "from aiosmtpd.controller import Controller\n"
     "from aiosmtpd.smtp import AuthResult, LoginPassword\n"
-    "port, out = int(sys.argv[1]), sys.argv[2]\n"
+    "port, out = int(sys.argv[1]), sys.argv[2] + '/log'\n"
     "def log(line):\n"
     "    with open(out, 'a') as f: f.write(line + '\\n')\n"
     "def auth(server, session, envelope, mechanism, data):\n"
@@ -553,42 +554,87 @@ static const char auth_server_py[] =
     "c.start()\n"
     "threading.Event().wait()\n";
 
-TEST(auth_with_the_file)
+/* py_start - run a Python server script from dir (written there as
+ * server.py) with its port and dir as arguments; its pid once the port
+ * listens, else 0 */
+static pid_t
+py_start(const char *dir, const char *text, int port)
 {
-	char dir[] = "/tmp/tiedote-auth.XXXXXX", script[128], path[128], log_path[128];
-	char port_s[16];
-	smtp_conf_t c;
-	pid_t pid = 0;
+	char script[128], port_s[16];
 	long until;
-	int fd, port;
+	pid_t pid;
 	FILE *fp;
 
-	if (mkdtemp(dir) == NULL) {
-		CHECK(!"mkdtemp");
-		return;
-	}
 	snprintf(script, sizeof script, "%s/server.py", dir);
-	snprintf(path, sizeof path, "%s/auth", dir);
-	snprintf(log_path, sizeof log_path, "%s/log", dir);
-	fp = fopen(script, "w");
-	fputs(auth_server_py, fp);
-	fclose(fp);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	CHECK(fd >= 0 && write(fd, "relay-user:pa:ss\r\nignored\n", 27) == 27);
-	close(fd);
-	port = free_port();
 	snprintf(port_s, sizeof port_s, "%d", port);
+	if ((fp = fopen(script, "w")) == NULL)
+		return 0;
+	fputs(text, fp);
+	fclose(fp);
 	if ((pid = fork()) == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
 		dup2(null, 1);
 		dup2(null, 2);
-		execl("/usr/bin/python3", "python3", script, port_s, log_path, (char *)NULL);
+		execl("/usr/bin/python3", "python3", script, port_s, dir, (char *)NULL);
 		_exit(127);
 	}
 	for (until = mono_ms() + 10000; mono_ms() < until && !listening(port); nap_ms(10))
 		;
 	if (!listening(port)) {
+		kill_wait(pid);
+		return 0;
+	}
+	return pid;
+}
+
+/* py_log - what the server script wrote to dir/log, or "" */
+static void
+py_log(const char *dir, char *all, size_t size)
+{
+	char path[128];
+	size_t n = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/log", dir);
+	if ((fp = fopen(path, "r")) != NULL) {
+		n = fread(all, 1, size - 1, fp);
+		fclose(fp);
+	}
+	all[n] = '\0';
+}
+
+/* py_clean - dir and what a test put in it */
+static void
+py_clean(const char *dir)
+{
+	static const char *const names[] = { "server.py", "log", "auth", "cert.pem", "key.pem" };
+	char path[128];
+
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+TEST(auth_with_the_file)
+{
+	char dir[] = "/tmp/tiedote-auth.XXXXXX", path[128], all[1024];
+	smtp_conf_t c;
+	pid_t pid = 0;
+	int fd, port;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/auth", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, "relay-user:pa:ss\r\nignored\n", 27) == 27);
+	close(fd);
+	port = free_port();
+	if ((pid = py_start(dir, auth_server_py, port)) == 0) {
 		CHECK(!"aiosmtpd started");
 		goto out;
 	}
@@ -607,23 +653,97 @@ TEST(auth_with_the_file)
 	if (got[0].r.code != 535)
 		fprintf(stderr, "  got %d %s\n", got[0].r.code, got[0].r.text);
 
-	if ((fp = fopen(log_path, "r")) != NULL) {
-		char all[1024];
-		size_t n = fread(all, 1, sizeof all - 1, fp);
-
-		all[n] = '\0';
-		fclose(fp);
-		CHECK(strstr(all, " True\ndata True\n") != NULL);
-		CHECK(strstr(all, " False\n") != NULL);
-		CHECK(strstr(all, "data False") == NULL);
-	} else
-		CHECK(!"server log");
+	py_log(dir, all, sizeof all);
+	CHECK(strstr(all, " True\ndata True\n") != NULL);
+	CHECK(strstr(all, " False\n") != NULL);
+	CHECK(strstr(all, "data False") == NULL);
 out:
 	kill_wait(pid);
-	unlink(script);
-	unlink(path);
-	unlink(log_path);
-	rmdir(dir);
+	py_clean(dir);
+}
+
+/* a relay that takes nothing before STARTTLS (its certificate from a
+ * private CA, here self-signed) and AUTH only after it */
+static const char tls_server_py[] =
+    "import ssl, sys, threading\n"
+    "from aiosmtpd.controller import Controller\n"
+    "from aiosmtpd.smtp import AuthResult, LoginPassword\n"
+    "port, d = int(sys.argv[1]), sys.argv[2]\n"
+    "ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)\n"
+    "ctx.load_cert_chain(d + '/cert.pem', d + '/key.pem')\n"
+    "def log(line):\n"
+    "    with open(d + '/log', 'a') as f: f.write(line + '\\n')\n"
+    "def auth(server, session, envelope, mechanism, data):\n"
+    "    log('auth tls=%s' % (session.ssl is not None))\n"
+    "    return AuthResult(success=isinstance(data, LoginPassword) and\n"
+    "        data.login == b'relay-user' and data.password == b'pa:ss', handled=False)\n"
+    "class Handler:\n"
+    "    async def handle_DATA(self, server, session, envelope):\n"
+    "        log('data tls=%s auth=%s' % (session.ssl is not None, session.authenticated))\n"
+    "        return '250 2.0.0 Ok'\n"
+    "c = Controller(Handler(), hostname='127.0.0.1', port=port, authenticator=auth,\n"
+    "    tls_context=ctx, require_starttls=True)\n"
+    "c.start()\n"
+    "threading.Event().wait()\n";
+
+TEST(starttls_with_a_private_ca)
+{
+	char dir[] = "/tmp/tiedote-tls.XXXXXX", auth[128], cert[128], cmd[512], all[1024];
+	smtp_conf_t c;
+	buf_t err;
+	pid_t pid = 0;
+	int fd, port;
+
+	buf_init(&err, 1024);
+	if (mkdtemp(dir) == NULL) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(auth, sizeof auth, "%s/auth", dir);
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	fd = open(auth, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, "relay-user:pa:ss\n", 17) == 17);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+	    " -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
+	    " -keyout %s/key.pem -out %s >/dev/null 2>&1", dir, cert);
+	CHECK(system(cmd) == 0);
+	port = free_port();
+	if ((pid = py_start(dir, tls_server_py, port)) == 0) {
+		CHECK(!"aiosmtpd with STARTTLS started");
+		goto out;
+	}
+	conf_for(&c, port);
+	c.tls = 1;		/* auto would not ask for it on loopback */
+	c.auth_file = auth;
+
+	/* the system's CAs do not know this one: nothing is sent, in clear or
+	 * not.  (GnuTLS reads the system's bundle, ~140 certificates, for
+	 * each new session inside libcurl: a call of ~70 ms here) */
+	call_max_us = 1000000;
+	deliver(&c, msg_plain, 1, 10000);
+	call_max_us = CALL_MAX_US;
+	CHECK(got[0].r.code != 250 && got[0].r.stage == SMTP_STAGE_CONNECT);
+	py_log(dir, all, sizeof all);
+	CHECK_STR(all, "");
+
+	/* trusted through smtp.ca_file: STARTTLS, then AUTH, then the message */
+	c.ca_file = cert;
+	deliver(&c, msg_plain, 1, 10000);
+	CHECK(got[0].r.code == 250 && got[0].r.stage == SMTP_STAGE_DONE);
+	if (got[0].r.code != 250)
+		fprintf(stderr, "  got %d %s\n", got[0].r.code, got[0].r.text);
+	py_log(dir, all, sizeof all);
+	CHECK_STR(all, "auth tls=True\ndata tls=True auth=True\n");
+
+	/* a CA file that cannot be read is refused when the engine starts */
+	c.ca_file = "/nonexistent/ca.pem";
+	CHECK(smtp_new(&c, on_done, NULL, &err) == NULL);
+	CHECK(strstr(buf_str(&err), "/nonexistent/ca.pem") != NULL);
+out:
+	kill_wait(pid);
+	py_clean(dir);
+	buf_free(&err);
 }
 
 TEST(odd_data_edges)
@@ -1091,6 +1211,7 @@ main(void)
 	RUN(connection_refused);
 	RUN(silent_server_times_out);
 	RUN(starttls_required_but_not_offered);
+	RUN(starttls_with_a_private_ca);
 	RUN(rate_limits_follow_the_clock);
 	RUN(free_aborts_without_callback);
 	RUN(free_mid_transaction_sends_no_dot);
