@@ -120,11 +120,37 @@ outbox_fill_contacts(store_t *s, const char *kind, const char *ref, const char *
 	return fill(s, sql, kind, ref, mask, projects, now, count);
 }
 
+/* a claimed row until the commit: strings are offsets into one arena */
+struct claimed {
+	int64_t	 id, first_attempt, subscriber_id, contact_id;
+	int	 attempts;
+	unsigned regions;
+	size_t	 kind, ref, recipient, name, lang, project;
+};
+
+static size_t
+arena_add(buf_t *arena, sqlite3_stmt *st, int col)
+{
+	size_t at = arena->len;
+
+	buf_adds(arena, (const char *)sqlite3_column_text(st, col));
+	buf_addc(arena, '\0');
+	return at;
+}
+
 int
 outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, void *),
     void *arg)
 {
-	static const char sel_sql[] = "SELECT o.id FROM outbox o"
+	/* one query reads the rows and what their messages need; the
+	 * callbacks run after the commit, when the rows are durably ours */
+	static const char sel_sql[] = "SELECT o.id, o.kind, o.ref, o.recipient, o.attempts,"
+	    " o.first_attempt, coalesce(o.subscriber_id, 0), coalesce(b.name, ''),"
+	    " coalesce(b.lang, p.lang, 'fi'), coalesce(b.regions, p.regions, 31),"
+	    " coalesce(o.contact_id, 0), coalesce(p.name, '')"
+	    " FROM outbox o LEFT JOIN subscribers b ON b.id = o.subscriber_id"
+	    " LEFT JOIN contacts c ON c.id = o.contact_id"
+	    " LEFT JOIN projects p ON p.id = c.project_id"
 	    " WHERE o.state IN ('queued', 'deferred') AND o.next_attempt <= ?1"
 	    " AND NOT EXISTS (SELECT 1 FROM issues i WHERE o.kind = 'bulletin'"
 	    "   AND i.number = o.ref AND i.state IN ('held', 'cancelled', 'draft'))"
@@ -132,35 +158,44 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 	static const char upd_sql[] = "UPDATE outbox SET state = 'sending',"
 	    " attempts = attempts + 1, first_attempt = coalesce(first_attempt, ?2),"
 	    " updated = ?2 WHERE id = ?1";
-	static const char row_sql[] = "SELECT o.id, o.kind, o.ref, o.recipient, o.attempts,"
-	    " o.first_attempt, coalesce(o.subscriber_id, 0), coalesce(b.name, ''),"
-	    " coalesce(b.lang, p.lang, 'fi'), coalesce(b.regions, p.regions, 31),"
-	    " coalesce(o.contact_id, 0), coalesce(p.name, '')"
-	    " FROM outbox o LEFT JOIN subscribers b ON b.id = o.subscriber_id"
-	    " LEFT JOIN contacts c ON c.id = o.contact_id"
-	    " LEFT JOIN projects p ON p.id = c.project_id"
-	    " WHERE o.id = ?1";
-	sqlite3_stmt *st;
-	int64_t ids[CLAIM_MAX];
-	int n = 0, i;
+	struct claimed rows[CLAIM_MAX];
+	sqlite3_stmt *st = NULL;
+	buf_t arena;
+	int n = 0, i, rc = -1;
 
+	buf_init(&arena, 0);
 	if (max > CLAIM_MAX)
 		max = CLAIM_MAX;
 	if (max <= 0)
 		return 0;
 	if (store_begin(s) < 0)
-		return -1;
+		goto out;
 	if ((st = store_cached(s, sel_sql)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, max);
-	while (n < max && store_step(s, st) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(st, 0);
+	while (n < max && store_step(s, st) == SQLITE_ROW) {
+		struct claimed *r = &rows[n++];
+
+		r->id = sqlite3_column_int64(st, 0);
+		r->kind = arena_add(&arena, st, 1);
+		r->ref = arena_add(&arena, st, 2);
+		r->recipient = arena_add(&arena, st, 3);
+		r->attempts = sqlite3_column_int(st, 4) + 1;
+		r->first_attempt = sqlite3_column_type(st, 5) == SQLITE_NULL ? now :
+		    sqlite3_column_int64(st, 5);
+		r->subscriber_id = sqlite3_column_int64(st, 6);
+		r->name = arena_add(&arena, st, 7);
+		r->lang = arena_add(&arena, st, 8);
+		r->regions = (unsigned)sqlite3_column_int(st, 9);
+		r->contact_id = sqlite3_column_int64(st, 10);
+		r->project = arena_add(&arena, st, 11);
+	}
 	sqlite3_reset(st);
 	if ((st = store_cached(s, upd_sql)) == NULL)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_int64(st, 1, rows[i].id);
 		sqlite3_bind_int64(st, 2, now);
 		if (store_step(s, st) != SQLITE_DONE)
 			goto fail;
@@ -169,36 +204,24 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 	if (store_commit(s) < 0)
 		goto fail;
 	/* committed: from here a crash re-queues these rows, never loses them */
-	if ((st = store_cached(s, row_sql)) == NULL)
-		return -1;
 	for (i = 0; i < n; i++) {
-		outbox_row_t row;
+		const struct claimed *r = &rows[i];
+		const char *a = arena.data;
+		outbox_row_t row = { r->id, a + r->kind, a + r->ref, a + r->recipient,
+		    r->attempts, r->first_attempt, r->subscriber_id, a + r->name, a + r->lang,
+		    r->regions, r->contact_id, a + r->project };
 
-		sqlite3_bind_int64(st, 1, ids[i]);
-		if (store_step(s, st) != SQLITE_ROW) {
-			sqlite3_reset(st);
-			return -1;
-		}
-		row.id = sqlite3_column_int64(st, 0);
-		row.kind = (const char *)sqlite3_column_text(st, 1);
-		row.ref = (const char *)sqlite3_column_text(st, 2);
-		row.recipient = (const char *)sqlite3_column_text(st, 3);
-		row.attempts = sqlite3_column_int(st, 4);
-		row.first_attempt = sqlite3_column_int64(st, 5);
-		row.subscriber_id = sqlite3_column_int64(st, 6);
-		row.name = (const char *)sqlite3_column_text(st, 7);
-		row.lang = (const char *)sqlite3_column_text(st, 8);
-		row.regions = (unsigned)sqlite3_column_int(st, 9);
-		row.contact_id = sqlite3_column_int64(st, 10);
-		row.project = (const char *)sqlite3_column_text(st, 11);
 		cb(&row, arg);
-		sqlite3_reset(st);
 	}
-	return n;
+	rc = n;
+	goto out;
 fail:
-	sqlite3_reset(st);
+	if (st)
+		sqlite3_reset(st);
 	store_rollback(s);
-	return -1;
+out:
+	buf_free(&arena);
+	return rc;
 }
 
 int
