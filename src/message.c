@@ -32,7 +32,6 @@ struct message_ctx {
 	} cal[CAL_SLOTS];
 	int	 ncal;
 	bcache_t *bcache;	/* bulletins rendered once per language and regions */
-	mime_memo_t *memo;	/* ... and their lines QP-encoded once */
 };
 
 static const char *const programme[][2] = {
@@ -74,7 +73,6 @@ message_open(const conf_t *conf, store_t *store, buf_t *err)
 	m->conf = conf;
 	message_parts_init(&m->scratch);
 	m->bcache = bcache_new();
-	m->memo = mime_memo_new();
 	if ((m->render = render_open(conf->templates, err)) == NULL ||
 	    token_key(store, m->key, err) < 0)
 		goto fail;
@@ -97,7 +95,6 @@ message_close(message_ctx_t *m)
 	for (int i = 0; i < m->ncal; i++)
 		buf_free(&m->cal[i].ics);
 	bcache_free(m->bcache);
-	mime_memo_free(m->memo);
 	free(m->list_id);
 	sodium_memzero(m->key, sizeof m->key);
 	free(m);
@@ -345,7 +342,6 @@ envelop(message_ctx_t *m, const message_rcpt_t *r, const message_parts_t *p,
 	msg.html_len = p->html.len;
 	msg.attachments = att;
 	msg.nattachments = natt;
-	msg.memo = m->memo;
 	rc = mime_build(&msg, eml, err);
 	buf_free(&mailto);
 	return rc;

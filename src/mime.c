@@ -91,14 +91,12 @@ struct sink {
 	int	 close[2];	/* qp_encode()'s close */
 	const char *raw[SINK_RAW];	/* stand_in_raw + i stands for this */
 	size_t	 raw_len[SINK_RAW];
-	mime_memo_t *memo;	/* NULL, or the QP of lines seen before */
 };
 
 static const char stand_in_text[] = "T", stand_in_html[] = "H";
 static const char stand_in_raw[SINK_RAW] = "01234567";
 
 static int qp_encode(buf_t *, const char *, size_t, int);
-static int qp_memo(buf_t *, mime_memo_t *, const char *, size_t, int);
 
 static int
 w_buf(void *arg, const char *p, size_t n)
@@ -107,9 +105,7 @@ w_buf(void *arg, const char *p, size_t n)
 
 	for (int i = 0; i < 2; i++)
 		if (p == w->stand_in[i] && n == 1) {
-			if (w->full || (w->memo ?
-			    qp_memo(w->out, w->memo, w->body[i], w->len[i], w->close[i]) :
-			    qp_encode(w->out, w->body[i], w->len[i], w->close[i])) < 0) {
+			if (w->full || qp_encode(w->out, w->body[i], w->len[i], w->close[i]) < 0) {
 				w->full = 1;
 				return 0;
 			}
@@ -448,103 +444,6 @@ escape:
 		chunk[k++] = '\n';
 	}
 	return buf_add(dst, chunk, k);
-}
-
-#define MEMO_LINE_MIN	16	/* shorter ones cost less to encode again */
-#define MEMO_LINE_MAX	1024
-
-/* one kept line; candidate: the hash of a line seen once, kept if it comes
- * again before another takes its place */
-struct memo_slot {
-	uint64_t hash, candidate;
-	char	*line, *enc;	/* one allocation: the line, then its encoding */
-	size_t	 len, enc_len;
-};
-
-struct mime_memo {
-	struct memo_slot slot[MIME_MEMO_SLOTS];
-};
-
-mime_memo_t *
-mime_memo_new(void)
-{
-	return xcalloc(1, sizeof(mime_memo_t));
-}
-
-void
-mime_memo_free(mime_memo_t *memo)
-{
-	if (memo == NULL)
-		return;
-	for (size_t i = 0; i < MIME_MEMO_SLOTS; i++)
-		free(memo->slot[i].line);
-	free(memo);
-}
-
-/* line_hash - 8 octets a step: cheaper than encoding the line again */
-static uint64_t
-line_hash(const char *p, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
-	size_t i;
-
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	w = 0;
-	memcpy(&w, p + i, n - i);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 29);
-}
-
-/*
- * qp_memo - what qp_encode(dst, s, n, close) appends, through the memo.
- * QP starts every line afresh (column 0, '.' and 'F' escaped there, a
- * blank escaped only before its line's end), so the encodings of the
- * pieces of s that end in LF, put together with that of the rest, are
- * the encoding of s; close matters only to the rest.
- */
-static int
-qp_memo(buf_t *dst, mime_memo_t *memo, const char *s, size_t n, int close)
-{
-	const char *end = s + n, *nl;
-
-	for (; s < end && (nl = memchr(s, '\n', (size_t)(end - s))) != NULL; s = nl + 1) {
-		size_t len = (size_t)(nl + 1 - s), at = dst->len;
-		struct memo_slot *e;
-		uint64_t h;
-
-		if (len < MEMO_LINE_MIN || len > MEMO_LINE_MAX) {
-			if (qp_encode(dst, s, len, 0) < 0)
-				return -1;
-			continue;
-		}
-		h = line_hash(s, len);
-		e = &memo->slot[h % MIME_MEMO_SLOTS];
-		if (e->line && e->hash == h && e->len == len && memcmp(e->line, s, len) == 0) {
-			if (buf_add(dst, e->enc, e->enc_len) < 0)
-				return -1;
-			continue;
-		}
-		if (qp_encode(dst, s, len, 0) < 0)
-			return -1;
-		if (e->candidate != h) {
-			e->candidate = h;
-			continue;
-		}
-		free(e->line);
-		e->line = xmalloc(len + dst->len - at);
-		memcpy(e->line, s, len);
-		e->enc = e->line + len;
-		memcpy(e->enc, dst->data + at, dst->len - at);
-		e->hash = h;
-		e->len = len;
-		e->enc_len = dst->len - at;
-		e->candidate = 0;
-	}
-	return qp_encode(dst, s, (size_t)(end - s), close);
 }
 
 /* url_ok - an http or https URL of RFC 3986 characters, nothing that could
@@ -1140,7 +1039,7 @@ mime_build(const mime_msg_t *m, buf_t *out, buf_t *err)
 	buf_t *bufs[] = { &p.from, &p.to, &p.subject, &p.list, &p.unsub, &p.tmp };
 	struct mailmime *root = NULL;
 	struct sink sink = { out, 0, { stand_in_text, stand_in_html }, { NULL, NULL },
-	    { 0, 0 }, { 0, 0 }, { NULL }, { 0 }, NULL };
+	    { 0, 0 }, { 0, 0 }, { NULL }, { 0 } };
 	size_t i, start = out->len;
 	int col = 0, rc = -1;
 
@@ -1157,7 +1056,6 @@ mime_build(const mime_msg_t *m, buf_t *out, buf_t *err)
 	sink.close[0] = m->html == NULL && m->nattachments == 0;
 	sink.body[1] = m->html;
 	sink.len[1] = p.html_len;
-	sink.memo = m->memo;
 	/* room for the whole message at once (QP adds a little to text,
 	 * more to UTF-8), not a dozen doublings; only a hint */
 	buf_reserve(out, p.text_len + p.text_len / 4 + p.html_len + p.html_len / 8 + 4096);

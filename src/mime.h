@@ -11,8 +11,7 @@
  * around that.  Parameters come out quoted (charset="UTF-8"): libetpan
  * quotes every parameter value.  Output depends only on the input and
  * the local time zone (TZ): boundaries come from the Message-ID, nothing
- * is random, so equal inputs give byte-identical messages, with or
- * without a memo (mime_memo_new()).
+ * is random, so equal inputs give byte-identical messages.
  *
  * What happens to hostile input:
  *  - header text (subject, display names, the list-id phrase, extra
@@ -43,8 +42,6 @@
 #define MIME_FILENAME_MAX	200	/* octets in an attachment's name */
 #define MIME_URL_MAX		900	/* octets in the unsubscribe URL */
 #define MIME_HEADER_NAME_MAX	40	/* octets in an extra header's name */
-
-typedef struct mime_memo mime_memo_t;
 
 typedef struct mime_attachment {
 	const char *filename;		/* "verkostopaiva.ics"; NULL: none.
@@ -80,8 +77,6 @@ typedef struct mime_msg {
 	size_t	 nattachments;
 	const char *const *extra_headers;	/* "Name: value", NULL-ended;
 					 * may be NULL.  Values are trimmed */
-	mime_memo_t *memo;		/* NULL, or body lines' encodings to
-					 * reuse and to keep */
 } mime_msg_t;
 
 /*
@@ -89,8 +84,7 @@ typedef struct mime_msg {
  * saying why appended to err (may be NULL), naming the field: a bad
  * address, message_id, list_id, URL, extra header or attachment type,
  * invalid UTF-8, a date before 1970 or after 9999, or out's ceiling hit.
- * On -1 out is as it was.  Reentrant: nothing is kept between calls but
- * in m->memo.
+ * On -1 out is as it was.  Reentrant: nothing is kept between calls.
  */
 int	mime_build(const mime_msg_t *, buf_t *out, buf_t *err);
 
@@ -100,16 +94,5 @@ int	mime_build(const mime_msg_t *, buf_t *out, buf_t *err);
  * encode it once, then give it with base64 set.  0, or -1 at out's ceiling.
  */
 int	mime_base64(const void *data, size_t len, buf_t *out);
-/*
- * mime_memo - the quoted-printable encodings of body lines, kept for the
- * messages that follow: the copies of a bulletin share all but a few
- * lines, so each shared line is encoded once.  A line is kept the second
- * time it is seen (a reader's own lines, seen once, do not push the shared
- * ones out); at most MIME_MEMO_SLOTS lines of 16 to 1,024 octets, a few
- * MiB at worst.  Owned by the caller, used by one thread at a time.
- */
-#define MIME_MEMO_SLOTS	2048
-mime_memo_t *mime_memo_new(void);
-void	 mime_memo_free(mime_memo_t *);
 
 #endif

@@ -1258,67 +1258,6 @@ hostile(buf_t *b, unsigned nfrag, int big)
 			buf_addc(b, "ab c.=\t"[rnd(7)]);
 }
 
-/* a memo of encoded lines (mime_memo_new) changes no byte: bodies made
- * of lines from a small pool, so most lines come again (the memo's hits),
- * with one line of their own and sometimes a last line without LF; text
- * alone (the QP closes the message) and with HTML */
-TEST(memo_gives_the_same_bytes)
-{
-	mime_memo_t *memo = mime_memo_new();
-	buf_t pool[40], text, html, a, b, err;
-	mime_msg_t m = base_msg();
-	size_t i, k;
-
-	for (i = 0; i < NELEM(pool); i++) {
-		buf_init(&pool[i], 0);
-		hostile(&pool[i], 12, i % 7 == 0);
-		buf_adds(&pool[i], i % 3 ? "\n" : i % 2 ? "\r\n" : " \n");
-	}
-	buf_init(&text, 0);
-	buf_init(&html, 0);
-	buf_init(&a, 0);
-	buf_init(&b, 0);
-	buf_init(&err, 0);
-	for (k = 0; k < 400; k++) {
-		buf_reset(&text);
-		buf_reset(&html);
-		for (i = 0; i < 30; i++) {
-			const buf_t *l = &pool[rnd(NELEM(pool))];
-
-			buf_add(&text, l->data, l->len);
-			l = &pool[rnd(NELEM(pool))];
-			buf_add(&html, l->data, l->len);
-			if (i == 10)
-				buf_printf(&text, "Hei lukija %zu, tässä oma rivisi.\n", k);
-		}
-		if (rnd(2))
-			hostile(&text, 3, 0);
-		m.text = text.data;
-		m.text_len = text.len;
-		m.html = k % 2 ? html.data : NULL;
-		m.html_len = k % 2 ? html.len : 0;
-		m.memo = NULL;
-		buf_reset(&a);
-		CHECK(build(&m, &a, &err) == 0);
-		m.memo = memo;
-		buf_reset(&b);
-		CHECK(build(&m, &b, &err) == 0);
-		CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
-		if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
-			fprintf(stderr, "  message %zu differs with the memo\n", k);
-			break;
-		}
-	}
-	for (i = 0; i < NELEM(pool); i++)
-		buf_free(&pool[i]);
-	buf_free(&text);
-	buf_free(&html);
-	buf_free(&a);
-	buf_free(&b);
-	buf_free(&err);
-	mime_memo_free(memo);
-}
-
 static json_t *
 jstr(const char *s, size_t n)
 {
@@ -1574,7 +1513,6 @@ main(int argc, char **argv)
 	RUN(boundary_never_in_parts);
 	RUN(deterministic);
 	RUN(pre_encoded_attachment_same_bytes);
-	RUN(memo_gives_the_same_bytes);
 	RUN(bad_addresses_refused);
 	RUN(bad_fields_refused);
 	RUN(ceiling_fails_cleanly);
