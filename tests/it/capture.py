@@ -7,7 +7,8 @@ Listens on 127.0.0.1:PORT and, for every message accepted, appends one JSON
 line {"from", "rcpt", "size", "file"} to DIR/log.jsonl and writes the
 message to DIR/NNNNNN.eml (file names in order of arrival).  --reject and
 --defer answer RCPT TO for that address with REPLY (e.g. "550 5.1.1 User
-unknown").  Prints "ready" on stdout when listening.  Runs until killed; it
+unknown").  A capture started again on the same DIR numbers on after the
+files already there.  Prints "ready" on stdout when listening.  Runs until killed; it
 is a separate process so a test can SIGKILL the worker and keep counting.
 """
 import json
@@ -22,7 +23,7 @@ class Handler:
     def __init__(self, outdir, replies):
         self.outdir = outdir
         self.replies = replies
-        self.n = 0
+        self.n = len([f for f in os.listdir(outdir) if f.endswith(".eml")])
         self.log = open(os.path.join(outdir, "log.jsonl"), "a", buffering=1)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):

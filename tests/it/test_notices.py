@@ -341,6 +341,64 @@ def test_reasons_gone(r):
     d.stop()
 
 
+def test_fired_revision(r):
+    """Every recipient of an announcement reads the revision that was
+    fired: one whose delivery the relay deferred gets it at the retry, not
+    the revision a producer sent meanwhile."""
+    workdir = harness.tempdir()
+    cap, port, outdir = start_capture(workdir, [
+        "--defer", "late@example.fi=451 4.3.0 try again later"])
+    clock = Clock(workdir, "2020-05-01T12:00:00+03:00")
+    d = harness.Tiedoted(workdir=workdir, log_level="info", extra_args=[
+        "-o", "smtp.url=smtp://127.0.0.1:%d" % port, "-o", "smtp.retry_base_s=60",
+        "-o", "bulletin.first=2030-01-01T09:00:00+02:00"]).start()
+    for email_ in ("early@example.fi", "late@example.fi"):
+        rc, _, err = cli(d, "subscriber", "add", email_, "--lang", "fi", "--regions", "all")
+        r.check(rc == 0, "subscriber add %s" % email_, err)
+    one, two = os.path.join(workdir, "one.txt"), os.path.join(workdir, "two.txt")
+    with open(one, "w") as f:
+        f.write("Versio yksi: ilmoittautuminen on auki.\n")
+    with open(two, "w") as f:
+        f.write("Versio kaksi: ilmoittautuminen on suljettu.\n")
+    rc, _, err = cli(d, "announce", "--at", "2020-05-04 09:00", "--subject", "Ilmoitus",
+                     "--body", one, "--id", "revisio")
+    r.check(rc == 0, "announce revisio", err)
+    clock.set("2020-05-04T09:00:00+03:00")
+
+    def state(addr):
+        with harness.sqlite(d.db) as c:
+            row = c.execute("SELECT state FROM outbox WHERE kind = 'announcement'"
+                            " AND recipient = ?", (addr,)).fetchone()
+        return row[0] if row else None
+    got = wait_count(outdir, 1)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and state("late@example.fi") != "deferred":
+        time.sleep(0.1)
+    r.check(len(got) == 1 and got[0][0] == "early@example.fi" and
+            state("late@example.fi") == "deferred",
+            "fired: one delivered, one deferred by the relay",
+            ([a for a, _ in got], state("late@example.fi")))
+    # a producer sends revision 2 over ZeroMQ, then the relay takes mail again
+    rc, _, err = cli(d, "enqueue", "announcement", "--id", "revisio", "--title", "Ilmoitus",
+                     "--body-file", two, "--send-at", "2020-05-04T09:00:00+03:00")
+    r.check(rc == 0, "revision 2 from a producer", err)
+    cap.kill()
+    cap.wait()
+    cap, _, _ = start_capture(workdir, port=port)
+    clock.set("2020-05-04T09:05:00+03:00")
+    got = wait_count(outdir, 2)
+    texts = {a: text_of(m) for a, m in got}
+    r.check(len(got) == 2 and "Versio yksi" in texts.get("late@example.fi", "") and
+            "Versio kaksi" not in texts.get("late@example.fi", ""),
+            "the retry carries the fired revision, not the newer one",
+            {a: t[:80] for a, t in texts.items()})
+    time.sleep(2)
+    r.check(len(captured(outdir)) == 2, "and revision 2 is not sent again",
+            len(captured(outdir)))
+    d.stop()
+    cap.kill()
+
+
 def body(r):
     caps = []
     real = start_capture
@@ -353,6 +411,7 @@ def body(r):
         test_reminders(r)
         test_announcements(r)
         test_reasons_gone(r)
+        test_fired_revision(r)
     finally:
         for p, _, _ in caps:
             p.kill()

@@ -53,8 +53,10 @@ def wait_port(port, proc, timeout=10):
     raise RuntimeError("port %d not listening" % port)
 
 
-def start_capture(workdir, extra=()):
-    port = harness.free_port()
+def start_capture(workdir, extra=(), port=None):
+    """capture.py on a free port (or port, to stand in for one that
+    stopped), writing to workdir/captured"""
+    port = port or harness.free_port()
     outdir = os.path.join(workdir, "captured")
     p = subprocess.Popen(["/usr/bin/python3", CAPTURE, str(port), outdir] + list(extra),
                          stdout=subprocess.PIPE)
