@@ -294,8 +294,13 @@ announce_reschedule(store_t *s, const conf_t *c, const char *id, int64_t at, int
 int
 announce_list(store_t *s, const char *id, json_t **out)
 {
+	/* an in-bulletin one is carried by the issue whose period holds the
+	 * time it arrived (compose_issue_load()) */
 	static const char sql[] = "SELECT e.id, e.body, e.cancelled, e.at, e.revision,"
-	    " a.fired, a.recipients, a.revision, a.state FROM events e"
+	    " a.fired, a.recipients, a.revision, a.state,"
+	    " (SELECT i.number FROM issues i WHERE e.at IS NULL"
+	    "   AND e.created > i.period_start AND e.created <= i.period_end"
+	    "   AND i.state IN ('sending', 'sent') ORDER BY i.id LIMIT 1) FROM events e"
 	    " LEFT JOIN announcements a ON a.event_id = e.id"
 	    " WHERE e.type = 'announcement' AND (?1 IS NULL OR e.id = ?1)"
 	    " ORDER BY coalesce(a.fired, e.at, e.created) DESC, e.id";
@@ -334,6 +339,9 @@ announce_list(store_t *s, const char *id, json_t **out)
 			clock_format(at, t);
 			json_object_set_new(o, "send_at", json_string(t));
 		}
+		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+			json_object_set_new(o, "issue",
+			    json_string((const char *)sqlite3_column_text(st, 9)));
 		if (fired) {
 			clock_format(sqlite3_column_int64(st, 5), t);
 			json_object_set_new(o, "fired", json_string(t));

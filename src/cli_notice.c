@@ -263,12 +263,19 @@ print_announcement(json_t *a, int verbose)
 {
 	json_t *c = json_object_get(a, "counts"), *f, *v;
 	const char *key;
+	char when[64];
 	size_t i;
 
+	if (json_object_get(a, "send_at"))
+		snprintf(when, sizeof when, "%s", json_string_value(json_object_get(a, "send_at")));
+	else if (json_object_get(a, "issue"))
+		snprintf(when, sizeof when, "(bulletin %s)",
+		    json_string_value(json_object_get(a, "issue")));
+	else
+		snprintf(when, sizeof when, "(next bulletin)");
 	printf("%-40s %-11s %-20s %s %s  %s\n", json_string_value(json_object_get(a, "id")),
-	    json_string_value(json_object_get(a, "state")),
-	    json_object_get(a, "send_at") ? json_string_value(json_object_get(a, "send_at")) :
-	    "(next bulletin)", json_string_value(json_object_get(a, "audience")),
+	    json_string_value(json_object_get(a, "state")), when,
+	    json_string_value(json_object_get(a, "audience")),
 	    json_string_value(json_object_get(a, "regions")),
 	    json_string_value(json_object_get(a, "title")));
 	if (strcmp(json_string_value(json_object_get(a, "state")), "expired") == 0)

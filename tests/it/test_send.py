@@ -173,6 +173,11 @@ def test_bulk(r):
                 for e in log), "envelope senders are VERP addresses")
     sent = db_rows(d, "SELECT count(*) FROM outbox WHERE state = 'sent'")[0][0]
     r.check(sent == 2000, "the outbox says 2,000 sent (%d)" % sent)
+    rc, out, err = cli(d, "--json", "announce", "show", "thl-ajankohtaistiedote-kahden-viikon-valein")
+    number = db_rows(d, "SELECT number FROM issues WHERE state = 'sent'")[0][0]
+    r.check(rc == 0 and json.loads(out).get("issue") == number,
+            "announce show names the issue (%s) that carried an in-bulletin announcement"
+            % number, out[:300] + err)
 
     bad = []
     by_rcpt = {}
