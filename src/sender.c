@@ -26,6 +26,7 @@ struct job {
 	unsigned regions;
 	char	*kind, *ref, *recipient, *name, *lang, *project;
 	int	 built;		/* 1: eml holds its message, -1: it ended unbuilt */
+	int64_t	 built_at;	/* clock_now() when it was built */
 	buf_t	 eml;
 };
 
@@ -39,6 +40,8 @@ struct result {
 
 #define WINDOW 64	/* rows claimed ahead of free connections */
 #define EML_MAX	((size_t)16 << 20)	/* a ceiling far above message.max_kb */
+#define AHEAD_MAX_S 2	/* a message built longer ago is built again:
+				 * its Date says when it was built */
 
 struct sender {
 	const conf_t *conf;
@@ -323,6 +326,7 @@ build(sender_t *s, struct job *j)
 	if (got == 0) {
 		s->eml_hint = j->eml.len + 1024;
 		j->built = 1;
+		j->built_at = now;
 		return;
 	}
 	/* 1: a bulletin with nothing for the recipient, or a notice whose
@@ -345,6 +349,10 @@ submit(sender_t *s, struct job *j)
 	int64_t now = clock_now();
 	int bad;
 
+	if (j->built > 0 && now - j->built_at > AHEAD_MAX_S) {
+		buf_reset(&j->eml);	/* held back, by a rate limit say */
+		j->built = 0;
+	}
 	if (!j->built)
 		build(s, j);
 	if (j->built < 0) {

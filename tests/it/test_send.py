@@ -303,9 +303,39 @@ def test_faults(r):
     fault_case(r, "dropped", ["-q", "."], dropped)
 
 
+def test_built_ahead_is_fresh(r):
+    """A message built ahead and then held back (here by smtp.rate_per_sec,
+    whose tokens follow the test clock) is built again when it goes: its
+    Date is when it went, not when it was built."""
+    workdir = harness.tempdir()
+    cap, port, outdir = start_capture(workdir)
+    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+    d = worker(workdir, port, ["-o", "smtp.rate_per_sec=1"]).start()
+    prepare(d, clock, 3)
+    clock.set("2020-03-17T09:00:01+02:00")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(os.listdir(outdir)) < 2:   # log + 1 message
+        time.sleep(0.1)
+    time.sleep(1)       # the loop builds the others ahead meanwhile
+    clock.set("2020-03-17T09:10:00+02:00")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(os.listdir(outdir)) < 3:
+        time.sleep(0.1)
+    names = sorted(n for n in os.listdir(outdir) if n.endswith(".eml"))
+    dates = []
+    for n in names:
+        with open(os.path.join(outdir, n), "rb") as f:
+            dates.append(email.message_from_bytes(f.read())["Date"])
+    r.check(len(dates) == 2 and "09:00:01" in dates[0] and "09:10:00" in dates[1],
+            "the first at 09:00:01; the one held back until 09:10 is dated 09:10", dates)
+    d.stop()
+    cap.kill()
+
+
 def body(r):
     test_bulk(r)
     test_faults(r)
+    test_built_ahead_is_fresh(r)
 
 
 if __name__ == "__main__":
