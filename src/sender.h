@@ -5,7 +5,8 @@
  * sender_pump() claims due rows in small batches (a window of 64 ahead of
  * the connections) and submits each one's message when SMTP can take it
  * (connection slots and rate limit), built then unless sender_ahead() built
- * it while the loop had nothing to do (at most one per connection ahead);
+ * it while the loop had nothing to do (at most one per connection ahead,
+ * built again when held back more than 2 s, so that its Date is fresh);
  * memory holds only the window, those messages and the ones in flight.  The outcomes of one loop
  * turn are committed together at its end, so a crash can repeat only
  * messages that were in flight:
