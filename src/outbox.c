@@ -80,8 +80,7 @@ fill(store_t *s, const char *sql, const char *kind, const char *ref, unsigned ma
 		else
 			sqlite3_bind_null(st, 5);
 	}
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
+	rc = store_run(s, st);
 	if (rc == 0)
 		*count = store_changes(s);
 	return rc;
@@ -231,7 +230,6 @@ outbox_result(store_t *s, int64_t id, const char *state, int code, const char *r
 	static const char sql[] = "UPDATE outbox SET state = ?2, reply_code = ?3, reply = ?4,"
 	    " next_attempt = ?5, updated = ?6 WHERE id = ?1 AND state = 'sending'";
 	sqlite3_stmt *st = store_cached(s, sql);
-	int rc;
 
 	if (st == NULL)
 		return -1;
@@ -241,9 +239,7 @@ outbox_result(store_t *s, int64_t id, const char *state, int code, const char *r
 	reply ? sqlite3_bind_text(st, 4, reply, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 4);
 	sqlite3_bind_int64(st, 5, next_attempt);
 	sqlite3_bind_int64(st, 6, now);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
-	return rc;
+	return store_run(s, st);
 }
 
 int
@@ -252,15 +248,12 @@ outbox_release(store_t *s, int64_t id, int64_t now)
 	static const char sql[] = "UPDATE outbox SET state = 'queued',"
 	    " attempts = attempts - 1, updated = ?2 WHERE id = ?1 AND state = 'sending'";
 	sqlite3_stmt *st = store_cached(s, sql);
-	int rc;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
-	return rc;
+	return store_run(s, st);
 }
 
 int

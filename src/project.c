@@ -87,22 +87,19 @@ project_put(store_t *s, const project_t *p, int64_t now, int *created)
 	sqlite3_bind_text(st, 3, p->lang, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, (int)p->regions);
 	sqlite3_bind_int64(st, 5, now);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
+	rc = store_run(s, st);
 	if (rc < 0 || (st = store_cached(s, keep_sql)) == NULL)
 		goto fail;
 	/* contacts that stay keep their id, so their opt-out links stay valid */
 	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, emails, -1, SQLITE_STATIC);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
+	rc = store_run(s, st);
 	if (rc < 0 || (st = store_cached(s, add_sql)) == NULL)
 		goto fail;
 	for (size_t i = 0; i < p->ncontacts; i++) {
 		sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, p->contacts[i], -1, SQLITE_STATIC);
-		rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_reset(st);
+		rc = store_run(s, st);
 		if (rc < 0)
 			goto fail;
 	}
@@ -125,8 +122,7 @@ project_remove(store_t *s, const char *id, int *found)
 	if ((st = store_cached(s, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
+	rc = store_run(s, st);
 	*found = rc == 0 && store_changes(s) > 0;
 	return rc;
 }

@@ -85,15 +85,12 @@ static int
 exec1(store_t *s, const char *sql, const char *id, int64_t now)
 {
 	sqlite3_stmt *st = store_cached(s, sql);
-	int rc;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
-	return rc;
+	return store_run(s, st);
 }
 
 /* plan_offset - one offset of a live deadline: insert, move, bring back
@@ -139,9 +136,7 @@ plan_offset(store_t *s, const char *id, int days, int64_t due, int64_t fire, int
 	sqlite3_bind_int64(st, 4, fire);
 	sqlite3_bind_text(st, 5, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, now);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
-	return rc;
+	return store_run(s, st);
 }
 
 /* plan - the plan of one deadline revision, in the caller's transaction */
@@ -184,8 +179,7 @@ plan(store_t *s, const conf_t *c, const char *id, int revision, json_t *body, in
 			return -1;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-		rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_reset(st);
+		rc = store_run(s, st);
 		if (rc < 0)
 			return -1;
 		for (int i = 0; i < n; i++)
@@ -198,9 +192,7 @@ plan(store_t *s, const conf_t *c, const char *id, int revision, json_t *body, in
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, revision);
 	sqlite3_bind_int64(st, 3, due);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
-	return rc;
+	return store_run(s, st);
 }
 
 /* replan - every deadline whose plan is not of its latest revision, each
@@ -255,7 +247,6 @@ mark(store_t *s, int64_t id, const char *state, int64_t due, int64_t now)
 	static const char sql[] = "UPDATE reminders SET state = ?2, due = ?3, updated = ?4"
 	    " WHERE id = ?1";
 	sqlite3_stmt *st = store_cached(s, sql);
-	int rc;
 
 	if (st == NULL)
 		return -1;
@@ -263,9 +254,7 @@ mark(store_t *s, int64_t id, const char *state, int64_t due, int64_t now)
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, due);
 	sqlite3_bind_int64(st, 4, now);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
-	return rc;
+	return store_run(s, st);
 }
 
 /* fire - the reminder plan row id of deadline eid now; skip[] are its

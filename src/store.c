@@ -255,6 +255,15 @@ store_step(store_t *s, sqlite3_stmt *st)
 }
 
 int
+store_run(store_t *s, sqlite3_stmt *st)
+{
+	int rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
+
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
 store_bulk(store_t *s)
 {
 	return store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 8192;"

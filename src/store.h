@@ -39,6 +39,9 @@ int	 store_prepare(store_t *, const char *sql, sqlite3_stmt **);
 sqlite3_stmt *store_cached(store_t *, const char *sql);
 /* store_step - sqlite3_step that remembers the result for store_full() */
 int	 store_step(store_t *, sqlite3_stmt *);
+/* store_run - step a statement that returns no rows to its end and reset
+ * it (a cached one is ready again): 0 when it ran to SQLITE_DONE */
+int	 store_run(store_t *, sqlite3_stmt *);
 /* store_bulk - this connection commits many small transactions whose loss
  * can only repeat work, never lose it (the sender's outcomes): commits
  * that survive a crash of the process but not of the machine
