@@ -350,6 +350,8 @@ submit(sender_t *s, struct job *j)
 	int bad;
 
 	if (j->built > 0 && now - j->built_at > AHEAD_MAX_S) {
+		log_debug("sender: message %lld held %lld s since it was built; building it again",
+		    (long long)j->id, (long long)(now - j->built_at));
 		buf_reset(&j->eml);	/* held back, by a rate limit say */
 		j->built = 0;
 	}
@@ -407,8 +409,11 @@ sender_ahead(sender_t *s)
 {
 	struct job *j = ahead(s);
 
-	if (j != NULL)
-		build(s, j);
+	if (j == NULL)
+		return;
+	build(s, j);
+	if (j->built > 0)
+		log_debug("sender: message %lld built ahead", (long long)j->id);
 }
 
 int

@@ -310,13 +310,22 @@ def test_built_ahead_is_fresh(r):
     workdir = harness.tempdir()
     cap, port, outdir = start_capture(workdir)
     clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-    d = worker(workdir, port, ["-o", "smtp.rate_per_sec=1"]).start()
+    d = harness.Tiedoted(workdir=workdir, log_level="debug", extra_args=[
+        "-o", "smtp.url=smtp://127.0.0.1:%d" % port, "-o", "bulletin.first=" + FIRST,
+        "-o", "smtp.rate_per_sec=1"]).start()
     prepare(d, clock, 3)
     clock.set("2020-03-17T09:00:01+02:00")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and len(os.listdir(outdir)) < 2:   # log + 1 message
-        time.sleep(0.1)
-    time.sleep(1)       # the loop builds the others ahead meanwhile
+
+    def until(cond):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not cond():
+            time.sleep(0.05)
+        return cond()
+    # one message goes; the clock stands still, so the others wait for a
+    # token, built ahead meanwhile
+    r.check(until(lambda: len(os.listdir(outdir)) == 2 and   # log.jsonl + 1 message
+                  d.log_text().count("built ahead") >= 2),
+            "one sent at 09:00:01, the next ones built ahead", d.log_tail())
     clock.set("2020-03-17T09:10:00+02:00")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(os.listdir(outdir)) < 3:
@@ -326,8 +335,10 @@ def test_built_ahead_is_fresh(r):
     for n in names:
         with open(os.path.join(outdir, n), "rb") as f:
             dates.append(email.message_from_bytes(f.read())["Date"])
-    r.check(len(dates) == 2 and "09:00:01" in dates[0] and "09:10:00" in dates[1],
-            "the first at 09:00:01; the one held back until 09:10 is dated 09:10", dates)
+    r.check(len(dates) == 2 and "09:00:01" in dates[0] and "09:10:00" in dates[1] and
+            "building it again" in d.log_text(),
+            "the first at 09:00:01; the one held back until 09:10 was built again and "
+            "is dated 09:10", dates)
     d.stop()
     cap.kill()
 
