@@ -16,8 +16,11 @@ BUILD	?= build
 CC	?= cc
 
 PKGS	 = libzmq jansson sqlite3 inih libsodium libcurl libical
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Recursive (=), not simple (:=): expanded when a recipe runs, so that
+# "make deps all" finds the libraries that deps has just installed.  A
+# missing package fails the compile with pkg-config's own message.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 # libetpan ships no pkg-config file; its libetpan-config adds link specs we
 # do not want, so name the library directly.
 ETPAN_LIBS = -letpan
