@@ -5,6 +5,7 @@
 #include <zmq.h>
 
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "util.h"
 
@@ -14,16 +15,6 @@ struct client {
 	char	*endpoint;
 	long	 timeout_ms, total_ms;
 };
-
-/* mono_ms - elapsed time must not follow the settable clock */
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 client_t *
 client_new(const char *endpoint, long timeout_ms, long total_ms)
@@ -48,12 +39,12 @@ client_drop(client_t *c)
 int
 client_request(client_t *c, const void *body, size_t len, buf_t *reply)
 {
-	long long deadline = mono_ms() + c->total_ms, left;
+	long long deadline = clock_mono_ms() + c->total_ms, left;
 	int linger = 0, tries = 0, rc = -1;
 	zmq_msg_t msg;
 
 	zmq_msg_init(&msg);
-	while ((left = deadline - mono_ms()) > 0) {
+	while ((left = deadline - clock_mono_ms()) > 0) {
 		zmq_pollitem_t item;
 
 		if (c->sock == NULL) {

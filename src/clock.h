@@ -6,13 +6,24 @@
  * it without waiting:
  *   TIEDOTE_NOW=2020-03-29T02:59:59+02:00   now is that instant (or @EPOCH)
  *   TIEDOTE_NOW_FILE=/path                 now is read from that file (same
- *                                          syntax), again whenever 20 ms
- *                                          have passed, so a test can move
- *                                          a running worker's clock across
- *                                          a DST change or a 5-day outage
- *                                          in milliseconds.
+ *                                          syntax), so a test can move a
+ *                                          running worker's clock across a
+ *                                          DST change or a 5-day outage in
+ *                                          milliseconds.
+ * The rule for the file is exact: once the test's rename() of a new file
+ * over it (or its close() after writing it in place) has returned, every
+ * later clock read sees the new time.  A program without a loop reads the
+ * file at every clock_now(); the worker calls clock_watch(), polls the
+ * descriptor it returns and calls clock_refresh() when it is readable and
+ * before stamping anything a request brought, so reading the clock stays
+ * free of system calls.
  * A malformed value is fatal: a test must never silently run on real time.
  * Times are int64 seconds since the Unix epoch (UTC).
+ *
+ * clock_mono_ms()/clock_mono_us() are the one monotonic clock: timeouts,
+ * pacing and deadlines, which must not follow the settable clock.
+ *
+ * Threads: none of this is thread-safe; the worker's one loop owns it.
  */
 #ifndef TIEDOTE_CLOCK_H
 #define TIEDOTE_CLOCK_H
@@ -22,6 +33,14 @@
 int64_t	clock_now(void);
 /* clock_now_ms - milliseconds; real monotonic-ish wall time unless set */
 int64_t	clock_now_ms(void);
+/* clock_watch - the worker's hook: an fd to poll for clock changes, or -1
+ * when the clock is not set by a file; fatal when the file cannot be watched */
+int	clock_watch(void);
+/* clock_refresh - take a change clock_watch()'s fd reported; cheap to call */
+void	clock_refresh(void);
+/* clock_mono_ms, clock_mono_us - CLOCK_MONOTONIC */
+int64_t	clock_mono_ms(void);
+int64_t	clock_mono_us(void);
 /* clock_parse - RFC 3339 with offset, seconds optional; 0 or -1 */
 int	clock_parse(const char *, int64_t *epoch, int *offset_min);
 /* clock_format - UTC "YYYY-MM-DDTHH:MM:SSZ" into out[32] */

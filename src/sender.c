@@ -87,15 +87,6 @@ sender_classify(int code, const char *enhanced, const char *text, int *suppress)
 	return "deferred";
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* backoff - seconds before attempt n+1 after n failed ones */
 static int64_t
 backoff(const conf_t *c, int attempts)
@@ -425,7 +416,7 @@ sender_pump(sender_t *s, int64_t now)
 		if (s->nwaiting == 0) {
 			/* an idle outbox is looked at 5 times a second, not at every
 			 * turn of the loop, which the intake's events also drive */
-			if (mono_ms() < s->idle_until)
+			if (clock_mono_ms() < s->idle_until)
 				break;
 			s->head = 0;
 			if (outbox_claim(s->store, now, WINDOW, claim_cb, s) < 0) {
@@ -433,7 +424,7 @@ sender_pump(sender_t *s, int64_t now)
 				break;
 			}
 			if (s->nwaiting == 0) {
-				s->idle_until = mono_ms() + 200;
+				s->idle_until = clock_mono_ms() + 200;
 				break;
 			}
 		}

@@ -143,21 +143,6 @@ struct smtp {
 	char	*user, *pass;
 };
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t
-mono_ms(void)
-{
-	return mono_us() / 1000;
-}
-
 /* curl_init - once per process; libcurl's global state lives as long */
 static void
 curl_init(void)
@@ -497,7 +482,7 @@ timer_cb(CURLM *multi, long ms, void *arg)
 	struct slot *sl = arg;
 
 	(void)multi;
-	sl->curl_due = ms < 0 ? -1 : mono_ms() + ms;
+	sl->curl_due = ms < 0 ? -1 : clock_mono_ms() + ms;
 	return 0;
 }
 
@@ -619,7 +604,7 @@ finished(struct slot *sl, int code, int stage_, const char *text)
 	*s->done_tail = sl;
 	s->done_tail = &sl->next;
 	if (s->ndone++ == 0)
-		s->done_since = mono_us();
+		s->done_since = clock_mono_us();
 }
 
 /* broken - the session failed under the message: no reply to report */
@@ -846,7 +831,7 @@ receive(struct slot *sl)
 static void
 connect_start(struct slot *sl)
 {
-	long left = (long)(sl->deadline - mono_ms());
+	long left = (long)(sl->deadline - clock_mono_ms());
 	CURLMcode mc;
 
 	sl->in_len = 0;
@@ -1048,7 +1033,7 @@ quit_all(smtp_t *s)
 {
 	struct pollfd pfd[SMTP_CONNECTIONS_MAX];
 	struct slot *who[SMTP_CONNECTIONS_MAX];
-	int64_t until = mono_ms() + QUIT_WAIT_MS;
+	int64_t until = clock_mono_ms() + QUIT_WAIT_MS;
 	char b[512];
 	size_t n;
 	int np, i;
@@ -1062,7 +1047,7 @@ quit_all(smtp_t *s)
 			slot_close(sl);
 	}
 	for (;;) {
-		long left = (long)(until - mono_ms());
+		long left = (long)(until - clock_mono_ms());
 
 		for (np = 0, i = 0; i < s->nslots; i++)
 			if (s->slots[i].state == SL_OPEN) {
@@ -1177,7 +1162,7 @@ smtp_submit(smtp_t *s, uint64_t id, const char *from, const char *rcpt,
 	sl->busy = 1;
 	sl->done = 0;
 	sl->retried = 0;
-	sl->deadline = mono_ms() + s->timeout;
+	sl->deadline = clock_mono_ms() + s->timeout;
 	s->nbusy++;
 	/* the commands go out now if the socket takes them; a failure is
 	 * reported from smtp_process(), never from here */
@@ -1202,14 +1187,14 @@ smtp_submit(smtp_t *s, uint64_t id, const char *from, const char *rcpt,
 static int
 hold(const smtp_t *s)
 {
-	return s->ndone * 2 < s->nbusy && mono_us() < s->done_since + HOLD_US;
+	return s->ndone * 2 < s->nbusy && clock_mono_us() < s->done_since + HOLD_US;
 }
 
 long
 smtp_timeout_ms(smtp_t *s)
 {
 	const struct bucket *bs[] = { &s->per_sec, &s->per_hour };
-	int64_t now = mono_ms(), due = -1;
+	int64_t now = clock_mono_ms(), due = -1;
 	double wait = 0;
 
 	if (s->done && !hold(s))
@@ -1324,7 +1309,7 @@ smtp_process(smtp_t *s, const zmq_pollitem_t *items, int n)
 				}
 		}
 	}
-	now = mono_ms();
+	now = clock_mono_ms();
 	for (int k = 0; k < s->nslots; k++) {
 		struct slot *sl = &s->slots[k];
 

@@ -35,16 +35,6 @@
 
 #define TIEDOTE_VERSION "0.1.0"
 
-/* mono_s - seconds that only go forward, for pacing and shutdown */
-static int64_t
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static void
 usage(FILE *fp)
 {
@@ -75,7 +65,7 @@ main(int argc, char **argv)
 	};
 	const char *config = NULL, *db = NULL, *endpoint = NULL, *level = NULL;
 	char *overrides[32];
-	int c, print = 0, sfd = -1, rc = 1, stop = 0, noverrides = 0;
+	int c, print = 0, sfd = -1, cfd, rc = 1, stop = 0, noverrides = 0;
 	store_t *store = NULL, *out_store = NULL;
 	intake_t *intake = NULL;
 	message_ctx_t *msg = NULL;
@@ -173,6 +163,7 @@ main(int argc, char **argv)
 	}
 	if ((n = outbox_recover(out_store, clock_now())) > 0)
 		log_warn("outbox: %d messages were in flight at the last stop; queued again", n);
+	cfd = clock_watch();
 	zctx = zmq_ctx_new();
 	if ((intake = intake_open(zctx, &conf, store, &err)) == NULL) {
 		log_error("%s", buf_str(&err));
@@ -183,16 +174,18 @@ main(int argc, char **argv)
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 
 	for (;;) {
-		zmq_pollitem_t items[2 + 66];
-		int nitems = 2, nsmtp;
+		zmq_pollitem_t items[3 + 66];
+		int nitems = 3, nsmtp;
 		long timeout = 1000, t;
 		int64_t mono;
 
-		if (stop && (sender_inflight(sender) == 0 || mono_s() > stop_deadline))
+		if (stop && (sender_inflight(sender) == 0 || clock_mono_ms() / 1000 > stop_deadline))
 			break;
 		items[0] = (zmq_pollitem_t){ intake_socket(intake), 0, stop ? 0 : ZMQ_POLLIN, 0 };
 		items[1] = (zmq_pollitem_t){ NULL, sfd, ZMQ_POLLIN, 0 };
-		nsmtp = sender_pollitems(sender, items + 2, 66);
+		/* the test clock's watch, or nothing (poll ignores fd -1) */
+		items[2] = (zmq_pollitem_t){ NULL, cfd, cfd >= 0 ? ZMQ_POLLIN : 0, 0 };
+		nsmtp = sender_pollitems(sender, items + 3, 66);
 		nitems += nsmtp < 66 ? nsmtp : 66;
 		if ((t = sender_timeout_ms(sender)) >= 0 && t < timeout)
 			timeout = t;
@@ -205,6 +198,8 @@ main(int argc, char **argv)
 			log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			goto out;
 		}
+		if (items[2].revents & ZMQ_POLLIN)
+			clock_refresh();
 		if (n == 0 && timeout == 0 && !stop)
 			sender_ahead(sender);
 		if (items[0].revents & ZMQ_POLLIN) {
@@ -230,14 +225,14 @@ main(int argc, char **argv)
 					sender_release(sender);
 				}
 				stop = 1;
-				stop_deadline = mono_s() + 10;
+				stop_deadline = clock_mono_ms() / 1000 + 10;
 			}
 		}
-		sender_process(sender, items + 2, nitems - 2);
+		sender_process(sender, items + 3, nitems - 3);
 		if (stop)
 			continue;
 		/* the scheduler looks at the calendar once a second */
-		if ((mono = mono_s()) != last_tick) {
+		if ((mono = clock_mono_ms() / 1000) != last_tick) {
 			last_tick = mono;
 			buf_reset(&err);
 			if (bulletin_tick(out_store, &conf, clock_now(), &err) < 0 ||
