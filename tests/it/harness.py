@@ -14,6 +14,7 @@ line; the exit status is non-zero when anything failed.
 import atexit
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -64,16 +65,40 @@ def tempdir(prefix="tiedote-it-"):
     return path
 
 
+_ports_given = set()
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now.
 
-    There is a small race (someone may take it before tiedoted binds it);
-    good enough for tests, and far better than a fixed port when several
-    test programs run at once.
+    Chosen at random below the kernel's ephemeral range, never one this
+    process handed out before: the kernel gives ports in that range to
+    every outgoing connection (and to bind(0)), so a port from it can be
+    taken by a client's connection - even a connection to itself - before
+    the server binds it.  Below the range only another test can take it,
+    and Tiedoted.start() retries on a fresh port when that happens.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    low = min(_ephemeral_low(), 65536)
+    for _ in range(1000):
+        port = random.randrange(20000, low) if low > 20001 else random.randrange(1024, low)
+        if port in _ports_given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError("no free port below %d" % low)
 
 
 def tiedoted_path():
@@ -101,6 +126,7 @@ class Tiedoted:
     """
 
     def __init__(self, port=None, workdir=None, log_level="info", extra_args=()):
+        self.fixed_port = port is not None
         self.port = port or free_port()
         self.workdir = workdir or tempdir()
         self.db = os.path.join(self.workdir, "tiedote.db")
@@ -117,7 +143,7 @@ class Tiedoted:
         return [tiedoted_path(), "--db", self.db, "--endpoint", self.endpoint,
                 "--log-level", self.log_level] + self.extra_args
 
-    def start(self, timeout=10.0):
+    def start(self, timeout=30.0, retries=3):
         """Start and wait until the port accepts TCP connections."""
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError("tiedoted already running")
@@ -133,6 +159,12 @@ class Tiedoted:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if (not self.fixed_port and retries > 0
+                        and "Address already in use" in self.log_tail(3)):
+                    # another program took the port first: a new one
+                    self._forget()
+                    self.port = free_port()
+                    return self.start(timeout, retries - 1)
                 raise RuntimeError("tiedoted exited with %s during start-up:\n%s"
                                    % (self.proc.returncode, self.log_tail()))
             try:
@@ -172,7 +204,7 @@ class Tiedoted:
         self._forget()
         return rc
 
-    def restart(self, timeout=10.0):
+    def restart(self, timeout=30.0):
         rc = self.stop()
         self.start(timeout)
         return rc

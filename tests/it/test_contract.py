@@ -203,7 +203,7 @@ def part_worker(r, good, bad):
         """One request; restarts a worker that died so one crash does not
         turn every later check into a timeout."""
         try:
-            return producer.send(d.endpoint, data, timeout=2.5, total=8)
+            return producer.send(d.endpoint, data, timeout=2.5, total=60)
         except (producer.GiveUp, producer.ProtocolError) as e:
             r.check(False, "tiedoted replies to %s" % what, "%s\n%s" % (e, d.log_tail()))
             return None

@@ -41,7 +41,7 @@ def expect(r, reply, status, ev_id, revision, name):
             name, "want status=%s id=%s revision=%s\ngot  %s" % (status, ev_id, revision, show(reply)))
 
 
-def raw_request(endpoint, frames, socket_type, timeout=2.5):
+def raw_request(endpoint, frames, socket_type, timeout=30):
     """Send `frames` as one multipart message and return the reply frames,
     or None on timeout.  Used where producer.send's one-frame REQ is not
     what is being tested."""
@@ -85,44 +85,44 @@ def body(r):
     d.start()
 
     # --- revisions ----------------------------------------------------------
-    expect(r, producer.send(d.endpoint, news_bytes, total=10), "ok", nid, 1,
+    expect(r, producer.send(d.endpoint, news_bytes, total=60), "ok", nid, 1,
            "news example is stored as revision 1")
-    expect(r, producer.send(d.endpoint, news_bytes, total=10), "duplicate", nid, 1,
+    expect(r, producer.send(d.endpoint, news_bytes, total=60), "duplicate", nid, 1,
            "the same bytes again: duplicate of revision 1")
 
     # README: key order and whitespace are not changes.
     reordered = dumps(dict(reversed(list(news.items()))), indent=4)
-    expect(r, producer.send(d.endpoint, reordered, total=10), "duplicate", nid, 1,
+    expect(r, producer.send(d.endpoint, reordered, total=60), "duplicate", nid, 1,
            "same content, other key order and whitespace: duplicate of revision 1")
 
     changed = copy.deepcopy(news)
     changed["summary"]["fi"] += " Haku päättyy 31.3.2020."
-    expect(r, producer.send(d.endpoint, dumps(changed), total=10), "ok", nid, 2,
+    expect(r, producer.send(d.endpoint, dumps(changed), total=60), "ok", nid, 2,
            "summary changed: stored as revision 2")
-    expect(r, producer.send(d.endpoint, dumps(changed), total=10), "duplicate", nid, 2,
+    expect(r, producer.send(d.endpoint, dumps(changed), total=60), "duplicate", nid, 2,
            "revision 2 sent again: duplicate of revision 2")
     # Content equal to an older revision but not to the latest one is a
     # change (a revert), not a duplicate; see the report on the README.
-    expect(r, producer.send(d.endpoint, news_bytes, total=10), "ok", nid, 3,
+    expect(r, producer.send(d.endpoint, news_bytes, total=60), "ok", nid, 3,
            "revision 1's content again (a revert) is stored as revision 3")
 
     # --- errors -------------------------------------------------------------
     bad = json.loads(read(DEADLINE))
     bad["id"] = "producer-test-bad-due"
     bad["due"] = "31.3.2020"
-    rep = producer.send(d.endpoint, dumps(bad), total=10)
+    rep = producer.send(d.endpoint, dumps(bad), total=60)
     r.check(rep.get("status") == "error" and rep.get("code") == "invalid_time"
             and rep.get("field") == "due" and "due" in str(rep.get("message", "")),
             "due \"31.3.2020\": error invalid_time, field due, message names due", show(rep))
 
     mismatch = {"id": nid, "type": "announcement", "title": "Väärä tyyppi", "regions": ["all"],
                 "body": "Sama id, eri tyyppi."}
-    rep = producer.send(d.endpoint, dumps(mismatch), total=10)
+    rep = producer.send(d.endpoint, dumps(mismatch), total=60)
     r.check(rep.get("status") == "error" and rep.get("code") == "type_mismatch",
             "same id with another type: type_mismatch", show(rep))
 
     cancelled = dict(news, cancelled=True)
-    expect(r, producer.send(d.endpoint, dumps(cancelled), total=10), "ok", nid, 4,
+    expect(r, producer.send(d.endpoint, dumps(cancelled), total=60), "ok", nid, 4,
            "cancelled: true is stored as a new revision (4)")
 
     # --- framing ------------------------------------------------------------
@@ -148,22 +148,22 @@ def body(r):
     r.check(isinstance(rep, dict) and rep.get("status") == "error" and rep.get("code") == "bad_frames",
             "REQ with a two-part message: bad_frames", frames)
 
-    expect(r, producer.send(d.endpoint, deadline_bytes, total=10), "duplicate", did, 1,
+    expect(r, producer.send(d.endpoint, deadline_bytes, total=60), "duplicate", did, 1,
            "badly framed copies stored nothing: the deadline is still revision 1")
 
     # --- size limit (256 KiB; README section 1) ---------------------------------
     limit = 262144
     small = dumps({"id": "producer-test-size", "type": "news", "title": "Koko", "regions": ["all"]})
     at_limit = small + b" " * (limit - len(small))     # JSON whitespace: same event
-    expect(r, producer.send(d.endpoint, at_limit, total=10), "ok", "producer-test-size", 1,
+    expect(r, producer.send(d.endpoint, at_limit, total=60), "ok", "producer-test-size", 1,
            "an event of exactly 262,144 bytes is accepted")
-    rep = producer.send(d.endpoint, at_limit + b" ", total=10)
+    rep = producer.send(d.endpoint, at_limit + b" ", total=60)
     r.check(rep.get("status") == "error" and rep.get("code") == "too_large",
             "one byte more: too_large", show(rep))
     frames = raw_request(d.endpoint, [at_limit * 4 + b" "], zmq.REQ, timeout=2.0)
     r.check(frames is None and d.running(),
             "over 4 x the limit: no reply, and the worker lives on", frames)
-    expect(r, producer.send(d.endpoint, small, total=10), "duplicate", "producer-test-size", 1,
+    expect(r, producer.send(d.endpoint, small, total=60), "duplicate", "producer-test-size", 1,
            "…and still answers the next request")
 
     # --- the CLI ------------------------------------------------------------
@@ -181,13 +181,13 @@ def body(r):
 
     # --- durability across a crash -------------------------------------------
     crash = dict(news, id="producer-test-crash")
-    expect(r, producer.send(d.endpoint, dumps(crash), total=10), "ok", "producer-test-crash", 1,
+    expect(r, producer.send(d.endpoint, dumps(crash), total=60), "ok", "producer-test-crash", 1,
            "event before the crash: ok revision 1")
     d.kill()
     d.start()
-    expect(r, producer.send(d.endpoint, dumps(crash), total=10), "duplicate", "producer-test-crash", 1,
+    expect(r, producer.send(d.endpoint, dumps(crash), total=60), "duplicate", "producer-test-crash", 1,
            "after SIGKILL and restart the same event is a duplicate (ok meant committed)")
-    expect(r, producer.send(d.endpoint, dumps(cancelled), total=10), "duplicate", nid, 4,
+    expect(r, producer.send(d.endpoint, dumps(cancelled), total=60), "duplicate", nid, 4,
            "after restart the news item is still at revision 4")
 
     rc = d.stop()
@@ -225,7 +225,7 @@ def body(r):
     except producer.GiveUp:
         gave_up = True
     elapsed = time.monotonic() - t0
-    r.check(gave_up and elapsed < 4, "with nobody listening, send gives up after the total time",
+    r.check(gave_up and 1.5 <= elapsed < 15, "with nobody listening, send gives up after the total time",
             "gave_up=%s elapsed=%.1f s" % (gave_up, elapsed))
 
 

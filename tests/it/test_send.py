@@ -40,7 +40,7 @@ class Clock:
         os.rename(tmp, self.path)
 
 
-def wait_port(port, proc, timeout=10):
+def wait_port(port, proc, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -317,7 +317,7 @@ def test_built_ahead_is_fresh(r):
     clock.set("2020-03-17T09:00:01+02:00")
 
     def until(cond):
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not cond():
             time.sleep(0.05)
         return cond()
@@ -327,7 +327,7 @@ def test_built_ahead_is_fresh(r):
                   d.log_text().count("built ahead") >= 2),
             "one sent at 09:00:01, the next ones built ahead", d.log_tail())
     clock.set("2020-03-17T09:10:00+02:00")
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(os.listdir(outdir)) < 3:
         time.sleep(0.1)
     names = sorted(n for n in os.listdir(outdir) if n.endswith(".eml"))

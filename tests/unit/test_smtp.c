@@ -35,7 +35,11 @@
 #define NMSG	64
 /* the longest smtp_submit() or smtp_process() may take: no network wait,
  * only a mutex and the callbacks (generous for sanitizer builds) */
-#define CALL_MAX_US	50000
+/* Bounds on wall time here are set against the failure each test is
+ * about, never against how fast this machine is: a call that blocks on
+ * the relay takes the relay's full delay (1 s or more in these tests), a
+ * serial engine the sum of them.  So they hold with both cores busy. */
+#define CALL_MAX_US	500000
 static long call_max_us = CALL_MAX_US;	/* what deliver() lets a call take */
 
 static const char msg_plain[] =
@@ -116,14 +120,39 @@ listener(int *port)
 	return fd;
 }
 
-/* free_port - a port nothing listens on (the kernel just gave it out) */
+/* free_port - a port nothing listens on, chosen at random below the
+ * kernel's ephemeral range: a port from that range can be taken by any
+ * outgoing connection (a client's retry to that very port included)
+ * before the server we start binds it; never the same one twice */
 static int
 free_port(void)
 {
-	int port = 0, fd = listener(&port);
+	static int given[64], ngiven;
+	int low = 32768, port = 0;
+	FILE *fp = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 
-	if (fd >= 0)
+	if (fp) {
+		if (fscanf(fp, "%d", &low) != 1 || low < 2048)
+			low = 32768;
+		fclose(fp);
+	}
+	srandom((unsigned)(getpid() ^ mono_us()));
+	for (int tries = 0; tries < 1000 && port == 0; tries++) {
+		struct sockaddr_in a = { .sin_family = AF_INET,
+		    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int p = 1024 + (int)(random() % (low - 1024)), fd, taken = 0;
+
+		for (int i = 0; i < ngiven; i++)
+			taken |= given[i] == p;
+		if (taken || (fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+			continue;
+		a.sin_port = htons((uint16_t)p);
+		if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0)
+			port = p;
 		close(fd);
+	}
+	if (port && ngiven < (int)NELEM(given))
+		given[ngiven++] = port;
 	return port;
 }
 
@@ -356,7 +385,7 @@ deliver(const smtp_conf_t *c, const char *msg, int count, long limit_ms)
 		free_ms = mono_ms();
 		smtp_free(s);
 		free_ms = mono_ms() - free_ms;
-		CHECK(free_ms < 1000);
+		CHECK(free_ms < 3000);
 	}
 	buf_free(&err);
 }
@@ -944,7 +973,7 @@ TEST(silent_server_times_out)
 	CHECK(strstr(got[0].r.text, "timed out") != NULL);
 	if (strstr(got[0].r.text, "timed out") == NULL)
 		fprintf(stderr, "  text: %s\n", got[0].r.text);
-	CHECK(took >= 290 && took < 3000);
+	CHECK(took >= 290 && took < 8000);	/* never: the 10 s limit */
 	close(fd);
 }
 
@@ -1070,7 +1099,7 @@ TEST(free_aborts_without_callback)
 	CHECK(nconns == 3);
 	t0 = mono_ms();
 	smtp_free(s);
-	CHECK(mono_ms() - t0 < 1000);
+	CHECK(mono_ms() - t0 < 3000);
 	CHECK(got[0].calls + got[1].calls + got[2].calls == 0);
 	/* each session was cut, and not with a QUIT: closed without a byte */
 	for (int i = 0; i < nconns; i++) {
@@ -1120,7 +1149,7 @@ TEST(free_mid_transaction_sends_no_dot)
 	}
 	t0 = mono_ms();
 	smtp_free(s);
-	CHECK(mono_ms() - t0 < 1000);
+	CHECK(mono_ms() - t0 < 1500);	/* the greeting comes after 2 s */
 	CHECK(got[0].calls == 0);
 	/* the sink prints its counters when the session ends, after its 2 s
 	 * wait (-n does not end it in this state); nothing else to wait on */
@@ -1164,9 +1193,9 @@ TEST(slow_relay_does_not_stall_the_loop)
 	for (int i = 0; i < 8; i++)
 		ok &= got[i].calls == 1 && got[i].r.code == 250;
 	CHECK(ok);
-	CHECK(took >= 1900 && took < 3000);
+	CHECK(took >= 1900 && took < 6000);	/* one at a time: 8 s */
 	CHECK(slowest_us < CALL_MAX_US);
-	if (took >= 3000 || slowest_us >= CALL_MAX_US || !ok)
+	if (took >= 6000 || slowest_us >= CALL_MAX_US || !ok)
 		fprintf(stderr, "  %ld ms, slowest call %ld us\n", took, slowest_us);
 out:
 	sink_stop(&k);
@@ -1188,8 +1217,8 @@ TEST(free_does_not_wait_for_a_slow_quit)
 	c.connections = 2;
 	deliver(&c, msg_plain, 4, 10000);
 	CHECK(got[3].calls == 1 && got[3].r.code == 250);
-	CHECK(free_ms < 1000);
-	if (free_ms >= 1000)
+	CHECK(free_ms < 3000);		/* waiting for the reply: 5 s */
+	if (free_ms >= 3000)
 		fprintf(stderr, "  smtp_free took %ld ms\n", free_ms);
 out:
 	sink_stop(&k);
