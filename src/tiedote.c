@@ -1173,19 +1173,12 @@ main(int argc, char **argv)
 		default: cli_usage(stderr); goto out;
 		}
 	}
-	if (conf_load(&cli_conf, config, &err) < 0 ||
-	    (db && conf_set(&cli_conf, "store", "path", db, &err) < 0) ||
-	    (endpoint && conf_set(&cli_conf, "intake", "endpoint", endpoint, &err) < 0)) {
+	if (conf_setup(&cli_conf, config, db, endpoint, NULL, overrides, (size_t)noverrides,
+	    &err) < 0) {
 		fprintf(stderr, "tiedote: %s\n", buf_str(&err));
 		rc = EX_CONFIG;
 		goto out;
 	}
-	for (int i = 0; i < noverrides; i++)
-		if (conf_override(&cli_conf, overrides[i], &err) < 0) {
-			fprintf(stderr, "tiedote: %s\n", buf_str(&err));
-			rc = EX_CONFIG;
-			goto out;
-		}
 	/* dates in messages and schedules are local to the configured zone */
 	setenv("TZ", cli_conf.time_zone, 1);
 	tzset();
