@@ -235,19 +235,23 @@ cli_print_json(json_t *j)
 }
 
 int
-cli_parse_local(const cli_t *cli, const char *opt, const char *arg, int64_t *t)
+cli_parse_local(const cli_t *cli, const char *opt, const char *arg, int hour, int minute,
+    int64_t *t)
 {
-	int y, mo, d, h, mi, n = 0;
+	buf_t err;
+	int rc = 0;
 
+	buf_init(&err, 1024);
 	if (clock_parse(arg, t, NULL) == 0)
-		return 0;
-	if (sscanf(arg, "%4d-%2d-%2d%*1[ T]%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 ||
-	    arg[n] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || y < 1970 ||
-	    /* noon UTC is the same calendar day in every zone within +-12 h */
-	    datefmt_local_time(clock_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-	    43200, cli->conf.time_zone, 0, h, mi, t) < 0) {
-		cli_error("tiedote: %s: \"%s\" is not \"YYYY-MM-DD HH:MM\" or RFC 3339", opt, arg);
-		return -1;
-	}
-	return 0;
+		goto out;
+	if ((rc = datefmt_parse_local(arg, cli->conf.time_zone, hour, minute, t, &err)) == 0)
+		goto out;
+	if (err.len)
+		cli_error("tiedote: %s: %s", opt, buf_str(&err));
+	else
+		cli_error("tiedote: %s: \"%s\" is not \"YYYY-MM-DD HH:MM\"%s or RFC 3339 (a date"
+		    " and time that exist)", opt, arg, hour < 0 ? "" : ", \"YYYY-MM-DD\"");
+out:
+	buf_free(&err);
+	return rc;
 }

@@ -109,9 +109,12 @@ int	cli_read_all(const char *path, buf_t *out);
 /* cli_open_store - 0, or -1 with the reason on stderr */
 int	cli_open_store(cli_t *, store_t **);
 void	cli_print_json(json_t *);
-/* cli_parse_local - RFC 3339, or "YYYY-MM-DD HH:MM" (or with a T) in
- * message.time_zone; 0, or -1 with the complaint about --opt on stderr */
-int	cli_parse_local(const cli_t *, const char *opt, const char *arg,
-	    int64_t *t);
+/* cli_parse_local - the one reader of a time typed for `opt`: RFC 3339;
+ * or "YYYY-MM-DD HH:MM" (or with a T) in message.time_zone; and, when hour
+ * is not negative, "YYYY-MM-DD" at hour:minute (datefmt_parse_local: an
+ * impossible date or a time skipped by summer time is refused).  0, or -1
+ * with the complaint on stderr. */
+int	cli_parse_local(const cli_t *, const char *opt, const char *arg, int hour,
+	    int minute, int64_t *t);
 
 #endif

@@ -141,7 +141,7 @@ announce_new(cli_t *cli, int argc, char **argv)
 		cli_error("tiedote: --in-bulletin goes to subscribers; projects need --at");
 		goto out;
 	}
-	if (at && cli_parse_local(cli, "--at", at, &when) < 0)
+	if (at && cli_parse_local(cli, "--at", at, -1, 0, &when) < 0)
 		goto out;
 	if (!datefmt_lang_valid(lang)) {
 		cli_error("tiedote: --lang: \"%s\" is not fi, sv or en", lang);
@@ -291,7 +291,7 @@ announce_change(cli_t *cli, int argc, char **argv)
 	}
 	id = argv[optind];
 	rc = EX_DATAERR;
-	if (!cancel && cli_parse_local(cli, "--at", at, &when) < 0)
+	if (!cancel && cli_parse_local(cli, "--at", at, -1, 0, &when) < 0)
 		goto out;
 	if (cli_open_store(cli, &store) < 0) {
 		rc = EX_TEMPFAIL;

@@ -41,24 +41,6 @@ rcpt_cb(const subscriber_t *sub, void *arg)
 	return 0;
 }
 
-/* parse_when - RFC 3339, or YYYY-MM-DD meaning that day at the bulletin's
- * time of day */
-static int
-parse_when(const sched_t *s, const char *arg, int64_t *t)
-{
-	char full[64];
-	int64_t day;
-
-	if (clock_parse(arg, t, NULL) == 0)
-		return 0;
-	if (strlen(arg) != 10)
-		return -1;
-	snprintf(full, sizeof full, "%sT12:00:00Z", arg);
-	if (clock_parse(full, &day, NULL) < 0)
-		return -1;
-	return datefmt_local_time(day, s->zone, 0, s->hour, s->minute, t);
-}
-
 /* issue preview [--lang L] [--subscriber EMAIL] [--format F] [--at T] */
 static int
 issue_preview(cli_t *cli, int argc, char **argv)
@@ -119,10 +101,8 @@ issue_preview(cli_t *cli, int argc, char **argv)
 	rc = EX_USAGE;
 	if (at == NULL)
 		when = sched_due(&sched, sched_index(&sched, clock_now()) + 1);
-	else if (parse_when(&sched, at, &when) < 0) {
-		cli_error("tiedote: --at: not a time (RFC 3339) or a date (YYYY-MM-DD)");
+	else if (cli_parse_local(cli, "--at", at, sched.hour, sched.minute, &when) < 0)
 		goto out;
-	}
 	rc = EX_TEMPFAIL;
 	if (cli_open_store(cli, &store) < 0)
 		goto out;
