@@ -24,7 +24,13 @@
  * file name, an option's value, a CSV field, a reply of the worker) is
  * written with cli_error(), which escapes control bytes, C1 controls, bidi
  * overrides and invalid UTF-8 (buf_addesc), so nothing typed or read can
- * send escape sequences to the terminal.
+ * send escape sequences to the terminal.  The whole formatted line is
+ * escaped, so an error message is always one line.
+ *
+ * BUGS: `enqueue X` guesses whether X is a file (-, an existing path, or a
+ * name with '/' or '.') or an event TYPE.  getopt_long's unambiguous
+ * abbreviations (--res for --resubscribe) are accepted.  Listings on
+ * stdout are not escaped: they print stored data, not what was typed.
  */
 #ifndef TIEDOTE_CLI_H
 #define TIEDOTE_CLI_H

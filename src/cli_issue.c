@@ -342,7 +342,8 @@ static const cli_verb_t verbs[] = {
 	  "[--lang fi|sv|en] [--subscriber EMAIL] [--format eml|html|text]\n"
 	  "[--at TIME|YYYY-MM-DD]",
 	  "the next bulletin (or the one of --at) exactly as it would be sent",
-	  "  TIME: RFC 3339; YYYY-MM-DD: that day at the bulletin's time of day\n" },
+	  "  TIME: RFC 3339, or \"YYYY-MM-DD HH:MM\" local (message.time_zone);\n"
+	  "  YYYY-MM-DD: that day at the bulletin's time of day\n" },
 	{ "list", issue_admin, "", "past and coming issues with their totals", NULL },
 	{ "status", issue_admin, "[ID] [--follow]",
 	  "counts per state, rate, ETA, latest failures (the latest issue without ID)", NULL },
