@@ -33,7 +33,8 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
 LIBS	 = $(PKG_LIBS) $(ETPAN_LIBS) -lm
 
 MAINS	 = src/tiedoted.c src/tiedote.c
-CLI_SRCS = $(wildcard src/cli_*.c)
+# the CLI's own objects (tiedote only, not in libtiedote.a): cli.c + cli_*.c
+CLI_SRCS = src/cli.c $(wildcard src/cli_*.c)
 CLI_OBJS = $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB_SRCS = $(filter-out $(MAINS) $(CLI_SRCS),$(wildcard src/*.c))
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)

@@ -114,6 +114,58 @@ buf_printf(buf_t *b, const char *fmt, ...)
 	return rc;
 }
 
+/* utf8_len - the length of the valid UTF-8 sequence at s (of n bytes
+ * left) and its code point, or 0 when it is not one */
+static size_t
+utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
+	    s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	if (len == 0 || len > n || !utf8_valid((const char *)s, len))
+		return 0;
+	*cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++)
+		*cp = *cp << 6 | (s[i] & 0x3f);
+	return len;
+}
+
+int
+buf_addesc(buf_t *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t was = b->len, len;
+	uint32_t cp;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i += len) {
+		len = 1;
+		if (p[i] == '\\')
+			rc = buf_adds(b, "\\\\");
+		else if (p[i] == '\t')
+			rc = buf_adds(b, "\\t");
+		else if (p[i] == '\n')
+			rc = buf_adds(b, "\\n");
+		else if (p[i] == '\r')
+			rc = buf_adds(b, "\\r");
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			rc = buf_printf(b, "\\x%02x", p[i]);
+		else if (p[i] < 0x80)
+			rc = buf_addc(b, (char)p[i]);
+		else if ((len = utf8_len(p + i, n - i, &cp)) == 0) {
+			len = 1;
+			rc = buf_printf(b, "\\x%02x", p[i]);
+		} else if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029 ||
+		    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+			rc = buf_printf(b, "\\u%04x", (unsigned)cp);
+		else
+			rc = buf_add(b, p + i, len);
+	}
+	if (rc < 0)
+		buf_truncate(b, was);
+	return rc;
+}
+
 const char *
 buf_str(const buf_t *b)
 {

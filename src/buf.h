@@ -40,6 +40,13 @@ int	 buf_addc(buf_t *, char);
 int	 buf_printf(buf_t *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 buf_vprintf(buf_t *, const char *, va_list);
+/* buf_addesc - s[0..n) as text safe for a terminal or a log line: valid
+ * UTF-8 printable text as it is; backslash, TAB, LF, CR as \\ \t \n \r;
+ * other C0 controls, DEL and each byte of invalid UTF-8 as \xNN; C1
+ * controls (U+0080-U+009F), the line and paragraph separators and the
+ * bidi embeddings, overrides and isolates as \uNNNN.  -1 (buffer as it
+ * was) at the ceiling; at most 4n bytes are added. */
+int	 buf_addesc(buf_t *, const char *s, size_t n);
 const char *buf_str(const buf_t *);
 char	*buf_take(buf_t *);
 

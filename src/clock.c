@@ -43,10 +43,20 @@ digits(const char *s, int n, int *out)
 }
 
 int
-clock_parse(const char *s, int64_t *epoch, int *offset_min)
+clock_civil_valid(int y, int mo, int d, int h, int mi, int sec)
 {
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, mo, d, h, mi, sec = 0, oh, om, off, leap;
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return y >= 1970 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 &&
+	    d <= mdays[mo - 1] + (mo == 2 && leap) && h >= 0 && h <= 23 &&
+	    mi >= 0 && mi <= 59 && sec >= 0 && sec <= 60;
+}
+
+int
+clock_parse(const char *s, int64_t *epoch, int *offset_min)
+{
+	int y, mo, d, h, mi, sec = 0, oh, om, off;
 	const char *p = s;
 
 	if (digits(p, 4, &y) || p[4] != '-' || digits(p + 5, 2, &mo) ||
@@ -79,9 +89,7 @@ clock_parse(const char *s, int64_t *epoch, int *offset_min)
 		return -1;
 	if (*p != '\0')
 		return -1;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-	    d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || sec > 60)
+	if (!clock_civil_valid(y, mo, d, h, mi, sec))
 		return -1;
 	if (sec == 60)		/* a leap second is the same instant as :59 here */
 		sec = 59;

@@ -41,8 +41,16 @@ void	clock_refresh(void);
 /* clock_mono_ms, clock_mono_us - CLOCK_MONOTONIC */
 int64_t	clock_mono_ms(void);
 int64_t	clock_mono_us(void);
-/* clock_parse - RFC 3339 with offset, seconds optional; 0 or -1 */
+/* clock_parse - RFC 3339 with offset, seconds optional; 0 or -1 (also
+ * for a date or time that does not exist, see clock_civil_valid) */
 int	clock_parse(const char *, int64_t *epoch, int *offset_min);
+/* clock_civil_valid - 1 when the fields name a date and time that exist:
+ * years 1970-9999, months 1-12, the month's own days (29 February in leap
+ * years only), hours 0-23, minutes 0-59, seconds 0-60 (a leap second).
+ * The one rule for every date tiedote reads: clock_parse() and
+ * datefmt_parse_local() both ask it, so no input is normalised (2020-02-31
+ * is refused, never 2 March). */
+int	clock_civil_valid(int y, int mo, int d, int h, int mi, int sec);
 /* clock_format - UTC "YYYY-MM-DDTHH:MM:SSZ" into out[32] */
 void	clock_format(int64_t, char *out);
 /* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date */

@@ -249,6 +249,21 @@ conf_load(conf_t *c, const char *path, buf_t *err)
 	return rc == 0 ? 0 : -1;
 }
 
+int
+conf_setup(conf_t *c, const char *path, const char *db, const char *endpoint,
+    const char *log_level, char *const *overrides, size_t n, buf_t *err)
+{
+	if (conf_load(c, path, err) < 0 ||
+	    (db && conf_set(c, "store", "path", db, err) < 0) ||
+	    (endpoint && conf_set(c, "intake", "endpoint", endpoint, err) < 0) ||
+	    (log_level && conf_set(c, "log", "level", log_level, err) < 0))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (conf_override(c, overrides[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 void
 conf_print(const conf_t *c, FILE *fp)
 {

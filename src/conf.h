@@ -6,6 +6,8 @@
  * unknown section or key, or a bad value, is an error naming the file and
  * line (a typo must not silently fall back to a default).  conf_set()
  * applies one "section.key=value" override, as command-line flags do.
+ * conf_setup() is the whole start-up sequence of both programs: the file,
+ * then the shortcut flags, then the -o overrides in their order.
  * conf_print() writes every key with its value and documentation: the
  * reference that tiedote.conf.example is checked against.
  * Strings in conf_t are owned by it; conf_free() releases them.
@@ -82,6 +84,14 @@ int	conf_set(conf_t *, const char *section, const char *key,
 	    const char *value, buf_t *err);
 /* conf_override - "section.key=value", the -o flag of both programs */
 int	conf_override(conf_t *, const char *, buf_t *err);
+/* conf_setup - conf_load(path), then the shortcuts that are not NULL (db:
+ * store.path, endpoint: intake.endpoint, log_level: log.level), then the n
+ * "section.key=value" overrides in order, so a later one wins; 0, or -1
+ * with the first error in err.  The conf_t must have been conf_init()ed;
+ * on -1 it holds whatever was applied before the error. */
+int	conf_setup(conf_t *, const char *path, const char *db,
+	    const char *endpoint, const char *log_level,
+	    char *const *overrides, size_t n, buf_t *err);
 void	conf_print(const conf_t *, FILE *);
 
 #endif

@@ -477,3 +477,55 @@ datefmt_days_between(int64_t from, int64_t to, const char *zone,
 	*out = local_day(&tm[1]) - local_day(&tm[0]);
 	return 0;
 }
+
+/* num - exactly n digits at s into *v; 0 or -1 */
+static int
+num(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+int
+datefmt_parse_local(const char *s, const char *zone, int hour, int minute,
+    int64_t *out, buf_t *err)
+{
+	int y, mo, d, h = hour, mi = minute, typed = 0;
+	int64_t t, noon;
+	struct tm tm;
+
+	if (num(s, 4, &y) < 0 || s[4] != '-' || num(s + 5, 2, &mo) < 0 || s[7] != '-' ||
+	    num(s + 8, 2, &d) < 0)
+		goto syntax;
+	if (s[10] == ' ' || s[10] == 'T' || s[10] == 't') {
+		if (num(s + 11, 2, &h) < 0 || s[13] != ':' || num(s + 14, 2, &mi) < 0 ||
+		    s[16] != '\0')
+			goto syntax;
+		typed = 1;
+	} else if (s[10] != '\0' || hour < 0)
+		goto syntax;
+	if (!clock_civil_valid(y, mo, d, h, mi, 0)) {
+		buf_printf(err, "%.*s: no such date or time", typed ? 16 : 10, s);
+		return -1;
+	}
+	/* noon UTC is the same calendar day in every zone within +-12 h */
+	noon = clock_days_from_civil(y, (unsigned)mo, (unsigned)d) * DAY + 43200;
+	if (datefmt_local_time(noon, zone, 0, h, mi, &t) < 0 || local_tms(zone, 1, &t, &tm) < 0) {
+		buf_printf(err, "%s: not a time in %s", s, zone ? zone : DATEFMT_ZONE_DEFAULT);
+		return -1;
+	}
+	if (typed && (tm.tm_hour != h || tm.tm_min != mi)) {
+		buf_printf(err, "%s does not exist in %s: the clocks skip it (summer time)", s,
+		    zone ? zone : DATEFMT_ZONE_DEFAULT);
+		return -1;
+	}
+	*out = t;
+	return 0;
+syntax:
+	return -1;
+}

@@ -67,6 +67,21 @@ int	datefmt_end(buf_t *, int64_t start, int64_t end, const char *lang,
  */
 int	datefmt_local_time(int64_t t, const char *zone, int days, int hour,
 	    int minute, int64_t *out);
+/*
+ * datefmt_parse_local - a local time as people type it: "YYYY-MM-DD HH:MM"
+ * (or with a T between) in zone, and, when hour is not negative, also
+ * "YYYY-MM-DD" alone, meaning hour:minute of that day.  The date and time
+ * must exist (clock_civil_valid, the rule of RFC 3339 times too).  A typed
+ * time that the zone skips (03:30 on the day summer time begins in
+ * Helsinki) is refused: nobody means it, and moving it silently would
+ * send at a time nobody typed.  The hour:minute of the date-only form is
+ * configuration (the bulletin's time of day) and moves forward by the gap
+ * as in datefmt_local_time, so that it agrees with the scheduler.  A time
+ * that occurs twice is the first.  0; -1 with err untouched when s is not
+ * of the form; -1 with the reason in err when it is but names no time.
+ */
+int	datefmt_parse_local(const char *s, const char *zone, int hour,
+	    int minute, int64_t *out, buf_t *err);
 /* datefmt_local_midnight - the start of t's local day */
 int	datefmt_local_midnight(int64_t t, const char *zone, int64_t *out);
 /* datefmt_days_between - local calendar days from from's day to to's day

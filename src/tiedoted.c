@@ -108,20 +108,12 @@ main(int argc, char **argv)
 		rc = 64;
 		goto out;
 	}
-	if (conf_load(&conf, config, &err) < 0 ||
-	    (db && conf_set(&conf, "store", "path", db, &err) < 0) ||
-	    (endpoint && conf_set(&conf, "intake", "endpoint", endpoint, &err) < 0) ||
-	    (level && conf_set(&conf, "log", "level", level, &err) < 0)) {
+	if (conf_setup(&conf, config, db, endpoint, level, overrides, (size_t)noverrides,
+	    &err) < 0) {
 		log_error("configuration: %s", buf_str(&err));
 		rc = 78;	/* EX_CONFIG */
 		goto out;
 	}
-	for (int i = 0; i < noverrides; i++)
-		if (conf_override(&conf, overrides[i], &err) < 0) {
-			log_error("configuration: %s", buf_str(&err));
-			rc = 78;
-			goto out;
-		}
 	if (print) {
 		conf_print(&conf, stdout);
 		rc = 0;

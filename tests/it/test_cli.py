@@ -114,6 +114,86 @@ def body(r):
     rc, out, err = run(d, "subscriber", "remove", "nobody@thl.fi")
     r.check(rc == 65, "removing an unknown address exits 65", err)
 
+    # --help at every level: the usage on stdout, exit 0; a usage error on stderr, 64
+    for argv in (["--help"], ["project", "--help"], ["subscriber", "import", "--help"],
+                 ["announce", "reschedule", "--help"], ["enqueue", "deadline", "--help"],
+                 ["issue", "status", "--help"], ["status", "--help"]):
+        rc, out, err = run(d, *argv)
+        r.check(rc == 0 and out.startswith("usage: tiedote") and err == "",
+                "tiedote %s prints the usage on stdout, exit 0" % " ".join(argv), (rc, out, err))
+    rc, out, err = run(d, "subscriber", "import", "--help")
+    r.check("--dry-run" in out and "project" not in out, "a verb's --help is that verb's usage", out)
+    rc, out, err = run(d, "--help")
+    r.check(all(c in out for c in ("enqueue", "subscriber add", "issue preview", "project add",
+                                   "reminder list", "announce reschedule", "status")),
+            "tiedote --help lists every command and verb", out)
+    for argv in (["project"], ["subscriber", "frobnicate"], ["nosuch"],
+                 ["subscriber", "add", "x@thl.fi", "--purge"],
+                 ["subscriber", "list", "--dry-run"], ["issue", "list", "--follow"],
+                 ["announce", "cancel", "x", "--at", "2020-05-04 09:00"]):
+        rc, out, err = run(d, *argv)
+        r.check(rc == 64 and out == "" and "usage: tiedote" in err,
+                "tiedote %s: usage error on stderr, exit 64" % " ".join(argv), (rc, out, err))
+    for flag in ("--help", "--version"):
+        p = subprocess.run([os.path.join(harness.BUILD, "tiedoted"), flag], capture_output=True)
+        r.check(p.returncode == 0 and p.stdout and not p.stderr,
+                "tiedoted %s prints on stdout, exit 0" % flag, p)
+
+    # what an error echoes is escaped: no control byte reaches the terminal
+    def run_raw(*args):
+        argv = [CLI, "--db", d.db, "--endpoint", d.endpoint] + [
+            a.encode("utf-8", "surrogateescape") for a in args]
+        p = subprocess.run(argv, capture_output=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    evil = "x\x1b]0;pwned\x07\x1b[2J\r\nBcc: y@thl.fi"
+    cases = [
+        (["subscriber", "add", evil + "@@thl.fi"], 65),
+        (["subscriber", "remove", evil + "@thl.fi"], 65),
+        (["subscriber", "import", "/nonexistent/" + evil + ".csv"], 66),
+        (["subscriber", "add", "x@thl.fi", "--" + evil], 64),
+        (["project", "show", evil], 65),
+        (["announce", "show", evil], 65),
+        (["reminder", "list", evil], 65),
+        (["announce", "--at", evil, "--subject", "s", "--body", "-"], 65),
+        (["issue", "hold", evil], 64),
+        (["subscriber", "add", "ok@thl.fi", "--regions", evil], 65),
+        (["subscriber", "add", "x\udcff\udcc3@thl.fi"], 65),
+    ]
+    for i, (argv, want) in enumerate(cases):
+        rc, out, err = run_raw(*argv)
+        r.check(rc == want and b"\x1b" not in err and b"\x07" not in err and b"\r" not in err
+                and b"\xff" not in err and (b"\\x1b" in err or b"\\xff" in err),
+                "%s %s (case %d): the input is echoed escaped (exit %d)" % (argv[0], argv[1], i, want),
+                (rc, err))
+    bad = os.path.join(d.workdir, "evil.csv")
+    with open(bad, "wb") as f:
+        f.write(b"email,name,lang,regions\n"
+                b"\"x\x1b[31m@thl.fi\",Name,fi,all\n"
+                b"ok@thl.fi,Name,fi,\"Oulu\x1b]0;x\x07\"\n"
+                b"ok2@thl.fi,Name,\"f\ri\",all\n")
+    rc, out, err = run_raw("subscriber", "import", bad)
+    lines = [l for l in err.split(b"\n") if l.startswith(b"line ")]
+    r.check(rc == 65 and len(lines) == 3 and b"\x1b" not in err and b"\x07" not in err
+            and b"\r" not in err and b'"x\\x1b[31m@thl.fi"' in lines[0] and b"\\r" in lines[2],
+            "import errors quote the CSV field, escaped", err)
+
+    # every date typed is checked by the one rule (clock_civil_valid)
+    body_file = write(d, "ann.txt", "Teksti")
+    for at in ("2020-02-31 09:00", "2020-02-30T09:00", "2021-02-29 09:00", "2020-05-04 24:00",
+               "2020-13-01 09:00", "2020-02-31T09:00+02:00"):
+        rc, out, err = run(d, "announce", "--at", at, "--subject", "s", "--body", body_file)
+        r.check(rc == 65 and out == "" and "--at" in err,
+                "announce --at %s is refused, not moved (65)" % at, (rc, out, err))
+    rc, out, err = run(d, "announce", "reschedule", "x", "--at", "2020-02-31 09:00")
+    r.check(rc == 65 and "no such date" in err, "reschedule --at refuses 31 February", err)
+    rc, out, err = run(d, "announce", "--at", "2020-03-29 03:30", "--subject", "s", "--body",
+                       body_file)
+    r.check(rc == 65 and "does not exist" in err,
+            "a local time skipped by summer time is refused", err)
+    rc, out, err = run(d, "issue", "preview", "--at", "2020-02-30")
+    r.check(rc == 64 and "no such date" in err, "issue preview --at refuses 30 February", err)
+
     rc, out, err = run(d, "--json", "status")
     st = json.loads(out) if rc == 0 else {}
     r.check(st.get("events", {}).get("deadline") == 1 and st["events"]["revisions"] == 5

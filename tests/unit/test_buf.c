@@ -52,9 +52,33 @@ TEST(take_detaches)
 	free(s);
 }
 
+TEST(escapes_for_a_terminal)
+{
+	static const char in[] = "Anu \xc3\x85 \\ \r\nBcc: x\t\x1b[31m\x7f \xff\xc3 \xc2\x9b"
+	    "\xe2\x80\xae\xe2\x80\xa8 \xf0\x9f\x98\x80";
+	buf_t b;
+
+	buf_init(&b, 4096);
+	CHECK(buf_addesc(&b, in, sizeof in - 1) == 0);
+	CHECK_STR(buf_str(&b), "Anu \xc3\x85 \\\\ \\r\\nBcc: x\\t\\x1b[31m\\x7f \\xff\\xc3 "
+	    "\\u009b\\u202e\\u2028 \xf0\x9f\x98\x80");
+	/* a NUL inside the length is shown, not the end */
+	buf_reset(&b);
+	CHECK(buf_addesc(&b, "a\0b", 3) == 0);
+	CHECK_STR(buf_str(&b), "a\\x00b");
+	buf_free(&b);
+	/* at the ceiling: -1 and the buffer as it was */
+	buf_init(&b, 8);
+	CHECK(buf_adds(&b, "ab") == 0);
+	CHECK(buf_addesc(&b, "\x1b\x1b", 2) == -1);
+	CHECK_STR(buf_str(&b), "ab");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
+	RUN(escapes_for_a_terminal);
 	RUN(appends_and_terminates);
 	RUN(ceiling_refuses_and_keeps_contents);
 	RUN(take_detaches);

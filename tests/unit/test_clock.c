@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
+#include "datefmt.h"
 #include "region.h"
 #include "test.h"
 
@@ -137,9 +139,52 @@ TEST(region_lists)
 	buf_free(&b);
 }
 
+/* one rule for what exists: clock_parse refuses what clock_civil_valid
+ * refuses, and the local times of datefmt_parse_local are checked by it */
+TEST(civil_dates_that_exist)
+{
+	int64_t t;
+
+	CHECK(clock_civil_valid(2020, 2, 29, 9, 0, 0));
+	CHECK(!clock_civil_valid(2021, 2, 29, 9, 0, 0));
+	CHECK(!clock_civil_valid(2100, 2, 29, 9, 0, 0));
+	CHECK(clock_civil_valid(2000, 2, 29, 9, 0, 0));
+	CHECK(!clock_civil_valid(2020, 2, 31, 9, 0, 0));
+	CHECK(!clock_civil_valid(2020, 4, 31, 9, 0, 0));
+	CHECK(clock_civil_valid(2020, 12, 31, 23, 59, 60));
+	CHECK(!clock_civil_valid(2020, 13, 1, 9, 0, 0));
+	CHECK(!clock_civil_valid(2020, 0, 1, 9, 0, 0));
+	CHECK(!clock_civil_valid(2020, 1, 0, 9, 0, 0));
+	CHECK(!clock_civil_valid(2020, 5, 4, 24, 0, 0));
+	CHECK(!clock_civil_valid(2020, 5, 4, 9, 60, 0));
+	CHECK(!clock_civil_valid(2020, 5, 4, -1, 0, 0));
+	CHECK(!clock_civil_valid(1969, 12, 31, 9, 0, 0));
+	CHECK(clock_parse("2020-02-31T09:00+02:00", &t, NULL) == -1);
+	CHECK(clock_parse("2020-05-04T24:00+03:00", &t, NULL) == -1);
+	/* the local form takes the same rule (it normalised to 2 March before) */
+	{
+		buf_t err;
+
+		buf_init(&err, 256);
+		CHECK(datefmt_parse_local("2020-02-31 09:00", "Europe/Helsinki", -1, 0, &t,
+		    &err) == -1 && strstr(buf_str(&err), "no such date"));
+		buf_reset(&err);
+		CHECK(datefmt_parse_local("2020-02-30", "Europe/Helsinki", 9, 0, &t, &err) == -1 &&
+		    err.len > 0);
+		buf_reset(&err);
+		CHECK(datefmt_parse_local("2020-05-04 24:00", "Europe/Helsinki", -1, 0, &t,
+		    &err) == -1 && err.len > 0);
+		buf_reset(&err);
+		CHECK(datefmt_parse_local("2020-13-04 09:00", "Europe/Helsinki", -1, 0, &t,
+		    &err) == -1 && err.len > 0);
+		buf_free(&err);
+	}
+}
+
 int
 main(void)
 {
+	RUN(civil_dates_that_exist);
 	RUN(parses_offsets_and_forms);
 	RUN(refuses_what_is_not_a_time);
 	RUN(now_can_be_set_and_moved);

@@ -391,9 +391,47 @@ TEST(tz_left_as_it_was)
 	tzset();
 }
 
+TEST(parses_local_input)
+{
+	const char *z = "Europe/Helsinki";
+	int64_t t, want;
+	buf_t err;
+
+	buf_init(&err, 256);
+	CHECK(datefmt_parse_local("2020-05-04 09:00", z, -1, 0, &t, &err) == 0 &&
+	    clock_parse("2020-05-04T09:00+03:00", &want, NULL) == 0 && t == want);
+	CHECK(datefmt_parse_local("2020-01-04T09:00", z, -1, 0, &t, &err) == 0 &&
+	    clock_parse("2020-01-04T09:00+02:00", &want, NULL) == 0 && t == want);
+	/* the date alone only when the caller gives the time of day */
+	CHECK(datefmt_parse_local("2020-03-17", z, 9, 0, &t, &err) == 0 &&
+	    clock_parse("2020-03-17T09:00+02:00", &want, NULL) == 0 && t == want);
+	CHECK(datefmt_parse_local("2020-03-17", z, -1, 0, &t, &err) == -1 && err.len == 0);
+	/* not of the form: err untouched */
+	CHECK(datefmt_parse_local("4.5.2020 09:00", z, -1, 0, &t, &err) == -1 && err.len == 0);
+	CHECK(datefmt_parse_local(" 2020-05-04 09:00", z, -1, 0, &t, &err) == -1 && err.len == 0);
+	CHECK(datefmt_parse_local("2020-05-04 9:00", z, -1, 0, &t, &err) == -1 && err.len == 0);
+	CHECK(datefmt_parse_local("2020-05-04 09:00 ", z, -1, 0, &t, &err) == -1 && err.len == 0);
+	CHECK(datefmt_parse_local("2020-05-04 09:00:00", z, -1, 0, &t, &err) == -1 &&
+	    err.len == 0);
+	/* a typed time the clocks skip is refused, with a reason */
+	CHECK(datefmt_parse_local("2020-03-29 03:30", z, -1, 0, &t, &err) == -1 &&
+	    strstr(buf_str(&err), "does not exist"));
+	buf_reset(&err);
+	CHECK(datefmt_parse_local("2020-03-29 04:00", z, -1, 0, &t, &err) == 0 &&
+	    clock_parse("2020-03-29T04:00+03:00", &want, NULL) == 0 && t == want);
+	/* a configured time of day moves with the gap, as the scheduler's does */
+	CHECK(datefmt_parse_local("2020-03-29", z, 3, 30, &t, &err) == 0 &&
+	    clock_parse("2020-03-29T04:30+03:00", &want, NULL) == 0 && t == want);
+	/* one that occurs twice is the first */
+	CHECK(datefmt_parse_local("2020-10-25 03:30", z, -1, 0, &t, &err) == 0 &&
+	    clock_parse("2020-10-25T03:30+03:00", &want, NULL) == 0 && t == want);
+	buf_free(&err);
+}
+
 int
 main(void)
 {
+	RUN(parses_local_input);
 	RUN(three_languages);
 	RUN(every_weekday);
 	RUN(spring_forward);

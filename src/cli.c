@@ -1,0 +1,257 @@
+/*
+ * cli - the dispatch table, help and the helpers of the tiedote commands;
+ * contract in cli.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "datefmt.h"
+#include "util.h"
+
+/* the commands in the order --help lists them */
+static const cli_cmd_t *const commands[] = {
+	&cli_cmd_enqueue, &cli_cmd_subscriber, &cli_cmd_issue, &cli_cmd_project,
+	&cli_cmd_reminder, &cli_cmd_announce, &cli_cmd_status,
+};
+
+void
+cli_init(cli_t *cli)
+{
+	memset(cli, 0, sizeof *cli);
+	conf_init(&cli->conf);
+}
+
+void
+cli_free(cli_t *cli)
+{
+	conf_free(&cli->conf);
+}
+
+/* print_verb - "tiedote CMD VERB ARGS" with continuation lines indented
+ * under the first argument */
+static void
+print_verb(FILE *fp, const char *lead, const cli_cmd_t *cmd, const cli_verb_t *v)
+{
+	const char *p = v->args, *nl;
+	int indent;
+
+	indent = fprintf(fp, "%s%s%s%s", lead, cmd->name, v->name ? " " : "",
+	    v->name ? v->name : "");
+	if (indent > 24)	/* after "usage: tiedote [global options] " */
+		indent = 16;
+	for (; p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (p != v->args)
+			fprintf(fp, "\n%*s", indent, "");
+		if (*p && *p != '\n')
+			fprintf(fp, " %.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
+	}
+	fputc('\n', fp);
+}
+
+static const char global_usage[] =
+    "usage: tiedote [-c FILE] [--db PATH] [--endpoint EP] [-o SECTION.KEY=VALUE]\n"
+    "               [--json] COMMAND [VERB] ...\n";
+
+static const char exit_codes[] =
+    "exit codes: 0 ok, 64 usage, 65 invalid input, 69 worker unreachable,\n"
+    "            75 temporary failure, 78 configuration\n";
+
+void
+cli_usage(const cli_t *cli, FILE *fp)
+{
+	const cli_cmd_t *cmd = cli->cmd;
+	const cli_verb_t *v = cli->verb;
+
+	if (cmd == NULL) {
+		fputs(global_usage, fp);
+		fputs("commands (tiedote COMMAND --help, tiedote COMMAND VERB --help):\n", fp);
+		for (size_t i = 0; i < NELEM(commands); i++) {
+			fprintf(fp, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+			for (size_t j = 0; j < commands[i]->nverbs; j++)
+				print_verb(fp, "    ", commands[i], &commands[i]->verbs[j]);
+		}
+		fputs(exit_codes, fp);
+	} else if (v == NULL) {
+		fprintf(fp, "usage: tiedote [global options] %s %s...\n  %s\n", cmd->name,
+		    cmd->nverbs > 1 || cmd->verbs[0].name ? "VERB " : "", cmd->summary);
+		for (size_t j = 0; j < cmd->nverbs; j++) {
+			print_verb(fp, "  ", cmd, &cmd->verbs[j]);
+			fprintf(fp, "      %s\n", cmd->verbs[j].summary);
+		}
+	} else {
+		print_verb(fp, "usage: tiedote ", cmd, v);
+		fprintf(fp, "  %s\n", v->summary);
+		if (v->notes)
+			fputs(v->notes, fp);
+	}
+}
+
+int
+cli_usage_error(const cli_t *cli)
+{
+	cli_usage(cli, stderr);
+	return EX_USAGE;
+}
+
+int
+cli_help(const cli_t *cli)
+{
+	cli_usage(cli, stdout);
+	return EX_OK;
+}
+
+int
+cli_getopt(const cli_t *cli, int argc, char **argv, const struct option *opts)
+{
+	int c;
+
+	opterr = 0;	/* getopt's own messages would echo the input raw */
+	c = getopt_long(argc, argv, ":", opts, NULL);
+	if (c == 'h')
+		return CLI_HELP;
+	if (c == '?' || c == ':') {
+		const char *what = c == ':' ? "needs a value" : "is not an option here";
+
+		if (optopt && optopt < 256)
+			cli_error("tiedote: %s%s%s: -%c %s", cli->cmd->name, cli->verb->name ?
+			    " " : "", cli->verb->name ? cli->verb->name : "", optopt, what);
+		else
+			cli_error("tiedote: %s%s%s: %s %s", cli->cmd->name, cli->verb->name ?
+			    " " : "", cli->verb->name ? cli->verb->name : "", argv[optind - 1], what);
+		return CLI_BAD;
+	}
+	return c;
+}
+
+/* find - the verb of cmd named name, or its default (NULL name) */
+static const cli_verb_t *
+find_verb(const cli_cmd_t *cmd, const char *name)
+{
+	const cli_verb_t *def = NULL;
+
+	for (size_t i = 0; i < cmd->nverbs; i++)
+		if (cmd->verbs[i].name == NULL)
+			def = &cmd->verbs[i];
+		else if (name && strcmp(cmd->verbs[i].name, name) == 0)
+			return &cmd->verbs[i];
+	return def;
+}
+
+int
+cli_dispatch(cli_t *cli, int argc, char **argv)
+{
+	const cli_verb_t *v;
+
+	cli->cmd = NULL;
+	cli->verb = NULL;
+	for (size_t i = 0; i < NELEM(commands); i++)
+		if (strcmp(argv[0], commands[i]->name) == 0)
+			cli->cmd = commands[i];
+	if (cli->cmd == NULL) {
+		cli_error("tiedote: %s: no such command", argv[0]);
+		return cli_usage_error(cli);
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return cli_help(cli);
+	if ((v = find_verb(cli->cmd, argc >= 2 ? argv[1] : NULL)) == NULL) {
+		if (argc >= 2)
+			cli_error("tiedote: %s: no verb %s", argv[0], argv[1]);
+		return cli_usage_error(cli);
+	}
+	cli->verb = v;
+	/* a named verb sees argv from itself on, a default from the command */
+	return v->name ? v->run(cli, argc - 1, argv + 1) : v->run(cli, argc, argv);
+}
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	buf_t raw, out;
+
+	buf_init(&raw, 16384);
+	buf_init(&out, 4 * 16384 + 2);
+	va_start(ap, fmt);
+	buf_vprintf(&raw, fmt, ap);
+	va_end(ap);
+	buf_addesc(&out, raw.data ? raw.data : "", raw.len);
+	buf_addc(&out, '\n');
+	fputs(buf_str(&out), stderr);
+	buf_free(&out);
+	buf_free(&raw);
+}
+
+int
+cli_read_all(const char *path, buf_t *out)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+	int rc = -1;
+
+	if (fp == NULL) {
+		cli_error("tiedote: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		if (buf_add(out, chunk, n) < 0) {
+			cli_error("tiedote: %s: larger than %zu bytes", path, out->max);
+			goto out;
+		}
+	if (ferror(fp)) {
+		cli_error("tiedote: %s: read error", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fp != stdin)
+		fclose(fp);
+	return rc;
+}
+
+int
+cli_open_store(cli_t *cli, store_t **store)
+{
+	buf_t err;
+	int rc;
+
+	buf_init(&err, 4096);
+	if ((rc = store_open(&cli->conf, store, &err)) < 0)
+		cli_error("tiedote: %s", buf_str(&err));
+	buf_free(&err);
+	return rc;
+}
+
+void
+cli_print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	putchar('\n');
+}
+
+int
+cli_parse_local(const cli_t *cli, const char *opt, const char *arg, int hour, int minute,
+    int64_t *t)
+{
+	buf_t err;
+	int rc = 0;
+
+	buf_init(&err, 1024);
+	if (clock_parse(arg, t, NULL) == 0)
+		goto out;
+	if ((rc = datefmt_parse_local(arg, cli->conf.time_zone, hour, minute, t, &err)) == 0)
+		goto out;
+	if (err.len)
+		cli_error("tiedote: %s: %s", opt, buf_str(&err));
+	else
+		cli_error("tiedote: %s: \"%s\" is not \"YYYY-MM-DD HH:MM\"%s or RFC 3339 (a date"
+		    " and time that exist)", opt, arg, hour < 0 ? "" : ", \"YYYY-MM-DD\"");
+out:
+	buf_free(&err);
+	return rc;
+}

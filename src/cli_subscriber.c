@@ -1,0 +1,501 @@
+/*
+ * cli_subscriber - `tiedote subscriber add|remove|list|import|export`: the
+ * subscriber list, in the store opened directly.  An import is all rows or
+ * none, every bad row reported with its line first; an export is CSV that
+ * an import reads back.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "cli.h"
+#include "clock.h"
+#include "csv.h"
+#include "region.h"
+#include "store.h"
+#include "util.h"
+
+#define FILE_MAX	((size_t)64 << 20)
+
+static const char *
+check_lang(const char *s)
+{
+	return strcmp(s, "fi") == 0 || strcmp(s, "sv") == 0 || strcmp(s, "en") == 0 ?
+	    NULL : "must be fi, sv or en";
+}
+
+static const char *
+check_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!utf8_valid(s, n))
+		return "not valid UTF-8";
+	if (n > 200)
+		return "longer than 200 bytes";
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return "control character (one line only)";
+	return NULL;
+}
+
+static json_t *
+subscriber_json(const subscriber_t *sub)
+{
+	buf_t regions;
+	json_t *j;
+
+	buf_init(&regions, 64);
+	region_format(sub->regions, &regions);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "email", sub->email,
+	    "name", sub->name, "lang", sub->lang, "regions", buf_str(&regions),
+	    "status", sub->status, "created", (json_int_t)sub->created,
+	    "updated", (json_int_t)sub->updated);
+	buf_free(&regions);
+	return j;
+}
+
+/* what list_cb and export_cb write to */
+struct lister {
+	const cli_t *cli;
+	json_t	*arr;		/* --json */
+};
+
+static int
+list_cb(const subscriber_t *sub, void *arg)
+{
+	struct lister *l = arg;
+	json_t *j = subscriber_json(sub);
+
+	if (l->cli->json)
+		json_array_append(l->arr, j);
+	else
+		printf("%-40s %-2s %-22s %-12s %s\n", sub->email, sub->lang,
+		    json_string_value(json_object_get(j, "regions")), sub->status, sub->name);
+	json_decref(j);
+	return 0;
+}
+
+/* csv_field - one CSV field, quoted when it needs to be (RFC 4180) */
+static void
+csv_field(buf_t *out, const char *s, const char *sep)
+{
+	if (strpbrk(s, ",\"\r\n") || (*s && (s[0] == ' ' || s[strlen(s) - 1] == ' '))) {
+		buf_addc(out, '"');
+		for (; *s; s++) {
+			if (*s == '"')
+				buf_addc(out, '"');
+			buf_addc(out, *s);
+		}
+		buf_addc(out, '"');
+	} else
+		buf_adds(out, s);
+	buf_adds(out, sep);
+}
+
+static int
+export_cb(const subscriber_t *sub, void *arg)
+{
+	struct lister *l = arg;
+	json_t *j = subscriber_json(sub);
+	char created[32], updated[32];
+	buf_t line;
+
+	if (l->cli->json) {
+		json_array_append(l->arr, j);
+	} else {
+		buf_init(&line, 4096);
+		clock_format(sub->created, created);
+		clock_format(sub->updated, updated);
+		csv_field(&line, sub->email, ",");
+		csv_field(&line, sub->name, ",");
+		csv_field(&line, sub->lang, ",");
+		csv_field(&line, json_string_value(json_object_get(j, "regions")), ",");
+		csv_field(&line, sub->status, ",");
+		csv_field(&line, created, ",");
+		csv_field(&line, updated, "\r\n");
+		fwrite(line.data, 1, line.len, stdout);
+		buf_free(&line);
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* one parsed import row */
+struct row {
+	size_t	 line;
+	char	*email, *name, *lang;
+	unsigned regions;
+};
+
+struct import {
+	int	 col[4];	/* index of email, name, lang, regions; -1 absent */
+	int	 header_done;
+	struct row *rows;
+	size_t	 nrows, cap;
+	int	 errors;
+};
+
+static const char *const import_cols[] = { "email", "name", "lang", "regions" };
+
+/* import_error - "line N: COLUMN "VALUE": WHY", the value escaped */
+static void
+import_error(struct import *im, size_t line, const char *what, const char *value,
+    const char *why)
+{
+	if (value)
+		cli_error("line %zu: %s \"%s\": %s", line, what, value, why);
+	else
+		cli_error("line %zu: %s: %s", line, what, why);
+	im->errors++;
+}
+
+static int
+import_cb(size_t line, char **f, size_t nf, void *arg)
+{
+	struct import *im = arg;
+	const char *why, *v[4];
+	struct row r = { line, NULL, NULL, NULL, 0 };
+
+	if (!im->header_done) {
+		for (int k = 0; k < 4; k++)
+			im->col[k] = -1;
+		for (size_t i = 0; i < nf; i++) {
+			int known = 0;
+
+			for (int k = 0; k < 4; k++)
+				if (strcasecmp(f[i], import_cols[k]) == 0) {
+					im->col[k] = (int)i;
+					known = 1;
+				}
+			if (!known) {
+				import_error(im, line, "header", f[i],
+				    "unknown column (use email, name, lang, regions)");
+				return 1;
+			}
+		}
+		if (im->col[0] < 0) {
+			import_error(im, line, "header", NULL, "no email column");
+			return 1;
+		}
+		im->header_done = 1;
+		return 0;
+	}
+	for (int k = 0; k < 4; k++)
+		v[k] = im->col[k] >= 0 && (size_t)im->col[k] < nf ? f[im->col[k]] : "";
+	if (v[2][0] == '\0')
+		v[2] = "fi";
+	if (v[3][0] == '\0')
+		v[3] = "all";
+	if (addr_check(v[0], &why) < 0) {
+		import_error(im, line, "email", v[0], why);
+		return 0;
+	}
+	if ((why = check_name(v[1])) != NULL) {
+		import_error(im, line, "name", v[1], why);
+		return 0;
+	}
+	if ((why = check_lang(v[2])) != NULL) {
+		import_error(im, line, "lang", v[2], why);
+		return 0;
+	}
+	if (region_parse_list(v[3], &r.regions) < 0) {
+		import_error(im, line, "regions", v[3],
+		    "use HYKS, TYKS, TAYS, KYS, OYS separated by ';' or ',' (quoted), or all");
+		return 0;
+	}
+	for (size_t i = 0; i < im->nrows; i++)
+		if (strcasecmp(im->rows[i].email, v[0]) == 0) {
+			char why_buf[64];
+
+			snprintf(why_buf, sizeof why_buf, "the same address as line %zu",
+			    im->rows[i].line);
+			import_error(im, line, "email", v[0], why_buf);
+			return 0;
+		}
+	if (im->nrows == im->cap) {
+		im->cap = im->cap ? im->cap * 2 : 256;
+		im->rows = xrealloc(im->rows, im->cap * sizeof *im->rows);
+	}
+	r.email = xstrdup(v[0]);
+	r.name = xstrdup(v[1]);
+	r.lang = xstrdup(v[2]);
+	im->rows[im->nrows++] = r;
+	return 0;
+}
+
+/* subscriber_import - all rows or none: every bad row is reported first */
+static int
+subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
+{
+	struct import im = { { -1, -1, -1, -1 }, 0, NULL, 0, 0, 0 };
+	size_t counts[4] = { 0 };
+	store_t *store = NULL;
+	int64_t now = clock_now();
+	buf_t data, err;
+	int rc = EX_DATAERR;
+
+	buf_init(&data, FILE_MAX);
+	buf_init(&err, 1024);
+	if (cli_read_all(path, &data) < 0) {
+		rc = EX_NOINPUT;
+		goto out;
+	}
+	if (!utf8_valid(buf_str(&data), data.len)) {
+		cli_error("%s: not UTF-8 text", path);
+		goto out;
+	}
+	if (csv_parse(buf_str(&data), data.len, import_cb, &im, &err) < 0) {
+		cli_error("%s: %s", path, buf_str(&err));
+		goto out;
+	}
+	if (!im.header_done && im.errors == 0) {
+		cli_error("%s: empty file (expected a header: email,name,lang,regions)", path);
+		goto out;
+	}
+	if (im.errors) {
+		cli_error("%s: %d bad row%s; nothing imported", path, im.errors,
+		    im.errors == 1 ? "" : "s");
+		goto out;
+	}
+	rc = EX_TEMPFAIL;
+	if (cli_open_store(cli, &store) < 0 || store_begin(store) < 0)
+		goto out;
+	for (size_t i = 0; i < im.nrows; i++) {
+		subscriber_t sub = { 0, im.rows[i].email, im.rows[i].name, im.rows[i].lang,
+		    im.rows[i].regions, "active", now, now };
+		store_sub_t res;
+
+		if (store_subscriber_put(store, &sub, resubscribe, now, &res) < 0) {
+			cli_error("tiedote: %s: line %zu: %s; nothing imported", path,
+			    im.rows[i].line, store_errmsg(store));
+			store_rollback(store);
+			goto out;
+		}
+		counts[res]++;
+	}
+	if (dry_run)
+		store_rollback(store);
+	else if (store_commit(store) < 0) {
+		cli_error("tiedote: commit: %s; nothing imported", store_errmsg(store));
+		store_rollback(store);
+		goto out;
+	}
+	if (cli->json) {
+		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:b}",
+		    "added", (json_int_t)counts[SUB_ADDED], "updated", (json_int_t)counts[SUB_UPDATED],
+		    "unchanged", (json_int_t)counts[SUB_UNCHANGED],
+		    "kept_unsubscribed", (json_int_t)counts[SUB_KEPT_UNSUBSCRIBED],
+		    "dry_run", dry_run);
+
+		cli_print_json(j);
+		json_decref(j);
+	} else
+		printf("%s%zu added, %zu updated, %zu unchanged, %zu kept unsubscribed\n",
+		    dry_run ? "dry run: " : "", counts[SUB_ADDED], counts[SUB_UPDATED],
+		    counts[SUB_UNCHANGED], counts[SUB_KEPT_UNSUBSCRIBED]);
+	rc = EX_OK;
+out:
+	for (size_t i = 0; i < im.nrows; i++) {
+		free(im.rows[i].email);
+		free(im.rows[i].name);
+		free(im.rows[i].lang);
+	}
+	free(im.rows);
+	store_close(store);
+	buf_free(&data);
+	buf_free(&err);
+	return rc;
+}
+
+/* subscriber add EMAIL [--name N] [--lang L] [--regions R] */
+static int
+sub_add(cli_t *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "lang", required_argument, NULL, 'l' },
+		{ "regions", required_argument, NULL, 'r' },
+		CLI_OPT_HELP
+	};
+	const char *name = "", *lang = "fi", *regions = "all", *why;
+	subscriber_t sub = { 0, NULL, NULL, NULL, 0, "active", 0, 0 };
+	store_t *store = NULL;
+	store_sub_t res;
+	unsigned mask;
+	int c, rc = EX_USAGE;
+
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1)
+		switch (c) {
+		case 'n': name = optarg; break;
+		case 'l': lang = optarg; break;
+		case 'r': regions = optarg; break;
+		case CLI_HELP: rc = cli_help(cli); goto out;
+		default: rc = cli_usage_error(cli); goto out;
+		}
+	if (argc - optind != 1) {
+		rc = cli_usage_error(cli);
+		goto out;
+	}
+	sub.email = argv[optind];
+	sub.name = name;
+	sub.lang = lang;
+	rc = EX_DATAERR;
+	if (addr_check(sub.email, &why) < 0) {
+		cli_error("tiedote: %s: %s", sub.email, why);
+		goto out;
+	}
+	if ((why = check_name(name)) || (why = check_lang(lang))) {
+		cli_error("tiedote: %s", why);
+		goto out;
+	}
+	if (region_parse_list(regions, &mask) < 0) {
+		cli_error("tiedote: --regions: \"%s\": use HYKS,TYKS,TAYS,KYS,OYS or all", regions);
+		goto out;
+	}
+	sub.regions = mask;
+	rc = EX_TEMPFAIL;
+	if (cli_open_store(cli, &store) < 0)
+		goto out;
+	/* staff adding an address by hand is consent to resubscribe it */
+	if (store_subscriber_put(store, &sub, 1, clock_now(), &res) < 0) {
+		cli_error("tiedote: %s", store_errmsg(store));
+		goto out;
+	}
+	printf("%s %s\n", res == SUB_ADDED ? "added" : res == SUB_UPDATED ?
+	    "updated" : "unchanged", sub.email);
+	rc = EX_OK;
+out:
+	store_close(store);
+	return rc;
+}
+
+/* subscriber remove EMAIL [--purge] */
+static int
+sub_remove(cli_t *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "purge", no_argument, NULL, 'p' },
+		CLI_OPT_HELP
+	};
+	store_t *store = NULL;
+	int c, purge = 0, found, rc = EX_USAGE;
+
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1)
+		switch (c) {
+		case 'p': purge = 1; break;
+		case CLI_HELP: rc = cli_help(cli); goto out;
+		default: rc = cli_usage_error(cli); goto out;
+		}
+	if (argc - optind != 1) {
+		rc = cli_usage_error(cli);
+		goto out;
+	}
+	rc = EX_TEMPFAIL;
+	if (cli_open_store(cli, &store) < 0)
+		goto out;
+	if (store_subscriber_remove(store, argv[optind], purge, clock_now(), &found) < 0) {
+		cli_error("tiedote: %s", store_errmsg(store));
+		goto out;
+	}
+	if (!found) {
+		cli_error("tiedote: %s: no such subscriber", argv[optind]);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	printf("%s %s\n", purge ? "purged" : "unsubscribed", argv[optind]);
+	rc = EX_OK;
+out:
+	store_close(store);
+	return rc;
+}
+
+/* subscriber list|export [--status S] */
+static int
+sub_list(cli_t *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "status", required_argument, NULL, 's' },
+		CLI_OPT_HELP
+	};
+	struct lister l = { cli, json_array() };
+	const char *status = NULL;
+	int export = strcmp(argv[0], "export") == 0;
+	store_t *store = NULL;
+	int c, rc = EX_USAGE;
+
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1)
+		switch (c) {
+		case 's': status = optarg; break;
+		case CLI_HELP: rc = cli_help(cli); goto out;
+		default: rc = cli_usage_error(cli); goto out;
+		}
+	if (argc != optind) {
+		rc = cli_usage_error(cli);
+		goto out;
+	}
+	rc = EX_TEMPFAIL;
+	if (cli_open_store(cli, &store) < 0)
+		goto out;
+	if (export && !cli->json)
+		fputs("email,name,lang,regions,status,created,updated\r\n", stdout);
+	if (store_subscriber_foreach(store, status, export ? export_cb : list_cb, &l) < 0) {
+		cli_error("tiedote: %s", store_errmsg(store));
+		goto out;
+	}
+	if (cli->json)
+		cli_print_json(l.arr);
+	rc = EX_OK;
+out:
+	json_decref(l.arr);
+	store_close(store);
+	return rc;
+}
+
+/* subscriber import FILE|- [--resubscribe] [--dry-run] */
+static int
+sub_import(cli_t *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "resubscribe", no_argument, NULL, 'R' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		CLI_OPT_HELP
+	};
+	int c, resubscribe = 0, dry_run = 0;
+
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1)
+		switch (c) {
+		case 'R': resubscribe = 1; break;
+		case 'D': dry_run = 1; break;
+		case CLI_HELP: return cli_help(cli);
+		default: return cli_usage_error(cli);
+		}
+	if (argc - optind != 1)
+		return cli_usage_error(cli);
+	return subscriber_import(cli, argv[optind], resubscribe, dry_run);
+}
+
+static const cli_verb_t verbs[] = {
+	{ "add", sub_add, "EMAIL [--name N] [--lang fi|sv|en] [--regions R|all]",
+	  "add a subscriber, or update one (an unsubscribed address is resubscribed)",
+	  "  R: HYKS,TYKS,TAYS,KYS,OYS (comma-separated) or all\n" },
+	{ "remove", sub_remove, "EMAIL [--purge]",
+	  "unsubscribe (kept, so an import cannot add it back); --purge deletes", NULL },
+	{ "list", sub_list, "[--status active|unsubscribed]", "the subscribers, one a line", NULL },
+	{ "import", sub_import, "FILE.csv|- [--resubscribe] [--dry-run]",
+	  "add or update from CSV: all rows or none, every bad row reported",
+	  "  columns (a header line, any order): email, name, lang, regions\n" },
+	{ "export", sub_list, "[--status active|unsubscribed]",
+	  "CSV with every column, which import reads back", NULL },
+};
+
+const cli_cmd_t cli_cmd_subscriber = { "subscriber", "the subscriber list", verbs,
+	NELEM(verbs) };
