@@ -41,7 +41,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import harness
 
@@ -120,7 +119,6 @@ def build_issue(workdir):
             f.write(first_revision(examples["deadline-valtionavustus-2020.json"]))
         cli("enqueue", first, db=d.db, endpoint=d.endpoint)
         set_now(now_file, NOW)
-        time.sleep(0.1)     # the worker re-reads its clock file every 20 ms (clock.h)
         for name in sorted(examples):
             cli("enqueue", os.path.join(harness.QUEUE, "examples", name), db=d.db,
                 endpoint=d.endpoint)
