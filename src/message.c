@@ -420,8 +420,11 @@ message_notice(message_ctx_t *m, const char *tmpl, const char *ref, const messag
 		goto out;
 	if (eml) {
 		notice_id(m, ref, r->email, &msgid);
-		if (envelop(m, r, p, buf_str(&msgid), NULL, buf_str(&unsub), att, natt, date, eml,
-		    err) < 0)
+		/* bulk mail like the bulletin: the same List-Id, and the
+		 * recipient's own opt-out link (a contact's /p/, a
+		 * subscriber's /u/) as URL and mailto (RFC 2369, 2919, 8058) */
+		if (envelop(m, r, p, buf_str(&msgid), m->list_id, buf_str(&unsub), att, natt,
+		    date, eml, err) < 0)
 			goto out;
 	}
 	rc = 0;

@@ -56,7 +56,10 @@ int	 message_bulletin(message_ctx_t *, const compose_issue_t *, const char *numb
  * "announcement") for r, in r->lang: data holds the template's own part
  * (docs/templates.md) and is merged over the common data; ref makes the
  * Message-ID ("reminder-12": the same for the same ref and recipient);
- * attachments (natt may be 0) go in as given */
+ * attachments (natt may be 0) go in as given.  It is list mail like the
+ * bulletin: the same List-Id, and List-Unsubscribe with r's own opt-out
+ * link (a contact's base_url/p/TOKEN, a subscriber's /u/TOKEN) and its
+ * mailto form, List-Unsubscribe-Post when base_url is https */
 int	 message_notice(message_ctx_t *, const char *tmpl, const char *ref,
 	    const message_rcpt_t *, json_t *data, const mime_attachment_t *, size_t natt,
 	    int64_t date, message_parts_t *, buf_t *eml, buf_t *err);
