@@ -316,9 +316,12 @@ check_field(const struct field *f, json_t *v, event_err_t *err, json_t **norm)
 	return fail(err, "invalid_value", f->name, "internal: unknown field kind");
 }
 
-/* check_order - a later time that comes before an earlier one */
+/* check_order - a later time that comes before an earlier one, reported
+ * on the field whose rule it breaks (queue/README.md): "opens: not after
+ * due" names opens, "ends: not before starts" names ends */
 static int
-check_order(json_t *ev, const char *first, const char *second, event_err_t *err)
+check_order(json_t *ev, const char *first, const char *second, int on_first,
+    event_err_t *err)
 {
 	json_t *a = json_object_get(ev, first), *b = json_object_get(ev, second);
 	int64_t ta, tb;
@@ -327,9 +330,11 @@ check_order(json_t *ev, const char *first, const char *second, event_err_t *err)
 		return 0;
 	clock_parse(json_string_value(a), &ta, NULL);
 	clock_parse(json_string_value(b), &tb, NULL);
-	if (tb < ta)
-		return fail(err, "invalid_time", second, "is before %s", first);
-	return 0;
+	if (tb >= ta)
+		return 0;
+	if (on_first)
+		return fail(err, "invalid_time", first, "is after %s", second);
+	return fail(err, "invalid_time", second, "is before %s", first);
 }
 
 json_t *
@@ -399,8 +404,8 @@ event_parse(const char *data, size_t len, size_t max_size, event_err_t *err)
 			    ev_types[t]);
 			goto bad;
 		}
-	if (check_order(ev, "opens", "due", err) < 0 ||
-	    check_order(ev, "starts", "ends", err) < 0)
+	if (check_order(ev, "opens", "due", 1, err) < 0 ||
+	    check_order(ev, "starts", "ends", 0, err) < 0)
 		goto bad;
 	if (json_is_true(json_object_get(ev, "in_bulletin")) && json_object_get(ev, "send_at")) {
 		fail(err, "invalid_value", "in_bulletin",

@@ -120,7 +120,7 @@ static const struct bad {
 	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
 	  "\"due\":\"2020-03-31T16:15+03:00 \"}", "invalid_time", "due" },
 	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
-	  "\"due\":\"2020-03-31T16:15Z\",\"opens\":\"2020-04-01T00:00Z\"}", "invalid_time", "due" },
+	  "\"due\":\"2020-03-31T16:15Z\",\"opens\":\"2020-04-01T00:00Z\"}", "invalid_time", "opens" },
 	{ "{\"id\":\"x\",\"type\":\"event\",\"title\":\"t\",\"regions\":[\"all\"],"
 	  "\"starts\":\"2020-05-12T09:00+03:00\",\"ends\":\"2020-05-12T08:00+03:00\"}",
 	  "invalid_time", "ends" },
