@@ -25,11 +25,18 @@ project_check(const project_t *p, buf_t *err)
 		buf_printf(err, "name: 1-300 bytes required");
 		return -1;
 	}
-	for (const char *c = p->name; *c; c++)
+	for (const char *c = p->name, *end = c + strlen(c); *c; c++) {
 		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
 			buf_printf(err, "name: control characters are not allowed");
 			return -1;
 		}
+		/* the name goes into reminders' subjects and pages */
+		if (utf8_bidi_control(c, (size_t)(end - c))) {
+			buf_printf(err, "name: bidirectional control characters (U+202A-U+202E,"
+			    " U+2066-U+2069) are not allowed");
+			return -1;
+		}
+	}
 	if (!datefmt_lang_valid(p->lang)) {
 		buf_printf(err, "lang: \"%s\" is not fi, sv or en", p->lang);
 		return -1;

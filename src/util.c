@@ -107,3 +107,16 @@ utf8_valid(const char *s, size_t n)
 	}
 	return 1;
 }
+
+unsigned
+utf8_bidi_control(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp;
+
+	/* U+202A-U+202E are E2 80 AA-AE, U+2066-U+2069 E2 81 A6-A9 */
+	if (n < 3 || p[0] != 0xe2 || (p[1] != 0x80 && p[1] != 0x81))
+		return 0;
+	cp = 0x2000u | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ? cp : 0;
+}
