@@ -263,14 +263,30 @@ compose_number(int64_t t, const char *zone, int n, buf_t *out)
 	buf_printf(out, "%04d/%02d", year, n + 1);
 }
 
-/* set_text - obj[key] = the item's text field in lang, when it has one */
+void
+compose_text_lang(json_t *obj, const char *key, json_t *ev, const char *field,
+    const char *lang)
+{
+	const char *l = event_text_lang(ev, field, lang);
+	char name[64];
+
+	if (l && strcmp(l, lang) != 0) {
+		snprintf(name, sizeof name, "%s_lang", key);
+		json_object_set_new(obj, name, json_string(l));
+	}
+}
+
+/* set_text - obj[key] = the item's text field in lang, when it has one,
+ * and obj[key_lang] when it fell back to another language */
 static void
 set_text(json_t *obj, const char *key, json_t *ev, const char *field, const char *lang)
 {
 	const char *s = event_text(ev, field, lang);
 
-	if (s)
+	if (s) {
 		json_object_set_new(obj, key, json_string(s));
+		compose_text_lang(obj, key, ev, field, lang);
+	}
 }
 
 static void
@@ -352,6 +368,7 @@ item_json(const compose_issue_t *is, enum section sec, const struct item *it, co
 		const char *body = event_text(ev, "body", lang);
 
 		json_object_set_new(o, "paragraphs", compose_paragraphs(body ? body : ""));
+		compose_text_lang(o, "body", ev, "body", lang);
 		break;
 	}
 	case SEC_NEWS:

@@ -455,6 +455,8 @@ remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t
 	    "changed", prev != 0);
 	if (event_text(body, "summary", row->lang))
 		json_object_set_new(dl, "summary", json_string(event_text(body, "summary", row->lang)));
+	compose_text_lang(dl, "title", body, "title", row->lang);
+	compose_text_lang(dl, "summary", body, "summary", row->lang);
 	if (json_object_get(body, "url"))
 		json_object_set(dl, "url", json_object_get(body, "url"));
 	if (prev) {
