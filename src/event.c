@@ -120,10 +120,11 @@ check_string(json_t *js, const struct field *f, const char *path, event_err_t *e
 	if (has_cr) {
 		buf_t b;
 
-		buf_init(&b, 0);
+		/* shorter than the string, which is within the event's size */
+		buf_init(&b, len + 1);
 		for (size_t i = 0; i < len; i++)
-			if (!(s[i] == '\r' && s[i + 1] == '\n'))
-				buf_addc(&b, s[i]);
+			if (!(s[i] == '\r' && s[i + 1] == '\n') && buf_addc(&b, s[i]) < 0)
+				fatal("event: %zu bytes do not fit in %zu", len, len + 1);
 		json_string_setn(js, buf_str(&b), b.len);
 		buf_free(&b);
 	}

@@ -79,9 +79,10 @@ TEST(limits_are_exact)
 TEST(display_names)
 {
 	static const char *const good[] = { "", "Anu Niemi", "Aino \xc3\x84\xc3\xa4lto \xf0\x9f\x8c\xb2",
-	    "\xd7\xa9\xd7\xa8\xd7\x94 \xe2\x80\x8f" "Sara", "O'Brien, \"Pat\" <x@y>" };
+	    ("\xd7\xa9\xd7\xa8\xd7\x94 \xe2\x80\x8f" "Sara"), "O'Brien, \"Pat\" <x@y>" };
 	static const char *const bad[] = { "Anu\nNiemi", "Anu\tNiemi", "\x7f",
-	    "Anu \xe2\x80\xae" "imeiN", "\xe2\x80\xaa" "x", "x\xe2\x80\xac", "\xe2\x81\xa6" "x\xe2\x81\xa9",
+	    ("Anu \xe2\x80\xae" "imeiN"), ("\xe2\x80\xaa" "x"), "x\xe2\x80\xac",
+	    ("\xe2\x81\xa6" "x\xe2\x81\xa9"),
 	    "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x80\xab", "\xe2\x80\xad", "P\xe4iv\xe4" };
 	const char *why;
 	char name[ADDR_NAME_MAX + 2];

@@ -160,6 +160,64 @@ TEST(reminder_is_a_list_message)
 	buf_free(&err);
 }
 
+TEST(conf_check_names_the_key_and_touches_no_store)
+{
+	char missing[600], db[600];
+	conf_t c;
+	buf_t err;
+
+	buf_init(&err, 4096);
+	conf_init(&c);
+	snprintf(db, sizeof db, "%s/never.db", tmpdir);
+	CHECK(conf_set(&c, "store", "path", db, &err) == 0);
+	CHECK(conf_set(&c, "message", "templates", templates, &err) == 0);
+	CHECK(message_conf_check(&c, &err) == 0);
+	if (err.len)
+		fprintf(stderr, "  %s\n", buf_str(&err));
+	/* a template directory that is not there: the key to set is named */
+	snprintf(missing, sizeof missing, "%s/no-templates", tmpdir);
+	CHECK(conf_set(&c, "message", "templates", missing, &err) == 0);
+	buf_reset(&err);
+	CHECK(message_conf_check(&c, &err) == -1);
+	CHECK(strstr(buf_str(&err), "message.templates") != NULL);
+	CHECK(strstr(buf_str(&err), "set message.templates") != NULL);
+	/* nothing was created: no database, no directory for it */
+	CHECK(access(db, F_OK) < 0);
+	CHECK(conf_set(&c, "message", "templates", templates, &err) == 0);
+	CHECK(conf_set(&c, "message", "time_zone", "Europe/Atlantis", &err) == 0);
+	buf_reset(&err);
+	CHECK(message_conf_check(&c, &err) == -1 && strstr(buf_str(&err), "message.time_zone"));
+	CHECK(conf_set(&c, "message", "time_zone", "Europe/Helsinki", &err) == 0);
+	CHECK(conf_set(&c, "message", "base_url", "https://user:pw@tiedote.example", &err) == 0);
+	buf_reset(&err);
+	CHECK(message_conf_check(&c, &err) == -1 && strstr(buf_str(&err), "message.base_url"));
+	CHECK(conf_set(&c, "message", "base_url", "https://tiedote.example", &err) == 0);
+	CHECK(conf_set(&c, "message", "from_address", "not an address", &err) == 0);
+	buf_reset(&err);
+	CHECK(message_conf_check(&c, &err) == -1 && strstr(buf_str(&err), "message.from_address"));
+	conf_free(&c);
+	buf_free(&err);
+}
+
+TEST(templates_default_falls_back_to_the_installed_ones)
+{
+	char cwd[1024];
+	conf_t c;
+
+	conf_init(&c);
+	/* in the checkout ./templates is there and is used */
+	CHECK_STR(message_templates(&c), MESSAGE_TEMPLATES_DEFAULT);
+	/* elsewhere the default means the installed directory */
+	CHECK(getcwd(cwd, sizeof cwd) != NULL);
+	CHECK(chdir(tmpdir) == 0);
+	CHECK_STR(message_templates(&c), TIEDOTE_DATADIR "/templates");
+	/* a directory given is used as given, there or not */
+	CHECK(conf_set(&c, "message", "templates", "./mine", NULL) == 0);
+	CHECK_STR(message_templates(&c), "./mine");
+	CHECK(chdir(cwd) == 0);
+	conf_free(&c);
+}
+
 static int
 setup(void)
 {
@@ -215,6 +273,8 @@ main(void)
 	RUN(announcement_to_a_subscriber_is_a_list_message);
 	RUN(announcement_to_a_contact_is_a_list_message);
 	RUN(reminder_is_a_list_message);
+	RUN(conf_check_names_the_key_and_touches_no_store);
+	RUN(templates_default_falls_back_to_the_installed_ones);
 	teardown();
 	return TEST_DONE();
 }
