@@ -28,7 +28,9 @@ ETPAN_LIBS = -letpan
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS	?= -O2 -g
+# an installed tiedoted finds $(PREFIX)/share/tiedote/templates by itself
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
+	   -DTIEDOTE_DATADIR='"$(PREFIX)/share/tiedote"' \
 	   -iquote src $(PKG_CFLAGS) -MMD -MP
 LIBS	 = $(PKG_LIBS) $(ETPAN_LIBS) -lm
 

@@ -23,6 +23,10 @@
 
 #include "buf.h"
 #include "client.h"
+#include "util.h"
+
+/* PUT - an append that must fit: the buffers here are sized for it */
+#define PUT(x) do { if ((x) < 0) fatal("%s: over the ceiling", #x); } while (0)
 
 static double
 now_s(void)
@@ -51,13 +55,13 @@ static void
 event_body(buf_t *b, int producer, int i, const char *run)
 {
 	buf_reset(b);
-	buf_printf(b, "{\"id\":\"bench-%s-%d-%d\",\"type\":\"news\",\"title\":{\"fi\":"
+	PUT(buf_printf(b, "{\"id\":\"bench-%s-%d-%d\",\"type\":\"news\",\"title\":{\"fi\":"
 	    "\"Tulevaisuuden sosiaali- ja terveyskeskus -ohjelma alkaa\",\"sv\":\"Framtidens "
 	    "social- och hälsocentral\"},\"summary\":\"THL:n koordinoima ohjelma parantaa "
 	    "sosiaali- ja terveydenhuollon perustason palveluita koko maassa. Viisi "
 	    "aluekoordinaattoria tukee alueiden työtä.\",\"regions\":[\"KYS\",\"OYS\"],"
 	    "\"url\":\"https://thl.fi/uutiset/%d\",\"published\":\"2020-01-24T15:43:00+02:00\"}",
-	    run, producer, i, i);
+	    run, producer, i, i));
 }
 
 /* echo_server - the baseline's REP side, in a child process */

@@ -32,6 +32,9 @@
 #include "smtp.h"
 #include "util.h"
 
+/* PUT - an append that must fit: the buffers here are sized for it */
+#define PUT(x) do { if ((x) < 0) fatal("%s: over the ceiling", #x); } while (0)
+
 #define SINK	"/usr/sbin/smtp-sink"
 #define SOURCE	"/usr/sbin/smtp-source"
 
@@ -118,7 +121,7 @@ newsletter(buf_t *b, size_t size)
 	int i = 0;
 
 	buf_reset(b);
-	buf_adds(b,
+	PUT(buf_adds(b,
 	    "Return-Path: <bounce+1234@uutiset.example.fi>\r\n"
 	    "From: =?UTF-8?Q?Tulevaisuuden_sote-keskus?= <uutiset@example.fi>\r\n"
 	    "To: <lukija@example.org>\r\n"
@@ -133,19 +136,19 @@ newsletter(buf_t *b, size_t size)
 	    "--=_tiedote_0123456789\r\n"
 	    "Content-Type: text/plain; charset=UTF-8\r\n"
 	    "Content-Transfer-Encoding: quoted-printable\r\n"
-	    "\r\n");
+	    "\r\n"));
 	while (b->len < half)
-		buf_printf(b, "%s\r\n", para[i++ % NELEM(para)]);
-	buf_adds(b,
+		PUT(buf_printf(b, "%s\r\n", para[i++ % NELEM(para)]));
+	PUT(buf_adds(b,
 	    "\r\n--=_tiedote_0123456789\r\n"
 	    "Content-Type: text/html; charset=UTF-8\r\n"
 	    "Content-Transfer-Encoding: quoted-printable\r\n"
 	    "\r\n"
-	    "<!DOCTYPE html><html lang=3D\"fi\"><body><h1>Viikkokirje</h1>\r\n");
+	    "<!DOCTYPE html><html lang=3D\"fi\"><body><h1>Viikkokirje</h1>\r\n"));
 	for (start = b->len; b->len + 80 < size; i++)
-		buf_printf(b, "<p>%s</p>\r\n", para[i % NELEM(para)]);
+		PUT(buf_printf(b, "<p>%s</p>\r\n", para[i % NELEM(para)]));
 	(void)start;
-	buf_adds(b, "</body></html>\r\n\r\n--=_tiedote_0123456789--\r\n");
+	PUT(buf_adds(b, "</body></html>\r\n\r\n--=_tiedote_0123456789--\r\n"));
 }
 
 static int sent, failed;

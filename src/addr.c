@@ -80,3 +80,23 @@ addr_check(const char *s, const char **why)
 #undef FAIL
 	return 0;
 }
+
+int
+addr_name_check(const char *s, const char **why)
+{
+	size_t n = strlen(s);
+
+#define FAIL(msg) do { *why = (msg); return -1; } while (0)
+	if (!utf8_valid(s, n))
+		FAIL("not valid UTF-8");
+	if (n > ADDR_NAME_MAX)
+		FAIL("longer than 200 bytes");
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			FAIL("control character (one line only)");
+		if (utf8_bidi_control(s + i, n - i))
+			FAIL("bidirectional control character (U+202A-U+202E, U+2066-U+2069)");
+	}
+#undef FAIL
+	return 0;
+}

@@ -9,10 +9,18 @@
  * each letters, digits and hyphens (not at either end), UTF-8 labels
  * accepted for internationalised domains; no address literals.
  * addr_check() returns 0, or -1 with a static reason in *why.
+ * addr_name_check() is the same for a display name (a subscriber's
+ * name): valid UTF-8, at most ADDR_NAME_MAX bytes, one line (no control
+ * character), no bidirectional embedding, override or isolate control
+ * (U+202A-U+202E, U+2066-U+2069), which would reorder the From/To line or
+ * the page it is shown in; empty is allowed.
  */
 #ifndef TIEDOTE_ADDR_H
 #define TIEDOTE_ADDR_H
 
+#define ADDR_NAME_MAX	200	/* bytes in a display name */
+
 int	addr_check(const char *, const char **why);
+int	addr_name_check(const char *, const char **why);
 
 #endif

@@ -49,7 +49,7 @@ fire(store_t *s, const char *id, int revision, json_t *body, unsigned mask, int 
 	    (long long)count, projects ? "project contacts" : "subscribers");
 	return 0;
 fail:
-	buf_printf(err, "announcements: firing %s: %s", id, store_errmsg(s));
+	buf_notef(err, "announcements: firing %s: %s", id, store_errmsg(s));
 	store_rollback(s);
 	return -1;
 }
@@ -73,7 +73,7 @@ announce_tick(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 		int64_t at = 0;
 
 		if ((st = store_cached(s, sql)) == NULL) {
-			buf_printf(err, "announcements: %s", store_errmsg(s));
+			buf_notef(err, "announcements: %s", store_errmsg(s));
 			return -1;
 		}
 		sqlite3_bind_int64(st, 1, now);
@@ -88,7 +88,7 @@ announce_tick(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 		if (id == NULL)
 			break;
 		if (body == NULL) {
-			buf_printf(err, "announcements: %s: stored body is not JSON", id);
+			buf_notef(err, "announcements: %s: stored body is not JSON", id);
 			rc = -1;
 		} else
 			rc = fire(s, id, revision, body, mask,
@@ -134,7 +134,7 @@ announce_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row
 
 	(void)c;
 	if (st == NULL) {
-		buf_printf(err, "announcement %s: %s", row->ref, store_errmsg(s));
+		buf_notef(err, "announcement %s: %s", row->ref, store_errmsg(s));
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, row->ref, -1, SQLITE_STATIC);
@@ -146,17 +146,17 @@ announce_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row
 	}
 	sqlite3_reset(st);
 	if (step != SQLITE_ROW || body == NULL) {
-		buf_printf(err, "announcement %s: %s", row->ref, step == SQLITE_DONE ?
+		buf_notef(err, "announcement %s: %s", row->ref, step == SQLITE_DONE ?
 		    "it is gone" : store_errmsg(s));
 		return step == SQLITE_DONE ? 1 : -1;
 	}
 	if (cancelled) {
-		buf_adds(err, "the announcement was cancelled");
+		buf_note(err, "the announcement was cancelled");
 		goto out;
 	}
 	if (row->contact_id) {
 		if (*row->project == '\0') {
-			buf_adds(err, "the project, or this contact of it, was removed");
+			buf_note(err, "the project, or this contact of it, was removed");
 			goto out;
 		}
 		rcpt.id = row->contact_id;
@@ -189,11 +189,11 @@ announce_store(store_t *s, const conf_t *c, json_t *raw, int64_t now, int *revis
 
 	if (text == NULL || (ev = event_parse(text, strlen(text), (size_t)c->max_event_size,
 	    &e)) == NULL) {
-		buf_printf(err, "%s (%s)", text ? e.message : "out of memory", text ? e.code : "");
+		buf_notef(err, "%s (%s)", text ? e.message : "out of memory", text ? e.code : "");
 		goto out;
 	}
 	if (strcmp(json_string_value(json_object_get(ev, "type")), "announcement") != 0) {
-		buf_printf(err, "not an announcement");
+		buf_notef(err, "not an announcement");
 		goto out;
 	}
 	id = json_string_value(json_object_get(ev, "id"));
@@ -204,7 +204,7 @@ announce_store(store_t *s, const conf_t *c, json_t *raw, int64_t now, int *revis
 		goto fail;
 	if (put == PUT_TYPE_MISMATCH) {
 		store_rollback(s);
-		buf_printf(err, "%s: this id belongs to an event of another type", id);
+		buf_notef(err, "%s: this id belongs to an event of another type", id);
 		goto out;
 	}
 	/* a cancelled announcement's queued messages go with it */
@@ -216,7 +216,7 @@ announce_store(store_t *s, const conf_t *c, json_t *raw, int64_t now, int *revis
 	rc = 0;
 	goto out;
 fail:
-	buf_printf(err, "storing the announcement: %s", store_errmsg(s));
+	buf_notef(err, "storing the announcement: %s", store_errmsg(s));
 	store_rollback(s);
 out:
 	free(text);
@@ -237,7 +237,7 @@ latest(store_t *s, const char *id, json_t **body, int *fired, buf_t *err)
 
 	*body = NULL;
 	if (st == NULL) {
-		buf_printf(err, "%s", store_errmsg(s));
+		buf_notef(err, "%s", store_errmsg(s));
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -248,7 +248,7 @@ latest(store_t *s, const char *id, json_t **body, int *fired, buf_t *err)
 	}
 	sqlite3_reset(st);
 	if (*body == NULL)
-		buf_printf(err, "%s: %s", id, step == SQLITE_ROW ? "not an announcement" :
+		buf_notef(err, "%s: %s", id, step == SQLITE_ROW ? "not an announcement" :
 		    step == SQLITE_DONE ? "no such announcement" : store_errmsg(s));
 	return *body ? 0 : -1;
 }
@@ -278,9 +278,9 @@ announce_reschedule(store_t *s, const conf_t *c, const char *id, int64_t at, int
 	if (latest(s, id, &body, &fired, err) < 0)
 		return -1;
 	if (fired)
-		buf_printf(err, "%s: already sent; it cannot be rescheduled", id);
+		buf_notef(err, "%s: already sent; it cannot be rescheduled", id);
 	else if (json_is_true(json_object_get(body, "cancelled")))
-		buf_printf(err, "%s: cancelled", id);
+		buf_notef(err, "%s: cancelled", id);
 	else {
 		clock_format(at, t);
 		json_object_set_new(body, "send_at", json_string(t));

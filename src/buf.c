@@ -1,8 +1,10 @@
 /*
  * buf - growable byte buffer with a ceiling; contract in buf.h.
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -164,6 +166,45 @@ buf_addesc(buf_t *b, const char *s, size_t n)
 	if (rc < 0)
 		buf_truncate(b, was);
 	return rc;
+}
+
+void
+buf_note(buf_t *b, const char *s)
+{
+	size_t n = strlen(s), room;
+
+	if (buf_add(b, s, n) == 0)
+		return;
+	/* what fits under the ceiling, not cut inside a UTF-8 sequence */
+	room = b->max > b->len ? b->max - b->len : 0;
+	if (room > n)
+		room = n;
+	while (room > 0 && room < n && ((unsigned char)s[room] & 0xc0) == 0x80)
+		room--;
+	if (room == 0 || buf_add(b, s, room) == 0)
+		return;
+	fatal("buf_note: %zu bytes do not fit where they should", room);
+}
+
+void
+buf_vnotef(buf_t *b, const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		fatal("out of memory");
+	buf_note(b, s);
+	free(s);
+}
+
+void
+buf_notef(buf_t *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vnotef(b, fmt, ap);
+	va_end(ap);
 }
 
 const char *

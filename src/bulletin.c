@@ -93,8 +93,7 @@ create(store_t *s, const conf_t *conf, int64_t slot, int64_t start, int64_t end,
 	buf_init(&number, 64);
 	/* a placeholder, unique, until sending gives the real number; an
 	 * issue that turns out empty keeps it and takes no number */
-	buf_printf(&number, "slot-%lld", (long long)end);
-	if (store_prepare(s, "INSERT INTO issues (number, slot, period_start, period_end,"
+	if (buf_printf(&number, "slot-%lld", (long long)end) < 0 || store_prepare(s, "INSERT INTO issues (number, slot, period_start, period_end,"
 	    " state, approved, created, updated)"
 	    " VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?6)", &st) < 0)
 		goto out;
@@ -181,7 +180,7 @@ start(store_t *s, const conf_t *conf, const bulletin_issue_t *is, int64_t now, b
 	goto out;
 fail:
 	if (err->len == 0)
-		buf_printf(err, "starting issue %lld: %s", (long long)is->id, store_errmsg(s));
+		buf_notef(err, "starting issue %lld: %s", (long long)is->id, store_errmsg(s));
 	store_rollback(s);
 out:
 	compose_issue_free(items);
@@ -281,7 +280,7 @@ bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 	return 0;
 dberr:
 	if (err->len == 0)
-		buf_printf(err, "scheduler: %s", store_errmsg(s));
+		buf_notef(err, "scheduler: %s", store_errmsg(s));
 	return -1;
 }
 
@@ -291,7 +290,7 @@ bulletin_send_now(store_t *s, const conf_t *conf, int64_t now, int64_t *id, buf_
 	if (store_begin(s) < 0 ||
 	    create(s, conf, -1, last_end(s, now + 1, now - conf->bulletin_interval_days * 86400),
 	    now, 1, now, id) < 0 || store_commit(s) < 0) {
-		buf_printf(err, "%s", store_errmsg(s));
+		buf_notef(err, "%s", store_errmsg(s));
 		store_rollback(s);
 		return -1;
 	}
@@ -310,9 +309,9 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 
 	if ((got = bulletin_get(s, id, &is)) != 0) {
 		if (got > 0)
-			buf_printf(err, "no issue %lld", (long long)id);
+			buf_notef(err, "no issue %lld", (long long)id);
 		else
-			buf_printf(err, "%s", store_errmsg(s));
+			buf_notef(err, "%s", store_errmsg(s));
 		return -1;
 	}
 	snprintf(ref, sizeof ref, "%lld", (long long)id);
@@ -320,7 +319,7 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 		goto out;
 	if (strcmp(verb, "approve") == 0) {
 		if (strcmp(is.state, "draft") != 0 && strcmp(is.state, "held") != 0) {
-			buf_printf(err, "issue %lld is %s; only a draft can be approved",
+			buf_notef(err, "issue %lld is %s; only a draft can be approved",
 			    (long long)id, is.state);
 			goto out;
 		}
@@ -333,14 +332,14 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 			goto out;
 	} else if (strcmp(verb, "hold") == 0) {
 		if (strcmp(is.state, "draft") != 0 && strcmp(is.state, "sending") != 0) {
-			buf_printf(err, "issue %lld is %s; only a draft or a sending issue can be held",
+			buf_notef(err, "issue %lld is %s; only a draft or a sending issue can be held",
 			    (long long)id, is.state);
 			goto out;
 		}
 		to = "held";
 	} else if (strcmp(verb, "resume") == 0) {
 		if (strcmp(is.state, "held") != 0) {
-			buf_printf(err, "issue %lld is %s, not held", (long long)id, is.state);
+			buf_notef(err, "issue %lld is %s, not held", (long long)id, is.state);
 			goto out;
 		}
 		/* back to where it was: sending if its outbox was filled */
@@ -350,7 +349,7 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 	} else if (strcmp(verb, "cancel") == 0) {
 		if (strcmp(is.state, "sent") == 0 || strcmp(is.state, "cancelled") == 0 ||
 		    strcmp(is.state, "empty") == 0) {
-			buf_printf(err, "issue %lld is already %s", (long long)id, is.state);
+			buf_notef(err, "issue %lld is already %s", (long long)id, is.state);
 			goto out;
 		}
 		if (outbox_cancel(s, "bulletin", ref, now) < 0 ||
@@ -358,7 +357,7 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 			goto out;
 		to = "cancelled";
 	} else {
-		buf_printf(err, "unknown action \"%s\"", verb);
+		buf_notef(err, "unknown action \"%s\"", verb);
 		goto out;
 	}
 	if (to && set_state(s, id, to, NULL, -1, now) < 0)
@@ -370,7 +369,7 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 out:
 	if (rc < 0) {
 		if (err->len == 0)
-			buf_printf(err, "%s", store_errmsg(s));
+			buf_notef(err, "%s", store_errmsg(s));
 		store_rollback(s);
 	}
 	sqlite3_finalize(st);

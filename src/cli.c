@@ -176,11 +176,13 @@ cli_error(const char *fmt, ...)
 
 	buf_init(&raw, 16384);
 	buf_init(&out, 4 * 16384 + 2);
+	/* a message cut at 16 kB is still worth showing: out has room for
+	 * all of raw escaped (4 bytes a byte) and the newline */
 	va_start(ap, fmt);
-	buf_vprintf(&raw, fmt, ap);
+	buf_vnotef(&raw, fmt, ap);
 	va_end(ap);
-	buf_addesc(&out, raw.data ? raw.data : "", raw.len);
-	buf_addc(&out, '\n');
+	if (buf_addesc(&out, raw.data ? raw.data : "", raw.len) < 0 || buf_addc(&out, '\n') < 0)
+		fatal("cli_error: %zu bytes escaped do not fit", raw.len);
 	fputs(buf_str(&out), stderr);
 	buf_free(&out);
 	buf_free(&raw);

@@ -43,14 +43,7 @@
 #include "conf.h"
 #include "store.h"
 
-#define EX_OK		0
-#define EX_USAGE	64
-#define EX_DATAERR	65
-#define EX_NOINPUT	66
-#define EX_UNAVAILABLE	69
-#define EX_SOFTWARE	70
-#define EX_TEMPFAIL	75
-#define EX_CONFIG	78
+#include <sysexits.h>
 
 struct cli_cmd;
 struct cli_verb;

@@ -155,12 +155,16 @@ announce_new(cli_t *cli, int argc, char **argv)
 	}
 	if (id == NULL) {
 		/* a fresh id each time: the same command twice is two announcements */
-		buf_adds(&genid, "announce-");
+		char *q = t;
+
 		clock_format(clock_now(), t);
-		for (char *p = t; *p; p++)
+		for (const char *p = t; *p; p++)	/* 20200317T090000Z */
 			if (*p != '-' && *p != ':')
-				buf_add(&genid, p, 1);
-		buf_printf(&genid, "-%06x", (unsigned)randombytes_uniform(1u << 24));
+				*q++ = *p;
+		*q = '\0';
+		if (buf_printf(&genid, "announce-%s-%06x", t,
+		    (unsigned)randombytes_uniform(1u << 24)) < 0)
+			fatal("out of memory");
 		id = buf_str(&genid);
 	}
 	regs = json_array();

@@ -31,16 +31,9 @@ check_lang(const char *s)
 static const char *
 check_name(const char *s)
 {
-	size_t n = strlen(s);
+	const char *why;
 
-	if (!utf8_valid(s, n))
-		return "not valid UTF-8";
-	if (n > 200)
-		return "longer than 200 bytes";
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return "control character (one line only)";
-	return NULL;
+	return addr_name_check(s, &why) < 0 ? why : NULL;
 }
 
 static json_t *
@@ -80,21 +73,21 @@ list_cb(const subscriber_t *sub, void *arg)
 	return 0;
 }
 
-/* csv_field - one CSV field, quoted when it needs to be (RFC 4180) */
-static void
+/* csv_field - one CSV field, quoted when it needs to be (RFC 4180); 0 or
+ * -1 at the line's ceiling */
+static int
 csv_field(buf_t *out, const char *s, const char *sep)
 {
+	int rc = 0;
+
 	if (strpbrk(s, ",\"\r\n") || (*s && (s[0] == ' ' || s[strlen(s) - 1] == ' '))) {
-		buf_addc(out, '"');
-		for (; *s; s++) {
-			if (*s == '"')
-				buf_addc(out, '"');
-			buf_addc(out, *s);
-		}
-		buf_addc(out, '"');
+		rc = buf_addc(out, '"');
+		for (; *s && rc == 0; s++)
+			rc = (*s == '"' ? buf_addc(out, '"') : 0) || buf_addc(out, *s) ? -1 : 0;
+		rc = rc || buf_addc(out, '"') ? -1 : 0;
 	} else
-		buf_adds(out, s);
-	buf_adds(out, sep);
+		rc = buf_adds(out, s);
+	return rc || buf_adds(out, sep) ? -1 : 0;
 }
 
 static int
@@ -104,25 +97,29 @@ export_cb(const subscriber_t *sub, void *arg)
 	json_t *j = subscriber_json(sub);
 	char created[32], updated[32];
 	buf_t line;
+	int rc = 0;
 
 	if (l->cli->json) {
 		json_array_append(l->arr, j);
 	} else {
-		buf_init(&line, 4096);
+		/* a row is at most a few kB (RFC 5321 address, a name, a region
+		 * list); the ceiling only stops a runaway */
+		buf_init(&line, 1 << 20);
 		clock_format(sub->created, created);
 		clock_format(sub->updated, updated);
-		csv_field(&line, sub->email, ",");
-		csv_field(&line, sub->name, ",");
-		csv_field(&line, sub->lang, ",");
-		csv_field(&line, json_string_value(json_object_get(j, "regions")), ",");
-		csv_field(&line, sub->status, ",");
-		csv_field(&line, created, ",");
-		csv_field(&line, updated, "\r\n");
-		fwrite(line.data, 1, line.len, stdout);
+		if (csv_field(&line, sub->email, ",") < 0 || csv_field(&line, sub->name, ",") < 0 ||
+		    csv_field(&line, sub->lang, ",") < 0 ||
+		    csv_field(&line, json_string_value(json_object_get(j, "regions")), ",") < 0 ||
+		    csv_field(&line, sub->status, ",") < 0 || csv_field(&line, created, ",") < 0 ||
+		    csv_field(&line, updated, "\r\n") < 0) {
+			cli_error("tiedote: export: the row of %s does not fit in 1 MiB", sub->email);
+			rc = -1;
+		} else
+			fwrite(line.data, 1, line.len, stdout);
 		buf_free(&line);
 	}
 	json_decref(j);
-	return 0;
+	return rc;
 }
 
 /* one parsed import row */

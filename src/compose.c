@@ -64,7 +64,7 @@ load_cb(const store_event_t *se, void *arg)
 	if (l->undated_only && se->at != 0)
 		return 0;
 	if ((it.ev = json_loads(se->body, 0, &jerr)) == NULL) {
-		buf_printf(l->err, "event %s: stored body unreadable: %s", se->id, jerr.text);
+		buf_notef(l->err, "event %s: stored body unreadable: %s", se->id, jerr.text);
 		return -1;
 	}
 	if (l->sec == SEC_DEADLINES && se->created <= is->start) {
@@ -140,7 +140,7 @@ compose_issue_load(store_t *store, const compose_conf_t *conf, const char *numbe
 		if (store_events_window(store, q[i].type, q[i].by_created, q[i].from, q[i].to,
 		    load_cb, &l) != 0) {
 			if (err->len == 0)
-				buf_printf(err, "reading %s: %s", q[i].type, store_errmsg(store));
+				buf_notef(err, "reading %s: %s", q[i].type, store_errmsg(store));
 			compose_issue_free(is);
 			return -1;
 		}
@@ -204,21 +204,21 @@ compose_calendar(const compose_issue_t *is, unsigned regions, ical_item_t *out, 
 	return n;
 }
 
-void
+int
 compose_regions_text(unsigned regions, const char *lang, buf_t *out)
 {
 	const char *sep = "";
 
-	if ((regions & REGION_ALL) == REGION_ALL) {
-		buf_adds(out, strcmp(lang, "sv") == 0 ? "alla regioner" :
+	if ((regions & REGION_ALL) == REGION_ALL)
+		return buf_adds(out, strcmp(lang, "sv") == 0 ? "alla regioner" :
 		    strcmp(lang, "en") == 0 ? "all regions" : "kaikki alueet");
-		return;
-	}
 	for (int i = 0; i < 5; i++)
 		if (regions & (1u << i)) {
-			buf_printf(out, "%s%s", sep, region_name(i));
+			if (buf_printf(out, "%s%s", sep, region_name(i)) < 0)
+				return -1;
 			sep = ", ";
 		}
+	return 0;
 }
 
 json_t *
@@ -254,23 +254,39 @@ compose_paragraphs(const char *text)
 	return arr;
 }
 
-void
+int
 compose_number(int64_t t, const char *zone, int n, buf_t *out)
 {
 	int year = 0;
 
 	datefmt_year(t, zone, &year);
-	buf_printf(out, "%04d/%02d", year, n + 1);
+	return buf_printf(out, "%04d/%02d", year, n + 1);
 }
 
-/* set_text - obj[key] = the item's text field in lang, when it has one */
+void
+compose_text_lang(json_t *obj, const char *key, json_t *ev, const char *field,
+    const char *lang)
+{
+	const char *l = event_text_lang(ev, field, lang);
+	char name[64];
+
+	if (l && strcmp(l, lang) != 0) {
+		snprintf(name, sizeof name, "%s_lang", key);
+		json_object_set_new(obj, name, json_string(l));
+	}
+}
+
+/* set_text - obj[key] = the item's text field in lang, when it has one,
+ * and obj[key_lang] when it fell back to another language */
 static void
 set_text(json_t *obj, const char *key, json_t *ev, const char *field, const char *lang)
 {
 	const char *s = event_text(ev, field, lang);
 
-	if (s)
+	if (s) {
 		json_object_set_new(obj, key, json_string(s));
+		compose_text_lang(obj, key, ev, field, lang);
+	}
 }
 
 static void
@@ -333,9 +349,10 @@ item_json(const compose_issue_t *is, enum section sec, const struct item *it, co
 				datefmt_end(&b, it->at, end, lang, zone);
 				json_object_set_new(o, "ends", json_string(buf_str(&b)));
 			} else {
+				/* b holds two dates (datefmt.h) and the dash */
 				datefmt_datetime(&b, it->at, lang, zone);
-				buf_adds(&b, " – ");
-				datefmt_datetime(&b, end, lang, zone);
+				if (buf_adds(&b, " – ") == 0)
+					datefmt_datetime(&b, end, lang, zone);
 				json_object_set_new(o, "when", json_string(buf_str(&b)));
 			}
 			buf_free(&b);
@@ -352,6 +369,7 @@ item_json(const compose_issue_t *is, enum section sec, const struct item *it, co
 		const char *body = event_text(ev, "body", lang);
 
 		json_object_set_new(o, "paragraphs", compose_paragraphs(body ? body : ""));
+		compose_text_lang(o, "body", ev, "body", lang);
 		break;
 	}
 	case SEC_NEWS:

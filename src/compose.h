@@ -49,11 +49,17 @@ json_t	*compose_bulletin(const compose_issue_t *, const char *lang, unsigned reg
 size_t	 compose_calendar(const compose_issue_t *, unsigned regions, ical_item_t *out,
 	    size_t max);
 /* compose_regions_text - "KYS, OYS" or "kaikki alueet"; appended to out */
-void	 compose_regions_text(unsigned regions, const char *lang, buf_t *out);
+int	 compose_regions_text(unsigned regions, const char *lang, buf_t *out);
+/* compose_text_lang - obj["<key>_lang"] = the language ev's text field
+ * is taken in (event_text_lang()) when it is not lang, the page's: the
+ * templates mark such a fallback with lang="..." on its element, so it is
+ * read out and hyphenated in its own language (docs/templates.md) */
+void	 compose_text_lang(json_t *obj, const char *key, json_t *ev, const char *field,
+	    const char *lang);
 /* compose_paragraphs - [{"text": …}] of text split at blank lines */
 json_t	*compose_paragraphs(const char *text);
 /* compose_number - the issue number "YYYY/NN" of an issue sent at t, the
  * (n+1)th of its year in the zone */
-void	 compose_number(int64_t t, const char *zone, int n, buf_t *out);
+int	 compose_number(int64_t t, const char *zone, int n, buf_t *out);
 
 #endif

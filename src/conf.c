@@ -126,7 +126,7 @@ conf_apply(conf_t *c, const struct ckey *k, const char *value, buf_t *err)
 	switch (k->kind) {
 	case C_LEVEL:
 		if (log_level_parse(value) < 0) {
-			buf_printf(err, "%s.%s: unknown level \"%s\"", k->section, k->key, value);
+			buf_notef(err, "%s.%s: unknown level \"%s\"", k->section, k->key, value);
 			return -1;
 		}
 		/* FALLTHROUGH */
@@ -141,7 +141,7 @@ conf_apply(conf_t *c, const struct ckey *k, const char *value, buf_t *err)
 		    strcmp(value, "0") == 0)
 			*(long *)p = 0;
 		else {
-			buf_printf(err, "%s.%s: \"%s\" is not yes or no", k->section, k->key, value);
+			buf_notef(err, "%s.%s: \"%s\" is not yes or no", k->section, k->key, value);
 			return -1;
 		}
 		return 0;
@@ -149,7 +149,7 @@ conf_apply(conf_t *c, const struct ckey *k, const char *value, buf_t *err)
 		errno = 0;
 		v = strtol(value, &end, 10);
 		if (errno || end == value || *end != '\0' || v < k->min || v > k->max) {
-			buf_printf(err, "%s.%s: \"%s\" is not a whole number in %ld..%ld",
+			buf_notef(err, "%s.%s: \"%s\" is not a whole number in %ld..%ld",
 			    k->section, k->key, value, k->min, k->max);
 			return -1;
 		}
@@ -187,7 +187,7 @@ conf_set(conf_t *c, const char *section, const char *key, const char *value, buf
 	for (size_t i = 0; i < NELEM(ckeys); i++)
 		if (strcmp(ckeys[i].section, section) == 0 && strcmp(ckeys[i].key, key) == 0)
 			return conf_apply(c, &ckeys[i], value, err);
-	buf_printf(err, "unknown setting [%s] %s", section, key);
+	buf_notef(err, "unknown setting [%s] %s", section, key);
 	return -1;
 }
 
@@ -198,7 +198,7 @@ conf_override(conf_t *c, const char *arg, buf_t *err)
 	int rc = -1;
 
 	if (dot == NULL || eq == NULL || eq < dot) {
-		buf_printf(err, "-o %s: expected SECTION.KEY=VALUE", arg);
+		buf_notef(err, "-o %s: expected SECTION.KEY=VALUE", arg);
 		goto out;
 	}
 	*dot = *eq = '\0';
@@ -239,12 +239,12 @@ conf_load(conf_t *c, const char *path, buf_t *err)
 	buf_init(&ctx.msg, 1024);
 	rc = ini_parse(path, conf_handler, &ctx);
 	if (rc == -1)
-		buf_printf(err, "%s: cannot open: %s", path, strerror(errno));
+		buf_notef(err, "%s: cannot open: %s", path, strerror(errno));
 	else if (rc > 0)
-		buf_printf(err, "%s:%d: %s", path, rc,
+		buf_notef(err, "%s:%d: %s", path, rc,
 		    ctx.msg.len ? buf_str(&ctx.msg) : "not a \"key = value\" or [section] line");
 	else if (rc < 0)
-		buf_printf(err, "%s: cannot read", path);
+		buf_notef(err, "%s: cannot read", path);
 	buf_free(&ctx.msg);
 	return rc == 0 ? 0 : -1;
 }

@@ -26,7 +26,7 @@ csv_parse(const char *data, size_t len, csv_cb cb, void *arg, buf_t *err)
 		for (;;) {
 			/* one field */
 			if (nf == CSV_MAX_FIELDS) {
-				buf_printf(err, "line %zu: more than %d fields", line,
+				buf_notef(err, "line %zu: more than %d fields", line,
 				    CSV_MAX_FIELDS);
 				goto out;
 			}
@@ -36,7 +36,7 @@ csv_parse(const char *data, size_t len, csv_cb cb, void *arg, buf_t *err)
 				blank = 0;
 				for (i++; ; i++) {
 					if (i >= len) {
-						buf_printf(err, "line %zu: quoted field never closed",
+						buf_notef(err, "line %zu: quoted field never closed",
 						    start);
 						goto out;
 					}
@@ -56,14 +56,14 @@ csv_parse(const char *data, size_t len, csv_cb cb, void *arg, buf_t *err)
 				}
 				if (i < len && data[i] != ',' && data[i] != '\n' &&
 				    !(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n')) {
-					buf_printf(err, "line %zu: text after a closing quote", line);
+					buf_notef(err, "line %zu: text after a closing quote", line);
 					goto out;
 				}
 			} else {
 				for (; i < len && data[i] != ',' && data[i] != '\n' &&
 				    !(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n'); i++) {
 					if (data[i] == '"') {
-						buf_printf(err, "line %zu: quote inside an unquoted field",
+						buf_notef(err, "line %zu: quote inside an unquoted field",
 						    line);
 						goto out;
 					}
@@ -99,10 +99,10 @@ csv_parse(const char *data, size_t len, csv_cb cb, void *arg, buf_t *err)
 	rc = 0;
 	goto done;
 toolong:
-	buf_printf(err, "line %zu: field longer than %d bytes", line, CSV_MAX_FIELD);
+	buf_notef(err, "line %zu: field longer than %d bytes", line, CSV_MAX_FIELD);
 	goto out;
 nul:
-	buf_printf(err, "line %zu: NUL byte", line);
+	buf_notef(err, "line %zu: NUL byte", line);
 out:
 	rc = -1;
 done:

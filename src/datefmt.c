@@ -510,17 +510,17 @@ datefmt_parse_local(const char *s, const char *zone, int hour, int minute,
 	} else if (s[10] != '\0' || hour < 0)
 		goto syntax;
 	if (!clock_civil_valid(y, mo, d, h, mi, 0)) {
-		buf_printf(err, "%.*s: no such date or time", typed ? 16 : 10, s);
+		buf_notef(err, "%.*s: no such date or time", typed ? 16 : 10, s);
 		return -1;
 	}
 	/* noon UTC is the same calendar day in every zone within +-12 h */
 	noon = clock_days_from_civil(y, (unsigned)mo, (unsigned)d) * DAY + 43200;
 	if (datefmt_local_time(noon, zone, 0, h, mi, &t) < 0 || local_tms(zone, 1, &t, &tm) < 0) {
-		buf_printf(err, "%s: not a time in %s", s, zone ? zone : DATEFMT_ZONE_DEFAULT);
+		buf_notef(err, "%s: not a time in %s", s, zone ? zone : DATEFMT_ZONE_DEFAULT);
 		return -1;
 	}
 	if (typed && (tm.tm_hour != h || tm.tm_min != mi)) {
-		buf_printf(err, "%s does not exist in %s: the clocks skip it (summer time)", s,
+		buf_notef(err, "%s does not exist in %s: the clocks skip it (summer time)", s,
 		    zone ? zone : DATEFMT_ZONE_DEFAULT);
 		return -1;
 	}

@@ -91,6 +91,7 @@ check_string(json_t *js, const struct field *f, const char *path, event_err_t *e
 	const char *s = json_string_value(js);
 	size_t len = json_string_length(js), blank = 0;
 	int multi = f->kind == K_MULTI, has_cr = 0;
+	unsigned cp;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -104,6 +105,10 @@ check_string(json_t *js, const struct field *f, const char *path, event_err_t *e
 			return fail(err, "invalid_value", path,
 			    "control character U+%04X at byte %zu%s", c, i,
 			    multi ? " (only line feed and tab are allowed)" : " (one line only)");
+		if ((cp = utf8_bidi_control(s + i, len - i)) != 0)
+			return fail(err, "invalid_value", path,
+			    "bidirectional control character U+%04X at byte %zu (it would"
+			    " reorder the text around it in a subject or page)", cp, i);
 		blank += c == ' ' || c == '\n' || c == '\t' || c == '\r';
 	}
 	if (blank == len)
@@ -115,10 +120,11 @@ check_string(json_t *js, const struct field *f, const char *path, event_err_t *e
 	if (has_cr) {
 		buf_t b;
 
-		buf_init(&b, 0);
+		/* shorter than the string, which is within the event's size */
+		buf_init(&b, len + 1);
 		for (size_t i = 0; i < len; i++)
-			if (!(s[i] == '\r' && s[i + 1] == '\n'))
-				buf_addc(&b, s[i]);
+			if (!(s[i] == '\r' && s[i + 1] == '\n') && buf_addc(&b, s[i]) < 0)
+				fatal("event: %zu bytes do not fit in %zu", len, len + 1);
 		json_string_setn(js, buf_str(&b), b.len);
 		buf_free(&b);
 	}
@@ -185,11 +191,68 @@ check_id(const char *s, const char *path, size_t max, event_err_t *err)
 	return 0;
 }
 
+/*
+ * The URL rule, the same in queue/README.md and queue/schema/common.json
+ * (its "url" pattern): http:// or https:// (any case); then the
+ * authority up to the first / ? # or the end, which is host[:port] only
+ * (no userinfo, so no '@' in it); the host an IPv4 address in dotted
+ * decimal (0-255, no leading zeros) or a DNS name: labels of 1-63
+ * characters, letters, digits, hyphens and non-ASCII (IDN) characters, no
+ * hyphen at either end of a label, no empty label (no final dot), the
+ * last label not all digits, 253 characters at most; no IPv6 literal; a
+ * port 1-65535 without leading zeros; and nowhere a character that is a
+ * space or a control, or that breaks HTML or a header (URL_REFUSED).
+ */
+static int
+url_digits(const char *s, size_t n, long max)
+{
+	long v = 0;
+
+	if (n == 0 || n > 5 || (n > 1 && s[0] == '0'))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= max && (max == 255 || v >= 1);
+}
+
+/* url_refused - the code point at s when it is refused anywhere in a URL
+ * (its length in *n), else 0 */
+static unsigned
+url_refused(const char *s, size_t len, size_t *n)
+{
+	unsigned char c = (unsigned char)s[0];
+	unsigned cp;
+
+	*n = 1;
+	if (c <= 0x20 || c == 0x7f || strchr("\"<>\\`", c))
+		return c ? c : 0x100;	/* NUL cannot be here; say something */
+	if (c < 0x80)
+		return 0;
+	*n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	if (*n > len)
+		return 0;
+	cp = c >= 0xf0 ? c & 0x07u : c >= 0xe0 ? c & 0x0fu : c & 0x1fu;
+	for (size_t k = 1; k < *n; k++)
+		cp = cp << 6 | ((unsigned char)s[k] & 0x3fu);
+	/* C1 controls and NO-BREAK SPACE, the other spaces (Zs), the line and
+	 * paragraph separators, the bidirectional controls */
+	if ((cp >= 0x80 && cp <= 0xa0) || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+	    (cp >= 0x2028 && cp <= 0x202f) || cp == 0x205f || (cp >= 0x2066 && cp <= 0x2069) ||
+	    cp == 0x3000)
+		return cp;
+	return 0;
+}
+
 static int
 check_url(const char *s, size_t max, event_err_t *err)
 {
-	size_t n = strlen(s), skip;
-	const char *host;
+	size_t n = strlen(s), skip, hostlen, k, chars = 0, label = 0;
+	const char *host, *end, *colon;
+	unsigned cp;
+	int digits_only = 1, dots = 0, all_numeric = 1;
 
 	if (n > max)
 		return fail(err, "invalid_url", "url", "longer than %zu bytes", max);
@@ -199,14 +262,75 @@ check_url(const char *s, size_t max, event_err_t *err)
 		skip = 7;
 	else
 		return fail(err, "invalid_url", "url", "not an absolute http(s) URL");
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '"' ||
-		    s[i] == '<' || s[i] == '>' || s[i] == '\\')
-			return fail(err, "invalid_url", "url",
-			    "space, quote, angle bracket or control character at byte %zu", i);
+	for (size_t i = 0; i < n; i += k)
+		if ((cp = url_refused(s + i, n - i, &k)) != 0)
+			return fail(err, "invalid_url", "url", "U+%04X at byte %zu: no spaces,"
+			    " control characters, \" < > \\ ` or bidirectional controls",
+			    cp == 0x100 ? 0 : cp, i);
 	host = s + skip;
-	if (*host == '\0' || strchr("/?#:@", *host))
+	end = host + strcspn(host, "/?#");
+	if (memchr(host, '@', (size_t)(end - host)))
+		return fail(err, "invalid_url", "url", "user name or password before the host"
+		    " (userinfo) is not allowed");
+	if (*host == '[')
+		return fail(err, "invalid_url", "url", "IPv6 address literals are not allowed");
+	colon = memchr(host, ':', (size_t)(end - host));
+	hostlen = (size_t)((colon ? colon : end) - host);
+	if (hostlen == 0)
 		return fail(err, "invalid_url", "url", "no host");
+	if (colon && !url_digits(colon + 1, (size_t)(end - colon - 1), 65535))
+		return fail(err, "invalid_url", "url", "port \"%.*s\" is not 1-65535",
+		    (int)(end - colon - 1 > 16 ? 16 : end - colon - 1), colon + 1);
+	for (size_t i = 0; i < hostlen; i++)
+		if (host[i] != '.' && (host[i] < '0' || host[i] > '9'))
+			all_numeric = 0;
+	if (all_numeric) {
+		/* four numbers 0-255, or it is no host at all */
+		const char *p = host, *q;
+
+		for (dots = 0; dots < 4; dots++, p = q + 1) {
+			q = memchr(p, '.', (size_t)(host + hostlen - p));
+			if (q == NULL)
+				q = host + hostlen;
+			if (!url_digits(p, (size_t)(q - p), 255) || (dots < 3) != (q < host + hostlen))
+				return fail(err, "invalid_url", "url",
+				    "host \"%.*s\" is not an IPv4 address (four numbers 0-255)",
+				    (int)(hostlen > 64 ? 64 : hostlen), host);
+		}
+		return 0;
+	}
+	for (size_t i = 0; i <= hostlen; i++) {
+		unsigned char c = i < hostlen ? (unsigned char)host[i] : '.';
+
+		if (c == '.') {
+			if (label == 0 || label > 63 || host[i - 1] == '-')
+				return fail(err, "invalid_url", "url", "host \"%.*s\": labels are 1-63"
+				    " characters, not ending in a hyphen, no empty label",
+				    (int)(hostlen > 64 ? 64 : hostlen), host);
+			if (i == hostlen && digits_only)
+				return fail(err, "invalid_url", "url", "host \"%.*s\": the last label"
+				    " is a number", (int)(hostlen > 64 ? 64 : hostlen), host);
+			label = 0;
+			digits_only = 1;
+			chars++;	/* the dot; one too many after the last label */
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c >= 0x80))
+			return fail(err, "invalid_url", "url", "host \"%.*s\": byte 0x%02X is not a"
+			    " letter, digit or hyphen", (int)(hostlen > 64 ? 64 : hostlen), host, c);
+		if (c == '-' && label == 0)
+			return fail(err, "invalid_url", "url", "host \"%.*s\": a label starts with"
+			    " a hyphen", (int)(hostlen > 64 ? 64 : hostlen), host);
+		if ((c & 0xc0) != 0x80) {	/* a character starts here */
+			label++;
+			chars++;
+		}
+		if (c < '0' || c > '9')
+			digits_only = 0;
+	}
+	if (chars - 1 > 253)
+		return fail(err, "invalid_url", "url", "host longer than 253 characters");
 	return 0;
 }
 
@@ -316,9 +440,12 @@ check_field(const struct field *f, json_t *v, event_err_t *err, json_t **norm)
 	return fail(err, "invalid_value", f->name, "internal: unknown field kind");
 }
 
-/* check_order - a later time that comes before an earlier one */
+/* check_order - a later time that comes before an earlier one, reported
+ * on the field whose rule it breaks (queue/README.md): "opens: not after
+ * due" names opens, "ends: not before starts" names ends */
 static int
-check_order(json_t *ev, const char *first, const char *second, event_err_t *err)
+check_order(json_t *ev, const char *first, const char *second, int on_first,
+    event_err_t *err)
 {
 	json_t *a = json_object_get(ev, first), *b = json_object_get(ev, second);
 	int64_t ta, tb;
@@ -327,9 +454,11 @@ check_order(json_t *ev, const char *first, const char *second, event_err_t *err)
 		return 0;
 	clock_parse(json_string_value(a), &ta, NULL);
 	clock_parse(json_string_value(b), &tb, NULL);
-	if (tb < ta)
-		return fail(err, "invalid_time", second, "is before %s", first);
-	return 0;
+	if (tb >= ta)
+		return 0;
+	if (on_first)
+		return fail(err, "invalid_time", first, "is after %s", second);
+	return fail(err, "invalid_time", second, "is before %s", first);
 }
 
 json_t *
@@ -399,8 +528,8 @@ event_parse(const char *data, size_t len, size_t max_size, event_err_t *err)
 			    ev_types[t]);
 			goto bad;
 		}
-	if (check_order(ev, "opens", "due", err) < 0 ||
-	    check_order(ev, "starts", "ends", err) < 0)
+	if (check_order(ev, "opens", "due", 1, err) < 0 ||
+	    check_order(ev, "starts", "ends", 0, err) < 0)
 		goto bad;
 	if (json_is_true(json_object_get(ev, "in_bulletin")) && json_object_get(ev, "send_at")) {
 		fail(err, "invalid_value", "in_bulletin",
@@ -445,6 +574,32 @@ event_text(json_t *ev, const char *field, const char *lang)
 	json_object_foreach(t, key, v)
 		return json_string_value(v);
 	return NULL;
+}
+
+const char *
+event_text_lang(json_t *ev, const char *field, const char *lang)
+{
+	json_t *t = json_object_get(ev, field), *v;
+	const char *key;
+
+	if (t == NULL)
+		return NULL;
+	if (json_is_string(t))
+		return "fi";
+	if (json_object_get(t, lang))
+		return lang;
+	if (json_object_get(t, "fi"))
+		return "fi";
+	json_object_foreach(t, key, v)
+		return key;
+	return NULL;
+}
+
+int
+event_url_check(const char *url, event_err_t *err)
+{
+	memset(err, 0, sizeof *err);
+	return check_url(url, 2048, err);
 }
 
 unsigned

@@ -34,6 +34,13 @@ char	*event_canonical(json_t *);
 /* event_text - the text of field in lang, falling back to fi, then to any
  * language; borrowed from ev, NULL when the field is absent */
 const char *event_text(json_t *ev, const char *field, const char *lang);
+/* event_text_lang - the language event_text() takes the text from
+ * ("fi", "sv", "en"; static or borrowed from ev), NULL when the field is
+ * absent: a page in lang marks the text with it when it differs */
+const char *event_text_lang(json_t *ev, const char *field, const char *lang);
+/* event_url_check - 0 if url follows the contract's url rule (the
+ * "url" field; queue/README.md), else -1 with err filled */
+int	 event_url_check(const char *url, event_err_t *err);
 /* event_regions - the region mask of ev */
 unsigned event_regions(json_t *ev);
 /* event_id_check - 0 if id follows the contract's id rules (also the

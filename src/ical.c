@@ -31,6 +31,8 @@ item_time(json_t *body, const char *key, int64_t *t)
 	return v && clock_parse(json_string_value(v), t, NULL) == 0 ? 0 : -1;
 }
 
+#define ICAL_SCRATCH_MAX	16384
+
 static icalcomponent *
 vevent(const ical_item_t *it, const char *lang, icaltimezone *z, const char *tzid,
     const char *domain, int64_t stamp, int64_t start, buf_t *scratch)
@@ -44,7 +46,8 @@ vevent(const ical_item_t *it, const char *lang, icaltimezone *z, const char *tzi
 	int64_t end;
 
 	buf_reset(scratch);
-	buf_printf(scratch, "%s@%s", id, domain);
+	if (buf_printf(scratch, "%s@%s", id, domain) < 0)
+		goto toolong;
 	icalcomponent_add_property(ev, icalproperty_new_uid(buf_str(scratch)));
 	icalcomponent_add_property(ev, icalproperty_new_dtstamp(
 	    icaltime_from_timet_with_zone((time_t)stamp, 0, icaltimezone_get_utc_timezone())));
@@ -58,12 +61,10 @@ vevent(const ical_item_t *it, const char *lang, icaltimezone *z, const char *tzi
 	    event_text(it->body, "title", lang)));
 	if (summary || url) {
 		buf_reset(scratch);
-		if (summary)
-			buf_adds(scratch, summary);
-		if (summary && url)
-			buf_adds(scratch, "\n\n");
-		if (url)
-			buf_adds(scratch, url);
+		if ((summary && buf_adds(scratch, summary) < 0) ||
+		    (summary && url && buf_adds(scratch, "\n\n") < 0) ||
+		    (url && buf_adds(scratch, url) < 0))
+			goto toolong;
 		icalcomponent_add_property(ev, icalproperty_new_description(buf_str(scratch)));
 	}
 	if (location)
@@ -77,6 +78,9 @@ vevent(const ical_item_t *it, const char *lang, icaltimezone *z, const char *tzi
 	    json_is_true(json_object_get(it->body, "cancelled")) ?
 	    ICAL_STATUS_CANCELLED : ICAL_STATUS_CONFIRMED));
 	return ev;
+toolong:
+	icalcomponent_free(ev);
+	return NULL;
 }
 
 int
@@ -90,9 +94,11 @@ ical_build(const ical_item_t *items, size_t n, const char *lang, const char *zon
 	char *text = NULL;
 	int rc = -1;
 
-	buf_init(&scratch, 4096);
+	/* a summary (2,000 characters of up to 4 bytes) and a url (2,048
+	 * bytes), or an id and the list id */
+	buf_init(&scratch, ICAL_SCRATCH_MAX);
 	if (z == NULL) {
-		buf_printf(err, "ical: unknown time zone \"%s\"", zone);
+		buf_notef(err, "ical: unknown time zone \"%s\"", zone);
 		goto out;
 	}
 	starts = calloc(n ? n : 1, sizeof *starts);
@@ -100,7 +106,7 @@ ical_build(const ical_item_t *items, size_t n, const char *lang, const char *zon
 		const char *key = strcmp(items[i].type, "deadline") == 0 ? "due" : "starts";
 
 		if (item_time(items[i].body, key, &starts[i]) < 0) {
-			buf_printf(err, "ical: %s has no %s", json_string_value(
+			buf_notef(err, "ical: %s has no %s", json_string_value(
 			    json_object_get(items[i].body, "id")), key);
 			goto out;
 		}
@@ -120,12 +126,20 @@ ical_build(const ical_item_t *items, size_t n, const char *lang, const char *zon
 	    (time_t)(first - 366 * 86400), 0, icaltimezone_get_utc_timezone()),
 	    icaltime_null_time(), 0);
 	icalcomponent_add_component(cal, vtz);
-	for (size_t i = 0; i < n; i++)
-		icalcomponent_add_component(cal, vevent(&items[i], lang, z, zone, domain, stamp,
-		    starts[i], &scratch));
+	for (size_t i = 0; i < n; i++) {
+		icalcomponent *ev = vevent(&items[i], lang, z, zone, domain, stamp, starts[i],
+		    &scratch);
+
+		if (ev == NULL) {
+			buf_notef(err, "ical: %s: id, summary and url over %zu bytes",
+			    json_string_value(json_object_get(items[i].body, "id")), scratch.max);
+			goto out;
+		}
+		icalcomponent_add_component(cal, ev);
+	}
 	text = icalcomponent_as_ical_string_r(cal);
 	if (text == NULL || buf_adds(out, text) < 0) {
-		buf_printf(err, "ical: %s", text ? "calendar too large" : icalerror_strerror(icalerrno));
+		buf_notef(err, "ical: %s", text ? "calendar too large" : icalerror_strerror(icalerrno));
 		goto out;
 	}
 	rc = 0;

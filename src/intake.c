@@ -68,7 +68,7 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	    zmq_setsockopt(in->sock, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) < 0 ||
 	    zmq_setsockopt(in->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
 	    zmq_bind(in->sock, conf->endpoint) < 0) {
-		buf_printf(err, "intake: cannot bind %s: %s", conf->endpoint,
+		buf_notef(err, "intake: cannot bind %s: %s", conf->endpoint,
 		    zmq_strerror(zmq_errno()));
 		intake_close(in);
 		return NULL;

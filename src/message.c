@@ -1,11 +1,18 @@
 /*
  * message - assemble one recipient's message; contract in message.h.
  */
+#include <sys/stat.h>
+#include <ctype.h>
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "ical.h"
+#include "addr.h"
 #include "bcache.h"
+#include "datefmt.h"
+#include "event.h"
+#include "ical.h"
 #include "log.h"
 #include "message.h"
 #include "mime.h"
@@ -15,6 +22,15 @@
 #include "util.h"
 
 #define MESSAGE_MAX ((size_t)8 << 20)
+#define LINK_MAX	4096	/* a link or address built from the configuration */
+
+/* FITS - an append message_conf_check()'s limits make fit: the links and
+ * addresses here are built from values it bounded, and crossing a
+ * ceiling can only be a bug */
+#define FITS(x) do {							\
+	if ((x) < 0)							\
+		fatal("message: %s crossed its ceiling", #x);		\
+} while (0)
 #define CAL_SLOTS 96	/* 3 languages x 31 region sets */
 #define CAL_ITEMS 256
 
@@ -64,6 +80,90 @@ message_parts_free(message_parts_t *p)
 	buf_free(&p->html);
 }
 
+const char *
+message_templates(const conf_t *c)
+{
+	struct stat st;
+
+	/* only the default falls back: a directory given is the one used */
+	if (strcmp(c->templates, MESSAGE_TEMPLATES_DEFAULT) == 0 &&
+	    stat(c->templates, &st) < 0 && errno == ENOENT)
+		return TIEDOTE_DATADIR "/templates";
+	return c->templates;
+}
+
+/* message_conf_values - the message.* values message_open() builds links
+ * and headers from, within the limits its appends rely on (FITS) */
+static int
+message_conf_values(const conf_t *c, buf_t *err)
+{
+	const char *addrs[][2] = {
+		{ "message.from_address", c->from_address },
+		{ "message.unsubscribe_address", c->unsubscribe_address },
+		{ "message.reply_to", *c->reply_to ? c->reply_to : NULL },
+		{ "smtp.envelope_from", *c->envelope_from ? c->envelope_from : NULL },
+	};
+	const char *why, *p;
+	event_err_t e = { 0 };
+
+	if (strlen(c->base_url) > MESSAGE_BASE_URL_MAX || event_url_check(c->base_url, &e) < 0 ||
+	    c->base_url[strlen(c->base_url) - 1] == '/') {
+		buf_notef(err, "message.base_url: \"%.100s\" is not an http(s) URL of at most %d"
+		    " bytes without a final '/'%s%s", c->base_url, MESSAGE_BASE_URL_MAX,
+		    e.code ? ": " : "", e.code ? e.message + strlen("url: ") : "");
+		return -1;
+	}
+	for (p = c->list_id; *p && (isalnum((unsigned char)*p) || strchr(".-_", *p)); p++)
+		;
+	if (*p || p == c->list_id || p - c->list_id > MESSAGE_LIST_ID_MAX ||
+	    strchr(c->list_id, '.') == NULL) {
+		buf_notef(err, "message.list_id: \"%.100s\" is not a domain-like id (letters, digits,"
+		    " . - _, a dot, at most %d bytes)", c->list_id, MESSAGE_LIST_ID_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < NELEM(addrs); i++)
+		if (addrs[i][1] && addr_check(addrs[i][1], &why) < 0) {
+			buf_notef(err, "%s: \"%.100s\": %s", addrs[i][0], addrs[i][1], why);
+			return -1;
+		}
+	if (addr_name_check(c->from_name, &why) < 0) {
+		buf_notef(err, "message.from_name: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+message_conf_check(const conf_t *c, buf_t *err)
+{
+	const char *dir = message_templates(c);
+	render_t *r;
+
+	if (message_conf_values(c, err) < 0)
+		return -1;
+	if (!datefmt_zone_valid(c->time_zone)) {
+		buf_notef(err, "message.time_zone: \"%.100s\" is not a zone of the tz database",
+		    c->time_zone);
+		return -1;
+	}
+	if (access(dir, R_OK | X_OK) < 0) {
+		if (dir == c->templates)
+			buf_notef(err, "message.templates: %s: %s; set message.templates to the"
+			    " template directory", dir, strerror(errno));
+		else
+			buf_notef(err, "message.templates: neither %s nor the installed %s: %s;"
+			    " set message.templates to the template directory", c->templates, dir,
+			    strerror(errno));
+		return -1;
+	}
+	if ((r = render_open(dir, err)) == NULL) {
+		buf_note(err, " (message.templates)");
+		return -1;
+	}
+	render_close(r);
+	return 0;
+}
+
 message_ctx_t *
 message_open(const conf_t *conf, store_t *store, buf_t *err)
 {
@@ -73,11 +173,12 @@ message_open(const conf_t *conf, store_t *store, buf_t *err)
 	m->conf = conf;
 	message_parts_init(&m->scratch);
 	m->bcache = bcache_new();
-	if ((m->render = render_open(conf->templates, err)) == NULL ||
+	if (message_conf_values(conf, err) < 0 ||
+	    (m->render = render_open(message_templates(conf), err)) == NULL ||
 	    token_key(store, m->key, err) < 0)
 		goto fail;
-	buf_init(&id, 1024);
-	buf_printf(&id, "Ajankohtaistiedote <%s>", conf->list_id);
+	buf_init(&id, LINK_MAX);
+	FITS(buf_printf(&id, "Ajankohtaistiedote <%s>", conf->list_id));
 	m->list_id = buf_take(&id);
 	return m;
 fail:
@@ -100,18 +201,17 @@ message_close(message_ctx_t *m)
 	free(m);
 }
 
-void
+int
 message_verp(message_ctx_t *m, int64_t id, buf_t *out)
 {
 	const char *from = m->conf->envelope_from, *at = strchr(from, '@');
 
-	if (!m->conf->verp || at == NULL) {
-		buf_adds(out, from);
-		return;
-	}
-	buf_printf(out, "%.*s+", (int)(at - from), from);
-	token_make(m->key, TOKEN_BOUNCE, id, out);
-	buf_adds(out, at);
+	if (!m->conf->verp || at == NULL)
+		return buf_adds(out, from);
+	if (buf_printf(out, "%.*s+", (int)(at - from), from) < 0 ||
+	    token_make(m->key, TOKEN_BOUNCE, id, out) < 0)
+		return -1;
+	return buf_adds(out, at);
 }
 
 /* common_data - sender, recipient and links, shared by every message.
@@ -130,10 +230,11 @@ common_data(message_ctx_t *m, const message_rcpt_t *r, const char *number, buf_t
 	for (size_t i = 0; i < NELEM(programme); i++)
 		if (strcmp(r->lang, programme[i][0]) == 0)
 			prog = programme[i][1];
-	buf_printf(unsub, "%s/%c/", c->base_url, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE);
-	token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, unsub);
-	buf_init(&b, 1024);
-	region_format(r->regions, &b);
+	FITS(buf_printf(unsub, "%s/%c/", c->base_url, r->contact ? TOKEN_CONTACT :
+	    TOKEN_UNSUBSCRIBE));
+	FITS(token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, unsub));
+	buf_init(&b, LINK_MAX);
+	FITS(region_format(r->regions, &b));
 	data = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}}",
 	    "lang", r->lang, "programme", prog,
 	    "sender", "name", c->from_name, "address", c->from_address,
@@ -143,8 +244,8 @@ common_data(message_ctx_t *m, const message_rcpt_t *r, const char *number, buf_t
 	if (number) {
 		/* the archive copy of the issue: 2020/09 -> /issues/2020-09/fi */
 		buf_reset(&b);
-		buf_printf(&b, "%s/issues/%.4s-%s/%s", c->base_url, number,
-		    strlen(number) > 5 ? number + 5 : "", r->lang);
+		FITS(buf_printf(&b, "%s/issues/%.4s-%s/%s", c->base_url, number,
+		    strlen(number) > 5 ? number + 5 : "", r->lang));
 		json_object_set_new(links, "browser", json_string(buf_str(&b)));
 	}
 	json_object_set_new(data, "links", links);
@@ -176,8 +277,8 @@ message_id(message_ctx_t *m, const char *number, const char *email, buf_t *out)
 	char hex[21];
 
 	address_hash(m, email, hex);
-	buf_printf(out, "%.4s-%s.%s@%s", number, strlen(number) > 5 ? number + 5 : "", hex,
-	    m->conf->list_id);
+	FITS(buf_printf(out, "%.4s-%s.%s@%s", number, strlen(number) > 5 ? number + 5 : "",
+	    hex, m->conf->list_id));
 }
 
 /* notice_id - stable per (ref, recipient) */
@@ -187,7 +288,7 @@ notice_id(message_ctx_t *m, const char *ref, const char *email, buf_t *out)
 	char hex[21];
 
 	address_hash(m, email, hex);
-	buf_printf(out, "%s.%s@%s", ref, hex, m->conf->list_id);
+	FITS(buf_printf(out, "%.200s.%s@%s", ref, hex, m->conf->list_id));
 }
 
 /* calendar - the .ics of what this issue holds for the recipient, in
@@ -224,7 +325,7 @@ calendar(message_ctx_t *m, const compose_issue_t *issue, const char *number,
 		rc = ical_build(items, n, r->lang, m->conf->time_zone, m->conf->list_id, date,
 		    &raw, err);
 		if (rc == 0 && mime_base64(raw.data, raw.len, &c->ics) < 0) {
-			buf_adds(err, "calendar: too large");
+			buf_note(err, "calendar: too large");
 			rc = -1;
 		}
 		buf_free(&raw);
@@ -260,8 +361,8 @@ bulletin_cached(message_ctx_t *m, const compose_issue_t *issue, const char *numb
 	buf_init(&text, 0);
 	buf_init(&html, MESSAGE_MAX);
 	buf_init(&tmp, 4096);
-	buf_printf(unsub, "%s/u/", m->conf->base_url);
-	token_make(m->key, TOKEN_UNSUBSCRIBE, r->id, unsub);
+	FITS(buf_printf(unsub, "%s/u/", m->conf->base_url));
+	FITS(token_make(m->key, TOKEN_UNSUBSCRIBE, r->id, unsub));
 	v[BCACHE_EMAIL] = r->email;
 	v[BCACHE_NAME] = r->name ? r->name : "";
 	v[BCACHE_UNSUBSCRIBE] = buf_str(unsub);
@@ -320,11 +421,11 @@ envelop(message_ctx_t *m, const message_rcpt_t *r, const message_parts_t *p,
 	buf_t mailto;
 	int rc;
 
-	buf_init(&mailto, 4096);
-	buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
-	    c->unsubscribe_address);
-	token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, &mailto);
-	buf_adds(&mailto, at ? at : "");
+	buf_init(&mailto, LINK_MAX);
+	FITS(buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
+	    c->unsubscribe_address));
+	FITS(token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, &mailto));
+	FITS(buf_adds(&mailto, at ? at : ""));
 	msg.from_name = c->from_name;
 	msg.from_addr = c->from_address;
 	msg.to_name = r->name;
@@ -357,8 +458,8 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 	buf_t unsub, msgid;
 	int rc = -1;
 
-	buf_init(&unsub, 4096);
-	buf_init(&msgid, 1024);
+	buf_init(&unsub, LINK_MAX);
+	buf_init(&msgid, LINK_MAX);
 	if (!c->send_empty && compose_issue_count(issue, r->regions) == 0) {
 		rc = 1;
 		goto out;
@@ -369,8 +470,8 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 	bulletin = compose_bulletin(issue, r->lang, r->regions);
 	json_object_update(data, bulletin);
 	message_parts_reset(p);
-	if (r->draft)
-		buf_adds(&p->subject, "[LUONNOS / DRAFT] ");
+	if (r->draft && buf_adds(&p->subject, "[LUONNOS / DRAFT] ") < 0)
+		goto out;	/* cannot be: the parts were just reset */
 	if (render_message(m->render, "bulletin", r->lang, data, &p->subject, &p->text,
 	    &p->html, err) < 0)
 		goto out;
@@ -410,8 +511,8 @@ message_notice(message_ctx_t *m, const char *tmpl, const char *ref, const messag
 	buf_t unsub, msgid;
 	int rc = -1;
 
-	buf_init(&unsub, 4096);
-	buf_init(&msgid, 1024);
+	buf_init(&unsub, LINK_MAX);
+	buf_init(&msgid, LINK_MAX);
 	data = common_data(m, r, NULL, &unsub);
 	json_object_update(data, own);
 	message_parts_reset(p);
@@ -420,8 +521,11 @@ message_notice(message_ctx_t *m, const char *tmpl, const char *ref, const messag
 		goto out;
 	if (eml) {
 		notice_id(m, ref, r->email, &msgid);
-		if (envelop(m, r, p, buf_str(&msgid), NULL, buf_str(&unsub), att, natt, date, eml,
-		    err) < 0)
+		/* bulk mail like the bulletin: the same List-Id, and the
+		 * recipient's own opt-out link (a contact's /p/, a
+		 * subscriber's /u/) as URL and mailto (RFC 2369, 2919, 8058) */
+		if (envelop(m, r, p, buf_str(&msgid), m->list_id, buf_str(&unsub), att, natt,
+		    date, eml, err) < 0)
 			goto out;
 	}
 	rc = 0;

@@ -26,6 +26,14 @@
 #include "mime.h"
 #include "store.h"
 
+/* the installed templates: $(PREFIX)/share/tiedote/templates */
+#ifndef TIEDOTE_DATADIR
+#define TIEDOTE_DATADIR "/usr/local/share/tiedote"
+#endif
+#define MESSAGE_TEMPLATES_DEFAULT	"./templates"	/* conf.c's default */
+#define MESSAGE_BASE_URL_MAX		800	/* + /u/TOKEN within MIME_URL_MAX */
+#define MESSAGE_LIST_ID_MAX		200
+
 typedef struct message_ctx message_ctx_t;
 
 typedef struct message_rcpt {
@@ -40,11 +48,23 @@ typedef struct message_parts {
 	buf_t	 subject, text, html;
 } message_parts_t;
 
+/* message_conf_check - 0, or -1 with one line in err naming the key to
+ * set: the message.* values (base_url an http(s) URL by the event
+ * contract's rule, list_id, the addresses, from_name), time_zone in the
+ * tz database, and the template directory (message_templates()) readable
+ * and loading without an error.  Touches no store: tiedoted calls it
+ * before it creates or migrates a database */
+int	 message_conf_check(const conf_t *, buf_t *err);
+/* message_templates - the template directory to load: message.templates,
+ * but for the default ./templates when there is none here, the installed
+ * TIEDOTE_DATADIR/templates; borrowed from the conf or static */
+const char *message_templates(const conf_t *);
 message_ctx_t *message_open(const conf_t *, store_t *, buf_t *err);
 void	 message_close(message_ctx_t *);
 /* message_verp - the envelope sender for outbox row id: local+TOKEN@domain
- * of smtp.envelope_from when smtp.verp is on, else that address */
-void	 message_verp(message_ctx_t *, int64_t id, buf_t *out);
+ * of smtp.envelope_from when smtp.verp is on, else that address; -1 at
+ * out's ceiling */
+int	 message_verp(message_ctx_t *, int64_t id, buf_t *out);
 void	 message_parts_init(message_parts_t *);
 void	 message_parts_reset(message_parts_t *);
 void	 message_parts_free(message_parts_t *);
@@ -56,7 +76,10 @@ int	 message_bulletin(message_ctx_t *, const compose_issue_t *, const char *numb
  * "announcement") for r, in r->lang: data holds the template's own part
  * (docs/templates.md) and is merged over the common data; ref makes the
  * Message-ID ("reminder-12": the same for the same ref and recipient);
- * attachments (natt may be 0) go in as given */
+ * attachments (natt may be 0) go in as given.  It is list mail like the
+ * bulletin: the same List-Id, and List-Unsubscribe with r's own opt-out
+ * link (a contact's base_url/p/TOKEN, a subscriber's /u/TOKEN) and its
+ * mailto form, List-Unsubscribe-Post when base_url is https */
 int	 message_notice(message_ctx_t *, const char *tmpl, const char *ref,
 	    const message_rcpt_t *, json_t *data, const mime_attachment_t *, size_t natt,
 	    int64_t date, message_parts_t *, buf_t *eml, buf_t *err);

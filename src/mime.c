@@ -138,7 +138,7 @@ fail(buf_t *err, const char *fmt, ...)
 	if (err == NULL)
 		return;
 	va_start(ap, fmt);
-	buf_vprintf(err, fmt, ap);
+	buf_vnotef(err, fmt, ap);
 	va_end(ap);
 }
 

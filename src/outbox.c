@@ -132,8 +132,10 @@ arena_add(buf_t *arena, sqlite3_stmt *st, int col)
 {
 	size_t at = arena->len;
 
-	buf_adds(arena, (const char *)sqlite3_column_text(st, col));
-	buf_addc(arena, '\0');
+	/* 64 rows of short strings under a 64 MiB ceiling */
+	if (buf_adds(arena, (const char *)sqlite3_column_text(st, col)) < 0 ||
+	    buf_addc(arena, '\0') < 0)
+		fatal("outbox: the claimed rows' strings are over %zu bytes", arena->max);
 	return at;
 }
 

@@ -18,38 +18,45 @@ project_check(const project_t *p, buf_t *err)
 	const char *why;
 
 	if (event_id_check(p->id, &e) < 0) {
-		buf_printf(err, "project %s", e.message);
+		buf_notef(err, "project %s", e.message);
 		return -1;
 	}
 	if (p->name == NULL || *p->name == '\0' || strlen(p->name) > 300) {
-		buf_printf(err, "name: 1-300 bytes required");
+		buf_notef(err, "name: 1-300 bytes required");
 		return -1;
 	}
-	for (const char *c = p->name; *c; c++)
+	for (const char *c = p->name, *end = c + strlen(c); *c; c++) {
 		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			buf_printf(err, "name: control characters are not allowed");
+			buf_notef(err, "name: control characters are not allowed");
 			return -1;
 		}
+		/* the name goes into reminders' subjects and pages */
+		if (utf8_bidi_control(c, (size_t)(end - c))) {
+			buf_notef(err, "name: bidirectional control characters (U+202A-U+202E,"
+			    " U+2066-U+2069) are not allowed");
+			return -1;
+		}
+	}
 	if (!datefmt_lang_valid(p->lang)) {
-		buf_printf(err, "lang: \"%s\" is not fi, sv or en", p->lang);
+		buf_notef(err, "lang: \"%s\" is not fi, sv or en", p->lang);
 		return -1;
 	}
 	if (p->regions == 0 || (p->regions & ~REGION_ALL) != 0) {
-		buf_printf(err, "regions: at least one of HYKS, TYKS, TAYS, KYS, OYS or all");
+		buf_notef(err, "regions: at least one of HYKS, TYKS, TAYS, KYS, OYS or all");
 		return -1;
 	}
 	if (p->ncontacts == 0 || p->ncontacts > PROJECT_CONTACTS_MAX) {
-		buf_printf(err, "contacts: 1-%d addresses required", PROJECT_CONTACTS_MAX);
+		buf_notef(err, "contacts: 1-%d addresses required", PROJECT_CONTACTS_MAX);
 		return -1;
 	}
 	for (size_t i = 0; i < p->ncontacts; i++) {
 		if (addr_check(p->contacts[i], &why) < 0) {
-			buf_printf(err, "contact \"%s\": %s", p->contacts[i], why);
+			buf_notef(err, "contact \"%s\": %s", p->contacts[i], why);
 			return -1;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcasecmp(p->contacts[i], p->contacts[j]) == 0) {
-				buf_printf(err, "contact \"%s\": given twice", p->contacts[i]);
+				buf_notef(err, "contact \"%s\": given twice", p->contacts[i]);
 				return -1;
 			}
 	}

@@ -49,18 +49,18 @@ out:
 	return rc;
 }
 
-void
+int
 region_format(unsigned mask, buf_t *out)
 {
 	const char *sep = "";
 
-	if ((mask & REGION_ALL) == REGION_ALL) {
-		buf_adds(out, "all");
-		return;
-	}
+	if ((mask & REGION_ALL) == REGION_ALL)
+		return buf_adds(out, "all");
 	for (int i = 0; i < 5; i++)
 		if (mask & (1u << i)) {
-			buf_printf(out, "%s%s", sep, region_names[i]);
+			if (buf_printf(out, "%s%s", sep, region_names[i]) < 0)
+				return -1;
 			sep = ",";
 		}
+	return 0;
 }

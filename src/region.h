@@ -18,8 +18,9 @@ unsigned region_bit(const char *);
 /* region_parse_list - "KYS,OYS" or "KYS;OYS" or "all"; 0 or -1 (bad names
  * or "all" mixed with others, empty list) */
 int	 region_parse_list(const char *, unsigned *mask);
-/* region_format - "HYKS,KYS" or "all" appended to out */
-void	 region_format(unsigned mask, buf_t *out);
+/* region_format - "HYKS,KYS" or "all" appended to out; -1 at out's
+ * ceiling */
+int	 region_format(unsigned mask, buf_t *out);
 const char *region_name(int index);	/* 0..4 */
 
 #endif

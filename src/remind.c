@@ -54,12 +54,12 @@ remind_conf_check(const conf_t *c, buf_t *err)
 	int days[REMIND_MAX_OFFSETS], h, m;
 
 	if (parse_days(c->remind_days, days) < 0) {
-		buf_printf(err, "reminders.days: \"%s\" is not a list of 0-365 days without repeats",
+		buf_notef(err, "reminders.days: \"%s\" is not a list of 0-365 days without repeats",
 		    c->remind_days);
 		return -1;
 	}
 	if (parse_hhmm(c->remind_time, &h, &m) < 0) {
-		buf_printf(err, "reminders.time: \"%s\" is not HH:MM", c->remind_time);
+		buf_notef(err, "reminders.time: \"%s\" is not HH:MM", c->remind_time);
 		return -1;
 	}
 	return 0;
@@ -221,7 +221,7 @@ replan(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 		if (todo[i].body == NULL || store_begin(s) < 0 ||
 		    plan(s, c, todo[i].id, todo[i].revision, todo[i].body, todo[i].cancelled,
 		    now) < 0 || store_commit(s) < 0) {
-			buf_printf(err, "reminders: planning %s: %s", todo[i].id,
+			buf_notef(err, "reminders: planning %s: %s", todo[i].id,
 			    todo[i].body ? store_errmsg(s) : "stored body is not JSON");
 			store_rollback(s);
 			rc = -1;
@@ -236,7 +236,7 @@ replan(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 	}
 	return rc;
 fail:
-	buf_printf(err, "reminders: %s", store_errmsg(s));
+	buf_notef(err, "reminders: %s", store_errmsg(s));
 	return -1;
 }
 
@@ -346,7 +346,7 @@ fail:
 	rc = -1;
 out:
 	if (rc < 0) {
-		buf_printf(err, "reminders: firing %s: %s", eid, store_errmsg(s));
+		buf_notef(err, "reminders: firing %s: %s", eid, store_errmsg(s));
 		store_rollback(s);
 	}
 	json_decref(body);
@@ -367,7 +367,7 @@ remind_tick(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 	if (replan(s, c, now, err) < 0)
 		return -1;
 	if ((st = store_cached(s, due_sql)) == NULL) {
-		buf_printf(err, "reminders: %s", store_errmsg(s));
+		buf_notef(err, "reminders: %s", store_errmsg(s));
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, now);
@@ -415,7 +415,7 @@ remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t
 	buf_init(&ics, (size_t)1 << 20);
 	buf_init(&ref, 64);
 	if (st == NULL) {
-		buf_printf(err, "reminder %s: %s", row->ref, store_errmsg(s));
+		buf_notef(err, "reminder %s: %s", row->ref, store_errmsg(s));
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, strtoll(row->ref, NULL, 10));
@@ -427,7 +427,7 @@ remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t
 	}
 	sqlite3_reset(st);
 	if (step != SQLITE_ROW || body == NULL) {
-		buf_printf(err, "reminder %s: %s", row->ref, step == SQLITE_DONE ?
+		buf_notef(err, "reminder %s: %s", row->ref, step == SQLITE_DONE ?
 		    "its deadline is gone" : store_errmsg(s));
 		rc = step == SQLITE_DONE ? 1 : -1;
 		goto out;
@@ -435,15 +435,15 @@ remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t
 	clock_parse(json_string_value(json_object_get(body, "due")), &due, NULL);
 	rc = 1;
 	if (*row->project == '\0') {
-		buf_adds(err, "the project, or this contact of it, was removed");
+		buf_note(err, "the project, or this contact of it, was removed");
 		goto out;
 	}
 	if (cancelled) {
-		buf_adds(err, "the deadline was cancelled");
+		buf_note(err, "the deadline was cancelled");
 		goto out;
 	}
 	if (due <= now) {
-		buf_adds(err, "the deadline has passed");
+		buf_note(err, "the deadline has passed");
 		goto out;
 	}
 	rc = -1;
@@ -455,6 +455,8 @@ remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t
 	    "changed", prev != 0);
 	if (event_text(body, "summary", row->lang))
 		json_object_set_new(dl, "summary", json_string(event_text(body, "summary", row->lang)));
+	compose_text_lang(dl, "title", body, "title", row->lang);
+	compose_text_lang(dl, "summary", body, "summary", row->lang);
 	if (json_object_get(body, "url"))
 		json_object_set(dl, "url", json_object_get(body, "url"));
 	if (prev) {
@@ -468,7 +470,10 @@ remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t
 		goto out;
 	att.data = ics.data;
 	att.len = ics.len;
-	buf_printf(&ref, "reminder-%s", row->ref);
+	if (buf_printf(&ref, "reminder-%s", row->ref) < 0) {
+		buf_notef(err, "reminder %s: ref too long", row->ref);
+		goto out;
+	}
 	rc = message_notice(m, "reminder", buf_str(&ref), &rcpt, data, &att, 1, now, NULL, eml,
 	    err);
 out:

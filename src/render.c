@@ -39,7 +39,7 @@ render_open(const char *dir, buf_t *err)
 					snprintf(name, sizeof name, "%s/%s.%s", langs[l], kinds[k],
 					    p == P_TEXT ? "txt" : "html");
 				if ((r->t[k][l][p] = tmpl_set_get(r->set, name)) == NULL) {
-					buf_printf(err, "%s/%s: missing template", dir, name);
+					buf_notef(err, "%s/%s: missing template", dir, name);
 					goto fail;
 				}
 			}
@@ -91,7 +91,7 @@ templates(render_t *r, const char *kind, const char *lang, buf_t *err)
 			if (strcmp(kind, kinds[k]) == 0 && strcmp(lang, langs[l]) == 0)
 				t = r->t[k][l];
 	if (t == NULL)
-		buf_printf(err, "no template for %s in language %s", kind, lang);
+		buf_notef(err, "no template for %s in language %s", kind, lang);
 	return t;
 }
 
@@ -117,7 +117,7 @@ render_message(render_t *r, const char *kind, const char *lang, json_t *data,
 	rc = 0;
 out:
 	if (rc < 0 && err->len == 0)
-		buf_printf(err, "%s/%s: message larger than the buffer's ceiling", lang, kind);
+		buf_notef(err, "%s/%s: message larger than the buffer's ceiling", lang, kind);
 	return rc;
 }
 
@@ -133,7 +133,7 @@ render_raw(render_t *r, const char *kind, const char *lang, json_t *data,
 	    tmpl_render(r->set, t[P_TEXT], data, text, err) < 0 ||
 	    tmpl_render(r->set, t[P_HTML], data, html, err) < 0) {
 		if (err->len == 0)
-			buf_printf(err, "%s/%s: message larger than the buffer's ceiling",
+			buf_notef(err, "%s/%s: message larger than the buffer's ceiling",
 			    lang, kind);
 		return -1;
 	}

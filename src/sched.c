@@ -13,13 +13,13 @@ sched_init(sched_t *s, const conf_t *conf, buf_t *err)
 	s->zone = conf->time_zone;
 	s->interval_days = (int)conf->bulletin_interval_days;
 	if (clock_parse(conf->bulletin_first, &s->first, NULL) < 0) {
-		buf_printf(err, "bulletin.first: not an RFC 3339 time: \"%s\"",
+		buf_notef(err, "bulletin.first: not an RFC 3339 time: \"%s\"",
 		    conf->bulletin_first);
 		return -1;
 	}
 	if (!datefmt_zone_valid(s->zone) ||
 	    datefmt_local_midnight(s->first, s->zone, &midnight) < 0) {
-		buf_printf(err, "message.time_zone: unknown zone \"%s\"", s->zone);
+		buf_notef(err, "message.time_zone: unknown zone \"%s\"", s->zone);
 		return -1;
 	}
 	/* the time of day is read on first's own day, in the zone */

@@ -39,7 +39,11 @@ struct result {
 };
 
 #define WINDOW 64	/* rows claimed ahead of free connections */
-#define EML_MAX	((size_t)16 << 20)	/* a ceiling far above message.max_kb */
+/* the ceiling of one built message (MIME, attachments included): the
+ * rendered text and HTML are capped at 8 MiB each (message.c's
+ * MESSAGE_MAX); a message that would cross it fails to build and its row
+ * fails, it never goes out cut.  A named limit, not a setting */
+#define EML_MAX	((size_t)16 << 20)
 #define AHEAD_MAX_S 2	/* a message built longer ago is built again:
 				 * its Date says when it was built */
 
@@ -213,7 +217,7 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 	buf_init(&s->err, 4096);
 	if (strcmp(conf->smtp_tls, "auto") != 0 && strcmp(conf->smtp_tls, "yes") != 0 &&
 	    strcmp(conf->smtp_tls, "no") != 0) {
-		buf_printf(err, "smtp.tls: \"%s\" is not auto, yes or no", conf->smtp_tls);
+		buf_notef(err, "smtp.tls: \"%s\" is not auto, yes or no", conf->smtp_tls);
 		goto fail;
 	}
 	if (smtp_conf_check(&sc, err) < 0 || (s->smtp = smtp_new(&sc, done, s, err)) == NULL)
@@ -254,7 +258,7 @@ load_issue(sender_t *s, int64_t id)
 	compose_issue_free(s->items);
 	s->items = NULL;
 	if (bulletin_get(s->store, id, &s->issue) != 0) {
-		buf_printf(&s->err, "issue %lld is gone", (long long)id);
+		buf_notef(&s->err, "issue %lld is gone", (long long)id);
 		return -1;
 	}
 	if (compose_issue_load(s->store, &cc, s->issue.number, s->issue.period_start,
@@ -313,7 +317,7 @@ build(sender_t *s, struct job *j)
 	else if (strcmp(j->kind, "announcement") == 0)
 		got = announce_message(s->store, s->conf, s->msg, &row, now, &j->eml, &s->err);
 	else
-		buf_printf(&s->err, "no message kind \"%s\"", j->kind);
+		buf_notef(&s->err, "no message kind \"%s\"", j->kind);
 	if (got == 0) {
 		s->eml_hint = j->eml.len + 1024;
 		j->built = 1;
@@ -323,7 +327,7 @@ build(sender_t *s, struct job *j)
 	/* 1: a bulletin with nothing for the recipient, or a notice whose
 	 * reason is gone (cancelled, past, project removed) */
 	if (got == 1 && s->err.len == 0)
-		buf_adds(&s->err, "nothing in this issue for the recipient");
+		buf_note(&s->err, "nothing in this issue for the recipient");
 	outbox_result(s->store, j->id, got < 0 ? "failed" : row.contact_id ||
 	    strcmp(j->kind, "announcement") == 0 ? "cancelled" : "suppressed", 0,
 	    buf_str(&s->err), 0, now);

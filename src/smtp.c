@@ -191,7 +191,7 @@ url_parse(const char *url, char **scheme, char **host, buf_t *err)
 
 	*scheme = *host = NULL;
 	if (url == NULL || *url == '\0') {
-		buf_printf(err, "smtp: no relay URL");
+		buf_notef(err, "smtp: no relay URL");
 		goto out;
 	}
 	/* libcurl would guess at "smtp:/host" or a bare "host:25"; we do not */
@@ -199,18 +199,18 @@ url_parse(const char *url, char **scheme, char **host, buf_t *err)
 	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK) {
-		buf_printf(err, "smtp: relay URL \"%s\" is not smtp://host[:port] or "
+		buf_notef(err, "smtp: relay URL \"%s\" is not smtp://host[:port] or "
 		    "smtps://host[:port]", url);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK) {
-		buf_printf(err, "smtp: relay URL \"%s\": credentials belong in "
+		buf_notef(err, "smtp: relay URL \"%s\": credentials belong in "
 		    "auth_file, not in the URL", url);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_PATH, &part, 0) == CURLUE_OK &&
 	    strcmp(part, "/") != 0 && *part != '\0') {
-		buf_printf(err, "smtp: relay URL \"%s\": no path expected (the EHLO "
+		buf_notef(err, "smtp: relay URL \"%s\": no path expected (the EHLO "
 		    "name is set with helo)", url);
 		goto out;
 	}
@@ -218,7 +218,7 @@ url_parse(const char *url, char **scheme, char **host, buf_t *err)
 	part = NULL;
 	if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
-		buf_printf(err, "smtp: relay URL \"%s\": no query or fragment "
+		buf_notef(err, "smtp: relay URL \"%s\": no query or fragment "
 		    "expected", url);
 		goto out;
 	}
@@ -244,26 +244,26 @@ smtp_conf_check(const smtp_conf_t *c, buf_t *err)
 	if (url_parse(c->url, &scheme, &host, err) < 0)
 		goto out;
 	if (c->connections < 0 || c->connections > SMTP_CONNECTIONS_MAX) {
-		buf_printf(err, "smtp: connections must be 1..%d, not %d",
+		buf_notef(err, "smtp: connections must be 1..%d, not %d",
 		    SMTP_CONNECTIONS_MAX, c->connections);
 		goto out;
 	}
 	if (!(c->rate_per_sec >= 0 && c->rate_per_sec <= 1e6) ||
 	    c->rate_per_hour < 0) {
-		buf_printf(err, "smtp: a rate limit must be 0 (none) or positive");
+		buf_notef(err, "smtp: a rate limit must be 0 (none) or positive");
 		goto out;
 	}
 	if (c->tls < -1 || c->tls > 1) {
-		buf_printf(err, "smtp: tls must be -1 (never), 0 (auto) or 1 (require)");
+		buf_notef(err, "smtp: tls must be -1 (never), 0 (auto) or 1 (require)");
 		goto out;
 	}
 	if (c->tls == -1 && strcmp(scheme, "smtps") == 0) {
-		buf_printf(err, "smtp: an smtps:// relay always uses TLS; tls=never "
+		buf_notef(err, "smtp: an smtps:// relay always uses TLS; tls=never "
 		    "contradicts it");
 		goto out;
 	}
 	if (c->timeout_ms < 0) {
-		buf_printf(err, "smtp: timeout must not be negative");
+		buf_notef(err, "smtp: timeout must not be negative");
 		goto out;
 	}
 	/* the name goes into the URL path and from there into EHLO: a
@@ -271,7 +271,7 @@ smtp_conf_check(const smtp_conf_t *c, buf_t *err)
 	if (c->helo && (*c->helo == '\0' || strlen(c->helo) > 255 ||
 	    c->helo[strspn(c->helo, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")] != '\0')) {
-		buf_printf(err, "smtp: helo \"%s\" is not a host name or address "
+		buf_notef(err, "smtp: helo \"%s\" is not a host name or address "
 		    "literal", c->helo);
 		goto out;
 	}
@@ -314,16 +314,16 @@ auth_load(const char *path, char **user, char **pass, buf_t *err)
 	int fd, rc = -1;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		buf_printf(err, "smtp: auth_file %s: %s", path, strerror(errno));
+		buf_notef(err, "smtp: auth_file %s: %s", path, strerror(errno));
 		goto out;
 	}
 	/* fstat the open file: what we check is what we read */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		buf_printf(err, "smtp: auth_file %s: not a regular file", path);
+		buf_notef(err, "smtp: auth_file %s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		buf_printf(err, "smtp: auth_file %s: refused, mode %04o lets group or "
+		buf_notef(err, "smtp: auth_file %s: refused, mode %04o lets group or "
 		    "others at the password (chmod 600 it)", path,
 		    (unsigned)(st.st_mode & 07777));
 		goto out;
@@ -333,7 +333,7 @@ auth_load(const char *path, char **user, char **pass, buf_t *err)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			buf_printf(err, "smtp: auth_file %s: %s", path, strerror(errno));
+			buf_notef(err, "smtp: auth_file %s: %s", path, strerror(errno));
 			goto out;
 		}
 		len += (size_t)n;
@@ -341,7 +341,7 @@ auth_load(const char *path, char **user, char **pass, buf_t *err)
 	text[len] = '\0';
 	text[strcspn(text, "\r\n")] = '\0';
 	if ((colon = strchr(text, ':')) == NULL || colon == text) {
-		buf_printf(err, "smtp: auth_file %s: the first line is not "
+		buf_notef(err, "smtp: auth_file %s: the first line is not "
 		    "\"user:password\"", path);
 		goto out;
 	}
@@ -640,52 +640,81 @@ eight_bit(const char *s)
 	return 0;
 }
 
-/* command - the next command of the transaction into the output */
+/* too_large - the message cannot be queued within the session's output
+ * ceiling (smtp_conf_t out_max): it fails without going out, and the
+ * session closes without the final "." so that a relay that already said
+ * 354 drops the transaction instead of taking a truncated message */
 static void
+too_large(struct slot *sl)
+{
+	char text[160];
+
+	snprintf(text, sizeof text, "message of %zu bytes does not fit the session's"
+	    " output ceiling of %zu bytes: not sent", sl->len, sl->out.max);
+	finished(sl, 0, stage(sl), text);
+	slot_close(sl);
+}
+
+/* command - the next command of the transaction into the output; -1 (the
+ * message failed, the session closed) when it does not fit */
+static int
 command(struct slot *sl, int which)
 {
 	buf_t *o = &sl->out;
+	int rc = 0;
 
 	switch (which) {
 	case W_MAIL:
-		buf_printf(o, "MAIL FROM:<%s>%s\r\n", buf_str(&sl->from), sl->utf8 &&
+		rc = buf_printf(o, "MAIL FROM:<%s>%s\r\n", buf_str(&sl->from), sl->utf8 &&
 		    (eight_bit(buf_str(&sl->from)) || eight_bit(buf_str(&sl->rcpt))) ?
 		    " SMTPUTF8" : "");
 		break;
 	case W_RCPT:
-		buf_printf(o, "RCPT TO:<%s>\r\n", buf_str(&sl->rcpt));
+		rc = buf_printf(o, "RCPT TO:<%s>\r\n", buf_str(&sl->rcpt));
 		break;
 	case W_DATA:
-		buf_adds(o, "DATA\r\n");
+		rc = buf_adds(o, "DATA\r\n");
 		break;
 	}
+	if (rc < 0) {
+		too_large(sl);
+		return -1;
+	}
 	sl->sent = which;
+	return 0;
 }
 
 /* content - the message dot-stuffed (a '.' that starts a line doubled),
- * then the final ".", after a CRLF of its own if the message lacks one */
-static void
+ * then the final ".", after a CRLF of its own if the message lacks one;
+ * -1 with the output as it was when all of it does not fit: a message
+ * goes out whole or not at all */
+static int
 content(struct slot *sl)
 {
 	const char *p = sl->data, *end = sl->data + sl->len, *q;
 	buf_t *o = &sl->out;
+	size_t mark = o->len;
 
-	if (p < end && *p == '.')
-		buf_addc(o, '.');
+	if (p < end && *p == '.' && buf_addc(o, '.') < 0)
+		goto full;
 	/* a '.' is rare where a line starts (QP escapes it): look for those,
 	 * and copy the runs between */
 	for (q = p; (q = memchr(q, '.', (size_t)(end - q))) != NULL; q++)
 		if (q > sl->data && q[-1] == '\n') {
-			buf_add(o, p, (size_t)(q + 1 - p));
-			buf_addc(o, '.');
+			if (buf_add(o, p, (size_t)(q + 1 - p)) < 0 || buf_addc(o, '.') < 0)
+				goto full;
 			p = q + 1;
 		}
-	buf_add(o, p, (size_t)(end - p));
-	if (sl->len >= 2 && end[-2] == '\r' && end[-1] == '\n')
-		buf_adds(o, ".\r\n");
-	else
-		buf_adds(o, sl->len ? "\r\n.\r\n" : ".\r\n");
+	if (buf_add(o, p, (size_t)(end - p)) < 0)
+		goto full;
+	if (buf_adds(o, sl->len >= 2 && end[-2] == '\r' && end[-1] == '\n' ? ".\r\n" :
+	    sl->len ? "\r\n.\r\n" : ".\r\n") < 0)
+		goto full;
 	sl->sent = W_DOT;
+	return 0;
+full:
+	buf_truncate(o, mark);
+	return -1;
 }
 
 /* begin - the open session takes the slot's message */
@@ -693,11 +722,10 @@ static void
 begin(struct slot *sl)
 {
 	sl->reused = sl->carried++ > 0;
-	command(sl, W_MAIL);
-	if (sl->pipelining) {
-		command(sl, W_RCPT);
-		command(sl, W_DATA);
-	}
+	if (command(sl, W_MAIL) < 0)
+		return;
+	if (sl->pipelining && (command(sl, W_RCPT) < 0 || command(sl, W_DATA) < 0))
+		return;
 	sl->wait = W_MAIL;
 }
 
@@ -761,17 +789,20 @@ reply(struct slot *sl)
 	}
 	switch (sl->wait) {
 	case W_MAIL:
-		if (sl->sent < W_RCPT)
-			command(sl, W_RCPT);
+		if (sl->sent < W_RCPT && command(sl, W_RCPT) < 0)
+			return;
 		sl->wait = W_RCPT;
 		break;
 	case W_RCPT:
-		if (sl->sent < W_DATA)
-			command(sl, W_DATA);
+		if (sl->sent < W_DATA && command(sl, W_DATA) < 0)
+			return;
 		sl->wait = W_DATA;
 		break;
 	case W_DATA:
-		content(sl);
+		if (content(sl) < 0) {
+			too_large(sl);
+			return;
+		}
 		sl->wait = W_DOT;
 		break;
 	case W_DOT:
@@ -941,14 +972,14 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 		sl->curl_due = -1;
 		buf_init(&sl->from, ADDR_MAX + 1);
 		buf_init(&sl->rcpt, ADDR_MAX + 1);
-		buf_init(&sl->out, 0);
+		buf_init(&sl->out, conf->out_max > 0 ? conf->out_max : SMTP_OUT_MAX);
 		s->freelist[s->nfree++] = s->nslots - 1 - i;
 	}
 	if (conf->auth_file && auth_load(conf->auth_file, &s->user, &s->pass, err) < 0)
 		goto out;
 	if (conf->ca_file) {
 		if (access(conf->ca_file, R_OK) < 0) {
-			buf_printf(err, "smtp: CA file %s: %s", conf->ca_file, strerror(errno));
+			buf_notef(err, "smtp: CA file %s: %s", conf->ca_file, strerror(errno));
 			goto out;
 		}
 		s->ca_file = xstrdup(conf->ca_file);
@@ -960,7 +991,7 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 	if (curl_url_set(u, CURLUPART_URL, conf->url, 0) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_PATH, path, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
-		buf_printf(err, "smtp: cannot build the URL from \"%s\"", conf->url);
+		buf_notef(err, "smtp: cannot build the URL from \"%s\"", conf->url);
 		goto out;
 	}
 	s->url = xstrdup(url);
@@ -982,7 +1013,7 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 		if (curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK ||
 		    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") != CURLE_OK ||
 		    curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK) {
-			buf_printf(err, "smtp: this libcurl lacks SMTP support or options "
+			buf_notef(err, "smtp: this libcurl lacks SMTP support or options "
 			    "we need (7.85 or later)");
 			goto out;
 		}
@@ -1153,9 +1184,10 @@ smtp_submit(smtp_t *s, uint64_t id, const char *from, const char *rcpt,
 		s->per_hour.tokens -= 1;
 	sl = &s->slots[s->freelist[--s->nfree]];
 	buf_reset(&sl->from);
-	buf_adds(&sl->from, from);
 	buf_reset(&sl->rcpt);
-	buf_adds(&sl->rcpt, rcpt);
+	/* addr_ok() allows at most ADDR_MAX bytes: these cannot fail */
+	if (buf_adds(&sl->from, from) < 0 || buf_adds(&sl->rcpt, rcpt) < 0)
+		fatal("smtp_submit: an address of at most %d bytes did not fit", ADDR_MAX);
 	sl->id = id;
 	sl->data = data;
 	sl->len = len;

@@ -50,6 +50,9 @@
 #define SMTP_CONNECTIONS_DEFAULT	4
 #define SMTP_CONNECTIONS_MAX		64
 #define SMTP_TIMEOUT_DEFAULT		60000L
+/* a session's output: its commands and the dot-stuffed message (sender.c
+ * builds messages of at most 16 MiB, which stuffing cannot double) */
+#define SMTP_OUT_MAX			((size_t)64 << 20)
 
 typedef struct smtp_conf {
 	const char *url;	/* "smtp://127.0.0.1:2525", "smtps://host:465" */
@@ -64,6 +67,11 @@ typedef struct smtp_conf {
 	const char *ca_file;	/* NULL, or a PEM file of the CAs that may sign
 				 * the relay's certificate instead of the
 				 * system's; refused when unreadable */
+	size_t	 out_max;	/* a session's output ceiling, 0 = SMTP_OUT_MAX:
+				 * a message that does not fit dot-stuffed
+				 * fails (code 0, "does not fit") and its
+				 * session closes before the final ".", so
+				 * nothing truncated is ever delivered */
 } smtp_conf_t;
 
 /* where a delivery ended */

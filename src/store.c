@@ -344,13 +344,13 @@ store_migrate(store_t *s, buf_t *err)
 		log_info("store: schema migrated to version %d", v + 1);
 	}
 	if (v > (int)NELEM(migrations)) {
-		buf_printf(err, "database schema version %d is newer than this tiedote (%zu)",
+		buf_notef(err, "database schema version %d is newer than this tiedote (%zu)",
 		    v, NELEM(migrations));
 		return -1;
 	}
 	return 0;
 fail:
-	buf_printf(err, "migration failed: %s", sqlite3_errmsg(s->db));
+	buf_notef(err, "migration failed: %s", sqlite3_errmsg(s->db));
 	store_rollback(s);
 	return -1;
 }
@@ -363,7 +363,7 @@ mkparent(const char *path, buf_t *err)
 	int rc = 0;
 
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		buf_printf(err, "%s: cannot create directory: %s", dir, strerror(errno));
+		buf_notef(err, "%s: cannot create directory: %s", dir, strerror(errno));
 		rc = -1;
 	}
 	free(copy);
@@ -383,7 +383,7 @@ store_open(const conf_t *conf, store_t **out, buf_t *err)
 	rc = sqlite3_open_v2(conf->db_path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		buf_printf(err, "%s: %s", conf->db_path, s->db ? sqlite3_errmsg(s->db) :
+		buf_notef(err, "%s: %s", conf->db_path, s->db ? sqlite3_errmsg(s->db) :
 		    sqlite3_errstr(rc));
 		goto fail;
 	}
@@ -392,7 +392,7 @@ store_open(const conf_t *conf, store_t **out, buf_t *err)
 	if (store_exec(s, "PRAGMA journal_mode = WAL") < 0 ||
 	    store_exec(s, "PRAGMA synchronous = FULL") < 0 ||
 	    store_exec(s, "PRAGMA foreign_keys = ON") < 0) {
-		buf_printf(err, "%s: %s", conf->db_path, sqlite3_errmsg(s->db));
+		buf_notef(err, "%s: %s", conf->db_path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
 	if (conf->db_max_mb > 0) {
@@ -406,7 +406,7 @@ store_open(const conf_t *conf, store_t **out, buf_t *err)
 	for (int i = 0; i < S_NSTMT; i++)
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		    &s->stmt[i], NULL) != SQLITE_OK) {
-			buf_printf(err, "prepare: %s", sqlite3_errmsg(s->db));
+			buf_notef(err, "prepare: %s", sqlite3_errmsg(s->db));
 			goto fail;
 		}
 	*out = s;

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,7 +66,7 @@ main(int argc, char **argv)
 	};
 	const char *config = NULL, *db = NULL, *endpoint = NULL, *level = NULL;
 	char *overrides[32];
-	int c, print = 0, sfd = -1, cfd, rc = 1, stop = 0, noverrides = 0;
+	int c, print = 0, sfd = -1, cfd, rc = EX_OSERR, stop = 0, noverrides = 0;
 	store_t *store = NULL, *out_store = NULL;
 	intake_t *intake = NULL;
 	message_ctx_t *msg = NULL;
@@ -89,7 +90,7 @@ main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'o':
 			if (noverrides == (int)NELEM(overrides)) {
-				rc = 64;
+				rc = EX_USAGE;
 				goto out;
 			}
 			overrides[noverrides++] = optarg;
@@ -98,25 +99,25 @@ main(int argc, char **argv)
 		case 'e': endpoint = optarg; break;
 		case 'l': level = optarg; break;
 		case 'p': print = 1; break;
-		case 'h': usage(stdout); rc = 0; goto out;
-		case 'V': printf("tiedoted %s\n", TIEDOTE_VERSION); rc = 0; goto out;
-		default: usage(stderr); rc = 64; goto out;
+		case 'h': usage(stdout); rc = EX_OK; goto out;
+		case 'V': printf("tiedoted %s\n", TIEDOTE_VERSION); rc = EX_OK; goto out;
+		default: usage(stderr); rc = EX_USAGE; goto out;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		rc = 64;
+		rc = EX_USAGE;
 		goto out;
 	}
 	if (conf_setup(&conf, config, db, endpoint, level, overrides, (size_t)noverrides,
 	    &err) < 0) {
 		log_error("configuration: %s", buf_str(&err));
-		rc = 78;	/* EX_CONFIG */
+		rc = EX_CONFIG;
 		goto out;
 	}
 	if (print) {
 		conf_print(&conf, stdout);
-		rc = 0;
+		rc = EX_OK;
 		goto out;
 	}
 	log_set_level(log_level_parse(conf.log_level));
@@ -139,18 +140,25 @@ main(int argc, char **argv)
 	/* before SQLite's first use: no lock taken per allocation for
 	 * statistics nobody reads */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* the whole configuration before the store: a worker started in the
+	 * wrong directory must not create and migrate a database first */
+	if (message_conf_check(&conf, &err) < 0 || remind_conf_check(&conf, &err) < 0) {
+		log_error("configuration: %s", buf_str(&err));
+		rc = EX_CONFIG;
+		goto out;
+	}
 	if (store_open(&conf, &store, &err) < 0 || store_open(&conf, &out_store, &err) < 0) {
 		log_error("store: %s", buf_str(&err));
-		rc = 75;
+		rc = EX_TEMPFAIL;
 		goto out;
 	}
 	/* the sender's commits may be lost to a power cut (then a message is
 	 * sent again), never to a crash of this process */
-	if (remind_conf_check(&conf, &err) < 0 || store_bulk(out_store) < 0 ||
+	if (store_bulk(out_store) < 0 ||
 	    (msg = message_open(&conf, out_store, &err)) == NULL ||
 	    (sender = sender_new(&conf, out_store, msg, &err)) == NULL) {
 		log_error("%s", buf_str(&err));
-		rc = 78;
+		rc = EX_CONFIG;
 		goto out;
 	}
 	if ((n = outbox_recover(out_store, clock_now())) > 0)
@@ -159,7 +167,7 @@ main(int argc, char **argv)
 	zctx = zmq_ctx_new();
 	if ((intake = intake_open(zctx, &conf, store, &err)) == NULL) {
 		log_error("%s", buf_str(&err));
-		rc = 75;
+		rc = EX_TEMPFAIL;
 		goto out;
 	}
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
@@ -234,7 +242,7 @@ main(int argc, char **argv)
 		}
 		sender_pump(sender, clock_now());
 	}
-	rc = 0;
+	rc = EX_OK;
 	log_info("stopped");
 out:
 	intake_close(intake);

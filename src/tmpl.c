@@ -127,9 +127,9 @@ perr(struct parser *p, size_t off, const char *fmt, ...)
 			line++;
 			bol = i + 1;
 		}
-	buf_printf(p->err, "%s:%zu:%zu: ", p->ename, line, off - bol + 1);
+	buf_notef(p->err, "%s:%zu:%zu: ", p->ename, line, off - bol + 1);
 	va_start(ap, fmt);
-	buf_vprintf(p->err, fmt, ap);
+	buf_vnotef(p->err, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -885,7 +885,7 @@ add(tmpl_set_t *set, const char *name, const char *ename, const char *src,
 
 	if (find(set, name, strlen(name)) != NULL) {
 		if (err)
-			buf_printf(err, "%s: template \"%s\" already loaded",
+			buf_notef(err, "%s: template \"%s\" already loaded",
 			    ename, name);
 		return -1;
 	}
@@ -912,7 +912,7 @@ read_file(const char *path, buf_t *b, buf_t *err)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (err)
-			buf_printf(err, "%s: %s", path, strerror(errno));
+			buf_notef(err, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	for (;;) {
@@ -921,14 +921,14 @@ read_file(const char *path, buf_t *b, buf_t *err)
 			continue;
 		if (n < 0) {
 			if (err)
-				buf_printf(err, "%s: %s", path, strerror(errno));
+				buf_notef(err, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if (buf_add(b, chunk, n) < 0) {
 			if (err)
-				buf_printf(err, "%s: larger than %zu bytes",
+				buf_notef(err, "%s: larger than %zu bytes",
 				    path, TMPL_MAX_SIZE);
 			goto out;
 		}
@@ -958,25 +958,25 @@ load_tree(tmpl_set_t *set, buf_t *path, size_t root, int level, buf_t *err)
 	buf_init(&src, TMPL_MAX_SIZE);
 	if (level > TMPL_DIR_NEST) {
 		if (err)
-			buf_printf(err, "%s: directories nested too deep",
+			buf_notef(err, "%s: directories nested too deep",
 			    buf_str(path));
 		goto out;
 	}
 	if ((n = scandir(buf_str(path), &ents, skip_dot, alphasort)) < 0) {
 		if (err)
-			buf_printf(err, "%s: %s", buf_str(path), strerror(errno));
+			buf_notef(err, "%s: %s", buf_str(path), strerror(errno));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		buf_truncate(path, plen);
 		if (buf_printf(path, "/%s", ents[i]->d_name) < 0) {
 			if (err)
-				buf_printf(err, "%s: path too long", buf_str(path));
+				buf_notef(err, "%s: path too long", buf_str(path));
 			goto out;
 		}
 		if (stat(buf_str(path), &st) < 0) {
 			if (err)
-				buf_printf(err, "%s: %s", buf_str(path),
+				buf_notef(err, "%s: %s", buf_str(path),
 				    strerror(errno));
 			goto out;
 		}
@@ -1010,7 +1010,11 @@ tmpl_set_load_dir(tmpl_set_t *set, const char *dir, buf_t *err)
 	int rc;
 
 	buf_init(&path, 0);
-	buf_adds(&path, dir);
+	if (buf_adds(&path, dir) < 0) {
+		buf_notef(err, "%.100s...: template directory name too long", dir);
+		buf_free(&path);
+		return -1;
+	}
 	while (path.len > 1 && path.data[path.len - 1] == '/')
 		buf_truncate(&path, path.len - 1);
 	rc = load_tree(set, &path, path.len, 0, err);
@@ -1065,9 +1069,9 @@ rfail(struct render *r, const char *fmt, ...)
 
 	if (r->err == NULL)
 		return -1;
-	buf_printf(r->err, "%s: ", r->top->name);
+	buf_notef(r->err, "%s: ", r->top->name);
 	va_start(ap, fmt);
-	buf_vprintf(r->err, fmt, ap);
+	buf_vnotef(r->err, fmt, ap);
 	va_end(ap);
 	return -1;
 }

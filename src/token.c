@@ -21,19 +21,19 @@ token_key(store_t *store, unsigned char key[TOKEN_KEYBYTES], buf_t *err)
 		fatal("libsodium cannot initialise");
 	buf_init(&v, 1024);
 	if ((got = store_meta_get(store, "token_key", &v)) < 0) {
-		buf_printf(err, "reading the token key: %s", store_errmsg(store));
+		buf_notef(err, "reading the token key: %s", store_errmsg(store));
 		goto out;
 	}
 	if (got == 1) {
 		randombytes_buf(key, TOKEN_KEYBYTES);
 		sodium_bin2hex(hex, sizeof hex, key, TOKEN_KEYBYTES);
 		if (store_meta_set(store, "token_key", hex) < 0) {
-			buf_printf(err, "storing the token key: %s", store_errmsg(store));
+			buf_notef(err, "storing the token key: %s", store_errmsg(store));
 			goto out;
 		}
 	} else if (sodium_hex2bin(key, TOKEN_KEYBYTES, buf_str(&v), v.len, NULL, NULL,
 	    NULL) != 0) {
-		buf_printf(err, "the stored token key is not %d bytes of hex", TOKEN_KEYBYTES);
+		buf_notef(err, "the stored token key is not %d bytes of hex", TOKEN_KEYBYTES);
 		goto out;
 	}
 	rc = 0;
@@ -51,7 +51,7 @@ mac(const unsigned char *key, const unsigned char *msg, size_t len, unsigned cha
 	memcpy(out, full, MACBYTES);
 }
 
-void
+int
 token_make(const unsigned char *key, enum token_purpose purpose, int64_t subject, buf_t *out)
 {
 	unsigned char raw[RAWBYTES];
@@ -63,7 +63,7 @@ token_make(const unsigned char *key, enum token_purpose purpose, int64_t subject
 	mac(key, raw, 9, raw + 9);
 	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	buf_adds(out, b64);
+	return buf_adds(out, b64);
 }
 
 int

@@ -25,8 +25,8 @@ enum token_purpose { TOKEN_UNSUBSCRIBE = 'u', TOKEN_CONFIRM = 'c', TOKEN_BOUNCE 
 	TOKEN_CONTACT = 'p' };
 
 int	token_key(store_t *, unsigned char key[TOKEN_KEYBYTES], buf_t *err);
-/* token_make - append the token to out */
-void	token_make(const unsigned char *key, enum token_purpose, int64_t subject, buf_t *out);
+/* token_make - append the token to out; -1 at out's ceiling */
+int	token_make(const unsigned char *key, enum token_purpose, int64_t subject, buf_t *out);
 /* token_check - 0 and *subject when genuine, -1 otherwise */
 int	token_check(const unsigned char *key, enum token_purpose, const char *token,
 	    int64_t *subject);

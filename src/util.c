@@ -3,6 +3,8 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -17,7 +19,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(LOG_CRIT, fmt, ap);
 	va_end(ap);
-	exit(75);
+	exit(EX_TEMPFAIL);	/* out of memory and kin: worth a retry */
 }
 
 void *
@@ -106,4 +108,17 @@ utf8_valid(const char *s, size_t n)
 		p += need + 1;
 	}
 	return 1;
+}
+
+unsigned
+utf8_bidi_control(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp;
+
+	/* U+202A-U+202E are E2 80 AA-AE, U+2066-U+2069 E2 81 A6-A9 */
+	if (n < 3 || p[0] != 0xe2 || (p[1] != 0x80 && p[1] != 0x81))
+		return 0;
+	cp = 0x2000u | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ? cp : 0;
 }

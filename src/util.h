@@ -24,6 +24,11 @@ void	 fatal(const char *, ...)
 /* utf8_valid - 1 when s[0..n) is well-formed UTF-8 (no overlongs, no
  * surrogates, nothing past U+10FFFF) */
 int	 utf8_valid(const char *, size_t);
+/* utf8_bidi_control - the code point when s[0..n) starts with one of the
+ * bidirectional embedding, override or isolate controls (U+202A-U+202E,
+ * U+2066-U+2069: "Trojan Source" text that shows other than it reads),
+ * else 0.  The marks U+200E, U+200F and U+061C are not among them */
+unsigned utf8_bidi_control(const char *, size_t);
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

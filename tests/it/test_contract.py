@@ -9,7 +9,9 @@
       only tiedote's validator can catch it), and every one marked null is
       not even JSON;
   (d) if $TIEDOTE_BUILD/tiedoted exists: examples and good events are
-      accepted, and every bad event gets the README's error code and field.
+      accepted, and every bad event gets the README's error code and field;
+  (e) the url rule is one rule: the schema and tiedoted accept every good
+      url of tests/data/urls.json and refuse every bad one.
 
 Schemas are resolved from the local files only: a $ref that is not one of
 queue/schema/*.json fails instead of being fetched over the network.
@@ -101,6 +103,10 @@ def top_field(path):
     return path.split(".")[0].split("[")[0]
 
 
+def url_event(u):
+    return {"id": "url-check", "type": "news", "title": "Ohjelma alkaa", "regions": ["all"], "url": u}
+
+
 def part_schema(r):
     schemas = load_schemas()
     r.check(sorted(schemas) == sorted(TYPES + ["common"]),
@@ -146,6 +152,22 @@ def part_schema(r):
         except (ValueError, RecursionError) as e:
             errs = [(None, "not JSON: %s" % e)]
         r.check(not errs, "good event validates: %s" % g["name"], messages(errs))
+
+    # (e) one url rule: the schema's url definition accepts exactly the
+    # good urls of tests/data/urls.json (the worker is asked in part_worker)
+    urls = harness.load_json(os.path.join(harness.ROOT, "tests", "data", "urls.json"))
+    url_schema = dict(schemas["common"]["$defs"]["url"])
+    uv = Draft202012Validator(url_schema)
+    r.check(len(urls["good"]) > 10 and len(urls["bad"]) > 30, "urls.json has good and bad urls")
+    wrong = [u for u in urls["good"] if not uv.is_valid(u)]
+    r.check(not wrong, "the schema accepts every good url", wrong)
+    wrong = [u for u in urls["bad"] if uv.is_valid(u)]
+    r.check(not wrong, "the schema refuses every bad url", wrong)
+    for u in urls["good"] + urls["bad"]:
+        errs = schema_errors(validators, url_event(u))
+        r.check(bool(errs) == (u in urls["bad"]) and all(f == "url" for f, _ in errs),
+                "a news event's schema judges its url as urls.json does: %r" % u[:80],
+                messages(errs))
 
     # (c) bad events
     bad = harness.corpus("bad")
@@ -228,6 +250,21 @@ def part_worker(r, good, bad):
         if rep is not None:
             r.check(rep.get("status") == "ok" and rep.get("revision") == 1,
                     "tiedoted accepts good event: %s" % g["name"], reply_summary(rep))
+
+    # (e) the worker judges every url of tests/data/urls.json as the schema does
+    urls = harness.load_json(os.path.join(harness.ROOT, "tests", "data", "urls.json"))
+    for i, u in enumerate(urls["good"] + urls["bad"]):
+        ev = dict(url_event(u), id="url-check-%d" % i)
+        rep = send(json.dumps(ev, ensure_ascii=False).encode("utf-8"), "url %r" % u[:60])
+        if rep is None:
+            continue
+        if u in urls["good"]:
+            r.check(rep.get("status") == "ok", "tiedoted accepts good url %r" % u[:80],
+                    reply_summary(rep))
+        else:
+            r.check(rep.get("status") == "error" and rep.get("code") == "invalid_url" and
+                    rep.get("field") == "url", "tiedoted refuses bad url %r (invalid_url)" % u[:80],
+                    reply_summary(rep))
 
     unnamed = []
     for b in bad:

@@ -41,6 +41,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import harness
 
@@ -218,6 +219,13 @@ def sanity(r, name, lang, text, html_, eml):
             "%s: one unsubscribe link, the same in text, HTML and List-Unsubscribe" % name)
     r.check(eml.count("\n") == eml.count("\r\n") and eml.endswith("\r\n"),
             "%s: the message's lines end in CRLF" % name)
+    # text that fell back to another language is marked with it, and only
+    # such text: the webinar (Finnish only) on the sv and en pages
+    marks = re.findall(r'(?<!<html) lang="([a-z]+)"', html_)
+    r.check(lang not in marks, "%s: no element repeats the page's lang" % name, marks)
+    webinar = 'lang="fi">Uudistunut Innokylä – esittelywebinaari hankkeille<'
+    r.check((webinar in html_) == (lang != "fi") and (lang == "fi") == (not marks),
+            "%s: a Finnish fallback carries lang=\"fi\" on its element" % name, marks)
 
 
 def body(r):

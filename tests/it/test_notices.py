@@ -82,6 +82,21 @@ def ics_of(msg):
     return None
 
 
+def list_headers(msg, purpose, show=False):
+    """The bulk-mail fields of RFC 2369/2919/8058, as the bulletin has them:
+    List-Id <message.list_id>, List-Unsubscribe with the recipient's https
+    link under message.base_url (/u/ subscriber, /p/ project contact) and
+    the local+TOKEN mailto, and List-Unsubscribe-Post One-Click."""
+    lid = str(msg.get("List-Id", ""))
+    lu = str(msg.get("List-Unsubscribe", "")).strip()
+    post = str(msg.get("List-Unsubscribe-Post", ""))
+    if show:
+        return (lid, lu, post)
+    return (lid.endswith("<%s>" % LIST_ID) and
+            lu.startswith("<https://tiedote.example/%s/" % purpose) and
+            ">, <mailto:unsubscribe+" in lu and post == "List-Unsubscribe=One-Click")
+
+
 def test_reminders(r):
     workdir = harness.tempdir()
     cap, port, outdir = start_capture(workdir)
@@ -167,6 +182,9 @@ def test_reminders(r):
     r.check(tz is not None and str(tz["TZID"]) == "Europe/Helsinki", "VTIMEZONE Europe/Helsinki")
     r.check(fi[0]["List-Unsubscribe"] and "/p/" in fi[0]["List-Unsubscribe"],
             "a project contact's opt-out link", fi[0]["List-Unsubscribe"])
+    r.check(all(list_headers(m, "p") for _, m in got),
+            "every reminder is a list message: List-Id, its /p/ link and mailto, One-Click",
+            [list_headers(m, "p", True) for _, m in got[:1]])
 
     # on 30.3. at 10 the call closes earlier, at 16.00 the same day: one
     # reminder at once, saying so; the calendar entry moves (same UID,
@@ -266,6 +284,9 @@ def test_announcements(r):
     r.check(subjects.get("kys@example.fi", "").endswith("Ilmoittautuminen auki"),
             "the subject as given", subjects)
     r.check(all("Tervetuloa!" in text_of(m) for _, m in got), "the body as given")
+    r.check(all(list_headers(m, "u") for _, m in got),
+            "an announcement to subscribers is a list message: List-Id, /u/ link, mailto, One-Click",
+            [list_headers(m, "u", True) for _, m in got[:1]])
     clock.set("2020-05-04T09:59:58+03:00")
     time.sleep(2.5)
     r.check(len(captured(outdir)) == 2, "the rescheduled one not at 9", len(captured(outdir)))

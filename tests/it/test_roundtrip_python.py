@@ -3,7 +3,7 @@ reader sees them: Python's email package with email.policy.strict.
 
 build/tests/test_roundtrip --write DIR stores 1,200 hostile events
 (<script>, {{x}}, emoji, combining marks, RTL text and direction
-overrides, 2,000-character words, CR LF, tabs, lines that are "." or start
+marks, 2,000-character words, CR LF, tabs, lines that are "." or start
 with "From ", ...) through the real validator, composes twelve issues for
 four recipients with hostile display names, and writes each message as
 DIR/NNN.eml with DIR/NNN.json holding what the renderer produced (subject,

@@ -29,6 +29,16 @@ static int test_passed, test_failed, test_case_failed;
 		test_case_failed = 1;					\
 	}								\
 } while (0)
+/* PUT - an append that must fit (buf.h: every result is used); a test's
+ * buffers are sized for what it writes, so crossing a ceiling fails the
+ * case instead of going on with a truncated text */
+#define PUT(x) do {							\
+	if ((x) < 0) {							\
+		fprintf(stderr, "  FAIL %s:%d: %s: over the ceiling\n",	\
+		    __FILE__, __LINE__, #x);				\
+		test_case_failed = 1;					\
+	}								\
+} while (0)
 #define RUN(name) do {							\
 	test_case_failed = 0;						\
 	name();								\

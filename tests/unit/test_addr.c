@@ -1,6 +1,9 @@
 /* test_addr - address validation at the edge */
 #include "addr.h"
+#include "buf.h"
+#include "project.h"
 #include "test.h"
+#include "util.h"
 
 TEST(accepts_real_addresses)
 {
@@ -73,11 +76,53 @@ TEST(limits_are_exact)
 	CHECK(addr_check(addr, &why) == -1);
 }
 
+TEST(display_names)
+{
+	static const char *const good[] = { "", "Anu Niemi", "Aino \xc3\x84\xc3\xa4lto \xf0\x9f\x8c\xb2",
+	    ("\xd7\xa9\xd7\xa8\xd7\x94 \xe2\x80\x8f" "Sara"), "O'Brien, \"Pat\" <x@y>" };
+	static const char *const bad[] = { "Anu\nNiemi", "Anu\tNiemi", "\x7f",
+	    ("Anu \xe2\x80\xae" "imeiN"), ("\xe2\x80\xaa" "x"), "x\xe2\x80\xac",
+	    ("\xe2\x81\xa6" "x\xe2\x81\xa9"),
+	    "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x80\xab", "\xe2\x80\xad", "P\xe4iv\xe4" };
+	const char *why;
+	char name[ADDR_NAME_MAX + 2];
+
+	for (size_t i = 0; i < NELEM(good); i++)
+		CHECK(addr_name_check(good[i], &why) == 0);
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		why = NULL;
+		CHECK(addr_name_check(bad[i], &why) == -1 && why != NULL);
+	}
+	memset(name, 'a', ADDR_NAME_MAX);
+	name[ADDR_NAME_MAX] = '\0';
+	CHECK(addr_name_check(name, &why) == 0);
+	name[ADDR_NAME_MAX] = 'a';
+	name[ADDR_NAME_MAX + 1] = '\0';
+	CHECK(addr_name_check(name, &why) == -1);
+}
+
+TEST(project_names_without_bidi_controls)
+{
+	const char *contacts[] = { "hanke@kys.example" };
+	project_t p = { "p-kys", "Pohjois-Savo \xe2\x80\xae" "okkuM", "fi", 0x08,
+	    contacts, 1 };
+	buf_t err;
+
+	buf_init(&err, 1024);
+	CHECK(project_check(&p, &err) == -1 && strstr(buf_str(&err), "bidirectional"));
+	p.name = "Pohjois-Savon sote-keskus \xe2\x80\x8f";
+	buf_reset(&err);
+	CHECK(project_check(&p, &err) == 0);
+	buf_free(&err);
+}
+
 int
 main(void)
 {
 	RUN(accepts_real_addresses);
 	RUN(refuses_bad_addresses);
 	RUN(limits_are_exact);
+	RUN(display_names);
+	RUN(project_names_without_bidi_controls);
 	return TEST_DONE();
 }

@@ -350,7 +350,7 @@ TEST(other_zones_and_bad_input)
 	CHECK_STR(fmt(DT, due, "fi", "Nowhere/Atlantis"), "(error)");
 	/* appends, and leaves the buffer alone on failure */
 	buf_init(&b, 0);
-	buf_adds(&b, "Määräaika: ");
+	PUT(buf_adds(&b, "Määräaika: "));
 	CHECK(datefmt_datetime(&b, due, "fi", NULL) == 0);
 	CHECK(datefmt_datetime(&b, due, "xx", NULL) == -1);
 	CHECK(datefmt_period(&b, due, due - 86400, "fi", NULL) == -1);

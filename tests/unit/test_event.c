@@ -3,6 +3,7 @@
 
 #include "event.h"
 #include "test.h"
+#include "util.h"
 
 #define MAX (256 * 1024)
 
@@ -120,7 +121,7 @@ static const struct bad {
 	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
 	  "\"due\":\"2020-03-31T16:15+03:00 \"}", "invalid_time", "due" },
 	{ "{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
-	  "\"due\":\"2020-03-31T16:15Z\",\"opens\":\"2020-04-01T00:00Z\"}", "invalid_time", "due" },
+	  "\"due\":\"2020-03-31T16:15Z\",\"opens\":\"2020-04-01T00:00Z\"}", "invalid_time", "opens" },
 	{ "{\"id\":\"x\",\"type\":\"event\",\"title\":\"t\",\"regions\":[\"all\"],"
 	  "\"starts\":\"2020-05-12T09:00+03:00\",\"ends\":\"2020-05-12T08:00+03:00\"}",
 	  "invalid_time", "ends" },
@@ -282,6 +283,129 @@ TEST(language_fallback)
 	json_decref(ev);
 }
 
+/* urls_list - tests/data/urls.json, which test_contract.py also gives to
+ * the schema and to tiedoted; NULL when it cannot be read */
+static json_t *
+urls_list(void)
+{
+	const char *root = getenv("TIEDOTE_ROOT");
+	char path[1024];
+	json_error_t jerr;
+	json_t *j;
+
+	snprintf(path, sizeof path, "%s/tests/data/urls.json", root && *root ? root : ".");
+	if ((j = json_load_file(path, 0, &jerr)) == NULL)
+		fprintf(stderr, "  %s: %s\n", path, jerr.text);
+	return j;
+}
+
+/* url_event - a news event with url u, as JSON text (caller frees) */
+static char *
+url_event(const char *u)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:[s], s:s}", "id", "x", "type", "news",
+	    "title", "t", "regions", "all", "url", u);
+	char *s = json_dumps(ev, JSON_COMPACT);
+
+	json_decref(ev);
+	return s;
+}
+
+TEST(url_rule_good_and_bad)
+{
+	json_t *urls = urls_list(), *u;
+	event_err_t err;
+	size_t i;
+
+	CHECK(urls != NULL);
+	CHECK(json_array_size(json_object_get(urls, "good")) > 10);
+	CHECK(json_array_size(json_object_get(urls, "bad")) > 30);
+	json_array_foreach(json_object_get(urls, "good"), i, u) {
+		char *j = url_event(json_string_value(u));
+		json_t *ev = event_parse(j, strlen(j), MAX, &err);
+
+		if (ev == NULL || event_url_check(json_string_value(u), &err) < 0) {
+			fprintf(stderr, "  good url refused: %s: %s\n", json_string_value(u),
+			    err.message);
+			CHECK(0);
+		}
+		json_decref(ev);
+		free(j);
+	}
+	json_array_foreach(json_object_get(urls, "bad"), i, u) {
+		char *j = url_event(json_string_value(u));
+
+		if (!expect_bad(j, strlen(j), "invalid_url", "url") ||
+		    event_url_check(json_string_value(u), &err) == 0) {
+			fprintf(stderr, "  bad url accepted: %s\n", json_string_value(u));
+			CHECK(0);
+		}
+		free(j);
+	}
+	json_decref(urls);
+}
+
+TEST(bidi_controls_refused_in_text)
+{
+	static const char *const bidi[] = { "\\u202a", "\\u202b", "\\u202c", "\\u202d",
+	    "\\u202e", "\\u2066", "\\u2067", "\\u2068", "\\u2069" };
+	static const char *const field[] = { "title", "summary", "body", "source" };
+	char j[512], path[32];
+
+	for (size_t f = 0; f < NELEM(field); f++)
+		for (size_t b = 0; b < NELEM(bidi); b++) {
+			/* as the whole text and in one language of an object */
+			snprintf(j, sizeof j, "{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\","
+			    "\"regions\":[\"all\"],\"%s\":\"abc%sgpj.exe\"}", field[f], bidi[b]);
+			if (strcmp(field[f], "title") == 0)
+				snprintf(j, sizeof j, "{\"id\":\"x\",\"type\":\"news\",\"title\":"
+				    "\"abc%sgpj.exe\",\"regions\":[\"all\"]}", bidi[b]);
+			CHECK(expect_bad(j, strlen(j), "invalid_value", field[f]));
+			snprintf(j, sizeof j, "{\"id\":\"x\",\"type\":\"event\",\"title\":"
+			    "{\"fi\":\"t\",\"en\":\"t%s\"},\"regions\":[\"all\"],"
+			    "\"starts\":\"2020-05-12T09:00+03:00\",\"location\":{\"sv\":\"x%s\"}}",
+			    bidi[b], bidi[b]);
+			CHECK(expect_bad(j, strlen(j), "invalid_value", "title.en"));
+		}
+	/* location, organisation too, and the marks LRM/RLM stay allowed */
+	snprintf(j, sizeof j, "{\"id\":\"x\",\"type\":\"event\",\"title\":\"t\","
+	    "\"regions\":[\"all\"],\"starts\":\"2020-05-12T09:00+03:00\","
+	    "\"location\":{\"sv\":\"x\\u2067\"}}");
+	snprintf(path, sizeof path, "location.sv");
+	CHECK(expect_bad(j, strlen(j), "invalid_value", path));
+	{
+		const char *ok = "{\"id\":\"x\",\"type\":\"news\",\"title\":\"\\u05e9\\u200f"
+		    " \\u200e RLM LRM\",\"regions\":[\"all\"]}";
+		event_err_t err;
+		json_t *ev = event_parse(ok, strlen(ok), MAX, &err);
+
+		CHECK(ev != NULL);
+		json_decref(ev);
+	}
+	CHECK(utf8_bidi_control("\xe2\x80\xae", 3) == 0x202e);
+	CHECK(utf8_bidi_control("\xe2\x80\xae", 2) == 0);
+	CHECK(utf8_bidi_control("\xe2\x80\x8f", 3) == 0);
+	CHECK(utf8_bidi_control("\xe2\x81\xa9", 3) == 0x2069);
+	CHECK(utf8_bidi_control("\xe2\x81\xaa", 3) == 0);
+}
+
+TEST(text_language_taken)
+{
+	const char *j = "{\"id\":\"x\",\"type\":\"news\",\"title\":{\"sv\":\"Nyhet\","
+	    "\"fi\":\"Uutinen\"},\"summary\":{\"en\":\"Only English\"},\"regions\":[\"all\"]}";
+	event_err_t err;
+	json_t *ev = event_parse(j, strlen(j), MAX, &err);
+
+	CHECK(ev != NULL);
+	if (ev == NULL)
+		return;
+	CHECK_STR(event_text_lang(ev, "title", "sv"), "sv");
+	CHECK_STR(event_text_lang(ev, "title", "en"), "fi");
+	CHECK_STR(event_text_lang(ev, "summary", "fi"), "en");
+	CHECK(event_text_lang(ev, "body", "fi") == NULL);
+	json_decref(ev);
+}
+
 TEST(length_limits)
 {
 	char j[4096], title[700];
@@ -336,6 +460,9 @@ main(void)
 	RUN(canonical_form_ignores_key_order_and_spacing);
 	RUN(language_fallback);
 	RUN(length_limits);
+	RUN(url_rule_good_and_bad);
+	RUN(bidi_controls_refused_in_text);
+	RUN(text_language_taken);
 	RUN(long_hostile_key_is_quoted_safely);
 	return TEST_DONE();
 }

@@ -98,8 +98,8 @@ field_names(const char *s, size_t n, buf_t *names)
 			const char *c = memchr(s + i, ':', end - i);
 
 			if (names->len)
-				buf_addc(names, ',');
-			buf_add(names, s + i, c ? (size_t)(c - (s + i)) : end - i);
+				PUT(buf_addc(names, ','));
+			PUT(buf_add(names, s + i, c ? (size_t)(c - (s + i)) : end - i));
 		}
 		i = end + 2;
 	}
@@ -123,7 +123,7 @@ field(const char *msg, const char *name, buf_t *v)
 				i++;
 			for (;;) {
 				eol = strstr(msg + i, "\r\n");
-				buf_add(v, msg + i, (size_t)(eol - (msg + i)));
+				PUT(buf_add(v, msg + i, (size_t)(eol - (msg + i))));
 				i = (size_t)(eol - msg) + 2;
 				if (msg[i] != ' ' && msg[i] != '\t')
 					return 0;
@@ -148,9 +148,9 @@ norm(buf_t *dst, const char *s, size_t n)
 		if (s[i] == '\r') {
 			if (i + 1 < n && s[i + 1] == '\n')
 				i++;
-			buf_addc(dst, '\n');
+			PUT(buf_addc(dst, '\n'));
 		} else
-			buf_addc(dst, s[i]);
+			PUT(buf_addc(dst, s[i]));
 	}
 }
 
@@ -170,11 +170,11 @@ cleaned(buf_t *dst, const char *s)
 
 		if (ctl) {
 			if (!in_run)
-				buf_addc(dst, ' ');
+				PUT(buf_addc(dst, ' '));
 			in_run = 1;
 			p += ctl;
 		} else {
-			buf_addc(dst, (char)*p++);
+			PUT(buf_addc(dst, (char)*p++));
 			in_run = 0;
 		}
 	}
@@ -193,7 +193,7 @@ squeezed(buf_t *dst, const char *s)
 	buf_reset(dst);
 	for (i = 0; i < c.len; i++)
 		if (c.data[i] != ' ' || (dst->len && dst->data[dst->len - 1] != ' '))
-			buf_addc(dst, c.data[i]);
+			PUT(buf_addc(dst, c.data[i]));
 	if (dst->len && dst->data[dst->len - 1] == ' ')
 		buf_truncate(dst, dst->len - 1);
 	buf_free(&c);
@@ -308,7 +308,7 @@ walk(parsed_t *p, struct mailmime *m)
 		if (mailmime_part_parse(d->dt_data.dt_text.dt_data,
 		    d->dt_data.dt_text.dt_length, &idx, d->dt_encoding, &res, &rl) ==
 		    MAILIMF_NO_ERROR) {
-			buf_add(&p->part[i].body, res, rl);
+			PUT(buf_add(&p->part[i].body, res, rl));
 			mailmime_decoded_part_free(res);
 		} else
 			p->ok = 0;
@@ -811,18 +811,18 @@ TEST(long_words_and_lines)
 	buf_init(&text, 0);
 	buf_init(&html, 0);
 	for (i = 0; i < 2000; i++)
-		buf_adds(&word, i % 7 == 3 ? "ä" : "a");
+		PUT(buf_adds(&word, i % 7 == 3 ? "ä" : "a"));
 	for (i = 0; i < 10000; i++)
-		buf_addc(&text, "ab =.F\t"[i % 7]);
-	buf_adds(&text, "\n");
-	buf_add(&text, word.data, word.len);
-	buf_adds(&text, "\n");
+		PUT(buf_addc(&text, "ab =.F\t"[i % 7]));
+	PUT(buf_adds(&text, "\n"));
+	PUT(buf_add(&text, word.data, word.len));
+	PUT(buf_adds(&text, "\n"));
 	for (i = 0; i < 10000; i++)
-		buf_addc(&text, ' ');
-	buf_adds(&text, "\nend");
-	buf_printf(&html, "<p>%s</p><p>", buf_str(&word));
+		PUT(buf_addc(&text, ' '));
+	PUT(buf_adds(&text, "\nend"));
+	PUT(buf_printf(&html, "<p>%s</p><p>", buf_str(&word)));
 	for (i = 0; i < 10000; i++)
-		buf_adds(&html, "<b>x</b>");
+		PUT(buf_adds(&html, "<b>x</b>"));
 	m.subject = buf_str(&word);
 	m.to_name = buf_str(&word);
 	m.text = buf_str(&text);
@@ -901,8 +901,8 @@ TEST(boundary_never_in_parts)
 	if (b == NULL)
 		goto out;
 	b += 10;
-	buf_printf(&text, "--%.*s\n--%.*s--\n", 23, b, 23, b);
-	buf_printf(&text, "--%.*s2\n", 22, b);
+	PUT(buf_printf(&text, "--%.*s\n--%.*s--\n", 23, b, 23, b));
+	PUT(buf_printf(&text, "--%.*s2\n", 22, b));
 	att.data = text.data;
 	att.len = text.len;
 	m.text = m.html = buf_str(&text);
@@ -965,7 +965,7 @@ TEST(pre_encoded_attachment_same_bytes)
 		buf_reset(&raw);
 		buf_reset(&enc);
 		for (size_t i = 0; i < lens[k]; i++)
-			buf_add(&raw, (const char []){ (char)(i * 37 + k) }, 1);
+			PUT(buf_add(&raw, (const char []){ (char)(i * 37 + k) }, 1));
 		CHECK(mime_base64(raw.data, raw.len, &enc) == 0);
 		att = (mime_attachment_t){ "kalenteri.ics", "text/calendar; charset=UTF-8",
 		    raw.data, raw.len, 0 };
@@ -1002,7 +1002,7 @@ refused(const mime_msg_t *m, const char *what)
 
 	buf_init(&out, 0);
 	buf_init(&err, 0);
-	buf_adds(&out, "earlier content");
+	PUT(buf_adds(&out, "earlier content"));
 	ok = mime_build(m, &out, &err) == -1 && strstr(buf_str(&err), what) != NULL &&
 	    strcmp(buf_str(&out), "earlier content") == 0;
 	if (!ok)
@@ -1121,7 +1121,7 @@ TEST(ceiling_fails_cleanly)
 	CHECK(strstr(buf_str(&err), "output limit") != NULL);
 	buf_free(&small);
 	buf_init(&small, 300);
-	buf_adds(&small, "kept");
+	PUT(buf_adds(&small, "kept"));
 	buf_reset(&err);
 	CHECK(mime_build(&m, &small, &err) == -1);
 	CHECK_STR(buf_str(&small), "kept");
@@ -1160,14 +1160,14 @@ newsletter(buf_t *text, buf_t *html)
 
 	buf_reset(text);
 	buf_reset(html);
-	buf_adds(html, "<!DOCTYPE html><html><body style=\"font-family: sans-serif\">\n");
+	PUT(buf_adds(html, "<!DOCTYPE html><html><body style=\"font-family: sans-serif\">\n"));
 	for (i = 0; i < 24; i++) {
-		buf_printf(text, "%d. %s%s\n\n", i + 1, para, para);
-		buf_printf(html, "<p class=\"kappale\"><a href=\"https://tiedote.example/"
+		PUT(buf_printf(text, "%d. %s%s\n\n", i + 1, para, para));
+		PUT(buf_printf(html, "<p class=\"kappale\"><a href=\"https://tiedote.example/"
 		    "a/%d?utm_source=tiedote&amp;id=3f2a\">%d.</a> %s%s</p>\n", i, i + 1,
-		    para, para);
+		    para, para));
 	}
-	buf_adds(html, "</body></html>\n");
+	PUT(buf_adds(html, "</body></html>\n"));
 }
 
 /* speed - messages per second of CPU time, best of three rounds (the
@@ -1246,16 +1246,16 @@ hostile(buf_t *b, unsigned nfrag, int big)
 		unsigned f = rnd(NELEM(frag));
 
 		/* "" stands for a NUL byte */
-		buf_add(b, frag[f], frag[f][0] ? strlen(frag[f]) : 1);
+		PUT(buf_add(b, frag[f], frag[f][0] ? strlen(frag[f]) : 1));
 		if (rnd(3) == 0)
-			buf_addc(b, ' ');
+			PUT(buf_addc(b, ' '));
 	}
 	if (big && rnd(8) == 0)
 		for (k = 0; k < 2000; k++)
-			buf_adds(b, k % 5 ? "x" : "ö");
+			PUT(buf_adds(b, k % 5 ? "x" : "ö"));
 	if (big == 2 && rnd(16) == 0)
 		for (k = 0; k < 10000; k++)
-			buf_addc(b, "ab c.=\t"[rnd(7)]);
+			PUT(buf_addc(b, "ab c.=\t"[rnd(7)]));
 }
 
 static json_t *
@@ -1334,13 +1334,13 @@ write_one(const char *dir, unsigned i)
 	for (k = 0; k < list.len; k++)
 		if (list.data[k] == '\0')
 			list.data[k] = ' ';
-	buf_adds(&list, " <lista-");
-	buf_printf(&list, "%u.tiedote.example>", i % 7);
+	PUT(buf_adds(&list, " <lista-"));
+	PUT(buf_printf(&list, "%u.tiedote.example>", i % 7));
 	for (k = 0; k < 1 + rnd(12); k++)
 		hostile(&text, 10, 2);
 	for (k = 0; k < 1 + rnd(12); k++)
 		hostile(&html, 10, 2);
-	buf_adds(&extra1, "X-Tiedote-Test: ");
+	PUT(buf_adds(&extra1, "X-Tiedote-Test: "));
 	hostile(&extra1, 4, 0);
 	extra[0] = "Auto-Submitted: auto-generated";
 	extra[1] = buf_str(&extra1);
@@ -1398,11 +1398,11 @@ write_one(const char *dir, unsigned i)
 		squeezed(&c, m.list_id);
 		lt = strrchr(buf_str(&c), '<');
 		buf_reset(&name);
-		buf_add(&name, c.data, (size_t)(lt - c.data));
+		PUT(buf_add(&name, c.data, (size_t)(lt - c.data)));
 		trim_spaces(&name);
 		if (name.len)
-			buf_addc(&name, ' ');
-		buf_adds(&name, lt);
+			PUT(buf_addc(&name, ' '));
+		PUT(buf_adds(&name, lt));
 		json_object_set_new(j, "list_id_raw", json_string(m.list_id));
 		json_object_set_new(j, "list_id", json_string(buf_str(&name)));
 		buf_free(&c);
@@ -1412,9 +1412,9 @@ write_one(const char *dir, unsigned i)
 	}
 	buf_reset(&name);
 	if (m.unsubscribe_url)
-		buf_printf(&name, "<%s>", m.unsubscribe_url);
+		PUT(buf_printf(&name, "<%s>", m.unsubscribe_url));
 	if (m.unsubscribe_mailto)
-		buf_printf(&name, "%s<mailto:%s>", name.len ? ", " : "", m.unsubscribe_mailto);
+		PUT(buf_printf(&name, "%s<mailto:%s>", name.len ? ", " : "", m.unsubscribe_mailto));
 	json_object_set_new(j, "list_unsubscribe", name.len ? json_string(buf_str(&name)) :
 	    json_null());
 	json_object_set_new(j, "one_click", json_boolean(m.unsubscribe_url != NULL));
@@ -1447,14 +1447,14 @@ write_one(const char *dir, unsigned i)
 	}
 	json_object_set_new(j, "attachments", ja);
 
-	buf_printf(&path, "%s/%04u.eml", dir, i);
+	PUT(buf_printf(&path, "%s/%04u.eml", dir, i));
 	if ((f = fopen(buf_str(&path), "wb")) == NULL ||
 	    fwrite(out.data, 1, out.len, f) != out.len || fclose(f) != 0) {
 		fprintf(stderr, "%s: %s\n", buf_str(&path), strerror(errno));
 		goto out;
 	}
 	buf_reset(&path);
-	buf_printf(&path, "%s/%04u.json", dir, i);
+	PUT(buf_printf(&path, "%s/%04u.json", dir, i));
 	if (json_dump_file(j, buf_str(&path), JSON_INDENT(1) | JSON_SORT_KEYS) != 0) {
 		fprintf(stderr, "%s: cannot write\n", buf_str(&path));
 		goto out;

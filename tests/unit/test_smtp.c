@@ -279,7 +279,7 @@ sink_read(const struct sink *k, const char *name)
 		if ((fp = fopen(path, "r")) == NULL)
 			continue;
 		while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-			buf_add(&b, chunk, n);
+			PUT(buf_add(&b, chunk, n));
 		fclose(fp);
 	}
 	if (d)
@@ -1170,6 +1170,55 @@ out:
 	buf_free(&err);
 }
 
+TEST(message_over_the_output_ceiling_fails_whole)
+{
+	/* a message that does not fit the session's output dot-stuffed
+	 * fails at DATA and the session closes before the final ".": the
+	 * relay takes nothing, neither a truncated message */
+	struct sink k;
+	smtp_conf_t c;
+	buf_t big;
+	char *counters = NULL, *dump = NULL;
+	long t0;
+
+	buf_init(&big, 0);
+	PUT(buf_adds(&big, "From: <sender@example.org>\r\nSubject: big\r\n\r\n"));
+	for (int i = 0; i < 200; i++)
+		PUT(buf_printf(&big, ".line %03d of a message longer than the ceiling\r\n", i));
+	PUT(buf_adds(&big, "the end\r\n"));
+	if (sink_start(&k, NULL) < 0) {
+		CHECK(!"sink started");
+		goto out;
+	}
+	conf_for(&c, k.port);
+	c.out_max = 4096;
+	deliver(&c, buf_str(&big), 1, 10000);
+	CHECK(got[0].calls == 1);
+	CHECK(got[0].r.code == 0 && got[0].r.stage == SMTP_STAGE_DATA);
+	CHECK(strstr(got[0].r.text, "does not fit") != NULL);
+	if (strstr(got[0].r.text, "does not fit") == NULL)
+		fprintf(stderr, "  result: %d %s\n", got[0].r.code, got[0].r.text);
+	for (t0 = mono_ms(); mono_ms() - t0 < 5000; nap_ms(20)) {
+		free(counters);
+		counters = sink_read(&k, "counters");
+		if (strstr(counters, "sess=1") != NULL)
+			break;
+	}
+	CHECK(counters && strstr(counters, "mesg=0") != NULL);
+	if (counters && strstr(counters, "mesg=0") == NULL)
+		fprintf(stderr, "  counters: %s\n", counters);
+	dump = sink_read(&k, NULL);
+	CHECK(strstr(dump, "line 000") == NULL);
+	free(dump);
+	/* a message that fits still goes through an engine with that ceiling */
+	deliver(&c, msg_plain, 1, 10000);
+	CHECK(got[0].calls == 1 && got[0].r.code == 250);
+out:
+	free(counters);
+	sink_stop(&k);
+	buf_free(&big);
+}
+
 TEST(slow_relay_does_not_stall_the_loop)
 {
 	/* the sink answers "." after 1 s: 8 messages over 4 sessions wait
@@ -1246,6 +1295,7 @@ main(void)
 	RUN(starttls_required_but_not_offered);
 	RUN(starttls_with_a_private_ca);
 	RUN(rate_limits_follow_the_clock);
+	RUN(message_over_the_output_ceiling_fails_whole);
 	RUN(free_aborts_without_callback);
 	RUN(free_mid_transaction_sends_no_dot);
 	RUN(slow_relay_does_not_stall_the_loop);

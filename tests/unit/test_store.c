@@ -47,7 +47,7 @@ collect(const outbox_row_t *row, void *arg)
 {
 	buf_t *b = arg;
 
-	buf_printf(b, "%s%c", row->recipient, ' ');
+	PUT(buf_printf(b, "%s%c", row->recipient, ' '));
 	return 0;
 }
 
@@ -69,7 +69,7 @@ sql(const char *name, const char *text, buf_t *out)
 		sqlite3_free(msg);
 	} else if (sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW)
-			buf_printf(out, "%s", (const char *)sqlite3_column_text(st, 0));
+			PUT(buf_printf(out, "%s", (const char *)sqlite3_column_text(st, 0)));
 		sqlite3_finalize(st);
 	}
 	sqlite3_close(db);
@@ -96,7 +96,7 @@ TEST(migrates_outbox_from_schema_3)
 	if (fp == NULL)
 		goto out;
 	while ((c = fgetc(fp)) != EOF)
-		buf_addc(&text, (char)c);
+		PUT(buf_addc(&text, (char)c));
 	fclose(fp);
 	sql("v3.db", buf_str(&text), NULL);
 	CHECK((s = open_fresh("v3.db")) != NULL);

@@ -109,7 +109,7 @@ render_str(const char *src, const char *data)
 	if (tmpl_set_add(set, "t.html", src, strlen(src), &err) < 0 ||
 	    tmpl_render(set, tmpl_set_get(set, "t.html"), d, &out, &err) < 0) {
 		buf_reset(&out);
-		buf_printf(&out, "ERROR: %s", buf_str(&err));
+		PUT(buf_printf(&out, "ERROR: %s", buf_str(&err)));
 	}
 	buf_free(&err);
 	json_decref(d);
@@ -126,9 +126,9 @@ load_error(const char *src)
 
 	buf_init(&err, 0);
 	if (tmpl_set_add(set, "fi/t.html", src, strlen(src), &err) == 0)
-		buf_adds(&err, "(loaded)");
+		buf_note(&err, "(loaded)");
 	else if (tmpl_set_get(set, "fi/t.html") != NULL)
-		buf_adds(&err, "(failed but present)");
+		buf_note(&err, "(failed but present)");
 	tmpl_set_free(set);
 	return buf_take(&err);
 }
@@ -187,7 +187,7 @@ TEST(nesting_bounded_at_load)
 
 	buf_init(&src, 0);
 	for (i = 0; i < TMPL_MAX_NEST + 1; i++)
-		buf_adds(&src, "{{#a}}");
+		PUT(buf_adds(&src, "{{#a}}"));
 	got = load_error(buf_str(&src));
 	CHECK(strstr(got, "nested deeper than") != NULL);
 	free(got);

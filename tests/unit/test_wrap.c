@@ -192,7 +192,7 @@ TEST(ceiling_leaves_buffer)
 	const char *in = "one two three four five six seven eight nine ten";
 
 	buf_init(&b, 30);
-	buf_adds(&b, "keep");
+	PUT(buf_adds(&b, "keep"));
 	CHECK(wrap_text(&b, in, strlen(in), 10) == -1);
 	CHECK_STR(buf_str(&b), "keep");
 	buf_free(&b);
