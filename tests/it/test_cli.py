@@ -247,5 +247,19 @@ def body(r):
                         capture_output=True).returncode
     r.check(rc == 78, "a bad setting exits 78 (EX_CONFIG)")
 
+    # started outside the checkout with templates it cannot find: the whole
+    # configuration is checked before the store, which is never created
+    away = harness.tempdir()
+    db = os.path.join(away, "var", "tiedote.db")
+    p = subprocess.run([os.path.join(harness.BUILD, "tiedoted"), "--db", db,
+                        "--endpoint", "tcp://127.0.0.1:%d" % harness.free_port(),
+                        "-o", "message.templates=./templates"],
+                       cwd=away, capture_output=True, timeout=60)
+    err = p.stderr.decode()
+    r.check(p.returncode == 78 and "message.templates" in err and not os.path.exists(db)
+            and not os.path.exists(os.path.dirname(db)),
+            "missing templates: exit 78 naming message.templates, no database created",
+            "exit %s, db exists %s\n%s" % (p.returncode, os.path.exists(db), err))
+
 
 harness.main(body)

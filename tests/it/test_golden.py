@@ -41,7 +41,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import harness
 
