@@ -24,6 +24,8 @@ struct intake {
 	size_t	 max_size;
 	int	 batch_max;
 	struct req *batch;
+	loop_t	*loop;		/* attached to, or NULL */
+	int	 loop_id;
 };
 
 static char *
@@ -75,12 +77,6 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	}
 	log_info("intake: listening on %s", conf->endpoint);
 	return in;
-}
-
-void *
-intake_socket(intake_t *in)
-{
-	return in->sock;
 }
 
 void
@@ -219,7 +215,7 @@ failed:
 	}
 }
 
-int
+static int
 intake_process(intake_t *in)
 {
 	int n = 0, rc = 0;
@@ -239,4 +235,34 @@ intake_process(intake_t *in)
 		json_decref(r->event);
 	}
 	return n > 0 || rc == 0 ? n : -1;
+}
+
+/* readable - drain fully: ZMQ_POLLIN is edge-like for a busy socket */
+static void
+readable(loop_t *l, void *arg, short revents)
+{
+	int n;
+
+	(void)revents;
+	while ((n = intake_process(arg)) > 0)
+		;
+	if (n < 0) {
+		log_error("intake: %s", zmq_strerror(zmq_errno()));
+		loop_fail(l);
+	}
+}
+
+int
+intake_attach(intake_t *in, loop_t *l)
+{
+	in->loop = l;
+	in->loop_id = loop_add_socket(l, in->sock, ZMQ_POLLIN, readable, in);
+	return in->loop_id < 0 ? -1 : 0;
+}
+
+void
+intake_pause(intake_t *in)
+{
+	if (in->loop)
+		loop_set_events(in->loop, in->loop_id, 0);
 }

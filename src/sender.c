@@ -393,15 +393,18 @@ ahead(sender_t *s)
 	return NULL;
 }
 
-int
-sender_ahead_pending(sender_t *s)
+/* ahead_pending, ahead_run - the loop's idle work: build the message of
+ * the next row that will go, so that a freed connection gets it at once */
+static int
+ahead_pending(void *arg)
 {
-	return ahead(s) != NULL;
+	return ahead(arg) != NULL;
 }
 
-void
-sender_ahead(sender_t *s)
+static void
+ahead_run(void *arg)
 {
+	sender_t *s = arg;
 	struct job *j = ahead(s);
 
 	if (j == NULL)
@@ -411,10 +414,13 @@ sender_ahead(sender_t *s)
 		log_debug("sender: message %lld built ahead", (long long)j->id);
 }
 
-int
-sender_pump(sender_t *s, int64_t now)
+static int
+pump(sender_t *s, int64_t now)
 {
 	int ready = smtp_ready(s->smtp), n = 0;
+
+	if (s->released)
+		return 0;
 
 	while (ready > 0) {
 		if (s->nwaiting == 0) {
@@ -464,21 +470,27 @@ sender_inflight(sender_t *s)
 	return smtp_inflight(s->smtp);
 }
 
-int
-sender_pollitems(sender_t *s, zmq_pollitem_t *items, int max)
+static int
+source_items(void *arg, zmq_pollitem_t *items, int max)
 {
+	sender_t *s = arg;
+
 	return smtp_pollitems(s->smtp, items, max);
 }
 
-long
-sender_timeout_ms(sender_t *s)
+static long
+source_timeout(void *arg)
 {
+	sender_t *s = arg;
+
 	return smtp_timeout_ms(s->smtp);
 }
 
-void
-sender_process(sender_t *s, const zmq_pollitem_t *items, int n)
+static void
+source_process(void *arg, const zmq_pollitem_t *items, int n)
 {
+	sender_t *s = arg;
+
 	smtp_process(s->smtp, items, n);
 	/* The connections the results freed take their next messages before
 	 * the results are committed, so that the commit is not between a
@@ -486,7 +498,25 @@ sender_process(sender_t *s, const zmq_pollitem_t *items, int n)
 	 * crash: a new message is only offered to the relay (MAIL, RCPT,
 	 * DATA) until its content goes out, and that waits for the 354,
 	 * which smtp_process() reads in a later turn, after this commit. */
-	if (s->nresults > 0 && !s->released)
-		sender_pump(s, clock_now());
+	if (s->nresults > 0)
+		pump(s, clock_now());
 	flush(s);
+}
+
+/* before_sleep - claim and submit what the connections can take */
+static void
+before_sleep(loop_t *l, void *arg)
+{
+	(void)l;
+	pump(arg, clock_now());
+}
+
+int
+sender_attach(sender_t *s, loop_t *l)
+{
+	static const loop_source_t ops = { source_items, source_timeout, source_process };
+
+	loop_before_sleep(l, before_sleep, s);
+	loop_idle(l, ahead_pending, ahead_run, s);
+	return loop_add_source(l, &ops, s) < 0 ? -1 : 0;
 }

@@ -31,10 +31,12 @@
 #include "remind.h"
 #include "sender.h"
 #include "log.h"
+#include "loop.h"
 #include "store.h"
 #include "util.h"
 
 #define TIEDOTE_VERSION "0.1.0"
+#define SHUTDOWN_WAIT_MS 10000	/* for the messages in flight at SIGTERM */
 
 static void
 usage(FILE *fp)
@@ -49,6 +51,96 @@ usage(FILE *fp)
 	    "      --log-level L   debug, info, notice, warning, error (log.level)\n"
 	    "  -o SECTION.KEY=VALUE  any setting of tiedote.conf, over the file\n"
 	    "      --print-config  print every setting with its value and exit\n");
+}
+
+/* what the worker's own loop entries need: the scheduler's tick, the
+ * signals and the test clock; intake and sender register themselves */
+struct worker {
+	const conf_t *conf;
+	store_t	*store;			/* the sender's handle: the scheduler's too */
+	intake_t *intake;
+	sender_t *sender;
+	int	 stopping;
+	int64_t	 stop_deadline;		/* clock_mono_ms() */
+	int	 tick_id;
+	int	 signal_fd;
+};
+
+/* tick - the scheduler looks at the calendar once a second */
+static int64_t
+tick(loop_t *l, void *arg)
+{
+	struct worker *w = arg;
+	int64_t now = clock_now();
+	buf_t err;
+
+	(void)l;
+	buf_init(&err, 4096);
+	if (bulletin_tick(w->store, w->conf, now, &err) < 0 ||
+	    remind_tick(w->store, w->conf, now, &err) < 0 ||
+	    announce_tick(w->store, w->conf, now, &err) < 0)
+		log_error("%s", buf_str(&err));
+	buf_free(&err);
+	return 1000;
+}
+
+/* drained - while stopping: done once nothing is in flight, or after
+ * SHUTDOWN_WAIT_MS whatever is */
+static int64_t
+drained(loop_t *l, void *arg)
+{
+	struct worker *w = arg;
+
+	if (sender_inflight(w->sender) == 0 || clock_mono_ms() >= w->stop_deadline) {
+		loop_stop(l);
+		return LOOP_NOMORE;
+	}
+	return 20;
+}
+
+static void
+on_signal(loop_t *l, void *arg, short revents)
+{
+	struct worker *w = arg;
+	struct signalfd_siginfo si;
+	int fd = w->signal_fd;
+
+	(void)revents;
+	while (read(fd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: nothing to reload yet");
+			continue;
+		}
+		if (w->stopping)
+			continue;
+		log_info("%s: shutting down after %d messages in flight",
+		    strsignal((int)si.ssi_signo), sender_inflight(w->sender));
+		w->stopping = 1;
+		w->stop_deadline = clock_mono_ms() + SHUTDOWN_WAIT_MS;
+		intake_pause(w->intake);
+		sender_release(w->sender);
+		loop_del_timer(l, w->tick_id);
+		loop_add_timer(l, 0, drained, w);
+	}
+}
+
+static void
+on_clock(loop_t *l, void *arg, short revents)
+{
+	(void)l, (void)arg, (void)revents;
+	clock_refresh();
+}
+
+static int
+worker_attach(struct worker *w, loop_t *l, int sfd, int cfd)
+{
+	w->signal_fd = sfd;
+	/* the clock first: a turn's other callbacks see a change it brings */
+	if ((cfd >= 0 && loop_add_fd(l, cfd, ZMQ_POLLIN, on_clock, w) < 0) ||
+	    loop_add_fd(l, sfd, ZMQ_POLLIN, on_signal, w) < 0 ||
+	    (w->tick_id = loop_add_timer(l, 0, tick, w)) < 0)
+		return -1;
+	return 0;
 }
 
 int
@@ -66,12 +158,13 @@ main(int argc, char **argv)
 	};
 	const char *config = NULL, *db = NULL, *endpoint = NULL, *level = NULL;
 	char *overrides[32];
-	int c, print = 0, sfd = -1, cfd, rc = EX_OSERR, stop = 0, noverrides = 0;
+	int c, print = 0, sfd = -1, cfd, rc = EX_OSERR, noverrides = 0;
 	store_t *store = NULL, *out_store = NULL;
 	intake_t *intake = NULL;
 	message_ctx_t *msg = NULL;
 	sender_t *sender = NULL;
-	int64_t last_tick = 0, stop_deadline = 0;
+	struct worker w = { 0 };
+	loop_t *loop = NULL;
 	int n;
 	void *zctx = NULL;
 	sigset_t mask;
@@ -170,81 +263,19 @@ main(int argc, char **argv)
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
+	w = (struct worker){ &conf, out_store, intake, sender, 0, 0, -1, sfd };
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 
-	for (;;) {
-		zmq_pollitem_t items[3 + 66];
-		int nitems = 3, nsmtp;
-		long timeout = 1000, t;
-		int64_t mono;
-
-		if (stop && (sender_inflight(sender) == 0 || clock_mono_ms() / 1000 > stop_deadline))
-			break;
-		items[0] = (zmq_pollitem_t){ intake_socket(intake), 0, stop ? 0 : ZMQ_POLLIN, 0 };
-		items[1] = (zmq_pollitem_t){ NULL, sfd, ZMQ_POLLIN, 0 };
-		/* the test clock's watch, or nothing (poll ignores fd -1) */
-		items[2] = (zmq_pollitem_t){ NULL, cfd, cfd >= 0 ? ZMQ_POLLIN : 0, 0 };
-		nsmtp = sender_pollitems(sender, items + 3, 66);
-		nitems += nsmtp < 66 ? nsmtp : 66;
-		if ((t = sender_timeout_ms(sender)) >= 0 && t < timeout)
-			timeout = t;
-		/* a message to build ahead: only look whether anything is ready */
-		if (!stop && sender_ahead_pending(sender))
-			timeout = 0;
-		if ((n = zmq_poll(items, nitems, timeout)) < 0) {
-			if (zmq_errno() == EINTR)
-				continue;
-			log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
-			goto out;
-		}
-		if (items[2].revents & ZMQ_POLLIN)
-			clock_refresh();
-		if (n == 0 && timeout == 0 && !stop)
-			sender_ahead(sender);
-		if (items[0].revents & ZMQ_POLLIN) {
-			/* drain fully: ZMQ_POLLIN is edge-like for a busy socket */
-			while ((n = intake_process(intake)) > 0)
-				;
-			if (n < 0) {
-				log_error("intake: %s", zmq_strerror(zmq_errno()));
-				goto out;
-			}
-		}
-		if (items[1].revents & ZMQ_POLLIN) {
-			struct signalfd_siginfo si;
-
-			while (read(sfd, &si, sizeof si) == sizeof si) {
-				if (si.ssi_signo == SIGHUP) {
-					log_info("SIGHUP: nothing to reload yet");
-					continue;
-				}
-				if (!stop) {
-					log_info("%s: shutting down after %d messages in flight",
-					    strsignal((int)si.ssi_signo), sender_inflight(sender));
-					sender_release(sender);
-				}
-				stop = 1;
-				stop_deadline = clock_mono_ms() / 1000 + 10;
-			}
-		}
-		sender_process(sender, items + 3, nitems - 3);
-		if (stop)
-			continue;
-		/* the scheduler looks at the calendar once a second */
-		if ((mono = clock_mono_ms() / 1000) != last_tick) {
-			last_tick = mono;
-			buf_reset(&err);
-			if (bulletin_tick(out_store, &conf, clock_now(), &err) < 0 ||
-			    remind_tick(out_store, &conf, clock_now(), &err) < 0 ||
-			    announce_tick(out_store, &conf, clock_now(), &err) < 0)
-				log_error("%s", buf_str(&err));
-		}
-		sender_pump(sender, clock_now());
-	}
+	if ((loop = loop_new()) == NULL || worker_attach(&w, loop, sfd, cfd) < 0 ||
+	    intake_attach(intake, loop) < 0 || sender_attach(sender, loop) < 0)
+		goto out;
+	if (loop_run(loop) < 0)
+		goto out;
 	rc = EX_OK;
 	log_info("stopped");
 out:
+	loop_free(loop);
 	intake_close(intake);
 	if (zctx)
 		zmq_ctx_term(zctx);
