@@ -1,0 +1,204 @@
+/*
+ * test_relay - the relay's circuit breaker: whose fault a reply is, when
+ * sending pauses and resumes, and that no reader is charged for the
+ * relay's refusals.  Times are passed in, so every step is exact.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "relay.h"
+#include "test.h"
+
+static smtp_result_t
+res(int stage, int code, const char *enhanced, const char *text)
+{
+	smtp_result_t r;
+
+	memset(&r, 0, sizeof r);
+	r.stage = stage;
+	r.code = code;
+	snprintf(r.enhanced, sizeof r.enhanced, "%s", enhanced);
+	snprintf(r.text, sizeof r.text, "%s", text);
+	return r;
+}
+
+TEST(scopes)
+{
+	smtp_result_t r;
+
+	r = res(SMTP_STAGE_DONE, 250, "2.0.0", "250 2.0.0 Ok: queued");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_OK);
+	r = res(SMTP_STAGE_CONNECT, 554, "", "554 go away");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
+	r = res(SMTP_STAGE_CONNECT, 0, "", "Failed to connect");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
+	r = res(SMTP_STAGE_MAIL, 553, "5.7.1", "553 5.7.1 sender rejected");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
+	r = res(SMTP_STAGE_RCPT, 421, "4.3.2", "421 4.3.2 shutting down");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
+	r = res(SMTP_STAGE_RCPT, 0, "", "Operation timed out");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
+	r = res(SMTP_STAGE_RCPT, 550, "5.1.1", "550 5.1.1 <a@x.fi>: user unknown");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RECIPIENT);
+	r = res(SMTP_STAGE_RCPT, 451, "4.7.1", "451 4.7.1 greylisted");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RECIPIENT);
+	r = res(SMTP_STAGE_RCPT, 503, "5.5.1", "503 5.5.1 Error: need RCPT command");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_SEQUENCE);
+	r = res(SMTP_STAGE_RCPT, 354, "", "354 End data with <CR><LF>.<CR><LF>");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_SEQUENCE);
+	r = res(SMTP_STAGE_DATA, 552, "5.2.2", "552 5.2.2 <A@X.fi>: mailbox full");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RECIPIENT);
+	r = res(SMTP_STAGE_DATA, 554, "5.7.1", "554 5.7.1 message content rejected");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_MESSAGE);
+}
+
+TEST(refusal_pauses_and_a_probe_resumes)
+{
+	smtp_result_t no = res(SMTP_STAGE_CONNECT, 554, "", "554 5.3.2 not now");
+	smtp_result_t ok = res(SMTP_STAGE_DONE, 250, "2.0.0", "250 Ok");
+	relay_held_t held;
+	relay_t r;
+
+	relay_init(&r);
+	CHECK(relay_may_send(&r, 0) == 1);
+	CHECK(relay_outcome(&r, &no, "a@x.fi", 100, &held) == RELAY_REQUEUE);
+	CHECK(held == RELAY_HELD_KEEP);
+	CHECK(r.state == RELAY_OPEN);
+	CHECK(strstr(r.reason, "554 5.3.2 not now") != NULL);
+	CHECK(relay_may_send(&r, 100 + RELAY_PROBE_FIRST_MS - 1) == 0);
+	CHECK(relay_may_send(&r, 100 + RELAY_PROBE_FIRST_MS) == 1);
+	CHECK(r.state == RELAY_PROBING);
+	CHECK(relay_may_send(&r, 100 + RELAY_PROBE_FIRST_MS) == 0);	/* one probe */
+	/* the probe is refused too: a longer wait */
+	CHECK(relay_outcome(&r, &no, "b@x.fi", 2000, &held) == RELAY_REQUEUE);
+	CHECK(r.state == RELAY_OPEN && r.probe_at == 2000 + 2 * RELAY_PROBE_FIRST_MS);
+	for (int i = 0; i < 20; i++) {		/* doubling, to the cap */
+		CHECK(relay_may_send(&r, r.probe_at) == 1);
+		relay_outcome(&r, &no, "b@x.fi", r.probe_at, &held);
+	}
+	CHECK(r.probe_wait == RELAY_PROBE_MAX_MS);
+	CHECK(relay_may_send(&r, r.probe_at) == 1);
+	CHECK(relay_outcome(&r, &ok, "b@x.fi", r.probe_at, &held) == RELAY_RECORD);
+	CHECK(r.state == RELAY_CLOSED && relay_may_send(&r, 0) == 1);
+	/* closed again: the next refusal starts from the first wait */
+	relay_outcome(&r, &no, "c@x.fi", 5000, &held);
+	CHECK(r.probe_at == 5000 + RELAY_PROBE_FIRST_MS);
+}
+
+TEST(timeouts_open_after_a_run)
+{
+	smtp_result_t to = res(SMTP_STAGE_DATA, 0, "", "Operation timed out");
+	smtp_result_t ok = res(SMTP_STAGE_DONE, 250, "", "250 Ok");
+	relay_held_t held;
+	relay_t r;
+
+	relay_init(&r);
+	for (int i = 1; i < RELAY_TIMEOUT_RUN; i++) {
+		CHECK(relay_outcome(&r, &to, "a@x.fi", i, &held) == RELAY_REQUEUE);
+		CHECK(r.state == RELAY_CLOSED);
+	}
+	relay_outcome(&r, &ok, "a@x.fi", 10, &held);	/* the run is broken */
+	for (int i = 1; i < RELAY_TIMEOUT_RUN; i++)
+		relay_outcome(&r, &to, "a@x.fi", 10 + i, &held);
+	CHECK(r.state == RELAY_CLOSED);
+	CHECK(relay_outcome(&r, &to, "a@x.fi", 20, &held) == RELAY_REQUEUE);
+	CHECK(r.state == RELAY_OPEN);
+	CHECK(strstr(r.reason, "timeouts") != NULL);
+}
+
+TEST(the_same_failure_for_many_is_the_relays)
+{
+	smtp_result_t deny = res(SMTP_STAGE_RCPT, 554, "5.7.1", "554 5.7.1 Relay access denied");
+	smtp_result_t ok = res(SMTP_STAGE_DONE, 250, "", "250 Ok");
+	relay_held_t held;
+	char rcpt[32];
+	relay_t r;
+
+	relay_init(&r);
+	/* a run that ends with a delivery: its rows are recorded as they were */
+	CHECK(relay_outcome(&r, &deny, "a@x.fi", 0, &held) == RELAY_HOLD);
+	CHECK(relay_outcome(&r, &deny, "b@x.fi", 1, &held) == RELAY_HOLD);
+	CHECK(held == RELAY_HELD_KEEP);
+	CHECK(relay_outcome(&r, &ok, "c@x.fi", 2, &held) == RELAY_RECORD);
+	CHECK(held == RELAY_HELD_RECORD);
+	/* the same recipient twice is not two recipients */
+	CHECK(relay_outcome(&r, &deny, "d@x.fi", 3, &held) == RELAY_HOLD);
+	CHECK(relay_outcome(&r, &deny, "d@x.fi", 4, &held) == RELAY_HOLD);
+	CHECK(held == RELAY_HELD_RECORD && r.same == 1);
+	/* RELAY_SAME_RUN different ones (d the first): every row of the run
+	 * back, uncharged */
+	for (int i = 2; i < RELAY_SAME_RUN; i++) {
+		snprintf(rcpt, sizeof rcpt, "r%d@x.fi", i);
+		CHECK(relay_outcome(&r, &deny, rcpt, 10 + i, &held) == RELAY_HOLD);
+		CHECK(held == RELAY_HELD_KEEP);
+	}
+	CHECK(r.state == RELAY_CLOSED);
+	CHECK(relay_outcome(&r, &deny, "last@x.fi", 20, &held) == RELAY_REQUEUE);
+	CHECK(held == RELAY_HELD_REQUEUE);
+	CHECK(r.state == RELAY_OPEN);
+	CHECK(strstr(r.reason, "Relay access denied") != NULL);
+	/* the probe meets it again: still open */
+	CHECK(relay_may_send(&r, r.probe_at) == 1);
+	CHECK(relay_outcome(&r, &deny, "p@x.fi", r.probe_at, &held) == RELAY_REQUEUE);
+	CHECK(r.state == RELAY_OPEN);
+}
+
+TEST(unknown_users_are_each_readers)
+{
+	smtp_result_t unknown = res(SMTP_STAGE_RCPT, 550, "5.1.1", "550 5.1.1 user unknown");
+	relay_held_t held;
+	char rcpt[32];
+	relay_t r;
+
+	relay_init(&r);
+	for (int i = 0; i < 3 * RELAY_SAME_RUN; i++) {
+		snprintf(rcpt, sizeof rcpt, "u%d@x.fi", i);
+		CHECK(relay_outcome(&r, &unknown, rcpt, i, &held) == RELAY_RECORD);
+	}
+	CHECK(r.state == RELAY_CLOSED);
+}
+
+TEST(a_run_that_stops_growing_is_recorded)
+{
+	smtp_result_t busy = res(SMTP_STAGE_RCPT, 451, "4.3.0", "451 4.3.0 try later");
+	relay_held_t held;
+	relay_t r;
+
+	relay_init(&r);
+	CHECK(relay_outcome(&r, &busy, "a@x.fi", 1000, &held) == RELAY_HOLD);
+	CHECK(relay_expire(&r, 1000 + RELAY_HOLD_MS - 1) == RELAY_HELD_KEEP);
+	CHECK(relay_expire(&r, 1000 + RELAY_HOLD_MS) == RELAY_HELD_RECORD);
+	CHECK(relay_expire(&r, 1000 + RELAY_HOLD_MS) == RELAY_HELD_KEEP);
+	CHECK(r.same == 0);
+}
+
+TEST(out_of_step_is_nobodys)
+{
+	smtp_result_t seq = res(SMTP_STAGE_RCPT, 503, "5.5.1", "503 5.5.1 need RCPT command");
+	smtp_result_t no = res(SMTP_STAGE_CONNECT, 554, "", "554 no");
+	relay_held_t held;
+	relay_t r;
+
+	relay_init(&r);
+	for (int i = 0; i < 10; i++)
+		CHECK(relay_outcome(&r, &seq, "a@x.fi", i, &held) == RELAY_REQUEUE);
+	CHECK(r.state == RELAY_CLOSED);
+	/* a probe that went out of step is repeated at once */
+	relay_outcome(&r, &no, "a@x.fi", 0, &held);
+	CHECK(relay_may_send(&r, r.probe_at) == 1);
+	relay_outcome(&r, &seq, "a@x.fi", r.probe_at, &held);
+	CHECK(r.state == RELAY_OPEN && relay_may_send(&r, r.probe_at) == 1);
+}
+
+int
+main(void)
+{
+	RUN(scopes);
+	RUN(refusal_pauses_and_a_probe_resumes);
+	RUN(timeouts_open_after_a_run);
+	RUN(the_same_failure_for_many_is_the_relays);
+	RUN(unknown_users_are_each_readers);
+	RUN(a_run_that_stops_growing_is_recorded);
+	RUN(out_of_step_is_nobodys);
+	return TEST_DONE();
+}
