@@ -31,6 +31,8 @@ relay_scope(const smtp_result_t *res, const char *rcpt)
 {
 	if (res->stage == SMTP_STAGE_DONE && res->code >= 200 && res->code < 300)
 		return RELAY_SCOPE_OK;
+	if (res->out_of_step)
+		return RELAY_SCOPE_SEQUENCE;
 	/* no reply (refused, dropped, timed out, TLS), or "closing
 	 * transmission channel": the relay's state, whatever the command */
 	if (res->code == 0 || res->code == 421)

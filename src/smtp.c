@@ -137,6 +137,7 @@ struct smtp {
 	struct bucket per_sec, per_hour;
 	int64_t	 rate_at;		/* clock_now_ms() of the last refill */
 	long	 timeout;		/* ms per message */
+	int	 no_pipelining;		/* a reply came out of order once */
 	int	 plain;			/* no TLS: what the socket holds is all
 					 * there is to read */
 	char	*url, *ca_file;
@@ -724,7 +725,8 @@ begin(struct slot *sl)
 	sl->reused = sl->carried++ > 0;
 	if (command(sl, W_MAIL) < 0)
 		return;
-	if (sl->pipelining && (command(sl, W_RCPT) < 0 || command(sl, W_DATA) < 0))
+	if (sl->pipelining && !sl->smtp->no_pipelining &&
+	    (command(sl, W_RCPT) < 0 || command(sl, W_DATA) < 0))
 		return;
 	sl->wait = W_MAIL;
 }
@@ -782,6 +784,15 @@ reply(struct slot *sl)
 		else {
 			snprintf(text, sizeof text, "unexpected reply: %s", sl->reply);
 			finished(sl, 0, st, text);
+		}
+		if (code == 503 || code < 400) {
+			/* out of step: whatever the reply answered, it was not
+			 * this command; one command at a time from now on */
+			sl->result.out_of_step = 1;
+			if (sl->pipelining && !sl->smtp->no_pipelining)
+				log_warn("smtp: the relay's replies came out of order (%s);"
+				    " no more pipelining", sl->reply);
+			sl->smtp->no_pipelining = 1;
 		}
 		/* a pipelined DATA may yet be answered 354: write nothing more */
 		slot_close(sl);

@@ -92,6 +92,10 @@ typedef struct smtp_result {
 				 * unknown", lines joined by a space), or
 				 * libcurl's error text when code is 0 */
 	int	 stage;		/* SMTP_STAGE_* */
+	int	 out_of_step;	/* 503, or a reply no such command can have
+				 * (code is then 0, text says which): the
+				 * conversation lost its order; the engine
+				 * pipelines no more from then on */
 } smtp_result_t;
 
 typedef struct smtp smtp_t;

@@ -46,6 +46,10 @@ TEST(scopes)
 	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_SEQUENCE);
 	r = res(SMTP_STAGE_RCPT, 354, "", "354 End data with <CR><LF>.<CR><LF>");
 	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_SEQUENCE);
+	/* as the engine reports one: no code, marked out of step */
+	r = res(SMTP_STAGE_RCPT, 0, "", "unexpected reply: 250 2.1.0 Ok");
+	r.out_of_step = 1;
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_SEQUENCE);
 	r = res(SMTP_STAGE_DATA, 552, "5.2.2", "552 5.2.2 <A@X.fi>: mailbox full");
 	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RECIPIENT);
 	r = res(SMTP_STAGE_DATA, 554, "5.7.1", "554 5.7.1 message content rejected");

@@ -922,6 +922,35 @@ TEST(data_soft_and_hard_reject)
 	CHECK_STR(r.text, "554 5.7.1 Spam");
 }
 
+TEST(out_of_order_replies_end_pipelining)
+{
+	/* the sink answers RCPT after a second, and the pipelined DATA
+	 * before it ("503 need RCPT command"): the first message sees a
+	 * reply out of step and says so; the engine then sends one command
+	 * at a time and the others are delivered */
+	static const char *const opts[] = { "-W", "rcpt:1", NULL };
+	struct sink k;
+	smtp_conf_t c;
+
+	if (sink_start(&k, opts) < 0) {
+		CHECK(!"sink started");
+		goto out;
+	}
+	conf_for(&c, k.port);
+	c.connections = 1;
+	deliver(&c, msg_plain, 3, 20000);
+	CHECK(got[0].calls == 1 && got[0].r.out_of_step && got[0].r.code != 250);
+	if (!got[0].r.out_of_step)
+		fprintf(stderr, "  first: %d %s\n", got[0].r.code, got[0].r.text);
+	for (int i = 1; i < 3; i++) {
+		CHECK(got[i].calls == 1 && got[i].r.code == 250 && !got[i].r.out_of_step);
+		if (got[i].r.code != 250)
+			fprintf(stderr, "  message %d: %d %s\n", i, got[i].r.code, got[i].r.text);
+	}
+out:
+	sink_stop(&k);
+}
+
 TEST(disconnects)
 {
 	static const char *const at_rcpt[] = { "-q", "RCPT", NULL };
@@ -1300,5 +1329,6 @@ main(void)
 	RUN(free_mid_transaction_sends_no_dot);
 	RUN(slow_relay_does_not_stall_the_loop);
 	RUN(free_does_not_wait_for_a_slow_quit);
+	RUN(out_of_order_replies_end_pipelining);
 	return TEST_DONE();
 }
