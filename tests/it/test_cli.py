@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -242,6 +243,28 @@ def body(r):
                              capture_output=True).stdout.decode()
     with open(os.path.join(harness.ROOT, "tiedote.conf.example")) as f:
         r.check(f.read() == printed, "tiedote.conf.example is the defaults as printed")
+
+    # every key --print-config prints is in the README's table, and no other
+    keys, section = set(), None
+    for line in printed.splitlines():
+        m = re.match(r"\[(\w+)\]$", line)
+        if m:
+            section = m.group(1)
+        elif re.match(r"\w+ =", line):
+            keys.add(section + "." + line.split(" ", 1)[0])
+    documented = set()
+    with open(os.path.join(harness.ROOT, "README.md"), encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("| `"):
+                continue
+            section = None
+            for name in re.findall(r"`([^`]+)`", line.split("|")[1]):
+                if "." in name:
+                    section, name = name.split(".", 1)
+                documented.add("%s.%s" % (section, name))
+    r.check(keys == documented, "the README's configuration table lists every key, and only those",
+            "not in README: %s\nnot printed: %s" % (sorted(keys - documented),
+                                                   sorted(documented - keys)))
 
     rc = subprocess.run([os.path.join(harness.BUILD, "tiedoted"), "-o", "intake.batch_max=0"],
                         capture_output=True).returncode
