@@ -255,7 +255,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((n = outbox_recover(out_store, clock_now())) > 0)
-		log_warn("outbox: %d messages were in flight at the last stop; queued again", n);
+		/* claimed is not sent: only what SMTP had in hand can have
+		 * reached the relay */
+		log_warn("outbox: %d rows were claimed at the last stop and are queued again;"
+		    " at most %d of them (smtp.connections) can have reached the relay",
+		    n, n < (int)conf.smtp_connections ? n : (int)conf.smtp_connections);
 	cfd = clock_watch();
 	zctx = zmq_ctx_new();
 	if ((intake = intake_open(zctx, &conf, store, &err)) == NULL) {

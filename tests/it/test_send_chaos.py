@@ -80,7 +80,7 @@ def body(r):
             "duplicates %d <= messages in flight at the kills (%d)" % (dups, 2 * CONNECTIONS))
     sent = db_rows(d, "SELECT count(*) FROM outbox WHERE state = 'sent'")[0][0]
     r.check(sent == N, "the outbox ends with every row sent (%d)" % sent)
-    r.check(d.log_text().count("were in flight at the last stop") == 2,
+    r.check(d.log_text().count("were claimed at the last stop") == 2,
             "the restarts after the two kills re-queued rows in flight; the one"
             " after SIGTERM found none")
     d.stop()
