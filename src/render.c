@@ -37,7 +37,7 @@ enum form { F_HTML, F_TEXT, F_N };
 struct words {
 	char	*path;		/* dir/fi/strings.json, for messages */
 	json_t	*all;		/* the file's object, every key */
-	json_t	*plain[F_N];	/* t of each form, the strings without tags */
+	json_t	*plain;		/* the strings without tags, in every t */
 	json_t	*underline;	/* key -> "=" as wide as the plain string */
 	struct tagged {
 		const char *key;	/* borrowed from all */
@@ -211,8 +211,7 @@ load_words(render_t *r, const char *dir, size_t l, buf_t *err)
 		goto out;
 	}
 	w->path = buf_take(&src);
-	for (int f = 0; f < F_N; f++)
-		w->plain[f] = json_object();
+	w->plain = json_object();
 	w->underline = json_object();
 	if (access(w->path, F_OK) < 0 && errno == ENOENT) {
 		w->all = json_object();
@@ -248,8 +247,7 @@ load_words(render_t *r, const char *dir, size_t l, buf_t *err)
 		if (!tags) {
 			size_t cols = wrap_columns(json_string_value(v), json_string_length(v));
 
-			for (int f = 0; f < F_N; f++)
-				json_object_set(w->plain[f], key, v);
+			json_object_set(w->plain, key, v);
 			buf_reset(&rule);
 			for (size_t c = 0; c < cols; c++)
 				if (buf_addc(&rule, '=') < 0) {
@@ -426,8 +424,7 @@ render_close(render_t *r)
 
 		free(w->path);
 		json_decref(w->all);
-		for (int f = 0; f < F_N; f++)
-			json_decref(w->plain[f]);
+		json_decref(w->plain);
 		json_decref(w->underline);
 		free(w->tagged);
 	}
@@ -493,7 +490,7 @@ job_start(struct job *j, render_t *r, const char *kind, const char *lang, json_t
 static int
 job_form(struct job *j, enum form f, buf_t *err)
 {
-	json_t *t = json_copy(j->w->plain[f]);
+	json_t *t = json_copy(j->w->plain);
 	int rc = 0;
 
 	json_object_del(j->data, "t");
