@@ -1,15 +1,27 @@
 /*
  * render - templates/ turned into a message's subject, text and HTML.
  *
- * render_open() loads every template under the directory once and checks
- * that each language (fi, sv, en) has every message kind (bulletin,
- * reminder, announcement, confirm, welcome) as .html, .txt and a subject
- * template; a missing file or a template error is reported then, with
- * file, line and column, never at send time.  render_message() renders one
- * kind in one language from a JSON data object (docs/templates.md): the
- * subject comes out as one line (any line breaks and runs of spaces become
- * one space), the text wrapped at 76 columns, the HTML as written.  The
- * caller's buffers are appended to; the renderer owns the templates.
+ * render_open() loads the folder once: the shared templates at its top
+ * (layout.html, bulletin.txt, subject-bulletin.txt, ...), and for each
+ * language (fi, sv, en) the words in LANG/strings.json and any template of
+ * the language's own in LANG/, which is used for that language instead of
+ * the shared one of the same name.  It checks, and reports then with the
+ * file (and line and column, or the key) rather than at send time: every
+ * kind (bulletin, reminder, announcement, confirm, welcome) has .html,
+ * .txt and a subject template in every language; the templates and the
+ * strings parse; every language has every key another has; every
+ * {{t.x}} and {{underline.x}} a template names exists.  A language with
+ * no strings.json has no words, which is right only when no language has.
+ *
+ * render_message() renders one kind in one language from a JSON data
+ * object (docs/templates.md), not changed: the templates see it with t,
+ * the language's words (a string's {{name}} tags filled from the data,
+ * escaped in HTML, not in text), and in text underline, a run of "=" as
+ * wide as each string without tags.  The subject comes out as one line
+ * (any line breaks and runs of spaces become one space), the text wrapped
+ * at 76 columns, the HTML as written.  The caller's buffers are appended
+ * to; the renderer owns the templates.  One render_t is used by one
+ * thread at a time (it renders through a scratch buffer of its own).
  */
 #ifndef TIEDOTE_RENDER_H
 #define TIEDOTE_RENDER_H

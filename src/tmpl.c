@@ -1004,6 +1004,20 @@ out:
 }
 
 int
+tmpl_set_load_file(tmpl_set_t *set, const char *name, const char *path,
+    buf_t *err)
+{
+	buf_t src;
+	int rc;
+
+	buf_init(&src, TMPL_MAX_SIZE);
+	rc = read_file(path, &src, err) < 0 ||
+	    add(set, name, path, buf_str(&src), src.len, err) < 0 ? -1 : 0;
+	buf_free(&src);
+	return rc;
+}
+
+int
 tmpl_set_load_dir(tmpl_set_t *set, const char *dir, buf_t *err)
 {
 	buf_t path;
@@ -1032,6 +1046,35 @@ const char *
 tmpl_name(const tmpl_t *t)
 {
 	return t->name;
+}
+
+int
+tmpl_vars(const tmpl_t *t, int (*fn)(const char *, void *), void *arg)
+{
+	const struct node *n;
+	const char *seg;
+	buf_t name;
+	uint32_t i;
+	int rc = 0;
+
+	buf_init(&name, 0);
+	for (i = 0; i < t->nnodes && rc == 0; i++) {
+		n = &t->nodes[i];
+		if (n->type != N_VAR && n->type != N_RAW &&
+		    n->type != N_SECTION && n->type != N_INVERTED)
+			continue;
+		if (n->nseg == 0)
+			continue;
+		buf_reset(&name);
+		seg = t->pool + n->str;
+		for (unsigned k = 0; k < n->nseg; k++, seg += strlen(seg) + 1)
+			if ((k > 0 && buf_addc(&name, '.') < 0) ||
+			    buf_adds(&name, seg) < 0)
+				fatal("tmpl_vars: name too long");
+		rc = fn(buf_str(&name), arg);
+	}
+	buf_free(&name);
+	return rc;
 }
 
 /* ---- rendering ---- */

@@ -48,9 +48,21 @@ int		 tmpl_set_add(tmpl_set_t *, const char *name, const char *src,
  * error, which names the file by its path on disk */
 int		 tmpl_set_load_dir(tmpl_set_t *, const char *dir, buf_t *err);
 
+/* tmpl_set_load_file - add the file at path as template `name`; errors
+ * name the file by path */
+int		 tmpl_set_load_file(tmpl_set_t *, const char *name,
+		    const char *path, buf_t *err);
+
 /* tmpl_set_get - the template called name, or NULL; borrowed from the set */
 const tmpl_t	*tmpl_set_get(const tmpl_set_t *, const char *name);
 const char	*tmpl_name(const tmpl_t *);
+
+/* tmpl_vars - call fn(name, arg) for every name t looks up in the data:
+ * {{x}}, {{{x}}}, {{&x}}, {{#x}}, {{^x}}, in the order they stand, dotted
+ * names as written ("links.home"), "." left out; stops at fn's first
+ * non-zero return and returns it, else 0.  Partials are not followed */
+int		 tmpl_vars(const tmpl_t *, int (*fn)(const char *name, void *arg),
+		    void *arg);
 
 /*
  * tmpl_render - append t rendered against data (NULL acts as {}) to out.

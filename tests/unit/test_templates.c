@@ -8,7 +8,12 @@
  * unsubscribe link and the mail-client basics, the text must wrap to 76
  * columns (bar single long words), carry no markup or entities and end
  * with the unsubscribe URL, and subjects must be one line.  Templates are
- * read from $TIEDOTE_ROOT/templates (default ./templates).  With
+ * read from $TIEDOTE_ROOT/templates (default ./templates) and rendered
+ * through render.h, which gives them each language's words; a name such
+ * as "fi/bulletin.html" below means that part of that kind in that
+ * language.  Every language must have every string another has: in the
+ * shipped files, and render_open() must refuse a folder where one lacks
+ * one, naming the file and the key.  With
  * $TIEDOTE_TEMPLATES_DUMP set to a directory, every rendering is also
  * written there for a human to read.
  */
@@ -24,7 +29,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "datefmt.h"
-#include "tmpl.h"
+#include "render.h"
 #include "util.h"
 #include "wrap.h"
 #include "test.h"
@@ -119,7 +124,7 @@ static const struct copy copy[NLANG] = {
 };
 
 static const char *root_dir;
-static tmpl_set_t *set;
+static render_t *rd;
 static int64_t now_t, due_t, due2_t, start_t, end_t, pub_t, news_t;
 
 static int64_t
@@ -331,24 +336,40 @@ sample(const char *msg, int l, int hostile)
 	return optin(l, hostile);
 }
 
-/* render - name rendered against data; new string, caller frees, NULL
- * on a failure (reported) */
+/* render - name ("fi/bulletin.html", "fi/subject-bulletin.txt") rendered
+ * against data as render_raw() renders that part; new string, caller
+ * frees, NULL on a failure (reported) */
 static char *
 render(const char *name, json_t *data)
 {
-	const tmpl_t *t = tmpl_set_get(set, name);
-	buf_t out, err;
+	char lang[8], kind[64];
+	const char *slash = strchr(name, '/'), *base, *dot;
+	buf_t subject, text, html, err;
+	buf_t *part;
 	char *s = NULL;
 
-	buf_init(&out, 0);
+	if (slash == NULL || (size_t)(slash - name) >= sizeof(lang) ||
+	    (dot = strrchr(slash, '.')) == NULL) {
+		fprintf(stderr, "  bad template name %s\n", name);
+		return NULL;
+	}
+	snprintf(lang, sizeof(lang), "%.*s", (int)(slash - name), name);
+	base = slash + 1;
+	if (strncmp(base, "subject-", 8) == 0)
+		base += 8;
+	snprintf(kind, sizeof(kind), "%.*s", (int)(dot - base), base);
+	buf_init(&subject, 0);
+	buf_init(&text, 0);
+	buf_init(&html, 0);
 	buf_init(&err, 0);
-	if (t == NULL)
-		fprintf(stderr, "  no template %s\n", name);
-	else if (tmpl_render(set, t, data, &out, &err) < 0)
+	part = base != slash + 1 ? &subject : strcmp(dot, ".txt") == 0 ? &text : &html;
+	if (render_raw(rd, kind, lang, data, &subject, &text, &html, &err) < 0)
 		fprintf(stderr, "  %s: %s\n", name, buf_str(&err));
 	else
-		s = buf_take(&out);
-	buf_free(&out);
+		s = buf_take(part);
+	buf_free(&subject);
+	buf_free(&text);
+	buf_free(&html);
 	buf_free(&err);
 	return s;
 }
@@ -467,6 +488,25 @@ has_entity(const char *s)
 	    strstr(s, "&quot;") || strstr(s, "&#") || strstr(s, "&nbsp;");
 }
 
+/* words - the keys of lang's strings.json, or NULL (reported) */
+static json_t *
+words(const char *lang)
+{
+	char path[1024];
+	json_error_t je;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/templates/%s/strings.json", root_dir,
+	    lang);
+	if ((j = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL ||
+	    !json_is_object(j)) {
+		fprintf(stderr, "  %s:%d: %s\n", path, je.line, je.text);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 TEST(every_language_has_every_file)
 {
 	static const char *const files[] = {
@@ -478,20 +518,26 @@ TEST(every_language_has_every_file)
 		"subject-announcement.txt", "subject-confirm.txt",
 		"subject-welcome.txt",
 	};
-	char name[512], path[1024];
+	char path[1024];
 	struct dirent *de;
+	struct stat st;
 	DIR *dir;
 	int l, k, m;
 
-	for (l = 0; l < NLANG; l++)
-		for (k = 0; k < (int)(sizeof(files) / sizeof(files[0])); k++) {
-			snprintf(name, sizeof(name), "%s/%s", langs[l], files[k]);
-			if (tmpl_set_get(set, name) == NULL)
-				fprintf(stderr, "  missing %s\n", name);
-			CHECK(tmpl_set_get(set, name) != NULL);
-		}
-	/* partials too: what one language has, all have */
+	/* one layout and one template of each kind, for every language */
+	for (k = 0; k < (int)(sizeof(files) / sizeof(files[0])); k++) {
+		snprintf(path, sizeof(path), "%s/templates/%s", root_dir,
+		    files[k]);
+		if (stat(path, &st) < 0)
+			fprintf(stderr, "  missing %s\n", path);
+		CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode));
+	}
+	/* what one language's folder has (its words, any template of its
+	 * own), all have */
 	for (l = 0; l < NLANG; l++) {
+		snprintf(path, sizeof(path), "%s/templates/%s/strings.json",
+		    root_dir, langs[l]);
+		CHECK(stat(path, &st) == 0);
 		snprintf(path, sizeof(path), "%s/templates/%s", root_dir,
 		    langs[l]);
 		CHECK((dir = opendir(path)) != NULL);
@@ -501,15 +547,153 @@ TEST(every_language_has_every_file)
 			if (de->d_name[0] == '.')
 				continue;
 			for (m = 0; m < NLANG; m++) {
-				snprintf(name, sizeof(name), "%s/%s", langs[m],
-				    de->d_name);
-				if (tmpl_set_get(set, name) == NULL)
-					fprintf(stderr, "  missing %s\n", name);
-				CHECK(tmpl_set_get(set, name) != NULL);
+				snprintf(path, sizeof(path), "%s/templates/%s/%s",
+				    root_dir, langs[m], de->d_name);
+				if (stat(path, &st) < 0)
+					fprintf(stderr, "  missing %s\n", path);
+				CHECK(stat(path, &st) == 0);
 			}
 		}
 		closedir(dir);
 	}
+}
+
+TEST(every_language_has_every_string)
+{
+	json_t *w[NLANG], *v;
+	const char *key;
+	int l, m, any = 0;
+
+	for (l = 0; l < NLANG; l++) {
+		w[l] = words(langs[l]);
+		CHECK(w[l] != NULL);
+	}
+	for (l = 0; l < NLANG; l++)
+		for (m = 0; m < NLANG; m++) {
+			if (w[l] == NULL || w[m] == NULL)
+				continue;
+			json_object_foreach(w[l], key, v) {
+				any = 1;
+				if (json_object_get(w[m], key) == NULL)
+					fprintf(stderr, "  %s/strings.json has no"
+					    " \"%s\" (%s has)\n", langs[m], key,
+					    langs[l]);
+				CHECK(json_object_get(w[m], key) != NULL);
+				CHECK(json_is_string(v));
+			}
+		}
+	CHECK(any);
+	for (l = 0; l < NLANG; l++)
+		json_decref(w[l]);
+}
+
+/* copy_of - a copy of the shipped templates in a new folder under /tmp;
+ * 0, or -1 */
+static int
+copy_of(char *dir)
+{
+	char cmd[2048];
+
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "cp -R '%s/templates/.' '%s/'", root_dir, dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+remove_copy(const char *dir)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "  could not remove %s\n", dir);
+}
+
+/* refused - render_open() on dir fails, saying all of want (NULL ends) */
+static void
+refused(const char *dir, const char *const *want)
+{
+	render_t *r;
+	buf_t err;
+
+	buf_init(&err, 0);
+	r = render_open(dir, &err);
+	CHECK(r == NULL);
+	for (; *want; want++) {
+		if (strstr(buf_str(&err), *want) == NULL)
+			fprintf(stderr, "  \"%s\" not in: %s\n", *want,
+			    buf_str(&err));
+		CHECK(strstr(buf_str(&err), *want) != NULL);
+	}
+	render_close(r);
+	buf_free(&err);
+}
+
+/* rewrite - the file dir/name with its first `from` made `to` */
+static int
+rewrite(const char *dir, const char *name, const char *from, const char *to)
+{
+	char path[1024], *p;
+	buf_t b;
+	FILE *fp;
+	int c, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	buf_init(&b, 0);
+	if ((fp = fopen(path, "r")) == NULL)
+		goto out;
+	while ((c = fgetc(fp)) != EOF)
+		if (buf_addc(&b, (char)c) < 0)
+			break;
+	fclose(fp);
+	if ((p = strstr(buf_str(&b), from)) == NULL ||
+	    (fp = fopen(path, "w")) == NULL)
+		goto out;
+	fprintf(fp, "%.*s%s%s", (int)(p - b.data), b.data, to, p + strlen(from));
+	rc = fclose(fp) == 0 ? 0 : -1;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+TEST(a_missing_string_is_refused_at_start)
+{
+	char dir[] = "/tmp/tiedote-templates.XXXXXX";
+	char sv[1100];
+	const char *lack[] = { sv, "\"unsubscribe\"", NULL };
+	const char *typo[] = { "bulletin.html", "t.dedlines", NULL };
+	const char *markup[] = { "en/strings.json", "\"hello\"", NULL };
+	render_t *r;
+	buf_t err;
+
+	buf_init(&err, 0);
+	CHECK(copy_of(dir) == 0);
+	/* the copy as it is loads */
+	r = render_open(dir, &err);
+	if (r == NULL)
+		fprintf(stderr, "  %s\n", buf_str(&err));
+	CHECK(r != NULL);
+	render_close(r);
+	/* Swedish without a key the others have */
+	snprintf(sv, sizeof(sv), "%s/sv/strings.json", dir);
+	CHECK(rewrite(dir, "sv/strings.json", "\"unsubscribe\"",
+	    "\"unsubscribe_gone\"") == 0);
+	refused(dir, lack);
+	CHECK(rewrite(dir, "sv/strings.json", "\"unsubscribe_gone\"",
+	    "\"unsubscribe\"") == 0);
+	/* a template naming a string no language has */
+	CHECK(rewrite(dir, "bulletin.html", "{{{t.deadlines}}}",
+	    "{{{t.dedlines}}}") == 0);
+	refused(dir, typo);
+	CHECK(rewrite(dir, "bulletin.html", "{{{t.dedlines}}}",
+	    "{{{t.deadlines}}}") == 0);
+	/* markup in the words */
+	CHECK(rewrite(dir, "en/strings.json", "\"Hello,\"",
+	    "\"<b>Hello</b>,\"") == 0);
+	refused(dir, markup);
+	remove_copy(dir);
+	buf_free(&err);
 }
 
 /* check_html - one HTML rendering */
@@ -800,11 +984,11 @@ main(void)
 	end_t = T("2020-09-16T15:30+03:00");
 	pub_t = T("2020-05-20T10:00+03:00");
 	news_t = T("2020-01-24T15:43+02:00");
-	set = tmpl_set_new();
 	buf_init(&err, 0);
-	rc = tmpl_set_load_dir(set, dir, &err);
-	if (rc < 0)
+	rd = render_open(dir, &err);
+	if (rd == NULL)
 		fprintf(stderr, "  load %s: %s\n", dir, buf_str(&err));
+	rc = rd == NULL ? -1 : 0;
 	buf_free(&err);
 	/* without the templates every case would fail the same way */
 	if (rc < 0) {
@@ -814,12 +998,14 @@ main(void)
 		test_passed++;
 		printf("ok - load_templates\n");
 		RUN(every_language_has_every_file);
+		RUN(every_language_has_every_string);
+		RUN(a_missing_string_is_refused_at_start);
 		RUN(every_message_renders_in_every_language);
 		RUN(hostile_text_stays_text);
 		RUN(bulletin_sections_and_marks);
 		RUN(no_browser_link_without_one);
 		RUN(reminder_says_when);
 	}
-	tmpl_set_free(set);
+	render_close(rd);
 	return TEST_DONE();
 }
