@@ -231,6 +231,11 @@ loop_run(loop_t *l)
 		}
 		idle = l->idle_pending && l->idle_pending(l->idle_arg);
 		t = idle ? 0 : timeout(l, clock_mono_ms());
+		if (nitems == 0 && t < 0) {
+			/* zmq_poll would sleep for ever: nothing can wake it */
+			log_error("loop: nothing to wait for");
+			return -1;
+		}
 		if ((n = zmq_poll(items, nitems, t)) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;

@@ -31,7 +31,8 @@
  * own included; a deleted entry gets no more calls, in this turn either.
  * Errors: loop_add_* return -1 past the limits below (a programming
  * error, logged); loop_run() returns 0 after loop_stop(), -1 after
- * loop_fail() or when poll fails for another reason than EINTR.
+ * loop_fail(), when poll fails for another reason than EINTR, and when
+ * nothing is left to wait for (no entry, timer or source timeout).
  * Threads: one loop, one thread.
  */
 #ifndef TIEDOTE_LOOP_H
