@@ -101,6 +101,29 @@ def free_port():
     raise RuntimeError("no free port below %d" % low)
 
 
+def _listens(pid, port):
+    """True when process pid holds the socket listening on 127.0.0.1:port
+    (read from /proc: a connection would be counted by the worker, and
+    another program on the port would answer it just the same)."""
+    want = "0100007F:%04X" % port
+    inodes = set()
+    try:
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1] == want and fields[3] == "0A":
+                    inodes.add("socket:[%s]" % fields[9])
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                    return True
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return False
+
+
 def tiedoted_path():
     return os.path.join(BUILD, "tiedoted")
 
@@ -144,7 +167,7 @@ class Tiedoted:
                 "--log-level", self.log_level] + self.extra_args
 
     def start(self, timeout=30.0, retries=3):
-        """Start and wait until the port accepts TCP connections."""
+        """Start and wait until the worker itself listens on its port."""
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError("tiedoted already running")
         # Append, so the log of a restarted worker keeps the earlier run.
@@ -167,11 +190,9 @@ class Tiedoted:
                     return self.start(timeout, retries - 1)
                 raise RuntimeError("tiedoted exited with %s during start-up:\n%s"
                                    % (self.proc.returncode, self.log_tail()))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+            if _listens(self.proc.pid, self.port):
+                return self
+            time.sleep(0.05)
         self.kill()
         raise RuntimeError("tiedoted did not listen on %s within %.0f s:\n%s"
                            % (self.endpoint, timeout, self.log_tail()))
@@ -367,10 +388,28 @@ def _self_test(r):
     r.check((inner.passed, inner.failed) == (1, 1)
             and out.getvalue() == "ok - a\nnot ok - b\n#   why\n", "Results counts and prints", out.getvalue())
 
-    port = free_port()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", port))
-    r.check(True, "free_port gives a bindable port")
+    ports = [free_port() for _ in range(50)]
+    bindable = True
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                bindable = False
+    r.check(bindable and len(set(ports)) == len(ports), "free_port gives bindable ports, never twice")
+    r.check(1024 <= min(ports) and max(ports) < _ephemeral_low(),
+            "free_port chooses below the kernel's ephemeral range", ports)
+    if have_tiedoted():
+        # a port taken between free_port() and the bind: a new one, not a failure
+        d = Tiedoted()
+        taken = d.port
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", taken))
+            s.listen(1)
+            d.start()
+            r.check(d.running() and d.port != taken,
+                    "a worker whose port was taken starts on a fresh one", d.log_tail())
+        d.stop()
 
     sizes = {m: len(event_bytes({"event": m})) for m in
              ("@300KiB", "@deep", "@deep-open", "@body:65536:a", "@body:21846:€")}

@@ -113,6 +113,15 @@ TEST(watched_clock_is_exact)
 	/* a refresh with nothing new keeps the value, and reads nothing */
 	clock_refresh();
 	CHECK(clock_now() == 1600002000);
+	/* written in place and closed: seen too (IN_CLOSE_WRITE) */
+	{
+		FILE *fp = fopen(path, "w");
+
+		fputs("@1600003000\n", fp);
+		fclose(fp);
+		clock_refresh();
+		CHECK(clock_now() == 1600003000);
+	}
 	unlink(path);
 	rmdir(dir);
 	unsetenv("TIEDOTE_NOW_FILE");
