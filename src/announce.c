@@ -27,8 +27,8 @@ fire(store_t *s, const char *id, int revision, json_t *body, unsigned mask, int 
 	int rc;
 
 	if (store_begin(s) < 0 || (!expired && (projects ?
-	    outbox_fill_contacts(s, "announcement", id, NULL, mask, now, &count) :
-	    outbox_fill_subscribers(s, "announcement", id, mask, now, &count)) < 0) ||
+	    outbox_fill_contacts(s, KIND_ANNOUNCEMENT, id, NULL, mask, now, &count) :
+	    outbox_fill_subscribers(s, KIND_ANNOUNCEMENT, id, mask, now, &count)) < 0) ||
 	    (st = store_cached(s, sql)) == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -119,9 +119,12 @@ content_lang(json_t *body, const char *want)
 }
 
 int
-announce_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t *row,
+announce_message(const build_env_t *env, void **cache, const outbox_row_t *row,
     int64_t now, buf_t *eml, buf_t *err)
 {
+	store_t *s = env->store;
+	const conf_t *c = env->conf;
+	message_ctx_t *m = env->msg;
 	static const char sql[] = "SELECT r.body, e.cancelled, e.rowid FROM announcements a"
 	    " JOIN event_revisions r ON r.event_id = a.event_id AND r.revision = a.revision"
 	    " JOIN events e ON e.id = a.event_id WHERE a.event_id = ?1 AND a.state = 'fired'";
@@ -132,6 +135,7 @@ announce_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row
 	char ref[48];
 	int step, cancelled = 0, rc = 1;
 
+	(void)cache;
 	(void)c;
 	if (st == NULL) {
 		buf_notef(err, "announcement %s: %s", row->ref, store_errmsg(s));
@@ -209,7 +213,7 @@ announce_store(store_t *s, const conf_t *c, json_t *raw, int64_t now, int *revis
 	}
 	/* a cancelled announcement's queued messages go with it */
 	if (json_is_true(json_object_get(ev, "cancelled")) &&
-	    outbox_cancel(s, "announcement", id, now) < 0)
+	    outbox_cancel(s, KIND_ANNOUNCEMENT, id, now) < 0)
 		goto fail;
 	if (store_commit(s) < 0)
 		goto fail;
@@ -347,7 +351,7 @@ announce_list(store_t *s, const char *id, json_t **out)
 			json_object_set_new(o, "fired", json_string(t));
 			json_object_set_new(o, "recipients", json_integer(sqlite3_column_int64(st, 6)));
 			json_object_set_new(o, "fired_revision", json_integer(sqlite3_column_int(st, 7)));
-			if (outbox_report(s, "announcement", eid, id ? 10 : 0, &report) < 0) {
+			if (outbox_report(s, KIND_ANNOUNCEMENT, eid, id ? 10 : 0, &report) < 0) {
 				json_decref(o);
 				json_decref(body);
 				goto out;

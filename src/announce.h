@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "build.h"
 #include "conf.h"
 #include "message.h"
 #include "outbox.h"
@@ -30,8 +31,7 @@
 
 int	announce_tick(store_t *, const conf_t *, int64_t now, buf_t *err);
 /* announce_message - as remind_message() (remind.h), for an announcement */
-int	announce_message(store_t *, const conf_t *, message_ctx_t *, const outbox_row_t *,
-	    int64_t now, buf_t *eml, buf_t *err);
+build_fn announce_message;
 /* announce_store - validate ev (an announcement, as a producer would send
  * it) and store it as a new event or revision; 0, or -1 with err */
 int	announce_store(store_t *, const conf_t *, json_t *ev, int64_t now, int *revision,

@@ -2,11 +2,13 @@
  * bulletin - issue lifecycle and the scheduler; contract in bulletin.h.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bulletin.h"
 #include "compose.h"
 #include "log.h"
+#include "message.h"
 #include "outbox.h"
 #include "sched.h"
 #include "util.h"
@@ -267,7 +269,7 @@ bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 		char ref[32];
 
 		snprintf(ref, sizeof ref, "%lld", (long long)is.id);
-		if (outbox_open(s, "bulletin", ref, &open) < 0)
+		if (outbox_open(s, KIND_BULLETIN, ref, &open) < 0)
 			goto dberr;
 		if (open == 0) {
 			if (set_state(s, is.id, "sent", NULL, -1, now) < 0)
@@ -343,7 +345,7 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 			goto out;
 		}
 		/* back to where it was: sending if its outbox was filled */
-		if (outbox_open(s, "bulletin", ref, &open) < 0)
+		if (outbox_open(s, KIND_BULLETIN, ref, &open) < 0)
 			goto out;
 		to = open || is.recipients ? "sending" : "draft";
 	} else if (strcmp(verb, "cancel") == 0) {
@@ -352,8 +354,8 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 			buf_notef(err, "issue %lld is already %s", (long long)id, is.state);
 			goto out;
 		}
-		if (outbox_cancel(s, "bulletin", ref, now) < 0 ||
-		    outbox_cancel(s, "draft", ref, now) < 0)
+		if (outbox_cancel(s, KIND_BULLETIN, ref, now) < 0 ||
+		    outbox_cancel(s, KIND_DRAFT, ref, now) < 0)
 			goto out;
 		to = "cancelled";
 	} else {
@@ -376,6 +378,29 @@ out:
 	return rc;
 }
 
+/* paused - "paused": {"by": "relay", "reply": ..., "since": ...} while the
+ * sender's relay breaker (relay.h) is open: the sender records its state
+ * as meta "relay" at each change */
+static void
+paused(store_t *s, json_t *j)
+{
+	buf_t v;
+	json_t *relay;
+	const char *state;
+
+	buf_init(&v, 4096);
+	if (store_meta_get(s, "relay", &v) == 0 &&
+	    (relay = json_loads(buf_str(&v), 0, NULL)) != NULL) {
+		state = json_string_value(json_object_get(relay, "state"));
+		if (state && strcmp(state, "closed") != 0)
+			json_object_set_new(j, "paused", json_pack("{s:s, s:s, s:O, s:O}",
+			    "by", "relay", "state", state, "reply", json_object_get(relay, "reply"),
+			    "since", json_object_get(relay, "since")));
+		json_decref(relay);
+	}
+	buf_free(&v);
+}
+
 static json_t *
 issue_json(store_t *s, const bulletin_issue_t *is, int failures)
 {
@@ -389,10 +414,12 @@ issue_json(store_t *s, const bulletin_issue_t *is, int failures)
 	snprintf(ref, sizeof ref, "%lld", (long long)is->id);
 	if (is->slot >= 0)
 		json_object_set_new(j, "slot", json_integer(is->slot));
-	if (outbox_report(s, "bulletin", ref, failures, &report) == 0) {
+	if (outbox_report(s, KIND_BULLETIN, ref, failures, &report) == 0) {
 		json_object_update(j, report);
 		json_decref(report);
 	}
+	if (strcmp(is->state, "sending") == 0)
+		paused(s, j);
 	return j;
 }
 
@@ -432,4 +459,52 @@ bulletin_status(store_t *s, int64_t id, int failures, json_t **out)
 		return got;
 	*out = issue_json(s, &is, failures);
 	return 0;
+}
+
+/* the issue being sent, loaded once for all its readers */
+struct bulletin_cache {
+	int64_t	 id;
+	bulletin_issue_t issue;
+	compose_issue_t *items;
+};
+
+void
+bulletin_cache_free(void *arg)
+{
+	struct bulletin_cache *c = arg;
+
+	if (c == NULL)
+		return;
+	compose_issue_free(c->items);
+	free(c);
+}
+
+int
+bulletin_message(const build_env_t *env, void **cache, const outbox_row_t *row,
+    int64_t now, buf_t *eml, buf_t *err)
+{
+	compose_conf_t cc = { env->conf->time_zone, (int)env->conf->deadline_days,
+	    (int)env->conf->event_days };
+	struct bulletin_cache *c = *cache;
+	message_rcpt_t r = { row->subscriber_id, row->recipient, row->name, row->lang,
+	    row->regions, 0, 0 };
+	int64_t id = strtoll(row->ref, NULL, 10);
+
+	if (c == NULL)
+		*cache = c = xcalloc(1, sizeof *c);
+	if (c->items == NULL || c->id != id) {
+		compose_issue_free(c->items);
+		c->items = NULL;
+		if (bulletin_get(env->store, id, &c->issue) != 0) {
+			buf_notef(err, "issue %lld is gone", (long long)id);
+			return -1;
+		}
+		if (compose_issue_load(env->store, &cc, c->issue.number, c->issue.period_start,
+		    c->issue.period_end, &c->items, err) < 0)
+			return -1;
+		c->id = id;
+	}
+	if (row->kind == KIND_DRAFT)
+		r = (message_rcpt_t){ 0, row->recipient, "", "fi", 0x1f, 1, 0 };
+	return message_bulletin(env->msg, c->items, c->issue.number, &r, now, NULL, eml, err);
 }

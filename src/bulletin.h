@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "build.h"
 #include "conf.h"
 #include "store.h"
 
@@ -46,6 +47,12 @@ int	 bulletin_send_now(store_t *, const conf_t *, int64_t now, int64_t *id, buf_
 /* bulletin_control - "hold", "resume", "cancel" or "approve"; 0, or -1
  * with the reason in err (e.g. cancelling a sent issue) */
 int	 bulletin_control(store_t *, int64_t id, const char *verb, int64_t now, buf_t *err);
+/* bulletin_message - the builder of "bulletin" rows (a subscriber's copy:
+ * their regions, language and name) and "draft" rows (an editor's approval
+ * copy: every region, Finnish, marked as a draft), build.h's signature; the
+ * issue and its items are loaded once into *cache for all its readers */
+build_fn bulletin_message;
+void	 bulletin_cache_free(void *);
 /* bulletin_list - every issue, newest first, with its outbox counts */
 int	 bulletin_list(store_t *, json_t **);
 /* bulletin_status - one issue (id 0: the latest) with counts and the

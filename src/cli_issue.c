@@ -199,6 +199,12 @@ print_issue(const json_t *is, int verbose, double rate, int tty)
 	    (long long)json_integer_value(json_object_get(c, "deferred")),
 	    (long long)json_integer_value(json_object_get(c, "failed")),
 	    json_is_true(json_object_get(is, "approved")) ? "" : "  (not approved)");
+	if ((f = json_object_get(is, "paused")) != NULL) {
+		clock_format(json_integer_value(json_object_get(f, "since")), start);
+		printf("  paused: %s (%s since %s): %s\n", json_string_value(json_object_get(f, "by")),
+		    json_string_value(json_object_get(f, "state")), start,
+		    json_string_value(json_object_get(f, "reply")));
+	}
 	if (!verbose)
 		return;
 	printf("  period %s .. %s\n ", start, end);

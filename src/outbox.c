@@ -9,6 +9,33 @@
 
 #define CLAIM_MAX 256
 
+/* the names in SQL and JSON, in the order of the enums */
+static const char *const state_names[OUTBOX_STATES] = { "queued", "sending", "sent",
+    "deferred", "failed", "suppressed", "skipped", "cancelled" };
+static const char *const kind_names[KINDS] = { "bulletin", "draft", "reminder",
+    "announcement" };
+
+const char *
+outbox_state_name(outbox_state_t st)
+{
+	return st < OUTBOX_STATES ? state_names[st] : "unknown";
+}
+
+const char *
+outbox_kind_name(outbox_kind_t k)
+{
+	return k < KINDS ? kind_names[k] : "unknown";
+}
+
+static outbox_kind_t
+kind_parse(const char *name)
+{
+	for (int k = 0; k < KINDS; k++)
+		if (strcmp(name, kind_names[k]) == 0)
+			return (outbox_kind_t)k;
+	return KIND_UNKNOWN;
+}
+
 int
 outbox_recover(store_t *s, int64_t now)
 {
@@ -61,7 +88,7 @@ out:
 /* fill - run one INSERT .. SELECT whose ?1 is kind, ?2 ref, ?3 now, ?4
  * mask and ?5 (if it has one) projects */
 static int
-fill(store_t *s, const char *sql, const char *kind, const char *ref, unsigned mask,
+fill(store_t *s, const char *sql, outbox_kind_t kind, const char *ref, unsigned mask,
     const char *projects, int64_t now, int64_t *count)
 {
 	sqlite3_stmt *st = store_cached(s, sql);
@@ -70,7 +97,7 @@ fill(store_t *s, const char *sql, const char *kind, const char *ref, unsigned ma
 	*count = 0;
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int(st, 4, (int)mask);
@@ -87,7 +114,7 @@ fill(store_t *s, const char *sql, const char *kind, const char *ref, unsigned ma
 }
 
 int
-outbox_fill_subscribers(store_t *s, const char *kind, const char *ref, unsigned mask,
+outbox_fill_subscribers(store_t *s, outbox_kind_t kind, const char *ref, unsigned mask,
     int64_t now, int64_t *count)
 {
 	static const char sql[] = "INSERT OR IGNORE INTO outbox (kind, ref, subscriber_id,"
@@ -100,7 +127,7 @@ outbox_fill_subscribers(store_t *s, const char *kind, const char *ref, unsigned 
 }
 
 int
-outbox_fill_contacts(store_t *s, const char *kind, const char *ref, const char *projects,
+outbox_fill_contacts(store_t *s, outbox_kind_t kind, const char *ref, const char *projects,
     unsigned mask, int64_t now, int64_t *count)
 {
 	static const char sql[] = "INSERT OR IGNORE INTO outbox (kind, ref, contact_id,"
@@ -124,7 +151,8 @@ struct claimed {
 	int64_t	 id, first_attempt, subscriber_id, contact_id;
 	int	 attempts;
 	unsigned regions;
-	size_t	 kind, ref, recipient, name, lang, project;
+	outbox_kind_t kind;
+	size_t	 ref, recipient, name, lang, project;
 };
 
 static size_t
@@ -179,7 +207,7 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 		struct claimed *r = &rows[n++];
 
 		r->id = sqlite3_column_int64(st, 0);
-		r->kind = arena_add(&arena, st, 1);
+		r->kind = kind_parse((const char *)sqlite3_column_text(st, 1));
 		r->ref = arena_add(&arena, st, 2);
 		r->recipient = arena_add(&arena, st, 3);
 		r->attempts = sqlite3_column_int(st, 4) + 1;
@@ -208,7 +236,7 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 	for (i = 0; i < n; i++) {
 		const struct claimed *r = &rows[i];
 		const char *a = arena.data;
-		outbox_row_t row = { r->id, a + r->kind, a + r->ref, a + r->recipient,
+		outbox_row_t row = { r->id, r->kind, a + r->ref, a + r->recipient,
 		    r->attempts, r->first_attempt, r->subscriber_id, a + r->name, a + r->lang,
 		    r->regions, r->contact_id, a + r->project };
 
@@ -226,7 +254,7 @@ out:
 }
 
 int
-outbox_result(store_t *s, int64_t id, const char *state, int code, const char *reply,
+outbox_result(store_t *s, int64_t id, outbox_state_t state, int code, const char *reply,
     int64_t next_attempt, int64_t now)
 {
 	static const char sql[] = "UPDATE outbox SET state = ?2, reply_code = ?3, reply = ?4,"
@@ -236,7 +264,7 @@ outbox_result(store_t *s, int64_t id, const char *state, int code, const char *r
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, outbox_state_name(state), -1, SQLITE_STATIC);
 	code ? sqlite3_bind_int(st, 3, code) : sqlite3_bind_null(st, 3);
 	reply ? sqlite3_bind_text(st, 4, reply, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 4);
 	sqlite3_bind_int64(st, 5, next_attempt);
@@ -259,7 +287,7 @@ outbox_release(store_t *s, int64_t id, int64_t now)
 }
 
 int
-outbox_cancel(store_t *s, const char *kind, const char *ref, int64_t now)
+outbox_cancel(store_t *s, outbox_kind_t kind, const char *ref, int64_t now)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
@@ -267,7 +295,7 @@ outbox_cancel(store_t *s, const char *kind, const char *ref, int64_t now)
 	if (store_prepare(s, "UPDATE outbox SET state = 'cancelled', updated = ?3"
 	    " WHERE kind = ?1 AND ref = ?2 AND state IN ('queued', 'deferred')", &st) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
 	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
@@ -277,7 +305,7 @@ out:
 }
 
 int
-outbox_open(store_t *s, const char *kind, const char *ref, int64_t *n)
+outbox_open(store_t *s, outbox_kind_t kind, const char *ref, int64_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
@@ -285,7 +313,7 @@ outbox_open(store_t *s, const char *kind, const char *ref, int64_t *n)
 	if (store_prepare(s, "SELECT count(*) FROM outbox WHERE kind = ?1 AND ref = ?2"
 	    " AND state IN ('queued', 'sending', 'deferred')", &st) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
 	if (store_step(s, st) != SQLITE_ROW)
 		goto out;
@@ -297,20 +325,18 @@ out:
 }
 
 int
-outbox_report(store_t *s, const char *kind, const char *ref, int failures, json_t **out)
+outbox_report(store_t *s, outbox_kind_t kind, const char *ref, int failures, json_t **out)
 {
-	static const char *const states[] = { "queued", "sending", "sent", "deferred",
-	    "failed", "suppressed", "cancelled" };
 	sqlite3_stmt *st = NULL;
 	json_t *counts = json_object(), *fails = json_array();
 	int rc = -1;
 
-	for (size_t i = 0; i < NELEM(states); i++)
-		json_object_set_new(counts, states[i], json_integer(0));
+	for (int i = 0; i < OUTBOX_STATES; i++)
+		json_object_set_new(counts, state_names[i], json_integer(0));
 	if (store_prepare(s, "SELECT state, count(*) FROM outbox WHERE kind = ?1 AND ref = ?2"
 	    " GROUP BY state", &st) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
 	while (store_step(s, st) == SQLITE_ROW)
 		json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
@@ -322,7 +348,7 @@ outbox_report(store_t *s, const char *kind, const char *ref, int failures, json_
 	    " AND state IN ('failed', 'suppressed', 'deferred') AND reply IS NOT NULL"
 	    " ORDER BY updated DESC, id DESC LIMIT ?3", &st) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, failures);
 	while (store_step(s, st) == SQLITE_ROW)

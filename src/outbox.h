@@ -3,8 +3,17 @@
  *
  *   queued -> sending -> sent
  *                     -> deferred (next_attempt) -> sending ...
- *                     -> failed (with the SMTP reply) | suppressed
+ *                     -> failed (with the SMTP reply)
+ *                     -> suppressed (failed with a reply that the address
+ *                        does not exist: no later message goes to it)
+ *                     -> skipped (nothing in the issue for the reader)
+ *                     -> cancelled (its reason is gone: a deadline
+ *                        cancelled, a project removed)
+ *                     -> queued (never attempted: released, or held back
+ *                        by the relay's circuit breaker, uncharged)
  *   queued/deferred   -> cancelled (the issue was cancelled)
+ * States and kinds are enums here and strings only in SQL and JSON
+ * (outbox_state_name(), outbox_kind_name()).
  *
  * outbox_claim() moves due rows to "sending" and commits before anything
  * is handed to SMTP, so after a crash outbox_recover() puts exactly the
@@ -22,9 +31,35 @@
 
 #include "store.h"
 
+typedef enum {
+	OUTBOX_QUEUED,
+	OUTBOX_SENDING,
+	OUTBOX_SENT,
+	OUTBOX_DEFERRED,
+	OUTBOX_FAILED,
+	OUTBOX_SUPPRESSED,
+	OUTBOX_SKIPPED,
+	OUTBOX_CANCELLED,
+	OUTBOX_STATES
+} outbox_state_t;
+
+/* the kinds of message; the builder of each is in build.c's table */
+typedef enum {
+	KIND_BULLETIN,		/* an issue, to a subscriber */
+	KIND_DRAFT,		/* an issue's approval copy, to an editor */
+	KIND_REMINDER,		/* a deadline's reminder, to a project contact */
+	KIND_ANNOUNCEMENT,	/* an announcement, to subscribers or contacts */
+	KINDS,
+	KIND_UNKNOWN = KINDS	/* a row of a kind this build does not know */
+} outbox_kind_t;
+
+const char *outbox_state_name(outbox_state_t);
+const char *outbox_kind_name(outbox_kind_t);
+
 typedef struct outbox_row {
 	int64_t	 id;
-	const char *kind, *ref, *recipient;
+	outbox_kind_t kind;
+	const char *ref, *recipient;
 	int	 attempts;		/* including this one */
 	int64_t	 first_attempt;
 	/* the subscriber, when the row has one */
@@ -45,33 +80,33 @@ int	outbox_fill_bulletin(store_t *, const char *number, const unsigned *masks,
 	    int n, int64_t now, int64_t *count);
 /* outbox_fill_subscribers - one queued row per active, unsuppressed
  * subscriber whose regions meet mask */
-int	outbox_fill_subscribers(store_t *, const char *kind, const char *ref,
+int	outbox_fill_subscribers(store_t *, outbox_kind_t, const char *ref,
 	    unsigned mask, int64_t now, int64_t *count);
 /* outbox_fill_contacts - one queued row per unsuppressed contact address
  * of the projects listed in projects (a JSON array of ids), or when it is
  * NULL of every project whose regions meet mask; an address that two
  * projects share gets one row (the first project's, by id) */
-int	outbox_fill_contacts(store_t *, const char *kind, const char *ref,
+int	outbox_fill_contacts(store_t *, outbox_kind_t, const char *ref,
 	    const char *projects, unsigned mask, int64_t now, int64_t *count);
 /* outbox_claim - up to max due rows of issues not held, committed as
  * "sending"; cb for each; returns the number claimed or -1 */
 int	outbox_claim(store_t *, int64_t now, int max,
 	    int (*cb)(const outbox_row_t *, void *), void *);
-/* outbox_result - the outcome of one attempt; state is "sent",
- * "deferred" (next_attempt used), "failed" or "suppressed" */
-int	outbox_result(store_t *, int64_t id, const char *state, int code,
+/* outbox_result - the outcome of one attempt of a "sending" row: any final
+ * state, or OUTBOX_DEFERRED (next_attempt used) */
+int	outbox_result(store_t *, int64_t id, outbox_state_t, int code,
 	    const char *reply, int64_t next_attempt, int64_t now);
 /* outbox_release - a claimed row that was never attempted, back to the
  * queue as it was */
 int	outbox_release(store_t *, int64_t id, int64_t now);
 /* outbox_cancel - queued and deferred rows of (kind, ref) cancelled */
-int	outbox_cancel(store_t *, const char *kind, const char *ref, int64_t now);
+int	outbox_cancel(store_t *, outbox_kind_t, const char *ref, int64_t now);
 /* outbox_open - rows of (kind, ref) not yet final (queued, sending,
  * deferred) */
-int	outbox_open(store_t *, const char *kind, const char *ref, int64_t *n);
+int	outbox_open(store_t *, outbox_kind_t, const char *ref, int64_t *n);
 /* outbox_report - {"counts": {state: n}, "failures": [latest failed rows]}
  * as a new object */
-int	outbox_report(store_t *, const char *kind, const char *ref, int failures,
+int	outbox_report(store_t *, outbox_kind_t, const char *ref, int failures,
 	    json_t **);
 /* outbox_suppress - never send to this address again (user unknown) */
 int	outbox_suppress(store_t *, const char *email, const char *reason, int64_t now);

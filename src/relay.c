@@ -92,9 +92,17 @@ relay_outcome(relay_t *r, const smtp_result_t *res, const char *rcpt, int64_t no
     relay_held_t *held)
 {
 	char why[512];
+	int after;	/* silent once the content had gone out */
+	relay_scope_t scope;
 
 	*held = RELAY_HELD_KEEP;
-	switch (relay_scope(res, rcpt)) {
+	scope = relay_scope(res, rcpt);
+	after = res->code == 0 && res->stage >= SMTP_STAGE_DATA;
+	/* a failure of a message sent before it opened brings no news: the
+	 * wait before the probe does not grow, and no reader is charged */
+	if (r->state == RELAY_OPEN && scope != RELAY_SCOPE_OK)
+		return after ? RELAY_RECORD : RELAY_REQUEUE;
+	switch (scope) {
 	case RELAY_SCOPE_OK:
 		close_breaker(r);
 		if (r->same > 0)
@@ -119,8 +127,14 @@ relay_outcome(relay_t *r, const smtp_result_t *res, const char *rcpt, int64_t no
 			if (r->same > 0)
 				*held = RELAY_HELD_REQUEUE;
 			open_breaker(r, now, why, -1, "");
+			/* silence after the content went out: it may have been
+			 * delivered, so it is not sent again at once */
+			return after ? RELAY_RECORD : RELAY_REQUEUE;
 		}
-		return RELAY_REQUEUE;
+		/* one timeout or drop may be this message's doing (one the
+		 * relay chokes on): deferred with backoff, not retried at once
+		 * for ever */
+		return RELAY_RECORD;
 	case RELAY_SCOPE_RECIPIENT:
 	case RELAY_SCOPE_MESSAGE:
 		break;
@@ -188,4 +202,11 @@ relay_may_send(relay_t *r, int64_t now)
 		return 0;
 	}
 	return 0;
+}
+
+void
+relay_unprobe(relay_t *r)
+{
+	if (r->state == RELAY_PROBING)
+		r->state = RELAY_OPEN;
 }

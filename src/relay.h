@@ -19,7 +19,12 @@
  *                          us or the relay, never about the reader
  *
  * relay_outcome() feeds one result to the breaker and says what becomes of
- * the row (relay_verdict_t) and of the rows it holds back.  The breaker
+ * the row (relay_verdict_t) and of the rows it holds back.  A timeout or
+ * drop that does not open the breaker is recorded (deferred, with
+ * backoff): it may be the message's own doing, and a message the relay
+ * chokes on must not come back at once for ever.  So is one after the
+ * content went out (stage DATA) even when it opens the breaker: the
+ * message may have been delivered, and is not sent again at once.  The breaker
  * opens - sending pauses - on a refusal, on RELAY_TIMEOUT_RUN timeouts or
  * dropped sessions in a row, and on the same failure (code and enhanced
  * status) for RELAY_SAME_RUN different recipients in a row.  While such a
@@ -102,6 +107,9 @@ relay_held_t relay_expire(relay_t *, int64_t now_ms);
  * turns PROBING when the wait is over: one message, then 0 until its
  * result); ask it only with a message in hand that goes at once */
 int	relay_may_send(relay_t *, int64_t now_ms);
+/* relay_unprobe - the message relay_may_send() let through as the probe
+ * never went (the engine refused it): the next one may be the probe */
+void	relay_unprobe(relay_t *);
 /* relay_state_name - "closed", "open", "probing" */
 const char *relay_state_name(relay_state_t);
 

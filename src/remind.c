@@ -325,7 +325,7 @@ fire(store_t *s, const char *eid, int64_t id, int days, const int64_t *skip, int
 	snprintf(ref, sizeof ref, "%lld", (long long)send_id);
 	if ((projects = json_object_get(body, "projects")) != NULL)
 		plist = json_dumps(projects, JSON_COMPACT);
-	if (outbox_fill_contacts(s, "reminder", ref, plist, mask, now, &count) < 0 ||
+	if (outbox_fill_contacts(s, KIND_REMINDER, ref, plist, mask, now, &count) < 0 ||
 	    (st = store_cached(s, count_sql)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, send_id);
@@ -394,9 +394,12 @@ remind_tick(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 }
 
 int
-remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t *row,
+remind_message(const build_env_t *env, void **cache, const outbox_row_t *row,
     int64_t now, buf_t *eml, buf_t *err)
 {
+	store_t *s = env->store;
+	const conf_t *c = env->conf;
+	message_ctx_t *m = env->msg;
 	static const char sql[] = "SELECT r.days, r.previous_due, e.body, e.revision,"
 	    " e.cancelled FROM reminder_sends r JOIN events e ON e.id = r.event_id"
 	    " WHERE r.id = ?1";
@@ -411,6 +414,7 @@ remind_message(store_t *s, const conf_t *c, message_ctx_t *m, const outbox_row_t
 	ical_item_t item;
 	int rc = -1;
 
+	(void)cache;
 	buf_init(&when, 1024);
 	buf_init(&ics, (size_t)1 << 20);
 	buf_init(&ref, 64);

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "build.h"
 #include "conf.h"
 #include "message.h"
 #include "outbox.h"
@@ -43,8 +44,7 @@ int	remind_tick(store_t *, const conf_t *, int64_t now, buf_t *err);
 /* remind_message - the message of one claimed reminder row into eml:
  * 0 built, 1 not to be sent any more (deadline cancelled or past, project
  * removed) with the reason in err, -1 error in err */
-int	remind_message(store_t *, const conf_t *, message_ctx_t *, const outbox_row_t *,
-	    int64_t now, buf_t *eml, buf_t *err);
+build_fn remind_message;
 /* remind_list - the plans of every deadline (event_id NULL) or of one, as a
  * new array of {event, due, title, reminders: [{days, fire_at, state}],
  * sends: [{days, due, fired, recipients, previous_due}]} */

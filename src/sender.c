@@ -7,14 +7,13 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <jansson.h>
 
-#include "announce.h"
-#include "bulletin.h"
+#include "build.h"
 #include "clock.h"
-#include "compose.h"
 #include "log.h"
 #include "outbox.h"
-#include "remind.h"
+#include "relay.h"
 #include "sender.h"
 #include "smtp.h"
 #include "util.h"
@@ -24,16 +23,17 @@ struct job {
 	int64_t	 id, subscriber_id, contact_id, first_attempt;
 	int	 attempts;
 	unsigned regions;
-	char	*kind, *ref, *recipient, *name, *lang, *project;
+	outbox_kind_t kind;
+	char	*ref, *recipient, *name, *lang, *project;
 	int	 built;		/* 1: eml holds its message, -1: it ended unbuilt */
 	int64_t	 built_at;	/* clock_now() when it was built */
 	buf_t	 eml;
 };
 
-/* an outcome, waiting for the commit at the end of this loop turn */
-struct result {
+/* an outcome, kept until a commit has made it durable */
+struct outcome {
 	int64_t	 id, next;
-	const char *state;
+	outbox_state_t state;	/* OUTBOX_QUEUED: back to the queue, uncharged */
 	int	 code, suppress;
 	char	 reply[512], addr[320];
 };
@@ -46,29 +46,45 @@ struct result {
 #define EML_MAX	((size_t)16 << 20)
 #define AHEAD_MAX_S 2	/* a message built longer ago is built again:
 				 * its Date says when it was built */
+/* a commit of outcomes that failed (a full disk, a lock held outside) is
+ * tried again after this, doubling to the maximum; the loop never waits
+ * in SQLite longer than SENDER_BUSY_MS */
+#define RECORD_RETRY_FIRST_MS	50
+#define RECORD_RETRY_MAX_MS	2000
+#define SENDER_BUSY_MS		5
+#define IDLE_MS		200	/* an empty queue is looked at again after this */
 
 struct sender {
 	const conf_t *conf;
 	store_t	*store;
 	message_ctx_t *msg;
+	build_t	*build;
 	smtp_t	*smtp;
+	relay_t	 relay;
+	relay_state_t relay_known;	/* the state last logged and recorded */
+	int64_t	 relay_opens;		/* times opened since start */
+	int	 relay_dirty;		/* its state is to be recorded */
 	struct job waiting[WINDOW], *inflight;
 	int	 nwaiting, head, ninflight;
-	struct result *results;
-	int	 nresults;
+	/* outcomes to commit: at most a window's rows, those in flight and
+	 * those held back, since nothing new is claimed or submitted while
+	 * some wait (stalled) */
+	struct outcome *outcomes, held[RELAY_SAME_RUN];
+	int	 noutcomes, nheld, maxoutcomes;
+	int	 stalled;		/* a commit failed: retry at retry_at */
+	int64_t	 retry_at, retry_wait;	/* monotonic ms */
+	int	 tries;			/* commits tried for the waiting outcomes */
 	int64_t	 idle_until;	/* monotonic ms: no claim before, the queue was empty */
+	int	 claim_failing;	/* the last claim failed (logged once) */
 	int	 released;	/* sender_release() was called: no more claims */
-	/* the issue being sent, loaded once for all its recipients */
-	int64_t	 issue_id;
-	bulletin_issue_t issue;
-	compose_issue_t *items;
+	int	 paused;	/* sender_pause(): no more claims until resumed */
 	buf_t	 env, err;
 	size_t	 eml_hint;	/* the last message's size: one allocation each */
 };
 
 /* sender_classify - the state a reply leads to, and whether it suppresses
  * the address */
-static const char *
+static outbox_state_t
 sender_classify(int code, const char *enhanced, const char *text, int *suppress)
 {
 	/* "user unknown" and kin: the address itself is bad (RFC 3463) */
@@ -79,16 +95,16 @@ sender_classify(int code, const char *enhanced, const char *text, int *suppress)
 
 	*suppress = 0;
 	if (code >= 200 && code < 300)
-		return "sent";
+		return OUTBOX_SENT;
 	if (code >= 500) {
 		for (size_t i = 0; i < NELEM(unknown); i++)
 			*suppress |= strcmp(enhanced, unknown[i]) == 0;
 		if (*enhanced == '\0' && (code == 550 || code == 551 || code == 553))
 			for (size_t i = 0; i < NELEM(words); i++)
 				*suppress |= strcasestr(text, words[i]) != NULL;
-		return "failed";
+		return *suppress ? OUTBOX_SUPPRESSED : OUTBOX_FAILED;
 	}
-	return "deferred";
+	return OUTBOX_DEFERRED;
 }
 
 /* backoff - seconds before attempt n+1 after n failed ones */
@@ -109,7 +125,6 @@ backoff(const conf_t *c, int attempts)
 static void
 job_free(struct job *j)
 {
-	free(j->kind);
 	free(j->ref);
 	free(j->recipient);
 	free(j->name);
@@ -119,14 +134,85 @@ job_free(struct job *j)
 	memset(j, 0, sizeof *j);
 }
 
-/* done - the SMTP engine's verdict on one message, kept until the commit
- * at the end of sender_process() */
+/* outcome - a new outcome for row id at the end of the queue */
+static struct outcome *
+outcome(sender_t *s, int64_t id, const char *addr, outbox_state_t state, int code,
+    const char *reply)
+{
+	struct outcome *o;
+
+	/* cannot happen: see maxoutcomes in sender_new() */
+	if (s->noutcomes == s->maxoutcomes)
+		fatal("sender: %d outcomes wait for a commit", s->noutcomes);
+	o = &s->outcomes[s->noutcomes++];
+	memset(o, 0, sizeof *o);
+	o->id = id;
+	o->state = state;
+	o->code = code;
+	snprintf(o->reply, sizeof o->reply, "%s", reply);
+	snprintf(o->addr, sizeof o->addr, "%s", addr);
+	return o;
+}
+
+/* held - what the breaker says of the rows it held back: recorded as they
+ * were classified, or back to the queue uncharged */
+static void
+held(sender_t *s, relay_held_t what)
+{
+	if (what == RELAY_HELD_KEEP)
+		return;
+	for (int i = 0; i < s->nheld; i++) {
+		struct outcome *o = outcome(s, 0, "", OUTBOX_QUEUED, 0, "");
+
+		*o = s->held[i];
+		if (what == RELAY_HELD_REQUEUE) {
+			o->state = OUTBOX_QUEUED;
+			o->suppress = 0;
+		}
+	}
+	s->nheld = 0;
+}
+
+/* relay_note - one log line, and the state recorded for `issue status` and
+ * `status`, when the breaker changes state */
+static void
+relay_note(sender_t *s)
+{
+	const relay_t *r = &s->relay;
+
+	if (r->state == s->relay_known)
+		return;
+	if (r->state == RELAY_OPEN && s->relay_known == RELAY_CLOSED) {
+		s->relay_opens++;
+		log_error("sender: relay refusing, sending paused: %s", r->reason);
+	} else if (r->state == RELAY_OPEN)
+		log_warn("sender: relay still refusing, next probe in %lld ms: %s",
+		    (long long)r->probe_wait, r->reason);
+	else if (r->state == RELAY_CLOSED)
+		log_info("sender: relay answers again, sending resumed");
+	else
+		log_info("sender: probing the relay with one message");
+	/* the rows claimed for later go back to the queue while it refuses */
+	if (r->state == RELAY_OPEN)
+		for (; s->nwaiting > 0; s->nwaiting--, s->head = (s->head + 1) % WINDOW) {
+			struct job *j = &s->waiting[s->head];
+
+			outcome(s, j->id, j->recipient, OUTBOX_QUEUED, 0, "");
+			job_free(j);
+		}
+	s->relay_known = r->state;
+	s->relay_dirty = 1;
+}
+
+/* done - the SMTP engine's verdict on one message, kept until a commit */
 static void
 done(void *arg, uint64_t id, const smtp_result_t *res)
 {
 	sender_t *s = arg;
-	struct result *r = &s->results[s->nresults];
 	struct job *j = NULL;
+	struct outcome *o, tmp;
+	relay_verdict_t verdict;
+	relay_held_t what;
 	int64_t now = clock_now();
 
 	for (int i = 0; i < s->ninflight; i++)
@@ -136,60 +222,109 @@ done(void *arg, uint64_t id, const smtp_result_t *res)
 		log_error("sender: result for unknown message %llu", (unsigned long long)id);
 		return;
 	}
-	memset(r, 0, sizeof *r);
-	r->id = j->id;
-	r->code = res->code;
-	snprintf(r->reply, sizeof r->reply, "%s", res->text);
-	snprintf(r->addr, sizeof r->addr, "%s", j->recipient);
-	r->state = sender_classify(res->code, res->enhanced, res->text, &r->suppress);
-	if (strcmp(r->state, "deferred") == 0) {
-		r->next = now + backoff(s->conf, j->attempts);
-		if (r->next - (j->first_attempt ? j->first_attempt : now) >=
+	verdict = relay_outcome(&s->relay, res, j->recipient, clock_mono_ms(), &what);
+	held(s, what);
+	if (verdict == RELAY_REQUEUE) {
+		/* the relay's fault or out of step: the reader is charged nothing */
+		outcome(s, j->id, j->recipient, OUTBOX_QUEUED, 0, "");
+		goto out;
+	}
+	o = verdict == RELAY_HOLD ? memset(&tmp, 0, sizeof tmp) :
+	    outcome(s, j->id, j->recipient, OUTBOX_SENT, 0, "");
+	o->id = j->id;
+	o->code = res->code;
+	snprintf(o->reply, sizeof o->reply, "%s", res->text);
+	snprintf(o->addr, sizeof o->addr, "%s", j->recipient);
+	o->state = sender_classify(res->code, res->enhanced, res->text, &o->suppress);
+	if (o->state == OUTBOX_DEFERRED) {
+		o->next = now + backoff(s->conf, j->attempts);
+		if (o->next - (j->first_attempt ? j->first_attempt : now) >=
 		    s->conf->max_age_hours * 3600) {
-			r->state = "failed";
-			r->next = 0;
+			o->state = OUTBOX_FAILED;
+			o->next = 0;
 		}
 	}
-	s->nresults++;
+	if (verdict == RELAY_HOLD)
+		s->held[s->nheld++] = tmp;	/* relay.h: fewer than RELAY_SAME_RUN */
+out:
+	relay_note(s);
 	job_free(j);
 	*j = s->inflight[--s->ninflight];
 }
 
-/* flush - every outcome of this turn in one transaction: a crash can lose
- * at most the outcomes of one turn, which are messages that were in flight */
+/* record - the relay's state as meta "relay" (JSON), read by status */
+static int
+record_relay(sender_t *s, int64_t now)
+{
+	const relay_t *r = &s->relay;
+	json_t *v = json_pack("{s:s, s:I, s:I, s:s}", "state", relay_state_name(r->state),
+	    "since", (json_int_t)now, "opened", (json_int_t)s->relay_opens,
+	    "reply", r->state == RELAY_CLOSED ? "" : r->reason);
+	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	int rc = text ? store_meta_set(s->store, "relay", text) : -1;
+
+	free(text);
+	json_decref(v);
+	return rc;
+}
+
+/* flush - every outcome waiting, in one transaction.  A crash loses at
+ * most the outcomes of one turn, messages that were in flight.  When the
+ * commit fails (a full disk, the database locked from outside) the
+ * outcomes stay here and are committed again, with backoff, until they
+ * are durable; meanwhile nothing is claimed or submitted, so a row whose
+ * message was delivered is never left "sending" while the worker runs */
 static void
 flush(sender_t *s)
 {
-	int64_t now = clock_now();
+	int64_t now = clock_now(), mono = clock_mono_ms();
 	int i;
 
-	if (s->nresults == 0)
+	if (s->noutcomes == 0 && !s->relay_dirty)
 		return;
+	if (s->stalled && mono < s->retry_at)
+		return;
+	s->tries++;
 	if (store_begin(s->store) < 0)
 		goto fail;
-	for (i = 0; i < s->nresults; i++) {
-		struct result *r = &s->results[i];
+	for (i = 0; i < s->noutcomes; i++) {
+		struct outcome *o = &s->outcomes[i];
 
-		if (outbox_result(s->store, r->id, r->state, r->code, r->reply, r->next, now) < 0 ||
-		    (r->suppress && outbox_suppress(s->store, r->addr, r->reply, now) < 0))
+		if (o->state == OUTBOX_QUEUED ? outbox_release(s->store, o->id, now) < 0 :
+		    outbox_result(s->store, o->id, o->state, o->code, o->reply, o->next, now) < 0 ||
+		    (o->suppress && outbox_suppress(s->store, o->addr, o->reply, now) < 0))
 			goto fail;
 	}
+	if (s->relay_dirty && record_relay(s, now) < 0)
+		goto fail;
 	if (store_commit(s->store) < 0)
 		goto fail;
-	for (i = 0; i < s->nresults; i++) {
-		struct result *r = &s->results[i];
+	for (i = 0; i < s->noutcomes; i++) {
+		struct outcome *o = &s->outcomes[i];
 
-		if (strcmp(r->state, "sent") != 0)
-			log_info("sender: message %lld to %s %s%s: %s", (long long)r->id, r->addr,
-			    r->state, r->suppress ? " (address suppressed)" : "", r->reply);
+		if (o->state != OUTBOX_SENT && o->state != OUTBOX_QUEUED)
+			log_info("sender: message %lld to %s %s%s: %s", (long long)o->id, o->addr,
+			    outbox_state_name(o->state), o->suppress ? " (address suppressed)" : "",
+			    o->reply);
 	}
-	s->nresults = 0;
+	if (s->stalled)
+		log_info("sender: %d outcomes recorded at the %d. try; sending again",
+		    s->noutcomes, s->tries);
+	s->noutcomes = 0;
+	s->relay_dirty = 0;
+	s->stalled = 0;
+	s->tries = 0;
 	return;
 fail:
-	/* the rows stay "sending": the next start re-queues them */
-	log_error("sender: recording %d outcomes: %s", s->nresults, store_errmsg(s->store));
+	if (!s->stalled)
+		log_error("sender: recording %d outcomes: %s; kept, and tried again until"
+		    " they are recorded; no new message meanwhile", s->noutcomes,
+		    store_errmsg(s->store));
 	store_rollback(s->store);
-	s->nresults = 0;
+	s->retry_wait = !s->stalled ? RECORD_RETRY_FIRST_MS :
+	    s->retry_wait * 2 > RECORD_RETRY_MAX_MS ? RECORD_RETRY_MAX_MS : s->retry_wait * 2;
+	s->retry_at = mono + s->retry_wait;
+	s->stalled = 1;
 }
 
 sender_t *
@@ -211,10 +346,16 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 	s->conf = conf;
 	s->store = store;
 	s->msg = msg;
+	s->build = build_new(store, conf, msg);
+	relay_init(&s->relay);
+	s->relay_known = RELAY_CLOSED;
 	s->inflight = xcalloc((size_t)conf->smtp_connections + 1, sizeof *s->inflight);
-	s->results = xcalloc((size_t)conf->smtp_connections + 1, sizeof *s->results);
+	/* the window (built or released), those in flight and those held */
+	s->maxoutcomes = WINDOW + (int)conf->smtp_connections + RELAY_SAME_RUN;
+	s->outcomes = xcalloc((size_t)s->maxoutcomes, sizeof *s->outcomes);
 	buf_init(&s->env, 1024);
 	buf_init(&s->err, 4096);
+	store_busy(store, SENDER_BUSY_MS);
 	if (strcmp(conf->smtp_tls, "auto") != 0 && strcmp(conf->smtp_tls, "yes") != 0 &&
 	    strcmp(conf->smtp_tls, "no") != 0) {
 		buf_notef(err, "smtp.tls: \"%s\" is not auto, yes or no", conf->smtp_tls);
@@ -239,33 +380,11 @@ sender_free(sender_t *s)
 	for (int i = 0; i < s->ninflight; i++)
 		job_free(&s->inflight[i]);
 	free(s->inflight);
-	free(s->results);
-	compose_issue_free(s->items);
+	free(s->outcomes);
+	build_free(s->build);
 	buf_free(&s->env);
 	buf_free(&s->err);
 	free(s);
-}
-
-/* load_issue - the issue behind an outbox row's ref, cached */
-static int
-load_issue(sender_t *s, int64_t id)
-{
-	compose_conf_t cc = { s->conf->time_zone, (int)s->conf->deadline_days,
-	    (int)s->conf->event_days };
-
-	if (s->items && s->issue_id == id)
-		return 0;
-	compose_issue_free(s->items);
-	s->items = NULL;
-	if (bulletin_get(s->store, id, &s->issue) != 0) {
-		buf_notef(&s->err, "issue %lld is gone", (long long)id);
-		return -1;
-	}
-	if (compose_issue_load(s->store, &cc, s->issue.number, s->issue.period_start,
-	    s->issue.period_end, &s->items, &s->err) < 0)
-		return -1;
-	s->issue_id = id;
-	return 0;
 }
 
 /* claim_cb - copy a claimed row into the waiting window */
@@ -280,7 +399,7 @@ claim_cb(const outbox_row_t *row, void *arg)
 	j->first_attempt = row->first_attempt;
 	j->attempts = row->attempts;
 	j->regions = row->regions;
-	j->kind = xstrdup(row->kind);
+	j->kind = row->kind;
 	j->ref = xstrdup(row->ref);
 	j->recipient = xstrdup(row->recipient);
 	j->name = xstrdup(row->name);
@@ -293,54 +412,40 @@ claim_cb(const outbox_row_t *row, void *arg)
 }
 
 /* build - a waiting row's message into j->eml (built = 1); a row that
- * cannot be built is final at once (built = -1) */
+ * cannot be built is final at the next commit (built = -1) */
 static void
 build(sender_t *s, struct job *j)
 {
-	message_rcpt_t r = { j->subscriber_id, j->recipient, j->name, j->lang, j->regions, 0, 0 };
 	outbox_row_t row = { j->id, j->kind, j->ref, j->recipient, j->attempts, j->first_attempt,
 	    j->subscriber_id, j->name, j->lang, j->regions, j->contact_id, j->project };
+	outbox_state_t empty;
 	int64_t now = clock_now();
-	int got = -1;
+	int got;
 
 	buf_reset(&s->err);
 	buf_reserve(&j->eml, s->eml_hint);
-	if (strcmp(j->kind, "bulletin") == 0 || strcmp(j->kind, "draft") == 0) {
-		if (load_issue(s, strtoll(j->ref, NULL, 10)) == 0) {
-			if (strcmp(j->kind, "draft") == 0)
-				r = (message_rcpt_t){ 0, j->recipient, "", "fi", 0x1f, 1, 0 };
-			got = message_bulletin(s->msg, s->items, s->issue.number, &r, now, NULL,
-			    &j->eml, &s->err);
-		}
-	} else if (strcmp(j->kind, "reminder") == 0)
-		got = remind_message(s->store, s->conf, s->msg, &row, now, &j->eml, &s->err);
-	else if (strcmp(j->kind, "announcement") == 0)
-		got = announce_message(s->store, s->conf, s->msg, &row, now, &j->eml, &s->err);
-	else
-		buf_notef(&s->err, "no message kind \"%s\"", j->kind);
-	if (got == 0) {
+	if ((got = build_row(s->build, &row, now, &j->eml, &empty, &s->err)) == 0) {
 		s->eml_hint = j->eml.len + 1024;
 		j->built = 1;
 		j->built_at = now;
 		return;
 	}
-	/* 1: a bulletin with nothing for the recipient, or a notice whose
-	 * reason is gone (cancelled, past, project removed) */
+	/* 1: nothing in it for the reader, or its reason is gone */
 	if (got == 1 && s->err.len == 0)
 		buf_note(&s->err, "nothing in this issue for the recipient");
-	outbox_result(s->store, j->id, got < 0 ? "failed" : row.contact_id ||
-	    strcmp(j->kind, "announcement") == 0 ? "cancelled" : "suppressed", 0,
-	    buf_str(&s->err), 0, now);
+	outcome(s, j->id, j->recipient, got < 0 ? OUTBOX_FAILED : empty, 0, buf_str(&s->err));
 	if (got < 0)
 		log_error("sender: message %lld: %s", (long long)j->id, buf_str(&s->err));
 	j->built = -1;
 }
 
-/* submit - hand one waiting row's message to SMTP, building it first if
- * that was not done ahead */
-static void
-submit(sender_t *s, struct job *j)
+/* submit - hand the next waiting row's message to SMTP, building it first
+ * if that was not done ahead; 0 when the relay may not take it now (the
+ * row stays first in the window), 1 when the row is done with */
+static int
+submit(sender_t *s)
 {
+	struct job *j = &s->waiting[s->head];
 	int64_t now = clock_now();
 	int bad;
 
@@ -352,26 +457,33 @@ submit(sender_t *s, struct job *j)
 	}
 	if (!j->built)
 		build(s, j);
+	if (j->built > 0 && !relay_may_send(&s->relay, clock_mono_ms()))
+		return 0;
+	relay_note(s);
+	s->head = (s->head + 1) % WINDOW;
+	s->nwaiting--;
 	if (j->built < 0) {
 		job_free(j);
-		return;
+		return 1;
 	}
 	buf_reset(&s->env);
-	message_verp(s->msg, j->id, &s->env);
-	if (smtp_submit(s->smtp, (uint64_t)j->id, buf_str(&s->env), j->recipient,
+	if (message_verp(s->msg, j->id, &s->env) < 0 ||
+	    smtp_submit(s->smtp, (uint64_t)j->id, buf_str(&s->env), j->recipient,
 	    j->eml.data, j->eml.len) < 0) {
 		/* EAGAIN cannot happen after smtp_ready(); retry it at once */
 		bad = errno == EINVAL;
-		outbox_result(s->store, j->id, bad ? "failed" : "deferred", 0, bad ?
-		    "address unusable in SMTP" : "SMTP engine busy", bad ? 0 : now, now);
+		outcome(s, j->id, j->recipient, bad ? OUTBOX_FAILED : OUTBOX_DEFERRED, 0, bad ?
+		    "address unusable in SMTP" : "SMTP engine busy")->next = bad ? 0 : now;
 		log_error("sender: message %lld not accepted by the SMTP engine: %s",
 		    (long long)j->id, strerror(errno));
+		relay_unprobe(&s->relay);	/* that probe never went */
 		job_free(j);
-		return;
+		return 1;
 	}
 	(void)buf_take(&j->eml);	/* the engine owns it now */
 	s->inflight[s->ninflight++] = *j;
 	memset(j, 0, sizeof *j);
+	return 1;
 }
 
 /* ahead - the next waiting row, among as many as there are connections,
@@ -382,7 +494,7 @@ ahead(sender_t *s)
 	int n = s->nwaiting < (int)s->conf->smtp_connections ? s->nwaiting :
 	    (int)s->conf->smtp_connections;
 
-	if (s->released)
+	if (s->released || s->stalled)
 		return NULL;
 	for (int i = 0; i < n; i++) {
 		struct job *j = &s->waiting[(s->head + i) % WINDOW];
@@ -414,60 +526,81 @@ ahead_run(void *arg)
 		log_debug("sender: message %lld built ahead", (long long)j->id);
 }
 
-static int
+/* pump - claim and submit what the connections can take.  Nothing while
+ * outcomes wait for a commit, while paused, or while the relay refuses
+ * (but for its probe: then one row is claimed) */
+static void
 pump(sender_t *s, int64_t now)
 {
-	int ready = smtp_ready(s->smtp), n = 0;
+	int64_t mono = clock_mono_ms();
+	int max = s->relay.state == RELAY_CLOSED ? WINDOW : 1;
 
-	if (s->released)
-		return 0;
-
-	while (ready > 0) {
+	if (s->released || s->stalled)
+		return;
+	while (smtp_ready(s->smtp) > 0) {
 		if (s->nwaiting == 0) {
 			/* an idle outbox is looked at 5 times a second, not at every
 			 * turn of the loop, which the intake's events also drive */
-			if (clock_mono_ms() < s->idle_until)
+			if (s->paused || mono < s->idle_until ||
+			    (s->relay.state != RELAY_CLOSED && mono < s->relay.probe_at))
 				break;
 			s->head = 0;
-			if (outbox_claim(s->store, now, WINDOW, claim_cb, s) < 0) {
-				log_error("sender: claiming messages: %s", store_errmsg(s->store));
+			if (outbox_claim(s->store, now, max, claim_cb, s) < 0) {
+				if (!s->claim_failing)
+					log_error("sender: claiming messages: %s; tried again every %d ms",
+					    store_errmsg(s->store), IDLE_MS);
+				s->claim_failing = 1;
+				s->idle_until = mono + IDLE_MS;
 				break;
 			}
+			if (s->claim_failing)
+				log_info("sender: claiming messages again");
+			s->claim_failing = 0;
 			if (s->nwaiting == 0) {
-				s->idle_until = clock_mono_ms() + 200;
+				s->idle_until = mono + IDLE_MS;
 				break;
 			}
 		}
-		submit(s, &s->waiting[s->head]);
-		s->head = (s->head + 1) % WINDOW;
-		s->nwaiting--;
-		ready = smtp_ready(s->smtp);
-		n++;
+		if (!submit(s))
+			break;
 	}
-	return n;
 }
 
 void
 sender_release(sender_t *s)
 {
-	int64_t now = clock_now();
-
 	/* claimed, never handed to SMTP: back to the queue, not "in flight" */
 	s->released = 1;
-	while (s->nwaiting > 0) {
+	for (; s->nwaiting > 0; s->nwaiting--, s->head = (s->head + 1) % WINDOW) {
 		struct job *j = &s->waiting[s->head];
 
-		outbox_release(s->store, j->id, now);
+		outcome(s, j->id, j->recipient, OUTBOX_QUEUED, 0, "");
 		job_free(j);
-		s->head = (s->head + 1) % WINDOW;
-		s->nwaiting--;
 	}
+}
+
+void
+sender_pause(sender_t *s, int on)
+{
+	s->paused = on;
 }
 
 int
 sender_inflight(sender_t *s)
 {
 	return smtp_inflight(s->smtp);
+}
+
+int
+sender_pending(sender_t *s)
+{
+	return s->noutcomes + s->nheld + (s->relay_dirty ? 1 : 0);
+}
+
+void
+sender_finish(sender_t *s)
+{
+	held(s, RELAY_HELD_RECORD);
 }
 
 static int
@@ -478,12 +611,28 @@ source_items(void *arg, zmq_pollitem_t *items, int max)
 	return smtp_pollitems(s->smtp, items, max);
 }
 
+/* source_timeout - the engine's, or sooner: the next try of a commit, the
+ * relay's next probe, the end of a held run */
 static long
 source_timeout(void *arg)
 {
 	sender_t *s = arg;
+	long t = smtp_timeout_ms(s->smtp);
+	int64_t mono = clock_mono_ms(), at[3] = { -1, -1, -1 };
 
-	return smtp_timeout_ms(s->smtp);
+	if (s->stalled)
+		at[0] = s->retry_at;
+	if (s->relay.state == RELAY_OPEN)
+		at[1] = s->relay.probe_at;
+	if (s->nheld > 0)
+		at[2] = s->relay.held_since + RELAY_HOLD_MS;
+	for (int i = 0; i < 3; i++) {
+		long w = at[i] < 0 ? -1 : at[i] > mono ? (long)(at[i] - mono) : 0;
+
+		if (w >= 0 && (t < 0 || w < t))
+			t = w;
+	}
+	return t;
 }
 
 static void
@@ -492,23 +641,24 @@ source_process(void *arg, const zmq_pollitem_t *items, int n)
 	sender_t *s = arg;
 
 	smtp_process(s->smtp, items, n);
-	/* The connections the results freed take their next messages before
-	 * the results are committed, so that the commit is not between a
-	 * connection and its next message.  That can repeat no more after a
-	 * crash: a new message is only offered to the relay (MAIL, RCPT,
-	 * DATA) until its content goes out, and that waits for the 354,
-	 * which smtp_process() reads in a later turn, after this commit. */
-	if (s->nresults > 0)
-		pump(s, clock_now());
+	held(s, relay_expire(&s->relay, clock_mono_ms()));
+	/* The outcomes are committed before the connections they freed take
+	 * their next messages: a message starts only when every delivery
+	 * before it is recorded, so a crash can repeat at most the messages
+	 * whose outcome this very commit was writing (smtp.connections) */
 	flush(s);
+	pump(s, clock_now());
 }
 
 /* before_sleep - claim and submit what the connections can take */
 static void
 before_sleep(loop_t *l, void *arg)
 {
+	sender_t *s = arg;
+
 	(void)l;
-	pump(arg, clock_now());
+	flush(s);	/* the rows a build ended, the waiting ones released */
+	pump(s, clock_now());
 }
 
 int

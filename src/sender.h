@@ -42,8 +42,16 @@ sender_t *sender_new(const conf_t *, store_t *, message_ctx_t *, buf_t *err);
 void	 sender_free(sender_t *);
 int	 sender_attach(sender_t *, loop_t *);
 int	 sender_inflight(sender_t *);
-/* sender_release - rows claimed but not yet handed to SMTP go back to the
- * queue (at shutdown) */
+/* sender_release - no more claims; rows claimed but not yet handed to
+ * SMTP go back to the queue at the next commit (at shutdown) */
 void	 sender_release(sender_t *);
+/* sender_finish - at shutdown, once nothing is in flight: the rows the
+ * relay's breaker held back are recorded as they were classified */
+void	 sender_finish(sender_t *);
+/* sender_pending - outcomes not yet durable (held back, or waiting for a
+ * commit that failed); the worker stops only when this is 0 */
+int	 sender_pending(sender_t *);
+/* sender_pause - on: no more claims (the disk is low); off: claim again */
+void	 sender_pause(sender_t *, int on);
 
 #endif

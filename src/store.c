@@ -159,6 +159,40 @@ static const char *const migrations[] = {
 	"  WHERE state IN ('queued', 'deferred');"
 	"CREATE INDEX outbox_open ON outbox(kind, ref)"
 	"  WHERE state IN ('queued', 'sending', 'deferred');",
+	/* 5: outbox states that say what happened: "suppressed" is a row that
+	 * failed with a reply that suppressed its address (it was "failed"),
+	 * "skipped" a row with nothing in it for the reader (it was
+	 * "suppressed").  SQLite cannot alter a CHECK: the table is rebuilt */
+	"CREATE TABLE outbox5 ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  kind      TEXT NOT NULL,"
+	"  ref       TEXT NOT NULL,"
+	"  subscriber_id INTEGER,"
+	"  recipient TEXT NOT NULL,"
+	"  state     TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent',"
+	"             'deferred', 'failed', 'suppressed', 'skipped', 'cancelled')),"
+	"  attempts  INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL DEFAULT 0,"
+	"  first_attempt INTEGER,"
+	"  reply_code INTEGER,"
+	"  reply     TEXT,"
+	"  created   INTEGER NOT NULL,"
+	"  updated   INTEGER NOT NULL,"
+	"  contact_id INTEGER,"
+	"  UNIQUE (kind, ref, recipient)"
+	") STRICT;"
+	"INSERT INTO outbox5 SELECT id, kind, ref, subscriber_id, recipient,"
+	"  CASE WHEN state = 'suppressed' THEN 'skipped'"
+	"   WHEN state = 'failed' AND reply = (SELECT reason FROM suppressions"
+	"    WHERE email = recipient) THEN 'suppressed' ELSE state END,"
+	"  attempts, next_attempt, first_attempt, reply_code, reply, created, updated,"
+	"  contact_id FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox5 RENAME TO outbox;"
+	"CREATE INDEX outbox_due ON outbox(next_attempt)"
+	"  WHERE state IN ('queued', 'deferred');"
+	"CREATE INDEX outbox_open ON outbox(kind, ref)"
+	"  WHERE state IN ('queued', 'sending', 'deferred');",
 };
 
 enum stmt {
@@ -261,6 +295,12 @@ store_run(store_t *s, sqlite3_stmt *st)
 
 	sqlite3_reset(st);
 	return rc;
+}
+
+void
+store_busy(store_t *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms);
 }
 
 int

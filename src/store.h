@@ -49,6 +49,9 @@ int	 store_run(store_t *, sqlite3_stmt *);
  * 8192 pages instead of 1000, so that a page rewritten by many commits is
  * copied back once; the WAL file is cut back to 32 MiB after that */
 int	 store_bulk(store_t *);
+/* store_busy - wait at most ms for another connection's lock (the
+ * sender's: its loop must not sleep in SQLite; it retries by itself) */
+void	 store_busy(store_t *, int ms);
 int64_t	 store_changes(store_t *);
 int64_t	 store_last_id(store_t *);	/* rowid of the last INSERT */
 int	 store_begin(store_t *);

@@ -84,14 +84,21 @@ tick(loop_t *l, void *arg)
 	return 1000;
 }
 
-/* drained - while stopping: done once nothing is in flight, or after
- * SHUTDOWN_WAIT_MS whatever is */
+/* drained - while stopping: done once nothing is in flight and every
+ * outcome is recorded, or after SHUTDOWN_WAIT_MS whatever is */
 static int64_t
 drained(loop_t *l, void *arg)
 {
 	struct worker *w = arg;
+	int late = clock_mono_ms() >= w->stop_deadline;
 
-	if (sender_inflight(w->sender) == 0 || clock_mono_ms() >= w->stop_deadline) {
+	if (sender_inflight(w->sender) == 0)
+		sender_finish(w->sender);
+	if ((sender_inflight(w->sender) == 0 && sender_pending(w->sender) == 0) || late) {
+		if (sender_pending(w->sender) > 0)
+			log_error("stopping with %d outcomes not recorded: their rows stay"
+			    " \"sending\" and go out again at the next start",
+			    sender_pending(w->sender));
 		loop_stop(l);
 		return LOOP_NOMORE;
 	}

@@ -217,7 +217,7 @@ TEST(approval_gate)
 	CHECK(count(s, "1") == 0);	/* 25 h ahead: too early for the draft */
 	CHECK(tick(s, &c, "2020-01-06T10:00:00+02:00") == 0);
 	CHECK(count(s, "state = 'draft' AND approved = 0") == 1);
-	CHECK(outbox_open(s, "draft", "1", &open) == 0 && open == 2);
+	CHECK(outbox_open(s, KIND_DRAFT, "1", &open) == 0 && open == 2);
 	CHECK(tick(s, &c, "2020-01-07T09:30:00+02:00") == 0);
 	CHECK(count(s, "state = 'draft'") == 1);	/* waits for approval */
 	CHECK(bulletin_control(s, 1, "approve", T("2020-01-07T10:00:00+02:00"), &err) == 0);
@@ -243,9 +243,9 @@ TEST(staff_control)
 	CHECK(bulletin_control(s, id, "resume", T("2020-05-05T12:00:03+03:00"), &err) == 0);
 	CHECK(tick(s, &c, "2020-05-05T12:00:04+03:00") == 0);
 	CHECK(count(s, "state = 'sending'") == 1);
-	CHECK(outbox_open(s, "bulletin", "1", &open) == 0 && open == 1);
+	CHECK(outbox_open(s, KIND_BULLETIN, "1", &open) == 0 && open == 1);
 	CHECK(bulletin_control(s, id, "cancel", T("2020-05-05T12:00:05+03:00"), &err) == 0);
-	CHECK(outbox_open(s, "bulletin", "1", &open) == 0 && open == 0);
+	CHECK(outbox_open(s, KIND_BULLETIN, "1", &open) == 0 && open == 0);
 	CHECK(bulletin_control(s, id, "resume", T("2020-05-05T12:00:06+03:00"), &err) == -1);
 	buf_reset(&err);
 	CHECK(bulletin_control(s, 99, "hold", T("2020-05-05T12:00:06+03:00"), &err) == -1);

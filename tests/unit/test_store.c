@@ -105,11 +105,11 @@ TEST(migrates_outbox_from_schema_3)
 	CHECK(store_schema_version(s) == store_schema_latest());
 	/* a queued, b sending (a crash), c sent, d due deferred, e failed,
 	 * f deferred till 5000 */
-	CHECK(outbox_open(s, "bulletin", "1", &open) == 0 && open == 4);
+	CHECK(outbox_open(s, KIND_BULLETIN, "1", &open) == 0 && open == 4);
 	CHECK(outbox_recover(s, 200) == 1);
 	CHECK(outbox_claim(s, 1000, 64, collect, &got) == 3);
 	CHECK_STR(buf_str(&got), "a@example.fi b@example.fi d@example.fi ");
-	CHECK(outbox_open(s, "bulletin", "1", &open) == 0 && open == 4);
+	CHECK(outbox_open(s, KIND_BULLETIN, "1", &open) == 0 && open == 4);
 	store_close(s);
 	buf_reset(&got);
 	sql("v3.db", "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master"
@@ -201,7 +201,7 @@ TEST(subscribers_lifecycle)
 		sqlite3_stmt *st;
 		int64_t added = 0;
 
-		CHECK(outbox_fill_subscribers(s, "announcement", "x", 0x1f, 15, &added) == 0 &&
+		CHECK(outbox_fill_subscribers(s, KIND_ANNOUNCEMENT, "x", 0x1f, 15, &added) == 0 &&
 		    added == 1);
 		CHECK(store_subscriber_remove(s, "anu@thl.fi", 0, 16, &found) == 0 && found);
 		CHECK(store_prepare(s, "SELECT state, reply FROM outbox", &st) == 0 &&
