@@ -6,11 +6,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
+#include "admin.h"
 #include "cli.h"
 #include "clock.h"
+#include "control.h"
 #include "datefmt.h"
 #include "util.h"
+
+#define REPLY_MAX	((size_t)1 << 20)	/* an admin reply is a few hundred bytes */
+#define WAY_PAUSE_MS	10	/* between looks while the lock is held and no socket is */
 
 /* the commands in the order --help lists them */
 static const cli_cmd_t *const commands[] = {
@@ -22,12 +29,17 @@ void
 cli_init(cli_t *cli)
 {
 	memset(cli, 0, sizeof *cli);
+	cli->lock_fd = -1;
 	conf_init(&cli->conf);
 }
 
 void
 cli_free(cli_t *cli)
 {
+	client_free(cli->ctl);
+	store_close(cli->wstore);
+	/* after the store is closed: nothing of ours is left unwritten */
+	admin_unlock(cli->lock_fd);
 	conf_free(&cli->conf);
 }
 
@@ -59,7 +71,7 @@ static const char global_usage[] =
 
 static const char exit_codes[] =
     "exit codes: 0 ok, 64 usage, 65 invalid input, 69 worker unreachable,\n"
-    "            75 temporary failure, 78 configuration\n";
+    "            75 temporary failure, 76 worker refused the request's form, 78 configuration\n";
 
 void
 cli_usage(const cli_t *cli, FILE *fp)
@@ -255,5 +267,125 @@ cli_parse_local(const cli_t *cli, const char *opt, const char *arg, int hour, in
 		    " and time that exist)", opt, arg, hour < 0 ? "" : ", \"YYYY-MM-DD\"");
 out:
 	buf_free(&err);
+	return rc;
+}
+
+/* choose_way - the lock is ours (no worker: write here), or a worker holds
+ * it and its control socket exists (send there); EX_OK, or the exit code,
+ * said */
+static int
+choose_way(cli_t *cli)
+{
+	int64_t deadline = clock_mono_ms() + cli->conf.client_total_ms;
+	struct timespec pause = { 0, WAY_PAUSE_MS * 1000000L };
+	buf_t ep, path, err, lock;
+	struct stat st;
+	int got, rc = EX_TEMPFAIL;
+
+	buf_init(&ep, 8192);
+	buf_init(&path, 8192);
+	buf_init(&err, 8192);
+	buf_init(&lock, 8192);
+	if (control_endpoint(&cli->conf, &ep, &path, &err) < 0) {
+		cli_error("tiedote: %s", buf_str(&err));
+		rc = EX_CONFIG;
+		goto out;
+	}
+	for (;;) {
+		if ((got = admin_lock(&cli->conf, &cli->lock_fd, &err)) < 0) {
+			cli_error("tiedote: %s", buf_str(&err));
+			goto out;
+		}
+		if (got == 1) {
+			if (cli_open_store(cli, &cli->wstore) < 0)
+				goto out;
+			cli->way = CLI_DIRECT;
+			break;
+		}
+		/* a socket we may not even look at is still worth a try */
+		if (stat(buf_str(&path), &st) == 0 ? S_ISSOCK(st.st_mode) : errno != ENOENT) {
+			cli->ctl = client_new(buf_str(&ep), cli->conf.client_timeout_ms,
+			    cli->conf.client_total_ms);
+			cli->way = CLI_WORKER;
+			break;
+		}
+		if (clock_mono_ms() >= deadline) {
+			admin_lock_path(&cli->conf, &lock);
+			cli_error("tiedote: %s is held but nothing listens on %s after %ld ms:"
+			    " another tiedote command is writing, or a worker is starting; try"
+			    " again", buf_str(&lock), buf_str(&ep), cli->conf.client_total_ms);
+			goto out;
+		}
+		nanosleep(&pause, NULL);
+	}
+	rc = EX_OK;
+out:
+	buf_free(&ep);
+	buf_free(&path);
+	buf_free(&err);
+	buf_free(&lock);
+	return rc;
+}
+
+int
+cli_admin(cli_t *cli, json_t *req, int retry, json_t **reply)
+{
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL, *text = NULL;
+	admin_result_t res;
+	json_t *r = NULL;
+	const char *msg;
+	buf_t got;
+	int rc;
+
+	json_decref(req);
+	buf_init(&got, REPLY_MAX);
+	if (reply)
+		*reply = NULL;
+	if (body == NULL) {
+		cli_error("tiedote: not valid UTF-8 text");
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (cli->way == 0 && (rc = choose_way(cli)) != EX_OK)
+		goto out;
+	if (cli->way == CLI_DIRECT) {
+		text = admin_handle(cli->wstore, &cli->conf, body, strlen(body), &res);
+		r = json_loads(text, 0, NULL);
+	} else {
+		client_set_timeout(cli->ctl, retry ? cli->conf.client_timeout_ms :
+		    cli->conf.client_total_ms);
+		if (client_request(cli->ctl, body, strlen(body), &got) < 0) {
+			cli_error("tiedote: no reply from the worker's control socket within %ld ms;"
+			    " worker unreachable (the request may or may not have been applied)",
+			    cli->conf.client_total_ms);
+			rc = EX_UNAVAILABLE;
+			goto out;
+		}
+		r = json_loadb(got.data ? got.data : "", got.len, 0, NULL);
+	}
+	if (r == NULL || !json_is_boolean(json_object_get(r, "ok"))) {
+		cli_error("tiedote: unreadable reply from the worker");
+		rc = EX_SOFTWARE;
+		goto out;
+	}
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		msg = json_string_value(json_object_get(r, "message"));
+		/* the worker's message quotes the request: escaped like our own */
+		cli_error("tiedote: %s", msg ? msg : "the worker refused the request");
+		rc = (int)json_integer_value(json_object_get(r, "exit"));
+		if (rc <= 0 || rc > 255)
+			rc = EX_SOFTWARE;
+		goto out;
+	}
+	rc = EX_OK;
+	if (reply) {
+		*reply = r;
+		r = NULL;
+	}
+out:
+	json_decref(r);
+	free(text);
+	free(body);
+	buf_free(&got);
 	return rc;
 }

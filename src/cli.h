@@ -7,7 +7,8 @@
  * command group lives in its own file and exports one cli_cmd_t:
  *   cli_enqueue.c   enqueue (to the worker over ZeroMQ)
  *   cli_subscriber.c, cli_issue.c, cli_project.c, cli_reminder.c,
- *   cli_announce.c, cli_status.c (the store, opened directly)
+ *   cli_announce.c, cli_status.c (reading: the store, opened directly;
+ *   writing: cli_admin(), below)
  * A command is a list of verbs, each with its handler, a one-line summary
  * and its usage text; the same table prints `tiedote --help`, `tiedote
  * COMMAND --help` and `tiedote COMMAND VERB --help` (stdout, exit 0) and
@@ -19,6 +20,17 @@
  * command, for a default verb), the rest is what followed.  It parses its
  * options with cli_getopt() and its own table, so no verb accepts another
  * verb's options.  No state lives outside cli_t: there are no globals.
+ *
+ * Writes: a verb that changes durable state builds one admin request (a
+ * JSON object, admin.h and docs/control.md) and hands it to cli_admin(),
+ * which at the first write of the command chooses the way: the lock file
+ * <store.path>.lock taken with LOCK_NB means no worker runs, and the
+ * command runs admin_handle() itself on its own store handle, keeping the
+ * lock until cli_free(); held means a worker runs, and the request goes
+ * to its control socket (client.h).  Either way the same admin code
+ * writes, one process at a time.  The lock held while no control socket
+ * exists (another command writes, or a worker is starting) is retried
+ * until client.total_timeout_ms, then exit 75.
  *
  * Errors: every message that can carry user input (an address, an id, a
  * file name, an option's value, a CSV field, a reply of the worker) is
@@ -40,6 +52,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "client.h"
 #include "conf.h"
 #include "store.h"
 
@@ -54,7 +67,14 @@ typedef struct cli {
 	/* set by cli_dispatch() for the handler it calls (borrowed) */
 	const struct cli_cmd *cmd;
 	const struct cli_verb *verb;
+	/* the way of writes, chosen by the first cli_admin() (owned) */
+	int	 way;		/* 0 not yet, CLI_DIRECT or CLI_WORKER */
+	int	 lock_fd;	/* CLI_DIRECT: the lock file, held; else -1 */
+	store_t	*wstore;	/* CLI_DIRECT: the handle admin writes with */
+	client_t *ctl;		/* CLI_WORKER: the control socket */
 } cli_t;
+
+enum { CLI_DIRECT = 1, CLI_WORKER = 2 };
 
 typedef int cli_fn(cli_t *, int argc, char **argv);
 
@@ -108,6 +128,13 @@ int	cli_read_all(const char *path, buf_t *out);
 /* cli_open_store - 0, or -1 with the reason on stderr */
 int	cli_open_store(cli_t *, store_t **);
 void	cli_print_json(json_t *);
+/* cli_admin - one admin request (req is taken, may be NULL after a failed
+ * json_pack: not UTF-8, exit 65) to whoever writes (above); EX_OK with
+ * *reply the new {"ok": true, ...} when reply is not NULL, or the exit
+ * code of the failure, its message said on stderr.  retry: the request
+ * is safe to send again (Lazy Pirate, client.timeout_ms per try); 0: one
+ * try for client.total_timeout_ms. */
+int	cli_admin(cli_t *, json_t *req, int retry, json_t **reply);
 /* cli_parse_local - the one reader of a time typed for `opt`: RFC 3339;
  * or "YYYY-MM-DD HH:MM" (or with a T) in message.time_zone; and, when hour
  * is not negative, "YYYY-MM-DD" at hour:minute (datefmt_parse_local: an

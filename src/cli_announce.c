@@ -1,9 +1,10 @@
 /*
  * cli_announce - `tiedote announce`: announcements by programme staff.
  * `announce --at ...` builds the announcement event a producer would send
- * and stores it through the same validator (announce_store); list, show,
- * cancel and reschedule read and change what is stored.  The worker fires
- * what is due at its next scheduler tick.
+ * and hands it to admin (announce.store, through the same validator,
+ * announce_store); cancel and reschedule are admin requests too; list and
+ * show read the store directly.  The worker fires what is due at its next
+ * scheduler tick.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -87,15 +88,13 @@ announce_new(cli_t *cli, int argc, char **argv)
 	const char *at = NULL, *audience = "all", *subject = NULL, *body = NULL, *lang = "fi";
 	const char *url = NULL, *id = NULL, *regions = "all";
 	int c, in_bulletin = 0, projects = 0, revision, rc = EX_USAGE;
-	store_t *store = NULL;
-	json_t *ev = NULL, *regs;
+	json_t *ev = NULL, *regs, *reply = NULL;
 	int64_t when = 0;
-	buf_t text, err, genid;
+	buf_t text, genid;
 	unsigned mask;
 	char t[32];
 
 	buf_init(&text, 65536 + 1);
-	buf_init(&err, 4096);
 	buf_init(&genid, 256);
 	optind = 0;
 	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
@@ -188,14 +187,11 @@ announce_new(cli_t *cli, int argc, char **argv)
 		json_object_set_new(ev, "send_at", json_string(t));
 	} else
 		json_object_set_new(ev, "in_bulletin", json_true());
-	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	rc = cli_admin(cli, json_pack("{s:s, s:O}", "op", "announce.store", "event", ev), 1,
+	    &reply);
+	if (rc != EX_OK)
 		goto out;
-	if (announce_store(store, &cli->conf, ev, clock_now(), &revision, &err) < 0) {
-		cli_error("tiedote: announce: %s", buf_str(&err));
-		rc = strncmp(buf_str(&err), "storing", 7) == 0 ? EX_TEMPFAIL : EX_DATAERR;
-		goto out;
-	}
+	revision = (int)json_integer_value(json_object_get(reply, "revision"));
 	if (cli->json) {
 		json_t *o = json_pack("{s:s, s:i}", "id", id, "revision", revision);
 
@@ -215,10 +211,9 @@ announce_new(cli_t *cli, int argc, char **argv)
 usage:
 	rc = cli_usage_error(cli);
 out:
+	json_decref(reply);
 	json_decref(ev);
-	store_close(store);
 	buf_free(&text);
-	buf_free(&err);
 	buf_free(&genid);
 	return rc;
 }
@@ -276,12 +271,10 @@ announce_change(cli_t *cli, int argc, char **argv)
 	};
 	int cancel = strcmp(argv[0], "cancel") == 0, c, rc = EX_USAGE;
 	const char *at = NULL, *id;
-	store_t *store = NULL;
 	json_t *out = NULL;
 	int64_t when = 0;
-	buf_t err;
+	char t[32];
 
-	buf_init(&err, 4096);
 	optind = 0;
 	while ((c = cli_getopt(cli, argc, argv, cancel ? cancel_opts : reschedule_opts)) != -1)
 		switch (c) {
@@ -297,15 +290,11 @@ announce_change(cli_t *cli, int argc, char **argv)
 	rc = EX_DATAERR;
 	if (!cancel && cli_parse_local(cli, "--at", at, -1, 0, &when) < 0)
 		goto out;
-	if (cli_open_store(cli, &store) < 0) {
-		rc = EX_TEMPFAIL;
+	clock_format(when, t);
+	if ((rc = cli_admin(cli, cancel ? json_pack("{s:s, s:s}", "op", "announce.cancel",
+	    "id", id) : json_pack("{s:s, s:s, s:s}", "op", "announce.reschedule", "id", id,
+	    "at", t), 1, NULL)) != EX_OK)
 		goto out;
-	}
-	if ((cancel ? announce_cancel(store, &cli->conf, id, clock_now(), &err) :
-	    announce_reschedule(store, &cli->conf, id, when, clock_now(), &err)) < 0) {
-		cli_error("tiedote: %s", buf_str(&err));
-		goto out;
-	}
 	if (cli->json) {
 		out = json_pack("{s:s, s:s}", "id", id, "result", cancel ? "cancelled" : "rescheduled");
 		cli_print_json(out);
@@ -315,11 +304,8 @@ announce_change(cli_t *cli, int argc, char **argv)
 		printf("announcement %s rescheduled: ", id);
 		print_local(cli, when);
 	}
-	rc = EX_OK;
 out:
 	json_decref(out);
-	store_close(store);
-	buf_free(&err);
 	return rc;
 }
 

@@ -1,9 +1,10 @@
 /*
  * cli_issue - `tiedote issue`: the bulletin's issues for staff.  preview
  * builds an issue exactly as the worker would send it (same numbering,
- * same period, same templates) without storing anything; the other verbs
- * read or change an issue's state in the store, which the worker picks up
- * at its next scheduler tick.
+ * same period, same templates) without storing anything; list and status
+ * read the store; send-now, hold, resume, cancel and approve are admin
+ * requests (cli_admin()), which the worker's scheduler acts on at its next
+ * tick.
  */
 #include <stdio.h>
 #include <string.h>
@@ -244,11 +245,9 @@ issue_admin(cli_t *cli, int argc, char **argv)
 	store_t *store = NULL;
 	json_t *j = NULL;
 	int64_t id = 0;
-	buf_t err;
 	int c, rc = EX_USAGE, follow = 0, got;
 	char *end;
 
-	buf_init(&err, 4096);
 	optind = 0;
 	while ((c = cli_getopt(cli, argc, argv, status ? status_opts : plain_opts)) != -1)
 		switch (c) {
@@ -267,6 +266,25 @@ issue_admin(cli_t *cli, int argc, char **argv)
 	}
 	if (needs_id && id == 0) {
 		cli_error("tiedote: issue %s needs an issue id (see tiedote issue list)", verb);
+		goto out;
+	}
+	if (strcmp(verb, "send-now") == 0) {
+		/* one try: sent twice, it would make two issues */
+		if ((rc = cli_admin(cli, json_pack("{s:s}", "op", "issue.send_now"), 0,
+		    &j)) != EX_OK)
+			goto out;
+		printf("issue %lld: will be sent by the worker now\n",
+		    (long long)json_integer_value(json_object_get(j, "id")));
+		goto out;
+	}
+	if (needs_id) {
+		char op[32];
+
+		snprintf(op, sizeof op, "issue.%s", verb);
+		if ((rc = cli_admin(cli, json_pack("{s:s, s:I}", "op", op, "id", (json_int_t)id),
+		    1, NULL)) != EX_OK)
+			goto out;
+		printf("issue %lld: %s\n", (long long)id, verb);
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
@@ -318,19 +336,6 @@ issue_admin(cli_t *cli, int argc, char **argv)
 				break;
 			sleep(2);
 		}
-	} else if (strcmp(verb, "send-now") == 0) {
-		if (bulletin_send_now(store, &cli->conf, clock_now(), &id, &err) < 0) {
-			cli_error("tiedote: %s", buf_str(&err));
-			goto out;
-		}
-		printf("issue %lld: will be sent by the worker now\n", (long long)id);
-	} else {
-		if (bulletin_control(store, id, verb, clock_now(), &err) < 0) {
-			cli_error("tiedote: %s", buf_str(&err));
-			rc = EX_DATAERR;
-			goto out;
-		}
-		printf("issue %lld: %s\n", (long long)id, verb);
 	}
 	rc = EX_OK;
 	goto out;
@@ -339,7 +344,6 @@ dberr:
 out:
 	json_decref(j);
 	store_close(store);
-	buf_free(&err);
 	return rc;
 }
 

@@ -1,7 +1,8 @@
 /*
  * cli_project - `tiedote project add|list|show|remove`: the projects whose
- * contacts get deadline reminders and project announcements.  The store is
- * opened directly; the worker reads the projects when it plans reminders.
+ * contacts get deadline reminders and project announcements.  list and
+ * show read the store directly; add and remove are admin requests
+ * (cli_admin()).  The worker reads the projects when it plans reminders.
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,10 +64,10 @@ project_add(cli_t *cli, int argc, char **argv)
 	};
 	const char *name = NULL, *region = NULL, *lang = "fi", *contacts[PROJECT_CONTACTS_MAX + 1];
 	size_t ncontacts = 0;
-	store_t *store = NULL;
-	json_t *out = NULL;
+	json_t *out = NULL, *req, *cs;
 	unsigned mask = REGION_ALL;
 	int c, rc = EX_USAGE, created;
+	json_t *reply = NULL;
 	project_t pr;
 	buf_t err;
 
@@ -103,25 +104,23 @@ project_add(cli_t *cli, int argc, char **argv)
 		cli_error("tiedote: project %s: %s", pr.id, buf_str(&err));
 		goto out;
 	}
-	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	cs = json_array();
+	for (size_t i = 0; i < ncontacts; i++)
+		json_array_append_new(cs, json_string(contacts[i]));
+	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "op", "project.add", "id", pr.id,
+	    "name", name, "lang", lang, "regions", region, "contacts", cs);
+	if ((rc = cli_admin(cli, req, 1, &reply)) != EX_OK)
 		goto out;
-	if (store_begin(store) < 0 || project_put(store, &pr, clock_now(), &created) < 0 ||
-	    store_commit(store) < 0) {
-		cli_error("tiedote: %s", store_errmsg(store));
-		store_rollback(store);
-		goto out;
-	}
+	created = strcmp(json_string_value(json_object_get(reply, "result")), "added") == 0;
 	if (cli->json) {
 		out = json_pack("{s:s, s:s}", "id", pr.id, "result", created ? "added" : "updated");
 		cli_print_json(out);
 	} else
 		printf("project %s %s (%zu contacts)\n", pr.id, created ? "added" : "updated",
 		    ncontacts);
-	rc = EX_OK;
 out:
+	json_decref(reply);
 	json_decref(out);
-	store_close(store);
 	buf_free(&err);
 	return rc;
 }
@@ -131,9 +130,8 @@ static int
 project_rm(cli_t *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { CLI_OPT_HELP };
-	store_t *store = NULL;
 	json_t *out = NULL;
-	int c, rc = EX_USAGE, found;
+	int c, rc = EX_USAGE;
 
 	optind = 0;
 	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
@@ -144,27 +142,16 @@ project_rm(cli_t *cli, int argc, char **argv)
 		rc = cli_usage_error(cli);
 		goto out;
 	}
-	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if ((rc = cli_admin(cli, json_pack("{s:s, s:s}", "op", "project.remove", "id",
+	    argv[optind]), 1, NULL)) != EX_OK)
 		goto out;
-	if (project_remove(store, argv[optind], &found) < 0) {
-		cli_error("tiedote: %s", store_errmsg(store));
-		goto out;
-	}
-	if (!found) {
-		cli_error("tiedote: no project %s", argv[optind]);
-		rc = EX_DATAERR;
-		goto out;
-	}
 	if (cli->json) {
 		out = json_pack("{s:s, s:s}", "id", argv[optind], "result", "removed");
 		cli_print_json(out);
 	} else
 		printf("project %s removed\n", argv[optind]);
-	rc = EX_OK;
 out:
 	json_decref(out);
-	store_close(store);
 	return rc;
 }
 

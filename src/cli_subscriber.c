@@ -1,9 +1,13 @@
 /*
  * cli_subscriber - `tiedote subscriber add|remove|list|import|export`: the
- * subscriber list, in the store opened directly.  An import is all rows or
- * none, every bad row reported with its line first; an export is CSV that
- * an import reads back.
+ * subscriber list.  list and export read the store directly; add, remove
+ * and import are admin requests (cli_admin(): the worker, or this process
+ * under the lock).  An import is all rows or none: every bad row is
+ * reported with its line before anything is sent, then the rows are
+ * staged in chunks of ADMIN_IMPORT_CHUNK and applied by one commit; an
+ * export is CSV that an import reads back.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +15,7 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "admin.h"
 #include "buf.h"
 #include "cli.h"
 #include "clock.h"
@@ -135,7 +140,50 @@ struct import {
 	struct row *rows;
 	size_t	 nrows, cap;
 	int	 errors;
+	/* the addresses seen: open addressing, row index + 1 (0 empty), so a
+	 * file of 100,000 rows is checked for repeats in linear time */
+	size_t	*seen;
+	size_t	 seen_cap;	/* a power of two, more than twice nrows */
 };
+
+/* fold_hash - FNV-1a of the address with ASCII folded, the case rule of
+ * strcasecmp() and of SQLite's NOCASE on subscribers.email */
+static size_t
+fold_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 1099511628211ull;
+	}
+	return (size_t)h;
+}
+
+/* seen_find - the slot of email: its row's, or the empty one to take */
+static size_t
+seen_find(const struct import *im, const char *email)
+{
+	size_t mask = im->seen_cap - 1, i = fold_hash(email) & mask;
+
+	while (im->seen[i] && strcasecmp(im->rows[im->seen[i] - 1].email, email) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* seen_grow - room for one more row */
+static void
+seen_grow(struct import *im)
+{
+	if ((im->nrows + 1) * 2 < im->seen_cap)
+		return;
+	free(im->seen);
+	im->seen_cap = im->seen_cap ? im->seen_cap * 2 : 1024;
+	im->seen = xcalloc(im->seen_cap, sizeof *im->seen);
+	for (size_t r = 0; r < im->nrows; r++)
+		im->seen[seen_find(im, im->rows[r].email)] = r + 1;
+}
 
 static const char *const import_cols[] = { "email", "name", "lang", "regions" };
 
@@ -157,6 +205,7 @@ import_cb(size_t line, char **f, size_t nf, void *arg)
 	struct import *im = arg;
 	const char *why, *v[4];
 	struct row r = { line, NULL, NULL, NULL, 0 };
+	size_t slot;
 
 	if (!im->header_done) {
 		for (int k = 0; k < 4; k++)
@@ -205,15 +254,17 @@ import_cb(size_t line, char **f, size_t nf, void *arg)
 		    "use HYKS, TYKS, TAYS, KYS, OYS separated by ';' or ',' (quoted), or all");
 		return 0;
 	}
-	for (size_t i = 0; i < im->nrows; i++)
-		if (strcasecmp(im->rows[i].email, v[0]) == 0) {
-			char why_buf[64];
+	seen_grow(im);
+	slot = seen_find(im, v[0]);
+	if (im->seen[slot]) {
+		char why_buf[64];
 
-			snprintf(why_buf, sizeof why_buf, "the same address as line %zu",
-			    im->rows[i].line);
-			import_error(im, line, "email", v[0], why_buf);
-			return 0;
-		}
+		snprintf(why_buf, sizeof why_buf, "the same address as line %zu",
+		    im->rows[im->seen[slot] - 1].line);
+		import_error(im, line, "email", v[0], why_buf);
+		return 0;
+	}
+	im->seen[slot] = im->nrows + 1;
 	if (im->nrows == im->cap) {
 		im->cap = im->cap ? im->cap * 2 : 256;
 		im->rows = xrealloc(im->rows, im->cap * sizeof *im->rows);
@@ -225,14 +276,36 @@ import_cb(size_t line, char **f, size_t nf, void *arg)
 	return 0;
 }
 
-/* subscriber_import - all rows or none: every bad row is reported first */
+/* send_rows - rows [from, to) of the import as one staging request */
+static int
+send_rows(cli_t *cli, const struct import *im, json_int_t id, size_t from, size_t to)
+{
+	json_t *rows = json_array();
+	buf_t regions;
+
+	buf_init(&regions, 64);
+	for (size_t i = from; i < to; i++) {
+		const struct row *r = &im->rows[i];
+
+		buf_reset(&regions);
+		if (region_format(r->regions, &regions) < 0)
+			fatal("import: regions do not fit in 64 bytes");
+		json_array_append_new(rows, json_pack("[I, s, s, s, s]", (json_int_t)r->line,
+		    r->email, r->name, r->lang, buf_str(&regions)));
+	}
+	buf_free(&regions);
+	return cli_admin(cli, json_pack("{s:s, s:I, s:o}", "op", "subscriber.import.rows",
+	    "import", id, "rows", rows), 1, NULL);
+}
+
+/* subscriber_import - all rows or none: every bad row is reported first;
+ * then begin, the rows in chunks, and one commit that applies them all */
 static int
 subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 {
-	struct import im = { { -1, -1, -1, -1 }, 0, NULL, 0, 0, 0 };
-	size_t counts[4] = { 0 };
-	store_t *store = NULL;
-	int64_t now = clock_now();
+	struct import im = { { -1, -1, -1, -1 }, 0, NULL, 0, 0, 0, NULL, 0 };
+	json_t *reply = NULL;
+	json_int_t id = 0;
 	buf_t data, err;
 	int rc = EX_DATAERR;
 
@@ -259,51 +332,47 @@ subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 		    im.errors == 1 ? "" : "s");
 		goto out;
 	}
-	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0 || store_begin(store) < 0)
+	if ((rc = cli_admin(cli, json_pack("{s:s}", "op", "subscriber.import.begin"), 1,
+	    &reply)) != EX_OK)
 		goto out;
-	for (size_t i = 0; i < im.nrows; i++) {
-		subscriber_t sub = { 0, im.rows[i].email, im.rows[i].name, im.rows[i].lang,
-		    im.rows[i].regions, "active", now, now };
-		store_sub_t res;
-
-		if (store_subscriber_put(store, &sub, resubscribe, now, &res) < 0) {
-			cli_error("tiedote: %s: line %zu: %s; nothing imported", path,
-			    im.rows[i].line, store_errmsg(store));
-			store_rollback(store);
-			goto out;
-		}
-		counts[res]++;
-	}
-	if (dry_run)
-		store_rollback(store);
-	else if (store_commit(store) < 0) {
-		cli_error("tiedote: commit: %s; nothing imported", store_errmsg(store));
-		store_rollback(store);
-		goto out;
-	}
+	id = json_integer_value(json_object_get(reply, "import"));
+	json_decref(reply);
+	reply = NULL;
+	for (size_t i = 0; i < im.nrows; i += ADMIN_IMPORT_CHUNK)
+		if ((rc = send_rows(cli, &im, id, i, i + ADMIN_IMPORT_CHUNK < im.nrows ?
+		    i + ADMIN_IMPORT_CHUNK : im.nrows)) != EX_OK)
+			goto abort;
+	if ((rc = cli_admin(cli, json_pack("{s:s, s:I, s:b, s:b}", "op",
+	    "subscriber.import.commit", "import", id, "resubscribe", resubscribe,
+	    "dry_run", dry_run), 1, &reply)) != EX_OK)
+		goto abort;
 	if (cli->json) {
-		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:b}",
-		    "added", (json_int_t)counts[SUB_ADDED], "updated", (json_int_t)counts[SUB_UPDATED],
-		    "unchanged", (json_int_t)counts[SUB_UNCHANGED],
-		    "kept_unsubscribed", (json_int_t)counts[SUB_KEPT_UNSUBSCRIBED],
-		    "dry_run", dry_run);
-
-		cli_print_json(j);
-		json_decref(j);
+		json_object_del(reply, "ok");
+		json_object_del(reply, "import");
+		cli_print_json(reply);
 	} else
-		printf("%s%zu added, %zu updated, %zu unchanged, %zu kept unsubscribed\n",
-		    dry_run ? "dry run: " : "", counts[SUB_ADDED], counts[SUB_UPDATED],
-		    counts[SUB_UNCHANGED], counts[SUB_KEPT_UNSUBSCRIBED]);
-	rc = EX_OK;
+		printf("%s%lld added, %lld updated, %lld unchanged, %lld kept unsubscribed\n",
+		    dry_run ? "dry run: " : "",
+		    (long long)json_integer_value(json_object_get(reply, "added")),
+		    (long long)json_integer_value(json_object_get(reply, "updated")),
+		    (long long)json_integer_value(json_object_get(reply, "unchanged")),
+		    (long long)json_integer_value(json_object_get(reply, "kept_unsubscribed")));
+	goto out;
+abort:
+	cli_error("tiedote: %s: nothing imported", path);
+	/* what was staged is dropped now, not only when it expires */
+	if (rc != EX_UNAVAILABLE)
+		(void)cli_admin(cli, json_pack("{s:s, s:I}", "op", "subscriber.import.abort",
+		    "import", id), 1, NULL);
 out:
+	json_decref(reply);
 	for (size_t i = 0; i < im.nrows; i++) {
 		free(im.rows[i].email);
 		free(im.rows[i].name);
 		free(im.rows[i].lang);
 	}
 	free(im.rows);
-	store_close(store);
+	free(im.seen);
 	buf_free(&data);
 	buf_free(&err);
 	return rc;
@@ -321,8 +390,7 @@ sub_add(cli_t *cli, int argc, char **argv)
 	};
 	const char *name = "", *lang = "fi", *regions = "all", *why;
 	subscriber_t sub = { 0, NULL, NULL, NULL, 0, "active", 0, 0 };
-	store_t *store = NULL;
-	store_sub_t res;
+	json_t *reply = NULL;
 	unsigned mask;
 	int c, rc = EX_USAGE;
 
@@ -355,20 +423,14 @@ sub_add(cli_t *cli, int argc, char **argv)
 		cli_error("tiedote: --regions: \"%s\": use HYKS,TYKS,TAYS,KYS,OYS or all", regions);
 		goto out;
 	}
-	sub.regions = mask;
-	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	/* checked here for the usage's words, and again by admin */
+	if ((rc = cli_admin(cli, json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", "subscriber.add",
+	    "email", sub.email, "name", name, "lang", lang, "regions", regions), 1,
+	    &reply)) != EX_OK)
 		goto out;
-	/* staff adding an address by hand is consent to resubscribe it */
-	if (store_subscriber_put(store, &sub, 1, clock_now(), &res) < 0) {
-		cli_error("tiedote: %s", store_errmsg(store));
-		goto out;
-	}
-	printf("%s %s\n", res == SUB_ADDED ? "added" : res == SUB_UPDATED ?
-	    "updated" : "unchanged", sub.email);
-	rc = EX_OK;
+	printf("%s %s\n", json_string_value(json_object_get(reply, "result")), sub.email);
 out:
-	store_close(store);
+	json_decref(reply);
 	return rc;
 }
 
@@ -380,8 +442,7 @@ sub_remove(cli_t *cli, int argc, char **argv)
 		{ "purge", no_argument, NULL, 'p' },
 		CLI_OPT_HELP
 	};
-	store_t *store = NULL;
-	int c, purge = 0, found, rc = EX_USAGE;
+	int c, purge = 0, rc = EX_USAGE;
 
 	optind = 0;
 	while ((c = cli_getopt(cli, argc, argv, opts)) != -1)
@@ -394,22 +455,11 @@ sub_remove(cli_t *cli, int argc, char **argv)
 		rc = cli_usage_error(cli);
 		goto out;
 	}
-	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if ((rc = cli_admin(cli, json_pack("{s:s, s:s, s:b}", "op", "subscriber.remove",
+	    "email", argv[optind], "purge", purge), 1, NULL)) != EX_OK)
 		goto out;
-	if (store_subscriber_remove(store, argv[optind], purge, clock_now(), &found) < 0) {
-		cli_error("tiedote: %s", store_errmsg(store));
-		goto out;
-	}
-	if (!found) {
-		cli_error("tiedote: %s: no such subscriber", argv[optind]);
-		rc = EX_DATAERR;
-		goto out;
-	}
 	printf("%s %s\n", purge ? "purged" : "unsubscribed", argv[optind]);
-	rc = EX_OK;
 out:
-	store_close(store);
 	return rc;
 }
 

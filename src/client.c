@@ -79,6 +79,12 @@ out:
 }
 
 void
+client_set_timeout(client_t *c, long timeout_ms)
+{
+	c->timeout_ms = timeout_ms;
+}
+
+void
 client_free(client_t *c)
 {
 	if (c == NULL)

@@ -37,6 +37,9 @@ static const struct ckey {
 	  "largest event accepted, bytes" },
 	{ "intake", "batch_max", C_LONG, offsetof(conf_t, batch_max), "256", 1, 100000,
 	  "most events committed in one transaction (group commit)" },
+	{ "control", "endpoint", C_STR, offsetof(conf_t, control_endpoint), "", 0, 0,
+	  "the worker's control socket, through which tiedote commands write (ipc:// only, mode "
+	  "0660); empty = ipc://DIR/tiedote.control, DIR that of store.path" },
 	{ "client", "timeout_ms", C_LONG, offsetof(conf_t, client_timeout_ms), "2500", 10, 600000,
 	  "the CLI's wait for one reply before it retries on a fresh socket" },
 	{ "client", "total_timeout_ms", C_LONG, offsetof(conf_t, client_total_ms), "30000", 10, 86400000,

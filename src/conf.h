@@ -30,6 +30,8 @@ typedef struct conf {
 	char	*endpoint;
 	long	 max_event_size;
 	long	 batch_max;
+	/* [control] */
+	char	*control_endpoint;	/* "" = beside the database (control.h) */
 	/* [client] */
 	long	 client_timeout_ms;
 	long	 client_total_ms;

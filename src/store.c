@@ -193,6 +193,24 @@ static const char *const migrations[] = {
 	"  WHERE state IN ('queued', 'deferred');"
 	"CREATE INDEX outbox_open ON outbox(kind, ref)"
 	"  WHERE state IN ('queued', 'sending', 'deferred');",
+	/* 6: the staged subscriber import (admin.c): chunks of rows are
+	 * committed one by one here, invisible to subscribers, then applied in
+	 * one transaction; an import keeps its counts once applied */
+	"CREATE TABLE imports ("
+	"  id        INTEGER PRIMARY KEY AUTOINCREMENT,"	/* never reused */
+	"  created   INTEGER NOT NULL,"
+	"  result    TEXT"			/* the commit's reply, once applied */
+	") STRICT;"
+	"CREATE INDEX imports_created ON imports(created);"
+	"CREATE TABLE import_rows ("
+	"  import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,"
+	"  seq       INTEGER NOT NULL,"	/* the CSV line */
+	"  email     TEXT NOT NULL COLLATE NOCASE,"
+	"  name      TEXT NOT NULL,"
+	"  lang      TEXT NOT NULL,"
+	"  regions   INTEGER NOT NULL,"
+	"  PRIMARY KEY (import_id, seq)"
+	") STRICT, WITHOUT ROWID;",
 };
 
 enum stmt {

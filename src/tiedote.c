@@ -7,11 +7,13 @@
  * This file is main(): the global options, the configuration (the same
  * conf_setup() as the worker's) and the hand-over to cli_dispatch().  The
  * commands and their verbs are in cli.c's table and the cli_*.c files
- * (see cli.h).  enqueue talks to tiedoted over ZeroMQ; the other commands
- * open the store directly, which SQLite's locking makes safe beside a
- * running worker.  Exit codes follow sysexits.h: 0 ok, 64 usage, 65
- * invalid input, 69 worker unreachable, 75 temporary failure, 78 bad
- * configuration.  --json makes every listing and report machine-readable.
+ * (see cli.h).  enqueue talks to tiedoted's intake over ZeroMQ; the
+ * commands that write send admin requests to its control socket, or run
+ * them here under the lock file when no worker runs (cli_admin, admin.h);
+ * the commands that read open the store directly.  Exit codes follow
+ * sysexits.h: 0 ok, 64 usage, 65 invalid input, 69 worker unreachable,
+ * 75 temporary failure, 76 a request the worker does not understand (a
+ * tiedote and tiedoted of different versions), 78 bad configuration.  --json makes every listing and report machine-readable.
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,9 +1,13 @@
 /*
  * tiedoted - the worker daemon.
  *
- * One process, one event loop (zmq_poll): the intake socket, a signalfd
- * for SIGTERM/SIGINT, libcurl's SMTP sockets and timers, and a once-a-
- * second look at the bulletin calendar.  Runs in the foreground and logs
+ * One process, one event loop (zmq_poll): the intake socket, the control
+ * socket (the staff's writes, control.h), a signalfd for SIGTERM/SIGINT,
+ * libcurl's SMTP sockets and timers, and a once-a-second look at the
+ * bulletin calendar.  The worker is the one writer of the database: it
+ * holds the lock file <store.path>.lock (admin.h) for its life, waiting at
+ * start up to ADMIN_LOCK_WAIT_MS for a tiedote command that writes
+ * without a worker, then giving up with exit 75.  Runs in the foreground and logs
  * to stderr, as systemd expects.  On SIGTERM it stops taking events and
  * claiming messages, lets the messages in flight finish (10 s at most),
  * closes the socket and the database, and exits 0.
@@ -21,10 +25,12 @@
 #include <sqlite3.h>
 #include <zmq.h>
 
+#include "admin.h"
 #include "announce.h"
 #include "bulletin.h"
 #include "clock.h"
 #include "conf.h"
+#include "control.h"
 #include "intake.h"
 #include "message.h"
 #include "outbox.h"
@@ -59,6 +65,7 @@ struct worker {
 	const conf_t *conf;
 	store_t	*store;			/* the sender's handle: the scheduler's too */
 	intake_t *intake;
+	control_t *control;
 	sender_t *sender;
 	int	 stopping;
 	int64_t	 stop_deadline;		/* clock_mono_ms() */
@@ -125,6 +132,7 @@ on_signal(loop_t *l, void *arg, short revents)
 		w->stopping = 1;
 		w->stop_deadline = clock_mono_ms() + SHUTDOWN_WAIT_MS;
 		intake_pause(w->intake);
+		control_pause(w->control);
 		sender_release(w->sender);
 		loop_del_timer(l, w->tick_id);
 		loop_add_timer(l, 0, drained, w);
@@ -165,9 +173,10 @@ main(int argc, char **argv)
 	};
 	const char *config = NULL, *db = NULL, *endpoint = NULL, *level = NULL;
 	char *overrides[32];
-	int c, print = 0, sfd = -1, cfd, rc = EX_OSERR, noverrides = 0;
+	int c, print = 0, sfd = -1, cfd, rc = EX_OSERR, noverrides = 0, lock_fd = -1;
 	store_t *store = NULL, *out_store = NULL;
 	intake_t *intake = NULL;
+	control_t *control = NULL;
 	message_ctx_t *msg = NULL;
 	sender_t *sender = NULL;
 	struct worker w = { 0 };
@@ -242,9 +251,28 @@ main(int argc, char **argv)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	/* the whole configuration before the store: a worker started in the
 	 * wrong directory must not create and migrate a database first */
-	if (message_conf_check(&conf, &err) < 0 || remind_conf_check(&conf, &err) < 0) {
-		log_error("configuration: %s", buf_str(&err));
-		rc = EX_CONFIG;
+	{
+		buf_t ep;
+
+		buf_init(&ep, 8192);
+		n = control_endpoint(&conf, &ep, NULL, &err);
+		buf_free(&ep);
+		if (n < 0 || message_conf_check(&conf, &err) < 0 ||
+		    remind_conf_check(&conf, &err) < 0) {
+			log_error("configuration: %s", buf_str(&err));
+			rc = EX_CONFIG;
+			goto out;
+		}
+	}
+	/* the one writer: held for the worker's life, so a tiedote command
+	 * knows to send its writes here (admin.h); a command that holds it
+	 * now is waited for, not overtaken */
+	if ((n = admin_lock_wait(&conf, ADMIN_LOCK_WAIT_MS, &lock_fd, &err)) <= 0) {
+		if (n == 0)
+			buf_notef(&err, "the lock of %s is still held after %d s", conf.db_path,
+			    ADMIN_LOCK_WAIT_MS / 1000);
+		log_error("store: %s", buf_str(&err));
+		rc = EX_TEMPFAIL;
 		goto out;
 	}
 	if (store_open(&conf, &store, &err) < 0 || store_open(&conf, &out_store, &err) < 0) {
@@ -267,19 +295,26 @@ main(int argc, char **argv)
 		log_warn("outbox: %d rows were claimed at the last stop and are queued again;"
 		    " at most %d of them (smtp.connections) can have reached the relay",
 		    n, n < (int)conf.smtp_connections ? n : (int)conf.smtp_connections);
+	if ((n = admin_expire(store, clock_now())) > 0)
+		log_info("admin: %d abandoned imports dropped (older than %d s)", n,
+		    ADMIN_IMPORT_TTL_S);
 	cfd = clock_watch();
 	zctx = zmq_ctx_new();
-	if ((intake = intake_open(zctx, &conf, store, &err)) == NULL) {
+	/* the control socket first: once the intake listens, commands can
+	 * write through it */
+	if ((control = control_open(zctx, &conf, store, &err)) == NULL ||
+	    (intake = intake_open(zctx, &conf, store, &err)) == NULL) {
 		log_error("%s", buf_str(&err));
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
-	w = (struct worker){ &conf, out_store, intake, sender, 0, 0, -1, sfd };
+	w = (struct worker){ &conf, out_store, intake, control, sender, 0, 0, -1, sfd };
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 
 	if ((loop = loop_new()) == NULL || worker_attach(&w, loop, sfd, cfd) < 0 ||
-	    intake_attach(intake, loop) < 0 || sender_attach(sender, loop) < 0)
+	    intake_attach(intake, loop) < 0 || control_attach(control, loop) < 0 ||
+	    sender_attach(sender, loop) < 0)
 		goto out;
 	if (loop_run(loop) < 0)
 		goto out;
@@ -288,12 +323,14 @@ main(int argc, char **argv)
 out:
 	loop_free(loop);
 	intake_close(intake);
+	control_close(control);
 	if (zctx)
 		zmq_ctx_term(zctx);
 	sender_free(sender);
 	message_close(msg);
 	store_close(out_store);
 	store_close(store);
+	admin_unlock(lock_fd);
 	if (sfd >= 0)
 		close(sfd);
 	conf_free(&conf);

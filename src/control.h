@@ -1,0 +1,51 @@
+/*
+ * control - the worker's control socket: where tiedote commands send the
+ * staff's writes while tiedoted runs (docs/control.md is the contract).
+ *
+ * A ROUTER socket bound at control.endpoint, which must be ipc://PATH
+ * (default: ipc://DIR/tiedote.control, DIR that of store.path; see
+ * control_endpoint()).  The socket file is made mode 0660 at bind (umask,
+ * then chmod): its mode and its directory's are the access control, so a
+ * tcp:// endpoint is refused until CurveZMQ authenticates one, and so is an
+ * abstract ipc://@name, which has no file mode.  A stale file of a worker
+ * that died is removed before the bind; the caller holds the lock file
+ * (admin.h), so no live worker owns it.
+ *
+ * When the loop finds the socket readable, the control reads ONE request
+ * (identity, empty delimiter, one body frame), runs it with admin_handle()
+ * on the borrowed store (the intake's handle) and replies after its
+ * COMMIT; the next request waits for the next loop turn, so a stream of
+ * import chunks never keeps the intake waiting longer than one chunk.
+ * Each request is one log line (op, outcome, milliseconds).  A frame over
+ * 4 x ADMIN_REQUEST_MAX is dropped by ZeroMQ (no reply); a smaller
+ * oversize one gets "too_large".  A request with other frames gets
+ * "bad_frames".  Nothing a request holds can crash the worker.
+ *
+ * Ownership: the control borrows the store and conf; control_close()
+ * closes its socket (ZeroMQ removes the file).  Threads: the loop's.
+ */
+#ifndef TIEDOTE_CONTROL_H
+#define TIEDOTE_CONTROL_H
+
+#include "buf.h"
+#include "conf.h"
+#include "loop.h"
+#include "store.h"
+
+#define CONTROL_DEFAULT_NAME	"tiedote.control"	/* beside store.path */
+#define CONTROL_PATH_MAX	107	/* sun_path, less its NUL */
+
+typedef struct control control_t;
+
+/* control_endpoint - control.endpoint, or the default beside store.path,
+ * into out as "ipc://PATH"; and PATH into path when not NULL.  0, or -1
+ * with err naming the setting (tcp://, an abstract or too long path). */
+int	   control_endpoint(const conf_t *, buf_t *out, buf_t *path, buf_t *err);
+control_t *control_open(void *zmq_ctx, const conf_t *, store_t *, buf_t *err);
+/* control_attach - its socket joins the loop; control_pause - no more
+ * requests are read (at shutdown) */
+int	   control_attach(control_t *, loop_t *);
+void	   control_pause(control_t *);
+void	   control_close(control_t *);
+
+#endif
