@@ -304,11 +304,12 @@ run_sub_remove(store_t *s, const conf_t *conf, const json_t *req, json_t **reply
 static const char imp_new_sql[] = "INSERT INTO imports (created) VALUES (?1)";
 static const char imp_get_sql[] = "SELECT result FROM imports WHERE id = ?1";
 static const char imp_row_sql[] =
-    "INSERT OR REPLACE INTO import_rows (import_id, seq, email, name, lang, regions)"
+    "INSERT INTO import_rows (import_id, seq, email, name, lang, regions)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char imp_seq_sql[] =
+    "SELECT 1 FROM import_rows WHERE import_id = ?1 AND seq = ?2";
 static const char imp_dup_sql[] =
-    "SELECT min(seq), max(seq), email FROM import_rows WHERE import_id = ?1"
-    " GROUP BY email HAVING count(*) > 1 ORDER BY 2 LIMIT 1";
+    "SELECT seq FROM import_rows WHERE import_id = ?1 AND email = ?2";
 /* the counts of store_subscriber_put(), row by row, as one query: no row
  * is added; active with the same values is unchanged; not active and no
  * resubscribe is kept; everything else is updated */
@@ -319,18 +320,19 @@ static const char imp_count_sql[] =
     " coalesce(sum(s.status <> 'active' AND NOT ?2), 0)"
     " FROM import_rows r LEFT JOIN subscribers s ON s.email = r.email"
     " WHERE r.import_id = ?1";
-/* what store_subscriber_put() writes, row by row, as one statement; rows
- * in line order, so new subscribers get their ids in the file's order */
+/* what store_subscriber_put() writes, row by row, as one statement: the
+ * rows that are neither unchanged nor kept are inserted or update the
+ * subscriber; in line order, so new subscribers get their ids in the
+ * file's order */
 static const char imp_apply_sql[] =
     "INSERT INTO subscribers (email, name, lang, regions, status, created, updated)"
-    " SELECT email, name, lang, regions, 'active', ?2, ?2 FROM import_rows"
-    " WHERE import_id = ?1 ORDER BY seq"
+    " SELECT r.email, r.name, r.lang, r.regions, 'active', ?2, ?2 FROM import_rows r"
+    " WHERE r.import_id = ?1 AND NOT EXISTS (SELECT 1 FROM subscribers s"
+    "   WHERE s.email = r.email AND ((s.status = 'active' AND s.name = r.name"
+    "   AND s.lang = r.lang AND s.regions = r.regions) OR (s.status <> 'active' AND NOT ?3)))"
+    " ORDER BY r.seq"
     " ON CONFLICT (email) DO UPDATE SET name = excluded.name, lang = excluded.lang,"
-    " regions = excluded.regions, status = 'active', updated = excluded.updated"
-    " WHERE (subscribers.status = 'active' AND NOT (subscribers.name = excluded.name"
-    "   AND subscribers.lang = excluded.lang AND subscribers.regions = excluded.regions))"
-    " OR (subscribers.status <> 'active' AND ?3)";
-static const char imp_clear_sql[] = "DELETE FROM import_rows WHERE import_id = ?1";
+    " regions = excluded.regions, status = 'active', updated = excluded.updated";
 static const char imp_done_sql[] = "UPDATE imports SET result = ?2 WHERE id = ?1";
 static const char imp_drop_sql[] = "DELETE FROM imports WHERE id = ?1";
 static const char imp_expire_sql[] = "DELETE FROM imports WHERE created < ?1";
@@ -415,6 +417,28 @@ fail:
 	return -1;
 }
 
+/* staged_line - the line already staged in import id with email (the
+ * repeat a UNIQUE constraint refused), or 0 */
+static int64_t
+staged_line(store_t *s, json_int_t id, const char *email)
+{
+	sqlite3_stmt *st = store_cached(s, imp_dup_sql);
+	int64_t line = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
+	if (store_step(s, st) == SQLITE_ROW)
+		line = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return line;
+}
+
+/* run_import_rows - one chunk in one commit.  A chunk is staged whole or
+ * not at all, so one whose first line is staged already is a retry whose
+ * reply was lost: ok, nothing written again.  An address staged before in
+ * this import (case folded) refuses the chunk. */
 static int
 run_import_rows(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
 {
@@ -424,7 +448,7 @@ run_import_rows(store_t *s, const conf_t *conf, const json_t *req, json_t **repl
 	sqlite3_stmt *st;
 	unsigned mask;
 	size_t i;
-	int state;
+	int state, again = 0;
 
 	(void)conf;
 	if (store_begin(s) < 0 || (state = import_state(s, id, &done)) < 0)
@@ -435,23 +459,43 @@ run_import_rows(store_t *s, const conf_t *conf, const json_t *req, json_t **repl
 		*reply = no_import(id);
 		return -1;
 	}
+	if (json_array_size(rows) && (st = store_cached(s, imp_seq_sql)) != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, json_integer_value(json_array_get(json_array_get(rows,
+		    0), 0)));
+		again = store_step(s, st) == SQLITE_ROW;
+		sqlite3_reset(st);
+	}
 	json_array_foreach(rows, i, row) {
+		const char *email = json_string_value(json_array_get(row, 1));
+		json_int_t line = json_integer_value(json_array_get(row, 0));
+		int64_t first;
+
+		if (again)
+			break;
 		if ((st = store_cached(s, imp_row_sql)) == NULL)
 			goto fail;
 		(void)region_parse_list(json_string_value(json_array_get(row, 4)), &mask);
 		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, json_integer_value(json_array_get(row, 0)));
+		sqlite3_bind_int64(st, 2, line);
 		for (int k = 1; k <= 3; k++)
 			sqlite3_bind_text(st, k + 2, json_string_value(json_array_get(row, (size_t)k)),
 			    -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 6, (int)mask);
-		if (store_run(s, st) < 0)
+		if (store_run(s, st) == 0)
+			continue;
+		if ((first = staged_line(s, id, email)) == 0)
 			goto fail;
+		store_rollback(s);
+		*reply = admin_error("invalid", EX_DATAERR, "line %lld: email \"%s\": the same"
+		    " address as line %lld; nothing imported", (long long)line, email,
+		    (long long)first);
+		return -1;
 	}
 	if (store_commit(s) < 0)
 		goto fail;
 	*reply = json_pack("{s:b, s:I, s:I}", "ok", 1, "import", id, "staged",
-	    (json_int_t)json_array_size(rows));
+	    again ? (json_int_t)0 : (json_int_t)json_array_size(rows));
 	return 0;
 fail:
 	*reply = storage_error(s);
@@ -471,7 +515,7 @@ run_import_commit(store_t *s, const conf_t *conf, const json_t *req, json_t **re
 	json_t *done = NULL;
 	sqlite3_stmt *st = NULL;
 	char *text = NULL;
-	int state, rc = -1;
+	int state, rc;
 
 	(void)conf;
 	if (store_begin(s) < 0 || (state = import_state(s, id, &done)) < 0)
@@ -486,20 +530,8 @@ run_import_commit(store_t *s, const conf_t *conf, const json_t *req, json_t **re
 		*reply = no_import(id);
 		return -1;
 	}
-	/* a forged chunk could repeat an address the CLI would have refused */
-	if ((st = store_cached(s, imp_dup_sql)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = store_step(s, st)) == SQLITE_ROW) {
-		*reply = admin_error("invalid", EX_DATAERR, "line %lld: email \"%s\": the same"
-		    " address as line %lld; nothing imported", sqlite3_column_int64(st, 1),
-		    (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 0));
-		sqlite3_reset(st);
-		store_rollback(s);
-		return -1;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || (st = store_cached(s, imp_count_sql)) == NULL)
+	/* no address twice: import_rows' UNIQUE (import_id, email) */
+	if ((st = store_cached(s, imp_count_sql)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, resubscribe);
@@ -526,10 +558,10 @@ run_import_commit(store_t *s, const conf_t *conf, const json_t *req, json_t **re
 	    "unchanged", (json_int_t)c[1], "kept_unsubscribed", (json_int_t)c[2],
 	    "dry_run", dry_run);
 	text = json_dumps(done, JSON_COMPACT | JSON_SORT_KEYS);
-	if ((st = store_cached(s, imp_clear_sql)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	if (store_run(s, st) < 0 || (st = store_cached(s, imp_done_sql)) == NULL)
+	/* the staged rows are dead now (no chunk joins an applied import) and
+	 * go with subscriber.import.abort, the next request: deleting 100,000
+	 * rows would add a third to this one's time */
+	if ((st = store_cached(s, imp_done_sql)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);

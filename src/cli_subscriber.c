@@ -357,6 +357,9 @@ subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 		    (long long)json_integer_value(json_object_get(reply, "updated")),
 		    (long long)json_integer_value(json_object_get(reply, "unchanged")),
 		    (long long)json_integer_value(json_object_get(reply, "kept_unsubscribed")));
+	/* applied: its staged rows go now (else when it expires) */
+	(void)cli_admin(cli, json_pack("{s:s, s:I}", "op", "subscriber.import.abort",
+	    "import", id), 1, NULL);
 	goto out;
 abort:
 	cli_error("tiedote: %s: nothing imported", path);

@@ -22,6 +22,7 @@ struct control {
 	const conf_t *conf;
 	loop_t	*loop;
 	int	 loop_id;
+	char	*path;		/* the socket file, once bound */
 };
 
 int
@@ -107,6 +108,7 @@ control_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 		buf_notef(err, "control: chmod 0660 %s: %s", buf_str(&path), strerror(errno));
 		goto fail;
 	}
+	c->path = xstrdup(buf_str(&path));
 	log_info("control: listening on %s (mode 0660)", buf_str(&ep));
 	buf_free(&ep);
 	buf_free(&path);
@@ -125,6 +127,10 @@ control_close(control_t *c)
 		return;
 	if (c->sock)
 		zmq_close(c->sock);
+	/* ZeroMQ leaves the file; we still hold the lock, so it is ours */
+	if (c->path)
+		(void)unlink(c->path);
+	free(c->path);
 	free(c);
 }
 
@@ -181,9 +187,10 @@ process(control_t *c)
 		text = admin_handle(c->store, c->conf, zmq_msg_data(&frame[1]),
 		    zmq_msg_size(&frame[1]), &res);
 	}
-	reply(c, &identity, text);
+	/* logged before the reply: whoever got the reply finds the line */
 	log_info("control: %s %s%s (%.1f ms)", res.op, res.exit ? "refused: " : "ok",
 	    res.exit ? res.error : "", (double)(clock_mono_us() - t0) / 1000);
+	reply(c, &identity, text);
 	rc = 1;
 out:
 	for (int i = 0; i < kept; i++)

@@ -22,7 +22,8 @@
  * "bad_frames".  Nothing a request holds can crash the worker.
  *
  * Ownership: the control borrows the store and conf; control_close()
- * closes its socket (ZeroMQ removes the file).  Threads: the loop's.
+ * closes its socket and removes its file (call it before letting go of
+ * the lock).  Threads: the loop's.
  */
 #ifndef TIEDOTE_CONTROL_H
 #define TIEDOTE_CONTROL_H

@@ -209,7 +209,8 @@ static const char *const migrations[] = {
 	"  name      TEXT NOT NULL,"
 	"  lang      TEXT NOT NULL,"
 	"  regions   INTEGER NOT NULL,"
-	"  PRIMARY KEY (import_id, seq)"
+	"  PRIMARY KEY (import_id, seq),"
+	"  UNIQUE (import_id, email)"		/* a repeated address: the chunk fails */
 	") STRICT, WITHOUT ROWID;",
 };
 

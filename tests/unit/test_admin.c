@@ -1,0 +1,339 @@
+/* test_admin - the admin requests: the form judged before anything is
+ * written, the staged import giving exactly what store_subscriber_put()
+ * row by row gave (counts and rows, resubscribe or not), a retried chunk
+ * or commit, expiry, and the lock file */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "clock.h"
+#include "conf.h"
+#include "region.h"
+#include "store.h"
+#include "test.h"
+
+static char dir[] = "/tmp/tiedote-admin.XXXXXX";
+static conf_t conf;
+
+static store_t *
+open_fresh(const char *name)
+{
+	char path[256];
+	store_t *s = NULL;
+	buf_t err;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	buf_init(&err, 1024);
+	conf_set(&conf, "store", "path", path, &err);
+	if (store_open(&conf, &s, &err) < 0)
+		fprintf(stderr, "  %s\n", buf_str(&err));
+	buf_free(&err);
+	return s;
+}
+
+/* req - admin_handle() on text; the reply parsed (new) */
+static json_t *
+req(store_t *s, const char *text)
+{
+	admin_result_t res;
+	char *r = admin_handle(s, &conf, text, strlen(text), &res);
+	json_t *j = json_loads(r, 0, NULL);
+
+	free(r);
+	return j;
+}
+
+static int
+ok(json_t *j)
+{
+	int v = json_is_true(json_object_get(j, "ok"));
+
+	json_decref(j);
+	return v;
+}
+
+static const char *
+code(json_t *j)
+{
+	static char c[64];
+
+	snprintf(c, sizeof c, "%s", json_string_value(json_object_get(j, "error")) ?
+	    json_string_value(json_object_get(j, "error")) : "(ok)");
+	json_decref(j);
+	return c;
+}
+
+static int64_t
+num(store_t *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (store_prepare(s, sql, &st) < 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* dump - every subscriber as text, for comparing two stores */
+static void
+dump(store_t *s, buf_t *out)
+{
+	sqlite3_stmt *st;
+
+	if (store_prepare(s, "SELECT id, email, name, lang, regions, status, created, updated"
+	    " FROM subscribers ORDER BY id", &st) < 0)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		PUT(buf_printf(out, "%lld %s %s %s %d %s %lld %lld\n", sqlite3_column_int64(st, 0),
+		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+		    sqlite3_column_int(st, 4), sqlite3_column_text(st, 5),
+		    sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7)));
+	sqlite3_finalize(st);
+}
+
+TEST(form_is_judged_before_anything_is_written)
+{
+	store_t *s = open_fresh("form.db");
+	char big[8192];
+
+	CHECK_STR(code(req(s, "nope")), "bad_json");
+	CHECK_STR(code(req(s, "[]")), "bad_request");
+	CHECK_STR(code(req(s, "{\"op\": 1}")), "bad_request");
+	CHECK_STR(code(req(s, "{\"op\": \"subscriber.purge_all\"}")), "unknown_op");
+	CHECK_STR(code(req(s, "{\"op\": \"subscriber.add\", \"email\": \"a@b.fi\", \"x\": 1}")),
+	    "unknown_field");
+	CHECK_STR(code(req(s, "{\"op\": \"subscriber.add\", \"email\": [\"a@b.fi\"]}")),
+	    "bad_type");
+	CHECK_STR(code(req(s, "{\"op\": \"subscriber.add\", \"name\": \"A\"}")),
+	    "missing_field");
+	CHECK_STR(code(req(s, "{\"op\": \"subscriber.add\", \"email\": \"a@b.fi\","
+	    " \"lang\": \"de\"}")), "invalid");
+	CHECK_STR(code(req(s, "{\"op\": \"subscriber.add\", \"email\": \"a@b.fi\","
+	    " \"name\": \"x\\r\\nBcc: y@z.fi\"}")), "invalid");
+	CHECK_STR(code(req(s, "{\"op\": \"issue.hold\", \"id\": 0}")), "invalid");
+	CHECK_STR(code(req(s, "{\"op\": \"issue.hold\", \"id\": 1.5}")), "bad_type");
+	CHECK_STR(code(req(s, "{\"op\": \"announce.reschedule\", \"id\": \"a\","
+	    " \"at\": \"tomorrow\"}")), "invalid");
+	CHECK_STR(code(req(s, "{\"op\": \"subscriber.import.rows\", \"import\": 1, \"rows\":"
+	    " [[3, \"a@b.fi\", \"\", \"fi\", \"all\"], [2, \"c@b.fi\", \"\", \"fi\", \"all\"]]}")),
+	    "invalid");
+	memset(big, ' ', sizeof big);
+	CHECK(admin_parse(big, ADMIN_REQUEST_MAX + 1, &(json_t *){ NULL }) == NULL);
+	CHECK(num(s, "SELECT count(*) FROM subscribers") == 0);
+	CHECK(ok(req(s, "{\"op\": \"subscriber.add\", \"email\": \"a@b.fi\"}")));
+	CHECK(num(s, "SELECT count(*) FROM subscribers") == 1);
+	CHECK_STR(code(req(s, "{\"op\": \"subscriber.remove\", \"email\": \"x@b.fi\"}")),
+	    "not_found");
+	store_close(s);
+}
+
+/* the cases of one import: a new address, one unchanged, one changed, one
+ * unsubscribed, one suppressed, one pending, a case-folded match */
+static const struct { const char *email, *name, *lang, *regions; } rows[] = {
+	{ "new@a.fi", "New", "fi", "all" },
+	{ "same@a.fi", "Same", "sv", "HYKS" },
+	{ "changed@a.fi", "Changed now", "en", "KYS,OYS" },
+	{ "left@a.fi", "Left", "fi", "TYKS" },
+	{ "supp@a.fi", "Supp", "fi", "all" },
+	{ "pend@a.fi", "Pend", "fi", "all" },
+	{ "CaSe@A.fi", "Case", "fi", "all" },
+};
+
+/* seed - the subscribers before the import, in both stores alike */
+static void
+seed(store_t *s)
+{
+	static const char *const sql[] = {
+	    "INSERT INTO subscribers (email, name, lang, regions, status, created, updated) VALUES"
+	    " ('same@a.fi', 'Same', 'sv', 1, 'active', 10, 10),"
+	    " ('changed@a.fi', 'Changed', 'en', 24, 'active', 10, 10),"
+	    " ('left@a.fi', 'Left', 'fi', 2, 'unsubscribed', 10, 20),"
+	    " ('supp@a.fi', 'Supp', 'fi', 31, 'suppressed', 10, 20),"
+	    " ('pend@a.fi', 'Pend', 'fi', 31, 'pending', 10, 20),"
+	    " ('case@a.fi', 'Case', 'fi', 31, 'active', 10, 10)",
+	};
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < sizeof sql / sizeof *sql; i++)
+		if (store_prepare(s, sql[i], &st) == 0) {
+			CHECK(sqlite3_step(st) == SQLITE_DONE);
+			sqlite3_finalize(st);
+		}
+}
+
+static void
+import_both_ways(int resubscribe)
+{
+	store_t *a = open_fresh(resubscribe ? "a1.db" : "a0.db");
+	store_t *b = open_fresh(resubscribe ? "b1.db" : "b0.db");
+	size_t counts[4] = { 0 };
+	json_t *r, *rs = json_array();
+	json_int_t id;
+	buf_t da, db;
+	char text[256];
+
+	if (a == NULL || b == NULL)
+		return;
+	seed(a);
+	seed(b);
+	/* the old way: one store_subscriber_put() a row, one transaction */
+	CHECK(store_begin(b) == 0);
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+		subscriber_t sub = { 0, rows[i].email, rows[i].name, rows[i].lang, 0, "active",
+		    0, 0 };
+		store_sub_t res;
+		unsigned mask;
+
+		CHECK(region_parse_list(rows[i].regions, &mask) == 0);
+		sub.regions = mask;
+		CHECK(store_subscriber_put(b, &sub, resubscribe, clock_now(), &res) == 0);
+		counts[res]++;
+	}
+	CHECK(store_commit(b) == 0);
+	/* the staged way, in two chunks and a chunk repeated */
+	r = req(a, "{\"op\": \"subscriber.import.begin\"}");
+	id = json_integer_value(json_object_get(r, "import"));
+	json_decref(r);
+	CHECK(id > 0);
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+		json_array_append_new(rs, json_pack("[I, s, s, s, s]", (json_int_t)i + 2,
+		    rows[i].email, rows[i].name, rows[i].lang, rows[i].regions));
+	for (int part = 0; part < 3; part++) {
+		json_t *chunk = json_array(), *q;
+		size_t from = part == 1 ? 4 : 0, to = part == 1 ? json_array_size(rs) : 4;
+		char *t;
+
+		for (size_t i = from; i < to; i++)
+			json_array_append(chunk, json_array_get(rs, i));
+		q = json_pack("{s:s, s:I, s:o}", "op", "subscriber.import.rows", "import", id,
+		    "rows", chunk);
+		t = json_dumps(q, JSON_COMPACT);
+		CHECK(ok(req(a, t)));	/* part 2 repeats part 0: a retry */
+		free(t);
+		json_decref(q);
+	}
+	CHECK(num(a, "SELECT count(*) FROM import_rows") == (int64_t)json_array_size(rs));
+	CHECK(num(a, "SELECT count(*) FROM subscribers") == 6);	/* staged is invisible */
+	snprintf(text, sizeof text, "{\"op\": \"subscriber.import.commit\", \"import\": %lld,"
+	    " \"resubscribe\": %s}", (long long)id, resubscribe ? "true" : "false");
+	r = req(a, text);
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	CHECK(json_integer_value(json_object_get(r, "added")) == (json_int_t)counts[SUB_ADDED]);
+	CHECK(json_integer_value(json_object_get(r, "updated")) == (json_int_t)counts[SUB_UPDATED]);
+	CHECK(json_integer_value(json_object_get(r, "unchanged")) ==
+	    (json_int_t)counts[SUB_UNCHANGED]);
+	CHECK(json_integer_value(json_object_get(r, "kept_unsubscribed")) ==
+	    (json_int_t)counts[SUB_KEPT_UNSUBSCRIBED]);
+	json_decref(r);
+	/* a commit retried after a lost reply gets the same counts, writes nothing */
+	r = req(a, text);
+	CHECK(json_integer_value(json_object_get(r, "added")) == (json_int_t)counts[SUB_ADDED]);
+	json_decref(r);
+	buf_init(&da, 1 << 16);
+	buf_init(&db, 1 << 16);
+	dump(a, &da);
+	dump(b, &db);
+	CHECK_STR(buf_str(&da), buf_str(&db));
+	snprintf(text, sizeof text, "{\"op\": \"subscriber.import.abort\", \"import\": %lld}",
+	    (long long)id);
+	CHECK(ok(req(a, text)));
+	CHECK(num(a, "SELECT count(*) FROM import_rows") == 0);
+	buf_free(&da);
+	buf_free(&db);
+	json_decref(rs);
+	store_close(a);
+	store_close(b);
+}
+
+TEST(import_counts_and_rows_as_row_by_row)
+{
+	import_both_ways(0);
+}
+
+TEST(import_with_resubscribe_as_row_by_row)
+{
+	import_both_ways(1);
+}
+
+TEST(repeated_address_refuses_the_chunk)
+{
+	store_t *s = open_fresh("dup.db");
+	json_t *r;
+
+	r = req(s, "{\"op\": \"subscriber.import.begin\"}");
+	json_decref(r);
+	CHECK(ok(req(s, "{\"op\": \"subscriber.import.rows\", \"import\": 1, \"rows\":"
+	    " [[2, \"x@a.fi\", \"\", \"fi\", \"all\"]]}")));
+	r = req(s, "{\"op\": \"subscriber.import.rows\", \"import\": 1, \"rows\":"
+	    " [[3, \"y@a.fi\", \"\", \"fi\", \"all\"], [4, \"X@A.FI\", \"\", \"fi\", \"all\"]]}");
+	CHECK(strstr(json_string_value(json_object_get(r, "message")), "line 4") != NULL);
+	CHECK(strstr(json_string_value(json_object_get(r, "message")), "line 2") != NULL);
+	CHECK_STR(code(r), "invalid");
+	CHECK(num(s, "SELECT count(*) FROM import_rows") == 1);	/* y not staged */
+	store_close(s);
+}
+
+TEST(abandoned_imports_expire)
+{
+	store_t *s = open_fresh("exp.db");
+	int64_t now = clock_now();
+
+	json_decref(req(s, "{\"op\": \"subscriber.import.begin\"}"));
+	CHECK(ok(req(s, "{\"op\": \"subscriber.import.rows\", \"import\": 1, \"rows\":"
+	    " [[2, \"x@a.fi\", \"\", \"fi\", \"all\"]]}")));
+	CHECK(admin_expire(s, now) == 0);
+	CHECK(num(s, "SELECT count(*) FROM import_rows") == 1);
+	CHECK(admin_expire(s, now + ADMIN_IMPORT_TTL_S + 1) == 1);
+	CHECK(num(s, "SELECT count(*) FROM import_rows") == 0);
+	CHECK_STR(code(req(s, "{\"op\": \"subscriber.import.commit\", \"import\": 1}")),
+	    "no_import");
+	CHECK(num(s, "SELECT count(*) FROM subscribers") == 0);
+	store_close(s);
+}
+
+TEST(lock_file_is_one_holder)
+{
+	char path[256];
+	buf_t err;
+	int a = -1, b = -1;
+
+	snprintf(path, sizeof path, "%s/lock/x.db", dir);
+	buf_init(&err, 1024);
+	conf_set(&conf, "store", "path", path, &err);
+	CHECK(admin_lock(&conf, &a, &err) == 1 && a >= 0);	/* directory made too */
+	CHECK(admin_lock(&conf, &b, &err) == 0 && b < 0);	/* another open file */
+	CHECK(admin_lock_wait(&conf, 60, &b, &err) == 0);
+	admin_unlock(a);
+	CHECK(admin_lock(&conf, &b, &err) == 1);
+	admin_unlock(b);
+	buf_free(&err);
+}
+
+int
+main(void)
+{
+	char cmd[300];
+	int rc;
+
+	/* both ways of an import stamp the same second */
+	setenv("TIEDOTE_NOW", "2020-03-10T12:00:00+02:00", 1);
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	conf_init(&conf);
+	RUN(form_is_judged_before_anything_is_written);
+	RUN(import_counts_and_rows_as_row_by_row);
+	RUN(import_with_resubscribe_as_row_by_row);
+	RUN(repeated_address_refuses_the_chunk);
+	RUN(abandoned_imports_expire);
+	RUN(lock_file_is_one_holder);
+	conf_free(&conf);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	rc = system(cmd);
+	(void)rc;
+	return TEST_DONE();
+}
