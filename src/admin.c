@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -334,27 +335,59 @@ static const char imp_apply_sql[] =
     " ON CONFLICT (email) DO UPDATE SET name = excluded.name, lang = excluded.lang,"
     " regions = excluded.regions, status = 'active', updated = excluded.updated";
 static const char imp_done_sql[] = "UPDATE imports SET result = ?2 WHERE id = ?1";
-static const char imp_drop_sql[] = "DELETE FROM imports WHERE id = ?1";
-static const char imp_expire_sql[] = "DELETE FROM imports WHERE created < ?1";
+/* dropping an import goes ADMIN_DROP_ROWS staged rows a turn: 100,000 at
+ * once would keep the loop for about half a second */
+static const char imp_drop_rows_sql[] =
+    "DELETE FROM import_rows WHERE (import_id, seq) IN (SELECT import_id, seq"
+    " FROM import_rows WHERE import_id = ?1 LIMIT ?2)";
+static const char imp_drop_sql[] =
+    "DELETE FROM imports WHERE id = ?1"
+    " AND NOT EXISTS (SELECT 1 FROM import_rows WHERE import_id = ?1)";
+static const char imp_expire_rows_sql[] =
+    "DELETE FROM import_rows WHERE (import_id, seq) IN (SELECT r.import_id, r.seq"
+    " FROM import_rows r JOIN imports i ON i.id = r.import_id WHERE i.created < ?1"
+    " LIMIT ?2)";
+static const char imp_expire_sql[] =
+    "DELETE FROM imports WHERE created < ?1"
+    " AND NOT EXISTS (SELECT 1 FROM import_rows WHERE import_id = imports.id)";
 
-int
-admin_expire(store_t *s, int64_t now)
+/* drop_slice - up to ADMIN_DROP_ROWS staged rows of the import id (or,
+ * id 0, of the imports begun before `before`), then the imports left with
+ * none, in one transaction: rows + imports deleted, or -1 */
+static int64_t
+drop_slice(store_t *s, json_int_t id, int64_t before)
 {
 	sqlite3_stmt *st;
-	int n;
+	int64_t n;
 
-	if (store_begin(s) < 0 || (st = store_cached(s, imp_expire_sql)) == NULL)
+	if (store_begin(s) < 0 ||
+	    (st = store_cached(s, id ? imp_drop_rows_sql : imp_expire_rows_sql)) == NULL)
 		goto fail;
-	sqlite3_bind_int64(st, 1, now - ADMIN_IMPORT_TTL_S);
+	sqlite3_bind_int64(st, 1, id ? id : before);
+	sqlite3_bind_int(st, 2, ADMIN_DROP_ROWS);
 	if (store_run(s, st) < 0)
 		goto fail;
-	n = (int)store_changes(s);
+	n = store_changes(s);
+	if ((st = store_cached(s, id ? imp_drop_sql : imp_expire_sql)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id ? id : before);
+	if (store_run(s, st) < 0)
+		goto fail;
+	n += store_changes(s);
 	if (store_commit(s) < 0)
 		goto fail;
 	return n;
 fail:
 	store_rollback(s);
 	return -1;
+}
+
+int
+admin_expire(store_t *s, int64_t now)
+{
+	int64_t n = drop_slice(s, 0, now - ADMIN_IMPORT_TTL_S);
+
+	return n < 0 ? -1 : (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
 /* import_state - 1 staging, 2 applied (*result set, new), 0 unknown, -1 */
@@ -587,20 +620,16 @@ static int
 run_import_abort(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
 {
 	json_int_t id = json_integer_value(json_object_get(req, "import"));
-	sqlite3_stmt *st;
+	int64_t n;
 
 	(void)conf;
-	if (store_begin(s) < 0 || (st = store_cached(s, imp_drop_sql)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	if (store_run(s, st) < 0 || store_commit(s) < 0)
-		goto fail;
-	*reply = json_pack("{s:b, s:I}", "ok", 1, "import", id);
+	if ((n = drop_slice(s, id, 0)) < 0) {
+		*reply = storage_error(s);
+		return -1;
+	}
+	/* done once a slice found nothing more to drop */
+	*reply = json_pack("{s:b, s:I, s:b}", "ok", 1, "import", id, "done", n == 0);
 	return 0;
-fail:
-	*reply = storage_error(s);
-	store_rollback(s);
-	return -1;
 }
 
 /* --- projects ---------------------------------------------------------------- */

@@ -28,9 +28,12 @@
  * (each its own short commit, into import_rows, which no reader of
  * subscribers sees); .commit applies the whole staged set in one
  * transaction (set-based upsert) and keeps its counts, so a retried commit
- * gets the same reply; .abort drops it.  Imports older than
- * ADMIN_IMPORT_TTL_S are dropped by admin_expire() (worker start, every
- * .begin).  This module owns the imports and import_rows tables.
+ * gets the same reply; .abort drops ADMIN_DROP_ROWS of its staged rows a
+ * request ("done": true when none are left, and the import is gone), the
+ * CLI repeating it, so no request keeps the loop long.  Imports older
+ * than ADMIN_IMPORT_TTL_S are dropped by admin_expire(), a slice a call
+ * (worker start, until 0; every .begin).  This module owns the imports
+ * and import_rows tables.
  *
  * Ownership: requests are borrowed; replies are new (json_decref, or
  * free() for admin_handle's text).  Errors: nothing of a failed op stays
@@ -54,6 +57,7 @@
 #define ADMIN_IMPORT_CHUNK	1000	/* rows a command sends per request */
 #define ADMIN_IMPORT_ROWS_MAX	5000	/* rows one request may carry */
 #define ADMIN_IMPORT_TTL_S	3600	/* an abandoned import's staged rows */
+#define ADMIN_DROP_ROWS		5000	/* staged rows dropped per request */
 #define ADMIN_LOCK_WAIT_MS	60000	/* tiedoted's wait for a command's lock */
 
 /* what admin_handle() tells its caller for the log line */
@@ -75,8 +79,9 @@ char	*admin_handle(store_t *, const conf_t *, const void *data, size_t len,
 /* admin_error - a new error reply; message printf-like */
 json_t	*admin_error(const char *code, int exit, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
-/* admin_expire - drop imports begun more than ADMIN_IMPORT_TTL_S before
- * now and their staged rows; the number dropped, or -1 */
+/* admin_expire - drop up to ADMIN_DROP_ROWS staged rows of the imports
+ * begun more than ADMIN_IMPORT_TTL_S before now, and those imports once
+ * empty; the number of rows and imports dropped (0: nothing left), or -1 */
 int	 admin_expire(store_t *, int64_t now);
 
 /* admin_lock - LOCK_EX|LOCK_NB on <store.path>.lock (created 0660, and its

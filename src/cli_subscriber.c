@@ -298,6 +298,21 @@ send_rows(cli_t *cli, const struct import *im, json_int_t id, size_t from, size_
 	    "import", id, "rows", rows), 1, NULL);
 }
 
+/* drop_import - the import's staged rows, a slice a request (so the
+ * worker is never kept long), until the worker says none are left */
+static void
+drop_import(cli_t *cli, json_int_t id)
+{
+	json_t *reply = NULL;
+	int done = 0;
+
+	while (!done && cli_admin(cli, json_pack("{s:s, s:I}", "op",
+	    "subscriber.import.abort", "import", id), 1, &reply) == EX_OK) {
+		done = json_is_true(json_object_get(reply, "done"));
+		json_decref(reply);
+	}
+}
+
 /* subscriber_import - all rows or none: every bad row is reported first;
  * then begin, the rows in chunks, and one commit that applies them all */
 static int
@@ -358,15 +373,13 @@ subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 		    (long long)json_integer_value(json_object_get(reply, "unchanged")),
 		    (long long)json_integer_value(json_object_get(reply, "kept_unsubscribed")));
 	/* applied: its staged rows go now (else when it expires) */
-	(void)cli_admin(cli, json_pack("{s:s, s:I}", "op", "subscriber.import.abort",
-	    "import", id), 1, NULL);
+	drop_import(cli, id);
 	goto out;
 abort:
 	cli_error("tiedote: %s: nothing imported", path);
 	/* what was staged is dropped now, not only when it expires */
 	if (rc != EX_UNAVAILABLE)
-		(void)cli_admin(cli, json_pack("{s:s, s:I}", "op", "subscriber.import.abort",
-		    "import", id), 1, NULL);
+		drop_import(cli, id);
 out:
 	json_decref(reply);
 	for (size_t i = 0; i < im.nrows; i++) {

@@ -295,9 +295,16 @@ main(int argc, char **argv)
 		log_warn("outbox: %d rows were claimed at the last stop and are queued again;"
 		    " at most %d of them (smtp.connections) can have reached the relay",
 		    n, n < (int)conf.smtp_connections ? n : (int)conf.smtp_connections);
-	if ((n = admin_expire(store, clock_now())) > 0)
-		log_info("admin: %d abandoned imports dropped (older than %d s)", n,
-		    ADMIN_IMPORT_TTL_S);
+	{
+		int64_t dropped = 0;
+
+		/* before the loop runs: no turn waits for this */
+		while ((n = admin_expire(store, clock_now())) > 0)
+			dropped += n;
+		if (dropped)
+			log_info("admin: abandoned imports (older than %d s) dropped: %lld rows",
+			    ADMIN_IMPORT_TTL_S, (long long)dropped);
+	}
 	cfd = clock_watch();
 	zctx = zmq_ctx_new();
 	/* the control socket first: once the intake listens, commands can
