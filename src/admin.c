@@ -353,9 +353,10 @@ static const char imp_expire_sql[] =
 
 /* drop_slice - up to ADMIN_DROP_ROWS staged rows of the import id (or,
  * id 0, of the imports begun before `before`), then the imports left with
- * none, in one transaction: rows + imports deleted, or -1 */
+ * none, in one transaction: rows + imports deleted, or -1; *rows the rows
+ * (fewer than ADMIN_DROP_ROWS: none are left) */
 static int64_t
-drop_slice(store_t *s, json_int_t id, int64_t before)
+drop_slice(store_t *s, json_int_t id, int64_t before, int64_t *rows)
 {
 	sqlite3_stmt *st;
 	int64_t n;
@@ -367,7 +368,7 @@ drop_slice(store_t *s, json_int_t id, int64_t before)
 	sqlite3_bind_int(st, 2, ADMIN_DROP_ROWS);
 	if (store_run(s, st) < 0)
 		goto fail;
-	n = store_changes(s);
+	n = *rows = store_changes(s);
 	if ((st = store_cached(s, id ? imp_drop_sql : imp_expire_sql)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, id ? id : before);
@@ -385,7 +386,7 @@ fail:
 int
 admin_expire(store_t *s, int64_t now)
 {
-	int64_t n = drop_slice(s, 0, now - ADMIN_IMPORT_TTL_S);
+	int64_t rows, n = drop_slice(s, 0, now - ADMIN_IMPORT_TTL_S, &rows);
 
 	return n < 0 ? -1 : (int)(n > INT32_MAX ? INT32_MAX : n);
 }
@@ -620,15 +621,16 @@ static int
 run_import_abort(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
 {
 	json_int_t id = json_integer_value(json_object_get(req, "import"));
-	int64_t n;
+	int64_t rows;
 
 	(void)conf;
-	if ((n = drop_slice(s, id, 0)) < 0) {
+	if (drop_slice(s, id, 0, &rows) < 0) {
 		*reply = storage_error(s);
 		return -1;
 	}
-	/* done once a slice found nothing more to drop */
-	*reply = json_pack("{s:b, s:I, s:b}", "ok", 1, "import", id, "done", n == 0);
+	/* a slice short of the limit took the last rows, and the import */
+	*reply = json_pack("{s:b, s:I, s:b}", "ok", 1, "import", id, "done",
+	    rows < ADMIN_DROP_ROWS);
 	return 0;
 }
 
