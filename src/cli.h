@@ -43,6 +43,10 @@
  * name with '/' or '.') or an event TYPE.  getopt_long's unambiguous
  * abbreviations (--res for --resubscribe) are accepted.  Listings on
  * stdout are not escaped: they print stored data, not what was typed.
+ * Two writes remain outside admin: a reading command that opens a
+ * database of an older schema migrates it (store_open), and `issue
+ * preview` makes the token key on first use (message_open); with a worker
+ * running both have been done by the worker at its start.
  */
 #ifndef TIEDOTE_CLI_H
 #define TIEDOTE_CLI_H
