@@ -83,7 +83,8 @@ out:
 	return rc;
 }
 
-/* create - a draft issue for (start, end]; slot -1 for one sent by hand */
+/* create - a draft issue for (start, end]; slot -1 for one sent by hand;
+ * inside the caller's transaction, which logs it once that committed */
 static int
 create(store_t *s, const conf_t *conf, int64_t slot, int64_t start, int64_t end,
     int approved, int64_t now, int64_t *id)
@@ -108,8 +109,6 @@ create(store_t *s, const conf_t *conf, int64_t slot, int64_t start, int64_t end,
 	if (store_step(s, st) != SQLITE_DONE)
 		goto out;
 	*id = sqlite3_last_insert_rowid(sqlite3_db_handle(st));
-	log_info("bulletin: issue %lld created for %s", (long long)*id,
-	    slot >= 0 ? "its scheduled slot" : "sending now");
 	(void)conf;
 	rc = 0;
 out:
@@ -252,6 +251,8 @@ bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 			store_rollback(s);
 			goto dberr;
 		}
+		/* after the commit: a try rolled back (a full disk) is no issue */
+		log_info("bulletin: issue %lld created for its scheduled slot", (long long)id);
 	}
 	/* drafts whose time has come: start them once approved */
 	while ((got = one_issue(s, due_sql, now, &is)) == 0) {
@@ -296,6 +297,7 @@ bulletin_send_now(store_t *s, const conf_t *conf, int64_t now, int64_t *id, buf_
 		store_rollback(s);
 		return -1;
 	}
+	log_info("bulletin: issue %lld created for sending now", (long long)*id);
 	return 0;
 }
 

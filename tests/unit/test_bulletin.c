@@ -1,5 +1,6 @@
 /* test_bulletin - the scheduler and issue lifecycle on an injected clock:
  * both DST changes, a 5-day outage, approval, staff control */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -115,6 +116,65 @@ TEST(one_issue_per_period_across_restarts)
 	CHECK(tick(s, &c, "2020-01-21T09:00:00+02:00") == 0);
 	CHECK(count(s, "1") == 2);
 	CHECK(count(s, "number = '2020/01'") == 1 && count(s, "number = '2020/02'") == 1);
+	store_close(s);
+	conf_free(&c);
+}
+
+/* sql_run - one statement of test setup on the store's connection */
+static int
+sql_run(store_t *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc = store_prepare(s, sql, &st) == 0 && store_step(s, st) == SQLITE_DONE ? 0 : -1;
+
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* logged - what the scheduler's tick at when writes to stderr, in out */
+static int
+logged(store_t *s, conf_t *c, const char *when, char *out, size_t size)
+{
+	char path[256];
+	int fd, saved, rc;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "%s/log.txt", dir);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 2);
+	rc = tick(s, c, when);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, out, size - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return rc;
+}
+
+TEST(a_rolled_back_issue_is_not_logged_as_created)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+	char log[4096];
+
+	/* a commit that fails after the INSERT went through, as on a full
+	 * disk: a deferred foreign key the new issue's row breaks */
+	CHECK(sql_run(s, "CREATE TABLE t (x INTEGER REFERENCES issues(id)"
+	    " DEFERRABLE INITIALLY DEFERRED)") == 0);
+	CHECK(sql_run(s, "CREATE TRIGGER tr AFTER INSERT ON issues"
+	    " BEGIN INSERT INTO t VALUES (-1); END") == 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK(logged(s, &c, "2020-01-07T09:00:00+02:00", log, sizeof log) == -1);
+		CHECK(strstr(log, "created") == NULL);
+		CHECK(count(s, "1") == 0);
+	}
+	CHECK(sql_run(s, "DROP TRIGGER tr") == 0);
+	CHECK(logged(s, &c, "2020-01-07T09:00:00+02:00", log, sizeof log) == 0);
+	CHECK(strstr(log, "issue 1 created") != NULL);
+	CHECK(count(s, "1") == 1);
 	store_close(s);
 	conf_free(&c);
 }
@@ -265,6 +325,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	RUN(one_issue_per_period_across_restarts);
+	RUN(a_rolled_back_issue_is_not_logged_as_created);
 	RUN(an_empty_issue_takes_no_number);
 	RUN(spring_dst_keeps_nine_oclock);
 	RUN(autumn_dst_keeps_nine_oclock);
