@@ -19,6 +19,7 @@
 #include "compose.h"
 #include "datefmt.h"
 #include "message.h"
+#include "outbox.h"
 #include "region.h"
 #include "sched.h"
 #include "store.h"
@@ -183,7 +184,7 @@ progress(const json_t *c, int64_t total)
 }
 
 static void
-print_issue(const json_t *is, int verbose, double rate, int tty)
+print_issue(const json_t *is, int verbose, double rate, int live, int tty)
 {
 	json_t *c = json_object_get(is, "counts"), *f;
 	char start[32], end[32];
@@ -218,8 +219,9 @@ print_issue(const json_t *is, int verbose, double rate, int tty)
 	}
 	left = json_integer_value(json_object_get(c, "queued")) +
 	    json_integer_value(json_object_get(c, "sending"));
-	printf("\n  rate %.1f/s", rate);
-	if (rate > 0 && left > 0)
+	/* which rate it is: of the last minute while sending, else the average */
+	printf("\n  rate %.1f/s %s", rate, live ? "(last minute)" : "(average)");
+	if (live && rate > 0 && left > 0)
 		printf("  eta %llds", (long long)(left / rate));
 	printf("\n");
 	if (tty && total)
@@ -300,11 +302,11 @@ issue_admin(cli_t *cli, int argc, char **argv)
 			cli_print_json(j);
 		else
 			json_array_foreach(j, i, is)
-				print_issue(is, 0, 0, 0);
+				print_issue(is, 0, 0, 0, 0);
 	} else if (strcmp(verb, "status") == 0) {
-		int64_t sent0 = -1;
-		double rate = 0;
-		int64_t t0 = 0;
+		double rate;
+		int live;
+		char ref[32];
 
 		for (;;) {
 			json_decref(j);
@@ -316,20 +318,19 @@ issue_admin(cli_t *cli, int argc, char **argv)
 				rc = EX_DATAERR;
 				goto out;
 			}
-			{
-				int64_t sent = json_integer_value(json_object_get(json_object_get(j,
-				    "counts"), "sent")), now = clock_now_ms();
-
-				if (sent0 >= 0 && now > t0)
-					rate = (double)(sent - sent0) * 1000 / (double)(now - t0);
-				sent0 = sent;
-				t0 = now;
-			}
+			/* from the stored times: the last minute's outcomes while
+			 * it is being sent, the average afterwards */
+			snprintf(ref, sizeof ref, "%lld",
+			    (long long)json_integer_value(json_object_get(j, "id")));
+			if (outbox_rate(store, "bulletin", ref, clock_now(), &rate, &live) < 0)
+				goto dberr;
+			json_object_set_new(j, "rate_basis", json_string(live ? "last_minute" :
+			    "average"));
 			json_object_set_new(j, "rate", json_real(rate));
 			if (cli->json)
 				cli_print_json(j);
 			else
-				print_issue(j, 1, rate, isatty(1));
+				print_issue(j, 1, rate, live, isatty(1));
 			fflush(stdout);
 			if (!follow || strcmp(json_string_value(json_object_get(j, "state")),
 			    "sending") != 0)

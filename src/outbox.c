@@ -367,6 +367,47 @@ out:
 }
 
 int
+outbox_rate(store_t *s, const char *kind, const char *ref, int64_t now, double *per_sec,
+    int *live)
+{
+	static const char sql[] = "SELECT count(*) FILTER (WHERE state = 'sent'),"
+	    " count(*) FILTER (WHERE state = 'sent' AND updated > ?3 - ?4 AND updated <= ?3),"
+	    " max(updated) FILTER (WHERE state = 'sent'), min(first_attempt),"
+	    " count(*) FILTER (WHERE state IN ('queued', 'sending'))"
+	    " FROM outbox WHERE kind = ?1 AND ref = ?2";
+	sqlite3_stmt *st = NULL;
+	int64_t sent, recent, last, first, span;
+	int rc = -1;
+
+	*per_sec = 0;
+	*live = 0;
+	if (store_prepare(s, sql, &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, OUTBOX_RATE_WINDOW_S);
+	if (store_step(s, st) != SQLITE_ROW)
+		goto out;
+	sent = sqlite3_column_int64(st, 0);
+	recent = sqlite3_column_int64(st, 1);
+	last = sqlite3_column_int64(st, 2);
+	first = sqlite3_column_type(st, 3) == SQLITE_NULL ? now : sqlite3_column_int64(st, 3);
+	*live = sqlite3_column_int64(st, 4) > 0;
+	if (*live) {
+		span = now - first < OUTBOX_RATE_WINDOW_S ? now - first : OUTBOX_RATE_WINDOW_S;
+		*per_sec = (double)recent / (double)(span > 1 ? span : 1);
+	} else if (sent > 0) {
+		span = last - first;
+		*per_sec = (double)sent / (double)(span > 1 ? span : 1);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 outbox_suppress(store_t *s, const char *email, const char *reason, int64_t now)
 {
 	sqlite3_stmt *st = NULL;

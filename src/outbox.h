@@ -108,6 +108,16 @@ int	outbox_open(store_t *, outbox_kind_t, const char *ref, int64_t *n);
  * as a new object */
 int	outbox_report(store_t *, outbox_kind_t, const char *ref, int failures,
 	    json_t **);
+/* outbox_rate - messages sent a second for (kind, ref), from the stored
+ * times (seconds, so exact under the test clock).  While rows are queued
+ * or sending: the sent outcomes of the last OUTBOX_RATE_WINDOW_S seconds
+ * up to now, over that window (or over the time since the first attempt
+ * when that is shorter), and *live = 1.  Otherwise the average: sent rows
+ * / (the last sent outcome - the first attempt), and *live = 0.  A span
+ * is at least 1 s, the resolution of the times; 0 sent gives 0 */
+#define OUTBOX_RATE_WINDOW_S 60
+int	outbox_rate(store_t *, const char *kind, const char *ref, int64_t now,
+	    double *per_sec, int *live);
 /* outbox_suppress - never send to this address again (user unknown) */
 int	outbox_suppress(store_t *, const char *email, const char *reason, int64_t now);
 

@@ -219,6 +219,13 @@ def test_bulk(r):
             "issue list --json reports the totals", out + err)
     rc, out, err = cli(d, "issue", "status")
     r.check(rc == 0 and "sent 2000" in out and "2020/01" in out, "issue status for people", out)
+    # the clock stood at 09:00:01 for the whole send: every time stored is
+    # that second, so the average is 2,000 over the 1 s the times resolve
+    r.check("rate 2000.0/s (average)" in out, "issue status: the average rate once sent", out)
+    rc, out, err = cli(d, "--json", "issue", "status")
+    st = json.loads(out) if rc == 0 else {}
+    r.check(st.get("rate") == 2000.0 and st.get("rate_basis") == "average",
+            "issue status --json: rate and its basis", out + err)
     r.check(d.stop() == 0, "the worker stops cleanly")
     cap.kill()
     cap.wait()

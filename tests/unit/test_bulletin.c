@@ -179,6 +179,54 @@ TEST(a_rolled_back_issue_is_not_logged_as_created)
 	conf_free(&c);
 }
 
+/* row - an outbox row of issue 7 with the given times */
+static void
+row(store_t *s, int i, const char *state, int64_t first, int64_t updated)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof sql, "INSERT INTO outbox (kind, ref, recipient, state,"
+	    " first_attempt, created, updated) VALUES ('bulletin', '7', 'r%d@x.fi', '%s',"
+	    " %lld, 0, %lld)", i, state, (long long)first, (long long)updated);
+	CHECK(sql_run(s, sql) == 0);
+}
+
+TEST(issue_rate_is_the_last_minute_while_sending_then_the_average)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+	double rate = -1;
+	int live = -1, i;
+
+	/* nothing yet */
+	CHECK(outbox_rate(s, "bulletin", "7", 1000, &rate, &live) == 0 && rate == 0 && !live);
+	/* started at 1000; 10 a second for 100 s, then 2 a second for 60 s;
+	 * 50 rows still queued */
+	for (i = 0; i < 1000; i++)
+		row(s, i, "sent", 1000, 1000 + i / 10 + 1);
+	for (i = 0; i < 120; i++)
+		row(s, 1000 + i, "sent", 1000, 1100 + i / 2 + 1);
+	for (i = 0; i < 50; i++)
+		row(s, 2000 + i, i ? "queued" : "sending", 1000, 1160);
+	CHECK(outbox_rate(s, "bulletin", "7", 1160, &rate, &live) == 0 && live);
+	CHECK(rate == 2.0);
+	/* 30 s in: over those 30 s, not a minute */
+	CHECK(outbox_rate(s, "bulletin", "7", 1030, &rate, &live) == 0 && live);
+	CHECK(rate == 10.0);
+	/* the same second as the first attempt: over 1 s */
+	CHECK(outbox_rate(s, "bulletin", "7", 1000, &rate, &live) == 0 && live && rate == 0);
+	/* done: 1,120 sent between 1000 and 1160, whatever now is; a
+	 * deferred row does not count as still sending */
+	CHECK(sql_run(s, "UPDATE outbox SET state = 'failed' WHERE state = 'queued'") == 0);
+	CHECK(sql_run(s, "UPDATE outbox SET state = 'deferred' WHERE state = 'sending'") == 0);
+	CHECK(outbox_rate(s, "bulletin", "7", 99999, &rate, &live) == 0 && !live);
+	CHECK(rate == 1120.0 / 160);
+	/* another issue's rows are not counted */
+	CHECK(outbox_rate(s, "bulletin", "8", 99999, &rate, &live) == 0 && !live && rate == 0);
+	store_close(s);
+	conf_free(&c);
+}
+
 TEST(an_empty_issue_takes_no_number)
 {
 	conf_t c;
@@ -326,6 +374,7 @@ main(void)
 		return 1;
 	RUN(one_issue_per_period_across_restarts);
 	RUN(a_rolled_back_issue_is_not_logged_as_created);
+	RUN(issue_rate_is_the_last_minute_while_sending_then_the_average);
 	RUN(an_empty_issue_takes_no_number);
 	RUN(spring_dst_keeps_nine_oclock);
 	RUN(autumn_dst_keeps_nine_oclock);
