@@ -29,8 +29,12 @@ static const struct ckey {
 	  "SQLite database file; its directory is created if missing" },
 	{ "store", "busy_timeout_ms", C_LONG, offsetof(conf_t, busy_timeout_ms), "5000", 0, 600000,
 	  "how long a writer waits for another one before giving up" },
-	{ "store", "max_size_mb", C_LONG, offsetof(conf_t, db_max_mb), "0", 0, LONG_MAX / 2,
-	  "refuse new data past this database size, 0 = no limit (intake replies 'unavailable')" },
+	{ "store", "max_size_mb", C_LONG, offsetof(conf_t, db_max_mb), "0", 0, 1 << 30,
+	  "cap on the database with its WAL and shared-memory files, 0 = none; at the cap the worker "
+	  "pauses: intake replies 'unavailable', sending waits" },
+	{ "store", "reserve_mb", C_LONG, offsetof(conf_t, db_reserve_mb), "64", 0, 1 << 30,
+	  "free space kept on the database's file system; below it the worker pauses like at the cap "
+	  "and resumes by itself when there is room again, 0 = none" },
 	{ "intake", "endpoint", C_STR, offsetof(conf_t, endpoint), "tcp://127.0.0.1:5570", 0, 0,
 	  "ZeroMQ endpoint tiedoted binds and producers connect to (tcp:// or ipc://)" },
 	{ "intake", "max_event_size", C_LONG, offsetof(conf_t, max_event_size), "262144", 1024, 16 << 20,

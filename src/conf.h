@@ -26,6 +26,7 @@ typedef struct conf {
 	char	*db_path;
 	long	 busy_timeout_ms;
 	long	 db_max_mb;
+	long	 db_reserve_mb;
 	/* [intake] */
 	char	*endpoint;
 	long	 max_event_size;

@@ -26,6 +26,9 @@ struct intake {
 	struct req *batch;
 	loop_t	*loop;		/* attached to, or NULL */
 	int	 loop_id;
+	int	 disk_low;	/* intake_disk_low(): refuse without trying */
+	void	(*on_full)(void *);
+	void	*on_full_arg;
 };
 
 static char *
@@ -161,6 +164,15 @@ store_batch(intake_t *in, int n)
 		valid += in->batch[i].event != NULL;
 	if (valid == 0)
 		return;
+	if (in->disk_low) {
+		/* the worker logged the state once; nothing per request */
+		for (i = 0; i < n; i++)
+			if (in->batch[i].event != NULL)
+				in->batch[i].reply = reply_error("unavailable", NULL,
+				    "the worker is short of disk space (storage full to its limit);"
+				    " nothing was stored, retry later");
+		return;
+	}
 	if (store_begin(in->store) < 0)
 		goto failed;
 	for (i = 0; i < n; i++) {
@@ -213,6 +225,8 @@ failed:
 		    "the worker's storage is full; nothing was stored, retry later" :
 		    "the worker could not commit; nothing was stored, retry later");
 	}
+	if (store_full(in->store) && in->on_full)
+		in->on_full(in->on_full_arg);
 }
 
 static int
@@ -265,4 +279,17 @@ intake_pause(intake_t *in)
 {
 	if (in->loop)
 		loop_set_events(in->loop, in->loop_id, 0);
+}
+
+void
+intake_disk_low(intake_t *in, int on)
+{
+	in->disk_low = on;
+}
+
+void
+intake_on_full(intake_t *in, void (*fn)(void *), void *arg)
+{
+	in->on_full = fn;
+	in->on_full_arg = arg;
 }

@@ -8,7 +8,12 @@
  * error, as queue/README.md specifies.  If the commit fails nothing of the
  * batch is stored and every valid request gets "unavailable".  Invalid
  * input gets an error reply and one log line; nothing about a request can
- * crash the worker.  The intake borrows the store; the caller owns both.
+ * crash the worker.  While the worker is short of disk space
+ * (intake_disk_low()) every valid request gets "unavailable" at once,
+ * without a try at the commit; a commit that fails for a full store
+ * (store_full()) calls the on_full callback, so the worker looks at the
+ * space at once instead of at its next tick.  The intake borrows the
+ * store; the caller owns both.
  */
 #ifndef TIEDOTE_INTAKE_H
 #define TIEDOTE_INTAKE_H
@@ -25,6 +30,10 @@ intake_t *intake_open(void *zmq_ctx, const conf_t *, store_t *, buf_t *err);
  * requests are read (at shutdown; what was read has been answered) */
 int	  intake_attach(intake_t *, loop_t *);
 void	  intake_pause(intake_t *);
+/* intake_disk_low - on: "unavailable" to every event, nothing tried */
+void	  intake_disk_low(intake_t *, int on);
+/* intake_on_full - fn(arg) after a commit failed with a full store */
+void	  intake_on_full(intake_t *, void (*fn)(void *), void *arg);
 void	  intake_close(intake_t *);
 
 #endif

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <libgen.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "log.h"
 #include "store.h"
@@ -229,11 +231,19 @@ static const char *const stmt_sql[S_NSTMT] = {
 };
 
 #define CACHE_MAX 32
+/* the WAL budget: at most what the sender's handle let its WAL reach
+ * before (8192 pages), at least 64 pages */
+#define WAL_BUDGET_MAX	((int64_t)32 << 20)
+#define WAL_BUDGET_MIN_PAGES 64
+#define AUTOCHECKPOINT_PAGES 1000	/* SQLite's default, for all but bulk */
 
 struct store {
 	sqlite3	*db;
 	sqlite3_stmt *stmt[S_NSTMT];
 	int	 last_rc;
+	char	*path, *dir;		/* the database file and its directory */
+	int	 busy_ms;
+	int64_t	 page_size, wal_budget, cap, reserve;	/* bytes */
 	/* statements of the hot paths of other modules, by their SQL text */
 	struct {
 		const char *sql;
@@ -319,14 +329,98 @@ store_run(store_t *s, sqlite3_stmt *st)
 void
 store_busy(store_t *s, int ms)
 {
+	s->busy_ms = ms;	/* store_checkpoint() puts it back */
 	sqlite3_busy_timeout(s->db, ms);
+}
+
+/* wal_frames - how many frames (a page and a 24-byte header) fill W
+ * after the WAL's 32-byte header: the autocheckpoint of a bulk handle */
+static int64_t
+wal_frames(const store_t *s)
+{
+	return (s->wal_budget - 32) / (s->page_size + 24);
 }
 
 int
 store_bulk(store_t *s)
 {
-	return store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 8192;"
-	    " PRAGMA journal_size_limit = 33554432");
+	char sql[128];
+
+	snprintf(sql, sizeof sql, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = %lld",
+	    (long long)wal_frames(s));
+	return store_exec(s, sql);
+}
+
+/* file_size - st_size of path, 0 when it does not exist */
+static int
+file_size(const char *path, int64_t *size)
+{
+	struct stat sb;
+
+	*size = 0;
+	if (stat(path, &sb) == 0) {
+		*size = (int64_t)sb.st_size;
+		return 0;
+	}
+	return errno == ENOENT ? 0 : -1;
+}
+
+store_space_state_t
+store_space(store_t *s, int was_low, store_space_t *sp)
+{
+	static const char count_sql[] = "PRAGMA page_count";
+	char path[4096];
+	struct statvfs vfs;
+	sqlite3_stmt *st;
+	int64_t growth, room_disk, room_cap;
+
+	memset(sp, 0, sizeof *sp);
+	sp->wal_budget = s->wal_budget;
+	sp->cap = s->cap;
+	sp->reserve = s->reserve;
+	if (file_size(s->path, &sp->db) < 0)
+		return STORE_SPACE_ERROR;
+	snprintf(path, sizeof path, "%s-wal", s->path);
+	if (file_size(path, &sp->wal) < 0)
+		return STORE_SPACE_ERROR;
+	snprintf(path, sizeof path, "%s-shm", s->path);
+	if (file_size(path, &sp->shm) < 0)
+		return STORE_SPACE_ERROR;
+	if ((st = store_cached(s, count_sql)) == NULL)
+		return STORE_SPACE_ERROR;
+	if (store_step(s, st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		errno = EIO;
+		return STORE_SPACE_ERROR;
+	}
+	sp->logical = sqlite3_column_int64(st, 0) * s->page_size;
+	sqlite3_reset(st);
+	if (statvfs(s->dir, &vfs) < 0)
+		return STORE_SPACE_ERROR;
+	sp->avail = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+	/* before the WAL is cut back again the database grows to its logical
+	 * size (a checkpoint copies the WAL's new pages in) and the WAL to W */
+	sp->projected = (sp->logical > sp->db ? sp->logical : sp->db) +
+	    (sp->wal > s->wal_budget ? sp->wal : s->wal_budget) + sp->shm;
+	growth = sp->projected - (sp->db + sp->wal + sp->shm);
+	room_disk = sp->avail - growth - s->reserve;
+	room_cap = s->cap ? s->cap - sp->projected : INT64_MAX;
+	sp->room = room_cap < room_disk ? room_cap : room_disk;
+	sp->limit = room_cap < room_disk ? "store.max_size_mb" : "store.reserve_mb";
+	return sp->room < (was_low ? STORE_SPACE_RESUME : 0) ? STORE_SPACE_LOW : STORE_SPACE_OK;
+}
+
+int
+store_checkpoint(store_t *s)
+{
+	int rc;
+
+	/* TRUNCATE waits for readers through the busy handler: not here, in
+	 * the loop; another look comes with the next check */
+	sqlite3_busy_timeout(s->db, 0);
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(s->db, s->busy_ms);
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 int64_t
@@ -429,14 +523,68 @@ mkparent(const char *path, buf_t *err)
 	return rc;
 }
 
+/* wal_budget - W from the reserve and the cap (store.h), the pragmas
+ * that keep the WAL to it, and the database file's share of the cap */
+static int
+wal_budget(store_t *s, const conf_t *conf, buf_t *err)
+{
+	static const char size_sql[] = "PRAGMA page_size";
+	sqlite3_stmt *st = NULL;
+	int64_t w = WAL_BUDGET_MAX, pages;
+	char sql[160];
+	int rc = -1;
+
+	if (store_prepare(s, size_sql, &st) < 0 || store_step(s, st) != SQLITE_ROW)
+		goto out;
+	s->page_size = sqlite3_column_int64(st, 0);
+	s->cap = (int64_t)conf->db_max_mb << 20;
+	s->reserve = (int64_t)conf->db_reserve_mb << 20;
+	if (s->reserve > 0 && s->reserve / 2 < w)
+		w = s->reserve / 2;
+	if (s->cap > 0 && s->cap / 4 < w)
+		w = s->cap / 4;
+	pages = w / s->page_size;
+	if (pages < WAL_BUDGET_MIN_PAGES)
+		pages = WAL_BUDGET_MIN_PAGES;
+	s->wal_budget = pages * s->page_size;
+	if (s->cap > 0 && s->cap < 2 * s->wal_budget) {
+		buf_notef(err, "store.max_size_mb: %ld MiB leaves no room beside a WAL of %lld KiB",
+		    conf->db_max_mb, (long long)(s->wal_budget >> 10));
+		goto out;
+	}
+	snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %lld; PRAGMA wal_autocheckpoint = %lld",
+	    (long long)s->wal_budget, (long long)(wal_frames(s) < AUTOCHECKPOINT_PAGES ?
+	    wal_frames(s) : AUTOCHECKPOINT_PAGES));
+	if (store_exec(s, sql) < 0)
+		goto out;
+	/* the database file's share of the cap: the rest is the WAL's */
+	if (s->cap > 0) {
+		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+		    (long long)((s->cap - s->wal_budget) / s->page_size));
+		if (store_exec(s, sql) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0 && err->len == 0)
+		buf_notef(err, "%s: %s", conf->db_path, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 store_open(const conf_t *conf, store_t **out, buf_t *err)
 {
 	store_t *s = xcalloc(1, sizeof *s);
-	char sql[128];
+	char *copy;
 	int rc;
 
 	*out = NULL;
+	s->path = xstrdup(conf->db_path);
+	copy = xstrdup(conf->db_path);
+	s->dir = xstrdup(dirname(copy));
+	free(copy);
+	s->busy_ms = (int)conf->busy_timeout_ms;
 	if (mkparent(conf->db_path, err) < 0)
 		goto fail;
 	rc = sqlite3_open_v2(conf->db_path, &s->db,
@@ -454,12 +602,8 @@ store_open(const conf_t *conf, store_t **out, buf_t *err)
 		buf_notef(err, "%s: %s", conf->db_path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
-	if (conf->db_max_mb > 0) {
-		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
-		    (long long)conf->db_max_mb * 1024 * 1024 / 4096);
-		if (store_exec(s, sql) < 0)
-			goto fail;
-	}
+	if (wal_budget(s, conf, err) < 0)
+		goto fail;
 	if (store_migrate(s, err) < 0)
 		goto fail;
 	for (int i = 0; i < S_NSTMT; i++)
@@ -486,6 +630,8 @@ store_close(store_t *s)
 		sqlite3_finalize(s->cache[i].st);
 	if (s->db)
 		sqlite3_close(s->db);
+	free(s->path);
+	free(s->dir);
 	free(s);
 }
 

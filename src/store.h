@@ -4,8 +4,20 @@
  * Every SQL statement of tiedote is prepared and bound, never built from
  * strings; they live in store.c and, for the tables a module owns (the
  * outbox, issues), in that module, through store_prepare()/store_step().  store_open() applies the pragmas (WAL,
- * synchronous=FULL, foreign keys, busy timeout, size cap) and the versioned
- * migrations (PRAGMA user_version), each migration in its own transaction.
+ * synchronous=FULL, foreign keys, busy timeout, size cap, WAL budget) and
+ * the versioned migrations (PRAGMA user_version), each migration in its
+ * own transaction.
+ *
+ * Disk space (docs/architecture.md, "Disk space"): the WAL budget W is
+ * min(32 MiB, store.reserve_mb / 2, store.max_size_mb / 4), at least 64
+ * pages.  Every handle checkpoints by the time its WAL holds W (1000 pages
+ * at most, store_bulk() W) and cuts the file back to W when it restarts;
+ * with a cap the database file itself is limited to cap - W.
+ * store_space() measures the files and the file system and says whether
+ * the store is short of space: it projects what the files can reach
+ * before the WAL is cut back again (the database at its logical size, the
+ * WAL at W) and compares that with the cap, and the free space left after
+ * that growth with the reserve.
  *
  * Writers group their work: store_begin() .. store_commit(); data is durable
  * when store_commit() returns 0, and not before.  On any error the caller
@@ -45,13 +57,38 @@ int	 store_run(store_t *, sqlite3_stmt *);
 /* store_bulk - this connection commits many small transactions whose loss
  * can only repeat work, never lose it (the sender's outcomes): commits
  * that survive a crash of the process but not of the machine
- * (synchronous=NORMAL), and the WAL copied back into the database every
- * 8192 pages instead of 1000, so that a page rewritten by many commits is
- * copied back once; the WAL file is cut back to 32 MiB after that */
+ * (synchronous=NORMAL), and the WAL copied back into the database when it
+ * holds the whole WAL budget (8192 pages, 32 MiB, unless the reserve or
+ * the cap make it smaller) instead of 1000 pages, so that a page
+ * rewritten by many commits is copied back once */
 int	 store_bulk(store_t *);
 /* store_busy - wait at most ms for another connection's lock (the
  * sender's: its loop must not sleep in SQLite; it retries by itself) */
 void	 store_busy(store_t *, int ms);
+/* store_space - the disk space the store has: STORE_SPACE_LOW when the
+ * projected size reaches store.max_size_mb or the free space would fall
+ * below store.reserve_mb; a store that was low (was_low) is OK again only
+ * with STORE_SPACE_RESUME of room, so that one page more or less does not
+ * flip it.  The figures in *sp; STORE_SPACE_ERROR when a file or the file
+ * system cannot be measured (errno) */
+typedef enum { STORE_SPACE_OK, STORE_SPACE_LOW, STORE_SPACE_ERROR } store_space_state_t;
+#define STORE_SPACE_RESUME	((int64_t)1 << 20)
+typedef struct store_space {
+	int64_t	 db, wal, shm;		/* the files' sizes, bytes */
+	int64_t	 logical;		/* page_count * page_size: the database
+					 * once its WAL is copied back */
+	int64_t	 wal_budget;		/* W */
+	int64_t	 projected;		/* max(db, logical) + max(wal, W) + shm */
+	int64_t	 avail;			/* free for us on the file system */
+	int64_t	 cap, reserve;		/* bytes, 0 = none */
+	int64_t	 room;			/* the smaller room left: cap - projected,
+					 * avail - growth to projected - reserve */
+	const char *limit;		/* the key whose room is smaller */
+} store_space_t;
+store_space_state_t store_space(store_t *, int was_low, store_space_t *sp);
+/* store_checkpoint - copy the WAL back and truncate it now, if no reader
+ * or writer is in the way (never waits); 0 when done */
+int	 store_checkpoint(store_t *);
 int64_t	 store_changes(store_t *);
 int64_t	 store_last_id(store_t *);	/* rowid of the last INSERT */
 int	 store_begin(store_t *);

@@ -11,6 +11,14 @@
  * to stderr, as systemd expects.  On SIGTERM it stops taking events and
  * claiming messages, lets the messages in flight finish (10 s at most),
  * closes the socket and the database, and exits 0.
+ *
+ * Disk space: once a second, and at once when a commit finds the store
+ * full, store_space() says whether the store is short of space (the cap,
+ * the reserve: docs/architecture.md).  While it is the worker is "disk
+ * low": the intake answers "unavailable" without trying to commit, the
+ * sender claims nothing (what is in flight finishes), the scheduler does
+ * not run; one log line when that starts and one when it ends, which it
+ * does by itself when there is room again.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -71,9 +79,66 @@ struct worker {
 	int64_t	 stop_deadline;		/* clock_mono_ms() */
 	int	 tick_id;
 	int	 signal_fd;
+	int	 disk_low;		/* paused for want of disk space */
+	int	 space_error;		/* the last look could not measure it */
+	int64_t	 low_since;		/* clock_mono_ms() when it began */
 };
 
-/* tick - the scheduler looks at the calendar once a second */
+#define MIB(x) ((double)(x) / (1 << 20))
+
+/* space_check - enter or leave the disk-low state; full: a commit has
+ * just failed with a full store, which is low whatever the figures say */
+static void
+space_check(struct worker *w, int full)
+{
+	store_space_state_t got;
+	store_space_t sp;
+	int low;
+
+	got = store_space(w->store, w->disk_low, &sp);
+	if (got == STORE_SPACE_ERROR) {
+		if (!w->space_error)
+			log_error("store: cannot measure the disk space of %s: %s", w->conf->db_path,
+			    strerror(errno));
+		w->space_error = 1;
+		low = w->disk_low || full;	/* no figures: keep the state */
+	} else {
+		w->space_error = 0;
+		low = got == STORE_SPACE_LOW || full;
+	}
+	/* a WAL past its budget (a long reader held the checkpoint back)
+	 * shrinks only by a checkpoint, and nothing else writes meanwhile */
+	if (low && got != STORE_SPACE_ERROR && sp.wal > sp.wal_budget)
+		(void)store_checkpoint(w->store);
+	if (low == w->disk_low)
+		return;
+	w->disk_low = low;
+	sender_pause(w->sender, low);
+	intake_disk_low(w->intake, low);
+	if (low) {
+		w->low_since = clock_mono_ms();
+		log_warn("store: short of disk space (%s): room %.1f MiB; database %.1f MiB"
+		    " (%.1f MiB with its WAL copied back), WAL %.1f MiB (budget %.1f MiB),"
+		    " %.1f MiB free, reserve %.1f MiB, cap %.1f MiB (0: none); events are answered"
+		    " unavailable and sending waits until there is room",
+		    got == STORE_SPACE_LOW ? sp.limit : "a commit found the store full",
+		    MIB(sp.room), MIB(sp.db), MIB(sp.logical), MIB(sp.wal), MIB(sp.wal_budget),
+		    MIB(sp.avail), MIB(sp.reserve), MIB(sp.cap));
+	} else
+		log_info("store: disk space back: room %.1f MiB, %.1f MiB free, database %.1f MiB,"
+		    " WAL %.1f MiB; events accepted and sending resumed after %.1f s",
+		    MIB(sp.room), MIB(sp.avail), MIB(sp.logical), MIB(sp.wal),
+		    (double)(clock_mono_ms() - w->low_since) / 1000);
+}
+
+/* on_full - the intake's commit found the store full */
+static void
+on_full(void *arg)
+{
+	space_check(arg, 1);
+}
+
+/* tick - the disk space and the scheduler's calendar, once a second */
 static int64_t
 tick(loop_t *l, void *arg)
 {
@@ -82,11 +147,19 @@ tick(loop_t *l, void *arg)
 	buf_t err;
 
 	(void)l;
+	space_check(w, 0);
+	/* short of space: the scheduler's transactions (an issue's whole
+	 * outbox) wait with the rest */
+	if (w->disk_low)
+		return 1000;
 	buf_init(&err, 4096);
 	if (bulletin_tick(w->store, w->conf, now, &err) < 0 ||
 	    remind_tick(w->store, w->conf, now, &err) < 0 ||
-	    announce_tick(w->store, w->conf, now, &err) < 0)
+	    announce_tick(w->store, w->conf, now, &err) < 0) {
 		log_error("%s", buf_str(&err));
+		if (store_full(w->store))
+			space_check(w, 1);
+	}
 	buf_free(&err);
 	return 1000;
 }
@@ -318,6 +391,17 @@ main(int argc, char **argv)
 	w = (struct worker){ &conf, out_store, intake, control, sender, 0, 0, -1, sfd };
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
+	{
+		store_space_t sp;
+
+		if (store_space(out_store, 0, &sp) != STORE_SPACE_ERROR)
+			log_info("store: WAL budget %.1f MiB, reserve %.1f MiB, cap %.1f MiB (0: none);"
+			    " %.1f MiB free, room %.1f MiB", MIB(sp.wal_budget), MIB(sp.reserve),
+			    MIB(sp.cap), MIB(sp.avail), MIB(sp.room));
+	}
+	/* before the first turn, whose before-sleep hook claims messages */
+	intake_on_full(intake, on_full, &w);
+	space_check(&w, 0);
 
 	if ((loop = loop_new()) == NULL || worker_attach(&w, loop, sfd, cfd) < 0 ||
 	    intake_attach(intake, loop) < 0 || control_attach(control, loop) < 0 ||

@@ -248,6 +248,68 @@ out:
 	buf_free(&err);
 }
 
+TEST(disk_space_counts_the_wal_and_keeps_the_reserve)
+{
+	store_space_t sp;
+	store_t *s;
+	char body[8192], id[32];
+	buf_t err;
+	store_put_t put;
+	int rev, i, rc = 0, between = 0;
+
+	buf_init(&err, 256);
+	/* no cap, no reserve: the WAL budget is the sender's old 32 MiB */
+	conf_set(&conf, "store", "reserve_mb", "0", &err);
+	s = open_fresh("w0.db");
+	CHECK(s && store_space(s, 0, &sp) == STORE_SPACE_OK);
+	CHECK(sp.wal_budget == (int64_t)32 << 20 && sp.cap == 0 && sp.reserve == 0);
+	CHECK(sp.projected >= sp.logical + sp.wal_budget && sp.avail > 0);
+	store_close(s);
+	/* a reserve no disk has: low, the reserve named; W is half of it at
+	 * most, so 32 MiB still */
+	conf_set(&conf, "store", "reserve_mb", "1073741824", &err);
+	s = open_fresh("w1.db");
+	CHECK(s && store_space(s, 0, &sp) == STORE_SPACE_LOW);
+	CHECK(sp.limit && strcmp(sp.limit, "store.reserve_mb") == 0 && sp.room < 0);
+	store_close(s);
+	/* a 2 MiB cap: W is a quarter, 512 KiB; the database file gets the
+	 * rest; the projection reaches the cap before SQLite refuses a page */
+	conf_set(&conf, "store", "reserve_mb", "0", &err);
+	conf_set(&conf, "store", "max_size_mb", "2", &err);
+	s = open_fresh("w2.db");
+	CHECK(s && store_space(s, 0, &sp) == STORE_SPACE_OK);
+	CHECK(sp.wal_budget == 512 << 10 && sp.cap == 2 << 20);
+	memset(body, 'x', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	for (i = 0; s && i < 1000 && rc == 0; i++) {
+		snprintf(id, sizeof id, "e%d", i);
+		if ((rc = store_begin(s)) == 0 &&
+		    (rc = store_event_put(s, id, "news", body, 31, 0, 0, i, &put, &rev)) == 0)
+			rc = store_commit(s);
+		if (rc)
+			store_rollback(s);
+		/* a store that was low stays low until it has 1 MiB of room */
+		if (rc == 0 && store_space(s, 0, &sp) == STORE_SPACE_OK &&
+		    sp.room < STORE_SPACE_RESUME) {
+			between++;
+			CHECK(store_space(s, 1, &sp) == STORE_SPACE_LOW);
+		}
+		CHECK(sp.db + sp.wal + sp.shm <= 2 << 20);
+	}
+	CHECK(rc == -1 && store_full(s));
+	CHECK(between > 0);
+	CHECK(s && store_space(s, 0, &sp) == STORE_SPACE_LOW);
+	CHECK(sp.limit && strcmp(sp.limit, "store.max_size_mb") == 0);
+	CHECK(sp.logical <= (2 << 20) - (512 << 10));
+	/* the checkpoint copies the WAL back and cuts it to nothing */
+	CHECK(s && store_checkpoint(s) == 0 && store_space(s, 1, &sp) == STORE_SPACE_LOW &&
+	    sp.wal == 0 && sp.db == sp.logical);
+	store_close(s);
+	conf_set(&conf, "store", "max_size_mb", "0", &err);
+	conf_set(&conf, "store", "reserve_mb", "64", &err);
+	buf_free(&err);
+}
+
 TEST(config_file_errors_name_the_line)
 {
 	char path[256];
@@ -297,6 +359,7 @@ main(void)
 	RUN(revisions_and_duplicates);
 	RUN(subscribers_lifecycle);
 	RUN(full_database_fails_cleanly);
+	RUN(disk_space_counts_the_wal_and_keeps_the_reserve);
 	RUN(config_file_errors_name_the_line);
 	conf_free(&conf);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
