@@ -388,7 +388,8 @@ main(int argc, char **argv)
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
-	w = (struct worker){ &conf, out_store, intake, control, sender, 0, 0, -1, sfd };
+	w = (struct worker){ .conf = &conf, .store = out_store, .intake = intake, .control = control,
+	    .sender = sender, .tick_id = -1, .signal_fd = sfd };
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 	{
