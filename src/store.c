@@ -264,19 +264,24 @@ store_full(store_t *s)
 	return s->last_rc == SQLITE_FULL || sqlite3_extended_errcode(s->db) == SQLITE_FULL;
 }
 
-/* store_exec - run SQL text that takes no parameters (pragmas, DDL) */
+/* exec_quiet - run SQL text that takes no parameters; the error is left
+ * for store_errmsg() */
+static int
+exec_quiet(store_t *s, const char *sql)
+{
+	s->last_rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	return s->last_rc == SQLITE_OK ? 0 : -1;
+}
+
+/* store_exec - run SQL text that takes no parameters (pragmas, DDL),
+ * logging a failure */
 static int
 store_exec(store_t *s, const char *sql)
 {
-	char *msg = NULL;
-
-	s->last_rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
-	if (s->last_rc != SQLITE_OK) {
-		log_error("store: %s: %s", sql, msg ? msg : sqlite3_errstr(s->last_rc));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	if (exec_quiet(s, sql) == 0)
+		return 0;
+	log_error("store: %s: %s", sql, sqlite3_errmsg(s->db));
+	return -1;
 }
 
 int
@@ -438,13 +443,15 @@ store_changes(store_t *s)
 int
 store_begin(store_t *s)
 {
-	return store_exec(s, "BEGIN IMMEDIATE");
+	/* quiet, like COMMIT: a held lock or a full disk repeats for as long
+	 * as it lasts, and each caller says once what it could not do */
+	return exec_quiet(s, "BEGIN IMMEDIATE");
 }
 
 int
 store_commit(store_t *s)
 {
-	return store_exec(s, "COMMIT");
+	return exec_quiet(s, "COMMIT");
 }
 
 void

@@ -36,11 +36,14 @@ DATA = os.path.join(ROOT, "tests", "data")
 # test leaves no daemon listening and no temporary directory behind.
 _tempdirs = []
 _daemons = []
+_cleanups = []		# callables run after the daemons stop (e.g. umount)
 
 
 def _cleanup():
     for d in list(_daemons):
         d.kill()
+    while _cleanups:
+        _cleanups.pop()()
     for path in _tempdirs:
         shutil.rmtree(path, ignore_errors=True)
 
