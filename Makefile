@@ -31,14 +31,20 @@ CFLAGS	?= -O2 -g
 # an installed tiedoted finds $(PREFIX)/share/tiedote/templates by itself
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
 	   -DTIEDOTE_DATADIR='"$(PREFIX)/share/tiedote"' \
-	   -iquote src $(PKG_CFLAGS) -MMD -MP
+	   $(SRC_INC) $(PKG_CFLAGS) -MMD -MP
 LIBS	 = $(PKG_LIBS) $(ETPAN_LIBS) -lm
 
-MAINS	 = src/tiedoted.c src/tiedote.c
+# src/ is grouped by role (docs/architecture.md, "Source layout"): the
+# library folders go into libtiedote.a; cli/ is tiedote's own, worker/
+# tiedoted's.  Every folder is on the quote include path, so a module
+# includes "buf.h" wherever it lives.
+SRC_DIRS = $(sort $(dir $(wildcard src/*/*.c)))
+SRC_INC	 = $(addprefix -iquote ,$(SRC_DIRS:/=))
+MAINS	 = src/worker/tiedoted.c src/cli/tiedote.c
 # the CLI's own objects (tiedote only, not in libtiedote.a): cli.c + cli_*.c
-CLI_SRCS = src/cli.c $(wildcard src/cli_*.c)
+CLI_SRCS = $(filter-out src/cli/tiedote.c,$(wildcard src/cli/*.c))
 CLI_OBJS = $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
-LIB_SRCS = $(filter-out $(MAINS) $(CLI_SRCS),$(wildcard src/*.c))
+LIB_SRCS = $(filter-out src/cli/% src/worker/%,$(wildcard src/*/*.c))
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 TEST_BINS = $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -63,10 +69,10 @@ $(BUILD)/libtiedote.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tiedoted: $(BUILD)/obj/tiedoted.o $(BUILD)/libtiedote.a
+$(BUILD)/tiedoted: $(BUILD)/obj/worker/tiedoted.o $(BUILD)/libtiedote.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tiedote: $(BUILD)/obj/tiedote.o $(CLI_OBJS) $(BUILD)/libtiedote.a
+$(BUILD)/tiedote: $(BUILD)/obj/cli/tiedote.o $(CLI_OBJS) $(BUILD)/libtiedote.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libtiedote.a
@@ -103,7 +109,7 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS='-O1 -g' \
 	    SAN_FLAGS='-fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libtiedote.a
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	    clang -std=gnu11 -g -O1 -iquote src $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    clang -std=gnu11 -g -O1 $(SRC_INC) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	        -o build-fuzz/$$t fuzz/$$t.c build-fuzz/libtiedote.a $(LIBS); \
 	    mkdir -p build-fuzz/corpus-$$t; \
 	    build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=300000 \
@@ -137,4 +143,4 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)

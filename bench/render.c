@@ -273,7 +273,7 @@ people(struct rcpt *rs, int n)
 }
 
 /* pin - stay on the CPU we run on; its number, or -1 when not pinned.
- * (<sched.h> would be src/sched.h here, so the system calls directly.) */
+ * (<sched.h> would be src/notice/sched.h here, so the system calls directly.) */
 static int
 pin(void)
 {
