@@ -322,6 +322,65 @@ store_step(store_t *s, sqlite3_stmt *st)
 	return s->last_rc = sqlite3_step(st);
 }
 
+/* one_row - step a statement for at most one row: 0 a row (st left on
+ * it), 1 none, -1 an error (st reset) */
+static int
+one_row(store_t *s, sqlite3_stmt *st)
+{
+	switch (store_step(s, st)) {
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_DONE:
+		sqlite3_reset(st);
+		return 1;
+	default:
+		sqlite3_reset(st);
+		return -1;
+	}
+}
+
+int
+store_int(store_t *s, sqlite3_stmt *st, int64_t *out)
+{
+	int rc;
+
+	if ((rc = one_row(s, st)) == 0) {
+		*out = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+int
+store_text(store_t *s, sqlite3_stmt *st, buf_t *out)
+{
+	const char *v;
+	int rc;
+
+	if ((rc = one_row(s, st)) == 0) {
+		v = (const char *)sqlite3_column_text(st, 0);
+		buf_reset(out);
+		if (v != NULL && buf_adds(out, v) < 0)
+			rc = -1;
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+int
+store_rows(store_t *s, sqlite3_stmt *st, int (*cb)(sqlite3_stmt *, void *), void *arg)
+{
+	int rc;
+
+	while ((rc = store_step(s, st)) == SQLITE_ROW)
+		if ((rc = cb(st, arg)) != 0) {
+			sqlite3_reset(st);
+			return rc;
+		}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 store_run(store_t *s, sqlite3_stmt *st)
 {

@@ -54,6 +54,18 @@ int	 store_step(store_t *, sqlite3_stmt *);
 /* store_run - step a statement that returns no rows to its end and reset
  * it (a cached one is ready again): 0 when it ran to SQLITE_DONE */
 int	 store_run(store_t *, sqlite3_stmt *);
+/* The one SQL idiom: a statement's text is a static const char[] in the
+ * module that owns its table; store_cached() prepares it once; the caller
+ * binds, then runs it with one of these, each of which leaves it reset:
+ *   store_run   no rows wanted: 0 when it ran to the end;
+ *   store_int   one integer (column 0 of the first row): 0, 1 no row, -1;
+ *   store_text  one text into out (NULL as ""): 0, 1 no row, -1;
+ *   store_rows  cb(st, arg) for each row, columns read from st while
+ *               there: 0 at the end, cb's non-zero return stops the walk
+ *               and is returned, -1 on an SQLite error. */
+int	 store_int(store_t *, sqlite3_stmt *, int64_t *out);
+int	 store_text(store_t *, sqlite3_stmt *, buf_t *out);
+int	 store_rows(store_t *, sqlite3_stmt *, int (*cb)(sqlite3_stmt *, void *), void *arg);
 /* store_bulk - this connection commits many small transactions whose loss
  * can only repeat work, never lose it (the sender's outcomes): commits
  * that survive a crash of the process but not of the machine
