@@ -295,6 +295,75 @@ announce_reschedule(store_t *s, const conf_t *c, const char *id, int64_t at, int
 	return rc;
 }
 
+/* list_row - a store_rows() callback: one announcement of the listing */
+struct list_walk {
+	store_t	*s;
+	const char *id;		/* one announcement, or NULL for all */
+	json_t	*out;
+};
+
+static int
+list_row(sqlite3_stmt *st, void *arg)
+{
+	struct list_walk *w = arg;
+	const char *eid = (const char *)sqlite3_column_text(st, 0);
+	json_t *body = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+	json_t *o, *report = NULL;
+	const char *aud, *state;
+	int fired = sqlite3_column_type(st, 5) != SQLITE_NULL;
+	int64_t at = sqlite3_column_int64(st, 3);
+	buf_t regions;
+	char t[32];
+
+	if (body == NULL)
+		return 0;
+	aud = json_string_value(json_object_get(body, "audience"));
+	state = sqlite3_column_int(st, 2) ? "cancelled" : fired ?
+	    (const char *)sqlite3_column_text(st, 8) :
+	    at > 0 ? "scheduled" : "in-bulletin";
+	buf_init(&regions, 64);
+	region_format(event_regions(body), &regions);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "id", eid,
+	    "title", event_text(body, "title", "fi"), "state", state,
+	    "audience", aud ? aud : "subscribers", "regions", buf_str(&regions),
+	    "revision", sqlite3_column_int(st, 4));
+	buf_free(&regions);
+	if (at > 0) {
+		clock_format(at, t);
+		json_object_set_new(o, "send_at", json_string(t));
+	}
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+		json_object_set_new(o, "issue",
+		    json_string((const char *)sqlite3_column_text(st, 9)));
+	if (fired) {
+		clock_format(sqlite3_column_int64(st, 5), t);
+		json_object_set_new(o, "fired", json_string(t));
+		json_object_set_new(o, "recipients", json_integer(sqlite3_column_int64(st, 6)));
+		json_object_set_new(o, "fired_revision", json_integer(sqlite3_column_int(st, 7)));
+		if (outbox_report(w->s, KIND_ANNOUNCEMENT, eid, w->id ? 10 : 0, &report) < 0) {
+			json_decref(o);
+			json_decref(body);
+			return -1;
+		}
+		json_object_update(o, report);
+		json_decref(report);
+		if (strcmp(state, "fired") == 0) {
+			json_t *c = json_object_get(o, "counts");
+
+			json_object_set_new(o, "state", json_string(
+			    json_integer_value(json_object_get(c, "queued")) +
+			    json_integer_value(json_object_get(c, "sending")) +
+			    json_integer_value(json_object_get(c, "deferred")) ?
+			    "sending" : "sent"));
+		}
+	}
+	if (w->id)
+		json_object_set(o, "event", body);
+	json_decref(body);
+	json_array_append_new(w->out, o);
+	return 0;
+}
+
 int
 announce_list(store_t *s, const char *id, json_t **out)
 {
@@ -308,74 +377,16 @@ announce_list(store_t *s, const char *id, json_t **out)
 	    " LEFT JOIN announcements a ON a.event_id = e.id"
 	    " WHERE e.type = 'announcement' AND (?1 IS NULL OR e.id = ?1)"
 	    " ORDER BY coalesce(a.fired, e.at, e.created) DESC, e.id";
-	sqlite3_stmt *st = NULL;
-	int step, rc = -1;
-	char t[32];
+	sqlite3_stmt *st;
+	struct list_walk w = { s, id, json_array() };
+	int rc = -1;
 
-	*out = json_array();
-	if (store_prepare(s, sql, &st) < 0)
-		goto out;
+	*out = w.out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	if (id)
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((step = store_step(s, st)) == SQLITE_ROW) {
-		const char *eid = (const char *)sqlite3_column_text(st, 0);
-		json_t *body = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-		json_t *o, *report = NULL;
-		const char *aud, *state;
-		int fired = sqlite3_column_type(st, 5) != SQLITE_NULL;
-		int64_t at = sqlite3_column_int64(st, 3);
-		buf_t regions;
-
-		if (body == NULL)
-			continue;
-		aud = json_string_value(json_object_get(body, "audience"));
-		state = sqlite3_column_int(st, 2) ? "cancelled" : fired ?
-		    (const char *)sqlite3_column_text(st, 8) :
-		    at > 0 ? "scheduled" : "in-bulletin";
-		buf_init(&regions, 64);
-		region_format(event_regions(body), &regions);
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "id", eid,
-		    "title", event_text(body, "title", "fi"), "state", state,
-		    "audience", aud ? aud : "subscribers", "regions", buf_str(&regions),
-		    "revision", sqlite3_column_int(st, 4));
-		buf_free(&regions);
-		if (at > 0) {
-			clock_format(at, t);
-			json_object_set_new(o, "send_at", json_string(t));
-		}
-		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
-			json_object_set_new(o, "issue",
-			    json_string((const char *)sqlite3_column_text(st, 9)));
-		if (fired) {
-			clock_format(sqlite3_column_int64(st, 5), t);
-			json_object_set_new(o, "fired", json_string(t));
-			json_object_set_new(o, "recipients", json_integer(sqlite3_column_int64(st, 6)));
-			json_object_set_new(o, "fired_revision", json_integer(sqlite3_column_int(st, 7)));
-			if (outbox_report(s, KIND_ANNOUNCEMENT, eid, id ? 10 : 0, &report) < 0) {
-				json_decref(o);
-				json_decref(body);
-				goto out;
-			}
-			json_object_update(o, report);
-			json_decref(report);
-			if (strcmp(state, "fired") == 0) {
-				json_t *c = json_object_get(o, "counts");
-
-				json_object_set_new(o, "state", json_string(
-				    json_integer_value(json_object_get(c, "queued")) +
-				    json_integer_value(json_object_get(c, "sending")) +
-				    json_integer_value(json_object_get(c, "deferred")) ?
-				    "sending" : "sent"));
-			}
-		}
-		if (id)
-			json_object_set(o, "event", body);
-		json_decref(body);
-		json_array_append_new(*out, o);
-	}
-	if (step == SQLITE_DONE)
+	if ((rc = store_rows(s, st, list_row, &w)) == 0)
 		rc = id && json_array_size(*out) == 0 ? 1 : 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return rc < 0 ? -1 : rc;
 }

@@ -29,58 +29,58 @@ row_issue(sqlite3_stmt *st, bulletin_issue_t *is)
 	is->recipients = sqlite3_column_int64(st, 7);
 }
 
-/* one_issue - the first row of sql (bound with an int64) into is */
+/* issue_row - a store_rows() callback: the row into the bulletin_issue_t,
+ * and stop (1) */
+static int
+issue_row(sqlite3_stmt *st, void *is)
+{
+	row_issue(st, is);
+	return 1;
+}
+
+/* one_issue - the first row of sql (a static text bound with an int64)
+ * into is: 0, 1 none, -1 */
 static int
 one_issue(store_t *s, const char *sql, int64_t arg, bulletin_issue_t *is)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	sqlite3_stmt *st;
+	int rc;
 
-	if (store_prepare(s, sql, &st) < 0)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, arg);
-	switch (store_step(s, st)) {
-	case SQLITE_ROW:
-		row_issue(st, is);
-		rc = 0;
-		break;
-	case SQLITE_DONE:
-		rc = 1;
-		break;
-	}
-out:
-	sqlite3_finalize(st);
-	return rc;
+	rc = store_rows(s, st, issue_row, is);
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
 }
 
 int
 bulletin_get(store_t *s, int64_t id, bulletin_issue_t *is)
 {
-	return one_issue(s, "SELECT " ISSUE_COLUMNS " FROM issues WHERE id = ?1", id, is);
+	static const char sql[] = "SELECT " ISSUE_COLUMNS " FROM issues WHERE id = ?1";
+
+	return one_issue(s, sql, id, is);
 }
 
 int
 bulletin_number(store_t *s, const conf_t *conf, int64_t t, buf_t *out)
 {
-	sqlite3_stmt *st = NULL;
+	static const char sql[] = "SELECT count(*) FROM issues WHERE substr(number, 1, 4) = ?1"
+	    " AND state IN ('sending', 'sent') AND period_end < ?2";
+	sqlite3_stmt *st;
 	char year[8];
-	int rc = -1;
+	int64_t before;
 
 	compose_number(t, conf->time_zone, 0, out);
 	snprintf(year, sizeof year, "%.4s", buf_str(out));
-	if (store_prepare(s, "SELECT count(*) FROM issues WHERE substr(number, 1, 4) = ?1"
-	    " AND state IN ('sending', 'sent') AND period_end < ?2", &st) < 0)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, year, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, t);
-	if (store_step(s, st) != SQLITE_ROW)
-		goto out;
+	if (store_int(s, st, &before) != 0)
+		return -1;
 	buf_reset(out);
-	compose_number(t, conf->time_zone, sqlite3_column_int(st, 0), out);
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	compose_number(t, conf->time_zone, (int)before, out);
+	return 0;
 }
 
 /* create - a draft issue for (start, end]; slot -1 for one sent by hand;
@@ -89,16 +89,17 @@ static int
 create(store_t *s, const conf_t *conf, int64_t slot, int64_t start, int64_t end,
     int approved, int64_t now, int64_t *id)
 {
-	sqlite3_stmt *st = NULL;
+	static const char sql[] = "INSERT INTO issues (number, slot, period_start, period_end,"
+	    " state, approved, created, updated) VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?6)";
+	sqlite3_stmt *st;
 	buf_t number;
 	int rc = -1;
 
 	buf_init(&number, 64);
 	/* a placeholder, unique, until sending gives the real number; an
 	 * issue that turns out empty keeps it and takes no number */
-	if (buf_printf(&number, "slot-%lld", (long long)end) < 0 || store_prepare(s, "INSERT INTO issues (number, slot, period_start, period_end,"
-	    " state, approved, created, updated)"
-	    " VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?6)", &st) < 0)
+	if (buf_printf(&number, "slot-%lld", (long long)end) < 0 ||
+	    (st = store_cached(s, sql)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, buf_str(&number), -1, SQLITE_STATIC);
 	slot >= 0 ? sqlite3_bind_int64(st, 2, slot) : sqlite3_bind_null(st, 2);
@@ -106,13 +107,12 @@ create(store_t *s, const conf_t *conf, int64_t slot, int64_t start, int64_t end,
 	sqlite3_bind_int64(st, 4, end);
 	sqlite3_bind_int(st, 5, approved);
 	sqlite3_bind_int64(st, 6, now);
-	if (store_step(s, st) != SQLITE_DONE)
+	if (store_run(s, st) < 0)
 		goto out;
-	*id = sqlite3_last_insert_rowid(sqlite3_db_handle(st));
+	*id = store_last_id(s);
 	(void)conf;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
 	buf_free(&number);
 	return rc;
 }
@@ -131,21 +131,18 @@ static int
 set_state(store_t *s, int64_t id, const char *state, const char *number,
     int64_t recipients, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	static const char sql[] = "UPDATE issues SET state = ?2, number = coalesce(?3, number),"
+	    " recipients = coalesce(?4, recipients), updated = ?5 WHERE id = ?1";
+	sqlite3_stmt *st;
 
-	if (store_prepare(s, "UPDATE issues SET state = ?2, number = coalesce(?3, number),"
-	    " recipients = coalesce(?4, recipients), updated = ?5 WHERE id = ?1", &st) < 0)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
 	number ? sqlite3_bind_text(st, 3, number, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 3);
 	recipients >= 0 ? sqlite3_bind_int64(st, 4, recipients) : sqlite3_bind_null(st, 4);
 	sqlite3_bind_int64(st, 5, now);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_run(s, st);
 }
 
 /* start - fix the number and fill the outbox, in one transaction */
@@ -193,25 +190,12 @@ out:
 static int
 drafts_to_editors(store_t *s, const conf_t *conf, int64_t id, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
 	char *list = xstrdup(conf->editors), *tok, *save = NULL, ref[32];
-	int rc = -1;
+	int rc = 0;
 
 	snprintf(ref, sizeof ref, "%lld", (long long)id);
-	if (store_prepare(s, "INSERT OR IGNORE INTO outbox (kind, ref, recipient, state,"
-	    " created, updated) VALUES ('draft', ?1, ?2, 'queued', ?3, ?3)", &st) < 0)
-		goto out;
-	for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, tok, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, now);
-		if (store_step(s, st) != SQLITE_DONE)
-			goto out;
-		sqlite3_reset(st);
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
+	for (tok = strtok_r(list, ", ", &save); tok && rc == 0; tok = strtok_r(NULL, ", ", &save))
+		rc = outbox_add(s, KIND_DRAFT, ref, tok, now);
 	free(list);
 	return rc;
 }
@@ -305,8 +289,10 @@ int
 bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *err)
 {
 	bulletin_issue_t is;
+	static const char approve_sql[] =
+	    "UPDATE issues SET approved = 1, updated = ?2 WHERE id = ?1";
 	const char *to = NULL;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int64_t open = 0;
 	char ref[32];
 	int got, rc = -1;
@@ -327,12 +313,11 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 			    (long long)id, is.state);
 			goto out;
 		}
-		if (store_prepare(s, "UPDATE issues SET approved = 1, updated = ?2 WHERE id = ?1",
-		    &st) < 0)
+		if ((st = store_cached(s, approve_sql)) == NULL)
 			goto out;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, now);
-		if (store_step(s, st) != SQLITE_DONE)
+		if (store_run(s, st) < 0)
 			goto out;
 	} else if (strcmp(verb, "hold") == 0) {
 		if (strcmp(is.state, "draft") != 0 && strcmp(is.state, "sending") != 0) {
@@ -376,7 +361,6 @@ out:
 			buf_notef(err, "%s", store_errmsg(s));
 		store_rollback(s);
 	}
-	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -425,26 +409,35 @@ issue_json(store_t *s, const bulletin_issue_t *is, int failures)
 	return j;
 }
 
+/* list_row - a store_rows() callback: one issue of bulletin_list() */
+struct list_walk {
+	store_t	*s;
+	json_t	*arr;
+};
+
+static int
+list_row(sqlite3_stmt *st, void *arg)
+{
+	struct list_walk *w = arg;
+	bulletin_issue_t is;
+
+	row_issue(st, &is);
+	json_array_append_new(w->arr, issue_json(w->s, &is, 0));
+	return 0;
+}
+
 int
 bulletin_list(store_t *s, json_t **out)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *arr = json_array();
-	bulletin_issue_t is;
+	static const char sql[] = "SELECT " ISSUE_COLUMNS " FROM issues"
+	    " ORDER BY period_end DESC, id DESC";
+	struct list_walk w = { s, json_array() };
+	sqlite3_stmt *st;
 	int rc = -1;
 
-	if (store_prepare(s, "SELECT " ISSUE_COLUMNS " FROM issues ORDER BY period_end DESC,"
-	    " id DESC", &st) < 0)
-		goto out;
-	while (store_step(s, st) == SQLITE_ROW) {
-		row_issue(st, &is);
-		json_array_append_new(arr, issue_json(s, &is, 0));
-	}
-	*out = json_incref(arr);
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	json_decref(arr);
+	if ((st = store_cached(s, sql)) != NULL && (rc = store_rows(s, st, list_row, &w)) == 0)
+		*out = json_incref(w.arr);
+	json_decref(w.arr);
 	return rc;
 }
 
@@ -454,9 +447,10 @@ bulletin_status(store_t *s, int64_t id, int failures, json_t **out)
 	bulletin_issue_t is;
 	int got;
 
-	got = id ? bulletin_get(s, id, &is) :
-	    one_issue(s, "SELECT " ISSUE_COLUMNS " FROM issues WHERE id > ?1"
-	    " ORDER BY (state = 'sending') DESC, id DESC LIMIT 1", 0, &is);
+	static const char latest_sql[] = "SELECT " ISSUE_COLUMNS " FROM issues WHERE id > ?1"
+	    " ORDER BY (state = 'sending') DESC, id DESC LIMIT 1";
+
+	got = id ? bulletin_get(s, id, &is) : one_issue(s, latest_sql, 0, &is);
 	if (got != 0)
 		return got;
 	*out = issue_json(s, &is, failures);

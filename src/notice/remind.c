@@ -489,70 +489,94 @@ out:
 	return rc;
 }
 
-int
-remind_list(store_t *s, const char *event_id, json_t **out)
+/* plan_row, send_row, deadline_row - store_rows() callbacks building
+ * remind_list()'s objects: a planned reminder, a reminder sent, a deadline
+ * with both of its lists */
+static int
+plan_row(sqlite3_stmt *st, void *plans)
 {
-	static const char ev_sql[] = "SELECT e.id, e.body, e.cancelled FROM events e"
-	    " WHERE e.type = 'deadline' AND (?1 IS NULL OR e.id = ?1) ORDER BY e.at, e.id";
+	char t[32];
+
+	clock_format(sqlite3_column_int64(st, 1), t);
+	json_array_append_new(plans, json_pack("{s:i, s:s, s:s}", "days",
+	    sqlite3_column_int(st, 0), "at", t, "state", (const char *)sqlite3_column_text(st, 2)));
+	return 0;
+}
+
+static int
+send_row(sqlite3_stmt *st, void *sends)
+{
+	char t1[32], t2[32];
+	json_t *o;
+
+	clock_format(sqlite3_column_int64(st, 1), t1);
+	clock_format(sqlite3_column_int64(st, 3), t2);
+	o = json_pack("{s:i, s:s, s:s, s:I, s:I}", "days", sqlite3_column_int(st, 0),
+	    "due", t1, "fired", t2, "recipients", (json_int_t)sqlite3_column_int64(st, 4),
+	    "delivered", (json_int_t)sqlite3_column_int64(st, 5));
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+		clock_format(sqlite3_column_int64(st, 2), t2);
+		json_object_set_new(o, "previous_due", json_string(t2));
+	}
+	json_array_append_new(sends, o);
+	return 0;
+}
+
+struct list_walk {
+	store_t	*s;
+	json_t	*out;
+};
+
+static int
+deadline_row(sqlite3_stmt *ev, void *arg)
+{
 	static const char plan_sql[] = "SELECT days, fire_at, state FROM reminders"
 	    " WHERE event_id = ?1 ORDER BY days DESC";
 	static const char sends_sql[] = "SELECT s.days, s.due, s.previous_due, s.fired,"
 	    " s.recipients, (SELECT count(*) FROM outbox o WHERE o.kind = 'reminder'"
 	    "  AND o.ref = CAST(s.id AS TEXT) AND o.state = 'sent')"
 	    " FROM reminder_sends s WHERE s.event_id = ?1 ORDER BY s.id";
-	sqlite3_stmt *ev = NULL, *st = NULL;
-	char t1[32], t2[32];
-	int rc = -1, step;
+	struct list_walk *w = arg;
+	const char *id = (const char *)sqlite3_column_text(ev, 0);
+	json_t *body = json_loads((const char *)sqlite3_column_text(ev, 1), 0, NULL);
+	json_t *plans = json_array(), *sends = json_array();
+	sqlite3_stmt *st;
+	int64_t due = 0;
+	char t[32];
 
-	*out = json_array();
-	if (store_prepare(s, ev_sql, &ev) < 0)
-		goto out;
+	if (body == NULL) {
+		json_decref(plans);
+		json_decref(sends);
+		return 0;
+	}
+	clock_parse(json_string_value(json_object_get(body, "due")), &due, NULL);
+	clock_format(due, t);
+	json_array_append_new(w->out, json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "event", id,
+	    "title", event_text(body, "title", "fi"), "due", t,
+	    "cancelled", sqlite3_column_int(ev, 2), "reminders", plans, "sends", sends));
+	json_decref(body);
+	if ((st = store_cached(w->s, plan_sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (store_rows(w->s, st, plan_row, plans) < 0 ||
+	    (st = store_cached(w->s, sends_sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return store_rows(w->s, st, send_row, sends);
+}
+
+int
+remind_list(store_t *s, const char *event_id, json_t **out)
+{
+	static const char ev_sql[] = "SELECT e.id, e.body, e.cancelled FROM events e"
+	    " WHERE e.type = 'deadline' AND (?1 IS NULL OR e.id = ?1) ORDER BY e.at, e.id";
+	struct list_walk w = { s, json_array() };
+	sqlite3_stmt *ev;
+
+	*out = w.out;
+	if ((ev = store_cached(s, ev_sql)) == NULL)
+		return -1;
 	if (event_id)
 		sqlite3_bind_text(ev, 1, event_id, -1, SQLITE_STATIC);
-	while ((step = store_step(s, ev)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(ev, 0);
-		json_t *body = json_loads((const char *)sqlite3_column_text(ev, 1), 0, NULL);
-		json_t *o, *plans = json_array(), *sends = json_array();
-		int64_t due = 0;
-
-		if (body == NULL)
-			continue;
-		clock_parse(json_string_value(json_object_get(body, "due")), &due, NULL);
-		clock_format(due, t1);
-		o = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "event", id,
-		    "title", event_text(body, "title", "fi"), "due", t1,
-		    "cancelled", sqlite3_column_int(ev, 2), "reminders", plans, "sends", sends);
-		json_decref(body);
-		json_array_append_new(*out, o);
-		for (int q = 0; q < 2; q++) {
-			if ((st = store_cached(s, q == 0 ? plan_sql : sends_sql)) == NULL)
-				goto out;
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-			while (store_step(s, st) == SQLITE_ROW) {
-				clock_format(sqlite3_column_int64(st, 1), t1);
-				if (q == 0) {
-					json_array_append_new(plans, json_pack("{s:i, s:s, s:s}",
-					    "days", sqlite3_column_int(st, 0), "at", t1, "state",
-					    (const char *)sqlite3_column_text(st, 2)));
-					continue;
-				}
-				clock_format(sqlite3_column_int64(st, 3), t2);
-				o = json_pack("{s:i, s:s, s:s, s:I, s:I}", "days",
-				    sqlite3_column_int(st, 0), "due", t1, "fired", t2,
-				    "recipients", (json_int_t)sqlite3_column_int64(st, 4),
-				    "delivered", (json_int_t)sqlite3_column_int64(st, 5));
-				if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-					clock_format(sqlite3_column_int64(st, 2), t2);
-					json_object_set_new(o, "previous_due", json_string(t2));
-				}
-				json_array_append_new(sends, o);
-			}
-			sqlite3_reset(st);
-		}
-	}
-	if (step == SQLITE_DONE)
-		rc = 0;
-out:
-	sqlite3_finalize(ev);
-	return rc;
+	return store_rows(s, ev, deadline_row, &w) == 0 ? 0 : -1;
 }

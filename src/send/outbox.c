@@ -39,50 +39,58 @@ kind_parse(const char *name)
 int
 outbox_recover(store_t *s, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
 	/* the IN term lets it read outbox_open, not the whole outbox */
-	if (store_prepare(s, "UPDATE outbox SET state = 'queued', updated = ?1"
-	    " WHERE state IN ('queued', 'sending', 'deferred') AND state = 'sending'", &st) < 0)
-		goto out;
+	static const char sql[] = "UPDATE outbox SET state = 'queued', updated = ?1"
+	    " WHERE state IN ('queued', 'sending', 'deferred') AND state = 'sending'";
+	sqlite3_stmt *st;
+
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, now);
-	if (store_step(s, st) != SQLITE_DONE)
-		goto out;
-	rc = (int)store_changes(s);
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_run(s, st) < 0 ? -1 : (int)store_changes(s);
 }
 
 int
 outbox_fill_bulletin(store_t *s, const char *number, const unsigned *masks, int n,
     int64_t now, int64_t *count)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	*count = 0;
 	/* one statement per mask keeps the SQL fixed and memory flat */
-	if (store_prepare(s, "INSERT OR IGNORE INTO outbox (kind, ref, subscriber_id,"
+	static const char sql[] = "INSERT OR IGNORE INTO outbox (kind, ref, subscriber_id,"
 	    " recipient, state, created, updated)"
 	    " SELECT 'bulletin', ?1, id, email, 'queued', ?2, ?2 FROM subscribers"
 	    " WHERE status = 'active' AND regions = ?3"
-	    " AND email NOT IN (SELECT email FROM suppressions)", &st) < 0)
-		goto out;
+	    " AND email NOT IN (SELECT email FROM suppressions)";
+	sqlite3_stmt *st;
+
+	*count = 0;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	for (int i = 0; i < n; i++) {
 		sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_int(st, 3, (int)masks[i]);
-		if (store_step(s, st) != SQLITE_DONE)
-			goto out;
+		if (store_run(s, st) < 0)
+			return -1;
 		*count += store_changes(s);
-		sqlite3_reset(st);
 	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return 0;
+}
+
+int
+outbox_add(store_t *s, outbox_kind_t kind, const char *ref, const char *recipient,
+    int64_t now)
+{
+	static const char sql[] = "INSERT OR IGNORE INTO outbox (kind, ref, recipient, state,"
+	    " created, updated) VALUES (?1, ?2, ?3, 'queued', ?4, ?4)";
+	sqlite3_stmt *st;
+
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, recipient, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	return store_run(s, st);
 }
 
 /* fill - run one INSERT .. SELECT whose ?1 is kind, ?2 ref, ?3 now, ?4
@@ -289,81 +297,113 @@ outbox_release(store_t *s, int64_t id, int64_t now)
 int
 outbox_cancel(store_t *s, outbox_kind_t kind, const char *ref, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	static const char sql[] = "UPDATE outbox SET state = 'cancelled', updated = ?3"
+	    " WHERE kind = ?1 AND ref = ?2 AND state IN ('queued', 'deferred')";
+	sqlite3_stmt *st;
 
-	if (store_prepare(s, "UPDATE outbox SET state = 'cancelled', updated = ?3"
-	    " WHERE kind = ?1 AND ref = ?2 AND state IN ('queued', 'deferred')", &st) < 0)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_run(s, st);
 }
 
 int
 outbox_open(store_t *s, outbox_kind_t kind, const char *ref, int64_t *n)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	static const char sql[] = "SELECT count(*) FROM outbox WHERE kind = ?1 AND ref = ?2"
+	    " AND state IN ('queued', 'sending', 'deferred')";
+	sqlite3_stmt *st;
 
-	if (store_prepare(s, "SELECT count(*) FROM outbox WHERE kind = ?1 AND ref = ?2"
-	    " AND state IN ('queued', 'sending', 'deferred')", &st) < 0)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
-	if (store_step(s, st) != SQLITE_ROW)
-		goto out;
-	*n = sqlite3_column_int64(st, 0);
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_int(s, st, n) == 0 ? 0 : -1;
+}
+
+/* count_row - a store_rows() callback: obj[state] = count */
+static int
+count_row(sqlite3_stmt *st, void *obj)
+{
+	json_object_set_new(obj, (const char *)sqlite3_column_text(st, 0),
+	    json_integer(sqlite3_column_int64(st, 1)));
+	return 0;
+}
+
+/* failure_row - a store_rows() callback: one failure of outbox_report() */
+static int
+failure_row(sqlite3_stmt *st, void *fails)
+{
+	json_array_append_new(fails, json_pack("{s:s, s:s, s:i, s:s, s:I, s:i}",
+	    "recipient", sqlite3_column_text(st, 0), "state", sqlite3_column_text(st, 1),
+	    "code", sqlite3_column_int(st, 2), "reply", sqlite3_column_text(st, 3),
+	    "updated", (json_int_t)sqlite3_column_int64(st, 4),
+	    "attempts", sqlite3_column_int(st, 5)));
+	return 0;
 }
 
 int
 outbox_report(store_t *s, outbox_kind_t kind, const char *ref, int failures, json_t **out)
 {
-	sqlite3_stmt *st = NULL;
+	static const char counts_sql[] = "SELECT state, count(*) FROM outbox"
+	    " WHERE kind = ?1 AND ref = ?2 GROUP BY state";
+	static const char fails_sql[] = "SELECT recipient, state, reply_code,"
+	    " coalesce(reply, ''), updated, attempts FROM outbox WHERE kind = ?1 AND ref = ?2"
+	    " AND state IN ('failed', 'suppressed', 'deferred') AND reply IS NOT NULL"
+	    " ORDER BY updated DESC, id DESC LIMIT ?3";
+	sqlite3_stmt *st;
 	json_t *counts = json_object(), *fails = json_array();
 	int rc = -1;
 
 	for (int i = 0; i < OUTBOX_STATES; i++)
 		json_object_set_new(counts, state_names[i], json_integer(0));
-	if (store_prepare(s, "SELECT state, count(*) FROM outbox WHERE kind = ?1 AND ref = ?2"
-	    " GROUP BY state", &st) < 0)
+	if ((st = store_cached(s, counts_sql)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
-	while (store_step(s, st) == SQLITE_ROW)
-		json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
-		    json_integer(sqlite3_column_int64(st, 1)));
-	sqlite3_finalize(st);
-	st = NULL;
-	if (store_prepare(s, "SELECT recipient, state, reply_code, coalesce(reply, ''), updated,"
-	    " attempts FROM outbox WHERE kind = ?1 AND ref = ?2"
-	    " AND state IN ('failed', 'suppressed', 'deferred') AND reply IS NOT NULL"
-	    " ORDER BY updated DESC, id DESC LIMIT ?3", &st) < 0)
+	if (store_rows(s, st, count_row, counts) < 0 || (st = store_cached(s, fails_sql)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, failures);
-	while (store_step(s, st) == SQLITE_ROW)
-		json_array_append_new(fails, json_pack("{s:s, s:s, s:i, s:s, s:I, s:i}",
-		    "recipient", sqlite3_column_text(st, 0), "state", sqlite3_column_text(st, 1),
-		    "code", sqlite3_column_int(st, 2), "reply", sqlite3_column_text(st, 3),
-		    "updated", (json_int_t)sqlite3_column_int64(st, 4),
-		    "attempts", sqlite3_column_int(st, 5)));
+	if (store_rows(s, st, failure_row, fails) < 0)
+		goto out;
 	*out = json_pack("{s:O, s:O}", "counts", counts, "failures", fails);
 	rc = 0;
 out:
-	sqlite3_finalize(st);
 	json_decref(counts);
 	json_decref(fails);
 	return rc;
+}
+
+/* rate_row - a store_rows() callback: outbox_rate()'s one row */
+struct rate {
+	int64_t	 now;
+	double	 per_sec;
+	int	 live;
+};
+
+static int
+rate_row(sqlite3_stmt *st, void *arg)
+{
+	struct rate *r = arg;
+	int64_t sent, recent, last, first, span;
+
+	sent = sqlite3_column_int64(st, 0);
+	recent = sqlite3_column_int64(st, 1);
+	last = sqlite3_column_int64(st, 2);
+	first = sqlite3_column_type(st, 3) == SQLITE_NULL ? r->now : sqlite3_column_int64(st, 3);
+	r->live = sqlite3_column_int64(st, 4) > 0;
+	if (r->live) {
+		span = r->now - first < OUTBOX_RATE_WINDOW_S ? r->now - first : OUTBOX_RATE_WINDOW_S;
+		r->per_sec = (double)recent / (double)(span > 1 ? span : 1);
+	} else if (sent > 0) {
+		span = last - first;
+		r->per_sec = (double)sent / (double)(span > 1 ? span : 1);
+	}
+	return 0;
 }
 
 int
@@ -375,60 +415,39 @@ outbox_rate(store_t *s, const char *kind, const char *ref, int64_t now, double *
 	    " max(updated) FILTER (WHERE state = 'sent'), min(first_attempt),"
 	    " count(*) FILTER (WHERE state IN ('queued', 'sending'))"
 	    " FROM outbox WHERE kind = ?1 AND ref = ?2";
-	sqlite3_stmt *st = NULL;
-	int64_t sent, recent, last, first, span;
-	int rc = -1;
+	struct rate r = { now, 0, 0 };
+	sqlite3_stmt *st;
+	int rc;
 
-	*per_sec = 0;
-	*live = 0;
-	if (store_prepare(s, sql, &st) < 0)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int(st, 4, OUTBOX_RATE_WINDOW_S);
-	if (store_step(s, st) != SQLITE_ROW)
-		goto out;
-	sent = sqlite3_column_int64(st, 0);
-	recent = sqlite3_column_int64(st, 1);
-	last = sqlite3_column_int64(st, 2);
-	first = sqlite3_column_type(st, 3) == SQLITE_NULL ? now : sqlite3_column_int64(st, 3);
-	*live = sqlite3_column_int64(st, 4) > 0;
-	if (*live) {
-		span = now - first < OUTBOX_RATE_WINDOW_S ? now - first : OUTBOX_RATE_WINDOW_S;
-		*per_sec = (double)recent / (double)(span > 1 ? span : 1);
-	} else if (sent > 0) {
-		span = last - first;
-		*per_sec = (double)sent / (double)(span > 1 ? span : 1);
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
+	rc = store_rows(s, st, rate_row, &r);
+	*per_sec = r.per_sec;
+	*live = r.live;
 	return rc;
 }
 
 int
 outbox_suppress(store_t *s, const char *email, const char *reason, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	static const char supp_sql[] = "INSERT OR IGNORE INTO suppressions (email, reason,"
+	    " created) VALUES (?1, ?2, ?3)";
+	static const char sub_sql[] = "UPDATE subscribers SET status = 'suppressed', updated = ?2"
+	    " WHERE email = ?1 AND status = 'active'";
+	sqlite3_stmt *st;
 
-	if (store_prepare(s, "INSERT OR IGNORE INTO suppressions (email, reason, created)"
-	    " VALUES (?1, ?2, ?3)", &st) < 0)
-		goto out;
+	if ((st = store_cached(s, supp_sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
-	if (store_step(s, st) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	if (store_prepare(s, "UPDATE subscribers SET status = 'suppressed', updated = ?2"
-	    " WHERE email = ?1 AND status = 'active'", &st) < 0)
-		goto out;
+	if (store_run(s, st) < 0 || (st = store_cached(s, sub_sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	rc = store_step(s, st) == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_run(s, st);
 }

@@ -74,6 +74,10 @@ typedef struct outbox_row {
 
 /* outbox_recover - "sending" rows back to "queued"; the number moved */
 int	outbox_recover(store_t *, int64_t now);
+/* outbox_add - one queued row of kind for ref to recipient (no
+ * subscriber or contact behind it: an editor's draft), unless there is one */
+int	outbox_add(store_t *, outbox_kind_t, const char *ref, const char *recipient,
+	    int64_t now);
 /* outbox_fill_bulletin - one queued row per active, unsuppressed
  * subscriber whose regions are in masks[0..n); *count rows added */
 int	outbox_fill_bulletin(store_t *, const char *number, const unsigned *masks,

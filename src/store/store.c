@@ -216,21 +216,16 @@ static const char *const migrations[] = {
 	") STRICT, WITHOUT ROWID;",
 };
 
-enum stmt {
-	S_EV_GET, S_EV_INSERT, S_EV_UPDATE, S_REV_INSERT, S_NSTMT
-};
+/* the intake's statements, one event at a time */
+static const char ev_get_sql[] = "SELECT type, revision, body FROM events WHERE id = ?1";
+static const char ev_insert_sql[] = "INSERT INTO events (id, type, revision, body, regions,"
+    " at, cancelled, created, updated) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?7)";
+static const char ev_update_sql[] = "UPDATE events SET revision = ?2, body = ?3,"
+    " regions = ?4, at = ?5, cancelled = ?6, updated = ?7 WHERE id = ?1";
+static const char rev_insert_sql[] = "INSERT INTO event_revisions (event_id, revision,"
+    " body, received) VALUES (?1, ?2, ?3, ?4)";
 
-static const char *const stmt_sql[S_NSTMT] = {
-	[S_EV_GET] = "SELECT type, revision, body FROM events WHERE id = ?1",
-	[S_EV_INSERT] = "INSERT INTO events (id, type, revision, body, regions, at,"
-	    " cancelled, created, updated) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?7)",
-	[S_EV_UPDATE] = "UPDATE events SET revision = ?2, body = ?3, regions = ?4,"
-	    " at = ?5, cancelled = ?6, updated = ?7 WHERE id = ?1",
-	[S_REV_INSERT] = "INSERT INTO event_revisions (event_id, revision, body,"
-	    " received) VALUES (?1, ?2, ?3, ?4)",
-};
-
-#define CACHE_MAX 32
+#define CACHE_MAX 128	/* every static statement of every module, with room */
 /* the WAL budget: at most what the sender's handle let its WAL reach
  * before (8192 pages), at least 64 pages */
 #define WAL_BUDGET_MAX	((int64_t)32 << 20)
@@ -239,7 +234,6 @@ static const char *const stmt_sql[S_NSTMT] = {
 
 struct store {
 	sqlite3	*db;
-	sqlite3_stmt *stmt[S_NSTMT];
 	int	 last_rc;
 	char	*path, *dir;		/* the database file and its directory */
 	int	 busy_ms;
@@ -436,7 +430,7 @@ store_space(store_t *s, int was_low, store_space_t *sp)
 	char path[4096];
 	struct statvfs vfs;
 	sqlite3_stmt *st;
-	int64_t growth, room_disk, room_cap;
+	int64_t growth, room_disk, room_cap, pages;
 
 	memset(sp, 0, sizeof *sp);
 	sp->wal_budget = s->wal_budget;
@@ -450,15 +444,11 @@ store_space(store_t *s, int was_low, store_space_t *sp)
 	snprintf(path, sizeof path, "%s-shm", s->path);
 	if (file_size(path, &sp->shm) < 0)
 		return STORE_SPACE_ERROR;
-	if ((st = store_cached(s, count_sql)) == NULL)
-		return STORE_SPACE_ERROR;
-	if (store_step(s, st) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	if ((st = store_cached(s, count_sql)) == NULL || store_int(s, st, &pages) != 0) {
 		errno = EIO;
 		return STORE_SPACE_ERROR;
 	}
-	sp->logical = sqlite3_column_int64(st, 0) * s->page_size;
-	sqlite3_reset(st);
+	sp->logical = pages * s->page_size;
 	if (statvfs(s->dir, &vfs) < 0)
 		return STORE_SPACE_ERROR;
 	sp->avail = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
@@ -529,15 +519,11 @@ store_schema_latest(void)
 int
 store_schema_version(store_t *s)
 {
+	static const char sql[] = "PRAGMA user_version";
 	sqlite3_stmt *st;
-	int v = -1;
+	int64_t v;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return (st = store_cached(s, sql)) != NULL && store_int(s, st, &v) == 0 ? (int)v : -1;
 }
 
 static int
@@ -595,14 +581,13 @@ static int
 wal_budget(store_t *s, const conf_t *conf, buf_t *err)
 {
 	static const char size_sql[] = "PRAGMA page_size";
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int64_t w = WAL_BUDGET_MAX, pages;
 	char sql[160];
 	int rc = -1;
 
-	if (store_prepare(s, size_sql, &st) < 0 || store_step(s, st) != SQLITE_ROW)
+	if ((st = store_cached(s, size_sql)) == NULL || store_int(s, st, &s->page_size) != 0)
 		goto out;
-	s->page_size = sqlite3_column_int64(st, 0);
 	s->cap = (int64_t)conf->db_max_mb << 20;
 	s->reserve = (int64_t)conf->db_reserve_mb << 20;
 	if (s->reserve > 0 && s->reserve / 2 < w)
@@ -634,7 +619,6 @@ wal_budget(store_t *s, const conf_t *conf, buf_t *err)
 out:
 	if (rc < 0 && err->len == 0)
 		buf_notef(err, "%s: %s", conf->db_path, sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -672,12 +656,6 @@ store_open(const conf_t *conf, store_t **out, buf_t *err)
 		goto fail;
 	if (store_migrate(s, err) < 0)
 		goto fail;
-	for (int i = 0; i < S_NSTMT; i++)
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &s->stmt[i], NULL) != SQLITE_OK) {
-			buf_notef(err, "prepare: %s", sqlite3_errmsg(s->db));
-			goto fail;
-		}
 	*out = s;
 	return 0;
 fail:
@@ -690,8 +668,6 @@ store_close(store_t *s)
 {
 	if (s == NULL)
 		return;
-	for (int i = 0; i < S_NSTMT; i++)
-		sqlite3_finalize(s->stmt[i]);
 	for (int i = 0; i < s->ncache; i++)
 		sqlite3_finalize(s->cache[i].st);
 	if (s->db)
@@ -701,79 +677,51 @@ store_close(store_t *s)
 	free(s);
 }
 
-/* step_done - run a write statement to completion and reset it */
-static int
-step_done(store_t *s, sqlite3_stmt *st)
-{
-	s->last_rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return s->last_rc == SQLITE_DONE ? 0 : -1;
-}
-
 int
 store_event_put(store_t *s, const char *id, const char *type, const char *body,
     unsigned regions, int64_t at, int cancelled, int64_t now,
     store_put_t *result, int *revision)
 {
-	sqlite3_stmt *st = s->stmt[S_EV_GET];
-	int rc = -1, found, rev = 0;
+	sqlite3_stmt *st;
+	int found, rev = 0;
 
+	*revision = 0;
+	if ((st = store_cached(s, ev_get_sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	s->last_rc = sqlite3_step(st);
-	found = s->last_rc == SQLITE_ROW;
-	if (!found && s->last_rc != SQLITE_DONE)
-		goto out;
-	if (found) {
-		rev = sqlite3_column_int(st, 1);
-		if (strcmp((const char *)sqlite3_column_text(st, 0), type) != 0) {
-			*result = PUT_TYPE_MISMATCH;
-			rc = 0;
-			goto out;
-		}
-		if (strcmp((const char *)sqlite3_column_text(st, 2), body) == 0) {
-			*result = PUT_DUPLICATE;
-			rc = 0;
-			goto out;
-		}
+	if ((found = one_row(s, st)) < 0)
+		return -1;
+	if ((found = found == 0)) {
+		rev = *revision = sqlite3_column_int(st, 1);
+		*result = strcmp((const char *)sqlite3_column_text(st, 0), type) != 0 ?
+		    PUT_TYPE_MISMATCH : strcmp((const char *)sqlite3_column_text(st, 2), body) == 0 ?
+		    PUT_DUPLICATE : PUT_REVISION;
+		sqlite3_reset(st);
+		if (*result != PUT_REVISION)
+			return 0;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-
-	st = s->stmt[found ? S_EV_UPDATE : S_EV_INSERT];
+	/* the same parameters but for ?2: the new revision, or the type */
+	if ((st = store_cached(s, found ? ev_update_sql : ev_insert_sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (found) {
-		sqlite3_bind_int(st, 2, ++rev);
-		sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, regions);
-		at ? sqlite3_bind_int64(st, 5, at) : sqlite3_bind_null(st, 5);
-		sqlite3_bind_int(st, 6, cancelled);
-		sqlite3_bind_int64(st, 7, now);
-	} else {
-		rev = 1;
-		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, regions);
-		at ? sqlite3_bind_int64(st, 5, at) : sqlite3_bind_null(st, 5);
-		sqlite3_bind_int(st, 6, cancelled);
-		sqlite3_bind_int64(st, 7, now);
-	}
-	if (step_done(s, st) < 0)
-		goto out;
-	st = s->stmt[S_REV_INSERT];
+	found ? sqlite3_bind_int(st, 2, ++rev) : sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	rev = found ? rev : 1;
+	sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, regions);
+	at ? sqlite3_bind_int64(st, 5, at) : sqlite3_bind_null(st, 5);
+	sqlite3_bind_int(st, 6, cancelled);
+	sqlite3_bind_int64(st, 7, now);
+	if (store_run(s, st) < 0 || (st = store_cached(s, rev_insert_sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, rev);
 	sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
-	if (step_done(s, st) < 0)
-		goto out;
+	if (store_run(s, st) < 0)
+		return -1;
 	*result = found ? PUT_REVISION : PUT_NEW;
-	rc = 0;
-out:
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	*revision = rev;
-	return rc;
+	return 0;
 }
 
 int
@@ -788,14 +736,15 @@ store_subscriber_put(store_t *s, const subscriber_t *sub, int resubscribe,
 	static const char upd_sql[] =
 	    "UPDATE subscribers SET name = ?2, lang = ?3, regions = ?4,"
 	    " status = 'active', updated = ?5 WHERE email = ?1";
-	sqlite3_stmt *st = NULL;
-	int rc = -1, found, same = 0, unsub = 0;
+	sqlite3_stmt *st;
+	int found, same = 0, unsub = 0;
 
-	if ((s->last_rc = sqlite3_prepare_v2(s->db, get_sql, -1, &st, NULL)) != SQLITE_OK)
-		goto out;
+	if ((st = store_cached(s, get_sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, sub->email, -1, SQLITE_STATIC);
-	s->last_rc = sqlite3_step(st);
-	if ((found = s->last_rc == SQLITE_ROW)) {
+	if ((found = one_row(s, st)) < 0)
+		return -1;
+	if ((found = found == 0)) {
 		const char *status = (const char *)sqlite3_column_text(st, 3);
 
 		unsub = strcmp(status, "active") != 0;
@@ -803,68 +752,56 @@ store_subscriber_put(store_t *s, const subscriber_t *sub, int resubscribe,
 		    strcmp((const char *)sqlite3_column_text(st, 0), sub->name) == 0 &&
 		    strcmp((const char *)sqlite3_column_text(st, 1), sub->lang) == 0 &&
 		    (unsigned)sqlite3_column_int(st, 2) == sub->regions;
-	} else if (s->last_rc != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
+		sqlite3_reset(st);
+	}
 	if (same || (unsub && !resubscribe)) {
 		*result = same ? SUB_UNCHANGED : SUB_KEPT_UNSUBSCRIBED;
-		rc = 0;
-		goto out;
+		return 0;
 	}
-	if ((s->last_rc = sqlite3_prepare_v2(s->db, found ? upd_sql : ins_sql, -1, &st,
-	    NULL)) != SQLITE_OK)
-		goto out;
+	if ((st = store_cached(s, found ? upd_sql : ins_sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, sub->email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sub->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, sub->lang, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, (int)sub->regions);
 	sqlite3_bind_int64(st, 5, now);
-	if ((s->last_rc = sqlite3_step(st)) != SQLITE_DONE)
-		goto out;
+	if (store_run(s, st) < 0)
+		return -1;
 	*result = found ? SUB_UPDATED : SUB_ADDED;
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return 0;
 }
 
 int
 store_subscriber_remove(store_t *s, const char *email, int purge, int64_t now, int *found)
 {
-	sqlite3_stmt *st = NULL;
+	static const char cancel_sql[] =
+	    "UPDATE outbox SET state = 'cancelled', reply = 'the subscriber left', updated = ?2"
+	    " WHERE state IN ('queued', 'deferred')"
+	    " AND subscriber_id IN (SELECT id FROM subscribers WHERE email = ?1)";
+	static const char purge_sql[] = "DELETE FROM subscribers WHERE email = ?1";
+	static const char unsub_sql[] =
+	    "UPDATE subscribers SET status = 'unsubscribed', updated = ?2 WHERE email = ?1";
+	sqlite3_stmt *st;
 	int rc = -1;
 
 	/* one unit with what is still queued for the address: whoever leaves
 	 * gets nothing more, not even a retry of a deferred message */
 	if (store_exec(s, "SAVEPOINT subscriber_remove") < 0)
 		return -1;
-	s->last_rc = sqlite3_prepare_v2(s->db, "UPDATE outbox SET state = 'cancelled',"
-	    " reply = 'the subscriber left', updated = ?2 WHERE state IN ('queued', 'deferred')"
-	    " AND subscriber_id IN (SELECT id FROM subscribers WHERE email = ?1)", -1, &st, NULL);
-	if (s->last_rc != SQLITE_OK)
+	if ((st = store_cached(s, cancel_sql)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	if ((s->last_rc = sqlite3_step(st)) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	s->last_rc = sqlite3_prepare_v2(s->db, purge ?
-	    "DELETE FROM subscribers WHERE email = ?1" :
-	    "UPDATE subscribers SET status = 'unsubscribed', updated = ?2"
-	    " WHERE email = ?1", -1, &st, NULL);
-	if (s->last_rc != SQLITE_OK)
+	if (store_run(s, st) < 0 || (st = store_cached(s, purge ? purge_sql : unsub_sql)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	if (!purge)
 		sqlite3_bind_int64(st, 2, now);
-	if ((s->last_rc = sqlite3_step(st)) != SQLITE_DONE)
+	if (store_run(s, st) < 0)
 		goto out;
 	*found = sqlite3_changes(s->db) > 0;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
 	if (rc < 0)
 		store_exec(s, "ROLLBACK TO subscriber_remove");
 	store_exec(s, "RELEASE subscriber_remove");
@@ -887,70 +824,83 @@ row_subscriber(sqlite3_stmt *st, subscriber_t *sub)
 	sub->updated = sqlite3_column_int64(st, 7);
 }
 
+/* sub_row - a store_rows() callback that hands a subscriber_t to walk's cb */
+struct sub_walk {
+	int	(*cb)(const subscriber_t *, void *);
+	void	*arg;
+};
+
+static int
+sub_row(sqlite3_stmt *st, void *arg)
+{
+	struct sub_walk *walk = arg;
+	subscriber_t sub;
+
+	row_subscriber(st, &sub);
+	return walk->cb(&sub, walk->arg);
+}
+
 int
 store_subscriber_foreach(store_t *s, const char *status,
     int (*cb)(const subscriber_t *, void *), void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	subscriber_t sub;
-	int rc = -1;
+	static const char sql[] = "SELECT " SUBSCRIBER_COLUMNS
+	    " FROM subscribers WHERE ?1 IS NULL OR status = ?1 ORDER BY email";
+	struct sub_walk walk = { cb, arg };
+	sqlite3_stmt *st;
 
-	s->last_rc = sqlite3_prepare_v2(s->db,
-	    "SELECT " SUBSCRIBER_COLUMNS
-	    " FROM subscribers WHERE ?1 IS NULL OR status = ?1 ORDER BY email",
-	    -1, &st, NULL);
-	if (s->last_rc != SQLITE_OK)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	if (status)
 		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	while ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_subscriber(st, &sub);
-		if ((rc = cb(&sub, arg)) != 0)
-			goto out;
-	}
-	rc = s->last_rc == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_rows(s, st, sub_row, &walk);
 }
 
 int
 store_meta_get(store_t *s, const char *key, buf_t *value)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	static const char sql[] = "SELECT value FROM meta WHERE key = ?1";
+	sqlite3_stmt *st;
 
-	if ((s->last_rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1",
-	    -1, &st, NULL)) != SQLITE_OK)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	s->last_rc = sqlite3_step(st);
-	if (s->last_rc == SQLITE_ROW) {
-		buf_reset(value);
-		rc = buf_adds(value, (const char *)sqlite3_column_text(st, 0)) < 0 ? -1 : 0;
-	} else if (s->last_rc == SQLITE_DONE)
-		rc = 1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_text(s, st, value);
 }
 
 int
 store_meta_set(store_t *s, const char *key, const char *value)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	static const char sql[] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+	    " ON CONFLICT (key) DO UPDATE SET value = ?2";
+	sqlite3_stmt *st;
 
-	if ((s->last_rc = sqlite3_prepare_v2(s->db, "INSERT INTO meta (key, value)"
-	    " VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2", -1, &st,
-	    NULL)) != SQLITE_OK)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = (s->last_rc = sqlite3_step(st)) == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_run(s, st);
+}
+
+/* ev_row - a store_rows() callback that hands a store_event_t to walk's cb */
+struct ev_walk {
+	int	(*cb)(const store_event_t *, void *);
+	void	*arg;
+};
+
+static int
+ev_row(sqlite3_stmt *st, void *arg)
+{
+	struct ev_walk *walk = arg;
+	store_event_t ev;
+
+	ev.id = (const char *)sqlite3_column_text(st, 0);
+	ev.body = (const char *)sqlite3_column_text(st, 1);
+	ev.revision = sqlite3_column_int(st, 2);
+	ev.created = sqlite3_column_int64(st, 3);
+	ev.at = sqlite3_column_int64(st, 4);
+	ev.regions = (unsigned)sqlite3_column_int(st, 5);
+	return walk->cb(&ev, walk->arg);
 }
 
 int
@@ -966,157 +916,124 @@ store_events_window(store_t *s, const char *type, int by_created, int64_t from,
 		" WHERE type = ?1 AND created > ?2 AND created <= ?3 AND cancelled = 0"
 		" ORDER BY created, id",
 	};
-	sqlite3_stmt *st = NULL;
-	store_event_t ev;
-	int rc = -1;
+	struct ev_walk walk = { cb, arg };
+	sqlite3_stmt *st;
 
-	if ((s->last_rc = sqlite3_prepare_v2(s->db, sql[by_created != 0], -1, &st,
-	    NULL)) != SQLITE_OK)
-		goto out;
+	if ((st = store_cached(s, sql[by_created != 0])) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
-	while ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ev.id = (const char *)sqlite3_column_text(st, 0);
-		ev.body = (const char *)sqlite3_column_text(st, 1);
-		ev.revision = sqlite3_column_int(st, 2);
-		ev.created = sqlite3_column_int64(st, 3);
-		ev.at = sqlite3_column_int64(st, 4);
-		ev.regions = (unsigned)sqlite3_column_int(st, 5);
-		if ((rc = cb(&ev, arg)) != 0)
-			goto out;
-	}
-	rc = s->last_rc == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_rows(s, st, ev_row, &walk);
 }
 
 int
 store_event_body_before(store_t *s, const char *id, int64_t t, buf_t *body)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	static const char sql[] = "SELECT body FROM event_revisions"
+	    " WHERE event_id = ?1 AND received <= ?2 ORDER BY revision DESC LIMIT 1";
+	sqlite3_stmt *st;
 
-	if ((s->last_rc = sqlite3_prepare_v2(s->db, "SELECT body FROM event_revisions"
-	    " WHERE event_id = ?1 AND received <= ?2 ORDER BY revision DESC LIMIT 1",
-	    -1, &st, NULL)) != SQLITE_OK)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, t);
-	s->last_rc = sqlite3_step(st);
-	if (s->last_rc == SQLITE_ROW) {
-		buf_reset(body);
-		rc = buf_adds(body, (const char *)sqlite3_column_text(st, 0)) < 0 ? -1 : 0;
-	} else if (s->last_rc == SQLITE_DONE)
-		rc = 1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_text(s, st, body);
 }
 
 int
 store_issue_last_before(store_t *s, int64_t t, int64_t *period_end)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if ((s->last_rc = sqlite3_prepare_v2(s->db, "SELECT period_end FROM issues"
+	static const char sql[] = "SELECT period_end FROM issues"
 	    " WHERE period_end < ?1 AND state NOT IN ('cancelled')"
-	    " ORDER BY period_end DESC LIMIT 1", -1, &st, NULL)) != SQLITE_OK)
-		goto out;
+	    " ORDER BY period_end DESC LIMIT 1";
+	sqlite3_stmt *st;
+
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, t);
-	s->last_rc = sqlite3_step(st);
-	if (s->last_rc == SQLITE_ROW) {
-		*period_end = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else if (s->last_rc == SQLITE_DONE)
-		rc = 1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return store_int(s, st, period_end);
 }
 
 int
 store_subscriber_get(store_t *s, const char *email,
     int (*cb)(const subscriber_t *, void *), void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	subscriber_t sub;
-	int rc = -1;
+	static const char sql[] = "SELECT " SUBSCRIBER_COLUMNS
+	    " FROM subscribers WHERE email = ?1";
+	struct sub_walk walk = { cb, arg };
+	sqlite3_stmt *st;
+	int rc;
 
-	if ((s->last_rc = sqlite3_prepare_v2(s->db,
-	    "SELECT " SUBSCRIBER_COLUMNS " FROM subscribers WHERE email = ?1", -1, &st,
-	    NULL)) != SQLITE_OK)
-		goto out;
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-	s->last_rc = sqlite3_step(st);
-	if (s->last_rc == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (s->last_rc != SQLITE_ROW)
-		goto out;
-	row_subscriber(st, &sub);
-	rc = cb(&sub, arg);
-out:
-	sqlite3_finalize(st);
+	/* email is unique: the walk has one row or none */
+	if ((rc = one_row(s, st)) != 0)
+		return rc;
+	rc = sub_row(st, &walk);
+	sqlite3_reset(st);
 	return rc;
 }
 
-/* count_into - run "SELECT key, count" and set obj[key] = count */
+/* count_row - a store_rows() callback: obj[column 0] = column 1 */
+static int
+count_row(sqlite3_stmt *st, void *obj)
+{
+	json_object_set_new(obj, (const char *)sqlite3_column_text(st, 0),
+	    json_integer(sqlite3_column_int64(st, 1)));
+	return 0;
+}
+
+/* count_into - run "SELECT key, count" (a static text) into obj */
 static int
 count_into(store_t *s, const char *sql, json_t *obj)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	sqlite3_stmt *st;
 
-	if ((s->last_rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
-		goto out;
-	while ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_object_set_new(obj, (const char *)sqlite3_column_text(st, 0),
-		    json_integer(sqlite3_column_int64(st, 1)));
-	rc = s->last_rc == SQLITE_DONE ? 0 : -1;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return (st = store_cached(s, sql)) == NULL ? -1 : store_rows(s, st, count_row, obj);
+}
+
+/* latest_row - a store_rows() callback: one event of store_status() */
+static int
+latest_row(sqlite3_stmt *st, void *last)
+{
+	json_array_append_new(last, json_pack("{s:s, s:s, s:i, s:I, s:b}",
+	    "id", sqlite3_column_text(st, 0), "type", sqlite3_column_text(st, 1),
+	    "revision", sqlite3_column_int(st, 2),
+	    "updated", (json_int_t)sqlite3_column_int64(st, 3),
+	    "cancelled", sqlite3_column_int(st, 4)));
+	return 0;
 }
 
 int
 store_status(store_t *s, int latest, json_t **out)
 {
+	static const char types_sql[] =
+	    "SELECT type, count(*) FROM events GROUP BY type ORDER BY type";
+	static const char revs_sql[] = "SELECT 'revisions', count(*) FROM event_revisions";
+	static const char subs_sql[] =
+	    "SELECT status, count(*) FROM subscribers GROUP BY status ORDER BY status";
+	static const char latest_sql[] = "SELECT id, type, revision, updated, cancelled"
+	    " FROM events ORDER BY updated DESC, rowid DESC LIMIT ?1";
 	json_t *st_json = json_object(), *events = json_object(), *subs = json_object(),
 	    *last = json_array();
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc = -1;
 
 	json_object_set_new(st_json, "schema_version", json_integer(store_schema_version(s)));
 	json_object_set(st_json, "events", events);
 	json_object_set(st_json, "subscribers", subs);
 	json_object_set(st_json, "latest_events", last);
-	if (count_into(s, "SELECT type, count(*) FROM events GROUP BY type ORDER BY type",
-	    events) < 0 ||
-	    count_into(s, "SELECT 'revisions', count(*) FROM event_revisions", events) < 0 ||
-	    count_into(s, "SELECT status, count(*) FROM subscribers GROUP BY status"
-	    " ORDER BY status", subs) < 0)
-		goto out;
-	if ((s->last_rc = sqlite3_prepare_v2(s->db,
-	    "SELECT id, type, revision, updated, cancelled FROM events"
-	    " ORDER BY updated DESC, rowid DESC LIMIT ?1", -1, &st, NULL)) != SQLITE_OK)
+	if (count_into(s, types_sql, events) < 0 || count_into(s, revs_sql, events) < 0 ||
+	    count_into(s, subs_sql, subs) < 0 || (st = store_cached(s, latest_sql)) == NULL)
 		goto out;
 	sqlite3_bind_int(st, 1, latest);
-	while ((s->last_rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(last, json_pack("{s:s, s:s, s:i, s:I, s:b}",
-		    "id", sqlite3_column_text(st, 0), "type", sqlite3_column_text(st, 1),
-		    "revision", sqlite3_column_int(st, 2),
-		    "updated", (json_int_t)sqlite3_column_int64(st, 3),
-		    "cancelled", sqlite3_column_int(st, 4)));
-	if (s->last_rc != SQLITE_DONE)
+	if (store_rows(s, st, latest_row, last) < 0)
 		goto out;
 	*out = json_incref(st_json);
 	rc = 0;
 out:
-	sqlite3_finalize(st);
 	json_decref(events);
 	json_decref(subs);
 	json_decref(last);
