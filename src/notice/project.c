@@ -77,6 +77,7 @@ project_put(store_t *s, const project_t *p, int64_t now, int *created)
 	sqlite3_stmt *st;
 	json_t *list = json_array();
 	char *emails = NULL;
+	int64_t one;
 	int rc = -1;
 
 	for (size_t i = 0; i < p->ncontacts; i++)
@@ -85,9 +86,7 @@ project_put(store_t *s, const project_t *p, int64_t now, int *created)
 	if ((st = store_cached(s, had_sql)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-	*created = store_step(s, st) != SQLITE_ROW;
-	sqlite3_reset(st);
-	if ((st = store_cached(s, put_sql)) == NULL)
+	if ((*created = store_int(s, st, &one)) < 0 || (st = store_cached(s, put_sql)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
@@ -155,6 +154,46 @@ project_json(sqlite3_stmt *st)
 	return o;
 }
 
+/* list_row - a store_rows() callback: a project's row (one per contact)
+ * into the listing, a new object when the project changes */
+static int
+list_row(sqlite3_stmt *st, void *out)
+{
+	const char *id = (const char *)sqlite3_column_text(st, 0);
+	json_t *cur = json_array_get(out, json_array_size(out) - 1);
+
+	if (cur == NULL || strcmp(id, json_string_value(json_object_get(cur, "id"))) != 0) {
+		cur = project_json(st);
+		json_array_append_new(out, cur);
+	}
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+		json_array_append_new(json_object_get(cur, "contacts"),
+		    json_string((const char *)sqlite3_column_text(st, 6)));
+	return 0;
+}
+
+/* contact_row, sent_row - store_rows() callbacks of project_show() */
+static int
+contact_row(sqlite3_stmt *st, void *contacts)
+{
+	json_array_append_new(contacts, json_string((const char *)sqlite3_column_text(st, 0)));
+	return 0;
+}
+
+static int
+sent_row(sqlite3_stmt *st, void *sent)
+{
+	json_array_append_new(sent, json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:s}",
+	    "deadline", (const char *)sqlite3_column_text(st, 0),
+	    "days", sqlite3_column_int(st, 1),
+	    "due", (json_int_t)sqlite3_column_int64(st, 2),
+	    "fired", (json_int_t)sqlite3_column_int64(st, 3),
+	    "recipient", (const char *)sqlite3_column_text(st, 4),
+	    "state", (const char *)sqlite3_column_text(st, 5),
+	    "reply", (const char *)sqlite3_column_text(st, 6)));
+	return 0;
+}
+
 int
 project_list(store_t *s, unsigned regions, json_t **out)
 {
@@ -162,26 +201,12 @@ project_list(store_t *s, unsigned regions, json_t **out)
 	    " p.updated, c.email FROM projects p LEFT JOIN contacts c ON c.project_id = p.id"
 	    " WHERE p.regions & ?1 ORDER BY p.id, c.email";
 	sqlite3_stmt *st;
-	json_t *cur = NULL;
-	int step;
 
 	*out = json_array();
 	if ((st = store_cached(s, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, (int)regions);
-	while ((step = store_step(s, st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-
-		if (cur == NULL || strcmp(id, json_string_value(json_object_get(cur, "id"))) != 0) {
-			cur = project_json(st);
-			json_array_append_new(*out, cur);
-		}
-		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-			json_array_append_new(json_object_get(cur, "contacts"),
-			    json_string((const char *)sqlite3_column_text(st, 6)));
-	}
-	sqlite3_reset(st);
-	return step == SQLITE_DONE ? 0 : -1;
+	return store_rows(s, st, list_row, *out);
 }
 
 int
@@ -212,27 +237,13 @@ project_show(store_t *s, const char *id, json_t **out)
 	if ((st = store_cached(s, contacts_sql)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((step = store_step(s, st)) == SQLITE_ROW)
-		json_array_append_new(json_object_get(*out, "contacts"),
-		    json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE || (st = store_cached(s, sent_sql)) == NULL)
+	if (store_rows(s, st, contact_row, json_object_get(*out, "contacts")) < 0 ||
+	    (st = store_cached(s, sent_sql)) == NULL)
 		goto out;
 	sent = json_array();
 	json_object_set_new(*out, "reminders", sent);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((step = store_step(s, st)) == SQLITE_ROW)
-		json_array_append_new(sent, json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:s}",
-		    "deadline", (const char *)sqlite3_column_text(st, 0),
-		    "days", sqlite3_column_int(st, 1),
-		    "due", (json_int_t)sqlite3_column_int64(st, 2),
-		    "fired", (json_int_t)sqlite3_column_int64(st, 3),
-		    "recipient", (const char *)sqlite3_column_text(st, 4),
-		    "state", (const char *)sqlite3_column_text(st, 5),
-		    "reply", (const char *)sqlite3_column_text(st, 6)));
-	sqlite3_reset(st);
-	if (step == SQLITE_DONE)
-		rc = 0;
+	rc = store_rows(s, st, sent_row, sent);
 out:
 	if (rc < 0) {
 		json_decref(*out);

@@ -62,7 +62,10 @@ int	 store_run(store_t *, sqlite3_stmt *);
  *   store_text  one text into out (NULL as ""): 0, 1 no row, -1;
  *   store_rows  cb(st, arg) for each row, columns read from st while
  *               there: 0 at the end, cb's non-zero return stops the walk
- *               and is returned, -1 on an SQLite error. */
+ *               and is returned, -1 on an SQLite error.
+ * A row of several columns that is read once (a claim, a message's
+ * source) is stepped with store_step() and reset at once after its
+ * columns are copied.  store_prepare() is for tests' ad hoc SQL only. */
 int	 store_int(store_t *, sqlite3_stmt *, int64_t *out);
 int	 store_text(store_t *, sqlite3_stmt *, buf_t *out);
 int	 store_rows(store_t *, sqlite3_stmt *, int (*cb)(sqlite3_stmt *, void *), void *arg);
