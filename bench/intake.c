@@ -9,6 +9,15 @@
  * events.  tiedoted adds validation, an SQLite commit (WAL, synchronous=
  * FULL: an fsync per group) and the reply.  Both are measured with 1 and 4
  * producers (processes), and the ratio is printed.
+ *
+ * Two more ceilings, measured here too: SQLite alone, through the worker's
+ * own store (store_open(): its pragmas; store_event_put(): an event-sized
+ * row and its revision) committing one event per transaction and 256 per
+ * transaction.  A lock-step producer cannot beat one round trip plus one
+ * commit, so its target is 0.8 / (round trip + single commit); a
+ * pipelined producer (a DEALER keeping PIPELINE requests in flight, the
+ * worker committing what arrived together) is measured against the
+ * 256-row ceiling.
  */
 #include <netinet/in.h>
 #include <signal.h>
@@ -23,7 +32,11 @@
 
 #include "buf.h"
 #include "client.h"
+#include "conf.h"
+#include "store.h"
 #include "util.h"
+
+#define PIPELINE 512		/* requests a pipelined producer keeps in flight */
 
 /* PUT - an append that must fit: the buffers here are sized for it */
 #define PUT(x) do { if ((x) < 0) fatal("%s: over the ceiling", #x); } while (0)
@@ -100,6 +113,85 @@ producer(const char *ep, int id, int n, const char *run, int bare)
 	return bad != 0;
 }
 
+/* pipelined - one DEALER producer with up to PIPELINE requests in flight;
+ * events/s of durable acks (every reply "ok") */
+static double
+pipelined(const char *ep, int n, const char *run)
+{
+	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+	char reply[512];
+	int sent = 0, acked = 0, bad = 0, len, timeout = 60000, linger = 0;
+	double t0;
+	buf_t body;
+
+	buf_init(&body, 0);
+	zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+	if (zmq_connect(s, ep) < 0)
+		fatal("bench/intake: connect %s", ep);
+	t0 = now_s();
+	while (acked < n) {
+		while (sent < n && sent - acked < PIPELINE) {
+			event_body(&body, 9, sent++, run);
+			zmq_send(s, "", 0, ZMQ_SNDMORE);
+			zmq_send(s, body.data, body.len, 0);
+		}
+		if (zmq_recv(s, reply, sizeof reply, 0) < 0 ||	/* the delimiter */
+		    (len = zmq_recv(s, reply, sizeof reply - 1, 0)) < 0)
+			fatal("bench/intake: no reply in 60 s (%d of %d acked)", acked, n);
+		reply[len < (int)sizeof reply - 1 ? len : (int)sizeof reply - 1] = '\0';
+		bad += strstr(reply, "\"ok\"") == NULL;
+		acked++;
+	}
+	t0 = n / (now_s() - t0);
+	if (bad)
+		fatal("bench/intake: %d pipelined events not ok", bad);
+	buf_free(&body);
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	return t0;
+}
+
+/* sqlite_ceiling - events/s that the worker's store commits alone, per
+ * transactions of `group` events */
+static double
+sqlite_ceiling(const char *dir, int n, int group)
+{
+	char path[256], id[64];
+	store_t *s;
+	store_put_t put;
+	conf_t conf;
+	buf_t err, body;
+	int rev;
+	double t0;
+
+	buf_init(&err, 1024);
+	buf_init(&body, 0);
+	conf_init(&conf);
+	snprintf(path, sizeof path, "%s/ceiling-%d.db", dir, group);
+	if (conf_set(&conf, "store", "path", path, &err) < 0 || store_open(&conf, &s, &err) < 0)
+		fatal("bench/intake: %s", buf_str(&err));
+	t0 = now_s();
+	for (int i = 0; i < n; i += group) {
+		if (store_begin(s) < 0)
+			fatal("bench/intake: BEGIN: %s", store_errmsg(s));
+		for (int j = i; j < i + group && j < n; j++) {
+			event_body(&body, group, j, "ceiling");
+			snprintf(id, sizeof id, "bench-ceiling-%d-%d", group, j);
+			if (store_event_put(s, id, "news", buf_str(&body), 24, 0, 0, 1, &put, &rev) < 0)
+				fatal("bench/intake: put: %s", store_errmsg(s));
+		}
+		if (store_commit(s) < 0)
+			fatal("bench/intake: COMMIT: %s", store_errmsg(s));
+	}
+	t0 = n / (now_s() - t0);
+	store_close(s);
+	conf_free(&conf);
+	buf_free(&err);
+	buf_free(&body);
+	return t0;
+}
+
 /* measure - events/s with nproc producer processes of n/nproc requests */
 static double
 measure(const char *ep, int nproc, int n, const char *run, int bare)
@@ -126,7 +218,7 @@ main(int argc, char **argv)
 {
 	char ep[64], dir[] = "/tmp/tiedote-bench.XXXXXX", db[128], path[512], cmd[600];
 	int n = argc > 2 ? atoi(argv[2]) : 4000, rc;
-	double base1, base4, ours1, ours4;
+	double base1, base4, ours1, ours4, one, many, piped, lockstep_target, piped_target;
 	pid_t echo, worker;
 
 	if (argc < 2 || mkdtemp(dir) == NULL) {
@@ -142,6 +234,9 @@ main(int argc, char **argv)
 	kill(echo, SIGKILL);
 	waitpid(echo, NULL, 0);
 
+	one = sqlite_ceiling(dir, n, 1);
+	many = sqlite_ceiling(dir, n * 4, 256);
+
 	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", free_port());
 	snprintf(db, sizeof db, "%s/bench.db", dir);
 	snprintf(path, sizeof path, "%s/tiedoted", argv[1]);
@@ -153,6 +248,7 @@ main(int argc, char **argv)
 	usleep(300000);
 	ours1 = measure(ep, 1, n, "one", 0);
 	ours4 = measure(ep, 4, n, "four", 0);
+	piped = pipelined(ep, n * 4, "piped");
 	kill(worker, SIGTERM);
 	waitpid(worker, NULL, 0);
 
@@ -163,6 +259,16 @@ main(int argc, char **argv)
 	    ours1, ours4);
 	printf("  ratio tiedoted/bare         1 producer %8.2f     4 producers %8.2f\n",
 	    ours1 / base1, ours4 / base4);
+	printf("  SQLite alone (store.c)      1 event/commit %8.0f/s   256 events/commit %8.0f/s\n",
+	    one, many);
+	/* 1 / (round trip + commit): the best a lock-step producer can do */
+	lockstep_target = 0.8 / (1 / base1 + 1 / one);
+	piped_target = 0.8 * many < 50000 ? 0.8 * many : 50000;
+	printf("  lock-step vs 1/(round trip + commit) = %.0f/s:   %.2f  (target 0.80)\n",
+	    lockstep_target / 0.8, ours1 * 0.8 / lockstep_target);
+	printf("  pipelined (DEALER, %d in flight) %8.0f/s   vs 256-row ceiling %.2f,"
+	    " vs target %.0f/s %.2f\n", PIPELINE, piped, piped / many, piped_target,
+	    piped / piped_target);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	rc = system(cmd);
 	return rc != 0;
