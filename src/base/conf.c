@@ -98,6 +98,9 @@ static const struct ckey {
 	  "the relay: smtp://host:port (STARTTLS) or smtps://host:port" },
 	{ "smtp", "connections", C_LONG, offsetof(conf_t, smtp_connections), "4", 1, 64,
 	  "parallel connections, each reused for many messages" },
+	{ "smtp", "max_messages_per_session", C_LONG, offsetof(conf_t, smtp_max_per_session), "100",
+	  0, 1000000, "a session that has carried this many messages ends with QUIT and the next "
+	  "message opens a new one (relays cap it: Exchange at 20 by default), 0 = no limit" },
 	{ "smtp", "rate_per_sec", C_LONG, offsetof(conf_t, smtp_rate_per_sec), "0", 0, 100000,
 	  "at most this many messages a second, 0 = no limit" },
 	{ "smtp", "rate_per_hour", C_LONG, offsetof(conf_t, smtp_rate_per_hour), "0", 0, 100000000,

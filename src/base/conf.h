@@ -65,6 +65,7 @@ typedef struct conf {
 	/* [smtp] */
 	char	*smtp_url;
 	long	 smtp_connections;
+	long	 smtp_max_per_session;
 	long	 smtp_rate_per_sec;
 	long	 smtp_rate_per_hour;
 	char	*smtp_tls;

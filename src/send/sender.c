@@ -334,6 +334,7 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 	smtp_conf_t sc = {
 		.url = conf->smtp_url,
 		.connections = (int)conf->smtp_connections,
+		.max_per_session = (int)conf->smtp_max_per_session,
 		.rate_per_sec = (double)conf->smtp_rate_per_sec,
 		.rate_per_hour = conf->smtp_rate_per_hour,
 		.tls = strcmp(conf->smtp_tls, "yes") == 0 ? 1 : strcmp(conf->smtp_tls, "no") == 0 ? -1 : 0,

@@ -137,6 +137,7 @@ struct smtp {
 	struct bucket per_sec, per_hour;
 	int64_t	 rate_at;		/* clock_now_ms() of the last refill */
 	long	 timeout;		/* ms per message */
+	int	 max_per_session;	/* 0: no limit */
 	int	 no_pipelining;		/* a reply came out of order once */
 	int	 plain;			/* no TLS: what the socket holds is all
 					 * there is to read */
@@ -965,6 +966,7 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 	s->arg = arg;
 	s->done_tail = &s->done;
 	s->timeout = conf->timeout_ms ? conf->timeout_ms : SMTP_TIMEOUT_DEFAULT;
+	s->max_per_session = conf->max_per_session;
 	s->nslots = conf->connections ? conf->connections : SMTP_CONNECTIONS_DEFAULT;
 	bucket_init(&s->per_sec, conf->rate_per_sec / 1000.0, conf->rate_per_sec);
 	bucket_init(&s->per_hour, (double)conf->rate_per_hour / 3600000.0,
@@ -1207,6 +1209,15 @@ smtp_submit(smtp_t *s, uint64_t id, const char *from, const char *rcpt,
 	sl->retried = 0;
 	sl->deadline = clock_mono_ms() + s->timeout;
 	s->nbusy++;
+	/* a session that carried its share ends politely: QUIT written if the
+	 * socket takes it now, the reply not waited for (nothing rides on it) */
+	if (sl->state == SL_OPEN && s->max_per_session > 0 &&
+	    sl->carried >= s->max_per_session && sl->wait == W_NONE && sl->out.len == 0) {
+		size_t n;
+
+		(void)curl_easy_send(sl->easy, "QUIT\r\n", 6, &n);
+		slot_close(sl);
+	}
 	/* the commands go out now if the socket takes them; a failure is
 	 * reported from smtp_process(), never from here */
 	if (sl->state == SL_OPEN) {

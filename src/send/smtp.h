@@ -29,6 +29,10 @@
  * first hour after a start may see up to twice rate_per_hour), and
  * smtp_ready() counts them with the free connection slots.
  *
+ * A session that has carried max_per_session messages is ended with QUIT
+ * (written, not waited for) when the next message comes for its slot,
+ * which then opens a new session: relays limit messages per connection,
+ * and a limit of our own keeps one session from carrying a whole issue.
  * A failed transaction ends its session without QUIT (a pipelined DATA
  * may still be answered with 354, so nothing more is written); the next
  * message opens a new one.  A message whose reused session turns out to
@@ -57,6 +61,8 @@
 typedef struct smtp_conf {
 	const char *url;	/* "smtp://127.0.0.1:2525", "smtps://host:465" */
 	int	 connections;	/* parallel sessions, 0 = default 4 */
+	int	 max_per_session; /* messages a session carries before it
+				 * ends with QUIT, 0 = no limit */
 	double	 rate_per_sec;	/* messages per second, 0 = unlimited */
 	long	 rate_per_hour;	/* messages per hour, 0 = unlimited */
 	int	 tls;		/* 0 auto, 1 require STARTTLS, -1 never */

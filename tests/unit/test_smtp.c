@@ -875,6 +875,39 @@ out:
 	sink_stop(&k);
 }
 
+TEST(sessions_end_after_max_per_session)
+{
+	/* 40 messages, one connection, 10 a session: the sink exits after
+	 * its fourth session, each ended by our QUIT; without the limit one
+	 * session carries all 40 and the sink never sees a fourth */
+	static const char *const opts[] = { "-n", "4", NULL };
+	struct sink k;
+	smtp_conf_t c;
+	char *counters;
+	int ok = 1;
+
+	if (sink_start(&k, opts) < 0) {
+		CHECK(!"sink started");
+		goto out;
+	}
+	conf_for(&c, k.port);
+	c.connections = 1;
+	c.max_per_session = 10;
+	deliver(&c, msg_plain, 40, 20000);
+	for (int i = 0; i < 40; i++)
+		ok &= got[i].calls == 1 && got[i].r.code == 250;
+	CHECK(ok);
+	CHECK(wait_exit(k.pid, 5000) == 0);
+	k.pid = 0;
+	counters = sink_read(&k, "counters");
+	CHECK(strstr(counters, "sess=4 quit=4 mesg=40") != NULL);
+	if (strstr(counters, "sess=4 quit=4 mesg=40") == NULL)
+		fprintf(stderr, "  counters: %s\n", counters);
+	free(counters);
+out:
+	sink_stop(&k);
+}
+
 TEST(rcpt_soft_reject)
 {
 	static const char *const opts[] = { "-r", "RCPT", NULL };
@@ -1314,6 +1347,7 @@ main(void)
 	RUN(odd_data_edges);
 	RUN(null_sender_and_bad_addresses);
 	RUN(connections_are_reused);
+	RUN(sessions_end_after_max_per_session);
 	RUN(rcpt_soft_reject);
 	RUN(rcpt_hard_reject_user_unknown);
 	RUN(mail_rejected);
