@@ -87,6 +87,9 @@ static const struct ckey {
 	  "with approval: build and mail the draft this long before the send time" },
 	{ "bulletin", "editors", C_STR, offsetof(conf_t, editors), "", 0, 0,
 	  "with approval: addresses that get the draft, separated by commas" },
+	{ "outbox", "keep_days", C_LONG, offsetof(conf_t, outbox_keep_days), "30", 1, 36500,
+	  "a sent issue's delivered rows are folded into per-issue totals this many days after it "
+	  "was sent; failures stay with their replies, and issue status shows the same" },
 	{ "reminders", "days", C_STR, offsetof(conf_t, remind_days), "14,7,1", 0, 0,
 	  "days before a deadline that projects are reminded, when the event has no 'remind'" },
 	{ "reminders", "time", C_STR, offsetof(conf_t, remind_time), "09:00", 0, 0,

@@ -53,6 +53,7 @@ typedef struct conf {
 	long	 deadline_days;
 	long	 event_days;
 	long	 send_empty;
+	long	 outbox_keep_days;
 	long	 bulletin_calendar;
 	long	 approval;
 	long	 draft_lead_hours;

@@ -186,6 +186,41 @@ out:
 	return rc;
 }
 
+int
+bulletin_retain(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
+{
+	static const char due_sql[] = "SELECT i.id FROM issues i WHERE i.state = 'sent'"
+	    " AND i.updated <= ?1 AND EXISTS (SELECT 1 FROM outbox o"
+	    "  WHERE o.kind IN ('bulletin', 'draft') AND o.ref = CAST(i.id AS TEXT)"
+	    "  AND o.state IN ('sent', 'skipped', 'cancelled')) ORDER BY i.id LIMIT 1";
+	sqlite3_stmt *st;
+	int64_t id, folded = 0;
+	char ref[32];
+	int got;
+
+	if ((st = store_cached(s, due_sql)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now - conf->outbox_keep_days * 86400);
+	if ((got = store_int(s, st, &id)) != 0) {
+		if (got > 0)
+			return 0;
+		goto fail;
+	}
+	snprintf(ref, sizeof ref, "%lld", (long long)id);
+	if (store_begin(s) < 0 || outbox_compact(s, KIND_DRAFT, ref, BULLETIN_RETAIN_ROWS) < 0 ||
+	    (folded = outbox_compact(s, KIND_BULLETIN, ref, BULLETIN_RETAIN_ROWS)) < 0 ||
+	    store_commit(s) < 0)
+		goto fail;
+	if (folded < BULLETIN_RETAIN_ROWS)
+		log_info("bulletin: issue %lld: its outbox is folded into totals (sent more than"
+		    " outbox.keep_days = %ld days ago)", (long long)id, conf->outbox_keep_days);
+	return 1;
+fail:
+	buf_notef(err, "bulletin: retention: %s", store_errmsg(s));
+	store_rollback(s);
+	return -1;
+}
+
 /* drafts_to_editors - the approval copy, one outbox row per editor */
 static int
 drafts_to_editors(store_t *s, const conf_t *conf, int64_t id, int64_t now)

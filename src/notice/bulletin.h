@@ -39,6 +39,14 @@ typedef struct bulletin_issue {
 } bulletin_issue_t;
 
 int	 bulletin_tick(store_t *, const conf_t *, int64_t now, buf_t *err);
+/* bulletin_retain - one slice (BULLETIN_RETAIN_ROWS rows, one
+ * transaction) of the outbox of an issue sent more than outbox.keep_days
+ * ago folded into its totals (outbox_compact()); called once a second
+ * from the worker's tick, so a million rows take a few minutes and no
+ * loop turn more than a slice; 0 when there was nothing to do, 1 when a
+ * slice was folded, -1 (err) */
+#define BULLETIN_RETAIN_ROWS	10000
+int	 bulletin_retain(store_t *, const conf_t *, int64_t now, buf_t *err);
 /* bulletin_get - issue by id; 0, 1 when there is none, -1 */
 int	 bulletin_get(store_t *, int64_t id, bulletin_issue_t *);
 /* bulletin_send_now - a new issue covering the time since the last one,

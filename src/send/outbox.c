@@ -323,12 +323,14 @@ outbox_open(store_t *s, outbox_kind_t kind, const char *ref, int64_t *n)
 	return store_int(s, st, n) == 0 ? 0 : -1;
 }
 
-/* count_row - a store_rows() callback: obj[state] = count */
+/* count_row - a store_rows() callback: obj[state] += count */
 static int
 count_row(sqlite3_stmt *st, void *obj)
 {
-	json_object_set_new(obj, (const char *)sqlite3_column_text(st, 0),
-	    json_integer(sqlite3_column_int64(st, 1)));
+	const char *state = (const char *)sqlite3_column_text(st, 0);
+
+	json_object_set_new(obj, state, json_integer(sqlite3_column_int64(st, 1) +
+	    json_integer_value(json_object_get(obj, state))));
 	return 0;
 }
 
@@ -347,8 +349,10 @@ failure_row(sqlite3_stmt *st, void *fails)
 int
 outbox_report(store_t *s, outbox_kind_t kind, const char *ref, int failures, json_t **out)
 {
+	/* the rows, and what outbox_compact() folded of them */
 	static const char counts_sql[] = "SELECT state, count(*) FROM outbox"
-	    " WHERE kind = ?1 AND ref = ?2 GROUP BY state";
+	    " WHERE kind = ?1 AND ref = ?2 GROUP BY state"
+	    " UNION ALL SELECT state, count FROM outbox_totals WHERE kind = ?1 AND ref = ?2";
 	static const char fails_sql[] = "SELECT recipient, state, reply_code,"
 	    " coalesce(reply, ''), updated, attempts FROM outbox WHERE kind = ?1 AND ref = ?2"
 	    " AND state IN ('failed', 'suppressed', 'deferred') AND reply IS NOT NULL"
@@ -410,11 +414,18 @@ int
 outbox_rate(store_t *s, const char *kind, const char *ref, int64_t now, double *per_sec,
     int *live)
 {
-	static const char sql[] = "SELECT count(*) FILTER (WHERE state = 'sent'),"
-	    " count(*) FILTER (WHERE state = 'sent' AND updated > ?3 - ?4 AND updated <= ?3),"
-	    " max(updated) FILTER (WHERE state = 'sent'), min(first_attempt),"
-	    " count(*) FILTER (WHERE state IN ('queued', 'sending'))"
-	    " FROM outbox WHERE kind = ?1 AND ref = ?2";
+	/* the rows, and what outbox_compact() folded of them (only of an
+	 * issue long sent: nothing of them falls in the last minute) */
+	static const char sql[] = "SELECT sum(sent), sum(recent), max(last), min(first),"
+	    " sum(live) FROM (SELECT count(*) FILTER (WHERE state = 'sent') AS sent,"
+	    " count(*) FILTER (WHERE state = 'sent' AND updated > ?3 - ?4 AND updated <= ?3)"
+	    "  AS recent,"
+	    " max(updated) FILTER (WHERE state = 'sent') AS last, min(first_attempt) AS first,"
+	    " count(*) FILTER (WHERE state IN ('queued', 'sending')) AS live"
+	    " FROM outbox WHERE kind = ?1 AND ref = ?2"
+	    " UNION ALL SELECT coalesce(sum(count) FILTER (WHERE state = 'sent'), 0), 0,"
+	    " max(last_updated) FILTER (WHERE state = 'sent'), min(first_attempt), 0"
+	    " FROM outbox_totals WHERE kind = ?1 AND ref = ?2)";
 	struct rate r = { now, 0, 0 };
 	sqlite3_stmt *st;
 	int rc;
@@ -429,6 +440,39 @@ outbox_rate(store_t *s, const char *kind, const char *ref, int64_t now, double *
 	*per_sec = r.per_sec;
 	*live = r.live;
 	return rc;
+}
+
+int64_t
+outbox_compact(store_t *s, outbox_kind_t kind, const char *ref, int max)
+{
+	/* the oldest rows first, max of them, by the rowid; the same set for
+	 * both statements, since nothing else writes in the transaction */
+	static const char fold_sql[] = "INSERT INTO outbox_totals (kind, ref, state, count,"
+	    " first_attempt, last_updated) SELECT ?1, ?2, state, count(*), min(first_attempt),"
+	    " max(updated) FROM (SELECT state, first_attempt, updated FROM outbox"
+	    "  WHERE kind = ?1 AND ref = ?2 AND state IN ('sent', 'skipped', 'cancelled')"
+	    "  ORDER BY id LIMIT ?3) WHERE true GROUP BY state"
+	    " ON CONFLICT (kind, ref, state) DO UPDATE SET count = count + excluded.count,"
+	    " first_attempt = min(coalesce(first_attempt, excluded.first_attempt),"
+	    "  coalesce(excluded.first_attempt, first_attempt)),"
+	    " last_updated = max(coalesce(last_updated, excluded.last_updated),"
+	    "  coalesce(excluded.last_updated, last_updated))";
+	static const char drop_sql[] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+	    " WHERE kind = ?1 AND ref = ?2 AND state IN ('sent', 'skipped', 'cancelled')"
+	    " ORDER BY id LIMIT ?3)";
+	const char *sql[2] = { fold_sql, drop_sql };
+	sqlite3_stmt *st;
+
+	for (int i = 0; i < 2; i++) {
+		if ((st = store_cached(s, sql[i])) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, max);
+		if (store_run(s, st) < 0)
+			return -1;
+	}
+	return store_changes(s);
 }
 
 int

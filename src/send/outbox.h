@@ -72,6 +72,12 @@ typedef struct outbox_row {
 	const char *project;
 } outbox_row_t;
 
+/* outbox_compact - fold at most max of the final rows of (kind, ref) that
+ * say nothing more than their state (sent, skipped, cancelled) into
+ * outbox_totals, in the caller's transaction; what outbox_report() and
+ * outbox_rate() say does not change.  The number folded (fewer than max:
+ * none are left), or -1 */
+int64_t	outbox_compact(store_t *, outbox_kind_t, const char *ref, int max);
 /* outbox_recover - "sending" rows back to "queued"; the number moved */
 int	outbox_recover(store_t *, int64_t now);
 /* outbox_add - one queued row of kind for ref to recipient (no

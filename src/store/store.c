@@ -214,6 +214,20 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (import_id, seq),"
 	"  UNIQUE (import_id, email)"		/* a repeated address: the chunk fails */
 	") STRICT, WITHOUT ROWID;",
+	/* 7: the retention of a sent issue's outbox (outbox_compact()): its
+	 * final rows are folded into one row per state, what `issue status`
+	 * shows kept whole (the count, and the first attempt and the last
+	 * outcome for the rate); failed and suppressed rows stay, with their
+	 * replies */
+	"CREATE TABLE outbox_totals ("
+	"  kind      TEXT NOT NULL,"
+	"  ref       TEXT NOT NULL,"
+	"  state     TEXT NOT NULL,"
+	"  count     INTEGER NOT NULL,"
+	"  first_attempt INTEGER,"
+	"  last_updated  INTEGER,"
+	"  PRIMARY KEY (kind, ref, state)"
+	") STRICT, WITHOUT ROWID;",
 };
 
 /* the intake's statements, one event at a time */

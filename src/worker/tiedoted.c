@@ -154,6 +154,7 @@ tick(loop_t *l, void *arg)
 		return 1000;
 	buf_init(&err, 4096);
 	if (bulletin_tick(w->store, w->conf, now, &err) < 0 ||
+	    bulletin_retain(w->store, w->conf, now, &err) < 0 ||
 	    remind_tick(w->store, w->conf, now, &err) < 0 ||
 	    announce_tick(w->store, w->conf, now, &err) < 0) {
 		log_error("%s", buf_str(&err));

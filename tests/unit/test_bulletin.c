@@ -179,6 +179,20 @@ TEST(a_rolled_back_issue_is_not_logged_as_created)
 	conf_free(&c);
 }
 
+/* count_rows - the outbox's rows */
+static int
+count_rows(store_t *s)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+
+	if (store_prepare(s, "SELECT count(*) FROM outbox", &st) == 0 &&
+	    store_step(s, st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 /* row - an outbox row of issue 7 with the given times */
 static void
 row(store_t *s, int i, const char *state, int64_t first, int64_t updated)
@@ -223,6 +237,58 @@ TEST(issue_rate_is_the_last_minute_while_sending_then_the_average)
 	CHECK(rate == 1120.0 / 160);
 	/* another issue's rows are not counted */
 	CHECK(outbox_rate(s, "bulletin", "8", 99999, &rate, &live) == 0 && !live && rate == 0);
+	store_close(s);
+	conf_free(&c);
+}
+
+TEST(retention_folds_a_sent_issue_and_status_says_the_same)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+	json_t *before = NULL, *after = NULL;
+	double rate0 = -1, rate1 = -2;
+	int live = -1, i, n = 0, got;
+	char *a = NULL, *b = NULL;
+	buf_t err;
+
+	buf_init(&err, 1024);
+	/* issue 7, sent at 2000: 25,000 sent, 300 skipped, 40 failed with
+	 * replies, 10 suppressed, 5 cancelled; and an editor's draft */
+	CHECK(sql_run(s, "INSERT INTO issues (id, number, slot, period_start, period_end, state,"
+	    " approved, recipients, created, updated) VALUES (7, '2020/01', NULL, 0, 1000, 'sent',"
+	    " 1, 25355, 1000, 2000)") == 0);
+	CHECK(sql_run(s, "BEGIN") == 0);
+	for (i = 0; i < 25355; i++)
+		row(s, i, i < 25000 ? "sent" : i < 25300 ? "skipped" : i < 25340 ? "failed" :
+		    i < 25350 ? "suppressed" : "cancelled", 1000 + i % 7, 1000 + i / 25);
+	CHECK(sql_run(s, "UPDATE outbox SET reply_code = 550, reply = '5.1.1 no such user ' || id"
+	    " WHERE state IN ('failed', 'suppressed')") == 0);
+	CHECK(sql_run(s, "INSERT INTO outbox (kind, ref, recipient, state, created, updated)"
+	    " VALUES ('draft', '7', 'editor@x.fi', 'sent', 0, 900)") == 0);
+	CHECK(sql_run(s, "COMMIT") == 0);
+	CHECK(bulletin_status(s, 7, 10, &before) == 0);
+	CHECK(outbox_rate(s, "bulletin", "7", 99999, &rate0, &live) == 0 && !live);
+	/* not yet: keep_days (30) after the send */
+	CHECK(bulletin_retain(s, &c, 2000 + 30 * 86400 - 1, &err) == 0);
+	CHECK(count_rows(s) == 25356);
+	/* then a slice a call until nothing is left to fold */
+	while ((got = bulletin_retain(s, &c, 2000 + 30 * 86400, &err)) == 1 && n < 10)
+		n++;
+	CHECK(got == 0 && n == 3);
+	CHECK(count_rows(s) == 50);	/* the failures, with their replies */
+	CHECK(bulletin_status(s, 7, 10, &after) == 0);
+	CHECK(outbox_rate(s, "bulletin", "7", 99999, &rate1, &live) == 0 && !live);
+	CHECK(rate0 == rate1 && rate0 > 0);
+	a = json_dumps(before, JSON_SORT_KEYS | JSON_COMPACT);
+	b = json_dumps(after, JSON_SORT_KEYS | JSON_COMPACT);
+	CHECK(a && b && strcmp(a, b) == 0);
+	if (a && b && strcmp(a, b) != 0)
+		fprintf(stderr, "  before %s\n  after  %s\n", a, b);
+	free(a);
+	free(b);
+	json_decref(before);
+	json_decref(after);
+	buf_free(&err);
 	store_close(s);
 	conf_free(&c);
 }
@@ -375,6 +441,7 @@ main(void)
 	RUN(one_issue_per_period_across_restarts);
 	RUN(a_rolled_back_issue_is_not_logged_as_created);
 	RUN(issue_rate_is_the_last_minute_while_sending_then_the_average);
+	RUN(retention_folds_a_sent_issue_and_status_says_the_same);
 	RUN(an_empty_issue_takes_no_number);
 	RUN(spring_dst_keeps_nine_oclock);
 	RUN(autumn_dst_keeps_nine_oclock);
