@@ -2,10 +2,11 @@
 Postfix's smtp-sink, beside smtp-source -d into the same sink in the same
 run.
 
-    /usr/bin/python3 bench/send.py BUILD [RECIPIENTS]
+    /usr/bin/python3 bench/send.py BUILD [RECIPIENTS [CONNECTIONS,...]]
 
 Both send RECIPIENTS messages (default 100,000) over the same number of
-connections (smtp.connections, 4); smtp-source's messages are as large as
+connections (smtp.connections; default 4, or each of a list such as
+4,16,64, one whole run each); smtp-source's messages are as large as
 ours (-l).  smtp-source runs before and after the worker, and the ratio is
 to the mean of the two: this machine's speed drifts within a run.  We
 report messages/s, the ratio, the worker's peak RSS (VmHWM) during the
@@ -14,6 +15,9 @@ rate is the sending's, between 5 % and 95 % of the messages sent (the
 outbox is read every 0.25 s); the rate of the whole issue, from the clock
 change to the issue marked sent (the scheduler's one-second tick before
 and after, and filling the outbox, are in it), is printed too.
+Also printed: the rate over the last tenth of the messages against the
+first tenth, the time from the clock change until the issue's outbox is
+filled, and the database's growth in pages over the issue.
 BENCH_DECILES=1 also prints our rate over each tenth of the messages.
 """
 import os
@@ -28,7 +32,15 @@ import harness  # noqa: E402
 from test_send import Clock, FIRST, cli, db_rows, prepare, start_sink, wait_issue, worker  # noqa: E402
 
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
+CONNS = [int(c) for c in (sys.argv[3] if len(sys.argv) > 3 else "4").split(",")]
 CONN = 4
+
+
+def db_size(d):
+    """the database's pages, in bytes, the WAL's committed pages included"""
+    (count,), = db_rows(d, "PRAGMA page_count")
+    (size,), = db_rows(d, "PRAGMA page_size")
+    return count * size
 
 
 def cpu_seconds(pid):
@@ -48,8 +60,14 @@ def smtp_source(port, size):
 
 
 def main():
+    global CONN
+    for CONN in CONNS:
+        one()
+
+
+def one():
     workdir = harness.tempdir()
-    sink, port = start_sink(["-m", "1000"])
+    sink, port = start_sink(["-m", "1000"])    # sessions at once: room for 64 and more
     clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
     d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONN, "-o", "log.level=warning"]).start()
     prepare(d, clock, N)
@@ -61,6 +79,8 @@ def main():
     base_sink_cpu = cpu_seconds(sink.pid) - sink_cpu
 
     sink_cpu, our_cpu = cpu_seconds(sink.pid), cpu_seconds(d.proc.pid)
+    size0 = db_size(d)
+    filled = None
     t0 = time.monotonic()
     clock.set("2020-03-17T09:00:01+02:00")
     peak = 0
@@ -74,6 +94,8 @@ def main():
         # own partial index (counting 'sent' would read every row)
         sent = 0
         if state and state[0][1] == N:
+            if filled is None:
+                filled = time.monotonic() - t0
             sent = N - db_rows(d, "SELECT count(*) FROM outbox WHERE kind = 'bulletin'"
                                " AND state IN ('queued', 'sending', 'deferred')")[0][0]
         samples.append((time.monotonic() - t0, sent))
@@ -95,6 +117,9 @@ def main():
     if os.environ.get("BENCH_DECILES"):
         print("  deciles:", " ".join("%.0f" % (0.1 * N / max(when((k + 1) * N / 10) - when(k * N / 10), 1e-9)) for k in range(10)))
     ours = 0.9 * N / max(when(0.95 * N) - when(0.05 * N), 1e-9)
+    first = 0.1 * N / max(when(0.1 * N) - when(0), 1e-9)
+    last = 0.1 * N / max(when(N) - when(0.9 * N), 1e-9)
+    growth = db_size(d) - size0
     d.stop()
     base2 = smtp_source(port, size)
     base = (base1 + base2) / 2
@@ -110,6 +135,9 @@ def main():
           % (1e6 * our_cpu / N, 1e6 * sink_cpu / N, 1e6 * base_sink_cpu / N))
     print("  the whole issue, clock change to 'sent' (ticks and outbox fill included): "
           "%.0f msg/s, %.2f" % (whole, whole / base))
+    print("  last tenth vs first tenth %.2f (%.0f vs %.0f msg/s); outbox filled %.1f s after"
+          " the clock change; database grew %.1f MiB (%.0f bytes a recipient; the WAL aside)"
+          % (last / first, last, first, filled or -1, growth / 1048576, growth / N))
 
 
 main()
