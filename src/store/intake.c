@@ -16,6 +16,8 @@ struct req {
 	zmq_msg_t identity;
 	json_t	*event;		/* valid, not yet stored; NULL otherwise */
 	char	*reply;		/* JSON reply, once known */
+	int	 stored;	/* a new revision, to be logged once committed */
+	int	 revision;
 };
 
 struct intake {
@@ -45,14 +47,18 @@ reply_error(const char *code, const char *field, const char *message)
 	return s;
 }
 
+/* reply_ok - the reply every stored event gets, printed directly: an id
+ * that passed the validator holds only letters, digits and ._:/- (128 at
+ * most), nothing JSON must escape, so this is what json_dumps() would
+ * write, at a tenth of the cost on the intake's hottest path */
 static char *
 reply_ok(const char *status, const char *id, int revision)
 {
-	json_t *r = json_pack("{s:s, s:s, s:i}", "status", status, "id", id,
-	    "revision", revision);
-	char *s = json_dumps(r, JSON_COMPACT);
+	char *s;
 
-	json_decref(r);
+	if (asprintf(&s, "{\"status\":\"%s\",\"id\":\"%s\",\"revision\":%d}", status, id,
+	    revision) < 0)
+		fatal("intake: out of memory");
 	return s;
 }
 
@@ -126,6 +132,7 @@ recv_request(intake_t *in, struct req *r)
 	}
 	r->event = NULL;
 	r->reply = NULL;
+	r->stored = 0;
 	if (total != 2 || zmq_msg_size(&frame[0]) != 0) {
 		log_warn("intake: rejected request: %d frames, expected an empty delimiter"
 		    " and one body frame", total);
@@ -197,7 +204,8 @@ store_batch(intake_t *in, int n)
 		case PUT_NEW:
 		case PUT_REVISION:
 			r->reply = reply_ok("ok", id, revision);
-			log_info("intake: stored %s %s revision %d", type, id, revision);
+			r->stored = 1;
+			r->revision = revision;
 			break;
 		case PUT_DUPLICATE:
 			r->reply = reply_ok("duplicate", id, revision);
@@ -211,6 +219,15 @@ store_batch(intake_t *in, int n)
 	}
 	if (store_commit(in->store) < 0)
 		goto failed;
+	/* said once committed: a batch rolled back stored nothing */
+	for (i = 0; i < n; i++) {
+		struct req *r = &in->batch[i];
+
+		if (r->stored)
+			log_info("intake: stored %s %s revision %d",
+			    json_string_value(json_object_get(r->event, "type")),
+			    json_string_value(json_object_get(r->event, "id")), r->revision);
+	}
 	return;
 failed:
 	log_error("intake: could not commit %d events: %s", valid, store_errmsg(in->store));
