@@ -41,6 +41,7 @@
 #include "control.h"
 #include "intake.h"
 #include "message.h"
+#include "notify.h"
 #include "outbox.h"
 #include "remind.h"
 #include "sender.h"
@@ -201,6 +202,7 @@ on_signal(loop_t *l, void *arg, short revents)
 		}
 		if (w->stopping)
 			continue;
+		notify_stopping();
 		log_info("%s: shutting down after %d messages in flight",
 		    strsignal((int)si.ssi_signo), sender_inflight(w->sender));
 		w->stopping = 1;
@@ -407,8 +409,10 @@ main(int argc, char **argv)
 
 	if ((loop = loop_new()) == NULL || worker_attach(&w, loop, sfd, cfd) < 0 ||
 	    intake_attach(intake, loop) < 0 || control_attach(control, loop) < 0 ||
-	    sender_attach(sender, loop) < 0)
+	    sender_attach(sender, loop) < 0 || notify_watchdog(loop) < 0)
 		goto out;
+	/* migrations done, templates loaded, both sockets bound: ready */
+	notify_ready("taking events on the intake; sending");
 	if (loop_run(loop) < 0)
 		goto out;
 	rc = EX_OK;
