@@ -128,6 +128,9 @@ static const struct ckey {
 	  "longest wait between retries" },
 	{ "smtp", "max_age_hours", C_LONG, offsetof(conf_t, max_age_hours), "72", 1, 24 * 60,
 	  "give up (failed) when the first attempt is this old" },
+	{ "metrics", "listen", C_STR, offsetof(conf_t, metrics_listen), "", 0, 0,
+	  "Prometheus figures at /metrics: PORT or HOST:PORT, HOST 127.0.0.1, localhost or [::1] "
+	  "(loopback only); empty = off" },
 };
 
 static int

@@ -79,6 +79,8 @@ typedef struct conf {
 	long	 retry_base_s;
 	long	 retry_max_s;
 	long	 max_age_hours;
+	/* [metrics] */
+	char	*metrics_listen;	/* "" = off */
 } conf_t;
 
 void	conf_init(conf_t *);

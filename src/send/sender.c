@@ -79,6 +79,7 @@ struct sender {
 	int	 released;	/* sender_release() was called: no more claims */
 	int	 paused;	/* sender_pause(): no more claims until resumed */
 	buf_t	 env, err;
+	metrics_t *metrics;	/* borrowed; NULL: not counted */
 	size_t	 eml_hint;	/* the last message's size: one allocation each */
 };
 
@@ -202,6 +203,7 @@ relay_note(sender_t *s)
 		}
 	s->relay_known = r->state;
 	s->relay_dirty = 1;
+	metrics_relay(s->metrics, (int)r->state);
 }
 
 /* done - the SMTP engine's verdict on one message, kept until a commit */
@@ -222,6 +224,7 @@ done(void *arg, uint64_t id, const smtp_result_t *res)
 		log_error("sender: result for unknown message %llu", (unsigned long long)id);
 		return;
 	}
+	metrics_delivery(s->metrics, res->code);
 	verdict = relay_outcome(&s->relay, res, j->recipient, clock_mono_ms(), &what);
 	held(s, what);
 	if (verdict == RELAY_REQUEUE) {
@@ -302,6 +305,7 @@ flush(sender_t *s)
 	for (i = 0; i < s->noutcomes; i++) {
 		struct outcome *o = &s->outcomes[i];
 
+		metrics_sent(s->metrics, o->state == OUTBOX_SENT);
 		if (o->state != OUTBOX_SENT && o->state != OUTBOX_QUEUED)
 			log_info("sender: message %lld to %s %s%s: %s", (long long)o->id, o->addr,
 			    outbox_state_name(o->state), o->suppress ? " (address suppressed)" : "",
@@ -676,4 +680,10 @@ sender_attach(sender_t *s, loop_t *l)
 	loop_before_sleep(l, before_sleep, s);
 	loop_idle(l, ahead_pending, ahead_run, s);
 	return loop_add_source(l, &ops, s) < 0 ? -1 : 0;
+}
+
+void
+sender_metrics(sender_t *s, metrics_t *m)
+{
+	s->metrics = m;
 }

@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "loop.h"
 #include "message.h"
+#include "metrics.h"
 #include "store.h"
 
 typedef struct sender sender_t;
@@ -51,6 +52,9 @@ void	 sender_finish(sender_t *);
 /* sender_pending - outcomes not yet durable (held back, or waiting for a
  * commit that failed); the worker stops only when this is 0 */
 int	 sender_pending(sender_t *);
+/* sender_metrics - the counters of SMTP results, rows sent and relay
+ * breaker changes (metrics.h; borrowed, NULL: none) */
+void	 sender_metrics(sender_t *, metrics_t *);
 /* sender_pause - on: no more claims (the disk is low); off: claim again */
 void	 sender_pause(sender_t *, int on);
 

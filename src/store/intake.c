@@ -9,6 +9,7 @@
 #include "event.h"
 #include "intake.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 /* one request of a batch: where to reply, and what */
@@ -16,6 +17,7 @@ struct req {
 	zmq_msg_t identity;
 	json_t	*event;		/* valid, not yet stored; NULL otherwise */
 	char	*reply;		/* JSON reply, once known */
+	const char *code;	/* its status or error code (static), for metrics */
 	int	 stored;	/* a new revision, to be logged once committed */
 	int	 revision;
 };
@@ -31,6 +33,7 @@ struct intake {
 	int	 disk_low;	/* intake_disk_low(): refuse without trying */
 	void	(*on_full)(void *);
 	void	*on_full_arg;
+	metrics_t *metrics;	/* borrowed; NULL: not counted */
 };
 
 static char *
@@ -132,17 +135,20 @@ recv_request(intake_t *in, struct req *r)
 	}
 	r->event = NULL;
 	r->reply = NULL;
+	r->code = NULL;
 	r->stored = 0;
 	if (total != 2 || zmq_msg_size(&frame[0]) != 0) {
 		log_warn("intake: rejected request: %d frames, expected an empty delimiter"
 		    " and one body frame", total);
-		r->reply = reply_error("bad_frames", NULL, "a request is exactly one body "
+		r->code = "bad_frames";
+		r->reply = reply_error(r->code, NULL, "a request is exactly one body "
 		    "frame (after the empty delimiter a REQ socket adds)");
 	} else {
 		r->event = event_parse(zmq_msg_data(&frame[1]), zmq_msg_size(&frame[1]),
 		    in->max_size, &err);
 		if (r->event == NULL) {
 			log_warn("intake: rejected event: %s: %s", err.code, err.message);
+			r->code = err.code;
 			r->reply = reply_error(err.code, err.field, err.message);
 		}
 	}
@@ -175,6 +181,7 @@ store_batch(intake_t *in, int n)
 		/* the worker logged the state once; nothing per request */
 		for (i = 0; i < n; i++)
 			if (in->batch[i].event != NULL)
+				in->batch[i].code = "unavailable";
 				in->batch[i].reply = reply_error("unavailable", NULL,
 				    "the worker is short of disk space (storage full to its limit);"
 				    " nothing was stored, retry later");
@@ -203,14 +210,17 @@ store_batch(intake_t *in, int n)
 		switch (put) {
 		case PUT_NEW:
 		case PUT_REVISION:
+			r->code = "ok";
 			r->reply = reply_ok("ok", id, revision);
 			r->stored = 1;
 			r->revision = revision;
 			break;
 		case PUT_DUPLICATE:
+			r->code = "duplicate";
 			r->reply = reply_ok("duplicate", id, revision);
 			break;
 		case PUT_TYPE_MISMATCH:
+			r->code = "type_mismatch";
 			r->reply = reply_error("type_mismatch", "type",
 			    "type: this id is stored with another type; an id's type never changes");
 			log_warn("intake: rejected event %s: type_mismatch", id);
@@ -238,6 +248,7 @@ failed:
 		if (r->event == NULL)
 			continue;
 		free(r->reply);
+		r->code = "unavailable";
 		r->reply = reply_error("unavailable", NULL, store_full(in->store) ?
 		    "the worker's storage is full; nothing was stored, retry later" :
 		    "the worker could not commit; nothing was stored, retry later");
@@ -261,6 +272,7 @@ intake_process(intake_t *in)
 		zmq_msg_send(&r->identity, in->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT);
 		zmq_send(in->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
 		zmq_send(in->sock, r->reply, strlen(r->reply), ZMQ_DONTWAIT);
+		metrics_event(in->metrics, r->code);
 		zmq_msg_close(&r->identity);
 		free(r->reply);
 		json_decref(r->event);
@@ -309,4 +321,10 @@ intake_on_full(intake_t *in, void (*fn)(void *), void *arg)
 {
 	in->on_full = fn;
 	in->on_full_arg = arg;
+}
+
+void
+intake_metrics(intake_t *in, metrics_t *m)
+{
+	in->metrics = m;
 }

@@ -13,7 +13,8 @@
  * without a try at the commit; a commit that fails for a full store
  * (store_full()) calls the on_full callback, so the worker looks at the
  * space at once instead of at its next tick.  The intake borrows the
- * store; the caller owns both.
+ * store; the caller owns both.  intake_metrics() names the counters each
+ * reply is counted in (metrics.h; borrowed, NULL: none).
  */
 #ifndef TIEDOTE_INTAKE_H
 #define TIEDOTE_INTAKE_H
@@ -21,6 +22,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "loop.h"
+#include "metrics.h"
 #include "store.h"
 
 typedef struct intake intake_t;
@@ -34,6 +36,7 @@ void	  intake_pause(intake_t *);
 void	  intake_disk_low(intake_t *, int on);
 /* intake_on_full - fn(arg) after a commit failed with a full store */
 void	  intake_on_full(intake_t *, void (*fn)(void *), void *arg);
+void	  intake_metrics(intake_t *, metrics_t *);
 void	  intake_close(intake_t *);
 
 #endif

@@ -41,6 +41,7 @@
 #include "control.h"
 #include "intake.h"
 #include "message.h"
+#include "metrics.h"
 #include "notify.h"
 #include "outbox.h"
 #include "remind.h"
@@ -76,6 +77,7 @@ struct worker {
 	intake_t *intake;
 	control_t *control;
 	sender_t *sender;
+	metrics_t *metrics;		/* NULL: metrics.listen is off */
 	int	 stopping;
 	int64_t	 stop_deadline;		/* clock_mono_ms() */
 	int	 tick_id;
@@ -148,6 +150,7 @@ tick(loop_t *l, void *arg)
 	buf_t err;
 
 	(void)l;
+	metrics_now(w->metrics, now);
 	space_check(w, 0);
 	/* short of space: the scheduler's transactions (an issue's whole
 	 * outbox) wait with the rest */
@@ -250,7 +253,8 @@ main(int argc, char **argv)
 	const char *config = NULL, *db = NULL, *endpoint = NULL, *level = NULL;
 	char *overrides[32];
 	int c, print = 0, sfd = -1, cfd, rc = EX_OSERR, noverrides = 0, lock_fd = -1;
-	store_t *store = NULL, *out_store = NULL;
+	store_t *store = NULL, *out_store = NULL, *metrics_store = NULL;
+	metrics_t *metrics = NULL;
 	intake_t *intake = NULL;
 	control_t *control = NULL;
 	message_ctx_t *msg = NULL;
@@ -333,7 +337,8 @@ main(int argc, char **argv)
 		buf_init(&ep, 8192);
 		n = control_endpoint(&conf, &ep, NULL, &err);
 		buf_free(&ep);
-		if (n < 0 || message_conf_check(&conf, &err) < 0 ||
+		if (n < 0 || metrics_listen_check(&conf, &err) < 0 ||
+		    message_conf_check(&conf, &err) < 0 ||
 		    remind_conf_check(&conf, &err) < 0) {
 			log_error("configuration: %s", buf_str(&err));
 			rc = EX_CONFIG;
@@ -391,8 +396,18 @@ main(int argc, char **argv)
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
+	/* the figures read the store on their own thread, through their own
+	 * handle, opened after the migrations */
+	if (*conf.metrics_listen && (store_open(&conf, &metrics_store, &err) < 0 ||
+	    (metrics = metrics_open(&conf, metrics_store, &err)) == NULL)) {
+		log_error("%s", buf_str(&err));
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	intake_metrics(intake, metrics);
+	sender_metrics(sender, metrics);
 	w = (struct worker){ .conf = &conf, .store = out_store, .intake = intake, .control = control,
-	    .sender = sender, .tick_id = -1, .signal_fd = sfd };
+	    .sender = sender, .metrics = metrics, .tick_id = -1, .signal_fd = sfd };
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 	{
@@ -418,6 +433,9 @@ main(int argc, char **argv)
 	rc = EX_OK;
 	log_info("stopped");
 out:
+	/* the endpoint's thread first: it reads the store and the counters */
+	metrics_close(metrics);
+	store_close(metrics_store);
 	loop_free(loop);
 	intake_close(intake);
 	control_close(control);
