@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "mdoc.h"
 #include "util.h"
 
 enum ckind { C_STR, C_LONG, C_LEVEL, C_BOOL };
@@ -24,113 +25,115 @@ static const struct ckey {
 	const char *def;
 	long	min, max;
 	const char *doc;
+	int	 live;		/* SIGHUP applies it (conf_reload): every reader
+				 * of the key reads it at each use */
 } ckeys[] = {
 	{ "store", "path", C_STR, offsetof(conf_t, db_path), "./var/tiedote.db", 0, 0,
-	  "SQLite database file; its directory is created if missing" },
+	  "SQLite database file; its directory is created if missing", 0 },
 	{ "store", "busy_timeout_ms", C_LONG, offsetof(conf_t, busy_timeout_ms), "5000", 0, 600000,
-	  "how long a writer waits for another one before giving up" },
+	  "how long a writer waits for another one before giving up", 0 },
 	{ "store", "max_size_mb", C_LONG, offsetof(conf_t, db_max_mb), "0", 0, 1 << 30,
 	  "cap on the database with its WAL and shared-memory files, 0 = none; at the cap the worker "
-	  "pauses: intake replies 'unavailable', sending waits" },
+	  "pauses: intake replies 'unavailable', sending waits", 0 },
 	{ "store", "reserve_mb", C_LONG, offsetof(conf_t, db_reserve_mb), "64", 0, 1 << 30,
 	  "free space kept on the database's file system; below it the worker pauses like at the cap "
-	  "and resumes by itself when there is room again, 0 = none" },
+	  "and resumes by itself when there is room again, 0 = none", 0 },
 	{ "intake", "endpoint", C_STR, offsetof(conf_t, endpoint), "tcp://127.0.0.1:5570", 0, 0,
-	  "ZeroMQ endpoint tiedoted binds and producers connect to (tcp:// or ipc://)" },
+	  "ZeroMQ endpoint tiedoted binds and producers connect to (tcp:// or ipc://)", 0 },
 	{ "intake", "max_event_size", C_LONG, offsetof(conf_t, max_event_size), "262144", 1024, 16 << 20,
-	  "largest event accepted, bytes" },
+	  "largest event accepted, bytes", 0 },
 	{ "intake", "batch_max", C_LONG, offsetof(conf_t, batch_max), "256", 1, 100000,
-	  "most events committed in one transaction (group commit)" },
+	  "most events committed in one transaction (group commit)", 0 },
 	{ "control", "endpoint", C_STR, offsetof(conf_t, control_endpoint), "", 0, 0,
 	  "the worker's control socket, through which tiedote commands write (ipc:// only, mode "
-	  "0660); empty = ipc://DIR/tiedote.control, DIR that of store.path" },
+	  "0660); empty = ipc://DIR/tiedote.control, DIR that of store.path", 0 },
 	{ "client", "timeout_ms", C_LONG, offsetof(conf_t, client_timeout_ms), "2500", 10, 600000,
-	  "the CLI's wait for one reply before it retries on a fresh socket" },
+	  "the CLI's wait for one reply before it retries on a fresh socket", 0 },
 	{ "client", "total_timeout_ms", C_LONG, offsetof(conf_t, client_total_ms), "30000", 10, 86400000,
-	  "the CLI gives up on an unreachable worker after this long (exit 69)" },
+	  "the CLI gives up on an unreachable worker after this long (exit 69)", 0 },
 	{ "log", "level", C_LEVEL, offsetof(conf_t, log_level), "info", 0, 0,
-	  "debug, info, notice, warning or error" },
+	  "debug, info, notice, warning or error", 1 },
 	{ "message", "templates", C_STR, offsetof(conf_t, templates), "./templates", 0, 0,
-	  "template directory (fi/, sv/, en/), loaded and checked at start" },
+	  "template directory (fi/, sv/, en/), loaded and checked at start", 0 },
 	{ "message", "time_zone", C_STR, offsetof(conf_t, time_zone), "Europe/Helsinki", 0, 0,
-	  "IANA time zone of dates in messages and of schedules" },
+	  "IANA time zone of dates in messages and of schedules", 0 },
 	{ "message", "from_name", C_STR, offsetof(conf_t, from_name),
-	  "Tulevaisuuden sote-keskus -ohjelma", 0, 0, "display name in From" },
+	  "Tulevaisuuden sote-keskus -ohjelma", 0, 0, "display name in From", 0 },
 	{ "message", "from_address", C_STR, offsetof(conf_t, from_address),
-	  "tiedote@tiedote.example", 0, 0, "address in From" },
+	  "tiedote@tiedote.example", 0, 0, "address in From", 0 },
 	{ "message", "reply_to", C_STR, offsetof(conf_t, reply_to), "", 0, 0,
-	  "Reply-To address, empty for none" },
+	  "Reply-To address, empty for none", 0 },
 	{ "message", "base_url", C_STR, offsetof(conf_t, base_url), "https://tiedote.example", 0, 0,
-	  "https base of unsubscribe, confirmation and view-in-browser links" },
+	  "https base of unsubscribe, confirmation and view-in-browser links", 0 },
 	{ "message", "list_id", C_STR, offsetof(conf_t, list_id),
 	  "ajankohtaistiedote.tiedote.example", 0, 0,
-	  "List-Id of the bulletin (RFC 2919); also the Message-ID domain" },
+	  "List-Id of the bulletin (RFC 2919); also the Message-ID domain", 0 },
 	{ "message", "unsubscribe_address", C_STR, offsetof(conf_t, unsubscribe_address),
 	  "unsubscribe@tiedote.example", 0, 0,
-	  "mailto unsubscribe; sent as local+TOKEN@domain" },
+	  "mailto unsubscribe; sent as local+TOKEN@domain", 0 },
 	{ "bulletin", "first", C_STR, offsetof(conf_t, bulletin_first),
 	  "2020-01-07T09:00:00+02:00", 0, 0,
-	  "the first issue's send time; later issues follow every interval_days at the same local time" },
+	  "the first issue's send time; later issues follow every interval_days at the same local time", 0 },
 	{ "bulletin", "interval_days", C_LONG, offsetof(conf_t, bulletin_interval_days), "14", 1, 366,
-	  "days between issues" },
+	  "days between issues", 0 },
 	{ "bulletin", "deadline_days", C_LONG, offsetof(conf_t, deadline_days), "60", 1, 3660,
-	  "deadlines due within this many days are listed" },
+	  "deadlines due within this many days are listed", 1 },
 	{ "bulletin", "event_days", C_LONG, offsetof(conf_t, event_days), "90", 1, 3660,
-	  "network days and events within this many days are listed" },
+	  "network days and events within this many days are listed", 1 },
 	{ "bulletin", "send_empty", C_BOOL, offsetof(conf_t, send_empty), "no", 0, 1,
-	  "send an issue that has no items for a recipient (yes/no)" },
+	  "send an issue that has no items for a recipient (yes/no)", 1 },
 	{ "bulletin", "calendar", C_BOOL, offsetof(conf_t, bulletin_calendar), "yes", 0, 1,
-	  "attach one iCalendar file with the issue's deadlines and events (yes/no)" },
+	  "attach one iCalendar file with the issue's deadlines and events (yes/no)", 0 },
 	{ "bulletin", "approval", C_BOOL, offsetof(conf_t, approval), "no", 0, 1,
-	  "hold each issue until 'tiedote issue approve N'; the draft goes to the editors first" },
+	  "hold each issue until 'tiedote issue approve N'; the draft goes to the editors first", 1 },
 	{ "bulletin", "draft_lead_hours", C_LONG, offsetof(conf_t, draft_lead_hours), "24", 1, 24 * 30,
-	  "with approval: build and mail the draft this long before the send time" },
+	  "with approval: build and mail the draft this long before the send time", 1 },
 	{ "bulletin", "editors", C_STR, offsetof(conf_t, editors), "", 0, 0,
-	  "with approval: addresses that get the draft, separated by commas" },
+	  "with approval: addresses that get the draft, separated by commas", 1 },
 	{ "outbox", "keep_days", C_LONG, offsetof(conf_t, outbox_keep_days), "30", 1, 36500,
 	  "a sent issue's delivered rows are folded into per-issue totals this many days after it "
-	  "was sent; failures stay with their replies, and issue status shows the same" },
+	  "was sent; failures stay with their replies, and issue status shows the same", 0 },
 	{ "reminders", "days", C_STR, offsetof(conf_t, remind_days), "14,7,1", 0, 0,
-	  "days before a deadline that projects are reminded, when the event has no 'remind'" },
+	  "days before a deadline that projects are reminded, when the event has no 'remind'", 0 },
 	{ "reminders", "time", C_STR, offsetof(conf_t, remind_time), "09:00", 0, 0,
-	  "local time of day (message.time_zone) reminders go out" },
+	  "local time of day (message.time_zone) reminders go out", 0 },
 	{ "announcements", "max_late_hours", C_LONG, offsetof(conf_t, announce_max_late_hours),
 	  "72", 1, 24 * 366, "an announcement found later than this after its send_at (it arrived "
-	  "late, or the worker was down) is not sent but marked expired" },
+	  "late, or the worker was down) is not sent but marked expired", 0 },
 	{ "smtp", "url", C_STR, offsetof(conf_t, smtp_url), "smtp://127.0.0.1:2525", 0, 0,
-	  "the relay: smtp://host:port (STARTTLS) or smtps://host:port" },
+	  "the relay: smtp://host:port (STARTTLS) or smtps://host:port", 0 },
 	{ "smtp", "connections", C_LONG, offsetof(conf_t, smtp_connections), "4", 1, 64,
-	  "parallel connections, each reused for many messages" },
+	  "parallel connections, each reused for many messages", 0 },
 	{ "smtp", "max_messages_per_session", C_LONG, offsetof(conf_t, smtp_max_per_session), "100",
 	  0, 1000000, "a session that has carried this many messages ends with QUIT and the next "
-	  "message opens a new one (relays cap it: Exchange at 20 by default), 0 = no limit" },
+	  "message opens a new one (relays cap it: Exchange at 20 by default), 0 = no limit", 0 },
 	{ "smtp", "rate_per_sec", C_LONG, offsetof(conf_t, smtp_rate_per_sec), "0", 0, 100000,
-	  "at most this many messages a second, 0 = no limit" },
+	  "at most this many messages a second, 0 = no limit", 0 },
 	{ "smtp", "rate_per_hour", C_LONG, offsetof(conf_t, smtp_rate_per_hour), "0", 0, 100000000,
-	  "at most this many messages an hour, 0 = no limit" },
+	  "at most this many messages an hour, 0 = no limit", 0 },
 	{ "smtp", "tls", C_STR, offsetof(conf_t, smtp_tls), "auto", 0, 0,
-	  "auto (STARTTLS required unless the relay is on loopback), yes, or no (explicitly allow plain text)" },
+	  "auto (STARTTLS required unless the relay is on loopback), yes, or no (explicitly allow plain text)", 0 },
 	{ "smtp", "auth_file", C_STR, offsetof(conf_t, smtp_auth_file), "", 0, 0,
-	  "file with user:password for AUTH; refused if group- or world-readable; empty = no AUTH" },
+	  "file with user:password for AUTH; refused if group- or world-readable; empty = no AUTH", 0 },
 	{ "smtp", "ca_file", C_STR, offsetof(conf_t, smtp_ca_file), "", 0, 0,
-	  "PEM file of the CAs that may sign the relay's certificate (a private CA); empty = the system's" },
+	  "PEM file of the CAs that may sign the relay's certificate (a private CA); empty = the system's", 0 },
 	{ "smtp", "timeout_ms", C_LONG, offsetof(conf_t, smtp_timeout_ms), "60000", 1000, 3600000,
-	  "one message's whole transaction" },
+	  "one message's whole transaction", 0 },
 	{ "smtp", "helo", C_STR, offsetof(conf_t, smtp_helo), "", 0, 0,
-	  "EHLO name, empty = the host name" },
+	  "EHLO name, empty = the host name", 0 },
 	{ "smtp", "envelope_from", C_STR, offsetof(conf_t, envelope_from),
-	  "bounces@tiedote.example", 0, 0, "envelope sender (MAIL FROM) where bounces go" },
+	  "bounces@tiedote.example", 0, 0, "envelope sender (MAIL FROM) where bounces go", 0 },
 	{ "smtp", "verp", C_BOOL, offsetof(conf_t, verp), "yes", 0, 1,
-	  "envelope sender as local+TOKEN@domain, so a bounce names its message and recipient" },
+	  "envelope sender as local+TOKEN@domain, so a bounce names its message and recipient", 0 },
 	{ "smtp", "retry_base_s", C_LONG, offsetof(conf_t, retry_base_s), "300", 1, 86400,
-	  "first retry after a temporary failure; doubles each time, with jitter" },
+	  "first retry after a temporary failure; doubles each time, with jitter", 1 },
 	{ "smtp", "retry_max_s", C_LONG, offsetof(conf_t, retry_max_s), "14400", 1, 7 * 86400,
-	  "longest wait between retries" },
+	  "longest wait between retries", 1 },
 	{ "smtp", "max_age_hours", C_LONG, offsetof(conf_t, max_age_hours), "72", 1, 24 * 60,
-	  "give up (failed) when the first attempt is this old" },
+	  "give up (failed) when the first attempt is this old", 1 },
 	{ "metrics", "listen", C_STR, offsetof(conf_t, metrics_listen), "", 0, 0,
 	  "Prometheus figures at /metrics: PORT or HOST:PORT, HOST 127.0.0.1, localhost or [::1] "
-	  "(loopback only); empty = off" },
+	  "(loopback only); empty = off", 0 },
 };
 
 static int
@@ -300,4 +303,66 @@ conf_print(const conf_t *c, FILE *fp)
 		else
 			fprintf(fp, "%s = %s\n", k->key, *(char *const *)p);
 	}
+}
+
+/* same - k's value is the same in a and b */
+static int
+same(const conf_t *a, const conf_t *b, const struct ckey *k)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+
+	if (k->kind == C_LONG || k->kind == C_BOOL)
+		return *(const long *)pa == *(const long *)pb;
+	return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
+}
+
+void
+conf_reload(conf_t *c, const conf_t *fresh, buf_t *changed, buf_t *restart)
+{
+	for (size_t i = 0; i < NELEM(ckeys); i++) {
+		const struct ckey *k = &ckeys[i];
+		char *p = (char *)c + k->off;
+		const char *q = (const char *)fresh + k->off;
+		buf_t *list = k->live ? changed : restart;
+
+		if (same(c, fresh, k))
+			continue;
+		buf_notef(list, "%s%s.%s", list->len ? ", " : "", k->section, k->key);
+		if (!k->live)
+			continue;
+		if (k->kind == C_LONG || k->kind == C_BOOL)
+			*(long *)p = *(const long *)q;
+		else {
+			free(*(char **)p);
+			*(char **)p = xstrdup(*(char *const *)q);
+		}
+	}
+}
+
+void
+conf_print_mdoc(FILE *fp)
+{
+	const char *section = "";
+
+	for (size_t i = 0; i < NELEM(ckeys); i++) {
+		const struct ckey *k = &ckeys[i];
+
+		if (strcmp(section, k->section) != 0) {
+			if (*section)
+				fputs(".El\n", fp);
+			fprintf(fp, ".Ss \"[%s]\"\n.Bl -tag -width Ds\n", section = k->section);
+		}
+		fprintf(fp, ".It Cm %s.%s Pq default ", k->section, k->key);
+		if (k->kind == C_BOOL)
+			fputs(*k->def == 'y' ? "yes" : "no", fp);
+		else
+			mdoc_arg(fp, *k->def ? k->def : "empty");
+		fputc('\n', fp);
+		mdoc_text(fp, k->doc);
+		if (k->kind == C_LONG)
+			fprintf(fp, "A whole number in %ld..%ld.\n", k->min, k->max);
+		if (k->live)
+			fputs("A reload\n.Pq Dv SIGHUP\napplies it.\n", fp);
+	}
+	fputs(".El\n", fp);
 }

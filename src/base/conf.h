@@ -9,7 +9,8 @@
  * conf_setup() is the whole start-up sequence of both programs: the file,
  * then the shortcut flags, then the -o overrides in their order.
  * conf_print() writes every key with its value and documentation: the
- * reference that tiedote.conf.example is checked against.
+ * reference that tiedote.conf.example is checked against;
+ * conf_print_mdoc() the same table as the KEYS of tiedote.conf(5).
  * Strings in conf_t are owned by it; conf_free() releases them.
  */
 #ifndef TIEDOTE_CONF_H
@@ -100,5 +101,14 @@ int	conf_setup(conf_t *, const char *path, const char *db,
 	    const char *endpoint, const char *log_level,
 	    char *const *overrides, size_t n, buf_t *err);
 void	conf_print(const conf_t *, FILE *);
+/* conf_reload - SIGHUP: the keys that can change at run time (the table
+ * marks them) copied from fresh into c, and named, comma-separated, in
+ * changed; the other keys whose values differ named in restart and left
+ * as they are.  buf_notef() semantics: a list that outgrows its buffer
+ * is cut. */
+void	conf_reload(conf_t *c, const conf_t *fresh, buf_t *changed, buf_t *restart);
+/* conf_print_mdoc - every key with its default and meaning as mdoc(7)
+ * (subsections and tag lists), for tiedote.conf(5) */
+void	conf_print_mdoc(FILE *);
 
 #endif

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "control.h"
 #include "datefmt.h"
+#include "mdoc.h"
 #include "util.h"
 
 #define REPLY_MAX	((size_t)1 << 20)	/* an admin reply is a few hundred bytes */
@@ -22,7 +23,7 @@
 /* the commands in the order --help lists them */
 static const cli_cmd_t *const commands[] = {
 	&cli_cmd_enqueue, &cli_cmd_subscriber, &cli_cmd_issue, &cli_cmd_project,
-	&cli_cmd_reminder, &cli_cmd_announce, &cli_cmd_status,
+	&cli_cmd_reminder, &cli_cmd_announce, &cli_cmd_status, &cli_cmd_backup, &cli_cmd_check,
 };
 
 void
@@ -100,6 +101,36 @@ cli_usage(const cli_t *cli, FILE *fp)
 		fprintf(fp, "  %s\n", v->summary);
 		if (v->notes)
 			fputs(v->notes, fp);
+	}
+}
+
+void
+cli_print_mdoc(FILE *fp)
+{
+	for (size_t i = 0; i < NELEM(commands); i++) {
+		const cli_cmd_t *cmd = commands[i];
+
+		fprintf(fp, ".Ss %s\n", cmd->name);
+		mdoc_text(fp, cmd->summary);
+		fputs(".Bl -tag -width Ds\n", fp);
+		for (size_t j = 0; j < cmd->nverbs; j++) {
+			const cli_verb_t *v = &cmd->verbs[j];
+
+			fprintf(fp, ".It Nm %s%s%s\n", cmd->name, v->name ? " " : "",
+			    v->name ? v->name : "");
+			if (*v->args) {
+				fputs(".Bd -literal -compact\n", fp);
+				mdoc_text(fp, v->args);
+				fputs(".Ed\n", fp);
+			}
+			mdoc_text(fp, v->summary);
+			if (v->notes) {
+				fputs(".Pp\n.Bd -literal -compact\n", fp);
+				mdoc_text(fp, v->notes);
+				fputs(".Ed\n", fp);
+			}
+		}
+		fputs(".El\n", fp);
 	}
 }
 

@@ -8,7 +8,8 @@
  *   cli_enqueue.c   enqueue (to the worker over ZeroMQ)
  *   cli_subscriber.c, cli_issue.c, cli_project.c, cli_reminder.c,
  *   cli_announce.c, cli_status.c (reading: the store, opened directly;
- *   writing: cli_admin(), below)
+ *   writing: cli_admin(), below); cli_backup.c (backup and check:
+ *   readers of the database file, backup.h)
  * A command is a list of verbs, each with its handler, a one-line summary
  * and its usage text; the same table prints `tiedote --help`, `tiedote
  * COMMAND --help` and `tiedote COMMAND VERB --help` (stdout, exit 0) and
@@ -99,7 +100,8 @@ typedef struct cli_cmd {
 } cli_cmd_t;
 
 extern const cli_cmd_t cli_cmd_enqueue, cli_cmd_subscriber, cli_cmd_issue,
-	cli_cmd_project, cli_cmd_reminder, cli_cmd_announce, cli_cmd_status;
+	cli_cmd_project, cli_cmd_reminder, cli_cmd_announce, cli_cmd_status,
+	cli_cmd_backup, cli_cmd_check;
 
 void	cli_init(cli_t *);
 void	cli_free(cli_t *);
@@ -108,6 +110,9 @@ int	cli_dispatch(cli_t *, int argc, char **argv);
 /* cli_usage - the whole tool (cli->cmd NULL), one command (cli->verb
  * NULL) or one verb, on fp */
 void	cli_usage(const cli_t *, FILE *fp);
+/* cli_print_mdoc - every command and verb of the table, with usage,
+ * summary and notes, as mdoc(7) subsections: the COMMANDS of tiedote(1) */
+void	cli_print_mdoc(FILE *fp);
 /* cli_usage_error - cli_usage() on stderr; returns EX_USAGE */
 int	cli_usage_error(const cli_t *);
 

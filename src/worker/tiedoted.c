@@ -72,7 +72,11 @@ usage(FILE *fp)
 /* what the worker's own loop entries need: the scheduler's tick, the
  * signals and the test clock; intake and sender register themselves */
 struct worker {
-	const conf_t *conf;
+	conf_t	*conf;			/* SIGHUP changes its live keys */
+	/* how the configuration was given, to read it again at SIGHUP */
+	const char *config, *db, *endpoint, *level;
+	char	**overrides;
+	int	 noverrides;
 	store_t	*store;			/* the sender's handle: the scheduler's too */
 	intake_t *intake;
 	control_t *control;
@@ -190,6 +194,40 @@ drained(loop_t *l, void *arg)
 	return 20;
 }
 
+/* reload - SIGHUP: the configuration read again the way it was at start
+ * (the file, the shortcuts, the -o overrides); the keys that can change
+ * at run time (conf.c marks them) take effect, any other change is
+ * named as needing a restart; a file that does not load changes nothing */
+static void
+reload(struct worker *w)
+{
+	conf_t fresh;
+	buf_t err, changed, restart;
+
+	notify_reloading();
+	conf_init(&fresh);
+	buf_init(&err, 4096);
+	buf_init(&changed, 4096);
+	buf_init(&restart, 4096);
+	if (conf_setup(&fresh, w->config, w->db, w->endpoint, w->level, w->overrides,
+	    (size_t)w->noverrides, &err) < 0) {
+		log_error("reload: configuration: %s; the running configuration is kept",
+		    buf_str(&err));
+		goto out;
+	}
+	conf_reload(w->conf, &fresh, &changed, &restart);
+	log_set_level(log_level_parse(w->conf->log_level));
+	log_info("reload: %s%s%s%s", changed.len ? "applied " : "no change to apply",
+	    buf_str(&changed), restart.len ? "; changed but needing a restart, not applied: " : "",
+	    buf_str(&restart));
+out:
+	notify_ready("taking events on the intake; sending");
+	buf_free(&restart);
+	buf_free(&changed);
+	buf_free(&err);
+	conf_free(&fresh);
+}
+
 static void
 on_signal(loop_t *l, void *arg, short revents)
 {
@@ -200,7 +238,8 @@ on_signal(loop_t *l, void *arg, short revents)
 	(void)revents;
 	while (read(fd, &si, sizeof si) == sizeof si) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: nothing to reload yet");
+			if (!w->stopping)
+				reload(w);
 			continue;
 		}
 		if (w->stopping)
@@ -406,8 +445,10 @@ main(int argc, char **argv)
 	}
 	intake_metrics(intake, metrics);
 	sender_metrics(sender, metrics);
-	w = (struct worker){ .conf = &conf, .store = out_store, .intake = intake, .control = control,
-	    .sender = sender, .metrics = metrics, .tick_id = -1, .signal_fd = sfd };
+	w = (struct worker){ .conf = &conf, .config = config, .db = db, .endpoint = endpoint,
+	    .level = level, .overrides = overrides, .noverrides = noverrides, .store = out_store,
+	    .intake = intake, .control = control, .sender = sender, .metrics = metrics,
+	    .tick_id = -1, .signal_fd = sfd };
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 	{
