@@ -60,7 +60,31 @@ DEB_PKGS = build-essential pkg-config ca-certificates clang libclang-rt-14-dev \
 
 .PHONY: all deps demo check check-asan fuzz bench install clean tests screenshot
 
-all: $(BUILD)/tiedoted $(BUILD)/tiedote
+# manual pages: man/NAME.in with the line '.\" @GENERATED@' replaced by
+# what mangen prints from conf.c's table (conf) or the CLI's dispatch
+# table (cli); man/tiedoted.8 is written by hand
+MANS	 = $(BUILD)/man/tiedote.1 $(BUILD)/man/tiedote.conf.5 $(BUILD)/man/tiedoted.8
+
+all: $(BUILD)/tiedoted $(BUILD)/tiedote $(MANS)
+
+$(BUILD)/mangen: man/mangen.c $(CLI_OBJS) $(BUILD)/libtiedote.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/man/tiedote.1: man/tiedote.1.in $(BUILD)/mangen
+	@mkdir -p $(dir $@)
+	$(BUILD)/mangen cli > $@.gen
+	sed -e '/^\.\\" @GENERATED@$$/{r $@.gen' -e 'd;}' man/tiedote.1.in > $@
+	rm -f $@.gen
+
+$(BUILD)/man/tiedote.conf.5: man/tiedote.conf.5.in $(BUILD)/mangen
+	@mkdir -p $(dir $@)
+	$(BUILD)/mangen conf > $@.gen
+	sed -e '/^\.\\" @GENERATED@$$/{r $@.gen' -e 'd;}' man/tiedote.conf.5.in > $@
+	rm -f $@.gen
+
+$(BUILD)/man/tiedoted.8: man/tiedoted.8
+	@mkdir -p $(dir $@)
+	cp man/tiedoted.8 $@
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -128,9 +152,14 @@ screenshot: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 	    $(DESTDIR)$(PREFIX)/share/tiedote/templates $(DESTDIR)$(PREFIX)/share/tiedote/queue \
-	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/tiedote
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/tiedote \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(BUILD)/tiedote $(DESTDIR)$(PREFIX)/bin/tiedote
 	install -m 755 $(BUILD)/tiedoted $(DESTDIR)$(PREFIX)/sbin/tiedoted
+	install -m 644 $(BUILD)/man/tiedote.1 $(DESTDIR)$(PREFIX)/share/man/man1/tiedote.1
+	install -m 644 $(BUILD)/man/tiedote.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/tiedote.conf.5
+	install -m 644 $(BUILD)/man/tiedoted.8 $(DESTDIR)$(PREFIX)/share/man/man8/tiedoted.8
 	cp -R templates/. $(DESTDIR)$(PREFIX)/share/tiedote/templates/
 	cp -R queue/. $(DESTDIR)$(PREFIX)/share/tiedote/queue/
 	sed 's,@SBINDIR@,$(PREFIX)/sbin,g' systemd/tiedoted.service \
@@ -144,4 +173,4 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/*.d)

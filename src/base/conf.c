@@ -350,7 +350,8 @@ conf_print_mdoc(FILE *fp)
 		if (strcmp(section, k->section) != 0) {
 			if (*section)
 				fputs(".El\n", fp);
-			fprintf(fp, ".Ss \"[%s]\"\n.Bl -tag -width Ds\n", section = k->section);
+			/* \& keeps "]" from being read as a closing delimiter */
+			fprintf(fp, ".Ss [%s]\\&\n.Bl -tag -width Ds\n", section = k->section);
 		}
 		fprintf(fp, ".It Cm %s.%s Pq default ", k->section, k->key);
 		if (k->kind == C_BOOL)
@@ -358,7 +359,13 @@ conf_print_mdoc(FILE *fp)
 		else
 			mdoc_arg(fp, *k->def ? k->def : "empty");
 		fputc('\n', fp);
-		mdoc_text(fp, k->doc);
+		{
+			char doc[1024];	/* the longest doc is a few hundred bytes */
+
+			/* the table's docs are phrases; here they are sentences */
+			snprintf(doc, sizeof doc, "%s.", k->doc);
+			mdoc_text(fp, doc);
+		}
 		if (k->kind == C_LONG)
 			fprintf(fp, "A whole number in %ld..%ld.\n", k->min, k->max);
 		if (k->live)

@@ -5,7 +5,10 @@
  *
  * mdoc_text() writes free text as text lines: a backslash becomes \e,
  * a line that would start with '.' or '\'' (a request) is guarded with
- * \&, and each sentence-ending ". " starts a new line as mdoc wants.
+ * \&, each sentence-ending ". " starts a new line as mdoc wants, and a
+ * line is broken at a space before it passes 72 columns (a word longer
+ * than that stays whole).  mdoc_literal() the same without the breaks,
+ * for display blocks (.Bd -literal).
  * mdoc_arg() writes one quoted macro argument: '"' becomes \(dq, a
  * backslash \e.  Both write to fp and ignore its errors (the caller
  * checks ferror()).  Threads: any.
@@ -16,6 +19,7 @@
 #include <stdio.h>
 
 void	mdoc_text(FILE *, const char *);
+void	mdoc_literal(FILE *, const char *);
 void	mdoc_arg(FILE *, const char *);
 
 #endif

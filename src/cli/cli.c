@@ -120,13 +120,13 @@ cli_print_mdoc(FILE *fp)
 			    v->name ? v->name : "");
 			if (*v->args) {
 				fputs(".Bd -literal -compact\n", fp);
-				mdoc_text(fp, v->args);
+				mdoc_literal(fp, v->args);
 				fputs(".Ed\n", fp);
 			}
 			mdoc_text(fp, v->summary);
 			if (v->notes) {
 				fputs(".Pp\n.Bd -literal -compact\n", fp);
-				mdoc_text(fp, v->notes);
+				mdoc_literal(fp, v->notes);
 				fputs(".Ed\n", fp);
 			}
 		}
