@@ -116,7 +116,7 @@ cli_print_mdoc(FILE *fp)
 		for (size_t j = 0; j < cmd->nverbs; j++) {
 			const cli_verb_t *v = &cmd->verbs[j];
 
-			fprintf(fp, ".It Nm %s%s%s\n", cmd->name, v->name ? " " : "",
+			fprintf(fp, ".It Nm Cm %s%s%s\n", cmd->name, v->name ? " " : "",
 			    v->name ? v->name : "");
 			if (*v->args) {
 				fputs(".Bd -literal -compact\n", fp);
