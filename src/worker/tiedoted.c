@@ -216,10 +216,12 @@ reload(struct worker *w)
 		goto out;
 	}
 	conf_reload(w->conf, &fresh, &changed, &restart);
-	log_set_level(log_level_parse(w->conf->log_level));
+	/* said at the level in force until now: a reload to "warning" is
+	 * still logged */
 	log_info("reload: %s%s%s%s", changed.len ? "applied " : "no change to apply",
 	    buf_str(&changed), restart.len ? "; changed but needing a restart, not applied: " : "",
 	    buf_str(&restart));
+	log_set_level(log_level_parse(w->conf->log_level));
 out:
 	notify_ready("taking events on the intake; sending");
 	buf_free(&restart);
