@@ -180,11 +180,12 @@ store_batch(intake_t *in, int n)
 	if (in->disk_low) {
 		/* the worker logged the state once; nothing per request */
 		for (i = 0; i < n; i++)
-			if (in->batch[i].event != NULL)
+			if (in->batch[i].event != NULL) {
 				in->batch[i].code = "unavailable";
 				in->batch[i].reply = reply_error("unavailable", NULL,
 				    "the worker is short of disk space (storage full to its limit);"
 				    " nothing was stored, retry later");
+			}
 		return;
 	}
 	if (store_begin(in->store) < 0)
