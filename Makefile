@@ -168,7 +168,10 @@ install: all
 	    sed -e 's,^path = ./var/tiedote.db,path = /var/lib/tiedote/tiedote.db,' \
 	        -e 's,^templates = ./templates,templates = $(PREFIX)/share/tiedote/templates,' \
 	        tiedote.conf.example > $(DESTDIR)/etc/tiedote/tiedote.conf
-	chmod 640 $(DESTDIR)/etc/tiedote/tiedote.conf
+	# readable by the unit's user: the file holds no secret (the relay's
+	# password, keys and the token key live in files of their own, each
+	# refused when others may read it)
+	chmod 644 $(DESTDIR)/etc/tiedote/tiedote.conf
 
 clean:
 	rm -rf build build-asan build-fuzz
