@@ -9,6 +9,57 @@
 
 #define MACBYTES 16
 #define RAWBYTES (8 + 1 + MACBYTES)
+#define B32CHARS ((RAWBYTES * 8 + 4) / 5)	/* 40: 25 bytes, no padding */
+
+/* RFC 4648 base32 in lower case: the form that survives a mail system
+ * that changes the case of local parts */
+static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+static void
+b32_encode(const unsigned char *raw, size_t n, char *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		acc = (acc << 8) | raw[i];
+		bits += 8;
+		while (bits >= 5) {
+			bits -= 5;
+			out[o++] = b32[(acc >> bits) & 31];
+		}
+	}
+	if (bits > 0)
+		out[o++] = b32[(acc << (5 - bits)) & 31];
+	out[o] = '\0';
+}
+
+/* b32_decode - exactly n bytes from s, either case: 0, or -1 */
+static int
+b32_decode(const char *s, size_t len, unsigned char *raw, size_t n)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int c = s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i];
+		const char *p = c ? strchr(b32, c) : NULL;
+
+		if (p == NULL)
+			return -1;
+		acc = (acc << 5) | (uint32_t)(p - b32);
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == n)
+				return -1;
+			raw[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return o == n && (acc & ((1u << bits) - 1)) == 0 ? 0 : -1;
+}
 
 int
 token_key(store_t *store, unsigned char key[TOKEN_KEYBYTES], buf_t *err)
@@ -55,15 +106,14 @@ int
 token_make(const unsigned char *key, enum token_purpose purpose, int64_t subject, buf_t *out)
 {
 	unsigned char raw[RAWBYTES];
-	char b64[sodium_base64_ENCODED_LEN(RAWBYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char b[B32CHARS + 1];
 
 	for (int i = 0; i < 8; i++)
 		raw[i] = (unsigned char)((uint64_t)subject >> (8 * i));
 	raw[8] = (unsigned char)purpose;
 	mac(key, raw, 9, raw + 9);
-	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	return buf_adds(out, b64);
+	b32_encode(raw, sizeof raw, b);
+	return buf_adds(out, b);
 }
 
 int
@@ -74,9 +124,15 @@ token_check(const unsigned char *key, enum token_purpose purpose, const char *to
 	size_t len;
 	uint64_t v = 0;
 
-	if (sodium_base642bin(raw, sizeof raw, token, strlen(token), NULL, &len, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || len != RAWBYTES ||
-	    raw[8] != (unsigned char)purpose)
+	/* the base32 form (any case), or the base64url one of links made
+	 * before it, which still work where nothing changed their case */
+	if (strlen(token) == B32CHARS) {
+		if (b32_decode(token, B32CHARS, raw, RAWBYTES) < 0)
+			return -1;
+	} else if (sodium_base642bin(raw, sizeof raw, token, strlen(token), NULL, &len, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || len != RAWBYTES)
+		return -1;
+	if (raw[8] != (unsigned char)purpose)
 		return -1;
 	mac(key, raw, 9, want);
 	if (sodium_memcmp(want, raw + 9, MACBYTES) != 0)

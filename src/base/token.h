@@ -1,8 +1,12 @@
 /*
  * token - unforgeable links for one subscriber (unsubscribe, confirm).
  *
- * A token is base64url(subject id, purpose, HMAC-SHA-256 truncated to 128
- * bits) under a 256-bit key that only this installation has.  It names the
+ * A token is the RFC 4648 base32, in lower case, of (subject id, purpose,
+ * HMAC-SHA-256 truncated to 128 bits) under a 256-bit key that only this
+ * installation has: 40 characters of [a-z2-7].  token_check() accepts it
+ * in either case, since some mail systems change the case of the local
+ * part of bounces+TOKEN@ and unsubscribe+TOKEN@, and also the 34-character
+ * base64url form that links made before it carry (case-sensitive).  It names the
  * subscriber without exposing the address and cannot be made for another
  * one.  token_key() reads the key from the store's meta table, creating it
  * with libsodium's CSPRNG the first time (inside the caller's transaction

@@ -101,7 +101,7 @@ typedef struct cli_cmd {
 
 extern const cli_cmd_t cli_cmd_enqueue, cli_cmd_subscriber, cli_cmd_issue,
 	cli_cmd_project, cli_cmd_reminder, cli_cmd_announce, cli_cmd_status,
-	cli_cmd_backup, cli_cmd_check;
+	cli_cmd_backup, cli_cmd_check, cli_cmd_inbound;
 
 void	cli_init(cli_t *);
 void	cli_free(cli_t *);

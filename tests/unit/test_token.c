@@ -1,4 +1,7 @@
 /* test_token - subscriber links cannot be forged or reused for another one */
+#include <ctype.h>
+#include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "conf.h"
@@ -31,6 +34,35 @@ TEST(make_check_and_tamper)
 	CHECK(memcmp(key, again, sizeof key) == 0);
 	token_make(key, TOKEN_UNSUBSCRIBE, 4711, &t);
 	CHECK(token_check(key, TOKEN_UNSUBSCRIBE, buf_str(&t), &who) == 0 && who == 4711);
+	/* the new form: 40 characters of lower-case base32, good in any case */
+	CHECK(t.len == 40 && strspn(buf_str(&t), "abcdefghijklmnopqrstuvwxyz234567") == 40);
+	{
+		char up[64], b64[64];
+		unsigned char raw[25];
+		size_t bits = 0, o = 0;
+		uint32_t acc = 0;
+		const char *al = "abcdefghijklmnopqrstuvwxyz234567";
+
+		for (size_t i = 0; i <= t.len; i++)
+			up[i] = (char)toupper((unsigned char)t.data[i]);
+		who = 0;
+		CHECK(token_check(key, TOKEN_UNSUBSCRIBE, up, &who) == 0 && who == 4711);
+		up[3] = up[3] == 'Q' ? 'r' : 'q';	/* mixed case, one changed */
+		CHECK(token_check(key, TOKEN_UNSUBSCRIBE, up, &who) == -1);
+		/* a link made before: base64url of the same bytes still works */
+		for (size_t i = 0; i < t.len; i++) {
+			acc = (acc << 5) | (uint32_t)(strchr(al, t.data[i]) - al);
+			if ((bits += 5) >= 8) {
+				bits -= 8;
+				raw[o++] = (unsigned char)(acc >> bits);
+			}
+		}
+		sodium_bin2base64(b64, sizeof b64, raw, sizeof raw,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		who = 0;
+		CHECK(o == 25 && token_check(key, TOKEN_UNSUBSCRIBE, b64, &who) == 0 &&
+		    who == 4711);
+	}
 	/* another purpose, another key, a changed character: refused */
 	CHECK(token_check(key, TOKEN_CONFIRM, buf_str(&t), &who) == -1);
 	memset(other, 7, sizeof other);

@@ -1,0 +1,1379 @@
+/*
+ * classify - what an inbound mail says; contract in classify.h.
+ *
+ * The MIME tree comes from libetpan; the header blocks (the report's own,
+ * a DSN's groups, an ARF report, the returned original's) are read here,
+ * since they are simple "Name: value" lines with folding and libetpan's
+ * typed fields would only have to be flattened again.  Reasons come from
+ * phrase lists (ours, written from what servers are seen to say) tried
+ * in a fixed order, then from the RFC 3463 status.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <libetpan/libetpan.h>
+
+#include "classify.h"
+#include "util.h"
+
+#define TEXT_MAX	((size_t)1 << 20)	/* bytes of notification text kept */
+#define HDR_MAX		((size_t)64 << 10)	/* one header block kept */
+#define VALUE_MAX	4096	/* one unfolded header value */
+#define DEPTH_MAX	64	/* MIME levels walked (libetpan's tree is bounded) */
+#define NEAR_MAX	1200	/* bytes after an address read as its diagnostic */
+
+static const char *const kind_names[KIND_N] = { "bounce", "complaint", "autoreply",
+	"unsubscribe", "delivered", "other" };
+
+static const char *const reason_names[R_N] = {
+	"undefined", "authfailure", "badreputation", "blocked", "contenterror",
+	"delivered", "exceedlimit", "expired", "feedback", "filtered", "hasmoved",
+	"hostunknown", "mailboxfull", "mailererror", "mesgtoobig", "networkerror",
+	"norelaying", "notaccept", "notcompliantrfc", "onhold", "policyviolation",
+	"rejected", "requireptr", "securityerror", "spamdetected", "speeding",
+	"suspend", "syntaxerror", "systemerror", "systemfull", "toomanyconn",
+	"userunknown", "vacation", "virusdetected",
+};
+
+const char *
+classify_kind_name(enum classify_kind k)
+{
+	return (unsigned)k < KIND_N ? kind_names[k] : "other";
+}
+
+const char *
+classify_reason_name(enum classify_reason r)
+{
+	return (unsigned)r < R_N ? reason_names[r] : "undefined";
+}
+
+int
+classify_reason_parse(const char *s)
+{
+	for (int i = 0; i < R_N; i++)
+		if (strcmp(s, reason_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+classify_sender_side(enum classify_reason r)
+{
+	switch (r) {
+	case R_AUTHFAILURE: case R_BADREPUTATION: case R_BLOCKED: case R_CONTENTERROR:
+	case R_NORELAYING: case R_NOTCOMPLIANTRFC: case R_POLICYVIOLATION:
+	case R_REJECTED: case R_REQUIREPTR: case R_SECURITYERROR: case R_SPAMDETECTED:
+	case R_SPEEDING: case R_TOOMANYCONN: case R_VIRUSDETECTED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* a hard bounce: the address (or its domain) does not take mail at all */
+static int
+reason_hard(enum classify_reason r, const char *status, int replycode)
+{
+	if (status[0] == '4' || (status[0] == '\0' && replycode / 100 == 4))
+		return 0;
+	return r == R_USERUNKNOWN || r == R_HOSTUNKNOWN || r == R_HASMOVED ||
+	    r == R_NOTACCEPT;
+}
+
+/* --- phrases --------------------------------------------------------------- */
+
+/* tried in this order on the lower-cased diagnostic; the first list with a
+ * phrase in it gives the reason.  The order settles overlaps: a sender's
+ * IP on a block list is "blocked" even when the reply also says
+ * "rejected"; a mailbox that is full is not "unknown" */
+static const char *const p_virus[] = { "virus", "malware", "infected", "trojan", NULL };
+/* a block list names the sender's IP: before "spam", which such a reply
+ * often says too */
+static const char *const p_blocklist[] = { "spamhaus", "spamcop", "blacklist",
+	"blocklist", "block list", "black list", "dnsbl", "client host blocked",
+	"blocked for spam", "ip source bloquee", "listed in", "listed at", NULL };
+static const char *const p_spam[] = { "spam", "junk mail", "bulk mail",
+	"message content rejected", "content rejected", "scored as", "phish",
+	"unsolicited", NULL };
+static const char *const p_ptr[] = { "ptr record", "reverse dns", "reverse lookup",
+	"no ptr", "rdns", "reverse hostname", "cannot find your hostname",
+	"resolve your address", "not resolve", "reverse-lookup", "forward dns",
+	"ptr lookup", "name lookup failed", NULL };
+static const char *const p_reput[] = { "reputation", "low sender score", NULL };
+static const char *const p_auth[] = { "spf", "dkim", "dmarc", "sender policy framework",
+	"not designate", "authentication failed", "sender id", NULL };
+static const char *const p_blocked[] = { "blacklist", "blocklist", "block list",
+	"black list", "listed in", "listed at", "listed on", "spamhaus", "spamcop",
+	"dnsbl", "rbl", "barracuda", "client host rejected", "connection refused by",
+	"your ip", "your ip address", "has been blocked", "you have been blocked",
+	"access denied", "is blocked", "blocked using", "blocked by", "banned",
+	"not allowed to send", "connections from", "sender ip", "host rejected",
+	"refused to talk", "poor reputation", "not accepting connections", "dynamic ip", "dialup", "dial-up", NULL };
+static const char *const p_relay[] = { "relay access denied", "relaying denied",
+	"not permitted to relay", "unable to relay", "relay not permitted",
+	"relaying not allowed", "we do not relay", "no relaying", "relay denied",
+	"not allowed to relay", "relaying mail to", "open relay", NULL };
+static const char *const p_conn[] = { "too many connections", "too many concurrent",
+	"too many simultaneous", "connection limit", "too many sessions", "frequency limited", "connection frequency", NULL };
+static const char *const p_speed[] = { "rate limit", "ratelimit", "throttl",
+	"too many messages", "too many emails", "sending rate", "try again later",
+	"temporarily deferred", "rate that", NULL };
+static const char *const p_size[] = { "too large", "too big", "message size",
+	"size limit", "exceeds the maximum size", "exceeds size", "maximum size",
+	"message length exceeds", "recipsizelimit", "size exceeds", NULL };
+static const char *const p_full[] = { "mailbox full", "mailbox is full",
+	"mailbox has exceeded", "over quota", "overquota", "quota exceeded",
+	"exceeded storage", "exceeded the storage", "exceeds quota", "quota",
+	"disk space", "mailbox size limit", "insufficient storage", "full mailbox",
+	"not enough space", "mailfolder is full", "user is over", "exceeded its",
+	"storage allocation", "mailbox exceeded", "account is full", "is full",
+	"exceeds allowed size", "mailbox exceeds", "postilaatikko on täynnä", "postlådan är full", "postfach voll", NULL };
+static const char *const p_sysfull[] = { "system full", "disk full",
+	"insufficient system storage", "out of disk", "no space left", NULL };
+static const char *const p_suspend[] = { "disabled", "suspended", "inactive",
+	"not active", "deactivated", "account is locked", "account has been locked",
+	"mailbox is frozen", "expired account", "account expired", "no longer active",
+	"temporarily unavailable", "closed", NULL };
+static const char *const p_moved[] = { "has moved", "moved to", "changed address",
+	"new address", "no longer with", NULL };
+static const char *const p_notaccept[] = { "does not accept mail", "null mx",
+	"nullmx", "not accept any mail", "no smtp service", "no mx",
+	"mx not found", "mail exchanger", "mx or srv record", "accepts no mail", "not accepting mail", NULL };
+static const char *const p_host[] = { "host unknown", "unknown host", "domain not found",
+	"no such domain", "domain does not exist", "host not found", "unrouteable",
+	"unroutable", "name or service not known", "nxdomain",
+	"domain name not found", "unknown domain", "domain is not", "invalid domain",
+	"host or domain name not found", "bad domain",
+	"unresolvable", "domain unknown", "not a known domain", "no valid mx", NULL };
+static const char *const p_user[] = { "user unknown", "unknown user", "no such user",
+	"does not exist", "doesn't exist", "not exist", "recipient unknown",
+	"unknown recipient", "invalid recipient", "no mailbox", "mailbox not found",
+	"user not found", "no such recipient", "recipient not found", "not a valid mailbox",
+	"no such mailbox", "invalid mailbox", "mailbox unavailable", "unknown local part",
+	"unknown address", "address unknown", "bad destination mailbox", "recipnotfound",
+	"unknown or illegal alias", "no such account", "account not found",
+	"not our customer", "unknown mailbox", "mailbox does not", "addressee unknown",
+	"no such person", "recipient no longer", "user doesn't", "user does not",
+	"invalid address", "unknown account", "no account", "is not a valid",
+	"not a valid user", "address rejected", "mailbox unknown", "no valid recipients",
+	"recipient rejected", "user not exist", "not listed in", "unknown email address",
+	"no user", "undeliverable address", "mailbox not available", "not a recipient",
+	"unknown alias", "invalid final delivery", "käyttäjää ei", "okänd mottagare", "unbekannt", "inconnu", NULL };
+static const char *const p_rejected[] = { "sender rejected", "sender address rejected",
+	"sender unknown", "domain of sender", "sender domain", "envelope sender",
+	"from address", "sender verify failed", "sender verification", "bad sender",
+	"return path", "after mail from", "in reply to mail from", "invalid sender",
+	"sender denied", "purported responsible address", NULL };
+static const char *const p_expired[] = { "expired", "retry time", "too long",
+	"timed out", "time out", "timeout", "could not be delivered within",
+	"giving up", "retry timeout exceeded", "delivery time", "were not able to deliver",
+	"has not been delivered", "delayed", "retry period", "queue",
+	"will be retried", "all hosts have been failing", "did not accept our requests", NULL };
+/* a name lookup that failed for now, not a name that does not exist */
+static const char *const p_dns[] = { "name service error", "try again",
+	"dns query failed", "temporary lookup failure", "dns lookup failure", NULL };
+/* the address was taken at RCPT and refused after the message (Sisimai's
+ * reading too): a filter, not an unknown user */
+static const char *const p_afterdata[] = { "end of data",
+	"after data", "in reply to data", NULL };
+static const char *const p_net[] = { "network", "connection refused",
+	"host unreachable", "unreachable", "mail loop", "loops back",
+	"routing loop", "too many hops", "hop count", "lost connection",
+	"connection reset", "broken pipe", NULL };
+static const char *const p_mailer[] = { "x-unix", "command output", "procmail",
+	"mailer error", "exit status", "pipe to", "command died", "program error",
+	"local delivery failed", NULL };
+static const char *const p_syserr[] = { "system error", "internal error",
+	"server error", "local error", "configuration error", "temporary failure",
+	"temporary error", "resources temporarily", "service unavailable",
+	"system problem", "currently unavailable", NULL };
+static const char *const p_security[] = { "authentication required",
+	"tls required", "starttls", "encryption required", "must issue a starttls",
+	"requires authentication", "certificate", "unauthenticated", NULL };
+static const char *const p_syntax[] = { "syntax error", "command unrecognized",
+	"unrecognized command", "bad sequence", "not implemented", "command parameter", NULL };
+static const char *const p_rfc[] = { "rfc 5322", "rfc5322", "rfc 2822", "rfc2822",
+	"rfc 822", "not rfc compliant", "duplicate header", "multiple from",
+	"message-id header", "multiple addresses in from", NULL };
+static const char *const p_content[] = { "content", "mime", "attachment",
+	"improper header", "header error", NULL };
+static const char *const p_policy[] = { "policy", "prohibited", "not allowed",
+	"not permitted", NULL };
+static const char *const p_filtered[] = { "filtered", "filter", "rejected by recipient",
+	"delivery not authorized", "not authorized", "refused", "restricted",
+	"recipient has blocked", "blocked by recipient", "do not accept", NULL };
+static const char *const p_limit[] = { "too many recipients", "recipient limit",
+	"reciplimit", "exceeds the limit", "limit exceeded", NULL };
+
+static const struct rule {
+	enum classify_reason r;
+	const char *const *phrases;
+} rules[] = {
+	{ R_VIRUSDETECTED, p_virus }, { R_REQUIREPTR, p_ptr }, { R_AUTHFAILURE, p_auth }, { R_NORELAYING, p_relay },
+	{ R_MAILBOXFULL, p_full }, { R_MESGTOOBIG, p_size }, { R_SYSTEMFULL, p_sysfull },
+	{ R_NOTACCEPT, p_notaccept }, { R_HASMOVED, p_moved }, { R_NETWORKERROR, p_dns },
+	{ R_NOTCOMPLIANTRFC, p_rfc }, { R_REJECTED, p_rejected }, { R_HOSTUNKNOWN, p_host },
+	{ R_USERUNKNOWN, p_user },
+	{ R_BLOCKED, p_blocklist }, { R_SPAMDETECTED, p_spam }, { R_BADREPUTATION, p_reput },
+	{ R_AUTHFAILURE, p_auth }, { R_BLOCKED, p_blocked }, { R_TOOMANYCONN, p_conn },
+	{ R_SPEEDING, p_speed }, { R_SUSPEND, p_suspend },
+	{ R_SECURITYERROR, p_security }, { R_MAILERERROR, p_mailer },
+	{ R_EXCEEDLIMIT, p_limit }, { R_EXPIRED, p_expired }, { R_NETWORKERROR, p_net },
+	{ R_SYSTEMERROR, p_syserr }, { R_SYNTAXERROR, p_syntax }, { R_POLICYVIOLATION, p_policy },
+	{ R_FILTERED, p_filtered }, { R_CONTENTERROR, p_content },
+};
+
+/* lower-cased copy (ASCII only; UTF-8 bytes kept) */
+static void
+lower(const char *s, size_t n, buf_t *out)
+{
+	buf_reset(out);
+	for (size_t i = 0; i < n; i++)
+		if (buf_addc(out, (char)tolower((unsigned char)s[i])) < 0)
+			break;
+}
+
+static int
+after_data(const char *t)
+{
+	for (const char *const *p = p_afterdata; *p; p++)
+		if (strcasestr(t, *p))
+			return 1;
+	return 0;
+}
+
+static enum classify_reason
+reason_from_text(const char *text)
+{
+	buf_t l;
+	enum classify_reason r = R_UNDEFINED;
+
+	buf_init(&l, CLASSIFY_DIAG_MAX * 2);
+	lower(text, strlen(text), &l);
+	for (size_t i = 0; i < NELEM(rules) && r == R_UNDEFINED; i++)
+		for (const char *const *p = rules[i].phrases; *p; p++)
+			if (strstr(buf_str(&l), *p)) {
+				r = rules[i].r;
+				break;
+			}
+	if (r == R_USERUNKNOWN && after_data(buf_str(&l)))
+		r = R_FILTERED;
+	buf_free(&l);
+	return r;
+}
+
+/* the RFC 3463 status's reason, where the detail says one */
+static enum classify_reason
+reason_from_status(const char *st)
+{
+	static const struct { const char *code; enum classify_reason r; } map[] = {
+		{ "1.1", R_USERUNKNOWN }, { "1.0", R_USERUNKNOWN }, { "1.3", R_USERUNKNOWN },
+		{ "1.4", R_USERUNKNOWN }, { "1.5", R_USERUNKNOWN }, { "1.2", R_HOSTUNKNOWN },
+		{ "1.6", R_HASMOVED }, { "1.7", R_REJECTED }, { "1.8", R_REJECTED },
+		{ "1.9", R_REJECTED },
+		{ "1.10", R_NOTACCEPT }, { "2.0", R_FILTERED }, { "2.1", R_SUSPEND },
+		{ "2.2", R_MAILBOXFULL }, { "2.3", R_MESGTOOBIG }, { "2.4", R_MAILERERROR },
+		{ "3.0", R_SYSTEMERROR }, { "3.1", R_SYSTEMFULL }, { "3.2", R_NOTACCEPT },
+		{ "3.3", R_SYSTEMERROR }, { "3.4", R_MESGTOOBIG }, { "3.5", R_SYSTEMERROR },
+		{ "4.0", R_NETWORKERROR }, { "4.1", R_NETWORKERROR }, { "4.2", R_NETWORKERROR },
+		{ "4.3", R_SYSTEMERROR }, { "4.4", R_HOSTUNKNOWN }, { "4.5", R_NETWORKERROR },
+		{ "4.6", R_NETWORKERROR }, { "4.7", R_EXPIRED }, { "5.0", R_SYNTAXERROR },
+		{ "5.1", R_SYNTAXERROR }, { "5.2", R_SYNTAXERROR }, { "5.3", R_EXCEEDLIMIT },
+		{ "5.4", R_SYNTAXERROR }, { "6.0", R_CONTENTERROR }, { "6.1", R_CONTENTERROR },
+		{ "6.2", R_CONTENTERROR }, { "6.3", R_CONTENTERROR }, { "6.4", R_CONTENTERROR },
+		{ "6.5", R_CONTENTERROR }, { "7.0", R_SECURITYERROR }, { "7.1", R_REJECTED },
+		{ "7.2", R_FILTERED }, { "7.7", R_SECURITYERROR }, { "7.8", R_SECURITYERROR },
+		{ "7.9", R_SECURITYERROR }, { "7.13", R_SUSPEND }, { "7.17", R_HASMOVED },
+		{ "7.18", R_HASMOVED }, { "7.20", R_AUTHFAILURE }, { "7.21", R_AUTHFAILURE },
+		{ "7.22", R_AUTHFAILURE }, { "7.23", R_AUTHFAILURE }, { "7.24", R_AUTHFAILURE },
+		{ "7.25", R_REQUIREPTR }, { "7.26", R_AUTHFAILURE }, { "7.27", R_NOTACCEPT },
+	};
+
+	if (st[0] == '\0' || st[1] != '.')
+		return R_UNDEFINED;
+	for (size_t i = 0; i < NELEM(map); i++)
+		if (strcmp(st + 2, map[i].code) == 0)
+			return map[i].r;
+	return R_UNDEFINED;
+}
+
+/* the status a reason implies when the report gives none: Sisimai's
+ * pseudo-codes CLASS.0.9NN where it has one (so the figures compare with
+ * its corpus), else the RFC 3463 code that says the same */
+static void
+status_from_reason(enum classify_reason r, int soft, char *out, size_t max)
+{
+	static const struct { enum classify_reason r; const char *code; } map[] = {
+		{ R_UNDEFINED, "0.900" }, { R_ONHOLD, "0.901" }, { R_FILTERED, "0.910" },
+		{ R_USERUNKNOWN, "0.911" }, { R_HOSTUNKNOWN, "0.912" },
+		{ R_REJECTED, "0.918" }, { R_SUSPEND, "0.921" }, { R_MAILBOXFULL, "0.922" },
+		{ R_NOTACCEPT, "0.932" }, { R_MAILERERROR, "0.939" },
+		{ R_NETWORKERROR, "0.944" }, { R_EXPIRED, "0.947" }, { R_BLOCKED, "0.971" },
+		{ R_REQUIREPTR, "0.973" }, { R_HASMOVED, "1.6" }, { R_MESGTOOBIG, "3.4" },
+		{ R_NORELAYING, "7.1" }, { R_SYSTEMFULL, "3.1" }, { R_SYSTEMERROR, "3.0" },
+		{ R_SPAMDETECTED, "7.1" }, { R_VIRUSDETECTED, "7.1" },
+		{ R_SECURITYERROR, "7.0" }, { R_POLICYVIOLATION, "7.0" },
+		{ R_AUTHFAILURE, "7.26" }, { R_BADREPUTATION, "7.1" },
+		{ R_CONTENTERROR, "6.0" }, { R_EXCEEDLIMIT, "5.3" }, { R_SYNTAXERROR, "5.2" },
+		{ R_NOTCOMPLIANTRFC, "6.0" }, { R_SPEEDING, "7.1" }, { R_TOOMANYCONN, "4.5" },
+	};
+
+	out[0] = '\0';
+	for (size_t i = 0; i < NELEM(map); i++)
+		if (map[i].r == r) {
+			snprintf(out, max, "%c.%s", soft ? '4' : '5', map[i].code);
+			return;
+		}
+}
+
+/* --- text helpers ---------------------------------------------------------- */
+
+static int
+is_digit_at(const char *s, const char *end)
+{
+	return s < end && isdigit((unsigned char)*s);
+}
+
+/* find_status - the first d.ddd.ddd enhanced status ([245] class) in
+ * [s, end) that is not part of a dotted number */
+static int
+find_status(const char *s, const char *end, char *out, size_t max)
+{
+	for (const char *p = s; p + 5 <= end; p++) {
+		const char *q = p;
+		size_t n;
+
+		if ((*p != '2' && *p != '4' && *p != '5') || p[1] != '.')
+			continue;
+		if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.'))
+			continue;
+		q = p + 2;
+		if (!is_digit_at(q, end))
+			continue;
+		for (n = 0; is_digit_at(q, end) && n < 3; n++, q++)
+			;
+		if (is_digit_at(q, end) || q >= end || *q != '.')
+			continue;
+		q++;
+		if (!is_digit_at(q, end))
+			continue;
+		for (n = 0; is_digit_at(q, end) && n < 3; n++, q++)
+			;
+		if (is_digit_at(q, end) || (q < end && *q == '.' && is_digit_at(q + 1, end)))
+			continue;
+		if (*p == '2')
+			continue;	/* success in a failure report is an echo */
+		n = (size_t)(q - p);
+		if (n >= max)
+			continue;
+		memcpy(out, p, n);
+		out[n] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* reply_status - the enhanced status that follows an SMTP reply code in
+ * [s, end) ("550 5.7.1", "550-5.2.2"): the remote server's own word, more
+ * exact than a DSN's Status field or a gateway's summary */
+static int
+reply_status(const char *s, const char *end, char *out, size_t max)
+{
+	for (const char *p = s; p + 9 <= end; p++) {
+		if ((*p != '4' && *p != '5') || !isdigit((unsigned char)p[1]) ||
+		    !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-') ||
+		    p[4] != *p || p[5] != '.' || (p > s && isalnum((unsigned char)p[-1])))
+			continue;
+		if (find_status(p + 4, p + 4 + (end - p - 4 < 12 ? end - p - 4 : 12), out, max) &&
+		    out[0] == *p)
+			return 1;
+	}
+	return 0;
+}
+
+/* find_reply - the first SMTP reply code [45]dd standing alone */
+static int
+find_reply(const char *s, const char *end)
+{
+	for (const char *p = s; p + 3 <= end; p++) {
+		if ((*p != '4' && *p != '5') || !is_digit_at(p + 1, end) ||
+		    !is_digit_at(p + 2, end))
+			continue;
+		if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
+		    p[-1] == '-' || p[-1] == ':' || p[-1] == '/'))
+			continue;
+		if (p + 3 < end && !(p[3] == ' ' || p[3] == '-' || p[3] == '\n' ||
+		    p[3] == '\r' || p[3] == '\t' || p[3] == ']' || p[3] == ')'))
+			continue;
+		if (p[1] > '5')
+			continue;
+		return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+	}
+	return 0;
+}
+
+/* squeeze - [s, s+n) as one line into out (whitespace runs to one space),
+ * cut at out's ceiling */
+static void
+squeeze(const char *s, size_t n, buf_t *out)
+{
+	int space = out->len > 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (isspace(c) || c < 0x20) {
+			space = out->len > 0;
+			continue;
+		}
+		if (space && buf_addc(out, ' ') < 0)
+			return;
+		space = 0;
+		if (buf_addc(out, (char)c) < 0)
+			return;
+	}
+}
+
+/* header block end: offset just past the empty line, or len */
+static size_t
+header_end(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '\n')
+			continue;
+		if (i + 1 < len && s[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && s[i + 1] == '\r' && s[i + 2] == '\n')
+			return i + 3;
+	}
+	return len;
+}
+
+/* hdr_get - the nth (0 first) field called name in the header block [s,
+ * s+len), unfolded and trimmed, into out: 1 found, 0 not */
+static int
+hdr_get(const char *s, size_t len, const char *name, int nth, buf_t *out)
+{
+	size_t nl = strlen(name), i = 0;
+
+	buf_reset(out);
+	while (i < len) {
+		size_t eol = i;
+
+		while (eol < len && s[eol] != '\n')
+			eol++;
+		if (eol - i > nl && strncasecmp(s + i, name, nl) == 0 && s[i + nl] == ':' &&
+		    nth-- == 0) {
+			size_t start = i + nl + 1, end = eol;
+
+			/* continuation lines */
+			while (end + 1 < len && (s[end + 1] == ' ' || s[end + 1] == '\t')) {
+				end++;
+				while (end < len && s[end] != '\n')
+					end++;
+			}
+			squeeze(s + start, end - start, out);
+			return 1;
+		}
+		i = eol + 1;
+	}
+	return 0;
+}
+
+static int
+addr_char(int c)
+{
+	return isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL;
+}
+
+/* next_addr - the next local@domain.tld in [*pos, end) into out; *pos
+ * after it; 0 when none is left */
+static int
+next_addr(const char **pos, const char *end, char *out, size_t max)
+{
+	for (const char *at = memchr(*pos, '@', (size_t)(end - *pos)); at;
+	    at = memchr(at + 1, '@', (size_t)(end - at - 1))) {
+		const char *a = at, *b = at + 1;
+		int dot = 0;
+		size_t n;
+
+		while (a > *pos && addr_char((unsigned char)a[-1]))
+			a--;
+		while (b < end && (isalnum((unsigned char)*b) || *b == '-' || *b == '.')) {
+			dot |= *b == '.';
+			b++;
+		}
+		while (b > at + 1 && b[-1] == '.')
+			b--;
+		while (a < at && *a == '.')
+			a++;
+		if (a == at || b == at + 1 || !dot)
+			continue;
+		n = (size_t)(b - a);
+		if (n >= max)
+			continue;
+		memcpy(out, a, n);
+		out[n] = '\0';
+		*pos = b;
+		return 1;
+	}
+	*pos = end;
+	return 0;
+}
+
+/* first_addr - the first address in s into out: 1, or 0 */
+static int
+first_addr(const char *s, char *out, size_t max)
+{
+	const char *p = s;
+
+	return next_addr(&p, s + strlen(s), out, max);
+}
+
+int
+classify_token_split(const char *addr, const char *local, char *tok, size_t max)
+{
+	size_t ll = strlen(local), n;
+	const char *at = strrchr(addr, '@'), *p = addr;
+
+	if (ll == 0 || at == NULL)
+		return 0;
+	if (*p == '<')
+		p++;
+	if (strncasecmp(p, local, ll) != 0 || p[ll] != '+')
+		return 0;
+	p += ll + 1;
+	n = (size_t)(at - p);
+	if (n == 0 || n >= max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)p[i]) && p[i] != '-' && p[i] != '_')
+			return 0;
+	memcpy(tok, p, n);
+	tok[n] = '\0';
+	return 1;
+}
+
+/* --- the walk -------------------------------------------------------------- */
+
+struct ctx {
+	buf_t	 text;		/* the notification's text parts, decoded */
+	buf_t	 html;		/* its HTML parts, when there is no text */
+	buf_t	 dsn;		/* message/delivery-status bodies */
+	buf_t	 arf;		/* message/feedback-report */
+	buf_t	 orig;		/* the returned original's header block */
+	int	 nparts;
+};
+
+static void
+append(buf_t *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->max)
+		n = b->max > b->len + 1 ? b->max - b->len - 1 : 0;
+	if (buf_add(b, s, n) < 0 || buf_addc(b, '\n') < 0)
+		return;
+}
+
+static void
+part_text(struct mailmime *m, const char **s, size_t *n, char **decoded)
+{
+	struct mailmime_data *d = m->mm_type == MAILMIME_SINGLE ? m->mm_data.mm_single :
+	    m->mm_body;
+	size_t idx = 0, dlen = 0;
+
+	*s = NULL;
+	*n = 0;
+	*decoded = NULL;
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
+		return;
+	*s = d->dt_data.dt_text.dt_data;
+	*n = d->dt_data.dt_text.dt_length;
+	if (d->dt_encoded && (d->dt_encoding == MAILMIME_MECHANISM_BASE64 ||
+	    d->dt_encoding == MAILMIME_MECHANISM_QUOTED_PRINTABLE) &&
+	    mailmime_part_parse(*s, *n, &idx, d->dt_encoding, decoded, &dlen) ==
+	    MAILIMF_NO_ERROR) {
+		*s = *decoded;
+		*n = dlen;
+	}
+}
+
+/* type and subtype of a part, lower-case, "text/plain" when unsaid */
+static void
+part_type(struct mailmime *m, char *out, size_t max)
+{
+	struct mailmime_content *ct = m->mm_content_type;
+	const char *t = "text", *sub = ct && ct->ct_subtype ? ct->ct_subtype : "plain";
+
+	if (ct && ct->ct_type) {
+		if (ct->ct_type->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
+			struct mailmime_composite_type *c = ct->ct_type->tp_data.tp_composite_type;
+
+			t = c->ct_type == MAILMIME_COMPOSITE_TYPE_MESSAGE ? "message" :
+			    c->ct_type == MAILMIME_COMPOSITE_TYPE_MULTIPART ? "multipart" :
+			    c->ct_token ? c->ct_token : "x";
+		} else {
+			struct mailmime_discrete_type *d = ct->ct_type->tp_data.tp_discrete_type;
+
+			switch (d->dt_type) {
+			case MAILMIME_DISCRETE_TYPE_TEXT: t = "text"; break;
+			case MAILMIME_DISCRETE_TYPE_APPLICATION: t = "application"; break;
+			default: t = d->dt_extension ? d->dt_extension : "x"; break;
+			}
+		}
+	}
+	snprintf(out, max, "%s/%s", t, sub);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+static void
+walk(struct ctx *c, struct mailmime *m, int depth)
+{
+	char type[128];
+	const char *s;
+	size_t n;
+	char *dec;
+
+	if (m == NULL || depth > DEPTH_MAX || ++c->nparts > CLASSIFY_PARTS_MAX)
+		return;
+	switch (m->mm_type) {
+	case MAILMIME_MULTIPLE:
+		for (clistiter *it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it;
+		    it = clist_next(it))
+			walk(c, clist_content(it), depth + 1);
+		return;
+	case MAILMIME_MESSAGE:
+		if (depth == 0) {
+			walk(c, m->mm_data.mm_message.mm_msg_mime, depth + 1);
+			return;
+		}
+		/* the returned original: its headers only, never its text */
+		if (c->orig.len == 0 && m->mm_body &&
+		    m->mm_body->dt_type == MAILMIME_DATA_TEXT) {
+			s = m->mm_body->dt_data.dt_text.dt_data;
+			n = m->mm_body->dt_data.dt_text.dt_length;
+			append(&c->orig, s, header_end(s, n));
+		}
+		return;
+	case MAILMIME_SINGLE:
+		break;
+	default:
+		return;
+	}
+	part_type(m, type, sizeof type);
+	part_text(m, &s, &n, &dec);
+	if (s == NULL)
+		return;
+	if (strcmp(type, "message/delivery-status") == 0 ||
+	    strcmp(type, "message/global-delivery-status") == 0)
+		append(&c->dsn, s, n);
+	else if (strcmp(type, "message/feedback-report") == 0)
+		append(&c->arf, s, n);
+	else if (strcmp(type, "text/rfc822-headers") == 0 ||
+	    strcmp(type, "message/rfc822-headers") == 0 ||
+	    strcmp(type, "message/global-headers") == 0) {
+		if (c->orig.len == 0)
+			append(&c->orig, s, header_end(s, n));
+	} else if (strcmp(type, "text/html") == 0)
+		append(&c->html, s, n);
+	else if (strncmp(type, "text/", 5) == 0 || strcmp(type, "message/rfc822") == 0)
+		append(&c->text, s, n);
+	if (dec)
+		mmap_string_unref(dec);
+}
+
+/* the crude text of HTML: tags dropped, entities left */
+static void
+html_text(const buf_t *html, buf_t *out)
+{
+	int tag = 0;
+
+	for (size_t i = 0; i < html->len; i++) {
+		char ch = html->data[i];
+
+		if (ch == '<')
+			tag = 1;
+		else if (ch == '>') {
+			tag = 0;
+			if (buf_addc(out, ' ') < 0)
+				return;
+		} else if (!tag && buf_addc(out, ch) < 0)
+			return;
+	}
+}
+
+/* --- the report ---------------------------------------------------------- */
+
+static classify_rcpt_t *
+add_rcpt(classify_report_t *r, const char *addr)
+{
+	classify_rcpt_t *x;
+
+	for (size_t i = 0; i < r->nrcpt; i++)
+		if (*addr && strcasecmp(r->rcpt[i].address, addr) == 0)
+			return NULL;
+	if (r->nrcpt == CLASSIFY_RCPT_MAX)
+		return NULL;
+	x = &r->rcpt[r->nrcpt++];
+	memset(x, 0, sizeof *x);
+	snprintf(x->address, sizeof x->address, "%s", addr);
+	buf_init(&x->diag, CLASSIFY_DIAG_MAX);
+	return x;
+}
+
+/* temporary - the text says the failure is not final */
+static int
+temporary(const char *t)
+{
+	return t && (strcasestr(t, "will be retried") || strcasestr(t, "temporary failure") ||
+	    strcasestr(t, "temporarily") || strcasestr(t, "delivery delayed") ||
+	    strcasestr(t, "will keep trying") || strcasestr(t, "still trying") ||
+	    strcasestr(t, "not yet been delivered"));
+}
+
+/* judge - reason, status and hardness of x from its diagnostic text, its
+ * status (may be "") and the text around it when the diagnostic is mute */
+static void
+judge(classify_rcpt_t *x, const char *around)
+{
+	enum classify_reason byst;
+	const char *d = buf_str(&x->diag);
+
+	if (x->status[0] == '\0' || strcmp(x->status + 1, ".0.0") == 0)
+		find_status(d, d + x->diag.len, x->status, sizeof x->status);
+	{
+		char better[sizeof x->status];
+
+		if (reply_status(d, d + x->diag.len, better, sizeof better))
+			memcpy(x->status, better, sizeof better);
+	}
+	/* a generic DSN status: the notification text may say more */
+	if (strcmp(x->status + 1, ".0.0") == 0 && x->diag.len == 0 && around) {
+		char better[sizeof x->status];
+
+		if (find_status(around, around + strlen(around), better, sizeof better) &&
+		    better[0] == x->status[0])
+			memcpy(x->status, better, sizeof better);
+	}
+	if (x->replycode == 0)
+		x->replycode = find_reply(d, d + x->diag.len);
+	byst = reason_from_status(x->status);
+	x->reason = reason_from_text(d);
+	/* a specific status beats words; a generic one (x.0.0, x.7.1, ...) does not */
+	if (byst == R_USERUNKNOWN || byst == R_HOSTUNKNOWN || byst == R_MAILBOXFULL ||
+	    byst == R_HASMOVED || byst == R_REQUIREPTR || byst == R_AUTHFAILURE ||
+	    byst == R_MESGTOOBIG || (byst == R_REJECTED && x->status[2] == '1')) {
+		if (x->reason == R_UNDEFINED || (x->reason != R_MAILBOXFULL &&
+		    x->reason != R_BLOCKED &&
+		    x->reason != R_SPAMDETECTED && x->reason != R_POLICYVIOLATION &&
+		    x->reason != R_VIRUSDETECTED && x->reason != R_MAILERERROR))
+			x->reason = byst;
+	}
+	if (x->reason == R_UNDEFINED && around && *around) {
+		classify_rcpt_t tmp;
+
+		x->reason = reason_from_text(around);
+		if (x->status[0] == '\0') {
+			memset(&tmp, 0, sizeof tmp);
+			find_status(around, around + strlen(around), x->status,
+			    sizeof x->status);
+		}
+		if (x->replycode == 0)
+			x->replycode = find_reply(around, around + strlen(around));
+	}
+	if (x->reason == R_UNDEFINED)
+		x->reason = byst;
+	/* refused after the message, not at RCPT: a filter */
+	if (x->reason == R_USERUNKNOWN && around && after_data(around))
+		x->reason = R_FILTERED;
+	if (x->status[0] == '\0')
+		status_from_reason(x->reason, x->replycode / 100 == 4 || temporary(around),
+		    x->status, sizeof x->status);
+	x->hard = reason_hard(x->reason, x->status, x->replycode);
+}
+
+/* value after "type;" of a DSN address or diagnostic field */
+static const char *
+after_type(const char *v)
+{
+	const char *semi = strchr(v, ';');
+
+	if (semi == NULL)
+		return v;
+	semi++;
+	while (*semi == ' ')
+		semi++;
+	return semi;
+}
+
+/* the address inside v: <...> or bare, into out */
+static void
+pick_addr(const char *v, char *out, size_t max)
+{
+	if (!first_addr(v, out, max))
+		out[0] = '\0';
+}
+
+/* dsn - the per-recipient groups of message/delivery-status text: failed
+ * and delayed ones as bounces; 1 when any was found.  The first delivered
+ * one's address into delivered ("?" when it has none) */
+static int
+dsn(classify_report_t *r, const struct ctx *c, char *delivered)
+{
+	const char *s = buf_str(&c->dsn), *end = s + c->dsn.len;
+	buf_t v, diag;
+	int any = 0;
+
+	buf_init(&v, VALUE_MAX);
+	buf_init(&diag, VALUE_MAX);
+	while (s < end) {
+		size_t glen = header_end(s, (size_t)(end - s));
+		char addr[CLASSIFY_ADDR_MAX + 1] = "", action[32] = "";
+		classify_rcpt_t *x;
+
+		if (hdr_get(s, glen, "Final-Recipient", 0, &v))
+			pick_addr(after_type(buf_str(&v)), addr, sizeof addr);
+		if (!*addr && hdr_get(s, glen, "Original-Recipient", 0, &v))
+			pick_addr(after_type(buf_str(&v)), addr, sizeof addr);
+		if (!*addr && !hdr_get(s, glen, "Action", 0, &v)) {
+			s += glen ? glen : 1;
+			continue;
+		}
+		if (hdr_get(s, glen, "Action", 0, &v))
+			snprintf(action, sizeof action, "%s", buf_str(&v));
+		for (char *p = action; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if (strncmp(action, "delivered", 9) == 0 || strncmp(action, "relayed", 7) == 0 ||
+		    strncmp(action, "expanded", 8) == 0) {
+			if (!*delivered)
+				snprintf(delivered, CLASSIFY_ADDR_MAX + 1, "%s", *addr ? addr : "?");
+			s += glen ? glen : 1;
+			continue;
+		}
+		if ((x = add_rcpt(r, addr)) == NULL) {
+			s += glen ? glen : 1;
+			continue;
+		}
+		any = 1;
+		if (hdr_get(s, glen, "Status", 0, &v)) {
+			const char *sv = buf_str(&v);
+
+			find_status(sv, sv + v.len, x->status, sizeof x->status);
+		}
+		buf_reset(&diag);
+		if (hdr_get(s, glen, "Diagnostic-Code", 0, &v))
+			squeeze(after_type(buf_str(&v)), strlen(after_type(buf_str(&v))),
+			    &x->diag);
+		if (hdr_get(s, glen, "X-Postfix-Diagnostic", 0, &v) && x->diag.len == 0)
+			squeeze(buf_str(&v), v.len, &x->diag);
+		/* the notification text speaks for a mute DSN */
+		judge(x, buf_str(&c->text));
+		if (strncmp(action, "delayed", 7) == 0 && x->reason == R_UNDEFINED)
+			x->reason = R_EXPIRED;
+		s += glen ? glen : 1;
+	}
+	buf_free(&v);
+	buf_free(&diag);
+	return any;
+}
+
+static int
+starts_ci(const char *s, const char *p)
+{
+	return strncasecmp(s, p, strlen(p)) == 0;
+}
+
+/* cut - the notification text up to the returned original, where a
+ * server quotes it inline rather than as a MIME part */
+static size_t
+cut(const char *s, size_t len)
+{
+	static const char *const marks[] = { "------ this is a copy of the message",
+		"--- below this line is a copy", "----- original message",
+		"original message follows", "----- unsent message follows",
+		"------ original message", "--- original message", "content-type: message/rfc822",
+		"----- the header of the original", "received: from", "return-path:",
+		"------- returned message", "--- the header of the original",
+		"-----original message-----", "original message header", "this is a copy of the",
+		"------ the message", "---- start of returned message",
+		"--- header of the original", NULL };
+	size_t i = 0;
+
+	while (i < len) {
+		size_t eol = i;
+
+		while (eol < len && s[eol] != '\n')
+			eol++;
+		for (size_t k = i; k < eol && k < i + 4; k++) {
+			if (s[k] != ' ' && s[k] != '\t' && s[k] != '>' && s[k] != '|')
+				break;
+			i = k + 1;
+		}
+		for (const char *const *m = marks; *m; m++)
+			if (eol - i >= strlen(*m) && starts_ci(s + i, *m) && i > 0)
+				return i;
+		i = eol + 1;
+	}
+	return len;
+}
+
+/* excluded - an address that is not a failed recipient: the report's
+ * own, the returned original's sender, ours, a daemon's */
+static int
+excluded(const char *a, const char *const *skip, size_t nskip, const classify_opts_t *o)
+{
+	char t[2];
+
+	for (size_t i = 0; i < nskip; i++)
+		if (skip[i][0] && strcasecmp(a, skip[i]) == 0)
+			return 1;
+	if (starts_ci(a, "postmaster@") || starts_ci(a, "mailer-daemon@") ||
+	    starts_ci(a, "mailer_daemon@") || starts_ci(a, "root@") ||
+	    starts_ci(a, "noreply@") || starts_ci(a, "no-reply@"))
+		return 1;
+	if (o->bounce_local && (classify_token_split(a, o->bounce_local, t, sizeof t) ||
+	    (strlen(a) > strlen(o->bounce_local) &&
+	    strncasecmp(a, o->bounce_local, strlen(o->bounce_local)) == 0 &&
+	    a[strlen(o->bounce_local)] == '+')))
+		return 1;
+	/* a Message-ID looks like an address */
+	return strchr(a, '$') != NULL;
+}
+
+/* scan - recipients of a bounce in words: X-Failed-Recipients, else the
+ * addresses of the notification text, else the original's To */
+static void
+scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
+    const buf_t *orig, const classify_opts_t *o)
+{
+	char self_from[CLASSIFY_ADDR_MAX + 1] = "", self_to[CLASSIFY_ADDR_MAX + 1] = "";
+	char orig_from[CLASSIFY_ADDR_MAX + 1] = "", orig_to[CLASSIFY_ADDR_MAX + 1] = "";
+	char a[CLASSIFY_ADDR_MAX + 1];
+	const char *skip[3] = { self_from, self_to, orig_from };
+	const char *s = buf_str(text), *end, *p;
+	size_t pos[CLASSIFY_RCPT_MAX];
+	buf_t v;
+
+	buf_init(&v, VALUE_MAX);
+	if (hdr_get(hdrs, hlen, "From", 0, &v))
+		pick_addr(buf_str(&v), self_from, sizeof self_from);
+	if (hdr_get(hdrs, hlen, "To", 0, &v))
+		pick_addr(buf_str(&v), self_to, sizeof self_to);
+	if (hdr_get(orig->data ? orig->data : "", orig->len, "From", 0, &v))
+		pick_addr(buf_str(&v), orig_from, sizeof orig_from);
+	if (hdr_get(orig->data ? orig->data : "", orig->len, "To", 0, &v))
+		pick_addr(buf_str(&v), orig_to, sizeof orig_to);
+	end = s + cut(s, text->len);
+	if (hdr_get(hdrs, hlen, "X-Failed-Recipients", 0, &v)) {
+		const char *q = buf_str(&v);
+
+		while (next_addr(&q, buf_str(&v) + v.len, a, sizeof a))
+			add_rcpt(r, a);
+	}
+	if (r->nrcpt == 0) {
+		p = s;
+		while (next_addr(&p, end, a, sizeof a))
+			if (!excluded(a, skip, NELEM(skip), o))
+				add_rcpt(r, a);
+	}
+	/* the original's addressee, when the text names it among others */
+	if (r->nrcpt > 1 && *orig_to) {
+		for (size_t i = 0; i < r->nrcpt; i++)
+			if (strcasecmp(r->rcpt[i].address, orig_to) == 0) {
+				classify_rcpt_t keep = r->rcpt[i];
+
+				for (size_t k = 0; k < r->nrcpt; k++)
+					if (k != i)
+						buf_free(&r->rcpt[k].diag);
+				r->rcpt[0] = keep;
+				r->nrcpt = 1;
+				break;
+			}
+	}
+	if (r->nrcpt == 0 && *orig_to)
+		add_rcpt(r, orig_to);
+	if (r->nrcpt == 0)
+		add_rcpt(r, "");
+	/* each recipient's diagnostic: the text from its first mention to the
+	 * next one's (or NEAR_MAX bytes) */
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		const char *f = *r->rcpt[i].address ? strcasestr(s, r->rcpt[i].address) : NULL;
+
+		pos[i] = f && f < end ? (size_t)(f - s) : 0;
+	}
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		size_t from = pos[i], to = (size_t)(end - s);
+
+		while (from > 0 && s[from - 1] != '\n')
+			from--;
+		for (size_t k = 0; k < r->nrcpt; k++)
+			if (pos[k] > pos[i] && pos[k] < to)
+				to = pos[k];
+		if (to - from > NEAR_MAX)
+			to = from + NEAR_MAX;
+		squeeze(s + from, to - from, &r->rcpt[i].diag);
+		buf_reset(&v);
+		squeeze(s, (size_t)(end - s), &v);
+		judge(&r->rcpt[i], buf_str(&v));
+	}
+	buf_free(&v);
+}
+
+/* ses - an Amazon SES notification (bare, or the Message of an SNS one):
+ * 1 when it was one */
+static int
+ses(classify_report_t *r, const char *s, size_t n)
+{
+	json_t *root, *m, *list;
+	const char *type, *arr = NULL, *sub = NULL;
+	int rc = 0;
+
+	buf_t unfolded;
+
+	while (n && isspace((unsigned char)*s))
+		s++, n--;
+	if (n == 0 || *s != '{')
+		return 0;
+	/* a mail gateway folds long lines as "!" LF SP: undone */
+	buf_init(&unfolded, TEXT_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '!' && i + 2 < n && (s[i + 1] == '\n' || s[i + 1] == '\r')) {
+			i += s[i + 1] == '\r' ? 2 : 1;
+			while (i + 1 < n && (s[i + 1] == ' ' || s[i + 1] == '\n'))
+				i++;
+			continue;
+		}
+		if (buf_addc(&unfolded, s[i]) < 0)
+			break;
+	}
+	root = json_loadb(unfolded.data ? unfolded.data : "", unfolded.len,
+	    JSON_DISABLE_EOF_CHECK, NULL);
+	buf_free(&unfolded);
+	if (root == NULL)
+		return 0;
+	m = root;
+	if (json_is_string(json_object_get(root, "Message"))) {
+		const char *inner = json_string_value(json_object_get(root, "Message"));
+
+		m = json_loads(inner, 0, NULL);
+		json_decref(root);
+		if ((root = m) == NULL)
+			return 0;
+	}
+	type = json_string_value(json_object_get(m, "notificationType"));
+	if (type == NULL)
+		type = json_string_value(json_object_get(m, "eventType"));
+	if (type == NULL)
+		goto out;
+	if (strcmp(type, "Bounce") == 0) {
+		json_t *b = json_object_get(m, "bounce");
+
+		r->kind = KIND_BOUNCE;
+		arr = "bouncedRecipients";
+		list = json_object_get(b, arr);
+		sub = json_string_value(json_object_get(b, "bounceType"));
+		for (size_t i = 0; i < json_array_size(list); i++) {
+			json_t *e = json_array_get(list, i);
+			const char *addr = json_string_value(json_object_get(e, "emailAddress"));
+			const char *st = json_string_value(json_object_get(e, "status"));
+			const char *dc = json_string_value(json_object_get(e, "diagnosticCode"));
+			classify_rcpt_t *x = add_rcpt(r, addr ? addr : "");
+
+			if (x == NULL)
+				continue;
+			if (st)
+				find_status(st, st + strlen(st), x->status, sizeof x->status);
+			if (dc)
+				squeeze(dc, strlen(dc), &x->diag);
+			judge(x, json_string_value(json_object_get(b, "bounceSubType")));
+			if (sub && strcmp(sub, "Transient") == 0)
+				x->hard = 0;
+		}
+		rc = 1;
+	} else if (strcmp(type, "Complaint") == 0) {
+		json_t *cpl = json_object_get(m, "complaint");
+		const char *ft = json_string_value(json_object_get(cpl, "complaintFeedbackType"));
+
+		r->kind = KIND_COMPLAINT;
+		snprintf(r->feedback_type, sizeof r->feedback_type, "%s", ft ? ft : "abuse");
+		list = json_object_get(cpl, "complainedRecipients");
+		for (size_t i = 0; i < json_array_size(list); i++) {
+			const char *addr = json_string_value(json_object_get(json_array_get(list,
+			    i), "emailAddress"));
+			classify_rcpt_t *x = add_rcpt(r, addr ? addr : "");
+
+			if (x)
+				x->reason = R_FEEDBACK;
+		}
+		rc = 1;
+	} else if (strcmp(type, "Delivery") == 0) {
+		list = json_object_get(json_object_get(m, "delivery"), "recipients");
+		r->kind = KIND_DELIVERED;
+		for (size_t i = 0; i < json_array_size(list); i++) {
+			const char *addr = json_string_value(json_array_get(list, i));
+			classify_rcpt_t *x = add_rcpt(r, addr ? addr : "");
+
+			if (x) {
+				x->reason = R_DELIVERED;
+				snprintf(x->status, sizeof x->status, "2.0.0");
+			}
+		}
+		rc = 1;
+	}
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* auto-reply by RFC 3834 and the common vacation forms */
+static int
+autoreply(const char *h, size_t hlen)
+{
+	static const char *const subjects[] = { "auto:", "automatic reply", "autoreply",
+		"auto-reply", "auto reply", "automatische antwort", "out of office",
+		"out of the office", "vacation", "away from", "abwesenheit", "poissa",
+		"lomalla", "automaattinen vastaus", "frånvaro", "autosvar",
+		"réponse automatique", "absence", "on leave", "respuesta automática", NULL };
+	buf_t v;
+	int yes = 0;
+
+	buf_init(&v, VALUE_MAX);
+	if (hdr_get(h, hlen, "Auto-Submitted", 0, &v) && starts_ci(buf_str(&v), "auto-replied"))
+		yes = 1;
+	else if (hdr_get(h, hlen, "X-Autoreply", 0, &v) || hdr_get(h, hlen, "X-Autorespond", 0,
+	    &v) || hdr_get(h, hlen, "X-Autoresponder", 0, &v))
+		yes = 1;
+	else if (hdr_get(h, hlen, "Precedence", 0, &v) && starts_ci(buf_str(&v), "auto_reply"))
+		yes = 1;
+	else if (hdr_get(h, hlen, "X-Auto-Response-Suppress", 0, &v) &&
+	    hdr_get(h, hlen, "Subject", 0, &v) && (starts_ci(buf_str(&v), "automatic reply") ||
+	    starts_ci(buf_str(&v), "auto")))
+		yes = 1;
+	else if (hdr_get(h, hlen, "Subject", 0, &v)) {
+		buf_t l;
+
+		buf_init(&l, VALUE_MAX);
+		lower(buf_str(&v), v.len, &l);
+		for (const char *const *p = subjects; *p && !yes; p++)
+			yes = strstr(buf_str(&l), *p) != NULL;
+		buf_free(&l);
+	}
+	buf_free(&v);
+	return yes;
+}
+
+/* a bounce in words: who sent it and what it is called */
+static int
+bounce_like(const char *h, size_t hlen, const buf_t *text)
+{
+	static const char *const from[] = { "mailer-daemon", "postmaster", "mail delivery",
+		"mail administrator", "mailer_daemon", "mail system", "mdaemon",
+		"microsoftexchange", "bounce", NULL };
+	static const char *const subj[] = { "undeliver", "delivery status", "returned mail",
+		"delivery failure", "failure notice", "delivery notification", "not delivered",
+		"could not be delivered", "failed", "mail delivery", "nondeliverable",
+		"non-deliverable", "undelivered", "rejected", "delivery problem",
+		"warning: could not", "returned to sender", "delivery error", "error", NULL };
+	buf_t v, l;
+	int yes = 0;
+
+	buf_init(&v, VALUE_MAX);
+	buf_init(&l, VALUE_MAX);
+	if (hdr_get(h, hlen, "X-Failed-Recipients", 0, &v))
+		yes = 1;
+	if (!yes && hdr_get(h, hlen, "From", 0, &v)) {
+		lower(buf_str(&v), v.len, &l);
+		for (const char *const *p = from; *p && !yes; p++)
+			yes = strstr(buf_str(&l), *p) != NULL;
+	}
+	if (!yes && hdr_get(h, hlen, "Subject", 0, &v)) {
+		lower(buf_str(&v), v.len, &l);
+		for (const char *const *p = subj; *p && !yes; p++)
+			yes = strstr(buf_str(&l), *p) != NULL;
+	}
+	if (!yes && text->len) {
+		lower(text->data, text->len < 4096 ? text->len : 4096, &l);
+		yes = strstr(buf_str(&l), "could not be delivered") ||
+		    strstr(buf_str(&l), "undeliverable") ||
+		    strstr(buf_str(&l), "delivery has failed") ||
+		    strstr(buf_str(&l), "permanent error") ||
+		    strstr(buf_str(&l), "delivery to the following recipient");
+	}
+	buf_free(&v);
+	buf_free(&l);
+	return yes;
+}
+
+/* the envelope's own: the token and where it points */
+static void
+addressed(classify_report_t *r, const char *h, size_t hlen, const classify_opts_t *o)
+{
+	static const char *const fields[] = { "Delivered-To", "X-Original-To", "Envelope-To",
+		"To", "Cc" };
+	char a[CLASSIFY_ADDR_MAX + 1];
+	buf_t v;
+
+	buf_init(&v, VALUE_MAX);
+	for (size_t i = 0; i <= NELEM(fields) && r->to == TO_NONE; i++) {
+		const char *val, *p, *end;
+
+		if (i == 0) {
+			if (o->envelope_rcpt == NULL)
+				continue;
+			val = o->envelope_rcpt;
+		} else {
+			/* every occurrence: Delivered-To is added at each hop */
+			if (!hdr_get(h, hlen, fields[i - 1], 0, &v))
+				continue;
+			val = buf_str(&v);
+		}
+		p = val;
+		end = val + strlen(val);
+		while (r->to == TO_NONE && next_addr(&p, end, a, sizeof a)) {
+			if (o->unsub_local && classify_token_split(a, o->unsub_local, r->token,
+			    sizeof r->token))
+				r->to = TO_UNSUBSCRIBE;
+			else if (o->bounce_local && classify_token_split(a, o->bounce_local,
+			    r->token, sizeof r->token))
+				r->to = TO_BOUNCE;
+		}
+		/* the envelope recipient, when given, is the only word on it */
+		if (i == 0)
+			break;
+	}
+	buf_free(&v);
+}
+
+/* bound - how much of the message libetpan is given: CLASSIFY_PARSE_MAX
+ * bytes and no more than CLASSIFY_PARTS_MAX Content-Type headers */
+static size_t
+bound(const char *msg, size_t len)
+{
+	size_t n = 0;
+
+	if (len > CLASSIFY_PARSE_MAX)
+		len = CLASSIFY_PARSE_MAX;
+	for (size_t i = 0; i + 14 < len; i++)
+		if (msg[i] == '\n' && (msg[i + 1] == 'C' || msg[i + 1] == 'c') &&
+		    strncasecmp(msg + i + 1, "content-type:", 13) == 0 &&
+		    ++n > CLASSIFY_PARTS_MAX)
+			return i + 1;
+	return len;
+}
+
+void
+classify_message(const char *msg, size_t len, const classify_opts_t *o,
+    classify_report_t *r)
+{
+	struct ctx c;
+	struct mailmime *mime = NULL;
+	size_t idx = 0, hlen, n;
+	buf_t v;
+	char delivered[CLASSIFY_ADDR_MAX + 1] = "";
+
+	/* an mbox "From " line before the header */
+	if (len > 5 && strncmp(msg, "From ", 5) == 0) {
+		const char *nl = memchr(msg, '\n', len);
+
+		if (nl) {
+			len -= (size_t)(nl + 1 - msg);
+			msg = nl + 1;
+		}
+	}
+	n = bound(msg, len);
+	memset(r, 0, sizeof *r);
+	r->kind = KIND_OTHER;
+	buf_init(&r->from, VALUE_MAX);
+	buf_init(&r->subject, VALUE_MAX);
+	memset(&c, 0, sizeof c);
+	buf_init(&c.text, TEXT_MAX);
+	buf_init(&c.html, TEXT_MAX);
+	buf_init(&c.dsn, TEXT_MAX);
+	buf_init(&c.arf, HDR_MAX);
+	buf_init(&c.orig, HDR_MAX);
+	buf_init(&v, VALUE_MAX);
+	hlen = header_end(msg, n);
+	(void)hdr_get(msg, hlen, "From", 0, &r->from);
+	(void)hdr_get(msg, hlen, "Subject", 0, &r->subject);
+	addressed(r, msg, hlen, o);
+	if (mailmime_parse(msg, n, &idx, &mime) == MAILIMF_NO_ERROR)
+		walk(&c, mime, 0);
+	else
+		append(&c.text, msg + hlen, n - hlen);
+	if (mime)
+		mailmime_free(mime);
+	if (c.text.len == 0 && c.html.len)
+		html_text(&c.html, &c.text);
+	if (hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "Message-ID", 0, &v))
+		snprintf(r->orig_msgid, sizeof r->orig_msgid, "%s", buf_str(&v));
+
+	if (r->to == TO_UNSUBSCRIBE) {
+		r->kind = KIND_UNSUBSCRIBE;
+		goto out;
+	}
+	if (c.arf.len || (hdr_get(msg, hlen, "Content-Type", 0, &v) &&
+	    strcasestr(buf_str(&v), "feedback-report"))) {
+		char a[CLASSIFY_ADDR_MAX + 1] = "";
+		classify_rcpt_t *x;
+
+		r->kind = KIND_COMPLAINT;
+		if (hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Feedback-Type", 0, &v))
+			snprintf(r->feedback_type, sizeof r->feedback_type, "%s", buf_str(&v));
+		if (hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Original-Rcpt-To", 0, &v) ||
+		    hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Removal-Recipient", 0, &v) ||
+		    hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "To", 0, &v))
+			pick_addr(buf_str(&v), a, sizeof a);
+		if ((x = add_rcpt(r, a)))
+			x->reason = R_FEEDBACK;
+		goto out;
+	}
+	if (c.dsn.len && dsn(r, &c, delivered)) {
+		r->kind = KIND_BOUNCE;
+		goto out;
+	}
+	if (*delivered) {
+		classify_rcpt_t *x = add_rcpt(r, strcmp(delivered, "?") ? delivered : "");
+
+		r->kind = KIND_DELIVERED;
+		if (x) {
+			x->reason = R_DELIVERED;
+			snprintf(x->status, sizeof x->status, "2.0.0");
+		}
+		goto out;
+	}
+	if (ses(r, c.text.len ? c.text.data : msg + hlen, c.text.len ? c.text.len : n - hlen))
+		goto out;
+	if (!bounce_like(msg, hlen, &c.text)) {
+		if (autoreply(msg, hlen)) {
+			char a[CLASSIFY_ADDR_MAX + 1] = "";
+			classify_rcpt_t *x;
+
+			r->kind = KIND_AUTOREPLY;
+			pick_addr(buf_str(&r->from), a, sizeof a);
+			if ((x = add_rcpt(r, a)))
+				x->reason = R_VACATION;
+		}
+		goto out;
+	}
+	r->kind = KIND_BOUNCE;
+	scan(r, msg, hlen, &c.text, &c.orig, o);
+out:
+	buf_free(&v);
+	buf_free(&c.text);
+	buf_free(&c.html);
+	buf_free(&c.dsn);
+	buf_free(&c.arf);
+	buf_free(&c.orig);
+}
+
+void
+classify_free(classify_report_t *r)
+{
+	for (size_t i = 0; i < r->nrcpt; i++)
+		buf_free(&r->rcpt[i].diag);
+	buf_free(&r->from);
+	buf_free(&r->subject);
+	r->nrcpt = 0;
+}

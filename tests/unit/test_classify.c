@@ -1,0 +1,198 @@
+/* test_classify - the inbound classifier on the kinds it must tell apart
+ * (tests/data/inbound/) and on hostile input: a 50 MB message, 10,000
+ * MIME parts, message/rfc822 nested 1,000 deep, broken headers; each
+ * ends in bounded time with a real classification or "other" */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "classify.h"
+#include "test.h"
+
+static const classify_opts_t opts = { "bounces", "unsubscribe", NULL };
+
+static int
+load(const char *name, buf_t *out)
+{
+	const char *root = getenv("TIEDOTE_ROOT");
+	char path[1024], chunk[4096];
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/tests/data/inbound/%s", root && *root ? root : ".",
+	    name);
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		if (buf_add(out, chunk, n) < 0)
+			break;
+	fclose(fp);
+	return 0;
+}
+
+struct want {
+	const char *file;
+	enum classify_kind kind;
+	enum classify_to to;
+	const char *addr, *status;
+	enum classify_reason reason;
+	int hard;
+};
+
+static const struct want wants[] = {
+	{ "dsn-userunknown.eml", KIND_BOUNCE, TO_BOUNCE, "gone@example.net", "5.1.1",
+	  R_USERUNKNOWN, 1 },
+	{ "dsn-mailboxfull.eml", KIND_BOUNCE, TO_BOUNCE, "full@example.org", "4.2.2",
+	  R_MAILBOXFULL, 0 },
+	{ "exim-blocked.eml", KIND_BOUNCE, TO_BOUNCE, "reader@example.com", "5.7.1",
+	  R_BLOCKED, 0 },
+	{ "qmail-userunknown.eml", KIND_BOUNCE, TO_BOUNCE, "nobody@example.jp", "5.1.1",
+	  R_USERUNKNOWN, 1 },
+	{ "arf-abuse.eml", KIND_COMPLAINT, TO_BOUNCE, "complainer@example.com", "",
+	  R_FEEDBACK, 0 },
+	{ "vacation.eml", KIND_AUTOREPLY, TO_BOUNCE, "reader@example.fi", "", R_VACATION, 0 },
+	{ "unsubscribe.eml", KIND_UNSUBSCRIBE, TO_UNSUBSCRIBE, NULL, NULL, 0, 0 },
+	{ "ses-bounce.eml", KIND_BOUNCE, TO_BOUNCE, "gone@example.com", "5.1.1",
+	  R_USERUNKNOWN, 1 },
+	{ "other.eml", KIND_OTHER, TO_BOUNCE, NULL, NULL, 0, 0 },
+};
+
+TEST(kinds)
+{
+	for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++) {
+		const struct want *w = &wants[i];
+		classify_report_t r;
+		buf_t m;
+
+		buf_init(&m, 1 << 20);
+		CHECK(load(w->file, &m) == 0);
+		classify_message(buf_str(&m), m.len, &opts, &r);
+		if (r.kind != w->kind)
+			fprintf(stderr, "  %s: %s\n", w->file, classify_kind_name(r.kind));
+		CHECK(r.kind == w->kind);
+		CHECK(r.to == w->to);
+		CHECK_STR(r.token, "TOKEN");
+		if (w->addr) {
+			CHECK(r.nrcpt == 1);
+			CHECK_STR(r.rcpt[0].address, w->addr);
+			CHECK_STR(r.rcpt[0].status, w->status);
+			CHECK_STR(classify_reason_name(r.rcpt[0].reason),
+			    classify_reason_name(w->reason));
+			CHECK(r.rcpt[0].hard == w->hard);
+		}
+		classify_free(&r);
+		buf_free(&m);
+	}
+}
+
+/* the envelope recipient decides, whatever the headers say; a lower-cased
+ * local part still names the address */
+TEST(envelope_and_case)
+{
+	classify_opts_t o = { "bounces", "unsubscribe", "UNSUBSCRIBE+abc234@tiedote.example" };
+	classify_report_t r;
+	buf_t m;
+	char tok[64];
+
+	buf_init(&m, 1 << 20);
+	CHECK(load("vacation.eml", &m) == 0);
+	classify_message(buf_str(&m), m.len, &o, &r);
+	CHECK(r.kind == KIND_UNSUBSCRIBE && r.to == TO_UNSUBSCRIBE);
+	CHECK_STR(r.token, "abc234");
+	classify_free(&r);
+	buf_free(&m);
+	CHECK(classify_token_split("Bounces+AbC@x.example", "bounces", tok, sizeof tok) == 1);
+	CHECK_STR(tok, "AbC");
+	CHECK(classify_token_split("bouncesX+a@x.example", "bounces", tok, sizeof tok) == 0);
+	CHECK(classify_token_split("bounces+a b@x.example", "bounces", tok, sizeof tok) == 0);
+	CHECK(classify_token_split("bounces+@x.example", "bounces", tok, sizeof tok) == 0);
+	CHECK(classify_sender_side(R_BLOCKED) && classify_sender_side(R_SPAMDETECTED) &&
+	    classify_sender_side(R_POLICYVIOLATION) && !classify_sender_side(R_MAILBOXFULL) &&
+	    !classify_sender_side(R_USERUNKNOWN));
+	CHECK(classify_reason_parse("userunknown") == R_USERUNKNOWN);
+	CHECK(classify_reason_parse("nonsense") == -1);
+}
+
+static double
+seconds(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9;
+}
+
+#define HOSTILE_SECONDS 10.0	/* generous: ASan and a shared machine */
+
+static void
+judge_hostile(const char *what, buf_t *m)
+{
+	classify_report_t r;
+	struct timespec t0;
+	double took;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	classify_message(buf_str(m), m->len, &opts, &r);
+	took = seconds(&t0);
+	printf("# %s: %zu bytes, %s, %.3f s\n", what, m->len, classify_kind_name(r.kind), took);
+	CHECK(took < HOSTILE_SECONDS);
+	CHECK(r.kind < KIND_N && r.nrcpt <= CLASSIFY_RCPT_MAX);
+	classify_free(&r);
+}
+
+TEST(hostile)
+{
+	buf_t m;
+
+	/* 50 MB: a bounce whose returned original is huge */
+	buf_init(&m, (size_t)64 << 20);
+	CHECK(load("dsn-userunknown.eml", &m) == 0);
+	m.len -= strlen("--B1--\n");
+	while (m.len < (size_t)50 << 20)
+		PUT(buf_adds(&m, "Lorem ipsum dolor sit amet, consectetur adipiscing elit 0123456789\n"));
+	PUT(buf_adds(&m, "--B1--\n"));
+	judge_hostile("50 MB", &m);
+	/* 10,000 parts */
+	buf_reset(&m);
+	PUT(buf_adds(&m, "From: MAILER-DAEMON@x.example\nSubject: Undelivered\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"P\"\n\n"));
+	for (int i = 0; i < 10000; i++)
+		PUT(buf_printf(&m, "--P\nContent-Type: text/plain\n\npart %d user%d@example.com\n", i,
+		    i));
+	PUT(buf_adds(&m, "--P--\n"));
+	judge_hostile("10,000 parts", &m);
+	/* message/rfc822 nested 1,000 deep */
+	buf_reset(&m);
+	for (int i = 0; i < 1000; i++)
+		PUT(buf_printf(&m, "From: a%d@example.com\nSubject: n%d\nMIME-Version: 1.0\n"
+		    "Content-Type: message/rfc822\n\n", i, i));
+	PUT(buf_adds(&m, "From: deep@example.com\n\nbottom\n"));
+	judge_hostile("1,000 deep", &m);
+	/* multipart nested 1,000 deep */
+	buf_reset(&m);
+	for (int i = 0; i < 1000; i++)
+		PUT(buf_printf(&m, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i,
+		    i));
+	PUT(buf_adds(&m, "Content-Type: text/plain\n\nx\n"));
+	judge_hostile("multipart 1,000 deep", &m);
+	/* broken headers and charsets, no body, bare bytes */
+	buf_reset(&m);
+	PUT(buf_adds(&m, "From: =?x-unknown?Q?=FF=FE?= <@>\nSubject: =?utf-8?B?////?=\n"
+	    "Content-Type: multipart/report; boundary=\nContent-Transfer-Encoding: base64\n"
+	    "\n\xff\xfe\x00\x01 ==== @ @@ a@ @b"));
+	judge_hostile("broken", &m);
+	buf_reset(&m);
+	judge_hostile("empty", &m);
+	buf_free(&m);
+}
+
+int
+main(void)
+{
+	RUN(kinds);
+	RUN(envelope_and_case);
+	RUN(hostile);
+	return TEST_DONE();
+}
