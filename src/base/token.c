@@ -102,16 +102,36 @@ mac(const unsigned char *key, const unsigned char *msg, size_t len, unsigned cha
 	memcpy(out, full, MACBYTES);
 }
 
-int
-token_make(const unsigned char *key, enum token_purpose purpose, int64_t subject, buf_t *out)
+static void
+raw_make(const unsigned char *key, enum token_purpose purpose, int64_t subject,
+    unsigned char raw[RAWBYTES])
 {
-	unsigned char raw[RAWBYTES];
-	char b[B32CHARS + 1];
-
 	for (int i = 0; i < 8; i++)
 		raw[i] = (unsigned char)((uint64_t)subject >> (8 * i));
 	raw[8] = (unsigned char)purpose;
 	mac(key, raw, 9, raw + 9);
+}
+
+int
+token_make(const unsigned char *key, enum token_purpose purpose, int64_t subject, buf_t *out)
+{
+	unsigned char raw[RAWBYTES];
+	char b64[sodium_base64_ENCODED_LEN(RAWBYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+
+	raw_make(key, purpose, subject, raw);
+	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return buf_adds(out, b64);
+}
+
+int
+token_make_local(const unsigned char *key, enum token_purpose purpose, int64_t subject,
+    buf_t *out)
+{
+	unsigned char raw[RAWBYTES];
+	char b[B32CHARS + 1];
+
+	raw_make(key, purpose, subject, raw);
 	b32_encode(raw, sizeof raw, b);
 	return buf_adds(out, b);
 }

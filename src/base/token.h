@@ -1,12 +1,15 @@
 /*
  * token - unforgeable links for one subscriber (unsubscribe, confirm).
  *
- * A token is the RFC 4648 base32, in lower case, of (subject id, purpose,
- * HMAC-SHA-256 truncated to 128 bits) under a 256-bit key that only this
- * installation has: 40 characters of [a-z2-7].  token_check() accepts it
- * in either case, since some mail systems change the case of the local
- * part of bounces+TOKEN@ and unsubscribe+TOKEN@, and also the 34-character
- * base64url form that links made before it carry (case-sensitive).  It names the
+ * A token is (subject id, purpose, HMAC-SHA-256 truncated to 128 bits)
+ * under a 256-bit key that only this installation has, written two ways:
+ * for a URL, base64url (34 characters, case-sensitive: token_make); for
+ * the local part of an address (bounces+TOKEN@, unsubscribe+TOKEN@), the
+ * RFC 4648 base32 in lower case (40 characters of [a-z2-7]:
+ * token_make_local), since some mail systems change the case of local
+ * parts.  token_check() takes either form, the base32 one in any case, so
+ * addresses made before base32 (base64url) still work where nothing
+ * changed their case.  It names the
  * subscriber without exposing the address and cannot be made for another
  * one.  token_key() reads the key from the store's meta table, creating it
  * with libsodium's CSPRNG the first time (inside the caller's transaction
@@ -31,6 +34,9 @@ enum token_purpose { TOKEN_UNSUBSCRIBE = 'u', TOKEN_CONFIRM = 'c', TOKEN_BOUNCE 
 int	token_key(store_t *, unsigned char key[TOKEN_KEYBYTES], buf_t *err);
 /* token_make - append the token to out; -1 at out's ceiling */
 int	token_make(const unsigned char *key, enum token_purpose, int64_t subject, buf_t *out);
+/* token_make_local - the same in base32, lower case, for an address */
+int	token_make_local(const unsigned char *key, enum token_purpose, int64_t subject,
+	    buf_t *out);
 /* token_check - 0 and *subject when genuine, -1 otherwise */
 int	token_check(const unsigned char *key, enum token_purpose, const char *token,
 	    int64_t *subject);

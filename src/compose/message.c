@@ -209,7 +209,7 @@ message_verp(message_ctx_t *m, int64_t id, buf_t *out)
 	if (!m->conf->verp || at == NULL)
 		return buf_adds(out, from);
 	if (buf_printf(out, "%.*s+", (int)(at - from), from) < 0 ||
-	    token_make(m->key, TOKEN_BOUNCE, id, out) < 0)
+	    token_make_local(m->key, TOKEN_BOUNCE, id, out) < 0)
 		return -1;
 	return buf_adds(out, at);
 }
@@ -424,7 +424,8 @@ envelop(message_ctx_t *m, const message_rcpt_t *r, const message_parts_t *p,
 	buf_init(&mailto, LINK_MAX);
 	FITS(buf_printf(&mailto, "%.*s+", (int)(at ? at - c->unsubscribe_address : 0),
 	    c->unsubscribe_address));
-	FITS(token_make(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id, &mailto));
+	FITS(token_make_local(m->key, r->contact ? TOKEN_CONTACT : TOKEN_UNSUBSCRIBE, r->id,
+	    &mailto));
 	FITS(buf_adds(&mailto, at ? at : ""));
 	msg.from_name = c->from_name;
 	msg.from_addr = c->from_address;

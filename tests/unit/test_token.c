@@ -34,7 +34,9 @@ TEST(make_check_and_tamper)
 	CHECK(memcmp(key, again, sizeof key) == 0);
 	token_make(key, TOKEN_UNSUBSCRIBE, 4711, &t);
 	CHECK(token_check(key, TOKEN_UNSUBSCRIBE, buf_str(&t), &who) == 0 && who == 4711);
-	/* the new form: 40 characters of lower-case base32, good in any case */
+	/* the address form: 40 characters of lower-case base32, good in any case */
+	buf_reset(&t);
+	PUT(token_make_local(key, TOKEN_UNSUBSCRIBE, 4711, &t));
 	CHECK(t.len == 40 && strspn(buf_str(&t), "abcdefghijklmnopqrstuvwxyz234567") == 40);
 	{
 		char up[64], b64[64];
