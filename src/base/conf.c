@@ -134,6 +134,18 @@ static const struct ckey {
 	{ "metrics", "listen", C_STR, offsetof(conf_t, metrics_listen), "", 0, 0,
 	  "Prometheus figures at /metrics: PORT or HOST:PORT, HOST 127.0.0.1, localhost or [::1] "
 	  "(loopback only); empty = off", 0 },
+	{ "inbound", "lmtp_listen", C_STR, offsetof(conf_t, lmtp_listen), "", 0, 0,
+	  "LMTP listener for bounces, complaints and mailto unsubscribes: HOST:PORT (e.g. "
+	  "127.0.0.1:2424, [::1]:2424) or a UNIX socket path; empty = none", 0 },
+	{ "inbound", "max_message_kb", C_LONG, offsetof(conf_t, inbound_max_kb), "10240", 64,
+	  1 << 20, "largest message the LMTP listener and 'tiedote inbound deliver' take; the "
+	  "first 1024 KiB of each are kept and classified", 1 },
+	{ "inbound", "keep_days", C_LONG, offsetof(conf_t, inbound_keep_days), "90", 1, 3660,
+	  "raw inbound messages are kept this long for audit, then pruned (their outcomes stay)", 1 },
+	{ "inbound", "soft_limit", C_LONG, offsetof(conf_t, inbound_soft_limit), "3", 1, 1000,
+	  "soft bounces that suppress an address, within soft_days and with no delivery between", 1 },
+	{ "inbound", "soft_days", C_LONG, offsetof(conf_t, inbound_soft_days), "30", 1, 3660,
+	  "the window in which soft bounces are counted", 1 },
 };
 
 static int

@@ -82,6 +82,12 @@ typedef struct conf {
 	long	 max_age_hours;
 	/* [metrics] */
 	char	*metrics_listen;	/* "" = off */
+	/* [inbound] */
+	char	*lmtp_listen;
+	long	 inbound_max_kb;
+	long	 inbound_keep_days;
+	long	 inbound_soft_limit;
+	long	 inbound_soft_days;
 } conf_t;
 
 void	conf_init(conf_t *);

@@ -2,23 +2,22 @@
  * cli_inbound - `tiedote inbound`: classify files (no store), deliver one
  * message from stdin (to the worker), list and show what came in.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "classify.h"
 #include "cli.h"
+#include "clock.h"
+#include "inbound.h"
 #include "util.h"
 
-/* the local part of an address setting ("bounces" of bounces@host) */
-static char *
-local_of(const char *addr)
-{
-	const char *at = strchr(addr, '@');
-
-	return xstrndup(addr, at ? (size_t)(at - addr) : strlen(addr));
-}
 
 /* classify_json - a report as the documented object */
 static json_t *
@@ -58,7 +57,7 @@ inbound_classify(cli_t *cli, int argc, char **argv)
 	static const struct option opts[] = { { "rcpt", required_argument, NULL, 'r' },
 		CLI_OPT_HELP };
 	const char *rcpt = NULL;
-	char *bl = NULL, *ul = NULL;
+	char bl[CLASSIFY_ADDR_MAX], ul[CLASSIFY_ADDR_MAX];
 	buf_t msg;
 	int c, rc = EX_USAGE;
 
@@ -76,8 +75,8 @@ inbound_classify(cli_t *cli, int argc, char **argv)
 		rc = cli_usage_error(cli);
 		goto out;
 	}
-	bl = local_of(cli->conf.envelope_from);
-	ul = local_of(cli->conf.unsubscribe_address);
+	inbound_local(cli->conf.envelope_from, bl, sizeof bl);
+	inbound_local(cli->conf.unsubscribe_address, ul, sizeof ul);
 	rc = EX_OK;
 	for (int i = optind; i < argc; i++) {
 		classify_opts_t o = { bl, ul, rcpt };
@@ -109,13 +108,260 @@ inbound_classify(cli_t *cli, int argc, char **argv)
 		classify_free(&r);
 	}
 out:
-	free(bl);
-	free(ul);
 	buf_free(&msg);
 	return rc;
 }
 
+/* inbound deliver [--rcpt ADDRESS]: one message on stdin, for an MTA's
+ * pipe(8), .forward or procmail.  Exit codes are what the MTA acts on:
+ * 0 taken (committed), 75 try again later, 65 refused for good */
+static int
+inbound_deliver(cli_t *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "rcpt", required_argument, NULL, 'r' },
+		CLI_OPT_HELP };
+	const char *rcpt = getenv("ORIGINAL_RECIPIENT");
+	size_t size = 0, max = (size_t)cli->conf.inbound_max_kb << 10;
+	char chunk[65536], *b64 = NULL;
+	json_t *reply = NULL;
+	buf_t msg;
+	ssize_t n;
+	int c, rc = EX_USAGE;
+
+	if (rcpt == NULL || *rcpt == '\0')
+		rcpt = getenv("RECIPIENT");
+	buf_init(&msg, INBOUND_RAW_MAX);
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (c == 'r') {
+			rcpt = optarg;
+			continue;
+		}
+		rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+		goto out;
+	}
+	if (optind != argc) {
+		rc = cli_usage_error(cli);
+		goto out;
+	}
+	/* all of stdin is read (an MTA wants it taken), the first
+	 * INBOUND_RAW_MAX bytes kept */
+	while ((n = read(STDIN_FILENO, chunk, sizeof chunk)) != 0) {
+		if (n < 0) {
+			cli_error("tiedote: reading the message: %s", strerror(errno));
+			rc = EX_TEMPFAIL;
+			goto out;
+		}
+		size += (size_t)n;
+		if (msg.len < INBOUND_RAW_MAX && buf_add(&msg, chunk,
+		    INBOUND_RAW_MAX - msg.len < (size_t)n ? INBOUND_RAW_MAX - msg.len :
+		    (size_t)n) < 0) {
+			rc = EX_SOFTWARE;
+			goto out;
+		}
+	}
+	if (size > max) {
+		cli_error("tiedote: the message is %zu bytes, over inbound.max_message_kb (%ld KiB)",
+		    size, cli->conf.inbound_max_kb);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	b64 = xmalloc(sodium_base64_ENCODED_LEN(msg.len, sodium_base64_VARIANT_ORIGINAL));
+	sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(msg.len, sodium_base64_VARIANT_ORIGINAL),
+	    (const unsigned char *)(msg.data ? msg.data : ""), msg.len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	/* one try: a message taken twice would be counted twice */
+	rc = cli_admin(cli, json_pack("{s:s, s:s, s:s, s:s, s:I}", "op", "inbound.deliver", "raw",
+	    b64, "envelope", rcpt ? rcpt : "", "via", "deliver", "size", (json_int_t)size), 0,
+	    &reply);
+	if (rc == EX_OK) {
+		if (cli->json)
+			cli_print_json(reply);
+		else
+			printf("inbound %lld: %s: %s\n", (long long)json_integer_value(
+			    json_object_get(reply, "id")), json_string_value(json_object_get(reply,
+			    "kind")), json_string_value(json_object_get(reply, "action")));
+	} else if (rc != EX_DATAERR && rc != EX_USAGE)
+		rc = EX_TEMPFAIL;	/* the MTA keeps it and tries again */
+out:
+	json_decref(reply);
+	free(b64);
+	buf_free(&msg);
+	return rc;
+}
+
+static void
+print_row(const json_t *m)
+{
+	char when[64];
+	const json_t *r;
+	size_t i;
+
+	clock_format((int64_t)json_integer_value(json_object_get(m, "received")), when);
+	printf("%lld  %s  %-11s %-7s %s  %s\n", (long long)json_integer_value(json_object_get(m,
+	    "id")), when, json_string_value(json_object_get(m, "kind")),
+	    json_string_value(json_object_get(m, "via")),
+	    json_string_value(json_object_get(m, "from")),
+	    json_string_value(json_object_get(m, "subject")));
+	json_array_foreach(json_object_get(m, "recipients"), i, r)
+		printf("    %s %s %s %s\n", *json_string_value(json_object_get(r, "address")) ?
+		    json_string_value(json_object_get(r, "address")) : "-",
+		    *json_string_value(json_object_get(r, "status")) ?
+		    json_string_value(json_object_get(r, "status")) : "-",
+		    json_string_value(json_object_get(r, "reason")),
+		    json_integer_value(json_object_get(r, "hard")) ? "hard" : "soft");
+	printf("    -> %s\n", json_string_value(json_object_get(m, "action")));
+}
+
+/* inbound list [--kind KIND] [--limit N] */
+static int
+inbound_list_cmd(cli_t *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "kind", required_argument, NULL, 'k' },
+		{ "limit", required_argument, NULL, 'l' }, CLI_OPT_HELP };
+	const char *kind = NULL;
+	long limit = 50;
+	store_t *store = NULL;
+	json_t *out = NULL, *m;
+	size_t i;
+	int c, rc = EX_USAGE;
+	char *end;
+
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (c == 'k') {
+			kind = optarg;
+			continue;
+		}
+		if (c == 'l') {
+			limit = strtol(optarg, &end, 10);
+			if (*end || limit < 1 || limit > INBOUND_LIST_MAX) {
+				cli_error("tiedote: --limit %s: not 1 to %d", optarg, INBOUND_LIST_MAX);
+				goto out;
+			}
+			continue;
+		}
+		rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+		goto out;
+	}
+	if (optind != argc) {
+		rc = cli_usage_error(cli);
+		goto out;
+	}
+	if (kind) {
+		int known = 0;
+
+		for (int k = 0; k < KIND_N; k++)
+			known |= strcmp(kind, classify_kind_name(k)) == 0;
+		if (!known) {
+			cli_error("tiedote: --kind %s: not bounce, complaint, autoreply, unsubscribe,"
+			    " delivered or other", kind);
+			goto out;
+		}
+	}
+	rc = EX_TEMPFAIL;
+	if (cli_open_store(cli, &store) < 0)
+		goto out;
+	if (inbound_list(store, kind, (int)limit, &out) < 0) {
+		cli_error("tiedote: %s", store_errmsg(store));
+		goto out;
+	}
+	if (cli->json)
+		cli_print_json(out);
+	else
+		json_array_foreach(out, i, m)
+			print_row(m);
+	rc = EX_OK;
+out:
+	json_decref(out);
+	store_close(store);
+	return rc;
+}
+
+/* inbound show ID [--raw] */
+static int
+inbound_show_cmd(cli_t *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "raw", no_argument, NULL, 'r' }, CLI_OPT_HELP };
+	store_t *store = NULL;
+	json_t *out = NULL;
+	int c, rc = EX_USAGE, raw = 0;
+	long long id;
+	char *end;
+
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (c == 'r') {
+			raw = 1;
+			continue;
+		}
+		rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+		goto out;
+	}
+	if (argc - optind != 1) {
+		rc = cli_usage_error(cli);
+		goto out;
+	}
+	id = strtoll(argv[optind], &end, 10);
+	if (*end || id <= 0) {
+		cli_error("tiedote: %s: not a message id", argv[optind]);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	rc = EX_TEMPFAIL;
+	if (cli_open_store(cli, &store) < 0)
+		goto out;
+	if (inbound_show(store, id, raw && cli->json, &out) < 0) {
+		cli_error("tiedote: %s", store_errmsg(store));
+		goto out;
+	}
+	if (out == NULL) {
+		cli_error("tiedote: no inbound message %lld (never, or pruned after"
+		    " inbound.keep_days)", id);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (cli->json)
+		cli_print_json(out);
+	else {
+		print_row(out);
+		printf("    envelope %s, %lld bytes (%lld kept), token %s\n",
+		    json_string_value(json_object_get(out, "envelope")),
+		    (long long)json_integer_value(json_object_get(out, "size")),
+		    (long long)json_integer_value(json_object_get(out, "kept")),
+		    json_string_value(json_object_get(out, "token")));
+		if (raw) {
+			/* the raw bytes as stored: read again, not through JSON */
+			sqlite3_stmt *st = NULL;
+
+			if (store_prepare(store, "SELECT raw FROM inbound WHERE id = ?1", &st) == 0) {
+				sqlite3_bind_int64(st, 1, id);
+				if (sqlite3_step(st) == SQLITE_ROW)
+					fwrite(sqlite3_column_blob(st, 0), 1,
+					    (size_t)sqlite3_column_bytes(st, 0), stdout);
+			}
+			sqlite3_finalize(st);
+		}
+	}
+	rc = EX_OK;
+out:
+	json_decref(out);
+	store_close(store);
+	return rc;
+}
+
 static const cli_verb_t verbs[] = {
+	{ "deliver", inbound_deliver, "[--rcpt ADDRESS]",
+	  "take one message from stdin (Postfix pipe(8), .forward, procmail)",
+	  "  --rcpt ADDRESS  the envelope recipient (default $ORIGINAL_RECIPIENT, then\n"
+	  "                  $RECIPIENT, then the Delivered-To/To headers)\n"
+	  "  Exit 0 once committed, 75 to have the MTA try again, 65 over\n"
+	  "  inbound.max_message_kb." },
+	{ "list", inbound_list_cmd, "[--kind KIND] [--limit N]",
+	  "the latest inbound messages (50 unless --limit), what they were and what was done",
+	  NULL },
+	{ "show", inbound_show_cmd, "ID [--raw]", "one inbound message; --raw adds its bytes",
+	  NULL },
 	{ "classify", inbound_classify, "[--rcpt ADDRESS] FILE...",
 	  "what each message is (bounce, complaint, ...), read offline",
 	  "  --rcpt ADDRESS  the envelope recipient (else Delivered-To, To)\n"

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "bulletin.h"
 #include "cli.h"
+#include "inbound.h"
 #include "clock.h"
 #include "compose.h"
 #include "datefmt.h"
@@ -226,6 +227,14 @@ print_issue(const json_t *is, int verbose, double rate, int live, int tty)
 	printf("\n");
 	if (tty && total)
 		progress(c, total);
+	if ((c = json_object_get(is, "inbound")) != NULL)
+		printf("  inbound: hard bounces %lld, soft bounces %lld, sender-side rejections %lld,"
+		    " complaints %lld, unsubscribes %lld\n",
+		    (long long)json_integer_value(json_object_get(c, "hard")),
+		    (long long)json_integer_value(json_object_get(c, "soft")),
+		    (long long)json_integer_value(json_object_get(c, "sender")),
+		    (long long)json_integer_value(json_object_get(c, "complaint")),
+		    (long long)json_integer_value(json_object_get(c, "unsubscribe")));
 	json_array_foreach(json_object_get(is, "failures"), i, f)
 		printf("  %-8s %s: %s\n", json_string_value(json_object_get(f, "state")),
 		    json_string_value(json_object_get(f, "recipient")),
@@ -327,6 +336,16 @@ issue_admin(cli_t *cli, int argc, char **argv)
 			json_object_set_new(j, "rate_basis", json_string(live ? "last_minute" :
 			    "average"));
 			json_object_set_new(j, "rate", json_real(rate));
+			{
+				json_t *in = NULL;
+
+				/* what came back: bounces, complaints, mailto unsubscribes */
+				if (inbound_counts(store, "bulletin", ref, &in) < 0) {
+					json_decref(in);
+					goto dberr;
+				}
+				json_object_set_new(j, "inbound", in);
+			}
 			if (cli->json)
 				cli_print_json(j);
 			else

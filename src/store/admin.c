@@ -22,11 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "addr.h"
 #include "admin.h"
 #include "announce.h"
 #include "bulletin.h"
 #include "clock.h"
+#include "inbound.h"
 #include "log.h"
 #include "project.h"
 #include "region.h"
@@ -789,6 +792,76 @@ run_issue_send_now(store_t *s, const conf_t *conf, const json_t *req, json_t **r
 	return rc;
 }
 
+/* --- inbound mail ------------------------------------------------------------- */
+
+/* the message of an inbound.deliver: base64 of at most INBOUND_RAW_MAX
+ * bytes into out; 0, or -1 */
+static int
+inbound_raw(const json_t *req, buf_t *out)
+{
+	const char *b64 = str(req, "raw", "");
+	size_t n = strlen(b64), got = 0;
+
+	if (n / 4 * 3 > INBOUND_RAW_MAX + 3 || buf_reserve(out, n / 4 * 3 + 3) < 0)
+		return -1;
+	if (sodium_base642bin((unsigned char *)out->data, out->cap, b64, n, "\r\n", &got, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || got > INBOUND_RAW_MAX)
+		return -1;
+	out->len = got;
+	return 0;
+}
+
+static int
+check_inbound(const json_t *req, json_t **reply)
+{
+	const char *via = str(req, "via", "deliver");
+	json_int_t size = json_integer_value(json_object_get(req, "size"));
+	buf_t raw;
+	int bad;
+
+	buf_init(&raw, INBOUND_RAW_MAX + 4);
+	bad = inbound_raw(req, &raw);
+	buf_free(&raw);
+	if (bad) {
+		*reply = admin_error("invalid", EX_DATAERR, "raw: not base64 of at most %zu bytes",
+		    INBOUND_RAW_MAX);
+		return -1;
+	}
+	if (strcmp(via, "deliver") != 0 && strcmp(via, "poll") != 0) {
+		*reply = admin_error("invalid", EX_DATAERR, "via: %s: not deliver or poll", via);
+		return -1;
+	}
+	if (json_object_get(req, "size") && size < 0) {
+		*reply = admin_error("invalid", EX_DATAERR, "size: negative");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_inbound_deliver(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
+{
+	json_int_t size = json_integer_value(json_object_get(req, "size"));
+	inbound_result_t res;
+	buf_t raw, err;
+	int rc = 0;
+
+	buf_init(&raw, INBOUND_RAW_MAX + 4);
+	buf_init(&err, 4096);
+	(void)inbound_raw(req, &raw);	/* judged by check_inbound */
+	if (inbound_accept(s, conf, strcmp(str(req, "via", "deliver"), "poll") == 0 ? VIA_POLL :
+	    VIA_DELIVER, str(req, "envelope", ""), raw.data ? raw.data : "", raw.len,
+	    (size_t)size > raw.len ? (size_t)size : raw.len, &res, &err) < 0) {
+		*reply = admin_error("unavailable", EX_TEMPFAIL, "%s", buf_str(&err));
+		rc = -1;
+	} else
+		*reply = json_pack("{s:b, s:I, s:s, s:s}", "ok", 1, "id", (json_int_t)res.id,
+		    "kind", classify_kind_name(res.kind), "action", res.action);
+	buf_free(&raw);
+	buf_free(&err);
+	return rc;
+}
+
 /* --- the table ---------------------------------------------------------------- */
 
 static const struct op ops[] = {
@@ -816,6 +889,8 @@ static const struct op ops[] = {
 	{ "issue.cancel", { { "id", F_INT, 1 } }, check_issue, run_issue_control },
 	{ "issue.approve", { { "id", F_INT, 1 } }, check_issue, run_issue_control },
 	{ "issue.send_now", { { NULL, 0, 0 } }, NULL, run_issue_send_now },
+	{ "inbound.deliver", { { "raw", F_STR, 1 }, { "envelope", F_STR, 0 }, { "via", F_STR, 0 },
+	  { "size", F_INT, 0 } }, check_inbound, run_inbound_deliver },
 };
 
 static const char *const type_names[] = {

@@ -228,6 +228,46 @@ static const char *const migrations[] = {
 	"  last_updated  INTEGER,"
 	"  PRIMARY KEY (kind, ref, state)"
 	") STRICT, WITHOUT ROWID;",
+	/* 8: inbound mail (src/inbound/inbound.c): each message taken, its raw
+	 * bytes until inbound.keep_days, and one outcome row per recipient it
+	 * acted on, kept for the counts after the message is pruned; the
+	 * outbox by recipient, for "a delivery since the last soft bounce" */
+	"CREATE TABLE inbound ("
+	"  id        INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  received  INTEGER NOT NULL,"
+	"  via       TEXT NOT NULL CHECK (via IN ('lmtp', 'deliver', 'poll')),"
+	"  envelope  TEXT NOT NULL,"		/* RCPT TO, or '' */
+	"  kind      TEXT NOT NULL CHECK (kind IN ('bounce', 'complaint', 'autoreply',"
+	"             'unsubscribe', 'delivered', 'other')),"
+	"  token     TEXT NOT NULL CHECK (token IN ('none', 'bounce', 'unsubscribe',"
+	"             'forged')),"
+	"  outbox_id INTEGER,"			/* the VERP token's message */
+	"  action    TEXT NOT NULL,"		/* what was done, in words */
+	"  sender    TEXT NOT NULL,"		/* the report's From */
+	"  subject   TEXT NOT NULL,"
+	"  report    TEXT NOT NULL,"		/* the classification, JSON */
+	"  size      INTEGER NOT NULL,"		/* bytes received */
+	"  raw       BLOB NOT NULL"		/* what was kept of them */
+	") STRICT;"
+	"CREATE INDEX inbound_received ON inbound(received);"
+	"CREATE TABLE inbound_outcomes ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  inbound_id INTEGER NOT NULL,"	/* may outlive its message */
+	"  at        INTEGER NOT NULL,"
+	"  email     TEXT NOT NULL COLLATE NOCASE,"
+	"  outbox_id INTEGER,"
+	"  kind      TEXT,"			/* the outbox row's kind and ref: */
+	"  ref       TEXT,"			/* the issue, for its counts */
+	"  class     TEXT NOT NULL CHECK (class IN ('hard', 'soft', 'sender',"
+	"             'complaint', 'unsubscribe', 'delivered')),"
+	"  reason    TEXT NOT NULL,"		/* Sisimai's word, or feedback type */
+	"  status    TEXT NOT NULL,"
+	"  suppressed INTEGER NOT NULL DEFAULT 0"	/* this outcome suppressed it */
+	") STRICT;"
+	"CREATE INDEX inbound_outcomes_email ON inbound_outcomes(email, at);"
+	"CREATE INDEX inbound_outcomes_ref ON inbound_outcomes(kind, ref);"
+	"CREATE INDEX inbound_outcomes_outbox ON inbound_outcomes(outbox_id);"
+	"CREATE INDEX outbox_recipient ON outbox(recipient);",
 };
 
 /* the intake's statements, one event at a time */

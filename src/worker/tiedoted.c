@@ -39,7 +39,9 @@
 #include "clock.h"
 #include "conf.h"
 #include "control.h"
+#include "inbound.h"
 #include "intake.h"
+#include "lmtp.h"
 #include "message.h"
 #include "metrics.h"
 #include "notify.h"
@@ -80,6 +82,7 @@ struct worker {
 	store_t	*store;			/* the sender's handle: the scheduler's too */
 	intake_t *intake;
 	control_t *control;
+	lmtp_t	*lmtp;			/* NULL: inbound.lmtp_listen empty */
 	sender_t *sender;
 	metrics_t *metrics;		/* NULL: metrics.listen is off */
 	int	 stopping;
@@ -89,7 +92,10 @@ struct worker {
 	int	 disk_low;		/* paused for want of disk space */
 	int	 space_error;		/* the last look could not measure it */
 	int64_t	 low_since;		/* clock_mono_ms() when it began */
+	int64_t	 pruned;		/* clock_now() of the last inbound prune */
 };
+
+#define PRUNE_EVERY_S	3600	/* inbound messages past inbound.keep_days */
 
 #define MIB(x) ((double)(x) / (1 << 20))
 
@@ -161,6 +167,18 @@ tick(loop_t *l, void *arg)
 	if (w->disk_low)
 		return 1000;
 	buf_init(&err, 4096);
+	if (now - w->pruned >= PRUNE_EVERY_S) {
+		int n = inbound_prune(w->store, w->conf, now);
+
+		/* a slice a tick until none is left, then once an hour */
+		if (n < INBOUND_PRUNE_ROWS)
+			w->pruned = now;
+		if (n > 0)
+			log_info("inbound: %d messages older than %ld days pruned", n,
+			    w->conf->inbound_keep_days);
+		else if (n < 0)
+			log_error("inbound: pruning: %s", store_errmsg(w->store));
+	}
 	if (bulletin_tick(w->store, w->conf, now, &err) < 0 ||
 	    bulletin_retain(w->store, w->conf, now, &err) < 0 ||
 	    remind_tick(w->store, w->conf, now, &err) < 0 ||
@@ -253,6 +271,7 @@ on_signal(loop_t *l, void *arg, short revents)
 		w->stop_deadline = clock_mono_ms() + SHUTDOWN_WAIT_MS;
 		intake_pause(w->intake);
 		control_pause(w->control);
+		lmtp_pause(w->lmtp);
 		sender_release(w->sender);
 		loop_del_timer(l, w->tick_id);
 		loop_add_timer(l, 0, drained, w);
@@ -298,6 +317,8 @@ main(int argc, char **argv)
 	metrics_t *metrics = NULL;
 	intake_t *intake = NULL;
 	control_t *control = NULL;
+	lmtp_t	*lmtp = NULL;
+	int	 no_lmtp = 1;
 	message_ctx_t *msg = NULL;
 	sender_t *sender = NULL;
 	struct worker w = { 0 };
@@ -447,10 +468,16 @@ main(int argc, char **argv)
 	}
 	intake_metrics(intake, metrics);
 	sender_metrics(sender, metrics);
+	/* inbound mail writes with the intake's handle, as the control does */
+	if ((lmtp = lmtp_open(&conf, store, &no_lmtp, &err)) == NULL && !no_lmtp) {
+		log_error("%s", buf_str(&err));
+		rc = EX_CONFIG;
+		goto out;
+	}
 	w = (struct worker){ .conf = &conf, .config = config, .db = db, .endpoint = endpoint,
 	    .level = level, .overrides = overrides, .noverrides = noverrides, .store = out_store,
-	    .intake = intake, .control = control, .sender = sender, .metrics = metrics,
-	    .tick_id = -1, .signal_fd = sfd };
+	    .intake = intake, .control = control, .lmtp = lmtp, .sender = sender,
+	    .metrics = metrics, .tick_id = -1, .signal_fd = sfd };
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 	{
@@ -467,7 +494,8 @@ main(int argc, char **argv)
 
 	if ((loop = loop_new()) == NULL || worker_attach(&w, loop, sfd, cfd) < 0 ||
 	    intake_attach(intake, loop) < 0 || control_attach(control, loop) < 0 ||
-	    sender_attach(sender, loop) < 0 || notify_watchdog(loop) < 0)
+	    lmtp_attach(lmtp, loop) < 0 || sender_attach(sender, loop) < 0 ||
+	    notify_watchdog(loop) < 0)
 		goto out;
 	/* migrations done, templates loaded, both sockets bound: ready */
 	notify_ready("taking events on the intake; sending");
@@ -479,6 +507,7 @@ out:
 	/* the endpoint's thread first: it reads the store and the counters */
 	metrics_close(metrics);
 	store_close(metrics_store);
+	lmtp_close(lmtp);
 	loop_free(loop);
 	intake_close(intake);
 	control_close(control);

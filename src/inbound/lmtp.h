@@ -1,0 +1,48 @@
+/*
+ * lmtp - the worker's LMTP listener (RFC 2033) for inbound mail: what
+ * Postfix's lmtp(8) transport, or any MTA, hands over for the bounce and
+ * unsubscribe addresses.
+ *
+ * lmtp_open() binds inbound.lmtp_listen: "HOST:PORT" ("[::1]:2424" for
+ * IPv6) or a UNIX socket path (a name with a '/'; made mode 0660, a stale
+ * file removed first).  lmtp_attach() puts the listener in the loop; each
+ * session's descriptor joins the loop too, non-blocking, so a slow client
+ * never stops the worker.  A session speaks LHLO, MAIL, RCPT (at most
+ * LMTP_RCPT_MAX), DATA, RSET, NOOP, QUIT (and VRFY, 252), with
+ * PIPELINING, ENHANCEDSTATUSCODES, 8BITMIME and SIZE.  After DATA it
+ * answers once per accepted recipient, in RCPT order: 250 only after
+ * inbound_accept() committed the message for that recipient (the
+ * envelope recipient decides whose token it is); 451 4.3.0 when it could
+ * not commit (disk full, store locked: the MTA keeps the message and
+ * tries again); 552 over inbound.max_message_kb.  Sessions idle longer
+ * than LMTP_IDLE_S, and the ones past LMTP_SESSIONS_MAX, are closed with
+ * 421.  Command lines longer than LMTP_LINE_MAX get 500.
+ *
+ * Ownership: borrows the store and conf; lmtp_close() closes every
+ * socket (and removes a UNIX socket file).  lmtp_pause() stops taking
+ * connections (shutdown); sessions under way finish.  Threads: the
+ * loop's.  BUGS: no STARTTLS or AUTH: listen on loopback or a UNIX
+ * socket, as Postfix's lmtp client to a local service does.
+ */
+#ifndef TIEDOTE_LMTP_H
+#define TIEDOTE_LMTP_H
+
+#include "buf.h"
+#include "conf.h"
+#include "loop.h"
+#include "store.h"
+
+#define LMTP_SESSIONS_MAX	8	/* at once; loop.h has LOOP_MAX_IO slots */
+#define LMTP_RCPT_MAX		100	/* recipients of one transaction */
+#define LMTP_LINE_MAX		2048	/* a command line */
+#define LMTP_IDLE_S		300	/* RFC 5321's server timeout is 5 min */
+
+typedef struct lmtp lmtp_t;
+
+/* lmtp_open - NULL with err; *none set (and NULL) when lmtp_listen is empty */
+lmtp_t	*lmtp_open(const conf_t *, store_t *, int *none, buf_t *err);
+int	 lmtp_attach(lmtp_t *, loop_t *);
+void	 lmtp_pause(lmtp_t *);
+void	 lmtp_close(lmtp_t *);
+
+#endif

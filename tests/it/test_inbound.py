@@ -1,0 +1,218 @@
+"""Inbound mail, the whole loop, against real programs.
+
+An issue goes out through a capturing relay (aiosmtpd); its VERP envelope
+senders and List-Unsubscribe mailto addresses are read from what the relay
+took.  Then what comes back arrives by each way in:
+
+  - a hard bounce (RFC 3464, 5.1.1) over LMTP with Python's smtplib.LMTP,
+    to the VERP address in LOWER case (tokens are case-insensitive);
+  - a soft bounce (mailbox full) by `tiedote inbound deliver` on stdin,
+    ORIGINAL_RECIPIENT set as Postfix pipe(8) does; a second one by LMTP;
+  - a spam complaint (RFC 5965 ARF) by Postfix's smtp-source -L -F;
+  - a mail to the List-Unsubscribe mailto address over LMTP;
+  - a sender-side block (Exim, Spamhaus) that must not count;
+  - a forged token (logged, not acted on); an auto-reply (kept).
+The reader of the hard bounce ends suppressed, the complainer and the
+mailto one unsubscribed, the mailbox-full one suppressed only at the
+second soft bounce (inbound.soft_limit=2), the blocked one still active;
+`issue status` counts them; the next issue skips exactly those; `inbound
+list|show` show them.  With SQLite's write lock held from outside, LMTP
+answers 451 per recipient and nothing is stored; released, 250.
+"""
+import base64
+import json
+import os
+import re
+import smtplib
+import sqlite3
+import subprocess
+import time
+
+import harness
+from test_send import CLI, Clock, cli, start_capture, wait_rows_final, db_rows
+from test_notices import captured
+
+FIRST = "2020-03-17T09:00:00+02:00"
+SECOND = "2020-03-31T09:00:00+02:00"
+READERS = ["gone@example.net", "full@example.org", "spam@example.com",
+           "leaver@example.fi", "blocked@example.se", "keep@example.fi"]
+DATA = os.path.join(harness.ROOT, "tests", "data", "inbound")
+
+
+def dsn(rcpt, status, diag, action="failed"):
+    return ("From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
+            "Subject: Undelivered Mail Returned to Sender\r\n"
+            "To: bounces@tiedote.example\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"X\"\r\n"
+            "\r\n--X\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+            "\r\n--X\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+            "Final-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n"
+            "Diagnostic-Code: smtp; %s\r\n\r\n--X--\r\n" % (rcpt, action, status, diag))
+
+
+def lmtp_send(port, rcpts, msg, mail_from="MAILER-DAEMON@mx.example.net"):
+    """[(code, text)] per recipient, from Python's LMTP client"""
+    c = smtplib.LMTP("127.0.0.1", port, timeout=30)
+    try:
+        c.ehlo_or_helo_if_needed()
+        c.mail(mail_from)
+        for rc in rcpts:
+            code, _ = c.rcpt(rc)
+            assert code == 250, code
+        c.putcmd("data")
+        code, _ = c.getreply()
+        assert code == 354, code
+        c.send(smtplib.quotedata(msg).encode() + b"\r\n.\r\n")
+        return [c.getreply() for _ in rcpts]
+    finally:
+        try:
+            c.quit()
+        except smtplib.SMTPException:
+            pass
+
+
+def body(r):
+    workdir = harness.tempdir()
+    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+    cap, smtp_port, outdir = start_capture(workdir)
+    lmtp_port = harness.free_port()
+    d = harness.Tiedoted(workdir=workdir, extra_args=[
+        "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + FIRST,
+        "-o", "inbound.lmtp_listen=127.0.0.1:%d" % lmtp_port,
+        "-o", "inbound.soft_limit=2", "-o", "store.busy_timeout_ms=300"])
+    d.start()
+    try:
+        for name, _ in harness.examples():
+            rc, _, err = cli(d, "enqueue", os.path.join(harness.QUEUE, "examples", name))
+            assert rc == 0, err
+        for a in READERS:
+            rc, _, err = cli(d, "subscriber", "add", a, "--regions", "all")
+            assert rc == 0, err
+        clock.set(FIRST)
+        deadline = time.monotonic() + 60
+        while len(captured(outdir)) < len(READERS) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        got = captured(outdir)
+        r.check(sorted(a for a, _ in got) == sorted(READERS), "the issue went to all six",
+                [a for a, _ in got])
+        wait_rows_final(d)
+        verp, mailto = {}, {}
+        with open(os.path.join(outdir, "log.jsonl")) as f:
+            for line in f:
+                e = json.loads(line)
+                rc_ = e["rcpt"] if isinstance(e["rcpt"], list) else [e["rcpt"]]
+                verp[rc_[0].lower()] = e["from"]
+        for a, msg in got:
+            m = re.search(r"<mailto:([^>]+)>", str(msg["List-Unsubscribe"]))
+            mailto[a] = m.group(1)
+        r.check(all(re.fullmatch(r"bounces\+[a-z2-7]{40}@tiedote\.example", v)
+                    for v in verp.values()), "VERP senders carry lower-case base32 tokens",
+                list(verp.values())[:2])
+        r.check(all(re.fullmatch(r"unsubscribe\+[a-z2-7]{40}@tiedote\.example", v)
+                    for v in mailto.values()), "so do the mailto unsubscribe addresses")
+
+        # 1. hard bounce by LMTP, the token lower-cased by some hop
+        replies = lmtp_send(lmtp_port, [verp["gone@example.net"].lower()],
+                            dsn("gone@example.net", "5.1.1",
+                                "550 5.1.1 <gone@example.net>: User unknown"))
+        r.check(replies[0][0] == 250, "LMTP: 250 for the hard bounce", replies)
+
+        # 2. soft bounce by `tiedote inbound deliver` (Postfix pipe(8) style)
+        env = dict(os.environ, ORIGINAL_RECIPIENT=verp["full@example.org"].upper())
+        p = subprocess.run([CLI, "--db", d.db, "inbound", "deliver"], input=dsn(
+            "full@example.org", "4.2.2", "452 4.2.2 Mailbox full").encode(),
+            capture_output=True, env=env, timeout=60)
+        r.check(p.returncode == 0 and b"soft, 1 of 2" in p.stdout,
+                "inbound deliver: exit 0, the first soft bounce counted", p.stdout + p.stderr)
+
+        # 3. complaint (ARF) by Postfix's smtp-source speaking LMTP
+        arf = os.path.join(workdir, "arf.eml")
+        with open(os.path.join(DATA, "arf-abuse.eml")) as f:
+            text = f.read().replace("complainer@example.com", "spam@example.com")
+        with open(arf, "w") as f:
+            f.write(text)
+        p = subprocess.run(["/usr/sbin/smtp-source", "-L", "-F", arf, "-f",
+                            "fbl@fbl.example.com", "-t", verp["spam@example.com"],
+                            "127.0.0.1:%d" % lmtp_port], capture_output=True, timeout=60)
+        r.check(p.returncode == 0, "smtp-source -L delivered the complaint",
+                p.stdout + p.stderr)
+
+        # 4. mailto unsubscribe; 5. a sender-side block; 6. a forged token;
+        # 7. an auto-reply - all in one LMTP transaction, one reply each
+        with open(os.path.join(DATA, "exim-blocked.eml")) as f:
+            blocked = f.read().replace("reader@example.com", "blocked@example.se")
+        replies = lmtp_send(lmtp_port, [mailto["leaver@example.fi"]],
+                            "From: leaver@example.fi\r\nSubject: unsubscribe\r\n\r\nbye\r\n")
+        r.check(replies[0][0] == 250, "LMTP: 250 for the mailto unsubscribe", replies)
+        replies = lmtp_send(lmtp_port, [verp["blocked@example.se"]], blocked)
+        r.check(replies[0][0] == 250, "LMTP: 250 for the sender-side block", replies)
+        forged = "bounces+" + "a" * 40 + "@tiedote.example"
+        replies = lmtp_send(lmtp_port, [forged, verp["keep@example.fi"]],
+                            open(os.path.join(DATA, "vacation.eml")).read())
+        r.check([c for c, _ in replies] == [250, 250],
+                "LMTP: one reply per recipient (forged token, auto-reply)", replies)
+        r.check("does not check" in d.log_text(), "the forged token is logged",
+                d.log_tail(5))
+
+        # 451 while the store cannot commit, nothing stored; then 250
+        before = db_rows(d, "SELECT count(*) FROM inbound")[0][0]
+        lock = sqlite3.connect(d.db, timeout=5, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            replies = lmtp_send(lmtp_port, [verp["full@example.org"]],
+                                dsn("full@example.org", "4.2.2", "452 4.2.2 Mailbox full"))
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        r.check(replies[0][0] == 451, "LMTP: 451 while SQLite's write lock is held", replies)
+        r.check(db_rows(d, "SELECT count(*) FROM inbound")[0][0] == before,
+                "and nothing of it was stored")
+        replies = lmtp_send(lmtp_port, [verp["full@example.org"]],
+                            dsn("full@example.org", "4.2.2", "452 4.2.2 Mailbox full"))
+        r.check(replies[0][0] == 250, "the MTA's retry: 250", replies)
+
+        status = dict(db_rows(d, "SELECT email, status FROM subscribers"))
+        want = {"gone@example.net": "suppressed", "full@example.org": "suppressed",
+                "spam@example.com": "unsubscribed", "leaver@example.fi": "unsubscribed",
+                "blocked@example.se": "active", "keep@example.fi": "active"}
+        r.check(status == want, "subscribers: hard and 2 soft suppressed, complaint and mailto"
+                " unsubscribed, sender-side block and auto-reply not held against them",
+                status)
+        rc, out, err = cli(d, "--json", "issue", "status")
+        counts = json.loads(out).get("inbound", {}) if rc == 0 else {}
+        r.check(counts == {"hard": 1, "soft": 2, "sender": 1, "complaint": 1,
+                           "unsubscribe": 1}, "issue status counts what came back", out + err)
+        rc, out, err = cli(d, "--json", "inbound", "list")
+        rows = json.loads(out) if rc == 0 else []
+        kinds = sorted(x["kind"] for x in rows)
+        # the two-recipient transaction is kept once per recipient: each
+        # envelope recipient is its own token
+        r.check(kinds == ["autoreply", "autoreply", "bounce", "bounce", "bounce", "bounce",
+                          "complaint", "unsubscribe"] and
+                sum(x["token"] == "forged" for x in rows) == 1,
+                "inbound list: every message, the forged token marked", kinds)
+        rc, out, err = cli(d, "--json", "inbound", "show", str(rows[-1]["id"]), "--raw")
+        one = json.loads(out) if rc == 0 else {}
+        r.check(one.get("kind") == "bounce" and "gone@example.net" in one.get("raw", "")
+                and one.get("via") == "lmtp", "inbound show: the first, with its raw text",
+                out[:300] + err)
+        rc, out, err = cli(d, "inbound", "show", "999999")
+        r.check(rc == 65, "inbound show of no message: exit 65", err)
+
+        # the next issue skips exactly the four
+        clock.set(SECOND)
+        deadline = time.monotonic() + 60
+        while len(captured(outdir)) < len(READERS) + 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        wait_rows_final(d)
+        second = sorted(a for a, _ in captured(outdir)[len(READERS):])
+        r.check(second == ["blocked@example.se", "keep@example.fi"],
+                "the next issue goes only to the two still active", second)
+    finally:
+        d.stop()
+        cap.kill()
+        cap.wait()
+
+
+harness.main(body)
