@@ -35,14 +35,18 @@ static const char outbox_in_issue_sql[] =
     " AND recipient = ?1 COLLATE NOCASE";
 static const char issue_by_number_sql[] = "SELECT id FROM issues WHERE number = ?1";
 static const char sub_by_id_sql[] = "SELECT email FROM subscribers WHERE id = ?1";
-/* soft bounces since the window opened or the last delivery, whichever is
- * later: a delivery is a row sent to the address that no bounce names,
- * or a success report */
+/* soft bounces in the window about messages sent after the last delivery:
+ * a delivery is a row sent to the address that no outcome names, or a
+ * success report.  A bounce counts by the send time of the message it is
+ * about (its arrival when it names none): a bounce that arrives after a
+ * later message went through is still older than that delivery */
 static const char soft_count_sql[] =
-    "SELECT count(*) FROM inbound_outcomes WHERE email = ?1 AND class = 'soft'"
-    " AND at > max(?2, coalesce((SELECT max(o.updated) FROM outbox o"
+    "SELECT count(*) FROM inbound_outcomes b LEFT JOIN outbox m ON m.id = b.outbox_id"
+    " WHERE b.email = ?1 AND b.class = 'soft' AND b.at > ?2"
+    " AND coalesce(m.updated, b.at) > max("
+    "  coalesce((SELECT max(o.updated) FROM outbox o"
     "   WHERE o.recipient = ?1 COLLATE NOCASE AND o.state = 'sent'"
-    "   AND NOT EXISTS (SELECT 1 FROM inbound_outcomes b WHERE b.outbox_id = o.id)), 0),"
+    "   AND NOT EXISTS (SELECT 1 FROM inbound_outcomes x WHERE x.outbox_id = o.id)), 0),"
     "  coalesce((SELECT max(at) FROM inbound_outcomes WHERE email = ?1"
     "   AND class = 'delivered'), 0))";
 static const char mark_suppressed_sql[] =

@@ -13,9 +13,9 @@
  *                        the subscriber's status "suppressed");
  *   bounce, soft         counted; the address suppressed when it has
  *                        inbound.soft_limit soft bounces within
- *                        inbound.soft_days and no delivery since the first
- *                        of them (a message sent to it that no bounce
- *                        names, or a success report);
+ *                        inbound.soft_days about messages sent after its
+ *                        last delivery (a message sent to it that no
+ *                        bounce names, or a success report);
  *   bounce, sender-side  (classify_sender_side(): blocked, spamdetected,
  *                        policyviolation, ...) counted for the operator,
  *                        never against the reader;
