@@ -146,6 +146,24 @@ static const struct ckey {
 	  "soft bounces that suppress an address, within soft_days and with no delivery between", 1 },
 	{ "inbound", "soft_days", C_LONG, offsetof(conf_t, inbound_soft_days), "30", 1, 3660,
 	  "the window in which soft bounces are counted", 1 },
+	{ "inbound", "mailbox", C_STR, offsetof(conf_t, mailbox), "", 0, 0,
+	  "mailbox 'tiedote inbound poll' reads: maildir:/PATH or imaps://USER@HOST[:PORT][/FOLDER]; "
+	  "empty = none", 0 },
+	{ "inbound", "mailbox_auth_file", C_STR, offsetof(conf_t, mailbox_auth_file), "", 0, 0,
+	  "file with user:password for the IMAP login; refused if group- or world-readable", 0 },
+	{ "inbound", "mailbox_done", C_STR, offsetof(conf_t, mailbox_done), "tiedote", 0, 0,
+	  "folder processed messages are moved to (created if missing); empty = marked read "
+	  "where they are", 0 },
+	{ "inbound", "mailbox_delete", C_BOOL, offsetof(conf_t, mailbox_delete), "no", 0, 1,
+	  "delete processed messages instead (yes/no); mail that is none of the kinds is never "
+	  "touched", 0 },
+	{ "inbound", "mailbox_ca_file", C_STR, offsetof(conf_t, mailbox_ca_file), "", 0, 0,
+	  "PEM file of the CAs that may sign the IMAP server's certificate; empty = the system's", 0 },
+	{ "inbound", "mailbox_tls_sha256", C_STR, offsetof(conf_t, mailbox_tls_sha256), "", 0, 0,
+	  "SHA-256 (hex) of the IMAP server's certificate, pinned instead of the CAs (a "
+	  "self-signed one)", 0 },
+	{ "inbound", "poll_s", C_LONG, offsetof(conf_t, poll_s), "60", 1, 86400,
+	  "seconds between passes over the mailbox (IMAP IDLE wakes it sooner)", 0 },
 };
 
 static int

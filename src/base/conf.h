@@ -88,6 +88,13 @@ typedef struct conf {
 	long	 inbound_keep_days;
 	long	 inbound_soft_limit;
 	long	 inbound_soft_days;
+	char	*mailbox;
+	char	*mailbox_auth_file;
+	char	*mailbox_done;
+	long	 mailbox_delete;
+	char	*mailbox_ca_file;
+	char	*mailbox_tls_sha256;
+	long	 poll_s;
 } conf_t;
 
 void	conf_init(conf_t *);

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "inbound.h"
+#include "mailbox.h"
 #include "util.h"
 
 
@@ -112,6 +113,25 @@ out:
 	return rc;
 }
 
+/* hand - one message to the worker (op inbound.deliver, one try): its kind
+ * as stored, or -1 */
+static int
+hand(cli_t *cli, const char *via, const char *rcpt, const char *msg, size_t len, size_t size,
+    json_t **reply)
+{
+	size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = xmalloc(n);
+	int rc;
+
+	sodium_bin2base64(b64, n, (const unsigned char *)msg, len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	/* one try: a message taken twice would be counted twice */
+	rc = cli_admin(cli, json_pack("{s:s, s:s, s:s, s:s, s:I}", "op", "inbound.deliver", "raw",
+	    b64, "envelope", rcpt ? rcpt : "", "via", via, "size", (json_int_t)size), 0, reply);
+	free(b64);
+	return rc;
+}
+
 /* inbound deliver [--rcpt ADDRESS]: one message on stdin, for an MTA's
  * pipe(8), .forward or procmail.  Exit codes are what the MTA acts on:
  * 0 taken (committed), 75 try again later, 65 refused for good */
@@ -122,7 +142,7 @@ inbound_deliver(cli_t *cli, int argc, char **argv)
 		CLI_OPT_HELP };
 	const char *rcpt = getenv("ORIGINAL_RECIPIENT");
 	size_t size = 0, max = (size_t)cli->conf.inbound_max_kb << 10;
-	char chunk[65536], *b64 = NULL;
+	char chunk[65536];
 	json_t *reply = NULL;
 	buf_t msg;
 	ssize_t n;
@@ -166,14 +186,7 @@ inbound_deliver(cli_t *cli, int argc, char **argv)
 		rc = EX_DATAERR;
 		goto out;
 	}
-	b64 = xmalloc(sodium_base64_ENCODED_LEN(msg.len, sodium_base64_VARIANT_ORIGINAL));
-	sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(msg.len, sodium_base64_VARIANT_ORIGINAL),
-	    (const unsigned char *)(msg.data ? msg.data : ""), msg.len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	/* one try: a message taken twice would be counted twice */
-	rc = cli_admin(cli, json_pack("{s:s, s:s, s:s, s:s, s:I}", "op", "inbound.deliver", "raw",
-	    b64, "envelope", rcpt ? rcpt : "", "via", "deliver", "size", (json_int_t)size), 0,
-	    &reply);
+	rc = hand(cli, "deliver", rcpt, msg.data ? msg.data : "", msg.len, size, &reply);
 	if (rc == EX_OK) {
 		if (cli->json)
 			cli_print_json(reply);
@@ -185,8 +198,109 @@ inbound_deliver(cli_t *cli, int argc, char **argv)
 		rc = EX_TEMPFAIL;	/* the MTA keeps it and tries again */
 out:
 	json_decref(reply);
-	free(b64);
 	buf_free(&msg);
+	return rc;
+}
+
+struct poll_ctx {
+	cli_t	*cli;
+	int	 taken[KIND_N];
+};
+
+static int
+poll_take(void *arg, const char *msg, size_t len, size_t size)
+{
+	struct poll_ctx *p = arg;
+	json_t *reply = NULL;
+	const char *kind;
+	int k = -1;
+
+	if (hand(p->cli, "poll", NULL, msg, len, size, &reply) == EX_OK) {
+		kind = json_string_value(json_object_get(reply, "kind"));
+		for (int i = 0; i < KIND_N && kind; i++)
+			if (strcmp(kind, classify_kind_name(i)) == 0)
+				k = i;
+		if (k >= 0)
+			p->taken[k]++;
+	}
+	json_decref(reply);
+	return k;
+}
+
+#define POLL_BACKOFF_MAX_S	300	/* between attempts to reach a mailbox that fails */
+
+/* inbound poll [--once]: read inbound.mailbox; each message stored through
+ * the worker, then moved, marked or left (mailbox.h) */
+static int
+inbound_poll(cli_t *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "once", no_argument, NULL, 'o' }, CLI_OPT_HELP };
+	struct poll_ctx p = { cli, { 0 } };
+	mailbox_t *m = NULL;
+	int c, rc = EX_USAGE, once = 0, backoff = 1;
+	buf_t err;
+
+	buf_init(&err, 4096);
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (c == 'o') {
+			once = 1;
+			continue;
+		}
+		rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+		goto out;
+	}
+	if (optind != argc) {
+		rc = cli_usage_error(cli);
+		goto out;
+	}
+	if (*cli->conf.mailbox == '\0') {
+		cli_error("tiedote: inbound.mailbox is not set");
+		rc = EX_CONFIG;
+		goto out;
+	}
+	for (;;) {
+		int n = 0;
+
+		buf_reset(&err);
+		if (m == NULL && (m = mailbox_open(&cli->conf, &err)) == NULL)
+			n = -1;
+		else if ((n = mailbox_poll(m, poll_take, &p, &err)) >= 0 && !once)
+			n = mailbox_wait(m, (int)cli->conf.poll_s, &err) < 0 ? -1 : n;
+		if (n < 0) {
+			cli_error("tiedote: %s", buf_str(&err));
+			mailbox_close(m);
+			m = NULL;
+			if (once) {
+				rc = EX_TEMPFAIL;
+				goto out;
+			}
+			/* the poll interval's own pause, doubled while it fails */
+			sleep((unsigned)backoff);
+			backoff = backoff * 2 > POLL_BACKOFF_MAX_S ? POLL_BACKOFF_MAX_S : backoff * 2;
+			continue;
+		}
+		backoff = 1;
+		if (once)
+			break;
+	}
+	if (cli->json) {
+		json_t *j = json_object();
+
+		for (int i = 0; i < KIND_N; i++)
+			json_object_set_new(j, classify_kind_name(i), json_integer(p.taken[i]));
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("taken:");
+		for (int i = 0; i < KIND_N; i++)
+			printf(" %s %d", classify_kind_name(i), p.taken[i]);
+		printf("\n");
+	}
+	rc = EX_OK;
+out:
+	mailbox_close(m);
+	buf_free(&err);
 	return rc;
 }
 
@@ -357,6 +471,11 @@ static const cli_verb_t verbs[] = {
 	  "                  $RECIPIENT, then the Delivered-To/To headers)\n"
 	  "  Exit 0 once committed, 75 to have the MTA try again, 65 over\n"
 	  "  inbound.max_message_kb." },
+	{ "poll", inbound_poll, "[--once]",
+	  "read inbound.mailbox (Maildir, or IMAP over TLS with IDLE), every poll_s seconds",
+	  "  --once  one pass, then exit (0; 75 when the mailbox cannot be read)\n"
+	  "  Processed messages go to inbound.mailbox_done (or are marked read, or deleted\n"
+	  "  with inbound.mailbox_delete); mail of kind other is left where it is." },
 	{ "list", inbound_list_cmd, "[--kind KIND] [--limit N]",
 	  "the latest inbound messages (50 unless --limit), what they were and what was done",
 	  NULL },

@@ -62,6 +62,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "secret.h"
 #include "smtp.h"
 #include "util.h"
 
@@ -301,60 +302,6 @@ smtp_tls_required(const smtp_conf_t *c)
 	curl_free(scheme);
 	curl_free(host);
 	buf_free(&err);
-	return rc;
-}
-
-/* auth_load - "user:password" from the first line of a file that only its
- * owner can read; -1 with the reason in err */
-static int
-auth_load(const char *path, char **user, char **pass, buf_t *err)
-{
-	char text[4096], *colon;
-	struct stat st;
-	ssize_t n;
-	size_t len = 0;
-	int fd, rc = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		buf_notef(err, "smtp: auth_file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* fstat the open file: what we check is what we read */
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		buf_notef(err, "smtp: auth_file %s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		buf_notef(err, "smtp: auth_file %s: refused, mode %04o lets group or "
-		    "others at the password (chmod 600 it)", path,
-		    (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	while (len < sizeof text - 1 &&
-	    (n = read(fd, text + len, sizeof text - 1 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			buf_notef(err, "smtp: auth_file %s: %s", path, strerror(errno));
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	text[len] = '\0';
-	text[strcspn(text, "\r\n")] = '\0';
-	if ((colon = strchr(text, ':')) == NULL || colon == text) {
-		buf_notef(err, "smtp: auth_file %s: the first line is not "
-		    "\"user:password\"", path);
-		goto out;
-	}
-	*colon = '\0';
-	*user = xstrdup(text);
-	*pass = xstrdup(colon + 1);
-	rc = 0;
-out:
-	explicit_bzero(text, sizeof text);
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 
@@ -988,7 +935,8 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 		buf_init(&sl->out, conf->out_max > 0 ? conf->out_max : SMTP_OUT_MAX);
 		s->freelist[s->nfree++] = s->nslots - 1 - i;
 	}
-	if (conf->auth_file && auth_load(conf->auth_file, &s->user, &s->pass, err) < 0)
+	if (conf->auth_file && auth_file_load("smtp: auth_file", conf->auth_file, &s->user,
+	    &s->pass, err) < 0)
 		goto out;
 	if (conf->ca_file) {
 		if (access(conf->ca_file, R_OK) < 0) {

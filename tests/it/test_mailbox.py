@@ -1,0 +1,281 @@
+"""`tiedote inbound poll` against a real Dovecot (IMAP over TLS) and a Maildir.
+
+Dovecot (Debian's dovecot-imapd) is started by the test on a free loopback
+port with a throwaway configuration, a passwd-file user and a self-signed
+certificate made by openssl. An issue goes out through a capturing relay;
+bounces naming its VERP addresses in Delivered-To are APPENDed to INBOX,
+with an auto-reply and a mail that is none of the kinds. One pass:
+  - the bounce suppresses its reader, the auto-reply is kept;
+  - both are moved to the folder `tiedote` (marked \\Seen); the other mail
+    stays in INBOX, unread, keyword $TiedoteKept; nothing is deleted;
+  - a second pass takes nothing; the certificate pinned wrong, or not
+    pinned (self-signed, no CA): exit 75, nothing touched.
+Then `inbound poll` runs with poll_s=300: a bounce APPENDed is taken
+within seconds, so IDLE woke it. Last a Maildir: new/ is read, the bounce
+moved to .tiedote/cur/ with flag S, the other mail to cur/ unread.
+Skipped (not failed) when dovecot is not installed.
+"""
+import hashlib
+import imaplib
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import time
+
+import harness
+from test_send import CLI, Clock, cli, start_capture, wait_rows_final, db_rows
+from test_notices import captured
+
+FIRST = "2020-03-17T09:00:00+02:00"
+READERS = ["gone@example.net", "away@example.fi", "later@example.org"]
+PASSWORD = "kissa-koira-1234"
+
+
+def dsn(verp, rcpt):
+    return ("Delivered-To: %s\r\nFrom: MAILER-DAEMON@mx.example.net\r\n"
+            "Subject: Undelivered Mail Returned to Sender\r\nTo: %s\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"X\"\r\n"
+            "\r\n--X\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; %s\r\n"
+            "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown"
+            "\r\n\r\n--X--\r\n" % (verp, verp, rcpt))
+
+
+def vacation(verp):
+    return ("Delivered-To: %s\r\nFrom: away@example.fi\r\nTo: %s\r\n"
+            "Subject: Automatic reply: out of office\r\nAuto-Submitted: auto-replied\r\n\r\n"
+            "Back on Monday.\r\n" % (verp, verp))
+
+
+OTHER = ("From: someone@example.net\r\nTo: bounces@tiedote.example\r\n"
+         "Subject: A question\r\n\r\nHow do I change my regions?\r\n")
+
+
+def start_dovecot(workdir):
+    os.chmod(workdir, 0o755)
+    conf = os.path.join(workdir, "dovecot")
+    os.makedirs(conf)
+    os.chmod(conf, 0o755)
+    mail = os.path.join(conf, "mail")
+    os.makedirs(mail)
+    os.chown(mail, 65534, 65534)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", os.path.join(conf, "key.pem"),
+                    "-out", os.path.join(conf, "cert.pem")], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "x509", "-in", os.path.join(conf, "cert.pem"), "-outform",
+                          "DER"], check=True, capture_output=True).stdout
+    with open(os.path.join(conf, "passwd"), "w") as f:
+        f.write("tiedote:{PLAIN}%s::::::\n" % PASSWORD)
+    port = harness.free_port()
+    with open(os.path.join(conf, "dovecot.conf"), "w") as f:
+        f.write("""
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{d}/cert.pem
+ssl_key = <{d}/key.pem
+auth_mechanisms = plain
+mail_location = maildir:{d}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home={d}/mail/%u
+}}
+first_valid_uid = 1
+service imap-login {{
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    port = {port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+""".format(d=conf, port=port))
+    p = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", os.path.join(conf, "dovecot.conf")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from test_send import wait_port
+    wait_port(port, p)
+    return p, port, hashlib.sha256(der).hexdigest(), conf
+
+
+def imap(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx)
+    c.login("tiedote", PASSWORD)
+    return c
+
+
+def append(port, text, folder="INBOX"):
+    c = imap(port)
+    c.append(folder, None, None, text.encode())
+    c.logout()
+
+
+def folder(port, name):
+    """[(subject, flags)] of a folder"""
+    c = imap(port)
+    out = []
+    typ, _ = c.select(name)
+    if typ == "OK":
+        _, data = c.uid("SEARCH", None, "ALL")
+        for uid in data[0].split():
+            _, d = c.uid("FETCH", uid, "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            flags = d[0][0].decode()
+            subj = d[0][1].decode().strip()
+            out.append((subj, flags))
+    c.logout()
+    return out
+
+
+def poll(d, extra, once=True):
+    argv = [CLI, "--db", d.db, "--json"]
+    for kv in extra:
+        argv += ["-o", kv]
+    argv += ["inbound", "poll"] + (["--once"] if once else [])
+    if once:
+        p = subprocess.run(argv, capture_output=True, timeout=120)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def body(r):
+    if not os.path.exists("/usr/sbin/dovecot"):
+        r.skip("dovecot", "not installed (apt-get install dovecot-imapd)")
+        return
+    workdir = harness.tempdir()
+    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+    cap, smtp_port, outdir = start_capture(workdir)
+    dc, port, sha, conf = start_dovecot(workdir)
+    d = harness.Tiedoted(workdir=workdir, extra_args=[
+        "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + FIRST])
+    d.start()
+    poller = None
+    try:
+        for name, _ in harness.examples():
+            rc, _, err = cli(d, "enqueue", os.path.join(harness.QUEUE, "examples", name))
+            assert rc == 0, err
+        for a in READERS:
+            rc, _, err = cli(d, "subscriber", "add", a, "--regions", "all")
+            assert rc == 0, err
+        clock.set(FIRST)
+        deadline = time.monotonic() + 60
+        while len(captured(outdir)) < len(READERS) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        wait_rows_final(d)
+        verp = {}
+        with open(os.path.join(outdir, "log.jsonl")) as f:
+            for line in f:
+                e = json.loads(line)
+                rc_ = e["rcpt"] if isinstance(e["rcpt"], list) else [e["rcpt"]]
+                verp[rc_[0].lower()] = e["from"]
+        r.check(len(verp) == 3, "the issue went out with VERP senders", verp)
+
+        auth = os.path.join(workdir, "imap.auth")
+        with open(auth, "w") as f:
+            f.write("tiedote:%s\n" % PASSWORD)
+        os.chmod(auth, 0o600)
+        imaps = ["inbound.mailbox=imaps://127.0.0.1:%d/INBOX" % port,
+                 "inbound.mailbox_auth_file=" + auth]
+        append(port, dsn(verp["gone@example.net"], "gone@example.net"))
+        append(port, vacation(verp["away@example.fi"]))
+        append(port, OTHER)
+
+        # refused: a wrong pin, and no pin for a self-signed certificate
+        rc, out, err = poll(d, imaps + ["inbound.mailbox_tls_sha256=" + "00" * 32])
+        r.check(rc == 75 and "SHA-256" in err, "a wrong pin: exit 75, said", err)
+        rc, out, err = poll(d, imaps)
+        r.check(rc == 75 and "does not verify" in err,
+                "a self-signed certificate without a pin: exit 75", err)
+        r.check(len(folder(port, "INBOX")) == 3 and
+                db_rows(d, "SELECT count(*) FROM inbound")[0][0] == 0,
+                "and nothing was read or touched")
+
+        pinned = imaps + ["inbound.mailbox_tls_sha256=" + sha]
+        rc, out, err = poll(d, pinned)
+        got = json.loads(out) if rc == 0 else {}
+        r.check(rc == 0 and got.get("bounce") == 1 and got.get("autoreply") == 1 and
+                got.get("other") == 1, "one pass over IMAPS: a bounce, an auto-reply, an other",
+                out + err)
+        inbox = folder(port, "INBOX")
+        done = folder(port, "tiedote")
+        r.check(len(inbox) == 1 and "A question" in inbox[0][0] and "$TiedoteKept" in
+                inbox[0][1] and "\\Seen" not in inbox[0][1],
+                "the other mail stays in INBOX, unread, $TiedoteKept", inbox)
+        r.check(len(done) == 2 and all("\\Seen" in f for _, f in done),
+                "the bounce and the auto-reply moved to 'tiedote', read", done)
+        status = dict(db_rows(d, "SELECT email, status FROM subscribers"))
+        r.check(status["gone@example.net"] == "suppressed" and
+                status["away@example.fi"] == "active", "the bounce acted on, the auto-reply not",
+                status)
+        rc, out, err = poll(d, pinned)
+        got = json.loads(out) if rc == 0 else {}
+        r.check(rc == 0 and sum(got.values()) == 0 and
+                db_rows(d, "SELECT count(*) FROM inbound")[0][0] == 3,
+                "a second pass takes nothing again", out + err)
+
+        # IDLE: poll_s is 300, a new bounce is taken at once
+        poller = poll(d, pinned + ["inbound.poll_s=300"], once=False)
+        deadline = time.monotonic() + 30
+        while "IDLE" not in open(os.path.join(conf, "dovecot.log")).read() and \
+                time.monotonic() < deadline and poller.poll() is None:
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        append(port, dsn(verp["later@example.org"], "later@example.org"))
+        while db_rows(d, "SELECT count(*) FROM inbound")[0][0] < 4 and \
+                time.monotonic() - t0 < 60 and poller.poll() is None:
+            time.sleep(0.1)
+        took = time.monotonic() - t0
+        r.check(poller.poll() is None and
+                db_rows(d, "SELECT count(*) FROM inbound")[0][0] == 4 and took < 30,
+                "IDLE: a bounce appended is taken in %.1f s (poll_s is 300)" % took)
+        poller.terminate()
+        poller.wait(timeout=30)
+        poller = None
+
+        # Maildir
+        md = os.path.join(workdir, "Maildir")
+        for sub in ("new", "cur", "tmp"):
+            os.makedirs(os.path.join(md, sub))
+        db_rows(d, "SELECT 1")
+        with open(os.path.join(md, "new", "1.bounce"), "w") as f:
+            f.write(dsn(verp["away@example.fi"], "away@example.fi"))
+        with open(os.path.join(md, "new", "2.other"), "w") as f:
+            f.write(OTHER)
+        rc, out, err = poll(d, ["inbound.mailbox=maildir:" + md])
+        got = json.loads(out) if rc == 0 else {}
+        r.check(rc == 0 and got.get("bounce") == 1 and got.get("other") == 1,
+                "Maildir: one pass, a bounce and an other", out + err)
+        r.check(os.listdir(os.path.join(md, "new")) == [] and
+                os.listdir(os.path.join(md, "cur")) == ["2.other:2,"] and
+                os.listdir(os.path.join(md, ".tiedote", "cur")) == ["1.bounce:2,S"],
+                "Maildir: the bounce in .tiedote/cur read, the other in cur/ unread",
+                [os.listdir(os.path.join(md, s)) for s in ("new", "cur")])
+    finally:
+        if poller is not None:
+            poller.kill()
+            poller.wait()
+        d.stop()
+        cap.kill()
+        cap.wait()
+        dc.terminate()
+        dc.wait(timeout=30)
+
+
+harness.main(body)
