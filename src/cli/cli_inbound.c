@@ -20,6 +20,35 @@
 #include "util.h"
 
 
+/* one_opt - a verb's options when it has one besides --help (opts[0]):
+ * its value into *value (takes an argument) or 1 into *flag; then the
+ * operand count must lie in [min, max].  0 to go on, or -1 with *rc the
+ * exit code (help, usage) */
+static int
+one_opt(cli_t *cli, int argc, char **argv, const struct option *opts, const char **value,
+    int *flag, int min, int max, int *rc)
+{
+	int c;
+
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (c == opts[0].val) {
+			if (value)
+				*value = optarg;
+			if (flag)
+				*flag = 1;
+			continue;
+		}
+		*rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+		return -1;
+	}
+	if (argc - optind < min || argc - optind > max) {
+		*rc = cli_usage_error(cli);
+		return -1;
+	}
+	return 0;
+}
+
 /* classify_json - a report as the documented object */
 static json_t *
 report_json(const char *file, const classify_report_t *r)
@@ -60,22 +89,11 @@ inbound_classify(cli_t *cli, int argc, char **argv)
 	const char *rcpt = NULL;
 	char bl[CLASSIFY_ADDR_MAX], ul[CLASSIFY_ADDR_MAX];
 	buf_t msg;
-	int c, rc = EX_USAGE;
+	int rc = EX_USAGE;
 
 	buf_init(&msg, BUF_MAX_DEFAULT);
-	optind = 0;
-	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (c == 'r') {
-			rcpt = optarg;
-			continue;
-		}
-		rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+	if (one_opt(cli, argc, argv, opts, &rcpt, NULL, 1, argc, &rc) < 0)
 		goto out;
-	}
-	if (optind >= argc) {
-		rc = cli_usage_error(cli);
-		goto out;
-	}
 	inbound_local(cli->conf.envelope_from, bl, sizeof bl);
 	inbound_local(cli->conf.unsubscribe_address, ul, sizeof ul);
 	rc = EX_OK;
@@ -146,24 +164,13 @@ inbound_deliver(cli_t *cli, int argc, char **argv)
 	json_t *reply = NULL;
 	buf_t msg;
 	ssize_t n;
-	int c, rc = EX_USAGE;
+	int rc = EX_USAGE;
 
 	if (rcpt == NULL || *rcpt == '\0')
 		rcpt = getenv("RECIPIENT");
 	buf_init(&msg, INBOUND_RAW_MAX);
-	optind = 0;
-	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (c == 'r') {
-			rcpt = optarg;
-			continue;
-		}
-		rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+	if (one_opt(cli, argc, argv, opts, &rcpt, NULL, 0, 0, &rc) < 0)
 		goto out;
-	}
-	if (optind != argc) {
-		rc = cli_usage_error(cli);
-		goto out;
-	}
 	/* all of stdin is read (an MTA wants it taken), the first
 	 * INBOUND_RAW_MAX bytes kept */
 	while ((n = read(STDIN_FILENO, chunk, sizeof chunk)) != 0) {
@@ -237,23 +244,12 @@ inbound_poll(cli_t *cli, int argc, char **argv)
 	static const struct option opts[] = { { "once", no_argument, NULL, 'o' }, CLI_OPT_HELP };
 	struct poll_ctx p = { cli, { 0 } };
 	mailbox_t *m = NULL;
-	int c, rc = EX_USAGE, once = 0, backoff = 1;
+	int rc = EX_USAGE, once = 0, backoff = 1;
 	buf_t err;
 
 	buf_init(&err, 4096);
-	optind = 0;
-	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (c == 'o') {
-			once = 1;
-			continue;
-		}
-		rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+	if (one_opt(cli, argc, argv, opts, NULL, &once, 0, 0, &rc) < 0)
 		goto out;
-	}
-	if (optind != argc) {
-		rc = cli_usage_error(cli);
-		goto out;
-	}
 	if (*cli->conf.mailbox == '\0') {
 		cli_error("tiedote: inbound.mailbox is not set");
 		rc = EX_CONFIG;
@@ -399,23 +395,12 @@ inbound_show_cmd(cli_t *cli, int argc, char **argv)
 	static const struct option opts[] = { { "raw", no_argument, NULL, 'r' }, CLI_OPT_HELP };
 	store_t *store = NULL;
 	json_t *out = NULL;
-	int c, rc = EX_USAGE, raw = 0;
+	int rc = EX_USAGE, raw = 0;
 	long long id;
 	char *end;
 
-	optind = 0;
-	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (c == 'r') {
-			raw = 1;
-			continue;
-		}
-		rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+	if (one_opt(cli, argc, argv, opts, NULL, &raw, 1, 1, &rc) < 0)
 		goto out;
-	}
-	if (argc - optind != 1) {
-		rc = cli_usage_error(cli);
-		goto out;
-	}
 	id = strtoll(argv[optind], &end, 10);
 	if (*end || id <= 0) {
 		cli_error("tiedote: %s: not a message id", argv[optind]);
@@ -446,15 +431,12 @@ inbound_show_cmd(cli_t *cli, int argc, char **argv)
 		    json_string_value(json_object_get(out, "token")));
 		if (raw) {
 			/* the raw bytes as stored: read again, not through JSON */
-			sqlite3_stmt *st = NULL;
+			buf_t bytes;
 
-			if (store_prepare(store, "SELECT raw FROM inbound WHERE id = ?1", &st) == 0) {
-				sqlite3_bind_int64(st, 1, id);
-				if (sqlite3_step(st) == SQLITE_ROW)
-					fwrite(sqlite3_column_blob(st, 0), 1,
-					    (size_t)sqlite3_column_bytes(st, 0), stdout);
-			}
-			sqlite3_finalize(st);
+			buf_init(&bytes, INBOUND_RAW_MAX + 1);
+			if (inbound_raw(store, id, &bytes) == 0)
+				fwrite(bytes.data ? bytes.data : "", 1, bytes.len, stdout);
+			buf_free(&bytes);
 		}
 	}
 	rc = EX_OK;

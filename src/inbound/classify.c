@@ -336,6 +336,17 @@ is_digit_at(const char *s, const char *end)
 	return s < end && isdigit((unsigned char)*s);
 }
 
+/* span - [s, s+n) as a string into out[max]: 1, or 0 when it does not fit */
+static int
+span(const char *s, size_t n, char *out, size_t max)
+{
+	if (n >= max)
+		return 0;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 1;
+}
+
 /* find_status - the first d.ddd.ddd enhanced status ([245] class) in
  * [s, end) that is not part of a dotted number */
 static int
@@ -365,12 +376,8 @@ find_status(const char *s, const char *end, char *out, size_t max)
 			continue;
 		if (*p == '2')
 			continue;	/* success in a failure report is an echo */
-		n = (size_t)(q - p);
-		if (n >= max)
-			continue;
-		memcpy(out, p, n);
-		out[n] = '\0';
-		return 1;
+		if (span(p, (size_t)(q - p), out, max))
+			return 1;
 	}
 	return 0;
 }
@@ -497,7 +504,6 @@ next_addr(const char **pos, const char *end, char *out, size_t max)
 	    at = memchr(at + 1, '@', (size_t)(end - at - 1))) {
 		const char *a = at, *b = at + 1;
 		int dot = 0;
-		size_t n;
 
 		while (a > *pos && addr_char((unsigned char)a[-1]))
 			a--;
@@ -509,13 +515,8 @@ next_addr(const char **pos, const char *end, char *out, size_t max)
 			b--;
 		while (a < at && *a == '.')
 			a++;
-		if (a == at || b == at + 1 || !dot)
+		if (a == at || b == at + 1 || !dot || !span(a, (size_t)(b - a), out, max))
 			continue;
-		n = (size_t)(b - a);
-		if (n >= max)
-			continue;
-		memcpy(out, a, n);
-		out[n] = '\0';
 		*pos = b;
 		return 1;
 	}

@@ -491,6 +491,7 @@ static const char list_sql[] =
 static const char show_sql[] =
     "SELECT id, received, via, kind, token, action, sender, subject, report, size, envelope,"
     " outbox_id, raw FROM inbound WHERE id = ?1";
+static const char raw_sql[] = "SELECT raw FROM inbound WHERE id = ?1";
 static const char counts_sql[] =
     "SELECT class, count(*) FROM inbound_outcomes WHERE kind = ?1 AND ref = ?2"
     " GROUP BY class";
@@ -583,6 +584,28 @@ inbound_show(store_t *s, int64_t id, int raw, json_t **out)
 		return -1;
 	*out = sh.o;
 	return 0;
+}
+
+static int
+raw_row(sqlite3_stmt *st, void *arg)
+{
+	const void *b = sqlite3_column_blob(st, 0);
+
+	return buf_add(arg, b ? b : "", (size_t)sqlite3_column_bytes(st, 0)) < 0 ? -1 : 1;
+}
+
+int
+inbound_raw(store_t *s, int64_t id, buf_t *out)
+{
+	sqlite3_stmt *st = store_cached(s, raw_sql);
+	int rc;
+
+	buf_reset(out);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = store_rows(s, st, raw_row, out);
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
 }
 
 static int

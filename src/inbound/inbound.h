@@ -87,6 +87,9 @@ int	inbound_prune(store_t *, const conf_t *, int64_t now);
  * 0, or -1 (read-only; any handle). */
 int	inbound_list(store_t *, const char *kind, int limit, json_t **out);
 int	inbound_show(store_t *, int64_t id, int raw, json_t **out);
+/* inbound_raw - the kept bytes of one message into out: 0, 1 when there
+ * is no such message, -1 */
+int	inbound_raw(store_t *, int64_t id, buf_t *out);
 /* inbound_counts - the outcomes of the outbox rows (kind, ref) by class,
  * as a new object {hard, soft, sender, complaint, unsubscribe}; 0 or -1 */
 int	inbound_counts(store_t *, const char *kind, const char *ref, json_t **out);

@@ -797,7 +797,7 @@ run_issue_send_now(store_t *s, const conf_t *conf, const json_t *req, json_t **r
 /* the message of an inbound.deliver: base64 of at most INBOUND_RAW_MAX
  * bytes into out; 0, or -1 */
 static int
-inbound_raw(const json_t *req, buf_t *out)
+request_raw(const json_t *req, buf_t *out)
 {
 	const char *b64 = str(req, "raw", "");
 	size_t n = strlen(b64), got = 0;
@@ -820,7 +820,7 @@ check_inbound(const json_t *req, json_t **reply)
 	int bad;
 
 	buf_init(&raw, INBOUND_RAW_MAX + 4);
-	bad = inbound_raw(req, &raw);
+	bad = request_raw(req, &raw);
 	buf_free(&raw);
 	if (bad) {
 		*reply = admin_error("invalid", EX_DATAERR, "raw: not base64 of at most %zu bytes",
@@ -848,7 +848,7 @@ run_inbound_deliver(store_t *s, const conf_t *conf, const json_t *req, json_t **
 
 	buf_init(&raw, INBOUND_RAW_MAX + 4);
 	buf_init(&err, 4096);
-	(void)inbound_raw(req, &raw);	/* judged by check_inbound */
+	(void)request_raw(req, &raw);	/* judged by check_inbound */
 	if (inbound_accept(s, conf, strcmp(str(req, "via", "deliver"), "poll") == 0 ? VIA_POLL :
 	    VIA_DELIVER, str(req, "envelope", ""), raw.data ? raw.data : "", raw.len,
 	    (size_t)size > raw.len ? (size_t)size : raw.len, &res, &err) < 0) {

@@ -19,7 +19,6 @@ second soft bounce (inbound.soft_limit=2), the blocked one still active;
 list|show` show them.  With SQLite's write lock held from outside, LMTP
 answers 451 per recipient and nothing is stored; released, 250.
 """
-import base64
 import json
 import os
 import re
@@ -31,6 +30,7 @@ import time
 import harness
 from test_send import CLI, Clock, cli, start_capture, wait_rows_final, db_rows
 from test_notices import captured
+from inbound_common import send_issue
 
 FIRST = "2020-03-17T09:00:00+02:00"
 SECOND = "2020-03-31T09:00:00+02:00"
@@ -83,29 +83,9 @@ def body(r):
         "-o", "inbound.soft_limit=2", "-o", "store.busy_timeout_ms=300"])
     d.start()
     try:
-        for name, _ in harness.examples():
-            rc, _, err = cli(d, "enqueue", os.path.join(harness.QUEUE, "examples", name))
-            assert rc == 0, err
-        for a in READERS:
-            rc, _, err = cli(d, "subscriber", "add", a, "--regions", "all")
-            assert rc == 0, err
-        clock.set(FIRST)
-        deadline = time.monotonic() + 60
-        while len(captured(outdir)) < len(READERS) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        got = captured(outdir)
+        got, verp, mailto = send_issue(d, clock, outdir, READERS, FIRST)
         r.check(sorted(a for a, _ in got) == sorted(READERS), "the issue went to all six",
                 [a for a, _ in got])
-        wait_rows_final(d)
-        verp, mailto = {}, {}
-        with open(os.path.join(outdir, "log.jsonl")) as f:
-            for line in f:
-                e = json.loads(line)
-                rc_ = e["rcpt"] if isinstance(e["rcpt"], list) else [e["rcpt"]]
-                verp[rc_[0].lower()] = e["from"]
-        for a, msg in got:
-            m = re.search(r"<mailto:([^>]+)>", str(msg["List-Unsubscribe"]))
-            mailto[a] = m.group(1)
         r.check(all(re.fullmatch(r"bounces\+[a-z2-7]{40}@tiedote\.example", v)
                     for v in verp.values()), "VERP senders carry lower-case base32 tokens",
                 list(verp.values())[:2])

@@ -19,14 +19,13 @@ import hashlib
 import imaplib
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import time
 
 import harness
-from test_send import CLI, Clock, cli, start_capture, wait_rows_final, db_rows
-from test_notices import captured
+from test_send import CLI, Clock, start_capture, db_rows
+from inbound_common import send_issue
 
 FIRST = "2020-03-17T09:00:00+02:00"
 READERS = ["gone@example.net", "away@example.fi", "later@example.org"]
@@ -168,23 +167,7 @@ def body(r):
     d.start()
     poller = None
     try:
-        for name, _ in harness.examples():
-            rc, _, err = cli(d, "enqueue", os.path.join(harness.QUEUE, "examples", name))
-            assert rc == 0, err
-        for a in READERS:
-            rc, _, err = cli(d, "subscriber", "add", a, "--regions", "all")
-            assert rc == 0, err
-        clock.set(FIRST)
-        deadline = time.monotonic() + 60
-        while len(captured(outdir)) < len(READERS) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        wait_rows_final(d)
-        verp = {}
-        with open(os.path.join(outdir, "log.jsonl")) as f:
-            for line in f:
-                e = json.loads(line)
-                rc_ = e["rcpt"] if isinstance(e["rcpt"], list) else [e["rcpt"]]
-                verp[rc_[0].lower()] = e["from"]
+        _, verp, _ = send_issue(d, clock, outdir, READERS, FIRST)
         r.check(len(verp) == 3, "the issue went out with VERP senders", verp)
 
         auth = os.path.join(workdir, "imap.auth")
