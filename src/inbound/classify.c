@@ -114,6 +114,7 @@ static const char *const p_blocked[] = { "blacklist", "blocklist", "block list",
 static const char *const p_relay[] = { "relay access denied", "relaying denied",
 	"not permitted to relay", "unable to relay", "relay not permitted",
 	"relaying not allowed", "we do not relay", "no relaying", "relay denied",
+	"address is not verified",
 	"not allowed to relay", "relaying mail to", "open relay", NULL };
 static const char *const p_conn[] = { "too many connections", "too many concurrent",
 	"too many simultaneous", "connection limit", "too many sessions", "frequency limited", "connection frequency", NULL };
@@ -157,7 +158,7 @@ static const char *const p_user[] = { "user unknown", "unknown user", "no such u
 	"not our customer", "unknown mailbox", "mailbox does not", "addressee unknown",
 	"no such person", "recipient no longer", "user doesn't", "user does not",
 	"invalid address", "unknown account", "no account", "is not a valid",
-	"not a valid user", "address rejected", "mailbox unknown", "no valid recipients",
+	"not a valid user", "mailbox unknown", "no valid recipients",
 	"recipient rejected", "user not exist", "not listed in", "unknown email address",
 	"no user", "undeliverable address", "mailbox not available", "not a recipient",
 	"unknown alias", "invalid final delivery", "käyttäjää ei", "okänd mottagare", "unbekannt", "inconnu", NULL };
@@ -200,6 +201,7 @@ static const char *const p_rfc[] = { "rfc 5322", "rfc5322", "rfc 2822", "rfc2822
 static const char *const p_content[] = { "content", "mime", "attachment",
 	"improper header", "header error", NULL };
 static const char *const p_policy[] = { "policy", "prohibited", "not allowed",
+	"security issue",
 	"not permitted", NULL };
 static const char *const p_filtered[] = { "filtered", "filter", "rejected by recipient",
 	"delivery not authorized", "not authorized", "refused", "restricted",
@@ -235,13 +237,26 @@ lower(const char *s, size_t n, buf_t *out)
 			break;
 }
 
+static void squeeze(const char *, size_t, buf_t *);
+
+/* after_data - the text says the refusal answered the message, not RCPT:
+ * 2 when in words ("end of DATA": Postfix, Exim), 1 when a transcript's
+ * DATA drew the 5xx (which sendmail also shows for a pipelined RCPT), 0 */
 static int
 after_data(const char *t)
 {
-	for (const char *const *p = p_afterdata; *p; p++)
-		if (strcasestr(t, *p))
-			return 1;
-	return 0;
+	buf_t sq;
+	int yes = 0;
+
+	for (const char *const *p = p_afterdata; *p && !yes; p++)
+		yes = strcasestr(t, *p) != NULL;
+	if (yes || strcasestr(t, ">>> DATA") == NULL)
+		return yes ? 2 : 0;
+	buf_init(&sq, TEXT_MAX);
+	squeeze(t, strlen(t), &sq);
+	yes = strcasestr(buf_str(&sq), ">>> DATA <<< 5") != NULL;
+	buf_free(&sq);
+	return yes;
 }
 
 static enum classify_reason
@@ -258,8 +273,6 @@ reason_from_text(const char *text)
 				r = rules[i].r;
 				break;
 			}
-	if (r == R_USERUNKNOWN && after_data(buf_str(&l)))
-		r = R_FILTERED;
 	buf_free(&l);
 	return r;
 }
@@ -274,10 +287,10 @@ reason_from_status(const char *st)
 		{ "1.6", R_HASMOVED }, { "1.7", R_REJECTED }, { "1.8", R_REJECTED },
 		{ "1.9", R_REJECTED },
 		{ "1.10", R_NOTACCEPT }, { "2.0", R_FILTERED }, { "2.1", R_SUSPEND },
-		{ "2.2", R_MAILBOXFULL }, { "2.3", R_MESGTOOBIG }, { "2.4", R_MAILERERROR },
+		{ "2.2", R_MAILBOXFULL }, { "2.3", R_EXCEEDLIMIT }, { "2.4", R_MAILERERROR },
 		{ "3.0", R_SYSTEMERROR }, { "3.1", R_SYSTEMFULL }, { "3.2", R_NOTACCEPT },
 		{ "3.3", R_SYSTEMERROR }, { "3.4", R_MESGTOOBIG }, { "3.5", R_SYSTEMERROR },
-		{ "4.0", R_NETWORKERROR }, { "4.1", R_NETWORKERROR }, { "4.2", R_NETWORKERROR },
+		{ "4.0", R_NETWORKERROR }, { "4.1", R_NETWORKERROR }, { "4.2", R_EXPIRED },
 		{ "4.3", R_SYSTEMERROR }, { "4.4", R_HOSTUNKNOWN }, { "4.5", R_NETWORKERROR },
 		{ "4.6", R_NETWORKERROR }, { "4.7", R_EXPIRED }, { "5.0", R_SYNTAXERROR },
 		{ "5.1", R_SYNTAXERROR }, { "5.2", R_SYNTAXERROR }, { "5.3", R_EXCEEDLIMIT },
@@ -285,7 +298,7 @@ reason_from_status(const char *st)
 		{ "6.2", R_CONTENTERROR }, { "6.3", R_CONTENTERROR }, { "6.4", R_CONTENTERROR },
 		{ "6.5", R_CONTENTERROR }, { "7.0", R_SECURITYERROR }, { "7.1", R_REJECTED },
 		{ "7.2", R_FILTERED }, { "7.7", R_SECURITYERROR }, { "7.8", R_SECURITYERROR },
-		{ "7.9", R_SECURITYERROR }, { "7.13", R_SUSPEND }, { "7.17", R_HASMOVED },
+		{ "7.9", R_POLICYVIOLATION }, { "7.13", R_SUSPEND }, { "7.17", R_HASMOVED },
 		{ "7.18", R_HASMOVED }, { "7.20", R_AUTHFAILURE }, { "7.21", R_AUTHFAILURE },
 		{ "7.22", R_AUTHFAILURE }, { "7.23", R_AUTHFAILURE }, { "7.24", R_AUTHFAILURE },
 		{ "7.25", R_REQUIREPTR }, { "7.26", R_AUTHFAILURE }, { "7.27", R_NOTACCEPT },
@@ -731,16 +744,53 @@ temporary(const char *t)
 	return t && (strcasestr(t, "will be retried") || strcasestr(t, "temporary failure") ||
 	    strcasestr(t, "temporarily") || strcasestr(t, "delivery delayed") ||
 	    strcasestr(t, "will keep trying") || strcasestr(t, "still trying") ||
-	    strcasestr(t, "not yet been delivered"));
+	    strcasestr(t, "not yet been delivered") || strcasestr(t, "has been delayed") ||
+	    strcasestr(t, "delivery is delayed"));
 }
 
 /* judge - reason, status and hardness of x from its diagnostic text, its
  * status (may be "") and the text around it when the diagnostic is mute */
+/* unfold - a multi-line SMTP reply squeezed to one line repeats its code
+ * on each line ("550-5.7.1 Messages with multiple 550-5.7.1 addresses"):
+ * the repeats after the first are dropped, so phrases read whole */
+static void
+unfold(buf_t *d)
+{
+	char code[24];
+	size_t n, w;
+
+	if (d->len < 10 || !isdigit((unsigned char)d->data[0]))
+		return;
+	for (n = 0; n < d->len && n < sizeof code - 1 && d->data[n] != ' '; n++)
+		code[n] = d->data[n];
+	code[n] = '\0';
+	/* a continued reply's first line: "550-5.7.1" */
+	if (n < 5 || code[3] != '-' || n == d->len)
+		return;
+	/* "550-5.7.1" and "550 5.7.1" both: compare from the 4th character */
+	w = n + 1;
+	for (size_t r = n + 1; r < d->len; ) {
+		if (d->data[r - 1] == ' ' && r + n <= d->len && strncmp(d->data + r, code, 3) == 0 &&
+		    (d->data[r + 3] == '-' || d->data[r + 3] == ' ') &&
+		    strncmp(d->data + r + 4, code + 4, n - 4) == 0 &&
+		    (r + n == d->len || d->data[r + n] == ' ')) {
+			r += n + 1;
+			continue;
+		}
+		d->data[w++] = d->data[r++];
+	}
+	d->len = w;
+	d->data[w] = '\0';
+}
+
 static void
 judge(classify_rcpt_t *x, const char *around)
 {
 	enum classify_reason byst;
-	const char *d = buf_str(&x->diag);
+	const char *d;
+
+	unfold(&x->diag);
+	d = buf_str(&x->diag);
 
 	if (x->status[0] == '\0' || strcmp(x->status + 1, ".0.0") == 0)
 		find_status(d, d + x->diag.len, x->status, sizeof x->status);
@@ -765,7 +815,8 @@ judge(classify_rcpt_t *x, const char *around)
 	/* a specific status beats words; a generic one (x.0.0, x.7.1, ...) does not */
 	if (byst == R_USERUNKNOWN || byst == R_HOSTUNKNOWN || byst == R_MAILBOXFULL ||
 	    byst == R_HASMOVED || byst == R_REQUIREPTR || byst == R_AUTHFAILURE ||
-	    byst == R_MESGTOOBIG || (byst == R_REJECTED && x->status[2] == '1')) {
+	    byst == R_MESGTOOBIG || byst == R_EXCEEDLIMIT ||
+	    (byst == R_REJECTED && x->status[2] == '1')) {
 		if (x->reason == R_UNDEFINED || (x->reason != R_MAILBOXFULL &&
 		    x->reason != R_BLOCKED &&
 		    x->reason != R_SPAMDETECTED && x->reason != R_POLICYVIOLATION &&
@@ -786,12 +837,21 @@ judge(classify_rcpt_t *x, const char *around)
 	}
 	if (x->reason == R_UNDEFINED)
 		x->reason = byst;
-	/* refused after the message, not at RCPT: a filter */
-	if (x->reason == R_USERUNKNOWN && around && after_data(around))
-		x->reason = R_FILTERED;
-	if (x->status[0] == '\0')
+	/* refused after the message, not at RCPT: a filter, where the status
+	 * says no more than "mailbox status" (x.2.0) or nothing (sendmail
+	 * pipelines RCPT and reports its refusals after DATA, with 5.1.1 or
+	 * 5.0.0: those stay unknown users) */
+	if (x->reason == R_USERUNKNOWN && byst != R_USERUNKNOWN && around) {
+		int when = after_data(around);
+
+		if (when == 2 || (when == 1 && (byst == R_FILTERED || x->status[0] == '\0')))
+			x->reason = R_FILTERED;
+	}
+	if (x->status[0] == '\0') {
 		status_from_reason(x->reason, x->replycode / 100 == 4 || temporary(around),
 		    x->status, sizeof x->status);
+		x->derived = 1;
+	}
 	x->hard = reason_hard(x->reason, x->status, x->replycode);
 }
 
@@ -825,7 +885,7 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 {
 	const char *s = buf_str(&c->dsn), *end = s + c->dsn.len;
 	buf_t v, diag;
-	int any = 0;
+	int any = 0, local;
 
 	buf_init(&v, VALUE_MAX);
 	buf_init(&diag, VALUE_MAX);
@@ -864,15 +924,23 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 			find_status(sv, sv + v.len, x->status, sizeof x->status);
 		}
 		buf_reset(&diag);
-		if (hdr_get(s, glen, "Diagnostic-Code", 0, &v))
+		local = 0;
+		if (hdr_get(s, glen, "Diagnostic-Code", 0, &v)) {
+			/* "X-Unix;": a local delivery program's own failure */
+			local = strncasecmp(buf_str(&v), "x-unix", 6) == 0;
 			squeeze(after_type(buf_str(&v)), strlen(after_type(buf_str(&v))),
 			    &x->diag);
+		}
 		if (hdr_get(s, glen, "X-Postfix-Diagnostic", 0, &v) && x->diag.len == 0)
 			squeeze(buf_str(&v), v.len, &x->diag);
 		/* the notification text speaks for a mute DSN */
 		judge(x, buf_str(&c->text));
 		if (strncmp(action, "delayed", 7) == 0 && x->reason == R_UNDEFINED)
 			x->reason = R_EXPIRED;
+		if (local && x->reason != R_MAILBOXFULL) {
+			x->reason = R_MAILERERROR;
+			x->hard = 0;
+		}
 		s += glen ? glen : 1;
 	}
 	buf_free(&v);
@@ -899,7 +967,8 @@ cut(const char *s, size_t len)
 		"------- returned message", "--- the header of the original",
 		"-----original message-----", "original message header", "this is a copy of the",
 		"------ the message", "---- start of returned message",
-		"--- header of the original", NULL };
+		"--- header of the original", "message headers follow",
+		"original message headers", "headers of the original", NULL };
 	size_t i = 0;
 
 	while (i < len) {
@@ -1169,7 +1238,8 @@ autoreply(const char *h, size_t hlen)
 static int
 bounce_like(const char *h, size_t hlen, const buf_t *text)
 {
-	static const char *const from[] = { "mailer-daemon", "postmaster", "mail delivery",
+	static const char *const from[] = { "mailer-daemon", "postmaster", "post_master",
+		"mail delivery",
 		"mail administrator", "mailer_daemon", "mail system", "mdaemon",
 		"microsoftexchange", "bounce", NULL };
 	static const char *const subj[] = { "undeliver", "delivery status", "returned mail",
@@ -1200,7 +1270,9 @@ bounce_like(const char *h, size_t hlen, const buf_t *text)
 		    strstr(buf_str(&l), "undeliverable") ||
 		    strstr(buf_str(&l), "delivery has failed") ||
 		    strstr(buf_str(&l), "permanent error") ||
-		    strstr(buf_str(&l), "delivery to the following recipient");
+		    strstr(buf_str(&l), "delivery to the following recipient") ||
+		    strstr(buf_str(&l), "error message below") ||
+		    strstr(buf_str(&l), "invalid user address");
 	}
 	buf_free(&v);
 	buf_free(&l);
@@ -1360,6 +1432,17 @@ classify_message(const char *msg, size_t len, const classify_opts_t *o,
 	}
 	r->kind = KIND_BOUNCE;
 	scan(r, msg, hlen, &c.text, &c.orig, o);
+	/* a Google Group refuses a poster, in any language: the group may not
+	 * exist or the sender may not post */
+	if (strcasestr(buf_str(&r->from), "@googlegroups.com"))
+		for (size_t i = 0; i < r->nrcpt; i++) {
+			classify_rcpt_t *x = &r->rcpt[i];
+
+			x->reason = R_REJECTED;
+			x->hard = 0;
+			if (x->derived)
+				status_from_reason(x->reason, 0, x->status, sizeof x->status);
+		}
 out:
 	buf_free(&v);
 	buf_free(&c.text);

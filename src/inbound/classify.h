@@ -78,6 +78,7 @@ typedef struct classify_rcpt {
 	int	 replycode;		/* 550, or 0 */
 	enum classify_reason reason;
 	int	 hard;			/* 1: the address is gone for good */
+	int	 derived;		/* the status is the reason's, the report had none */
 	buf_t	 diag;			/* the diagnostic, one line, cut */
 } classify_rcpt_t;
 
