@@ -402,12 +402,18 @@ static int
 reply_status(const char *s, const char *end, char *out, size_t max)
 {
 	for (const char *p = s; p + 9 <= end; p++) {
+		const char *q = p + 4;
+
 		if ((*p != '4' && *p != '5') || !isdigit((unsigned char)p[1]) ||
 		    !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-') ||
-		    p[4] != *p || p[5] != '.' || (p > s && isalnum((unsigned char)p[-1])))
+		    (p > s && isalnum((unsigned char)p[-1])))
 			continue;
-		if (find_status(p + 4, p + 4 + (end - p - 4 < 12 ? end - p - 4 : 12), out, max) &&
-		    out[0] == *p)
+		/* 550-'5.2.2 (a gateway quoting the reply), 550 #5.1.1 */
+		if (q < end && strchr("'\"(#[", *q))
+			q++;
+		if (q + 2 > end || q[0] != *p || q[1] != '.')
+			continue;
+		if (find_status(q, q + (end - q < 12 ? end - q : 12), out, max) && out[0] == *p)
 			return 1;
 	}
 	return 0;
@@ -1434,15 +1440,17 @@ classify_message(const char *msg, size_t len, const classify_opts_t *o,
 	scan(r, msg, hlen, &c.text, &c.orig, o);
 	/* a Google Group refuses a poster, in any language: the group may not
 	 * exist or the sender may not post */
-	if (strcasestr(buf_str(&r->from), "@googlegroups.com"))
-		for (size_t i = 0; i < r->nrcpt; i++) {
-			classify_rcpt_t *x = &r->rcpt[i];
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		classify_rcpt_t *x = &r->rcpt[i];
+		const char *at = strrchr(x->address, '@');
 
+		if (at && strcasecmp(at, "@googlegroups.com") == 0) {
 			x->reason = R_REJECTED;
 			x->hard = 0;
 			if (x->derived)
 				status_from_reason(x->reason, 0, x->status, sizeof x->status);
 		}
+	}
 out:
 	buf_free(&v);
 	buf_free(&c.text);
