@@ -19,6 +19,11 @@ Also printed: the rate over the last tenth of the messages against the
 first tenth, the time from the clock change until the issue's outbox is
 filled, and the database's growth in pages over the issue.
 BENCH_DECILES=1 also prints our rate over each tenth of the messages.
+For each number of connections the issue is sent twice, each time by a
+worker with a database of its own: unsigned, then DKIM-signed with an
+RSA-2048 and an Ed25519 key made by `tiedote dkim keygen` (two signatures
+a message); "signed/unsigned" is the ratio of the two rates, the cost of
+signing.
 """
 import os
 import re
@@ -59,17 +64,33 @@ def smtp_source(port, size):
     return N / (time.monotonic() - t0)
 
 
+def dkim_keys(workdir):
+    """dkim.* settings with an RSA-2048 and an Ed25519 key of their own"""
+    args = ["-o", "dkim.domain=tiedote.example"]
+    for kind, sel, opt in (("rsa", "s1", ""), ("ed25519", "e1", "ed25519_")):
+        path = os.path.join(workdir, "dkim-%s.pem" % kind)
+        subprocess.run([os.path.join(harness.BUILD, "tiedote"), "dkim", "keygen", "--domain",
+                        "tiedote.example", "--selector", sel, "--out", path, "--type", kind],
+                       check=True, stdout=subprocess.DEVNULL)
+        args += ["-o", "dkim.%sselector=%s" % (opt, sel), "-o", "dkim.%skey_file=%s" % (opt, path)]
+    return args
+
+
 def main():
     global CONN
     for CONN in CONNS:
-        one()
+        plain, plain_cpu = one("unsigned")
+        signed, signed_cpu = one("DKIM-signed (rsa-sha256 + ed25519-sha256)", dkim_keys)
+        print("  signed/unsigned %.2f (%.0f vs %.0f msg/s); CPU per message %.0f vs %.0f us"
+              % (signed / plain, signed, plain, 1e6 * signed_cpu, 1e6 * plain_cpu))
 
 
-def one():
+def one(label, extra=lambda workdir: []):
     workdir = harness.tempdir()
     sink, port = start_sink(["-m", "1000"])    # sessions at once: room for 64 and more
     clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-    d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONN, "-o", "log.level=warning"]).start()
+    d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONN, "-o", "log.level=warning"]
+               + extra(workdir)).start()
     prepare(d, clock, N)
     rc, eml, _ = cli(d, "issue", "preview", "--at", FIRST, "--subscriber", "tilaaja00000@example.fi")
     size = len(eml.encode())
@@ -124,8 +145,8 @@ def one():
     base2 = smtp_source(port, size)
     base = (base1 + base2) / 2
     sink.kill()
-    print("send: %d recipients, %d-byte personalised bulletin, %d connections, smtp-sink on loopback"
-          % (N, size, CONN))
+    print("send, %s: %d recipients, %d-byte personalised bulletin, %d connections, smtp-sink"
+          " on loopback" % (label, N, size, CONN))
     print("  smtp-source -d            %8.0f msg/s   (%.0f before, %.0f after)" % (base, base1, base2))
     print("  tiedoted (outbox->SMTP)   %8.0f msg/s   %d sent   peak RSS %.1f MiB"
           % (ours, sent, peak / 1024))
@@ -138,6 +159,7 @@ def one():
     print("  last tenth vs first tenth %.2f (%.0f vs %.0f msg/s); outbox filled %.1f s after"
           " the clock change; database grew %.1f MiB (%.0f bytes a recipient; the WAL aside)"
           % (last / first, last, first, filled or -1, growth / 1048576, growth / N))
+    return ours, our_cpu / N
 
 
 main()

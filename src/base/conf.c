@@ -44,6 +44,14 @@ static const struct ckey {
 	  "largest event accepted, bytes", 0 },
 	{ "intake", "batch_max", C_LONG, offsetof(conf_t, batch_max), "256", 1, 100000,
 	  "most events committed in one transaction (group commit)", 0 },
+	{ "intake", "key_file", C_STR, offsetof(conf_t, intake_key_file), "", 0, 0,
+	  "CurveZMQ: the worker's secret key file (tiedote keys generate); refused if group- or "
+	  "world-readable; empty = no CURVE, producers unauthenticated", 0 },
+	{ "intake", "producer_keys", C_STR, offsetof(conf_t, producer_keys), "", 0, 0,
+	  "CurveZMQ: directory of the public key files (*.key) of the producers allowed in; "
+	  "read at start and at SIGHUP", 0 },
+	{ "intake", "allow_plain", C_BOOL, offsetof(conf_t, allow_plain), "no", 0, 1,
+	  "let a tcp:// endpoint on a non-loopback address run without CURVE (yes/no)", 0 },
 	{ "control", "endpoint", C_STR, offsetof(conf_t, control_endpoint), "", 0, 0,
 	  "the worker's control socket, through which tiedote commands write (ipc:// only, mode "
 	  "0660); empty = ipc://DIR/tiedote.control, DIR that of store.path", 0 },
@@ -51,6 +59,11 @@ static const struct ckey {
 	  "the CLI's wait for one reply before it retries on a fresh socket", 0 },
 	{ "client", "total_timeout_ms", C_LONG, offsetof(conf_t, client_total_ms), "30000", 10, 86400000,
 	  "the CLI gives up on an unreachable worker after this long (exit 69)", 0 },
+	{ "client", "key_file", C_STR, offsetof(conf_t, client_key_file), "", 0, 0,
+	  "CurveZMQ: the CLI's own secret key file for enqueue; refused if group- or "
+	  "world-readable; empty = plain", 0 },
+	{ "client", "server_key_file", C_STR, offsetof(conf_t, client_server_key_file), "", 0, 0,
+	  "CurveZMQ: the worker's public key file, which enqueue checks the worker against", 0 },
 	{ "log", "level", C_LEVEL, offsetof(conf_t, log_level), "info", 0, 0,
 	  "debug, info, notice, warning or error", 1 },
 	{ "message", "templates", C_STR, offsetof(conf_t, templates), "./templates", 0, 0,
@@ -164,6 +177,19 @@ static const struct ckey {
 	  "self-signed one)", 0 },
 	{ "inbound", "poll_s", C_LONG, offsetof(conf_t, poll_s), "60", 1, 86400,
 	  "seconds between passes over the mailbox (IMAP IDLE wakes it sooner)", 0 },
+	{ "dkim", "domain", C_STR, offsetof(conf_t, dkim_domain), "", 0, 0,
+	  "DKIM: the signing domain (d=), that of message.from_address or a parent; "
+	  "empty = messages are not signed", 0 },
+	{ "dkim", "selector", C_STR, offsetof(conf_t, dkim_selector), "", 0, 0,
+	  "DKIM: the RSA key's selector (s=): its TXT record is SELECTOR._domainkey.DOMAIN", 0 },
+	{ "dkim", "key_file", C_STR, offsetof(conf_t, dkim_key_file), "", 0, 0,
+	  "DKIM: the RSA private key (PEM, at least 2048 bits; tiedote dkim keygen); "
+	  "refused if group- or world-readable", 0 },
+	{ "dkim", "ed25519_selector", C_STR, offsetof(conf_t, dkim_ed25519_selector), "", 0, 0,
+	  "DKIM: the Ed25519 key's selector, another than selector", 0 },
+	{ "dkim", "ed25519_key_file", C_STR, offsetof(conf_t, dkim_ed25519_key_file), "", 0, 0,
+	  "DKIM: an Ed25519 private key (PEM, RFC 8463) for a second signature beside the RSA one; "
+	  "refused if group- or world-readable; empty = RSA only", 0 },
 };
 
 static int

@@ -32,11 +32,16 @@ typedef struct conf {
 	char	*endpoint;
 	long	 max_event_size;
 	long	 batch_max;
+	char	*intake_key_file;	/* "" = no CURVE */
+	char	*producer_keys;
+	long	 allow_plain;
 	/* [control] */
 	char	*control_endpoint;	/* "" = beside the database (control.h) */
 	/* [client] */
 	long	 client_timeout_ms;
 	long	 client_total_ms;
+	char	*client_key_file;
+	char	*client_server_key_file;
 	/* [log] */
 	char	*log_level;
 	/* [message] */
@@ -95,6 +100,12 @@ typedef struct conf {
 	char	*mailbox_ca_file;
 	char	*mailbox_tls_sha256;
 	long	 poll_s;
+	/* [dkim] */
+	char	*dkim_domain;		/* "" = no signing */
+	char	*dkim_selector;
+	char	*dkim_key_file;
+	char	*dkim_ed25519_selector;
+	char	*dkim_ed25519_key_file;
 } conf_t;
 
 void	conf_init(conf_t *);

@@ -24,7 +24,7 @@
 static const cli_cmd_t *const commands[] = {
 	&cli_cmd_enqueue, &cli_cmd_subscriber, &cli_cmd_issue, &cli_cmd_project,
 	&cli_cmd_reminder, &cli_cmd_announce, &cli_cmd_status, &cli_cmd_backup, &cli_cmd_check,
-	&cli_cmd_inbound,
+	&cli_cmd_inbound, &cli_cmd_dkim, &cli_cmd_keys,
 };
 
 void

@@ -10,6 +10,8 @@
  *   cli_announce.c, cli_status.c (reading: the store, opened directly;
  *   writing: cli_admin(), below); cli_backup.c (backup and check:
  *   readers of the database file, backup.h)
+ *   cli_dkim.c, cli_keys.c (key files: DKIM signing keys, CurveZMQ keys;
+ *   no store, no worker)
  * A command is a list of verbs, each with its handler, a one-line summary
  * and its usage text; the same table prints `tiedote --help`, `tiedote
  * COMMAND --help` and `tiedote COMMAND VERB --help` (stdout, exit 0) and
@@ -101,7 +103,7 @@ typedef struct cli_cmd {
 
 extern const cli_cmd_t cli_cmd_enqueue, cli_cmd_subscriber, cli_cmd_issue,
 	cli_cmd_project, cli_cmd_reminder, cli_cmd_announce, cli_cmd_status,
-	cli_cmd_backup, cli_cmd_check, cli_cmd_inbound;
+	cli_cmd_backup, cli_cmd_check, cli_cmd_inbound, cli_cmd_dkim, cli_cmd_keys;
 
 void	cli_init(cli_t *);
 void	cli_free(cli_t *);

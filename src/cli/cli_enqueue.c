@@ -241,6 +241,23 @@ enqueue(cli_t *cli, int argc, char **argv)
 	}
 	s.client = client_new(cli->conf.endpoint, cli->conf.client_timeout_ms,
 	    cli->conf.client_total_ms);
+	if (*cli->conf.client_key_file || *cli->conf.client_server_key_file) {
+		buf_t err;
+
+		buf_init(&err, 1024);
+		if (!*cli->conf.client_key_file || !*cli->conf.client_server_key_file) {
+			buf_note(&err, "client.key_file and client.server_key_file: CurveZMQ "
+			    "needs both");
+			rc = EX_CONFIG;
+		} else
+			rc = client_curve(s.client, cli->conf.client_key_file,
+			    cli->conf.client_server_key_file, &err) < 0 ? EX_CONFIG : EX_OK;
+		if (rc != EX_OK)
+			cli_error("tiedote: %s", buf_str(&err));
+		buf_free(&err);
+		if (rc != EX_OK)
+			goto out;
+	}
 	if (argc == 2 && (strcmp(argv[1], "-") == 0 || access(argv[1], F_OK) == 0 ||
 	    strchr(argv[1], '/') || strchr(argv[1], '.'))) {
 		rc = enqueue_file(&s, argv[1]);

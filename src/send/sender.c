@@ -15,6 +15,7 @@
 #include "outbox.h"
 #include "relay.h"
 #include "sender.h"
+#include "signq.h"
 #include "smtp.h"
 #include "util.h"
 
@@ -26,6 +27,8 @@ struct job {
 	outbox_kind_t kind;
 	char	*ref, *recipient, *name, *lang, *project;
 	int	 built;		/* 1: eml holds its message, -1: it ended unbuilt */
+	int	 signing;	/* built, its message with the signing threads */
+	uint64_t sign_tag;	/* which result of signq is this job's */
 	int64_t	 built_at;	/* clock_now() when it was built */
 	buf_t	 eml;
 };
@@ -59,6 +62,8 @@ struct sender {
 	store_t	*store;
 	message_ctx_t *msg;
 	build_t	*build;
+	signq_t	*signq;		/* NULL: dkim.domain is empty, nothing is signed */
+	uint64_t sign_seq;	/* the last job's sign_tag */
 	smtp_t	*smtp;
 	relay_t	 relay;
 	relay_state_t relay_known;	/* the state last logged and recorded */
@@ -351,6 +356,8 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 	s->conf = conf;
 	s->store = store;
 	s->msg = msg;
+	if (signq_open(conf, &s->signq, err) < 0)
+		goto fail;
 	s->build = build_new(store, conf, msg);
 	relay_init(&s->relay);
 	s->relay_known = RELAY_CLOSED;
@@ -387,6 +394,7 @@ sender_free(sender_t *s)
 	free(s->inflight);
 	free(s->outcomes);
 	build_free(s->build);
+	signq_close(s->signq);
 	buf_free(&s->env);
 	buf_free(&s->err);
 	free(s);
@@ -416,8 +424,11 @@ claim_cb(const outbox_row_t *row, void *arg)
 	return 0;
 }
 
-/* build - a waiting row's message into j->eml (built = 1); a row that
- * cannot be built is final at the next commit (built = -1) */
+/* build - a waiting row's message into j->eml (built = 1), or to the
+ * signing threads (signing = 1; signed() makes it built); a row that
+ * cannot be built is final at the next commit (built = -1).  This is the
+ * one place every message passes on its way from its kind's builder to
+ * SMTP, so with dkim.domain set none goes out unsigned, of any kind */
 static void
 build(sender_t *s, struct job *j)
 {
@@ -431,9 +442,19 @@ build(sender_t *s, struct job *j)
 	buf_reserve(&j->eml, s->eml_hint);
 	if ((got = build_row(s->build, &row, now, &j->eml, &empty, &s->err)) == 0) {
 		s->eml_hint = j->eml.len + 1024;
-		j->built = 1;
 		j->built_at = now;
-		return;
+		if (s->signq == NULL) {
+			j->built = 1;
+			return;
+		}
+		j->sign_tag = ++s->sign_seq;
+		if (signq_put(s->signq, j->sign_tag, &j->eml, now) == 0) {
+			j->signing = 1;
+			return;
+		}
+		/* cannot happen: the queue holds more than the window */
+		buf_note(&s->err, "the signing queue is full");
+		got = -1;
 	}
 	/* 1: nothing in it for the reader, or its reason is gone */
 	if (got == 1 && s->err.len == 0)
@@ -460,8 +481,10 @@ submit(sender_t *s)
 		buf_reset(&j->eml);	/* held back, by a rate limit say */
 		j->built = 0;
 	}
-	if (!j->built)
+	if (!j->built && !j->signing)
 		build(s, j);
+	if (j->signing)
+		return 0;	/* signed() will bring it back */
 	if (j->built > 0 && !relay_may_send(&s->relay, clock_mono_ms()))
 		return 0;
 	relay_note(s);
@@ -504,7 +527,7 @@ ahead(sender_t *s)
 	for (int i = 0; i < n; i++) {
 		struct job *j = &s->waiting[(s->head + i) % WINDOW];
 
-		if (!j->built)
+		if (!j->built && !j->signing)
 			return j;
 	}
 	return NULL;
@@ -527,8 +550,50 @@ ahead_run(void *arg)
 	if (j == NULL)
 		return;
 	build(s, j);
-	if (j->built > 0)
+	if (j->built > 0 || j->signing)
 		log_debug("sender: message %lld built ahead", (long long)j->id);
+}
+
+/* signed_ - the signing threads' results: each to its job in the window,
+ * which is then built (or failed); a result whose job was released or
+ * built again meanwhile is dropped */
+static void
+signed_(loop_t *l, void *arg, short revents)
+{
+	sender_t *s = arg;
+	uint64_t tag;
+	int ok;
+	buf_t eml;
+
+	(void)l;
+	(void)revents;
+	buf_init(&eml, EML_MAX);
+	buf_reset(&s->err);
+	while (signq_get(s->signq, &tag, &ok, &eml, &s->err) > 0) {
+		struct job *j = NULL;
+
+		for (int i = 0; i < s->nwaiting && j == NULL; i++) {
+			struct job *w = &s->waiting[(s->head + i) % WINDOW];
+
+			if (w->signing && w->sign_tag == tag)
+				j = w;
+		}
+		if (j && ok) {
+			buf_free(&j->eml);
+			j->eml = eml;
+			buf_init(&eml, EML_MAX);
+			j->built = 1;
+		} else if (j) {
+			outcome(s, j->id, j->recipient, OUTBOX_FAILED, 0, buf_str(&s->err));
+			log_error("sender: message %lld: %s", (long long)j->id, buf_str(&s->err));
+			j->built = -1;
+		}
+		if (j)
+			j->signing = 0;
+		buf_reset(&eml);
+		buf_reset(&s->err);
+	}
+	buf_free(&eml);
 }
 
 /* pump - claim and submit what the connections can take.  Nothing while
@@ -679,6 +744,8 @@ sender_attach(sender_t *s, loop_t *l)
 
 	loop_before_sleep(l, before_sleep, s);
 	loop_idle(l, ahead_pending, ahead_run, s);
+	if (s->signq && loop_add_fd(l, signq_fd(s->signq), ZMQ_POLLIN, signed_, s) < 0)
+		return -1;
 	return loop_add_source(l, &ops, s) < 0 ? -1 : 0;
 }
 

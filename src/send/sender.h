@@ -18,6 +18,10 @@
  *                               doubling to smtp.retry_max_s with +-20%
  *                               jitter, until smtp.max_age_hours after the
  *                               first attempt, then failed
+ * With dkim.domain set every built message goes to the signing threads
+ * (signq.h) and is submitted only once it is back signed; one that
+ * cannot be signed fails (sign.h: the keys were checked at sender_new(),
+ * which refuses them as a configuration error).
  * The sender uses its own store handle with synchronous=NORMAL: a commit
  * lost to a power cut can only make a message go out twice, never skip it.
  * sender_attach() registers the engine's sockets and timeouts, the claim

@@ -6,6 +6,7 @@
 
 #include "client.h"
 #include "clock.h"
+#include "curvekey.h"
 #include "log.h"
 #include "util.h"
 
@@ -14,6 +15,8 @@ struct client {
 	void	*sock;
 	char	*endpoint;
 	long	 timeout_ms, total_ms;
+	int	 curve;		/* client_curve() was called */
+	curvekey_t own, server;
 };
 
 client_t *
@@ -50,6 +53,15 @@ client_request(client_t *c, const void *body, size_t len, buf_t *reply)
 		if (c->sock == NULL) {
 			c->sock = zmq_socket(c->ctx, ZMQ_REQ);
 			zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+			if (c->curve && (zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY,
+			    c->server.public_key, CURVEKEY_Z85 + 1) < 0 ||
+			    zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, c->own.public_key,
+			    CURVEKEY_Z85 + 1) < 0 ||
+			    zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, c->own.secret_key,
+			    CURVEKEY_Z85 + 1) < 0)) {
+				log_error("CURVE keys: %s", zmq_strerror(zmq_errno()));
+				goto out;
+			}
 			if (zmq_connect(c->sock, c->endpoint) < 0) {
 				log_error("connect %s: %s", c->endpoint, zmq_strerror(zmq_errno()));
 				goto out;
@@ -84,11 +96,25 @@ client_set_timeout(client_t *c, long timeout_ms)
 	c->timeout_ms = timeout_ms;
 }
 
+int
+client_curve(client_t *c, const char *key_file, const char *server_key_file, buf_t *err)
+{
+	if (curvekey_load(key_file, 1, &c->own, err) < 0)
+		return -1;
+	if (curvekey_load(server_key_file, 0, &c->server, err) < 0) {
+		curvekey_wipe(&c->own);
+		return -1;
+	}
+	c->curve = 1;
+	return 0;
+}
+
 void
 client_free(client_t *c)
 {
 	if (c == NULL)
 		return;
+	curvekey_wipe(&c->own);
 	client_drop(c);
 	zmq_ctx_term(c->ctx);
 	free(c->endpoint);

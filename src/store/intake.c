@@ -1,16 +1,19 @@
 /*
  * intake - validate, group-commit, then reply; contract in intake.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "clock.h"
+#include "curvekey.h"
 #include "event.h"
 #include "intake.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
+#include "zap.h"
 
 /* one request of a batch: where to reply, and what */
 struct req {
@@ -20,6 +23,7 @@ struct req {
 	const char *code;	/* its status or error code (static), for metrics */
 	int	 stored;	/* a new revision, to be logged once committed */
 	int	 revision;
+	int	 drop;		/* its key left the allow-list: no reply */
 };
 
 struct intake {
@@ -34,6 +38,7 @@ struct intake {
 	void	(*on_full)(void *);
 	void	*on_full_arg;
 	metrics_t *metrics;	/* borrowed; NULL: not counted */
+	const zap_t *zap;	/* CURVE: the allow-list; NULL: plain */
 };
 
 static char *
@@ -65,6 +70,79 @@ reply_ok(const char *status, const char *id, int revision)
 	return s;
 }
 
+/* loopback - the host of a tcp:// endpoint is a loopback address or
+ * interface; anything else (*, 0.0.0.0, a public address, eth0) is not */
+static int
+loopback(const char *endpoint)
+{
+	const char *host = endpoint + strlen("tcp://"), *colon = strrchr(host, ':');
+	size_t n = colon ? (size_t)(colon - host) : strlen(host);
+
+	return (n > 4 && strncmp(host, "127.", 4) == 0) ||
+	    (n == 5 && strncmp(host, "[::1]", 5) == 0) ||
+	    (n == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (n == 2 && strncmp(host, "lo", 2) == 0);
+}
+
+int
+intake_conf_check(const conf_t *conf, buf_t *err)
+{
+	if (strncmp(conf->endpoint, "tcp://", 6) == 0 && !loopback(conf->endpoint) &&
+	    *conf->intake_key_file == '\0' && !conf->allow_plain) {
+		buf_notef(err, "intake.endpoint: %s is not on loopback: set intake.key_file and "
+		    "intake.producer_keys (CurveZMQ), or intake.allow_plain = yes to let any host "
+		    "that reaches it enqueue", conf->endpoint);
+		return -1;
+	}
+	if (*conf->intake_key_file) {
+		curvekey_t k;
+		DIR *d;
+
+		/* both read again when used; here so that a bad one is a
+		 * configuration error before any database is opened */
+		if (curvekey_load(conf->intake_key_file, 1, &k, err) < 0) {
+			buf_note(err, " (intake.key_file)");
+			return -1;
+		}
+		curvekey_wipe(&k);
+		if (*conf->producer_keys == '\0' || (d = opendir(conf->producer_keys)) == NULL) {
+			buf_notef(err, "intake.producer_keys: \"%s\": %s", conf->producer_keys,
+			    *conf->producer_keys ? strerror(errno) : "needed with intake.key_file");
+			return -1;
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+/* curve_server - the socket a CURVE server with the worker's secret key */
+static int
+curve_server(void *sock, const char *path, buf_t *err)
+{
+	curvekey_t k;
+	int on = 1, rc = -1;
+
+	if (curvekey_load(path, 1, &k, err) < 0)
+		goto out;
+	if (zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) < 0 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &on, sizeof on) < 0 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, k.secret_key, CURVEKEY_Z85 + 1) < 0) {
+		buf_notef(err, "intake: CURVE: %s", zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	log_info("intake: CurveZMQ, server key %s", k.public_key);
+	rc = 0;
+out:
+	curvekey_wipe(&k);
+	return rc;
+}
+
+void
+intake_zap(intake_t *in, const zap_t *zap)
+{
+	in->zap = zap;
+}
+
 intake_t *
 intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 {
@@ -80,8 +158,16 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	in->batch = xcalloc((size_t)in->batch_max, sizeof *in->batch);
 	if ((in->sock = zmq_socket(zctx, ZMQ_ROUTER)) == NULL ||
 	    zmq_setsockopt(in->sock, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) < 0 ||
-	    zmq_setsockopt(in->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-	    zmq_bind(in->sock, conf->endpoint) < 0) {
+	    zmq_setsockopt(in->sock, ZMQ_LINGER, &linger, sizeof linger) < 0) {
+		buf_notef(err, "intake: socket: %s", zmq_strerror(zmq_errno()));
+		intake_close(in);
+		return NULL;
+	}
+	if (*conf->intake_key_file && curve_server(in->sock, conf->intake_key_file, err) < 0) {
+		intake_close(in);
+		return NULL;
+	}
+	if (zmq_bind(in->sock, conf->endpoint) < 0) {
 		buf_notef(err, "intake: cannot bind %s: %s", conf->endpoint,
 		    zmq_strerror(zmq_errno()));
 		intake_close(in);
@@ -137,7 +223,14 @@ recv_request(intake_t *in, struct req *r)
 	r->reply = NULL;
 	r->code = NULL;
 	r->stored = 0;
-	if (total != 2 || zmq_msg_size(&frame[0]) != 0) {
+	r->drop = 0;
+	if (in->zap && kept > 0 &&
+	    !zap_allowed(in->zap, zmq_msg_gets(&frame[kept - 1], "User-Id"))) {
+		log_warn("intake: dropped a request without a reply: its producer key %s is no "
+		    "longer allowed", zmq_msg_gets(&frame[kept - 1], "User-Id") ?
+		    zmq_msg_gets(&frame[kept - 1], "User-Id") : "(none)");
+		r->drop = 1;
+	} else if (total != 2 || zmq_msg_size(&frame[0]) != 0) {
 		log_warn("intake: rejected request: %d frames, expected an empty delimiter"
 		    " and one body frame", total);
 		r->code = "bad_frames";
@@ -270,10 +363,12 @@ intake_process(intake_t *in)
 		struct req *r = &in->batch[i];
 
 		/* delivery to a vanished peer fails silently: it will retry */
-		zmq_msg_send(&r->identity, in->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-		zmq_send(in->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-		zmq_send(in->sock, r->reply, strlen(r->reply), ZMQ_DONTWAIT);
-		metrics_event(in->metrics, r->code);
+		if (!r->drop) {
+			zmq_msg_send(&r->identity, in->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+			zmq_send(in->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+			zmq_send(in->sock, r->reply, strlen(r->reply), ZMQ_DONTWAIT);
+			metrics_event(in->metrics, r->code);
+		}
 		zmq_msg_close(&r->identity);
 		free(r->reply);
 		json_decref(r->event);

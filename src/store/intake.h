@@ -15,6 +15,16 @@
  * space at once instead of at its next tick.  The intake borrows the
  * store; the caller owns both.  intake_metrics() names the counters each
  * reply is counted in (metrics.h; borrowed, NULL: none).
+ *
+ * CurveZMQ: with intake.key_file set the socket is a CURVE server with
+ * that secret key (refused when others can read the file) and the ZAP
+ * domain "intake"; the worker binds the ZAP handler (zap.h) first and
+ * hands it over with intake_zap(), and a request whose User-Id is no
+ * longer on the handler's list (a key removed at SIGHUP while its
+ * producer stayed connected) is dropped without a reply, like one from
+ * an unknown key.  intake_conf_check() refuses a tcp:// endpoint on a
+ * non-loopback address without CURVE unless intake.allow_plain is set:
+ * any host that can reach the port could then enqueue.
  */
 #ifndef TIEDOTE_INTAKE_H
 #define TIEDOTE_INTAKE_H
@@ -27,7 +37,12 @@
 
 typedef struct intake intake_t;
 
+/* intake_conf_check - 0, or -1 with one line in err naming the key */
+int	  intake_conf_check(const conf_t *, buf_t *err);
 intake_t *intake_open(void *zmq_ctx, const conf_t *, store_t *, buf_t *err);
+/* intake_zap - the ZAP handler whose list requests are checked against */
+struct zap;
+void	  intake_zap(intake_t *, const struct zap *);
 /* intake_attach - its socket joins the loop; intake_pause - no more
  * requests are read (at shutdown; what was read has been answered) */
 int	  intake_attach(intake_t *, loop_t *);

@@ -51,6 +51,7 @@
 #include "log.h"
 #include "loop.h"
 #include "store.h"
+#include "zap.h"
 #include "util.h"
 
 #define TIEDOTE_VERSION "0.1.0"
@@ -85,6 +86,7 @@ struct worker {
 	lmtp_t	*lmtp;			/* NULL: inbound.lmtp_listen empty */
 	sender_t *sender;
 	metrics_t *metrics;		/* NULL: metrics.listen is off */
+	zap_t	*zap;			/* NULL: no CURVE */
 	int	 stopping;
 	int64_t	 stop_deadline;		/* clock_mono_ms() */
 	int	 tick_id;
@@ -241,6 +243,12 @@ reload(struct worker *w)
 	    buf_str(&restart));
 	log_set_level(log_level_parse(w->conf->log_level));
 out:
+	/* the producer keys, whatever became of the file: a bad directory
+	 * keeps the old list */
+	buf_reset(&err);
+	if (w->zap && zap_reload(w->zap, &err) < 0)
+		log_error("reload: %s; the %d producer keys allowed before stay", buf_str(&err),
+		    zap_count(w->zap));
 	notify_ready("taking events on the intake; sending");
 	buf_free(&restart);
 	buf_free(&changed);
@@ -316,6 +324,7 @@ main(int argc, char **argv)
 	store_t *store = NULL, *out_store = NULL, *metrics_store = NULL;
 	metrics_t *metrics = NULL;
 	intake_t *intake = NULL;
+	zap_t	*zap = NULL;
 	control_t *control = NULL;
 	lmtp_t	*lmtp = NULL;
 	int	 no_lmtp = 1;
@@ -401,7 +410,7 @@ main(int argc, char **argv)
 		buf_free(&ep);
 		if (n < 0 || metrics_listen_check(&conf, &err) < 0 ||
 		    message_conf_check(&conf, &err) < 0 ||
-		    remind_conf_check(&conf, &err) < 0) {
+		    remind_conf_check(&conf, &err) < 0 || intake_conf_check(&conf, &err) < 0) {
 			log_error("configuration: %s", buf_str(&err));
 			rc = EX_CONFIG;
 			goto out;
@@ -450,6 +459,13 @@ main(int argc, char **argv)
 	}
 	cfd = clock_watch();
 	zctx = zmq_ctx_new();
+	/* the ZAP handler before any socket binds: a CURVE server without
+	 * one would let every client in */
+	if (*conf.intake_key_file && (zap = zap_open(zctx, &conf, &err)) == NULL) {
+		log_error("%s", buf_str(&err));
+		rc = EX_CONFIG;
+		goto out;
+	}
 	/* the control socket first: once the intake listens, commands can
 	 * write through it */
 	if ((control = control_open(zctx, &conf, store, &err)) == NULL ||
@@ -467,6 +483,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	intake_metrics(intake, metrics);
+	intake_zap(intake, zap);
 	sender_metrics(sender, metrics);
 	/* inbound mail writes with the intake's handle, as the control does */
 	if ((lmtp = lmtp_open(&conf, store, &no_lmtp, &err)) == NULL && !no_lmtp) {
@@ -477,7 +494,7 @@ main(int argc, char **argv)
 	w = (struct worker){ .conf = &conf, .config = config, .db = db, .endpoint = endpoint,
 	    .level = level, .overrides = overrides, .noverrides = noverrides, .store = out_store,
 	    .intake = intake, .control = control, .lmtp = lmtp, .sender = sender,
-	    .metrics = metrics, .tick_id = -1, .signal_fd = sfd };
+	    .metrics = metrics, .zap = zap, .tick_id = -1, .signal_fd = sfd };
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 	{
@@ -493,6 +510,7 @@ main(int argc, char **argv)
 	space_check(&w, 0);
 
 	if ((loop = loop_new()) == NULL || worker_attach(&w, loop, sfd, cfd) < 0 ||
+	    (zap && zap_attach(zap, loop) < 0) ||
 	    intake_attach(intake, loop) < 0 || control_attach(control, loop) < 0 ||
 	    lmtp_attach(lmtp, loop) < 0 || sender_attach(sender, loop) < 0 ||
 	    notify_watchdog(loop) < 0)
@@ -511,6 +529,7 @@ out:
 	loop_free(loop);
 	intake_close(intake);
 	control_close(control);
+	zap_close(zap);
 	if (zctx)
 		zmq_ctx_term(zctx);
 	sender_free(sender);

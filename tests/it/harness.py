@@ -258,6 +258,27 @@ class Tiedoted:
         self.stop()
 
 
+def wait_log(d, text, timeout=60):
+    """True once text is in the worker's log, False after timeout s"""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in d.log_text():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def refused_start(r, extra_args, name, words):
+    """check that a worker with extra_args exits 78 at start, saying words"""
+    d = Tiedoted(extra_args=extra_args)
+    try:
+        d.start()
+        d.stop()
+        r.check(False, name, "started")
+    except RuntimeError as e:
+        r.check("exited with 78" in str(e) and words in str(e), name, str(e)[-600:])
+
+
 class Results:
     """Counts checks and prints the closing summary line."""
 

@@ -63,15 +63,6 @@ def files_size(db):
     return total
 
 
-def wait_log(d, text, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in d.log_text():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def count_sent(d):
     try:
         return db_rows(d, "SELECT count(*) FROM outbox WHERE state = 'sent'")[0][0]
@@ -107,7 +98,7 @@ def body(r):
     wrote = fill(filler)
     r.note("filler: %.1f MiB; %d rows sent when the disk filled"
            % (wrote / 1048576, count_sent(d)))
-    r.check(wait_log(d, "store: short of disk space"), "the worker says it is short of space",
+    r.check(harness.wait_log(d, "store: short of disk space"), "the worker says it is short of space",
             d.log_tail())
     t0 = time.monotonic()
     rc, out, err = cli(d, "-o", "client.total_timeout_ms=3000", "enqueue", os.path.join(harness.QUEUE, "examples",
@@ -118,7 +109,7 @@ def body(r):
     r.check(d.running(), "the worker keeps running")
 
     os.unlink(filler)
-    r.check(wait_log(d, "store: disk space back"), "it resumes by itself once there is room",
+    r.check(harness.wait_log(d, "store: disk space back"), "it resumes by itself once there is room",
             d.log_tail())
     state = wait_issue(d, ("sent",), timeout=600)
     r.check(state == "sent", "the issue completes", d.log_tail())

@@ -1,0 +1,49 @@
+/*
+ * signq - DKIM signing off the loop's thread: a queue in, threads that
+ * sign (sign.h), a queue out with an eventfd the loop waits on.
+ *
+ * Why threads: libopendkim takes the key as text on every message and
+ * OpenSSL 3 decodes it and sets the RSA key up again each time, so one
+ * message's two signatures cost about 2 ms of CPU (bench/send.py: 163 us
+ * a message unsigned, 2,256 us signed, all on the loop's thread); signed
+ * on the loop, sending fell to a tenth and every producer's reply waited
+ * behind a signature.  The sender now builds a message on the loop (as
+ * before), hands it here and submits it to SMTP when it comes back
+ * signed; the loop only builds and sends.
+ *
+ * signq_open(): 0 with *out NULL when dkim.domain is empty; 0 with a
+ * queue and SIGNQ_THREADS threads (at most the CPUs online), each with
+ * its own signer (sign_open(): the keys are checked once per thread, at
+ * start); -1 with one line in err.  signq_put() takes the message out of
+ * eml (eml is left empty, as buf_take() leaves it) with the caller's tag
+ * and the signing time; -1 only when SIGNQ_MAX messages are already in
+ * the queue.  signq_fd() is readable while results wait; signq_get()
+ * returns 1 with the next result (tag, ok, the signed message in eml, or
+ * the reason in err when ok is 0), 0 when none waits.  signq_close()
+ * stops the threads (each finishes the message in hand) and frees what
+ * was never collected.
+ *
+ * Threads: put/get/fd/close from one thread (the loop's); the signing
+ * threads touch nothing but the queue (a mutex and a condition variable)
+ * and their own signer.
+ */
+#ifndef TIEDOTE_SIGNQ_H
+#define TIEDOTE_SIGNQ_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "conf.h"
+
+#define SIGNQ_THREADS	2	/* signing threads, at most the CPUs online */
+#define SIGNQ_MAX	256	/* messages in the queue, either way */
+
+typedef struct signq signq_t;
+
+int	signq_open(const conf_t *, signq_t **out, buf_t *err);
+int	signq_put(signq_t *, uint64_t tag, buf_t *eml, int64_t now);
+int	signq_get(signq_t *, uint64_t *tag, int *ok, buf_t *eml, buf_t *err);
+int	signq_fd(const signq_t *);
+void	signq_close(signq_t *);
+
+#endif
