@@ -583,6 +583,9 @@ signed_(loop_t *l, void *arg, short revents)
 			j->eml = eml;
 			buf_init(&eml, EML_MAX);
 			j->built = 1;
+			/* counted from here: a signing slower than AHEAD_MAX_S
+			 * must not send the message back to be built forever */
+			j->built_at = clock_now();
 		} else if (j) {
 			outcome(s, j->id, j->recipient, OUTBOX_FAILED, 0, buf_str(&s->err));
 			log_error("sender: message %lld: %s", (long long)j->id, buf_str(&s->err));
