@@ -58,7 +58,8 @@ DEB_PKGS = build-essential pkg-config ca-certificates clang libclang-rt-14-dev \
 	   libgnutls28-dev postfix python3 python3-zmq python3-aiosmtpd python3-jsonschema \
 	   python3-icalendar openssl libsystemd-dev libmicrohttpd-dev \
 	   python3-prometheus-client mandoc systemd dovecot-imapd dovecot-pop3d \
-	   python3-dkim python3-nacl
+	   python3-dkim python3-nacl \
+	   chromium chromium-driver python3-selenium
 
 .PHONY: all deps demo check check-asan fuzz bench install clean tests screenshot
 

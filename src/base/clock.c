@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -124,6 +125,7 @@ static struct {
 	int	 stale;		/* re-read before the next use */
 	char	 value[128];
 } hook = { -1, 1, "" };
+static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 hook_read(const char *file)
@@ -175,8 +177,11 @@ clock_refresh(void)
 		return;
 	/* any event in the directory: re-reading a 30-byte file costs less
 	 * than deciding whether the event named it */
-	while (read(hook.fd, ev, sizeof ev) > 0)
+	while (read(hook.fd, ev, sizeof ev) > 0) {
+		pthread_mutex_lock(&hook_lock);
 		hook.stale = 1;
+		pthread_mutex_unlock(&hook_lock);
+	}
 }
 
 /* clock_fixed - the test hook's value in ms, or -1 when the clock is real */
@@ -187,10 +192,16 @@ clock_fixed(void)
 	char *end;
 	int64_t t;
 
+	char copy[sizeof hook.value];
+
 	if (file && *file) {
+		/* the web front's thread reads the clock too (web.h) */
+		pthread_mutex_lock(&hook_lock);
 		if (hook.fd < 0 || hook.stale)
 			hook_read(file);
-		v = hook.value;
+		memcpy(copy, hook.value, sizeof copy);
+		pthread_mutex_unlock(&hook_lock);
+		v = copy;
 	}
 	if (v == NULL || *v == '\0')
 		return -1;

@@ -23,7 +23,9 @@
  * clock_mono_ms()/clock_mono_us() are the one monotonic clock: timeouts,
  * pacing and deadlines, which must not follow the settable clock.
  *
- * Threads: none of this is thread-safe; the worker's one loop owns it.
+ * Threads: clock_now(), clock_now_ms() and the monotonic clock may be
+ * read from any thread (the web front's reads the test hook under a
+ * mutex); clock_watch() and clock_refresh() belong to the worker's loop.
  */
 #ifndef TIEDOTE_CLOCK_H
 #define TIEDOTE_CLOCK_H

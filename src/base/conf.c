@@ -190,6 +190,22 @@ static const struct ckey {
 	{ "dkim", "ed25519_key_file", C_STR, offsetof(conf_t, dkim_ed25519_key_file), "", 0, 0,
 	  "DKIM: an Ed25519 private key (PEM, RFC 8463) for a second signature beside the RSA one; "
 	  "refused if group- or world-readable; empty = RSA only", 0 },
+	{ "web", "listen", C_STR, offsetof(conf_t, web_listen), "", 0, 0,
+	  "the subscriber pages' HTTP address, ADDRESS:PORT (127.0.0.1:8080, [::1]:8080); empty = "
+	  "no web front.  Meant behind a TLS reverse proxy (docs/web.md)", 0 },
+	{ "web", "trusted_proxies", C_STR, offsetof(conf_t, web_trusted_proxies), "", 0, 0,
+	  "IP addresses, separated by commas, whose X-Forwarded-For names the client; empty = none", 0 },
+	{ "web", "max_connections", C_LONG, offsetof(conf_t, web_max_connections), "256", 1, 65536,
+	  "open HTTP connections at most; more wait in the kernel's backlog", 0 },
+	{ "web", "per_ip_connections", C_LONG, offsetof(conf_t, web_per_ip_connections), "32", 1, 65536,
+	  "open HTTP connections from one peer address at most (the proxy counts as one)", 0 },
+	{ "web", "timeout_s", C_LONG, offsetof(conf_t, web_timeout_s), "15", 1, 3600,
+	  "an idle or slow HTTP connection is closed after this many seconds", 0 },
+	{ "web", "posts_per_ip_hour", C_LONG, offsetof(conf_t, web_posts_per_ip_hour), "30", 1, 1000000,
+	  "subscription and preference forms one client address may send an hour (429 beyond)", 0 },
+	{ "web", "confirm_interval", C_LONG, offsetof(conf_t, web_confirm_interval), "3600", 0, 30 * 86400,
+	  "seconds: at most one confirmation message per address in this time, however often "
+	  "the form is sent", 0 },
 };
 
 static int

@@ -106,6 +106,14 @@ typedef struct conf {
 	char	*dkim_key_file;
 	char	*dkim_ed25519_selector;
 	char	*dkim_ed25519_key_file;
+	/* [web] */
+	char	*web_listen;		/* "" = no web front */
+	char	*web_trusted_proxies;
+	long	 web_max_connections;
+	long	 web_per_ip_connections;
+	long	 web_timeout_s;
+	long	 web_posts_per_ip_hour;
+	long	 web_confirm_interval;
 } conf_t;
 
 void	conf_init(conf_t *);

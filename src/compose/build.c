@@ -4,6 +4,7 @@
 #include "announce.h"
 #include "build.h"
 #include "bulletin.h"
+#include "confirm.h"
 #include "remind.h"
 #include "util.h"
 
@@ -16,6 +17,7 @@ static const struct kind {
 	[KIND_DRAFT] = { bulletin_message, bulletin_cache_free, OUTBOX_SKIPPED },
 	[KIND_REMINDER] = { remind_message, NULL, OUTBOX_CANCELLED },
 	[KIND_ANNOUNCEMENT] = { announce_message, NULL, OUTBOX_CANCELLED },
+	[KIND_CONFIRM] = { confirm_message, NULL, OUTBOX_CANCELLED },
 };
 
 struct build {

@@ -9,6 +9,7 @@
  *   draft         bulletin_message()   empty -> skipped
  *   reminder      remind_message()     empty -> cancelled
  *   announcement  announce_message()   empty -> cancelled
+ *   confirm       confirm_message()    empty -> cancelled
  * Adding a kind is one enum value (outbox.h), one name (outbox.c), one
  * builder and one row here.
  *

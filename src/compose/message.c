@@ -515,6 +515,12 @@ message_notice(message_ctx_t *m, const char *tmpl, const char *ref, const messag
 	buf_init(&unsub, LINK_MAX);
 	buf_init(&msgid, LINK_MAX);
 	data = common_data(m, r, NULL, &unsub);
+	/* the kind's own links join the common ones (a confirmation's
+	 * links.confirm beside links.unsubscribe) */
+	if (json_is_object(json_object_get(own, "links"))) {
+		json_object_update(json_object_get(data, "links"), json_object_get(own, "links"));
+		json_object_del(own, "links");
+	}
 	json_object_update(data, own);
 	message_parts_reset(p);
 	if (render_message(m->render, tmpl, r->lang, data, &p->subject, &p->text,
@@ -534,5 +540,62 @@ out:
 	json_decref(data);
 	buf_free(&unsub);
 	buf_free(&msgid);
+	return rc;
+}
+
+int
+message_link(message_ctx_t *m, enum token_purpose purpose, int64_t subject, buf_t *out)
+{
+	if (buf_printf(out, "%s/%c/", m->conf->base_url, (char)purpose) < 0)
+		return -1;
+	return token_make(m->key, purpose, subject, out);
+}
+
+const char *
+message_programme(const char *lang)
+{
+	for (size_t i = 0; i < NELEM(programme); i++)
+		if (strcmp(lang, programme[i][0]) == 0)
+			return programme[i][1];
+	return programme[0][1];
+}
+
+render_t *
+message_render(message_ctx_t *m)
+{
+	return m->render;
+}
+
+int
+message_web(message_ctx_t *m, const compose_issue_t *issue, const char *lang,
+    message_parts_t *p, buf_t *err)
+{
+	message_rcpt_t r = { 0, "", "", lang, REGION_ALL, 0, 0 };
+	json_t *data, *bulletin, *links;
+	buf_t unsub, b;
+	int rc;
+
+	buf_init(&unsub, LINK_MAX);
+	buf_init(&b, LINK_MAX);
+	data = common_data(m, &r, NULL, &unsub);
+	/* no reader: no address, no personal link, none to the copy itself */
+	json_object_del(data, "recipient");
+	links = json_object_get(data, "links");
+	json_object_del(links, "unsubscribe");
+	FITS(buf_printf(&b, "%s/subscribe?lang=%s", m->conf->base_url, lang));
+	json_object_set_new(links, "subscribe", json_string(buf_str(&b)));
+	buf_reset(&b);
+	FITS(buf_printf(&b, "%s/issues/", m->conf->base_url));
+	json_object_set_new(links, "archive", json_string(buf_str(&b)));
+	json_object_set_new(data, "web", json_true());
+	bulletin = compose_bulletin(issue, lang, REGION_ALL);
+	json_object_update(data, bulletin);
+	message_parts_reset(p);
+	rc = render_message(m->render, "bulletin", lang, data, &p->subject, &p->text, &p->html,
+	    err);
+	json_decref(bulletin);
+	json_decref(data);
+	buf_free(&unsub);
+	buf_free(&b);
 	return rc;
 }

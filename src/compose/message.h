@@ -24,11 +24,27 @@
 #include "compose.h"
 #include "conf.h"
 #include "mime.h"
+#include "render.h"
 #include "store.h"
+#include "token.h"
 
 /* the installed templates: $(PREFIX)/share/tiedote/templates */
 #ifndef TIEDOTE_DATADIR
 #define TIEDOTE_DATADIR "/usr/local/share/tiedote"
+/* message_web - the archive's copy of an issue in lang (docs/web.md): all
+ * regions, no reader (no address, no unsubscribe link: data.web is true
+ * and links.subscribe, links.archive take their place); subject, text
+ * and HTML in p; 0 or -1 with err */
+int	 message_web(message_ctx_t *, const compose_issue_t *, const char *lang,
+	    message_parts_t *p, buf_t *err);
+/* message_programme - the programme's name in lang (fi when unknown) */
+const char *message_programme(const char *lang);
+/* message_render - the context's renderer (borrowed; the context's thread) */
+render_t *message_render(message_ctx_t *);
+/* message_link - base_url/P/TOKEN for purpose P and subject appended to
+ * out (a confirmation's /c/ link); -1 at out's ceiling */
+int	 message_link(message_ctx_t *, enum token_purpose, int64_t subject, buf_t *out);
+
 #endif
 #define MESSAGE_TEMPLATES_DEFAULT	"./templates"	/* conf.c's default */
 #define MESSAGE_BASE_URL_MAX		800	/* + /u/TOKEN within MIME_URL_MAX */
@@ -76,12 +92,27 @@ int	 message_bulletin(message_ctx_t *, const compose_issue_t *, const char *numb
  * "announcement") for r, in r->lang: data holds the template's own part
  * (docs/templates.md) and is merged over the common data; ref makes the
  * Message-ID ("reminder-12": the same for the same ref and recipient);
- * attachments (natt may be 0) go in as given.  It is list mail like the
+ * attachments (natt may be 0) go in as given; data's "links" object, if
+ * any, is merged into the common links (and taken out of data).  It is list mail like the
  * bulletin: the same List-Id, and List-Unsubscribe with r's own opt-out
  * link (a contact's base_url/p/TOKEN, a subscriber's /u/TOKEN) and its
  * mailto form, List-Unsubscribe-Post when base_url is https */
 int	 message_notice(message_ctx_t *, const char *tmpl, const char *ref,
 	    const message_rcpt_t *, json_t *data, const mime_attachment_t *, size_t natt,
 	    int64_t date, message_parts_t *, buf_t *eml, buf_t *err);
+
+/* message_web - the archive's copy of an issue in lang (docs/web.md): all
+ * regions, no reader (no address, no unsubscribe link: data.web is true
+ * and links.subscribe, links.archive take their place); subject, text
+ * and HTML in p; 0 or -1 with err */
+int	 message_web(message_ctx_t *, const compose_issue_t *, const char *lang,
+	    message_parts_t *p, buf_t *err);
+/* message_programme - the programme's name in lang (fi when unknown) */
+const char *message_programme(const char *lang);
+/* message_render - the context's renderer (borrowed; the context's thread) */
+render_t *message_render(message_ctx_t *);
+/* message_link - base_url/P/TOKEN for purpose P and subject appended to
+ * out (a confirmation's /c/ link); -1 at out's ceiling */
+int	 message_link(message_ctx_t *, enum token_purpose, int64_t subject, buf_t *out);
 
 #endif

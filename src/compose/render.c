@@ -568,3 +568,33 @@ out:
 	job_end(&j);
 	return rc;
 }
+
+int
+render_page(render_t *r, const char *name, const char *lang, json_t *data, buf_t *html,
+    buf_t *err)
+{
+	char own[PATH_MAX_LEN];
+	const tmpl_t *t;
+	struct job j;
+	int l = lang_index(lang), rc = -1;
+
+	if (l < 0) {
+		buf_notef(err, "no language %s", lang);
+		return -1;
+	}
+	snprintf(own, sizeof own, "%s/%s", lang, name);
+	if ((t = tmpl_set_get(r->set, own)) == NULL && (t = tmpl_set_get(r->set, name)) == NULL) {
+		buf_notef(err, "no template %s", name);
+		return -1;
+	}
+	memset(&j, 0, sizeof j);
+	j.r = r;
+	j.w = &r->w[l];
+	j.data = data && json_is_object(data) ? json_copy(data) : json_object();
+	if (job_form(&j, F_HTML, err) == 0 && tmpl_render(r->set, t, j.data, html, err) == 0)
+		rc = 0;
+	else if (err->len == 0)
+		buf_notef(err, "%s/%s: page larger than the buffer's ceiling", lang, name);
+	job_end(&j);
+	return rc;
+}

@@ -42,6 +42,11 @@ int	 render_message(render_t *, const char *kind, const char *lang, json_t *data
  * render_one_line() on the subject and wrap_text() on the text */
 int	 render_raw(render_t *, const char *kind, const char *lang, json_t *data,
 	    buf_t *subject, buf_t *text, buf_t *html, buf_t *err);
+/* render_page - the web page template name ("page-unsubscribe.html": the
+ * language's own, else the shared one) in lang, HTML only, appended to
+ * html; t as for a message's HTML */
+int	 render_page(render_t *, const char *name, const char *lang, json_t *data,
+	    buf_t *html, buf_t *err);
 /* render_one_line - s as one line, appended to out: runs of white space
  * become one space, none at either end */
 int	 render_one_line(buf_t *out, const char *s, size_t len);

@@ -13,7 +13,7 @@
 static const char *const state_names[OUTBOX_STATES] = { "queued", "sending", "sent",
     "deferred", "failed", "suppressed", "skipped", "cancelled" };
 static const char *const kind_names[KINDS] = { "bulletin", "draft", "reminder",
-    "announcement" };
+    "announcement", "confirm" };
 
 const char *
 outbox_state_name(outbox_state_t st)
@@ -59,6 +59,7 @@ outbox_fill_bulletin(store_t *s, const char *number, const unsigned *masks, int 
 	    " recipient, state, created, updated)"
 	    " SELECT 'bulletin', ?1, id, email, 'queued', ?2, ?2 FROM subscribers"
 	    " WHERE status = 'active' AND regions = ?3"
+	    " AND (paused_until IS NULL OR paused_until <= ?2)"
 	    " AND email NOT IN (SELECT email FROM suppressions)";
 	sqlite3_stmt *st;
 
@@ -129,6 +130,7 @@ outbox_fill_subscribers(store_t *s, outbox_kind_t kind, const char *ref, unsigne
 	    " recipient, state, created, updated)"
 	    " SELECT ?1, ?2, id, email, 'queued', ?3, ?3 FROM subscribers"
 	    " WHERE status = 'active' AND regions & ?4"
+	    " AND (paused_until IS NULL OR paused_until <= ?3)"
 	    " AND email NOT IN (SELECT email FROM suppressions) ORDER BY id";
 
 	return fill(s, sql, kind, ref, mask, NULL, now, count);
@@ -148,6 +150,7 @@ outbox_fill_contacts(store_t *s, outbox_kind_t kind, const char *ref, const char
 	    "  WHERE CASE WHEN ?5 IS NULL THEN p.regions & ?4 != 0"
 	    "   ELSE p.id IN (SELECT value FROM json_each(?5)) END"
 	    "  AND c.email NOT IN (SELECT email FROM suppressions)"
+	    "  AND c.email NOT IN (SELECT email FROM contact_optouts)"
 	    "  GROUP BY c.email COLLATE NOCASE)"
 	    " ORDER BY project, id";
 

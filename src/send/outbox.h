@@ -49,6 +49,7 @@ typedef enum {
 	KIND_DRAFT,		/* an issue's approval copy, to an editor */
 	KIND_REMINDER,		/* a deadline's reminder, to a project contact */
 	KIND_ANNOUNCEMENT,	/* an announcement, to subscribers or contacts */
+	KIND_CONFIRM,		/* a subscription's confirmation (double opt-in) */
 	KINDS,
 	KIND_UNKNOWN = KINDS	/* a row of a kind this build does not know */
 } outbox_kind_t;

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "project.h"
 #include "region.h"
+#include "subscribe.h"
 #include "util.h"
 
 enum ftype { F_STR, F_INT, F_BOOL, F_ARRAY, F_OBJECT };
@@ -152,6 +153,33 @@ static int
 check_issue(const json_t *req, json_t **reply)
 {
 	return check_positive(req, "id", reply);
+}
+
+/* check_row - a row id the web front took from a signed token */
+static int
+check_row(const json_t *req, json_t **reply)
+{
+	return check_positive(req, "id", reply);
+}
+
+static int
+check_preferences(const json_t *req, json_t **reply)
+{
+	const char *why;
+	unsigned mask;
+
+	if (check_row(req, reply) < 0)
+		return -1;
+	if ((why = lang_why(str(req, "lang", "fi"))) != NULL)
+		*reply = admin_error("invalid", EX_DATAERR, "lang: %s", why);
+	else if (region_parse_list(str(req, "regions", "all"), &mask) < 0)
+		*reply = admin_error("invalid", EX_DATAERR, "regions: \"%s\": use HYKS,TYKS,"
+		    "TAYS,KYS,OYS or all", str(req, "regions", ""));
+	else if (json_integer_value(json_object_get(req, "paused_until")) < 0)
+		*reply = admin_error("invalid", EX_DATAERR, "paused_until: a negative time");
+	else
+		return 0;
+	return -1;
 }
 
 static int
@@ -891,6 +919,14 @@ static const struct op ops[] = {
 	{ "issue.send_now", { { NULL, 0, 0 } }, NULL, run_issue_send_now },
 	{ "inbound.deliver", { { "raw", F_STR, 1 }, { "envelope", F_STR, 0 }, { "via", F_STR, 0 },
 	  { "size", F_INT, 0 } }, check_inbound, run_inbound_deliver },
+	/* the subscriber pages (src/web/, subscribe.h) */
+	{ "web.subscribe", { { "email", F_STR, 1 }, { "name", F_STR, 0 },
+	  { "lang", F_STR, 0 }, { "regions", F_STR, 0 } }, check_sub_add, subscribe_run_request },
+	{ "web.confirm", { { "id", F_INT, 1 } }, check_row, subscribe_run_confirm },
+	{ "web.unsubscribe", { { "id", F_INT, 1 } }, check_row, subscribe_run_unsubscribe },
+	{ "web.preferences", { { "id", F_INT, 1 }, { "lang", F_STR, 1 }, { "regions", F_STR, 1 },
+	  { "paused_until", F_INT, 0 } }, check_preferences, subscribe_run_preferences },
+	{ "web.contact_optout", { { "id", F_INT, 1 } }, check_row, subscribe_run_optout },
 };
 
 static const char *const type_names[] = {

@@ -268,6 +268,26 @@ static const char *const migrations[] = {
 	"CREATE INDEX inbound_outcomes_ref ON inbound_outcomes(kind, ref);"
 	"CREATE INDEX inbound_outcomes_outbox ON inbound_outcomes(outbox_id);"
 	"CREATE INDEX outbox_recipient ON outbox(recipient);",
+	/* 9: the web front (subscribe.c): double opt-in confirmations, a
+	 * pause of a subscriber's mail, project contacts who want no more
+	 * reminders */
+	"CREATE TABLE confirmations ("
+	"  id        INTEGER PRIMARY KEY,"		/* the confirm token's subject */
+	"  email     TEXT NOT NULL COLLATE NOCASE,"
+	"  name      TEXT NOT NULL,"
+	"  lang      TEXT NOT NULL CHECK (lang IN ('fi', 'sv', 'en')),"
+	"  regions   INTEGER NOT NULL CHECK (regions BETWEEN 1 AND 31),"
+	"  created   INTEGER NOT NULL,"
+	"  expires   INTEGER NOT NULL,"
+	"  confirmed INTEGER"			/* when; NULL while pending */
+	") STRICT;"
+	"CREATE INDEX confirmations_email ON confirmations(email, created);"
+	"CREATE INDEX confirmations_expires ON confirmations(expires) WHERE confirmed IS NULL;"
+	"ALTER TABLE subscribers ADD COLUMN paused_until INTEGER;"
+	"CREATE TABLE contact_optouts ("
+	"  email     TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  created   INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;",
 };
 
 /* the intake's statements, one event at a time */
@@ -1093,4 +1113,10 @@ out:
 	json_decref(last);
 	json_decref(st_json);
 	return rc;
+}
+
+int
+store_query_only(store_t *s)
+{
+	return store_exec(s, "PRAGMA query_only = ON");
 }

@@ -105,6 +105,9 @@ store_space_state_t store_space(store_t *, int was_low, store_space_t *sp);
  * or writer is in the way (never waits); 0 when done */
 int	 store_checkpoint(store_t *);
 int64_t	 store_changes(store_t *);
+/* store_query_only - refuse every write on this handle from now on (the
+ * web front's reader: the worker is the one writer); 0 or -1 */
+int	 store_query_only(store_t *);
 int64_t	 store_last_id(store_t *);	/* rowid of the last INSERT */
 int	 store_begin(store_t *);
 int	 store_commit(store_t *);

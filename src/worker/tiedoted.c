@@ -12,6 +12,11 @@
  * claiming messages, lets the messages in flight finish (10 s at most),
  * closes the socket and the database, and exits 0.
  *
+ * The subscriber pages (web.listen, web.h) run on libmicrohttpd's own
+ * thread inside this process, reading through their own query-only
+ * handle and writing only through the control socket, so the loop never
+ * waits for an HTTP client.
+ *
  * Disk space: once a second, and at once when a commit finds the store
  * full, store_space() says whether the store is short of space (the cap,
  * the reserve: docs/architecture.md).  While it is the worker is "disk
@@ -53,6 +58,7 @@
 #include "store.h"
 #include "zap.h"
 #include "util.h"
+#include "web.h"
 
 #define TIEDOTE_VERSION "0.1.0"
 #define SHUTDOWN_WAIT_MS 10000	/* for the messages in flight at SIGTERM */
@@ -328,6 +334,7 @@ main(int argc, char **argv)
 	control_t *control = NULL;
 	lmtp_t	*lmtp = NULL;
 	int	 no_lmtp = 1;
+	web_t *web = NULL;
 	message_ctx_t *msg = NULL;
 	sender_t *sender = NULL;
 	struct worker w = { 0 };
@@ -410,7 +417,8 @@ main(int argc, char **argv)
 		buf_free(&ep);
 		if (n < 0 || metrics_listen_check(&conf, &err) < 0 ||
 		    message_conf_check(&conf, &err) < 0 ||
-		    remind_conf_check(&conf, &err) < 0 || intake_conf_check(&conf, &err) < 0) {
+		    remind_conf_check(&conf, &err) < 0 || intake_conf_check(&conf, &err) < 0 ||
+		    web_conf_check(&conf, &err) < 0) {
 			log_error("configuration: %s", buf_str(&err));
 			rc = EX_CONFIG;
 			goto out;
@@ -491,6 +499,20 @@ main(int argc, char **argv)
 		rc = EX_CONFIG;
 		goto out;
 	}
+	/* the pages after the control socket they write through */
+	if (*conf.web_listen) {
+		buf_t ep;
+
+		buf_init(&ep, 8192);
+		if (control_endpoint(&conf, &ep, NULL, &err) < 0 ||
+		    (web = web_start(&conf, buf_str(&ep), &err)) == NULL) {
+			buf_free(&ep);
+			log_error("%s", buf_str(&err));
+			rc = EX_CONFIG;
+			goto out;
+		}
+		buf_free(&ep);
+	}
 	w = (struct worker){ .conf = &conf, .config = config, .db = db, .endpoint = endpoint,
 	    .level = level, .overrides = overrides, .noverrides = noverrides, .store = out_store,
 	    .intake = intake, .control = control, .lmtp = lmtp, .sender = sender,
@@ -522,6 +544,8 @@ main(int argc, char **argv)
 	rc = EX_OK;
 	log_info("stopped");
 out:
+	/* first: its requests need the control socket and the loop */
+	web_stop(web);
 	/* the endpoint's thread first: it reads the store and the counters */
 	metrics_close(metrics);
 	store_close(metrics_store);

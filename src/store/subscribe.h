@@ -1,0 +1,52 @@
+/*
+ * subscribe - the writes the subscriber pages ask for (src/web/): double
+ * opt-in, one-click unsubscribe, preferences, a project contact's opt-out
+ * of reminders.
+ *
+ * Each function is the run of one admin op (admin.c's table, contract in
+ * docs/control.md), so it is called by the worker (the one writer) with a
+ * request admin.c has judged already; it writes in one transaction and
+ * makes *reply (new) only after COMMIT, like every admin op.  The pages
+ * learn only what they show: web.subscribe answers "accepted" whatever
+ * happened, so the form cannot tell whether an address is known.
+ *
+ *   web.subscribe        a pending confirmation (valid SUBSCRIBE_CONFIRM_TTL_S)
+ *                        and its message queued in the outbox (kind
+ *                        confirm), unless one went to the address within
+ *                        web.confirm_interval or the address is suppressed;
+ *                        pending rows past their time are dropped first
+ *                        (SUBSCRIBE_EXPIRE_ROWS a request)
+ *   web.confirm          the confirmation's subscriber made active with its
+ *                        name, language and regions (also an address that
+ *                        had unsubscribed: this is its consent)
+ *   web.unsubscribe      the subscriber unsubscribed, what is queued or
+ *                        deferred for it cancelled (store_subscriber_remove)
+ *   web.preferences      language, regions, paused_until of an active
+ *                        subscriber; read when the next message is built
+ *   web.contact_optout   the contact's address gets no more reminders: kept
+ *                        in contact_optouts (a later project.add that lists
+ *                        it again does not undo it), queued ones cancelled
+ *
+ * This module owns the confirmations and contact_optouts tables and
+ * subscribers.paused_until.  Threads: the store's one thread.
+ * BUGS: a confirmation's expiry is the row's, not the token's: a token of
+ * a row that is gone is "unknown", never valid again.
+ */
+#ifndef TIEDOTE_SUBSCRIBE_H
+#define TIEDOTE_SUBSCRIBE_H
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "store.h"
+
+#define SUBSCRIBE_CONFIRM_TTL_S	(7 * 86400)	/* a confirmation link's life */
+#define SUBSCRIBE_EXPIRE_ROWS	1000	/* expired pending rows dropped a request */
+
+int	subscribe_run_request(store_t *, const conf_t *, const json_t *req, json_t **reply);
+int	subscribe_run_confirm(store_t *, const conf_t *, const json_t *req, json_t **reply);
+int	subscribe_run_unsubscribe(store_t *, const conf_t *, const json_t *req, json_t **reply);
+int	subscribe_run_preferences(store_t *, const conf_t *, const json_t *req, json_t **reply);
+int	subscribe_run_optout(store_t *, const conf_t *, const json_t *req, json_t **reply);
+
+#endif
