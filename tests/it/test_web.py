@@ -1,0 +1,565 @@
+"""The subscriber pages (docs/web.md), through real HTTP.
+
+The worker runs with web.listen on a free loopback port and message.base_url
+pointing at it, so the links in the messages it sends (captured by
+aiosmtpd) are the links a test follows.  Its clock is TIEDOTE_NOW_FILE.
+
+1. Plain HTTP (urllib, http.client): the RFC 8058 POST exactly as a
+   mailbox provider sends it (form body List-Unsubscribe=One-Click, no
+   cookie, no redirect) unsubscribes at once and cancels the address's
+   deferred bulletin; GET changes nothing; both repeat harmlessly; the
+   /p/ contact opt-out the same; forged, other-purpose and truncated
+   tokens get 404 and change nothing; an oversize body 413 (declared and
+   chunked); CR/LF in a field or a path is refused and reaches no header;
+   the security headers; X-Forwarded-For only from web.trusted_proxies;
+   web.posts_per_ip_hour (429); one confirmation per address per
+   web.confirm_interval and the same answer for a known address; per-IP
+   connection limit; a slow client does not delay intake; double opt-in
+   (an unsubscribed address comes back only by confirming; an expired
+   link is 410); preferences (language, regions, a pause) apply to the
+   next issue; the archive lists sent issues only, the web view has no
+   personal parts, a held issue is never public, the Atom feed parses.
+2. Headless Chromium (Debian's chromium + chromium-driver +
+   python3-selenium): subscribe -> the confirmation read from the
+   capturing SMTP server -> its link -> confirm -> preferences -> change
+   -> unsubscribe from the page; every page on a desktop and a phone
+   width, screenshots kept in the work directory.
+"""
+import email
+import email.policy
+import hmac
+import hashlib
+import base64
+import http.client
+import json
+import os
+import re
+import socket
+import struct
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+
+import harness
+from test_send import Clock, cli, start_capture, wait_port
+
+EXAMPLES = os.path.join(harness.QUEUE, "examples")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+def fetch(url, data=None, headers=None, method=None):
+    """(status, headers, body text) without following a redirect or
+    keeping a cookie"""
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with OPENER.open(req, timeout=30) as resp:
+            return resp.status, resp.headers, resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode("utf-8", "replace")
+
+
+def form(url, fields, xff=None):
+    body = urllib.parse.urlencode(fields, doseq=True).encode()
+    h = {"Content-Type": "application/x-www-form-urlencoded"}
+    if xff:
+        h["X-Forwarded-For"] = xff
+    return fetch(url, body, h)
+
+
+def one_click(url):
+    """RFC 8058 section 3.1, as a provider sends it"""
+    return fetch(url, b"List-Unsubscribe=One-Click",
+                {"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def csrf_of(page):
+    m = re.search(r'name="csrf" value="([^"]+)"', page)
+    return m.group(1) if m else ""
+
+
+def token(d, purpose, subject):
+    """a token as token.h makes it, from the key in the database"""
+    with harness.sqlite(d.db) as c:
+        key = bytes.fromhex(c.execute("SELECT value FROM meta WHERE key = 'token_key'")
+                            .fetchone()[0])
+    raw = struct.pack("<q", subject) + purpose.encode()
+    mac = hmac.new(key, raw, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(raw + mac).decode().rstrip("=")
+
+
+def rows(d, sql, args=()):
+    with harness.sqlite(d.db) as c:
+        return c.execute(sql, args).fetchall()
+
+
+def captured(outdir):
+    out = []
+    path = os.path.join(outdir, "log.jsonl")
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            e = json.loads(line)
+            with open(os.path.join(outdir, e["file"]), "rb") as m:
+                out.append((e["rcpt"].lower(),
+                            email.message_from_binary_file(m, policy=email.policy.default)))
+    return out
+
+
+def wait_for(cond, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    return cond()
+
+
+def mail_to(outdir, rcpt, n=1):
+    return wait_for(lambda: [m for r, m in captured(outdir) if r == rcpt][n - 1:] and
+                    [m for r, m in captured(outdir) if r == rcpt])
+
+
+def text_of(msg):
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_content()
+    return ""
+
+
+def link_in(msg, kind):
+    m = re.search(r"(http://127\.0\.0\.1:\d+/%s/[A-Za-z0-9_-]+)" % kind, text_of(msg))
+    return m.group(1) if m else None
+
+
+def unsub_url(msg):
+    m = re.search(r"<(http://[^>]+/u/[A-Za-z0-9_-]+)>", str(msg.get("List-Unsubscribe", "")))
+    return m.group(1) if m else None
+
+
+class Site:
+    def __init__(self, workdir, smtp_port, extra=()):
+        self.web_port = harness.free_port()
+        self.base = "http://127.0.0.1:%d" % self.web_port
+        self.d = harness.Tiedoted(workdir=workdir, log_level="info", extra_args=[
+            "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port,
+            "-o", "bulletin.first=2020-03-17T09:00:00+02:00",
+            "-o", "smtp.retry_base_s=3600",
+            "-o", "message.base_url=" + self.base,
+            "-o", "web.listen=127.0.0.1:%d" % self.web_port,
+            "-o", "web.trusted_proxies=127.0.0.1",
+            "-o", "web.posts_per_ip_hour=6",
+            "-o", "web.per_ip_connections=4"] + list(extra))
+
+    def start(self):
+        self.d.start()
+        wait_port(self.web_port, self.d.proc)
+        return self
+
+
+CAPTURES = []
+
+
+def capture(work, extra=()):
+    p, port, outdir = start_capture(work, list(extra))
+    CAPTURES.append(p)
+    return p, port, outdir
+
+
+def test_http(r, work):
+    clock = Clock(work, "2020-03-10T10:00:00+02:00")
+    cap, smtp_port, outdir = capture(work, ["--defer", "viivi@example.fi=451 4.2.0 later"])
+    s = Site(work, smtp_port).start()
+    d, base = s.d, s.base
+    for f in sorted(os.listdir(EXAMPLES)):
+        cli(d, "enqueue", os.path.join(EXAMPLES, f))
+    for who, lang in (("anu@example.fi", "fi"), ("viivi@example.fi", "fi"),
+                      ("bo@example.fi", "sv"), ("paula@example.fi", "en")):
+        rc, _, err = cli(d, "subscriber", "add", who, "--lang", lang)
+        r.check(rc == 0, "subscriber add %s" % who, err)
+    cli(d, "project", "add", "kys-hanke", "--name", "KYS-hanke", "--region", "KYS",
+        "--contact", "hanke@example.fi")
+
+    # the headers of every page
+    st, h, page = fetch(base + "/subscribe?lang=sv")
+    r.check(st == 200 and '<html lang="sv">' in page, "GET /subscribe?lang=sv: 200, lang sv")
+    r.check(h.get("Content-Security-Policy", "").startswith("default-src 'none'") and
+            h.get("X-Frame-Options") == "DENY" and h.get("Referrer-Policy") == "no-referrer"
+            and h.get("Cache-Control") == "no-store",
+            "CSP default-src 'none', X-Frame-Options DENY, Referrer-Policy no-referrer",
+            dict(h))
+    r.check("<script" not in page and "https://" not in page.replace(base, ""),
+            "no script, no third-party asset")
+    st, h, _ = fetch(base + "/static/page.css")
+    r.check(st == 200 and h.get("Content-Type", "").startswith("text/css"), "the stylesheet")
+    st, _, _ = fetch(base + "/nothing-here")
+    r.check(st == 404, "an unknown path: 404")
+    st, h, _ = fetch(base + "/subscribe", method="DELETE")
+    r.check(st == 405, "DELETE: 405")
+
+    # the issue of 17.3. goes out; viivi's is deferred
+    clock.set("2020-03-17T09:00:01+02:00")
+    anu = mail_to(outdir, "anu@example.fi")
+    r.check(anu and unsub_url(anu[0]), "the bulletin carries the /u/ link",
+            anu and anu[0].get("List-Unsubscribe"))
+    url = unsub_url(anu[0])
+    wait_for(lambda: rows(d, "SELECT state FROM outbox WHERE recipient = 'viivi@example.fi'")
+             == [("deferred",)])
+    r.check(rows(d, "SELECT state FROM outbox WHERE recipient = 'viivi@example.fi'") ==
+            [("deferred",)], "viivi's bulletin is deferred")
+
+    # GET changes nothing (link scanners)
+    st, _, page = fetch(url)
+    r.check(st == 200 and 'name="List-Unsubscribe" value="One-Click"' in page and
+            'method="post"' in page and "/prefs/" in page,
+            "GET /u/TOKEN: one button that POSTs, a link to the preferences", page[:300])
+    r.check(rows(d, "SELECT status FROM subscribers WHERE email = 'anu@example.fi'") ==
+            [("active",)], "GET /u/TOKEN changed nothing")
+
+    # forged, other purpose, truncated: 404, nothing changed
+    tok = url.rsplit("/", 1)[1]
+    forged = tok[:-2] + ("AA" if tok[-2:] != "AA" else "BB")
+    for name, u in (("forged", base + "/u/" + forged),
+                    ("truncated", base + "/u/" + tok[:-4]),
+                    ("confirm token at /u/", base + "/u/" + token(d, "c", 1)),
+                    ("contact token at /u/", base + "/u/" + token(d, "p", 1)),
+                    ("token of another installation", base + "/u/" +
+                     base64.urlsafe_b64encode(struct.pack("<q", 1) + b"u" + bytes(16))
+                     .decode().rstrip("="))):
+        st, _, page = one_click(u)
+        r.check(st == 404 and "lang=" in page, "POST %s: 404 with a page" % name, st)
+    r.check(rows(d, "SELECT status FROM subscribers WHERE email = 'anu@example.fi'") ==
+            [("active",)], "nothing changed by a bad token")
+
+    # oversize bodies: declared and chunked
+    st, _, _ = fetch(url, b"List-Unsubscribe=One-Click&x=" + b"a" * 20000,
+                    {"Content-Type": "application/x-www-form-urlencoded"})
+    r.check(st == 413, "a 20 kB body (Content-Length): 413", st)
+    c = http.client.HTTPConnection("127.0.0.1", s.web_port, timeout=30)
+    c.putrequest("POST", urllib.parse.urlsplit(url).path)
+    c.putheader("Content-Type", "application/x-www-form-urlencoded")
+    c.putheader("Transfer-Encoding", "chunked")
+    c.endheaders()
+    try:
+        for _ in range(20):
+            c.send(b"400\r\n" + b"a" * 1024 + b"\r\n")
+        c.send(b"0\r\n\r\n")
+        st = c.getresponse().status
+    except (BrokenPipeError, ConnectionResetError):
+        st = "closed"
+    c.close()
+    r.check(st in (413, "closed"), "a 20 kB chunked body: 413 (or closed)", st)
+    r.check(rows(d, "SELECT status FROM subscribers WHERE email = 'anu@example.fi'") ==
+            [("active",)], "nothing changed by an oversize body")
+    st, _, _ = fetch(url, b"List-Unsubscribe=Other",
+                    {"Content-Type": "application/x-www-form-urlencoded"})
+    r.check(st == 400, "a POST without List-Unsubscribe=One-Click: 400")
+
+    # the one-click POST, as a provider sends it
+    st, h, page = one_click(url)
+    r.check(st == 200 and h.get("Location") is None and h.get("Set-Cookie") is None,
+            "RFC 8058 POST: 200, no redirect, no cookie", st)
+    r.check(rows(d, "SELECT status FROM subscribers WHERE email = 'anu@example.fi'") ==
+            [("unsubscribed",)], "unsubscribed at once")
+    st, _, _ = one_click(url)
+    st2, _, page2 = fetch(url)
+    r.check(st == 200 and st2 == 200 and 'id="done"' in page2,
+            "repeating POST and GET: 200, shown as done")
+    r.check("control: web.unsubscribe ok" in d.log_text() and tok not in d.log_text(),
+            "through the control socket; the token is in no log line")
+
+    # viivi's deferred bulletin is cancelled by her one click
+    vurl = token(d, "u", rows(d, "SELECT id FROM subscribers WHERE email = 'viivi@example.fi'")[0][0])
+    st, _, _ = one_click(base + "/u/" + vurl)
+    r.check(st == 200 and rows(d, "SELECT state FROM outbox WHERE recipient ="
+                               " 'viivi@example.fi'") == [("cancelled",)],
+            "the deferred bulletin of the address is cancelled")
+
+    # a project contact's opt-out
+    cid = rows(d, "SELECT id FROM contacts WHERE email = 'hanke@example.fi'")[0][0]
+    purl = base + "/p/" + token(d, "p", cid)
+    st, _, page = fetch(purl)
+    r.check(st == 200 and "One-Click" in page and rows(d, "SELECT count(*) FROM"
+            " contact_optouts") == [(0,)], "GET /p/TOKEN: asks, changes nothing")
+    st, _, _ = one_click(purl)
+    st2, _, _ = one_click(purl)
+    r.check(st == 200 and st2 == 200 and rows(d, "SELECT email FROM contact_optouts") ==
+            [("hanke@example.fi",)], "POST /p/TOKEN: opted out, repeatable")
+    st, _, _ = one_click(base + "/p/" + token(d, "u", cid))
+    r.check(st == 404, "a subscriber token at /p/: 404")
+
+    # CR/LF: in a path, in a field
+    st, h, _ = fetch(base + "/u/" + tok + "%0d%0aSet-Cookie:%20x=1")
+    r.check(st == 404 and h.get("Set-Cookie") is None, "CR LF in the path: 404, no header")
+    st, _, page = fetch(base + "/subscribe")
+    st, h, page = form(base + "/subscribe", {"csrf": csrf_of(page), "email": "eve@example.fi",
+                       "name": "Eve\r\nBcc: all@example.fi", "lang": "fi"}, xff="192.0.2.1")
+    r.check(st == 400 and h.get("Bcc") is None and rows(d, "SELECT count(*) FROM"
+            " confirmations WHERE email = 'eve@example.fi'") == [(0,)],
+            "CR LF in a name: 400, nothing stored", st)
+    st, _, page = form(base + "/subscribe", {"csrf": csrf_of(page),
+                       "email": "eve@example.fi\r\nBcc: x@example.fi"}, xff="192.0.2.1")
+    r.check(st == 400, "CR LF in an address: 400")
+    st, _, _ = form(base + "/subscribe", {"csrf": "forged", "email": "eve@example.fi"},
+                    xff="192.0.2.1")
+    r.check(st == 400 and rows(d, "SELECT count(*) FROM confirmations") == [(0,)],
+            "a form without its anti-forgery value: refused")
+
+    # double opt-in; the same answer for an unknown, a known, a repeated address
+    st, _, page = fetch(base + "/subscribe")
+    answers = []
+    for who, ip in (("uusi@example.fi", "192.0.2.10"), ("bo@example.fi", "192.0.2.11"),
+                    ("uusi@example.fi", "192.0.2.12")):
+        st, _, body = form(base + "/subscribe", {"csrf": csrf_of(page), "email": who,
+                           "lang": "en", "regions": ["KYS", "OYS"]}, xff=ip)
+        answers.append((st, body))
+    r.check(all(a == answers[0] for a in answers) and answers[0][0] == 200,
+            "the same answer for a new, a known and a repeated address")
+    r.check(rows(d, "SELECT count(*) FROM outbox WHERE kind = 'confirm' AND recipient ="
+                 " 'uusi@example.fi'") == [(1,)],
+            "one confirmation per address per web.confirm_interval")
+    conf = mail_to(outdir, "uusi@example.fi")
+    curl = conf and link_in(conf[0], "c")
+    r.check(curl, "the confirmation message carries /c/TOKEN", conf and text_of(conf[0]))
+    r.check(rows(d, "SELECT count(*) FROM subscribers WHERE email = 'uusi@example.fi'") ==
+            [(0,)], "not subscribed before confirming")
+    st, _, page = fetch(curl)
+    r.check(st == 200 and 'id="confirm"' in page and '<html lang="en">' in page,
+            "GET /c/TOKEN: a confirm button, in the chosen language")
+    st, _, _ = form(curl, {"csrf": csrf_of(page)}, xff="192.0.2.13")
+    r.check(st == 200 and rows(d, "SELECT status, lang, regions FROM subscribers WHERE"
+            " email = 'uusi@example.fi'") == [("active", "en", 8 | 16)],
+            "POST /c/TOKEN: active with its language and regions", rows(
+                d, "SELECT status, lang, regions FROM subscribers WHERE email = 'uusi@example.fi'"))
+    st, _, _ = form(curl, {"csrf": csrf_of(page)}, xff="192.0.2.13")
+    r.check(st == 200, "confirming twice: 200")
+
+    # an unsubscribed address comes back only by confirming
+    st, _, page = fetch(base + "/subscribe")
+    st, _, _ = form(base + "/subscribe", {"csrf": csrf_of(page), "email": "anu@example.fi"},
+                    xff="192.0.2.20")
+    back = mail_to(outdir, "anu@example.fi", 2)
+    r.check(rows(d, "SELECT status FROM subscribers WHERE email = 'anu@example.fi'") ==
+            [("unsubscribed",)] and back and link_in(back[-1], "c"),
+            "an unsubscribed address: still out until it confirms")
+    # an expired link: 410, nothing changed
+    clock.set("2020-03-25T10:00:00+02:00")
+    st, _, _ = fetch(link_in(back[-1], "c"))
+    r.check(st == 410 and rows(d, "SELECT status FROM subscribers WHERE email ="
+            " 'anu@example.fi'") == [("unsubscribed",)], "a confirmation after 8 days: 410", st)
+
+    # web.posts_per_ip_hour, counted per X-Forwarded-For client
+    st, _, page = fetch(base + "/subscribe")
+    got = [form(base + "/subscribe", {"csrf": csrf_of(page), "email": "x%d@example.fi" % i},
+                xff="203.0.113.5")[0] for i in range(7)]
+    other = form(base + "/subscribe", {"csrf": csrf_of(page), "email": "y@example.fi"},
+                 xff="203.0.113.6")[0]
+    r.check(got[:6] == [200] * 6 and got[6] == 429 and other == 200,
+            "the 7th POST of one client: 429; another client: 200", (got, other))
+    r.check(rows(d, "SELECT count(*) FROM confirmations WHERE email = 'x6@example.fi'") ==
+            [(0,)], "nothing stored for the refused POST")
+
+    # per-IP connections; a slow client holds nothing up
+    held = []
+    for _ in range(4):
+        c = http.client.HTTPConnection("127.0.0.1", s.web_port, timeout=30)
+        c.request("GET", "/static/page.css")
+        c.getresponse().read()
+        held.append(c)
+    x = socket.create_connection(("127.0.0.1", s.web_port), timeout=10)
+    x.sendall(b"GET /subscribe HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        refused = x.recv(100) == b""
+    except ConnectionResetError:
+        refused = True
+    x.close()
+    r.check(refused, "web.per_ip_connections: the 5th connection is closed unanswered")
+    for c in held:
+        c.close()
+    slow = socket.create_connection(("127.0.0.1", s.web_port), timeout=10)
+    slow.sendall(b"POST /subscribe HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nemail=")
+    t0 = time.monotonic()
+    rc, _, err = cli(d, "enqueue", os.path.join(EXAMPLES, "news-aluekoordinaattorit.json"))
+    took = time.monotonic() - t0
+    st, _, _ = wait_for(lambda: fetch(base + "/issues/"))
+    r.check(rc == 0 and st == 200, "with a client stalled mid-body: an event enqueued"
+            " in %.2f s, other pages served" % took, err)
+    slow.close()
+
+    # preferences: language, regions, a pause; applied to the next issue
+    bo = rows(d, "SELECT id FROM subscribers WHERE email = 'bo@example.fi'")[0][0]
+    purl = base + "/prefs/" + token(d, "u", bo)
+    pa = rows(d, "SELECT id FROM subscribers WHERE email = 'paula@example.fi'")[0][0]
+    paurl = base + "/prefs/" + token(d, "u", pa)
+    st, _, page = fetch(purl)
+    r.check(st == 200 and '<html lang="sv">' in page and 'id="save"' in page,
+            "GET /prefs/TOKEN: the form in the reader's language")
+    st, _, _ = form(purl, {"csrf": csrf_of(page), "lang": "en", "regions": ["KYS"],
+                    "pause": ""}, xff="192.0.2.30")
+    r.check(st == 200 and rows(d, "SELECT lang, regions, paused_until FROM subscribers"
+            " WHERE id = ?", (bo,)) == [("en", 8, None)], "POST: language and regions saved")
+    st, _, page = fetch(paurl)
+    st, _, _ = form(paurl, {"csrf": csrf_of(page), "lang": "en", "regions": ["all"],
+                    "pause": "2020-04-15"}, xff="192.0.2.31")
+    r.check(st == 200 and rows(d, "SELECT paused_until FROM subscribers WHERE id = ?",
+                               (pa,))[0][0] is not None, "POST: a pause saved")
+    st, _, _ = form(paurl, {"csrf": csrf_of(page), "lang": "xx", "pause": "2020-02-30"},
+                    xff="192.0.2.31")
+    r.check(st == 400, "a bad language and 30 February: 400")
+    clock.set("2020-03-31T09:00:01+02:00")
+    wait_for(lambda: rows(d, "SELECT count(*) FROM outbox WHERE kind = 'bulletin' AND"
+                          " ref = '2020/02' AND state = 'sent'")[0][0] >= 1)
+    bo_mail = mail_to(outdir, "bo@example.fi")
+    r.check(bo_mail and str(bo_mail[-1].get("Content-Language", "")) in ("en", "") and
+            "Bulletin" in str(bo_mail[-1]["Subject"]),
+            "the next issue reaches bo in English", bo_mail and bo_mail[-1]["Subject"])
+    r.check(rows(d, "SELECT count(*) FROM outbox WHERE kind = 'bulletin' AND ref = '2020/02'"
+                 " AND recipient = 'paula@example.fi'") == [(0,)],
+            "a paused reader gets no issue during the pause")
+
+    # the archive: sent only, no personal parts; a held issue never public
+    rc, out, err = cli(d, "issue", "send-now")
+    held_id = rows(d, "SELECT id, number FROM issues ORDER BY id DESC LIMIT 1")[0]
+    cli(d, "issue", "hold", str(held_id[0]))
+    st, h, page = fetch(base + "/issues/")
+    r.check(st == 200 and "/issues/2020-01/fi" in page and "/issues/2020-01/sv" in page and
+            held_id[1] not in page, "GET /issues/: the sent issues per language, not the"
+            " held one", page[:2000])
+    st, h, page = fetch(base + "/issues/2020-01/fi")
+    r.check(st == 200 and "@example.fi" not in page and "/u/" not in page and
+            "script-src" not in h.get("Content-Security-Policy", "") and
+            'lang="fi"' in page, "the web view: no address, no personal link")
+    st, _, _ = fetch(base + "/issues/%s/fi" % held_id[1].replace("/", "-"))
+    r.check(st == 404, "a held issue: 404")
+    st, h, feed = fetch(base + "/issues/fi.atom")
+    try:
+        root = ET.fromstring(feed)
+        ns = "{http://www.w3.org/2005/Atom}"
+        entries = root.findall(ns + "entry")
+        ok = (root.tag == ns + "feed" and root.find(ns + "id") is not None and
+              root.find(ns + "updated") is not None and len(entries) >= 2 and
+              all(e.find(ns + "id") is not None and e.find(ns + "title").text and
+                  e.find(ns + "updated") is not None for e in entries))
+    except ET.ParseError as e:
+        ok = False
+        feed = str(e)
+    r.check(ok and h.get("Content-Type", "").startswith("application/atom+xml"),
+            "GET /issues/fi.atom: an Atom feed with an entry per sent issue", feed[:500])
+    d.stop()
+    cap.kill()
+
+
+def chromium(workdir):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless", "--no-sandbox", "--disable-gpu",
+              "--disable-background-networking", "--disable-component-update",
+              "--disable-sync", "--no-first-run",
+              "--user-data-dir=" + os.path.join(workdir, "chromium")):
+        opts.add_argument(a)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def test_browser(r, work):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    Clock(work, "2020-03-10T10:00:00+02:00")
+    cap, smtp_port, outdir = capture(work)
+    s = Site(work, smtp_port).start()
+    drv = chromium(work)
+    shots = os.path.join(work, "shots")
+    os.makedirs(shots)
+
+    def shot(name):
+        for label, size in (("desktop", (1280, 900)), ("phone", (390, 844))):
+            drv.set_window_size(*size)
+            drv.save_screenshot(os.path.join(shots, "%s-%s.png" % (name, label)))
+        # a phone width must not scroll sideways
+        drv.set_window_size(390, 844)
+        return drv.execute_script("return document.documentElement.scrollWidth") <= 390
+
+    try:
+        drv.get(s.base + "/subscribe?lang=en")
+        r.check(drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en" and
+                drv.find_element(By.ID, "consent").text, "the form, with its consent text")
+        r.check(shot("subscribe"), "the form fits a phone")
+        labels = [drv.find_element(By.CSS_SELECTOR, "label[for=%s]" % i).text
+                  for i in ("email", "name", "lang")]
+        r.check(all(labels), "every field labelled", labels)
+        drv.find_element(By.ID, "email").send_keys("selma@example.fi")
+        drv.find_element(By.ID, "name").send_keys("Selma Selenium")
+        Select(drv.find_element(By.ID, "lang")).select_by_value("en")
+        drv.find_element(By.ID, "region-all").click()      # off
+        drv.find_element(By.ID, "region-KYS").click()
+        drv.find_element(By.ID, "subscribe").click()
+        r.check("Check your email" in drv.page_source, "submitted: check your email")
+        shot("check-mail")
+        conf = mail_to(outdir, "selma@example.fi")
+        link = conf and link_in(conf[0], "c")
+        r.check(link, "the confirmation captured from SMTP")
+        drv.get(link)
+        shot("confirm")
+        drv.find_element(By.ID, "confirm").click()
+        r.check("Subscription confirmed" in drv.page_source and
+                rows(s.d, "SELECT status, lang, regions FROM subscribers WHERE email ="
+                     " 'selma@example.fi'") == [("active", "en", 8)],
+                "confirmed in the browser: active, en, KYS")
+        shot("confirmed")
+        drv.find_element(By.LINK_TEXT, "Change your preferences instead").click()
+        shot("preferences")
+        Select(drv.find_element(By.ID, "lang")).select_by_value("sv")
+        drv.find_element(By.ID, "region-OYS").click()
+        drv.find_element(By.ID, "save").click()
+        r.check(rows(s.d, "SELECT lang, regions FROM subscribers WHERE email ="
+                     " 'selma@example.fi'") == [("sv", 8 | 16)],
+                "preferences changed in the browser: sv, KYS+OYS")
+        shot("saved")
+        drv.find_element(By.CSS_SELECTOR, "main a").click()
+        drv.find_element(By.ID, "unsubscribe").click()
+        r.check(drv.find_element(By.ID, "done").text and
+                rows(s.d, "SELECT status FROM subscribers WHERE email = 'selma@example.fi'")
+                == [("unsubscribed",)], "unsubscribed from the page")
+        r.check(shot("unsubscribed"), "the unsubscribe page fits a phone")
+        drv.get(s.base + "/u/forged")
+        r.check("not valid" in drv.page_source, "a forged link: a clear page")
+        shot("bad-link")
+        drv.get(s.base + "/issues/")
+        shot("issues")
+        r.check(drv.find_element(By.TAG_NAME, "h1").text == "Aiemmat numerot" or
+                drv.find_element(By.TAG_NAME, "h1").text, "the archive page")
+        r.note("screenshots: %s" % shots)
+    finally:
+        drv.quit()
+        s.d.stop()
+        cap.kill()
+
+
+def body(r):
+    if not harness.have_tiedoted():
+        r.check(False, "build/tiedoted exists")
+        return
+    try:
+        test_http(r, harness.tempdir())
+        test_browser(r, harness.tempdir())
+    finally:
+        for p in CAPTURES:
+            p.kill()
+
+
+if __name__ == "__main__":
+    harness.main(body)
