@@ -31,20 +31,6 @@
 /* the installed templates: $(PREFIX)/share/tiedote/templates */
 #ifndef TIEDOTE_DATADIR
 #define TIEDOTE_DATADIR "/usr/local/share/tiedote"
-/* message_web - the archive's copy of an issue in lang (docs/web.md): all
- * regions, no reader (no address, no unsubscribe link: data.web is true
- * and links.subscribe, links.archive take their place); subject, text
- * and HTML in p; 0 or -1 with err */
-int	 message_web(message_ctx_t *, const compose_issue_t *, const char *lang,
-	    message_parts_t *p, buf_t *err);
-/* message_programme - the programme's name in lang (fi when unknown) */
-const char *message_programme(const char *lang);
-/* message_render - the context's renderer (borrowed; the context's thread) */
-render_t *message_render(message_ctx_t *);
-/* message_link - base_url/P/TOKEN for purpose P and subject appended to
- * out (a confirmation's /c/ link); -1 at out's ceiling */
-int	 message_link(message_ctx_t *, enum token_purpose, int64_t subject, buf_t *out);
-
 #endif
 #define MESSAGE_TEMPLATES_DEFAULT	"./templates"	/* conf.c's default */
 #define MESSAGE_BASE_URL_MAX		800	/* + /u/TOKEN within MIME_URL_MAX */
@@ -109,10 +95,18 @@ int	 message_web(message_ctx_t *, const compose_issue_t *, const char *lang,
 	    message_parts_t *p, buf_t *err);
 /* message_programme - the programme's name in lang (fi when unknown) */
 const char *message_programme(const char *lang);
+
+/* message_web - the archive's copy of an issue in lang (docs/web.md): all
+ * regions, no reader (no address, no unsubscribe link: data.web is true
+ * and links.subscribe, links.archive take their place); subject, text
+ * and HTML in p; 0 or -1 with err */
+int	 message_web(message_ctx_t *, const compose_issue_t *, const char *lang,
+	    message_parts_t *p, buf_t *err);
+/* message_programme - the programme's name in lang (fi when unknown) */
+const char *message_programme(const char *lang);
 /* message_render - the context's renderer (borrowed; the context's thread) */
 render_t *message_render(message_ctx_t *);
 /* message_link - base_url/P/TOKEN for purpose P and subject appended to
  * out (a confirmation's /c/ link); -1 at out's ceiling */
 int	 message_link(message_ctx_t *, enum token_purpose, int64_t subject, buf_t *out);
-
 #endif
