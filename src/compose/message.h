@@ -95,15 +95,6 @@ int	 message_web(message_ctx_t *, const compose_issue_t *, const char *lang,
 	    message_parts_t *p, buf_t *err);
 /* message_programme - the programme's name in lang (fi when unknown) */
 const char *message_programme(const char *lang);
-
-/* message_web - the archive's copy of an issue in lang (docs/web.md): all
- * regions, no reader (no address, no unsubscribe link: data.web is true
- * and links.subscribe, links.archive take their place); subject, text
- * and HTML in p; 0 or -1 with err */
-int	 message_web(message_ctx_t *, const compose_issue_t *, const char *lang,
-	    message_parts_t *p, buf_t *err);
-/* message_programme - the programme's name in lang (fi when unknown) */
-const char *message_programme(const char *lang);
 /* message_render - the context's renderer (borrowed; the context's thread) */
 render_t *message_render(message_ctx_t *);
 /* message_link - base_url/P/TOKEN for purpose P and subject appended to
