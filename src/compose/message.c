@@ -249,6 +249,10 @@ common_data(message_ctx_t *m, const message_rcpt_t *r, const char *number, buf_t
 		json_object_set_new(links, "browser", json_string(buf_str(&b)));
 	}
 	json_object_set_new(data, "links", links);
+	/* a subscriber's messages carry the preferences link beside the
+	 * unsubscribe link: links.unsubscribe + "/preferences" (docs/web.md) */
+	if (!r->contact)
+		json_object_set_new(data, "subscriber", json_true());
 	buf_free(&b);
 	return data;
 }

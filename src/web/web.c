@@ -212,6 +212,12 @@ web_link(web_t *w, const char *path, const char *token, buf_t *out)
 	buf_notef(out, "%s%s%s", w->conf->base_url, path, token ? token : "");
 }
 
+void
+web_prefs_link(web_t *w, const char *token, buf_t *out)
+{
+	buf_notef(out, "%s/u/%s/preferences", w->conf->base_url, token);
+}
+
 int64_t
 web_token(web_t *w, enum token_purpose p, const char *token)
 {
@@ -424,14 +430,19 @@ route(web_req_t *q)
 {
 	const char *p = q->path;
 
-	if (strncmp(p, "/u/", 3) == 0)
+	if (strncmp(p, "/u/", 3) == 0 && strchr(p + 3, '/') == NULL)
 		web_unsubscribe(q, 0, p + 3);
 	else if (strncmp(p, "/p/", 3) == 0)
 		web_unsubscribe(q, 1, p + 3);
 	else if (strncmp(p, "/c/", 3) == 0)
 		web_confirm(q, p + 3);
-	else if (strncmp(p, "/prefs/", 7) == 0)
-		web_prefs(q, p + 7);
+	else if (strncmp(p, "/u/", 3) == 0 && strlen(p) > 15 &&
+	    strcmp(p + strlen(p) - 12, "/preferences") == 0) {
+		char token[80];
+
+		snprintf(token, sizeof token, "%.*s", (int)(strlen(p) - 15), p + 3);
+		web_prefs(q, token);
+	}
 	else if (strcmp(p, "/subscribe") == 0 || strcmp(p, "/") == 0)
 		web_subscribe(q);
 	else if (strncmp(p, "/issues/", 8) == 0 && !q->post)

@@ -86,6 +86,8 @@ int	 web_csrf_ok(web_req_t *, const char *scope);
 const char *web_field(const web_req_t *, const char *name);
 /* web_link - base_url + path (+ token) into out */
 void	 web_link(web_t *, const char *path, const char *token, buf_t *out);
+/* web_prefs_link - base_url/u/TOKEN/preferences into out */
+void	 web_prefs_link(web_t *, const char *token, buf_t *out);
 /* web_token - the token after a path's prefix ("/u/"): its subject, or -1
  * (forged, other purpose, malformed) */
 int64_t	 web_token(web_t *, enum token_purpose, const char *token);

@@ -1,9 +1,10 @@
 /*
- * web_prefs - /prefs/TOKEN: a subscriber's language, regions, a pause
- * until a date, and unsubscribe; docs/web.md.
+ * web_prefs - /u/TOKEN/preferences: a subscriber's language, regions, a
+ * pause until a date, and unsubscribe; docs/web.md.
  *
- * The token is the subscriber's unsubscribe token (the link every
- * message carries manages the subscription it names).  A change goes to
+ * The token is the subscriber's unsubscribe token: every message carries
+ * this link beside its unsubscribe link (layout.html, layout.txt), and
+ * the link manages the subscription it names.  A change goes to
  * the worker as web.preferences; the next message built for the reader
  * reads it (the outbox keeps only the subscriber's id).
  */
@@ -58,7 +59,7 @@ form_page(web_req_t *q, unsigned status, const char *token, const struct prefs *
 	web_csrf(w, scope, clock_now() / 3600, csrf);
 	if (p->paused_until > clock_now() && localtime_r(&t, &tm))
 		strftime(day, sizeof day, "%Y-%m-%d", &tm);
-	web_link(w, "/prefs/", token, &link);
+	web_prefs_link(w, token, &link);
 	json_object_set_new(d, "action", json_string(buf_str(&link)));
 	buf_reset(&link);
 	web_link(w, "/u/", token, &link);
@@ -133,7 +134,7 @@ web_prefs(web_req_t *q, const char *token)
 	{
 		json_t *d = web_common(w, lang);
 
-		web_link(w, "/prefs/", token, &link);
+		web_prefs_link(w, token, &link);
 		json_object_set_new(d, "prefs", json_string(buf_str(&link)));
 		json_object_set_new(d, "say", json_pack("{s:b}", "saved", 1));
 		web_page(q, MHD_HTTP_OK, "page-message.html", lang, d);

@@ -119,10 +119,14 @@ confirmed(web_req_t *q, const struct pending *p)
 		(void)store_int(w->store, st, &sid);
 	}
 	if (sid > 0) {
-		buf_note(&link, w->conf->base_url);
-		buf_note(&link, "/prefs/");
-		if (token_make(w->key, TOKEN_UNSUBSCRIBE, sid, &link) == 0)
+		buf_t tok;
+
+		buf_init(&tok, 128);
+		if (token_make(w->key, TOKEN_UNSUBSCRIBE, sid, &tok) == 0) {
+			web_prefs_link(w, buf_str(&tok), &link);
 			json_object_set_new(d, "prefs", json_string(buf_str(&link)));
+		}
+		buf_free(&tok);
 	}
 	json_object_set_new(d, "email", json_string(buf_str(&p->email)));
 	json_object_set_new(d, "say", json_pack("{s:b}", "confirmed", 1));

@@ -94,7 +94,7 @@ web_unsubscribe(web_req_t *q, int contact, const char *token)
 	json_object_set_new(d, "action", json_string(buf_str(&link)));
 	if (!contact) {
 		buf_reset(&link);
-		web_link(w, "/prefs/", token, &link);
+		web_prefs_link(w, token, &link);
 		json_object_set_new(d, "prefs", json_string(buf_str(&link)));
 	}
 	web_page(q, MHD_HTTP_OK, "page-unsubscribe.html", o.lang, d);

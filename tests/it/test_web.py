@@ -214,6 +214,9 @@ def test_http(r, work):
     r.check(anu and unsub_url(anu[0]), "the bulletin carries the /u/ link",
             anu and anu[0].get("List-Unsubscribe"))
     url = unsub_url(anu[0])
+    r.check(url and url + "/preferences" in text_of(anu[0]) and
+            'href="%s/preferences"' % url in anu[0].get_body(("html",)).get_content(),
+            "the bulletin carries the preferences link beside unsubscribe")
     wait_for(lambda: rows(d, "SELECT state FROM outbox WHERE recipient = 'viivi@example.fi'")
              == [("deferred",)])
     r.check(rows(d, "SELECT state FROM outbox WHERE recipient = 'viivi@example.fi'") ==
@@ -222,7 +225,7 @@ def test_http(r, work):
     # GET changes nothing (link scanners)
     st, _, page = fetch(url)
     r.check(st == 200 and 'name="List-Unsubscribe" value="One-Click"' in page and
-            'method="post"' in page and "/prefs/" in page,
+            'method="post"' in page and url + "/preferences" in page,
             "GET /u/TOKEN: one button that POSTs, a link to the preferences", page[:300])
     r.check(rows(d, "SELECT status FROM subscribers WHERE email = 'anu@example.fi'") ==
             [("active",)], "GET /u/TOKEN changed nothing")
@@ -399,12 +402,12 @@ def test_http(r, work):
 
     # preferences: language, regions, a pause; applied to the next issue
     bo = rows(d, "SELECT id FROM subscribers WHERE email = 'bo@example.fi'")[0][0]
-    purl = base + "/prefs/" + token(d, "u", bo)
+    purl = base + "/u/" + token(d, "u", bo) + "/preferences"
     pa = rows(d, "SELECT id FROM subscribers WHERE email = 'paula@example.fi'")[0][0]
-    paurl = base + "/prefs/" + token(d, "u", pa)
+    paurl = base + "/u/" + token(d, "u", pa) + "/preferences"
     st, _, page = fetch(purl)
     r.check(st == 200 and '<html lang="sv">' in page and 'id="save"' in page,
-            "GET /prefs/TOKEN: the form in the reader's language")
+            "GET /u/TOKEN/preferences: the form in the reader's language")
     st, _, _ = form(purl, {"csrf": csrf_of(page), "lang": "en", "regions": ["KYS"],
                     "pause": ""}, xff="192.0.2.30")
     r.check(st == 200 and rows(d, "SELECT lang, regions, paused_until FROM subscribers"
