@@ -177,11 +177,12 @@ clock_refresh(void)
 		return;
 	/* any event in the directory: re-reading a 30-byte file costs less
 	 * than deciding whether the event named it */
-	while (read(hook.fd, ev, sizeof ev) > 0) {
-		pthread_mutex_lock(&hook_lock);
+	/* under the lock: the web front's thread refreshes too (web.c), and
+	 * whichever thread reads the events marks the value stale for both */
+	pthread_mutex_lock(&hook_lock);
+	while (read(hook.fd, ev, sizeof ev) > 0)
 		hook.stale = 1;
-		pthread_mutex_unlock(&hook_lock);
-	}
+	pthread_mutex_unlock(&hook_lock);
 }
 
 /* clock_fixed - the test hook's value in ms, or -1 when the clock is real */

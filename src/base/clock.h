@@ -23,9 +23,11 @@
  * clock_mono_ms()/clock_mono_us() are the one monotonic clock: timeouts,
  * pacing and deadlines, which must not follow the settable clock.
  *
- * Threads: clock_now(), clock_now_ms() and the monotonic clock may be
- * read from any thread (the web front's reads the test hook under a
- * mutex); clock_watch() and clock_refresh() belong to the worker's loop.
+ * Threads: clock_now(), clock_now_ms(), clock_refresh() and the
+ * monotonic clock may be called from any thread (the test hook is read
+ * under a mutex); the web front's thread calls clock_refresh() at each
+ * request, so the rule above holds for its requests too.  clock_watch()
+ * is the worker's, before any thread starts.
  */
 #ifndef TIEDOTE_CLOCK_H
 #define TIEDOTE_CLOCK_H

@@ -506,6 +506,7 @@ handler(void *cls, struct MHD_Connection *mc, const char *url, const char *metho
 
 	(void)version;
 	if (c == NULL) {
+		clock_refresh();	/* the test clock's changes, as the loop sees them */
 		c = xcalloc(1, sizeof *c);
 		c->q.w = w;
 		buf_init(&c->q.body, PAGE_MAX);

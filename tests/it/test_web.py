@@ -44,6 +44,7 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 import harness
+from test_notices import captured
 from test_send import Clock, cli, start_capture, wait_port
 
 EXAMPLES = os.path.join(harness.QUEUE, "examples")
@@ -100,20 +101,6 @@ def token(d, purpose, subject):
 def rows(d, sql, args=()):
     with harness.sqlite(d.db) as c:
         return c.execute(sql, args).fetchall()
-
-
-def captured(outdir):
-    out = []
-    path = os.path.join(outdir, "log.jsonl")
-    if not os.path.exists(path):
-        return out
-    with open(path) as f:
-        for line in f:
-            e = json.loads(line)
-            with open(os.path.join(outdir, e["file"]), "rb") as m:
-                out.append((e["rcpt"].lower(),
-                            email.message_from_binary_file(m, policy=email.policy.default)))
-    return out
 
 
 def wait_for(cond, timeout=30):
@@ -485,13 +472,14 @@ def test_browser(r, work):
     cap, smtp_port, outdir = capture(work)
     s = Site(work, smtp_port).start()
     drv = chromium(work)
-    shots = os.path.join(work, "shots")
-    os.makedirs(shots)
+    # WEB_SCREENSHOTS=docs keeps them (docs/web-*.png); else the work dir
+    shots = os.environ.get("WEB_SCREENSHOTS") or os.path.join(work, "shots")
+    os.makedirs(shots, exist_ok=True)
 
     def shot(name):
         for label, size in (("desktop", (1280, 900)), ("phone", (390, 844))):
             drv.set_window_size(*size)
-            drv.save_screenshot(os.path.join(shots, "%s-%s.png" % (name, label)))
+            drv.save_screenshot(os.path.join(shots, "web-%s-%s.png" % (name, label)))
         # a phone width must not scroll sideways
         drv.set_window_size(390, 844)
         return drv.execute_script("return document.documentElement.scrollWidth") <= 390
