@@ -7,7 +7,9 @@
 #   grant call's first reminder to two funded projects.  The examples are from 2020, so
 #   the demo runs the worker's clock through the test hook TIEDOTE_NOW_FILE:
 #   first a week before the issue (when the events arrive), then the issue's
-#   send time.  From a terminal the worker keeps running until Ctrl-C.
+#   send time.  The subscriber pages listen on 127.0.0.1:8080 (message.base_url
+#   points there, so the messages' links work); their addresses are printed.
+#   From a terminal the worker keeps running until Ctrl-C.
 set -eu
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -19,7 +21,8 @@ export TIEDOTE_NOW_FILE=$PWD/var/demo-now
 echo "2020-03-10T12:00:00+02:00" > "$TIEDOTE_NOW_FILE"
 /usr/bin/python3 tests/it/capture.py 2525 var/mail > var/capture.out &
 capture=$!
-"$build/tiedoted" &
+# the subscriber pages on loopback, their links in the messages pointing there
+"$build/tiedoted" -o web.listen=127.0.0.1:8080 -o message.base_url=http://127.0.0.1:8080 &
 worker=$!
 trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true; kill $capture 2>/dev/null || true' EXIT
 until grep -q ready var/capture.out 2>/dev/null; do sleep 0.1; done
@@ -51,6 +54,13 @@ echo "== captured by the SMTP server in var/mail/:"
 ls var/mail/*.eml
 echo "== what anu.niemi@example.fi received (text part):"
 "$build/tiedote" issue preview --at 2020-03-17 --subscriber anu.niemi@example.fi --format text | head -40
+unsub=$("$build/tiedote" -o message.base_url=http://127.0.0.1:8080 issue preview --at 2020-03-17 --subscriber anu.niemi@example.fi \
+	--format text | grep -o 'http://127.0.0.1:8080/u/[A-Za-z0-9_-]*' | head -1)
+echo "== the subscriber pages (docs/web.md), served by tiedoted on 127.0.0.1:8080:"
+echo "   subscribe:        http://127.0.0.1:8080/subscribe"
+echo "   the archive:      http://127.0.0.1:8080/issues/  (feed: /issues/fi.atom)"
+echo "   anu's unsubscribe: $unsub"
+echo "   anu's preferences: $unsub/preferences"
 if [ -t 0 ]; then
 	echo "== tiedoted is running (tcp://127.0.0.1:5570, ./var/tiedote.db); Ctrl-C stops it"
 	wait $worker

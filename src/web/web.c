@@ -224,7 +224,7 @@ web_token(web_t *w, enum token_purpose p, const char *token)
 	int64_t id;
 
 	if (strlen(token) > 64 || strchr(token, '/') ||
-	    token_check(w->key, p, token, &id) < 0 || id <= 0)
+	    token_check(w->key, p, token, &id) < 0 || id < 0)
 		return -1;
 	return id;
 }
