@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -13,6 +14,7 @@
 #include "region.h"
 #include "store.h"
 #include "test.h"
+#include "web_int.h"
 
 static char dir[] = "/tmp/tiedote-admin.XXXXXX";
 static conf_t conf;
@@ -318,6 +320,109 @@ TEST(lock_file_is_one_holder)
 	buf_free(&err);
 }
 
+static int
+exec_sql(store_t *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s, sql, &st) < 0)
+		return -1;
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* the subscriber pages' ops (subscribe.h): the confirmation and its
+ * message, the limit per address, confirming, preferences, leaving with
+ * what is queued, a contact's opt-out; each idempotent */
+TEST(web_ops)
+{
+	store_t *s = open_fresh("web.db");
+	json_t *j;
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	conf_set(&conf, "web", "confirm_interval", "3600", NULL);
+	j = req(s, "{\"op\":\"web.subscribe\",\"email\":\"Uusi@Example.fi\",\"lang\":\"sv\","
+	    "\"regions\":\"KYS,OYS\"}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "queued");
+	json_decref(j);
+	CHECK(num(s, "SELECT count(*) FROM outbox WHERE kind = 'confirm' AND ref = '1'") == 1);
+	j = req(s, "{\"op\":\"web.subscribe\",\"email\":\"uusi@example.fi\"}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "limited");
+	json_decref(j);
+	CHECK(num(s, "SELECT count(*) FROM confirmations") == 1);
+	CHECK(strcmp(code(req(s, "{\"op\":\"web.subscribe\",\"email\":\"a\\r\\nb@x.fi\"}")),
+	    "invalid") == 0);
+	CHECK(num(s, "SELECT count(*) FROM subscribers") == 0);	/* not before confirming */
+	j = req(s, "{\"op\":\"web.confirm\",\"id\":1}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "confirmed");
+	json_decref(j);
+	CHECK(num(s, "SELECT count(*) FROM subscribers WHERE status = 'active' AND lang = 'sv'"
+	    " AND regions = 24") == 1);
+	j = req(s, "{\"op\":\"web.confirm\",\"id\":1}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "already");
+	json_decref(j);
+	j = req(s, "{\"op\":\"web.confirm\",\"id\":99}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "unknown");
+	json_decref(j);
+	CHECK(ok(req(s, "{\"op\":\"web.preferences\",\"id\":1,\"lang\":\"en\","
+	    "\"regions\":\"all\",\"paused_until\":1600000000}")));
+	CHECK(num(s, "SELECT paused_until FROM subscribers WHERE lang = 'en' AND regions = 31")
+	    == 1600000000);
+	CHECK(strcmp(code(req(s, "{\"op\":\"web.preferences\",\"id\":1,\"lang\":\"de\","
+	    "\"regions\":\"all\"}")), "invalid") == 0);
+	CHECK(num(s, "SELECT count(*) FROM subscribers WHERE lang = 'en'") == 1);
+	/* leaving cancels what is queued for the address */
+	CHECK(exec_sql(s, "INSERT INTO outbox (kind, ref, subscriber_id, recipient,"
+	    " state, created, updated) VALUES ('bulletin', '2020/05', 1, 'uusi@example.fi',"
+	    " 'deferred', 0, 0)") == 0);
+	j = req(s, "{\"op\":\"web.unsubscribe\",\"id\":1}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "unsubscribed");
+	json_decref(j);
+	CHECK(ok(req(s, "{\"op\":\"web.unsubscribe\",\"id\":1}")));
+	CHECK(num(s, "SELECT count(*) FROM outbox WHERE kind = 'bulletin' AND state = 'cancelled'")
+	    == 1);
+	CHECK(num(s, "SELECT count(*) FROM subscribers WHERE status = 'unsubscribed'") == 1);
+	j = req(s, "{\"op\":\"web.preferences\",\"id\":1,\"lang\":\"fi\",\"regions\":\"all\"}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "not_active");
+	json_decref(j);
+	/* a contact's opt-out outlives its project's next contact list */
+	CHECK(ok(req(s, "{\"op\":\"project.add\",\"id\":\"p1\",\"name\":\"P\",\"regions\":\"KYS\","
+	    "\"contacts\":[\"hanke@example.fi\"]}")));
+	CHECK(ok(req(s, "{\"op\":\"web.contact_optout\",\"id\":1}")));
+	CHECK(ok(req(s, "{\"op\":\"web.contact_optout\",\"id\":1}")));
+	CHECK(num(s, "SELECT count(*) FROM contact_optouts") == 1);
+	CHECK(strcmp(code(req(s, "{\"op\":\"web.confirm\",\"id\":0}")), "invalid") == 0);
+	store_close(s);
+}
+
+/* the form values the pages judge before they ask the worker */
+TEST(web_form_values)
+{
+	json_t *f = json_pack("{s:s, s:s, s:[s, s]}", "email", "anu@example.fi", "name", "Anu",
+	    "regions", "KYS", "oys"), *errs = json_array();
+	unsigned mask;
+	int64_t t;
+
+	CHECK(web_form_subscribe(f, errs) == 0 && json_array_size(errs) == 0);
+	CHECK(web_form_regions(f, &mask) == 0 && mask == (8 | 16));
+	json_object_set_new(f, "name", json_string("Eve\r\nBcc: x@y.fi"));
+	json_array_append_new(json_object_get(f, "regions"), json_string("XYZ"));
+	CHECK(web_form_subscribe(f, errs) < 0 && json_array_size(errs) == 2);
+	CHECK(web_form_date("", &t) == 1);
+	CHECK(web_form_date("2020-02-30", &t) < 0 && web_form_date("2020-4-15", &t) < 0 &&
+	    web_form_date("2020-04-15x", &t) < 0);
+	setenv("TZ", "Europe/Helsinki", 1);
+	tzset();
+	CHECK(web_form_date("2020-04-15", &t) == 0 && t == 1586898000);	/* 00:00+03:00 */
+	CHECK(web_form_lang("sv") != NULL && web_form_lang("de") == NULL);
+	json_decref(f);
+	json_decref(errs);
+}
+
 int
 main(void)
 {
@@ -335,6 +440,8 @@ main(void)
 	RUN(repeated_address_refuses_the_chunk);
 	RUN(abandoned_imports_expire);
 	RUN(lock_file_is_one_holder);
+	RUN(web_ops);
+	RUN(web_form_values);
 	conf_free(&conf);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	rc = system(cmd);
