@@ -94,6 +94,22 @@ outbox_add(store_t *s, outbox_kind_t kind, const char *ref, const char *recipien
 	return store_run(s, st);
 }
 
+int
+outbox_cancel_contact(store_t *s, const char *email, const char *reason, int64_t now)
+{
+	static const char sql[] = "UPDATE outbox SET state = 'cancelled', reply = ?3,"
+	    " updated = ?2 WHERE state IN ('queued', 'deferred') AND contact_id IN"
+	    " (SELECT id FROM contacts WHERE email = ?1)";
+	sqlite3_stmt *st;
+
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	return store_run(s, st);
+}
+
 /* fill - run one INSERT .. SELECT whose ?1 is kind, ?2 ref, ?3 now, ?4
  * mask and ?5 (if it has one) projects */
 static int

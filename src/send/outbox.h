@@ -110,6 +110,9 @@ int	outbox_result(store_t *, int64_t id, outbox_state_t, int code,
 /* outbox_release - a claimed row that was never attempted, back to the
  * queue as it was */
 int	outbox_release(store_t *, int64_t id, int64_t now);
+/* outbox_cancel_contact - every queued and deferred row to a project
+ * contact with this address (any project) cancelled, reason as its reply */
+int	outbox_cancel_contact(store_t *, const char *email, const char *reason, int64_t now);
 /* outbox_cancel - queued and deferred rows of (kind, ref) cancelled */
 int	outbox_cancel(store_t *, outbox_kind_t, const char *ref, int64_t now);
 /* outbox_open - rows of (kind, ref) not yet final (queued, sending,

@@ -7,6 +7,7 @@
 
 #include "admin.h"
 #include "clock.h"
+#include "outbox.h"
 #include "region.h"
 #include "subscribe.h"
 #include "util.h"
@@ -20,10 +21,6 @@ static const char suppressed_sql[] = "SELECT count(*) FROM suppressions WHERE em
 static const char pending_sql[] =
     "INSERT INTO confirmations (email, name, lang, regions, created, expires)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-/* ref is the confirmation's id: the builder (confirm.c) reads it back */
-static const char queue_sql[] =
-    "INSERT INTO outbox (kind, ref, recipient, state, created, updated)"
-    " VALUES ('confirm', ?1, ?2, 'queued', ?3, ?3)";
 static const char conf_get_sql[] =
     "SELECT email, name, lang, regions, expires, confirmed FROM confirmations WHERE id = ?1";
 static const char conf_done_sql[] = "UPDATE confirmations SET confirmed = ?2 WHERE id = ?1";
@@ -34,10 +31,6 @@ static const char prefs_sql[] =
 static const char contact_email_sql[] = "SELECT email FROM contacts WHERE id = ?1";
 static const char optout_sql[] =
     "INSERT OR IGNORE INTO contact_optouts (email, created) VALUES (?1, ?2)";
-static const char optout_cancel_sql[] =
-    "UPDATE outbox SET state = 'cancelled', reply = 'the contact opted out', updated = ?2"
-    " WHERE state IN ('queued', 'deferred') AND contact_id IN"
-    " (SELECT id FROM contacts WHERE email = ?1)";
 
 static const char *
 str(const json_t *req, const char *key, const char *def)
@@ -107,13 +100,9 @@ subscribe_run_request(store_t *s, const conf_t *conf, const json_t *req, json_t 
 	if (store_run(s, st) < 0)
 		return failed(s, reply);
 	id = store_last_id(s);
+	/* ref is the confirmation's id: the builder (confirm.c) reads it back */
 	snprintf(ref, sizeof ref, "%lld", (long long)id);
-	if ((st = store_cached(s, queue_sql)) == NULL)
-		return failed(s, reply);
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	if (store_run(s, st) < 0)
+	if (outbox_add(s, KIND_CONFIRM, ref, email, now) < 0)
 		return failed(s, reply);
 	return done(s, "queued", reply);
 }
@@ -267,11 +256,8 @@ subscribe_run_optout(store_t *s, const conf_t *conf, const json_t *req, json_t *
 		goto fail;
 	sqlite3_bind_text(st, 1, buf_str(&email), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	if (store_run(s, st) < 0 || (st = store_cached(s, optout_cancel_sql)) == NULL)
-		goto fail;
-	sqlite3_bind_text(st, 1, buf_str(&email), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if (store_run(s, st) < 0)
+	if (store_run(s, st) < 0 ||
+	    outbox_cancel_contact(s, buf_str(&email), "the contact opted out", now) < 0)
 		goto fail;
 	rc = done(s, "opted_out", reply);
 	goto out;

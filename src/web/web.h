@@ -26,7 +26,9 @@
  * rest runs on MHD's thread.
  * BUGS: one HTTP thread; the per-client POST limit is in memory (a
  * restart forgets it) and counts WEB_RATE_SLOTS addresses at most, the
- * oldest forgotten first.
+ * oldest forgotten first.  The archive reads bulletin.deadline_days and
+ * event_days, which a reload (SIGHUP) may change under it: a page built
+ * during the reload may use either value.
  */
 #ifndef TIEDOTE_WEB_H
 #define TIEDOTE_WEB_H

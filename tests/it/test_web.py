@@ -472,6 +472,13 @@ def test_browser(r, work):
     cap, smtp_port, outdir = capture(work)
     s = Site(work, smtp_port).start()
     drv = chromium(work)
+    # a click returns before the next page has loaded: every step waits
+    # for what the next page shows, never for time
+    drv.implicitly_wait(30)
+
+    def until(cond):
+        from selenium.webdriver.support.ui import WebDriverWait
+        return WebDriverWait(drv, 30).until(lambda d: cond(d.page_source))
     # WEB_SCREENSHOTS=docs keeps them (docs/web-*.png); else the work dir
     shots = os.environ.get("WEB_SCREENSHOTS") or os.path.join(work, "shots")
     os.makedirs(shots, exist_ok=True)
@@ -498,7 +505,7 @@ def test_browser(r, work):
         drv.find_element(By.ID, "region-all").click()      # off
         drv.find_element(By.ID, "region-KYS").click()
         drv.find_element(By.ID, "subscribe").click()
-        r.check("Check your email" in drv.page_source, "submitted: check your email")
+        r.check(until(lambda p: "Check your email" in p), "submitted: check your email")
         shot("check-mail")
         conf = mail_to(outdir, "selma@example.fi")
         link = conf and link_in(conf[0], "c")
@@ -506,7 +513,7 @@ def test_browser(r, work):
         drv.get(link)
         shot("confirm")
         drv.find_element(By.ID, "confirm").click()
-        r.check("Subscription confirmed" in drv.page_source and
+        r.check(until(lambda p: "Subscription confirmed" in p) and
                 rows(s.d, "SELECT status, lang, regions FROM subscribers WHERE email ="
                      " 'selma@example.fi'") == [("active", "en", 8)],
                 "confirmed in the browser: active, en, KYS")
@@ -516,7 +523,7 @@ def test_browser(r, work):
         Select(drv.find_element(By.ID, "lang")).select_by_value("sv")
         drv.find_element(By.ID, "region-OYS").click()
         drv.find_element(By.ID, "save").click()
-        r.check(rows(s.d, "SELECT lang, regions FROM subscribers WHERE email ="
+        r.check(until(lambda p: '<p class="ok">' in p) and rows(s.d, "SELECT lang, regions FROM subscribers WHERE email ="
                      " 'selma@example.fi'") == [("sv", 8 | 16)],
                 "preferences changed in the browser: sv, KYS+OYS")
         shot("saved")
@@ -527,7 +534,7 @@ def test_browser(r, work):
                 == [("unsubscribed",)], "unsubscribed from the page")
         r.check(shot("unsubscribed"), "the unsubscribe page fits a phone")
         drv.get(s.base + "/u/forged")
-        r.check("not valid" in drv.page_source, "a forged link: a clear page")
+        r.check(until(lambda p: "not valid" in p), "a forged link: a clear page")
         shot("bad-link")
         drv.get(s.base + "/issues/")
         shot("issues")
