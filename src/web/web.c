@@ -207,6 +207,15 @@ web_field(const web_req_t *q, const char *name)
 }
 
 void
+web_reader(sqlite3_stmt *st, buf_t *email, char lang[3])
+{
+	const char *l = web_form_lang((const char *)sqlite3_column_text(st, 1));
+
+	buf_note(email, (const char *)sqlite3_column_text(st, 0));
+	memcpy(lang, l ? l : "fi", 3);
+}
+
+void
 web_link(web_t *w, const char *path, const char *token, buf_t *out)
 {
 	buf_notef(out, "%s%s%s", w->conf->base_url, path, token ? token : "");

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -91,6 +92,9 @@ void	 web_prefs_link(web_t *, const char *token, buf_t *out);
 /* web_token - the token after a path's prefix ("/u/"): its subject, or -1
  * (forged, other purpose, malformed) */
 int64_t	 web_token(web_t *, enum token_purpose, const char *token);
+/* web_reader - a row's reader: column 0 the address (appended to email),
+ * column 1 the language (fi when not one of ours) */
+void	 web_reader(sqlite3_stmt *, buf_t *email, char lang[3]);
 /* web_common - the data every page has: lang, programme, base (stolen by
  * web_page) */
 json_t	*web_common(web_t *, const char *lang);

@@ -33,10 +33,8 @@ static int
 prefs_row(sqlite3_stmt *st, void *arg)
 {
 	struct prefs *p = arg;
-	const char *l = web_form_lang((const char *)sqlite3_column_text(st, 1));
 
-	buf_note(&p->email, (const char *)sqlite3_column_text(st, 0));
-	memcpy(p->lang, l ? l : "fi", 3);
+	web_reader(st, &p->email, p->lang);
 	p->regions = (unsigned)sqlite3_column_int(st, 2);
 	p->paused_until = sqlite3_column_int64(st, 3);
 	p->active = sqlite3_column_int(st, 4);

@@ -94,10 +94,8 @@ static int
 pending_row(sqlite3_stmt *st, void *arg)
 {
 	struct pending *p = arg;
-	const char *l = web_form_lang((const char *)sqlite3_column_text(st, 1));
 
-	buf_note(&p->email, (const char *)sqlite3_column_text(st, 0));
-	memcpy(p->lang, l ? l : "fi", 3);
+	web_reader(st, &p->email, p->lang);
 	p->expires = sqlite3_column_int64(st, 2);
 	p->confirmed = sqlite3_column_int(st, 3);
 	return 1;

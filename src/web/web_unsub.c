@@ -30,10 +30,8 @@ static int
 who_row(sqlite3_stmt *st, void *arg)
 {
 	struct who *o = arg;
-	const char *l = web_form_lang((const char *)sqlite3_column_text(st, 1));
 
-	buf_note(&o->email, (const char *)sqlite3_column_text(st, 0));
-	memcpy(o->lang, l ? l : "fi", 3);
+	web_reader(st, &o->email, o->lang);
 	o->active = sqlite3_column_int(st, 2);
 	return 1;
 }
