@@ -141,7 +141,7 @@ fuzz:
 	        -o build-fuzz/$$t fuzz/$$t.c build-fuzz/libtiedote.a $(LIBS); \
 	    mkdir -p build-fuzz/corpus-$$t; \
 	    build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=300000 \
-	        build-fuzz/corpus-$$t fuzz/seeds/$$t; \
+	        build-fuzz/corpus-$$t fuzz/seeds/$$t $$(test -d fuzz/corpus/$$t && echo fuzz/corpus/$$t); \
 	done
 
 bench: all $(BENCH_BINS)

@@ -5,6 +5,7 @@
 # checkout) with ../shared beside it, nothing installed by hand but what a
 # newcomer needs to type them (git, make).  Each command runs in its own
 # copy of the root; with --asan the second root then runs "make check-asan"
+# and "make fuzz" (10 s a target, from the committed corpora under fuzz/)
 # too, so CI needs no packages of its own but mmdebstrap.
 #
 # Needs root (mount, chroot).  The pristine root is kept in FRESH_PRISTINE
@@ -20,7 +21,7 @@ SHARED=$(cd "$REPO/../shared" 2>/dev/null && pwd) ||
 	{ echo "fresh-machine: no ../shared beside $REPO" >&2; exit 66; }
 ROOT=${FRESH_ROOT:-/var/tmp/tiedote-fresh}
 PRISTINE=${FRESH_PRISTINE:-/var/tmp/tiedote-fresh.pristine}
-LIMIT=${FRESH_TIMEOUT:-1500}	# seconds per command
+LIMIT=${FRESH_TIMEOUT:-3600}	# seconds per command (CI as a whole has 90 minutes)
 
 [ "$(id -u)" -eq 0 ] || { echo "fresh-machine: must run as root" >&2; exit 77; }
 
@@ -78,7 +79,7 @@ run() {
 
 run first "make deps demo"; a=$?
 second="make deps check"
-[ $asan -eq 1 ] && second="sh -c 'make deps check && make check-asan'"
+[ $asan -eq 1 ] && second="sh -c 'make deps check && make check-asan && make fuzz FUZZ_SECONDS=10'"
 run second "$second"; b=$?
 echo "fresh Debian 12: 'make deps demo' exit $a, '$second' exit $b"
 [ $a -eq 0 ] && [ $b -eq 0 ]
