@@ -70,8 +70,14 @@ MANS	 = $(BUILD)/man/tiedote.1 $(BUILD)/man/tiedote.conf.5 $(BUILD)/man/tiedoted
 
 all: $(BUILD)/tiedoted $(BUILD)/tiedote $(MANS)
 
-$(BUILD)/mangen: man/mangen.c $(CLI_OBJS) $(BUILD)/libtiedote.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+# compiled, then linked: clang refuses -MMD's one .d for a command that
+# both compiles a .c and links objects
+$(BUILD)/obj/man/mangen.o: man/mangen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/mangen: $(BUILD)/obj/man/mangen.o $(CLI_OBJS) $(BUILD)/libtiedote.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBS)
 
 $(BUILD)/man/tiedote.1: man/tiedote.1.in $(BUILD)/mangen
 	@mkdir -p $(dir $@)
@@ -179,4 +185,4 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
