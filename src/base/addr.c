@@ -1,6 +1,7 @@
 /*
  * addr - e-mail address validation; contract in addr.h.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "addr.h"
@@ -99,4 +100,16 @@ addr_name_check(const char *s, const char **why)
 	}
 #undef FAIL
 	return 0;
+}
+
+const char *
+addr_redact(const char *addr, char *out, size_t size)
+{
+	const char *plus = strchr(addr, '+'), *at = strrchr(addr, '@');
+
+	if (plus == NULL || (at != NULL && plus > at))
+		snprintf(out, size, "%s", addr);
+	else
+		snprintf(out, size, "%.*s+...%s", (int)(plus - addr), addr, at ? at : "");
+	return out;
 }

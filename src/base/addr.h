@@ -14,13 +14,21 @@
  * character), no bidirectional embedding, override or isolate control
  * (U+202A-U+202E, U+2066-U+2069), which would reorder the From/To line or
  * the page it is shown in; empty is allowed.
+ * addr_redact() is an address as a log may show it: a local part's
+ * "+detail" (our VERP and mailto tokens, which are capabilities: whoever
+ * holds one can suppress or unsubscribe a reader) becomes "+...".
  */
 #ifndef TIEDOTE_ADDR_H
 #define TIEDOTE_ADDR_H
+
+#include <stddef.h>
 
 #define ADDR_NAME_MAX	200	/* bytes in a display name */
 
 int	addr_check(const char *, const char **why);
 int	addr_name_check(const char *, const char **why);
+/* addr_redact - addr into out (size bytes, truncated to fit) with what
+ * follows a '+' before the '@' replaced by "..."; returns out */
+const char *addr_redact(const char *addr, char *out, size_t size);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "inbound.h"
 #include "log.h"
@@ -292,6 +293,7 @@ int
 inbound_accept(store_t *s, const conf_t *c, enum inbound_via via, const char *envelope,
     const char *msg, size_t len, size_t size, inbound_result_t *res, buf_t *err)
 {
+	char safe[300];	/* an address for the log: addr_redact() */
 	char bl[CLASSIFY_ADDR_MAX], ul[CLASSIFY_ADDR_MAX];
 	unsigned char key[TOKEN_KEYBYTES];
 	classify_opts_t o = { bl, ul, envelope && *envelope ? envelope : NULL };
@@ -333,7 +335,7 @@ inbound_accept(store_t *s, const conf_t *c, enum inbound_via via, const char *en
 			tok = "forged";
 			log_warn("inbound: a token that does not check (forged or damaged) in mail"
 			    " from %s to %s: ignored", text(&r.from), o.envelope_rcpt ?
-			    o.envelope_rcpt : "(headers)");
+			    addr_redact(o.envelope_rcpt, safe, sizeof safe) : "(headers)");
 		}
 	}
 	if ((st = store_cached(s, ins_inbound_sql)) == NULL)

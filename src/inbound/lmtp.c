@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "inbound.h"
 #include "lmtp.h"
@@ -131,7 +132,7 @@ delivered(struct session *s)
 {
 	struct lmtp *l = s->l;
 	size_t max = (size_t)l->conf->inbound_max_kb << 10;
-	char line[256];
+	char line[256], safe[300];
 
 	for (int i = 0; i < s->nrcpt; i++) {
 		inbound_result_t res;
@@ -147,12 +148,13 @@ delivered(struct session *s)
 		if (inbound_accept(l->store, l->conf, VIA_LMTP, s->rcpt[i], s->msg.data ?
 		    s->msg.data : "", s->msg.len, s->size, &res, &err) < 0) {
 			log_error("lmtp: %s (%s, for <%s>): answered 451", buf_str(&err), s->peer,
-			    s->rcpt[i]);
+			    addr_redact(s->rcpt[i], safe, sizeof safe));
 			snprintf(line, sizeof line, "451 4.3.0 <%.100s> cannot be stored now, try"
 			    " again later", s->rcpt[i]);
 		} else {
 			log_info("lmtp: inbound %lld from %s for <%s>: %s: %s", (long long)res.id,
-			    s->peer, s->rcpt[i], classify_kind_name(res.kind), res.action);
+			    s->peer, addr_redact(s->rcpt[i], safe, sizeof safe),
+			    classify_kind_name(res.kind), res.action);
 			snprintf(line, sizeof line, "250 2.0.0 <%.100s> inbound %lld %s", s->rcpt[i],
 			    (long long)res.id, classify_kind_name(res.kind));
 		}

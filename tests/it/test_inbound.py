@@ -189,6 +189,15 @@ def body(r):
         second = sorted(a for a, _ in captured(outdir)[len(READERS):])
         r.check(second == ["blocked@example.se", "keep@example.fi"],
                 "the next issue goes only to the two still active", second)
+
+        # a token is a capability (it suppresses or unsubscribes a reader):
+        # none in the log, the forged one neither, in either case
+        log = d.log_text().lower()
+        tokens = [a.split("+", 1)[1].split("@", 1)[0].lower()
+                  for a in list(verp.values()) + list(mailto.values())] + ["a" * 40]
+        r.check(len(tokens) == 2 * len(READERS) + 1 and not any(t in log for t in tokens),
+                "no VERP or mailto token in the worker's log",
+                [t for t in tokens if t in log][:3])
     finally:
         d.stop()
         cap.kill()

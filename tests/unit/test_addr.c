@@ -116,6 +116,20 @@ TEST(project_names_without_bidi_controls)
 	buf_free(&err);
 }
 
+TEST(redacted_for_the_log)
+{
+	char out[64];
+
+	CHECK(strcmp(addr_redact("bounces+abcdefgh@tiedote.example", out, sizeof out),
+	    "bounces+...@tiedote.example") == 0);
+	CHECK(strcmp(addr_redact("reader@example.fi", out, sizeof out), "reader@example.fi") == 0);
+	/* a '+' in the domain is not a detail; no '@' at all still hides it */
+	CHECK(strcmp(addr_redact("a@b+c.example", out, sizeof out), "a@b+c.example") == 0);
+	CHECK(strcmp(addr_redact("unsubscribe+tok", out, sizeof out), "unsubscribe+...") == 0);
+	/* cut to fit, never past the end */
+	CHECK(strlen(addr_redact("bounces+x@a-very-long-domain-name.example", out, 12)) == 11);
+}
+
 int
 main(void)
 {
@@ -124,5 +138,6 @@ main(void)
 	RUN(limits_are_exact);
 	RUN(display_names);
 	RUN(project_names_without_bidi_controls);
+	RUN(redacted_for_the_log);
 	return TEST_DONE();
 }
