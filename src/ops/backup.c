@@ -17,6 +17,9 @@
 #define BACKUP_BUSY_MS	5000	/* a reader waits only while the WAL is recovered */
 #define CHECK_PROBLEMS	100	/* integrity_check's rows reported at most */
 
+/* open_ro - a raw read-only handle, the one place outside store.c that
+ * prepares SQL itself: backup and check read a file that may not be ours
+ * (a copy, a damaged file), and store_open() would migrate or refuse it */
 static int
 open_ro(const char *path, sqlite3 **db, buf_t *err)
 {
