@@ -162,3 +162,24 @@ token_check(const unsigned char *key, enum token_purpose purpose, const char *to
 	*subject = (int64_t)v;
 	return 0;
 }
+
+void
+token_hash(const unsigned char *key, const char *domain, const char *text,
+    char out[TOKEN_HASH_HEX])
+{
+	unsigned char sub[crypto_generichash_KEYBYTES], h[32];
+	crypto_generichash_state st;
+	char c;
+
+	/* the domain's own key: the token key is never used as it is */
+	crypto_generichash(sub, sizeof sub, (const unsigned char *)domain, strlen(domain), key,
+	    TOKEN_KEYBYTES);
+	crypto_generichash_init(&st, sub, sizeof sub, sizeof h);
+	for (; *text; text++) {
+		c = *text >= 'A' && *text <= 'Z' ? (char)(*text - 'A' + 'a') : *text;
+		crypto_generichash_update(&st, (const unsigned char *)&c, 1);
+	}
+	crypto_generichash_final(&st, h, sizeof h);
+	sodium_bin2hex(out, TOKEN_HASH_HEX, h, sizeof h);
+	sodium_memzero(sub, sizeof sub);
+}

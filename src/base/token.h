@@ -15,6 +15,16 @@
  * with libsodium's CSPRNG the first time (inside the caller's transaction
  * or autocommit).  Tokens never expire; rotating the key (deleting the meta
  * row) invalidates every link already sent.
+ *
+ * token_hash() is a keyed hash of personal data kept where the data
+ * itself may not be: an erased address in the suppressions, a client's
+ * IP address in the consent log.  BLAKE2b-256 (libsodium's generic hash)
+ * under a key derived from the token key for one domain ("erase", "ip"),
+ * so a hash of one use is no hash of another and no token; the text is
+ * ASCII-folded to lower case first (the NOCASE rule of subscribers.email),
+ * so an address hashes the same in any case.  Without the key (a copy of
+ * the database holds it: the meta table) the hash cannot be tested
+ * against a guess; with it, it can: that is the point for the erased.
  */
 #ifndef TIEDOTE_TOKEN_H
 #define TIEDOTE_TOKEN_H
@@ -25,6 +35,7 @@
 #include "store.h"
 
 #define TOKEN_KEYBYTES 32
+#define TOKEN_HASH_HEX 65	/* token_hash()'s 64 hex digits and NUL */
 
 /* u: a subscriber leaves, c: confirms; b: a bounce's outbox row; p: a
  * project contact stops getting reminders */
@@ -40,5 +51,8 @@ int	token_make_local(const unsigned char *key, enum token_purpose, int64_t subje
 /* token_check - 0 and *subject when genuine, -1 otherwise */
 int	token_check(const unsigned char *key, enum token_purpose, const char *token,
 	    int64_t *subject);
+/* token_hash - the keyed hash of text for domain as hex into out */
+void	token_hash(const unsigned char *key, const char *domain, const char *text,
+	    char out[TOKEN_HASH_HEX]);
 
 #endif

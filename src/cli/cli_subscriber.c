@@ -1,6 +1,6 @@
 /*
- * cli_subscriber - `tiedote subscriber add|remove|list|import|export`: the
- * subscriber list.  list and export read the store directly; add, remove
+ * cli_subscriber - `tiedote subscriber add|remove|list|import|export|
+ * export-data|erase`: the subscriber list and one address's personal data.  list and export read the store directly; add, remove
  * and import are admin requests (cli_admin(): the worker, or this process
  * under the lock).  An import is all rows or none: every bad row is
  * reported with its line before anything is sent, then the rows are
@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "csv.h"
+#include "privacy.h"
 #include "region.h"
 #include "store.h"
 #include "util.h"
@@ -546,6 +547,78 @@ sub_import(cli_t *cli, int argc, char **argv)
 	return subscriber_import(cli, argv[optind], resubscribe, dry_run);
 }
 
+/* only_email - the one EMAIL argument of a verb with no options but
+ * --help: the address, or NULL with *rc the exit (help printed: 0) */
+static const char *
+only_email(cli_t *cli, int argc, char **argv, int *rc)
+{
+	static const struct option opts[] = { CLI_OPT_HELP };
+	int c;
+
+	optind = 0;
+	while ((c = cli_getopt(cli, argc, argv, opts)) != -1) {
+		*rc = c == CLI_HELP ? cli_help(cli) : cli_usage_error(cli);
+		return NULL;
+	}
+	if (argc - optind != 1) {
+		*rc = cli_usage_error(cli);
+		return NULL;
+	}
+	return argv[optind];
+}
+
+/* subscriber export-data EMAIL: everything held about the address, read
+ * from the store (privacy.h), as JSON whatever --json says */
+static int
+sub_export_data(cli_t *cli, int argc, char **argv)
+{
+	store_t *store = NULL;
+	json_t *data = NULL;
+	const char *email;
+	buf_t err;
+	int rc;
+
+	buf_init(&err, 1024);
+	if ((email = only_email(cli, argc, argv, &rc)) == NULL)
+		goto out;
+	rc = EX_TEMPFAIL;
+	if (cli_open_store(cli, &store) < 0)
+		goto out;
+	if (privacy_export(store, email, &data, &err) < 0) {
+		cli_error("tiedote: export-data: %s", buf_str(&err));
+		goto out;
+	}
+	cli_print_json(data);
+	rc = EX_OK;
+out:
+	json_decref(data);
+	store_close(store);
+	buf_free(&err);
+	return rc;
+}
+
+/* subscriber erase EMAIL: the admin op subscriber.erase (privacy.h) */
+static int
+sub_erase(cli_t *cli, int argc, char **argv)
+{
+	json_t *reply = NULL;
+	const char *email;
+	int rc;
+
+	if ((email = only_email(cli, argc, argv, &rc)) == NULL)
+		goto out;
+	if ((rc = cli_admin(cli, json_pack("{s:s, s:s}", "op", "subscriber.erase", "email",
+	    email), 1, &reply)) != EX_OK)
+		goto out;
+	if (cli->json)
+		cli_print_json(reply);
+	else
+		printf("erased %s\n", email);
+out:
+	json_decref(reply);
+	return rc;
+}
+
 static const cli_verb_t verbs[] = {
 	{ "add", sub_add, "EMAIL [--name N] [--lang fi|sv|en] [--regions R|all]",
 	  "add a subscriber, or update one (an unsubscribed address is resubscribed)",
@@ -558,6 +631,18 @@ static const cli_verb_t verbs[] = {
 	  "  columns (a header line, any order): email, name, lang, regions\n" },
 	{ "export", sub_list, "[--status active|unsubscribed]",
 	  "CSV with every column, which import reads back", NULL },
+	{ "export-data", sub_export_data, "EMAIL",
+	  "everything held about one address, as JSON (a data subject's access request)",
+	  "  the subscriber row and regions, the consent log, confirmations, outbox\n"
+	  "  rows, suppressions, inbound messages and outcomes, project contacts,\n"
+	  "  staged import rows; \"erased\": whether the address was erased\n" },
+	{ "erase", sub_erase, "EMAIL",
+	  "delete the address's personal data, keep its keyed hash: never added again",
+	  "  add, import and the web form refuse the address from then on (the form\n"
+	  "  answers as for any address).  One transaction: subscriber, consent log,\n"
+	  "  confirmations, contacts and staged rows deleted; outbox and inbound\n"
+	  "  rows keep their counts without the address; what was queued is\n"
+	  "  cancelled\n" },
 };
 
 const cli_cmd_t cli_cmd_subscriber = { "subscriber", "the subscriber list", verbs,

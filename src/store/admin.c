@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "inbound.h"
 #include "log.h"
+#include "privacy.h"
 #include "project.h"
 #include "region.h"
 #include "subscribe.h"
@@ -290,10 +291,22 @@ run_sub_add(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
 	store_sub_t res;
 
 	(void)conf;
+	int erased;
+
 	(void)region_parse_list(str(req, "regions", "all"), &sub.regions);
+	if (store_begin(s) < 0 || (erased = privacy_erased(s, sub.email)) < 0) {
+		*reply = storage_error(s);
+		store_rollback(s);
+		return -1;
+	}
+	if (erased) {
+		store_rollback(s);
+		*reply = admin_error("erased", EX_DATAERR, "%s: the address was erased at its "
+		    "owner's request (subscriber erase) and cannot be added again", sub.email);
+		return -1;
+	}
 	/* staff adding an address by hand is consent to resubscribe it */
-	if (store_begin(s) < 0 || store_subscriber_put(s, &sub, 1, clock_now(), &res) < 0 ||
-	    store_commit(s) < 0) {
+	if (store_subscriber_put(s, &sub, 1, clock_now(), &res) < 0 || store_commit(s) < 0) {
 		*reply = storage_error(s);
 		store_rollback(s);
 		return -1;
@@ -365,6 +378,8 @@ static const char imp_apply_sql[] =
     " ORDER BY r.seq"
     " ON CONFLICT (email) DO UPDATE SET name = excluded.name, lang = excluded.lang,"
     " regions = excluded.regions, status = 'active', updated = excluded.updated";
+static const char imp_erased_sql[] = "SELECT EXISTS (SELECT 1 FROM suppressions"
+    " WHERE email >= '" PRIVACY_ERASED_PREFIX "' AND email < 'erased;')";
 static const char imp_done_sql[] = "UPDATE imports SET result = ?2 WHERE id = ?1";
 /* dropping an import goes ADMIN_DROP_ROWS staged rows a turn: 100,000 at
  * once would keep the loop for about half a second */
@@ -514,6 +529,7 @@ run_import_rows(store_t *s, const conf_t *conf, const json_t *req, json_t **repl
 	unsigned mask;
 	size_t i;
 	int state, again = 0;
+	int64_t any_erased = 0;
 
 	(void)conf;
 	if (store_begin(s) < 0 || (state = import_state(s, id, &done)) < 0)
@@ -531,13 +547,27 @@ run_import_rows(store_t *s, const conf_t *conf, const json_t *req, json_t **repl
 		again = store_step(s, st) == SQLITE_ROW;
 		sqlite3_reset(st);
 	}
+	/* an address's hash is looked for only when some address was erased */
+	if ((st = store_cached(s, imp_erased_sql)) == NULL || store_int(s, st, &any_erased) < 0)
+		goto fail;
 	json_array_foreach(rows, i, row) {
 		const char *email = json_string_value(json_array_get(row, 1));
 		json_int_t line = json_integer_value(json_array_get(row, 0));
 		int64_t first;
 
+		int erased;
+
 		if (again)
 			break;
+		if ((erased = any_erased ? privacy_erased(s, email) : 0) < 0)
+			goto fail;
+		if (erased) {
+			store_rollback(s);
+			*reply = admin_error("erased", EX_DATAERR, "line %lld: email \"%s\": the "
+			    "address was erased at its owner's request (subscriber erase) and "
+			    "cannot be imported; nothing imported", (long long)line, email);
+			return -1;
+		}
 		if ((st = store_cached(s, imp_row_sql)) == NULL)
 			goto fail;
 		(void)region_parse_list(json_string_value(json_array_get(row, 4)), &mask);
@@ -895,6 +925,7 @@ run_inbound_deliver(store_t *s, const conf_t *conf, const json_t *req, json_t **
 static const struct op ops[] = {
 	{ "subscriber.add", { { "email", F_STR, 1 }, { "name", F_STR, 0 },
 	  { "lang", F_STR, 0 }, { "regions", F_STR, 0 } }, check_sub_add, run_sub_add },
+	{ "subscriber.erase", { { "email", F_STR, 1 } }, check_email_field, privacy_run_erase },
 	{ "subscriber.remove", { { "email", F_STR, 1 }, { "purge", F_BOOL, 0 } },
 	  check_email_field, run_sub_remove },
 	{ "subscriber.import.begin", { { NULL, 0, 0 } }, NULL, run_import_begin },
@@ -921,7 +952,10 @@ static const struct op ops[] = {
 	  { "size", F_INT, 0 } }, check_inbound, run_inbound_deliver },
 	/* the subscriber pages (src/web/, subscribe.h) */
 	{ "web.subscribe", { { "email", F_STR, 1 }, { "name", F_STR, 0 },
-	  { "lang", F_STR, 0 }, { "regions", F_STR, 0 } }, check_sub_add, subscribe_run_request },
+	  { "lang", F_STR, 0 }, { "regions", F_STR, 0 }, { "ip", F_STR, 0 },
+	  { "consent_version", F_STR, 0 }, { "consent_text", F_STR, 0 },
+	  { "consent_lang", F_STR, 0 } }, check_sub_add,
+	  subscribe_run_request },
 	{ "web.confirm", { { "id", F_INT, 1 } }, check_row, subscribe_run_confirm },
 	{ "web.unsubscribe", { { "id", F_INT, 1 } }, check_row, subscribe_run_unsubscribe },
 	{ "web.preferences", { { "id", F_INT, 1 }, { "lang", F_STR, 1 }, { "regions", F_STR, 1 },

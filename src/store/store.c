@@ -288,6 +288,42 @@ static const char *const migrations[] = {
 	"  email     TEXT PRIMARY KEY COLLATE NOCASE,"
 	"  created   INTEGER NOT NULL"
 	") STRICT, WITHOUT ROWID;",
+	/* 10: the consent log (subscribe.c, privacy.c): one row per form that
+	 * queued a confirmation, with the exact consent text shown and its
+	 * version, kept when the confirmation row is pruned, since it is the
+	 * record of the consent; an erased address leaves none.  And
+	 * confirmations never reuse an id (AUTOINCREMENT): an expired row is
+	 * dropped, and without it the next row took the dropped one's id, so
+	 * an old /c/ link confirmed another address's request (SQLite cannot
+	 * add AUTOINCREMENT to a table: it is rebuilt) */
+	"CREATE TABLE confirmations10 ("
+	"  id        INTEGER PRIMARY KEY AUTOINCREMENT,"	/* the confirm token's subject */
+	"  email     TEXT NOT NULL COLLATE NOCASE,"
+	"  name      TEXT NOT NULL,"
+	"  lang      TEXT NOT NULL CHECK (lang IN ('fi', 'sv', 'en')),"
+	"  regions   INTEGER NOT NULL CHECK (regions BETWEEN 1 AND 31),"
+	"  created   INTEGER NOT NULL,"
+	"  expires   INTEGER NOT NULL,"
+	"  confirmed INTEGER"
+	") STRICT;"
+	"INSERT INTO confirmations10 SELECT id, email, name, lang, regions, created, expires,"
+	"  confirmed FROM confirmations;"
+	"DROP TABLE confirmations;"
+	"ALTER TABLE confirmations10 RENAME TO confirmations;"
+	"CREATE INDEX confirmations_email ON confirmations(email, created);"
+	"CREATE INDEX confirmations_expires ON confirmations(expires) WHERE confirmed IS NULL;"
+	"CREATE TABLE consents ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  confirmation_id INTEGER NOT NULL UNIQUE,"	/* may outlive its row */
+	"  email     TEXT NOT NULL COLLATE NOCASE,"
+	"  given     INTEGER NOT NULL,"		/* the form was sent */
+	"  ip        TEXT NOT NULL,"		/* the client, or its keyed hash */
+	"  lang      TEXT NOT NULL,"		/* of the text shown */
+	"  form_version TEXT NOT NULL,"
+	"  text      TEXT NOT NULL,"		/* exactly as shown (HTML) */
+	"  confirmed INTEGER"			/* when; NULL until then */
+	") STRICT;"
+	"CREATE INDEX consents_email ON consents(email);",
 };
 
 /* the intake's statements, one event at a time */
@@ -299,7 +335,7 @@ static const char ev_update_sql[] = "UPDATE events SET revision = ?2, body = ?3,
 static const char rev_insert_sql[] = "INSERT INTO event_revisions (event_id, revision,"
     " body, received) VALUES (?1, ?2, ?3, ?4)";
 
-#define CACHE_MAX 128	/* every static statement of every module, with room */
+#define CACHE_MAX 192	/* every static statement of every module, with room */
 /* the WAL budget: at most what the sender's handle let its WAL reach
  * before (8192 pages), at least 64 pages */
 #define WAL_BUDGET_MAX	((int64_t)32 << 20)

@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "clock.h"
 #include "outbox.h"
+#include "privacy.h"
 #include "region.h"
 #include "subscribe.h"
 #include "util.h"
@@ -24,6 +25,10 @@ static const char pending_sql[] =
 static const char conf_get_sql[] =
     "SELECT email, name, lang, regions, expires, confirmed FROM confirmations WHERE id = ?1";
 static const char conf_done_sql[] = "UPDATE confirmations SET confirmed = ?2 WHERE id = ?1";
+static const char consent_sql[] = "INSERT INTO consents (confirmation_id, email, given, ip,"
+    " lang, form_version, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char consent_done_sql[] =
+    "UPDATE consents SET confirmed = ?2 WHERE confirmation_id = ?1";
 static const char sub_email_sql[] = "SELECT email FROM subscribers WHERE id = ?1";
 static const char prefs_sql[] =
     "UPDATE subscribers SET lang = ?2, regions = ?3, paused_until = ?4, updated = ?5"
@@ -68,6 +73,7 @@ subscribe_run_request(store_t *s, const conf_t *conf, const json_t *req, json_t 
 	unsigned regions;
 	sqlite3_stmt *st;
 	char ref[24];
+	int erased;
 
 	(void)region_parse_list(str(req, "regions", "all"), &regions);
 	if (store_begin(s) < 0 || (st = store_cached(s, expire_sql)) == NULL)
@@ -81,13 +87,13 @@ subscribe_run_request(store_t *s, const conf_t *conf, const json_t *req, json_t 
 	if (store_int(s, st, &recent) < 0 || (st = store_cached(s, suppressed_sql)) == NULL)
 		return failed(s, reply);
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-	if (store_int(s, st, &suppressed) < 0)
+	if (store_int(s, st, &suppressed) < 0 || (erased = privacy_erased(s, email)) < 0)
 		return failed(s, reply);
 	/* the form may be sent for someone else's address: one message per
 	 * interval at most, and none to an address that bounced */
 	if (recent > 0 && conf->web_confirm_interval > 0)
 		return done(s, "limited", reply);
-	if (suppressed > 0)
+	if (suppressed > 0 || erased)
 		return done(s, "suppressed", reply);
 	if ((st = store_cached(s, pending_sql)) == NULL)
 		return failed(s, reply);
@@ -100,6 +106,19 @@ subscribe_run_request(store_t *s, const conf_t *conf, const json_t *req, json_t 
 	if (store_run(s, st) < 0)
 		return failed(s, reply);
 	id = store_last_id(s);
+	/* the consent log: what the form showed, kept beyond the row above */
+	if ((st = store_cached(s, consent_sql)) == NULL)
+		return failed(s, reply);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_text(st, 4, str(req, "ip", ""), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, str(req, "consent_lang", str(req, "lang", "fi")), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, str(req, "consent_version", ""), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, str(req, "consent_text", ""), -1, SQLITE_STATIC);
+	if (store_run(s, st) < 0)
+		return failed(s, reply);
 	/* ref is the confirmation's id: the builder (confirm.c) reads it back */
 	snprintf(ref, sizeof ref, "%lld", (long long)id);
 	if (outbox_add(s, KIND_CONFIRM, ref, email, now) < 0)
@@ -161,6 +180,10 @@ subscribe_run_confirm(store_t *s, const conf_t *conf, const json_t *req, json_t 
 
 		if (store_subscriber_put(s, &sub, 1, now, &res) < 0 ||
 		    (st = store_cached(s, conf_done_sql)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, now);
+		if (store_run(s, st) < 0 || (st = store_cached(s, consent_done_sql)) == NULL)
 			goto fail;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, now);

@@ -10,15 +10,19 @@
  * learn only what they show: web.subscribe answers "accepted" whatever
  * happened, so the form cannot tell whether an address is known.
  *
- *   web.subscribe        a pending confirmation (valid SUBSCRIBE_CONFIRM_TTL_S)
- *                        and its message queued in the outbox (kind
- *                        confirm), unless one went to the address within
- *                        web.confirm_interval or the address is suppressed;
+ *   web.subscribe        a pending confirmation (valid SUBSCRIBE_CONFIRM_TTL_S),
+ *                        its consent log row (the client, the consent text
+ *                        shown, its version and language, as the page
+ *                        sends them) and its message queued in the outbox
+ *                        (kind confirm), unless one went to the address
+ *                        within web.confirm_interval or the address is
+ *                        suppressed or erased (privacy.h);
  *                        pending rows past their time are dropped first
  *                        (SUBSCRIBE_EXPIRE_ROWS a request)
  *   web.confirm          the confirmation's subscriber made active with its
  *                        name, language and regions (also an address that
- *                        had unsubscribed: this is its consent)
+ *                        had unsubscribed: this is its consent), the
+ *                        consent log row stamped with the time
  *   web.unsubscribe      the subscriber unsubscribed, what is queued or
  *                        deferred for it cancelled (store_subscriber_remove)
  *   web.preferences      language, regions, paused_until of an active
@@ -27,7 +31,7 @@
  *                        in contact_optouts (a later project.add that lists
  *                        it again does not undo it), queued ones cancelled
  *
- * This module owns the confirmations and contact_optouts tables and
+ * This module owns the confirmations, consents and contact_optouts tables and
  * subscribers.paused_until.  Threads: the store's one thread.
  * BUGS: a confirmation's expiry is the row's, not the token's: a token of
  * a row that is gone is "unknown", never valid again.

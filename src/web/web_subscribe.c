@@ -7,80 +7,151 @@
  * or is suppressed): nobody learns from it whether an address is known.
  * Every POST counts against web.posts_per_ip_hour and carries the form's
  * anti-forgery value.
+ *
+ * Consent: the form carries the version of the consent text it showed
+ * (templates/page-consent.html, rendered alone: the first 16 hex digits
+ * of its SHA-256); the POST finds the text of that version among the
+ * three languages and sends it, with the client (its keyed hash unless
+ * web.consent_ip_hash is off), for the consent log.  A version that no
+ * text has now (the templates changed since the form was loaded) gets the
+ * form again: the log never records a text that was not shown.
  */
+#include <stdio.h>
 #include <string.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <microhttpd.h>
 
 #include "clock.h"
+#include "log.h"
 #include "region.h"
+#include "util.h"
 #include "web_int.h"
 
-#define CONSENT_VERSION "1"	/* the consent text's version: bump when it changes */
+#define WEB_CONSENT_MAX	(64 << 10)	/* bytes of the rendered consent text */
+#define CONSENT_VERSION_HEX 16	/* the version: SHA-256's first 64 bits, in hex */
 
 static const char conf_sql[] =
     "SELECT email, lang, expires, confirmed IS NOT NULL FROM confirmations WHERE id = ?1";
 static const char sub_id_sql[] = "SELECT id FROM subscribers WHERE email = ?1";
+
+/* consent - the consent text as the form shows it in lang (the partial
+ * page-consent.html, rendered alone) into text, and its version; 0 or -1 */
+static int
+consent(web_t *w, const char *lang, buf_t *text, char version[CONSENT_VERSION_HEX + 1])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	buf_t err;
+	int rc;
+
+	buf_init(&err, 1024);
+	buf_reset(text);
+	if ((rc = render_page(message_render(w->msg), "page-consent.html", lang,
+	    web_common(w, lang), text, &err)) < 0)
+		log_error("web: page-consent.html: %s", buf_str(&err));
+	else {
+		crypto_hash_sha256(h, (const unsigned char *)text->data, text->len);
+		sodium_bin2hex(version, CONSENT_VERSION_HEX + 1, h, CONSENT_VERSION_HEX / 2);
+	}
+	buf_free(&err);
+	return rc;
+}
+
+/* consent_shown - the text whose version the form carries, in any of our
+ * languages (the page's may differ from the one chosen for mail): its
+ * language, or NULL when none has it now (the text changed since) */
+static const char *
+consent_shown(web_req_t *q, buf_t *text)
+{
+	static const char *const langs[] = { "fi", "sv", "en" };
+	const char *posted = web_field(q, "consent_version");
+	char v[CONSENT_VERSION_HEX + 1];
+
+	for (size_t i = 0; i < NELEM(langs); i++)
+		if (consent(q->w, langs[i], text, v) == 0 && strcmp(v, posted) == 0)
+			return langs[i];
+	return NULL;
+}
 
 static void
 form_page(web_req_t *q, unsigned status, const char *lang, json_t *errs)
 {
 	web_t *w = q->w;
 	json_t *d = web_common(w, lang);
-	char csrf[64];
+	char csrf[64], version[CONSENT_VERSION_HEX + 1] = "";
 	unsigned mask = REGION_ALL;
-	buf_t link;
+	buf_t link, text;
 
 	buf_init(&link, 2048);
+	buf_init(&text, WEB_CONSENT_MAX);
+	(void)consent(w, lang, &text, version);
 	web_link(w, "/subscribe", NULL, &link);
 	web_csrf(w, "/subscribe", clock_now() / 3600, csrf);
 	if (q->post)
 		(void)web_form_regions(q->form, &mask);
 	json_object_set_new(d, "action", json_string(buf_str(&link)));
 	json_object_set_new(d, "csrf", json_string(csrf));
-	json_object_set_new(d, "consent_version", json_string(CONSENT_VERSION));
+	json_object_set_new(d, "consent_version", json_string(version));
 	json_object_set_new(d, "errors", errs ? errs : json_array());
 	json_object_set_new(d, "form", json_pack("{s:s, s:s}", "email", q->post ?
 	    web_field(q, "email") : "", "name", q->post ? web_field(q, "name") : ""));
 	web_choices(d, lang, mask);
 	web_page(q, status, "page-subscribe.html", lang, d);
 	buf_free(&link);
+	buf_free(&text);
 }
 
 void
 web_subscribe(web_req_t *q)
 {
-	const char *lang = web_lang(q), *chosen;
+	const char *lang = web_lang(q), *chosen, *shown = NULL;
 	json_t *errs, *reply = NULL;
 	unsigned mask;
-	buf_t regions;
+	char ip[TOKEN_HASH_HEX + 8];
+	buf_t regions, text;
 
+	buf_init(&text, WEB_CONSENT_MAX);
 	if (!q->post) {
 		form_page(q, MHD_HTTP_OK, lang, NULL);
-		return;
+		goto out;
 	}
 	if ((chosen = web_form_lang(web_field(q, "lang"))) != NULL)
 		lang = chosen;
 	if (web_post_allowed(q, lang) < 0)
-		return;
+		goto out;
 	errs = json_array();
 	if (!web_csrf_ok(q, "/subscribe"))
 		json_array_append_new(errs, json_string("the form is too old: please send it again"));
+	else if ((shown = consent_shown(q, &text)) == NULL)
+		json_array_append_new(errs, json_string("the consent text has changed since the "
+		    "form was loaded: please read it and send the form again"));
 	if (web_form_subscribe(q->form, errs) < 0 || json_array_size(errs) > 0) {
 		form_page(q, MHD_HTTP_BAD_REQUEST, lang, errs);
-		return;
+		goto out;
 	}
+	/* web.consent_ip_hash: the log proves a client without keeping it */
+	if (q->w->conf->web_consent_ip_hash) {
+		char hex[TOKEN_HASH_HEX];
+
+		token_hash(q->w->key, "ip", q->ip, hex);
+		snprintf(ip, sizeof ip, "hash:%s", hex);
+	} else
+		snprintf(ip, sizeof ip, "%s", q->ip);
 	json_decref(errs);
 	buf_init(&regions, 256);
 	(void)web_form_regions(q->form, &mask);
 	if (region_format(mask, &regions) == 0 &&
-	    web_admin(q, json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", "web.subscribe",
-	    "email", web_field(q, "email"), "name", web_field(q, "name"), "lang", lang,
-	    "regions", buf_str(&regions)), &reply) == 0)
+	    web_admin(q, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "op",
+	    "web.subscribe", "email", web_field(q, "email"), "name", web_field(q, "name"),
+	    "lang", lang, "regions", buf_str(&regions), "ip", ip, "consent_version",
+	    web_field(q, "consent_version"), "consent_text", buf_str(&text), "consent_lang",
+	    shown), &reply) == 0)
 		/* the same page whatever the reply says */
 		web_message(q, MHD_HTTP_OK, lang, "check_mail");
 	json_decref(reply);
 	buf_free(&regions);
+out:
+	buf_free(&text);
 }
 
 struct pending {

@@ -88,6 +88,13 @@ def csrf_of(page):
     return m.group(1) if m else ""
 
 
+def hidden(page):
+    """the subscribe form's hidden fields: its anti-forgery value and the
+    version of the consent text it showed"""
+    m = re.search(r'name="consent_version" value="([^"]*)"', page)
+    return {"csrf": csrf_of(page), "consent_version": m.group(1) if m else ""}
+
+
 def token(d, purpose, subject):
     """a token as token.h makes it, from the key in the database"""
     with harness.sqlite(d.db) as c:
@@ -293,12 +300,12 @@ def test_http(r, work):
     st, h, _ = fetch(base + "/u/" + tok + "%0d%0aSet-Cookie:%20x=1")
     r.check(st == 404 and h.get("Set-Cookie") is None, "CR LF in the path: 404, no header")
     st, _, page = fetch(base + "/subscribe")
-    st, h, page = form(base + "/subscribe", {"csrf": csrf_of(page), "email": "eve@example.fi",
+    st, h, page = form(base + "/subscribe", {**hidden(page), "email": "eve@example.fi",
                        "name": "Eve\r\nBcc: all@example.fi", "lang": "fi"}, xff="192.0.2.1")
     r.check(st == 400 and h.get("Bcc") is None and rows(d, "SELECT count(*) FROM"
             " confirmations WHERE email = 'eve@example.fi'") == [(0,)],
             "CR LF in a name: 400, nothing stored", st)
-    st, _, page = form(base + "/subscribe", {"csrf": csrf_of(page),
+    st, _, page = form(base + "/subscribe", {**hidden(page),
                        "email": "eve@example.fi\r\nBcc: x@example.fi"}, xff="192.0.2.1")
     r.check(st == 400, "CR LF in an address: 400")
     st, _, _ = form(base + "/subscribe", {"csrf": "forged", "email": "eve@example.fi"},
@@ -311,7 +318,7 @@ def test_http(r, work):
     answers = []
     for who, ip in (("uusi@example.fi", "192.0.2.10"), ("bo@example.fi", "192.0.2.11"),
                     ("uusi@example.fi", "192.0.2.12")):
-        st, _, body = form(base + "/subscribe", {"csrf": csrf_of(page), "email": who,
+        st, _, body = form(base + "/subscribe", {**hidden(page), "email": who,
                            "lang": "en", "regions": ["KYS", "OYS"]}, xff=ip)
         answers.append((st, body))
     r.check(all(a == answers[0] for a in answers) and answers[0][0] == 200,
@@ -337,7 +344,7 @@ def test_http(r, work):
 
     # an unsubscribed address comes back only by confirming
     st, _, page = fetch(base + "/subscribe")
-    st, _, _ = form(base + "/subscribe", {"csrf": csrf_of(page), "email": "anu@example.fi"},
+    st, _, _ = form(base + "/subscribe", {**hidden(page), "email": "anu@example.fi"},
                     xff="192.0.2.20")
     back = mail_to(outdir, "anu@example.fi", 2)
     r.check(rows(d, "SELECT status FROM subscribers WHERE email = 'anu@example.fi'") ==
@@ -351,9 +358,9 @@ def test_http(r, work):
 
     # web.posts_per_ip_hour, counted per X-Forwarded-For client
     st, _, page = fetch(base + "/subscribe")
-    got = [form(base + "/subscribe", {"csrf": csrf_of(page), "email": "x%d@example.fi" % i},
+    got = [form(base + "/subscribe", {**hidden(page), "email": "x%d@example.fi" % i},
                 xff="203.0.113.5")[0] for i in range(7)]
-    other = form(base + "/subscribe", {"csrf": csrf_of(page), "email": "y@example.fi"},
+    other = form(base + "/subscribe", {**hidden(page), "email": "y@example.fi"},
                  xff="203.0.113.6")[0]
     r.check(got[:6] == [200] * 6 and got[6] == 429 and other == 200,
             "the 7th POST of one client: 429; another client: 200", (got, other))
@@ -547,16 +554,21 @@ def test_browser(r, work):
         cap.kill()
 
 
-def body(r):
+def run(r, *tests):
+    """each test in its own directory; the capture servers killed after"""
     if not harness.have_tiedoted():
         r.check(False, "build/tiedoted exists")
         return
     try:
-        test_http(r, harness.tempdir())
-        test_browser(r, harness.tempdir())
+        for t in tests:
+            t(r, harness.tempdir())
     finally:
         for p in CAPTURES:
             p.kill()
+
+
+def body(r):
+    run(r, test_http, test_browser)
 
 
 if __name__ == "__main__":

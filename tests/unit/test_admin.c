@@ -11,6 +11,7 @@
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
+#include "privacy.h"
 #include "region.h"
 #include "store.h"
 #include "test.h"
@@ -396,6 +397,112 @@ TEST(web_ops)
 	CHECK(ok(req(s, "{\"op\":\"web.contact_optout\",\"id\":1}")));
 	CHECK(num(s, "SELECT count(*) FROM contact_optouts") == 1);
 	CHECK(strcmp(code(req(s, "{\"op\":\"web.confirm\",\"id\":0}")), "invalid") == 0);
+	/* a dropped confirmation's id is never given again: its /c/ link
+	 * must not confirm another address's request */
+	CHECK(exec_sql(s, "DELETE FROM confirmations") == 0);
+	conf_set(&conf, "web", "confirm_interval", "0", NULL);
+	CHECK(ok(req(s, "{\"op\":\"web.subscribe\",\"email\":\"toinen@example.fi\"}")));
+	CHECK(num(s, "SELECT id FROM confirmations WHERE email = 'toinen@example.fi'") == 2);
+	store_close(s);
+}
+
+/* consent and personal data (privacy.h): the consent log written with the
+ * confirmation and stamped by the confirm; export-data names every row of
+ * the address; erase deletes them in one go, keeps counts without the
+ * address, and leaves only the keyed hash, which add, the import's
+ * staging and web.subscribe then refuse in any case of the address */
+TEST(privacy_export_and_erase)
+{
+	store_t *s = open_fresh("privacy.db");
+	json_t *j, *x = NULL;
+	buf_t err;
+
+	buf_init(&err, 1024);
+	CHECK(s != NULL);
+	if (s == NULL)
+		goto out;
+	conf_set(&conf, "web", "confirm_interval", "3600", NULL);
+	j = req(s, "{\"op\":\"web.subscribe\",\"email\":\"Ann@Example.fi\",\"lang\":\"sv\","
+	    "\"regions\":\"KYS\",\"ip\":\"hash:ab\",\"consent_version\":\"v1\","
+	    "\"consent_text\":\"I agree <b>.</b>\",\"consent_lang\":\"en\"}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "queued");
+	json_decref(j);
+	CHECK(num(s, "SELECT count(*) FROM consents WHERE email = 'ann@example.fi' AND"
+	    " ip = 'hash:ab' AND form_version = 'v1' AND text = 'I agree <b>.</b>' AND"
+	    " lang = 'en' AND confirmed IS NULL AND given > 0") == 1);
+	CHECK(ok(req(s, "{\"op\":\"web.confirm\",\"id\":1}")));
+	CHECK(num(s, "SELECT confirmed > 0 FROM consents") == 1);
+	CHECK(ok(req(s, "{\"op\":\"project.add\",\"id\":\"p1\",\"name\":\"P\","
+	    "\"regions\":\"KYS\",\"contacts\":[\"ann@example.fi\",\"other@example.fi\"]}")));
+	CHECK(exec_sql(s, "INSERT INTO outbox (kind, ref, subscriber_id, recipient, state,"
+	    " reply, created, updated) VALUES ('bulletin', '2020/05', 1, 'Ann@Example.fi',"
+	    " 'sent', '250 ok <Ann@Example.fi>', 0, 0), ('bulletin', '2020/06', 1,"
+	    " 'Ann@Example.fi', 'deferred', NULL, 0, 0), ('bulletin', '2020/05', 2,"
+	    " 'other@example.fi', 'sent', NULL, 0, 0)") == 0);
+	CHECK(exec_sql(s, "INSERT INTO inbound (received, via, envelope, kind, token, action,"
+	    " sender, subject, report, size, raw) VALUES (1, 'lmtp', 'b@x', 'bounce', 'bounce',"
+	    " 'suppressed', 'MAILER-DAEMON', 'failed', '{\"to\":\"ann@example.fi\"}', 3,"
+	    " X'414243')") == 0);
+	CHECK(exec_sql(s, "INSERT INTO inbound_outcomes (inbound_id, at, email, class, reason,"
+	    " status) VALUES (1, 1, 'ann@example.fi', 'soft', 'mailboxfull', '4.2.2')") == 0);
+
+	CHECK(privacy_export(s, "ANN@example.fi", &x, &err) == 0);
+	CHECK(x && json_object_get(json_object_get(x, "subscriber"), "email") &&
+	    strcmp(json_string_value(json_object_get(json_object_get(x, "subscriber"),
+	    "regions")), "KYS") == 0);
+	CHECK(json_array_size(json_object_get(x, "consents")) == 1 &&
+	    json_array_size(json_object_get(x, "confirmations")) == 1 &&
+	    json_array_size(json_object_get(x, "outbox")) == 3 &&	/* confirm + 2 */
+	    json_array_size(json_object_get(x, "project_contacts")) == 1 &&
+	    json_array_size(json_object_get(x, "inbound")) == 1 &&
+	    json_array_size(json_object_get(x, "inbound_outcomes")) == 1 &&
+	    json_is_false(json_object_get(x, "erased")));
+	CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(x, "inbound"),
+	    0), "raw_base64")), "QUJD");
+	json_decref(x);
+	x = NULL;
+
+	j = req(s, "{\"op\":\"subscriber.erase\",\"email\":\"ann@EXAMPLE.fi\"}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "erased");
+	CHECK(json_integer_value(json_object_get(json_object_get(j, "removed"), "outbox")) == 3);
+	json_decref(j);
+	/* nothing names the address; the counts stay; the deferred one is off */
+	CHECK(num(s, "SELECT (SELECT count(*) FROM subscribers) + (SELECT count(*) FROM consents)"
+	    " + (SELECT count(*) FROM confirmations) + (SELECT count(*) FROM contacts WHERE"
+	    " email LIKE 'ann%') + (SELECT count(*) FROM outbox WHERE recipient LIKE '%ann%' OR"
+	    " reply LIKE '%ann%') + (SELECT count(*) FROM inbound WHERE report LIKE '%ann%' OR"
+	    " length(raw) > 0) + (SELECT count(*) FROM inbound_outcomes WHERE email LIKE"
+	    " '%ann%')") == 0);
+	CHECK(num(s, "SELECT count(*) FROM outbox WHERE kind = 'bulletin'") == 3);
+	CHECK(num(s, "SELECT count(*) FROM outbox WHERE ref = '2020/06' AND state = 'cancelled'")
+	    == 1);
+	CHECK(num(s, "SELECT count(*) FROM outbox WHERE recipient = 'other@example.fi'") == 1);
+	CHECK(num(s, "SELECT count(*) FROM contacts WHERE email = 'other@example.fi'") == 1);
+	CHECK(num(s, "SELECT count(*) FROM suppressions WHERE email LIKE 'erased:%' AND"
+	    " length(email) = 71 AND reason = 'erased'") == 1);
+	CHECK(privacy_export(s, "Ann@Example.fi", &x, &err) == 0);
+	CHECK(x && json_is_null(json_object_get(x, "subscriber")) &&
+	    json_is_true(json_object_get(x, "erased")) &&
+	    json_array_size(json_object_get(x, "consents")) == 0);
+	json_decref(x);
+	x = NULL;
+	/* erasing again is harmless; nothing adds the address back */
+	CHECK(ok(req(s, "{\"op\":\"subscriber.erase\",\"email\":\"ann@example.fi\"}")));
+	CHECK(strcmp(code(req(s, "{\"op\":\"subscriber.add\",\"email\":\"ANN@example.fi\"}")),
+	    "erased") == 0);
+	CHECK(ok(req(s, "{\"op\":\"subscriber.import.begin\"}")));
+	CHECK(strcmp(code(req(s, "{\"op\":\"subscriber.import.rows\",\"import\":1,\"rows\":"
+	    "[[2,\"new@example.fi\",\"N\",\"fi\",\"all\"],[3,\"Ann@example.fi\",\"A\","
+	    "\"fi\",\"all\"]]}")), "erased") == 0);
+	CHECK(num(s, "SELECT count(*) FROM import_rows") == 0);	/* the chunk is refused whole */
+	conf_set(&conf, "web", "confirm_interval", "0", NULL);
+	j = req(s, "{\"op\":\"web.subscribe\",\"email\":\"ann@example.fi\"}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "suppressed");
+	json_decref(j);
+	CHECK(num(s, "SELECT count(*) FROM confirmations") == 0);
+	CHECK(ok(req(s, "{\"op\":\"subscriber.add\",\"email\":\"new@example.fi\"}")));
+out:
+	buf_free(&err);
 	store_close(s);
 }
 
@@ -442,6 +549,7 @@ main(void)
 	RUN(lock_file_is_one_holder);
 	RUN(web_ops);
 	RUN(web_form_values);
+	RUN(privacy_export_and_erase);
 	conf_free(&conf);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	rc = system(cmd);
