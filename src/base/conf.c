@@ -206,6 +206,10 @@ static const struct ckey {
 	{ "web", "confirm_interval", C_LONG, offsetof(conf_t, web_confirm_interval), "3600", 0, 30 * 86400,
 	  "seconds: at most one confirmation message per address in this time, however often "
 	  "the form is sent", 0 },
+	{ "web", "confirmations_keep_days", C_LONG, offsetof(conf_t, web_confirmations_keep_days),
+	  "30", 1, 3650,
+	  "days a followed confirmation row (address, name, choices) is kept; the consent log "
+	  "keeps the record of the consent.  Pending rows go when their link expires", 0 },
 	{ "web", "consent_ip_hash", C_BOOL, offsetof(conf_t, web_consent_ip_hash), "yes", 0, 1,
 	  "the consent log keeps the subscribing client's IP address as a keyed hash (yes: "
 	  "provable with the key, not readable) or as it is (no)", 0 },

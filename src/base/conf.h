@@ -114,6 +114,7 @@ typedef struct conf {
 	long	 web_timeout_s;
 	long	 web_posts_per_ip_hour;
 	long	 web_confirm_interval;
+	long	 web_confirmations_keep_days;
 	long	 web_consent_ip_hash;	/* the consent log's IP: keyed hash */
 } conf_t;
 

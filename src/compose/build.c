@@ -18,6 +18,7 @@ static const struct kind {
 	[KIND_REMINDER] = { remind_message, NULL, OUTBOX_CANCELLED },
 	[KIND_ANNOUNCEMENT] = { announce_message, NULL, OUTBOX_CANCELLED },
 	[KIND_CONFIRM] = { confirm_message, NULL, OUTBOX_CANCELLED },
+	[KIND_WELCOME] = { welcome_message, NULL, OUTBOX_CANCELLED },
 };
 
 struct build {

@@ -13,7 +13,7 @@
 static const char *const state_names[OUTBOX_STATES] = { "queued", "sending", "sent",
     "deferred", "failed", "suppressed", "skipped", "cancelled" };
 static const char *const kind_names[KINDS] = { "bulletin", "draft", "reminder",
-    "announcement", "confirm" };
+    "announcement", "confirm", "welcome" };
 
 const char *
 outbox_state_name(outbox_state_t st)

@@ -50,6 +50,7 @@ typedef enum {
 	KIND_REMINDER,		/* a deadline's reminder, to a project contact */
 	KIND_ANNOUNCEMENT,	/* an announcement, to subscribers or contacts */
 	KIND_CONFIRM,		/* a subscription's confirmation (double opt-in) */
+	KIND_WELCOME,		/* once a subscription is confirmed (ref: its id) */
 	KINDS,
 	KIND_UNKNOWN = KINDS	/* a row of a kind this build does not know */
 } outbox_kind_t;

@@ -16,6 +16,9 @@
 static const char expire_sql[] =
     "DELETE FROM confirmations WHERE id IN (SELECT id FROM confirmations"
     " WHERE confirmed IS NULL AND expires < ?1 LIMIT ?2)";
+static const char prune_sql[] =
+    "DELETE FROM confirmations WHERE id IN (SELECT id FROM confirmations"
+    " WHERE (confirmed IS NULL AND expires < ?1) OR confirmed < ?2 LIMIT ?3)";
 static const char recent_sql[] =
     "SELECT count(*) FROM confirmations WHERE email = ?1 AND created > ?2";
 static const char suppressed_sql[] = "SELECT count(*) FROM suppressions WHERE email = ?1";
@@ -30,6 +33,7 @@ static const char consent_sql[] = "INSERT INTO consents (confirmation_id, email,
 static const char consent_done_sql[] =
     "UPDATE consents SET confirmed = ?2 WHERE confirmation_id = ?1";
 static const char sub_email_sql[] = "SELECT email FROM subscribers WHERE id = ?1";
+static const char sub_id_sql[] = "SELECT id FROM subscribers WHERE email = ?1";
 static const char prefs_sql[] =
     "UPDATE subscribers SET lang = ?2, regions = ?3, paused_until = ?4, updated = ?5"
     " WHERE id = ?1 AND status = 'active'";
@@ -63,6 +67,21 @@ done(store_t *s, const char *result, json_t **reply)
 		return failed(s, reply);
 	*reply = json_pack("{s:b, s:s}", "ok", 1, "result", result);
 	return 0;
+}
+
+int
+subscribe_prune(store_t *s, const conf_t *conf, int64_t now)
+{
+	sqlite3_stmt *st = store_cached(s, prune_sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, now - conf->web_confirmations_keep_days * 86400);
+	sqlite3_bind_int(st, 3, SUBSCRIBE_EXPIRE_ROWS);
+	if (store_run(s, st) < 0)
+		return -1;
+	return (int)store_changes(s);
 }
 
 int
@@ -153,8 +172,9 @@ subscribe_run_confirm(store_t *s, const conf_t *conf, const json_t *req, json_t 
 {
 	json_int_t id = json_integer_value(json_object_get(req, "id"));
 	struct pending p = { .expires = 0 };
-	int64_t now = clock_now();
+	int64_t now = clock_now(), sid = 0;
 	const char *result = NULL;
+	char ref[24];
 	store_sub_t res;
 	sqlite3_stmt *st;
 	int rc = -1, got;
@@ -187,7 +207,14 @@ subscribe_run_confirm(store_t *s, const conf_t *conf, const json_t *req, json_t 
 			goto fail;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, now);
-		if (store_run(s, st) < 0)
+		if (store_run(s, st) < 0 || (st = store_cached(s, sub_id_sql)) == NULL)
+			goto fail;
+		/* the welcome: once per address (the outbox's UNIQUE) */
+		sqlite3_bind_text(st, 1, buf_str(&p.email), -1, SQLITE_STATIC);
+		if (store_int(s, st, &sid) != 0)
+			goto fail;
+		snprintf(ref, sizeof ref, "%lld", (long long)sid);
+		if (outbox_add(s, KIND_WELCOME, ref, buf_str(&p.email), now) < 0)
 			goto fail;
 		result = "confirmed";
 	}

@@ -18,11 +18,13 @@
  *                        within web.confirm_interval or the address is
  *                        suppressed or erased (privacy.h);
  *                        pending rows past their time are dropped first
- *                        (SUBSCRIBE_EXPIRE_ROWS a request)
+ *                        (SUBSCRIBE_EXPIRE_ROWS a request; subscribe_prune
+ *                        below does the same on the worker's clock)
  *   web.confirm          the confirmation's subscriber made active with its
  *                        name, language and regions (also an address that
  *                        had unsubscribed: this is its consent), the
- *                        consent log row stamped with the time
+ *                        consent log row stamped with the time, a welcome
+ *                        message queued (kind welcome, once per address)
  *   web.unsubscribe      the subscriber unsubscribed, what is queued or
  *                        deferred for it cancelled (store_subscriber_remove)
  *   web.preferences      language, regions, paused_until of an active
@@ -47,6 +49,12 @@
 #define SUBSCRIBE_CONFIRM_TTL_S	(7 * 86400)	/* a confirmation link's life */
 #define SUBSCRIBE_EXPIRE_ROWS	1000	/* expired pending rows dropped a request */
 
+/* subscribe_prune - retention: up to SUBSCRIBE_EXPIRE_ROWS confirmations
+ * dropped, pending ones past their expiry and followed ones confirmed
+ * more than web.confirmations_keep_days ago (their consent log rows
+ * stay); the number dropped, or -1.  The worker calls it hourly, and a
+ * slice a second while a full slice was dropped */
+int	subscribe_prune(store_t *, const conf_t *, int64_t now);
 int	subscribe_run_request(store_t *, const conf_t *, const json_t *req, json_t **reply);
 int	subscribe_run_confirm(store_t *, const conf_t *, const json_t *req, json_t **reply);
 int	subscribe_run_unsubscribe(store_t *, const conf_t *, const json_t *req, json_t **reply);

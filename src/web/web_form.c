@@ -65,6 +65,23 @@ web_form_date(const char *s, int64_t *t)
 	return 0;
 }
 
+void
+web_form_errors(json_t *data, json_t *errs)
+{
+	/* a separate flag: a template cannot test an array's first element */
+	json_object_set_new(data, "has_errors", json_boolean(json_array_size(errs) > 0));
+	json_object_set_new(data, "errors", errs ? errs : json_array());
+}
+
+void
+web_form_err(json_t *errs, const char *what)
+{
+	char key[32];
+
+	snprintf(key, sizeof key, "err_%s", what);
+	json_array_append_new(errs, json_pack("{s:b}", key, 1));
+}
+
 int
 web_form_subscribe(const json_t *form, json_t *errs)
 {
@@ -74,17 +91,14 @@ web_form_subscribe(const json_t *form, json_t *errs)
 	const char *why;
 	unsigned mask;
 	size_t before = json_array_size(errs);
-	char line[256];
 
-	if (email == NULL || addr_check(email, &why) < 0) {
-		snprintf(line, sizeof line, "%s", email ? why : "no e-mail address");
-		json_array_append_new(errs, json_string(line));
-	}
+	if (email == NULL || addr_check(email, &why) < 0)
+		web_form_err(errs, "email");
 	if (name && addr_name_check(name, &why) < 0)
-		json_array_append_new(errs, json_string(why));
+		web_form_err(errs, "name");
 	if (lang && web_form_lang(lang) == NULL)
-		json_array_append_new(errs, json_string("language: fi, sv or en"));
+		web_form_err(errs, "lang");
 	if (web_form_regions(form, &mask) < 0)
-		json_array_append_new(errs, json_string("regions: HYKS, TYKS, TAYS, KYS, OYS or all"));
+		web_form_err(errs, "regions");
 	return json_array_size(errs) > before ? -1 : 0;
 }

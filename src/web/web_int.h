@@ -110,8 +110,15 @@ const char *web_form_lang(const char *);
 /* web_form_date - "YYYY-MM-DD" (a real day) as the start of that day in
  * the configured zone: 0 with *t, 1 for "", -1 otherwise */
 int	 web_form_date(const char *, int64_t *t);
+/* web_form_err - append the reason what (email, name, lang, regions,
+ * csrf, consent, pause) to errs as {"err_WHAT": true}: the template
+ * page-errors.html says it in the page's language */
+void	 web_form_err(json_t *errs, const char *what);
+/* web_form_errors - errs (stolen; NULL: none) into a page's data as
+ * "errors", and "has_errors" for the block around them */
+void	 web_form_errors(json_t *data, json_t *errs);
 /* web_form_subscribe - the subscribe form judged: 0, or -1 with every
- * reason (one line each) appended to errs (a JSON array) */
+ * reason (web_form_err) appended to errs (a JSON array) */
 int	 web_form_subscribe(const json_t *form, json_t *errs);
 
 /* the page groups */

@@ -65,7 +65,7 @@ form_page(web_req_t *q, unsigned status, const char *token, const struct prefs *
 	json_object_set_new(d, "csrf", json_string(csrf));
 	json_object_set_new(d, "email", json_string(buf_str(&p->email)));
 	json_object_set_new(d, "pause", json_string(day));
-	json_object_set_new(d, "errors", errs ? errs : json_array());
+	web_form_errors(d, errs);
 	web_choices(d, p->lang, p->regions);
 	web_page(q, status, "page-prefs.html", p->lang, d);
 	buf_free(&link);
@@ -113,13 +113,13 @@ web_prefs(web_req_t *q, const char *token)
 	snprintf(scope, sizeof scope, "/prefs/%.100s", token);
 	errs = json_array();
 	if (!web_csrf_ok(q, scope))
-		json_array_append_new(errs, json_string("the form is too old: please send it again"));
+		web_form_err(errs, "csrf");
 	if ((lang = web_form_lang(web_field(q, "lang"))) == NULL)
-		json_array_append_new(errs, json_string("language: fi, sv or en"));
+		web_form_err(errs, "lang");
 	if (web_form_regions(q->form, &p.regions) < 0)
-		json_array_append_new(errs, json_string("regions: HYKS, TYKS, TAYS, KYS, OYS or all"));
+		web_form_err(errs, "regions");
 	if (web_form_date(web_field(q, "pause"), &until) < 0)
-		json_array_append_new(errs, json_string("pause: a date as YYYY-MM-DD"));
+		web_form_err(errs, "pause");
 	if (json_array_size(errs) > 0 || region_format(p.regions, &regions) < 0) {
 		form_page(q, MHD_HTTP_BAD_REQUEST, token, &p, errs);
 		errs = NULL;

@@ -92,7 +92,7 @@ form_page(web_req_t *q, unsigned status, const char *lang, json_t *errs)
 	json_object_set_new(d, "action", json_string(buf_str(&link)));
 	json_object_set_new(d, "csrf", json_string(csrf));
 	json_object_set_new(d, "consent_version", json_string(version));
-	json_object_set_new(d, "errors", errs ? errs : json_array());
+	web_form_errors(d, errs);
 	json_object_set_new(d, "form", json_pack("{s:s, s:s}", "email", q->post ?
 	    web_field(q, "email") : "", "name", q->post ? web_field(q, "name") : ""));
 	web_choices(d, lang, mask);
@@ -121,10 +121,9 @@ web_subscribe(web_req_t *q)
 		goto out;
 	errs = json_array();
 	if (!web_csrf_ok(q, "/subscribe"))
-		json_array_append_new(errs, json_string("the form is too old: please send it again"));
+		web_form_err(errs, "csrf");
 	else if ((shown = consent_shown(q, &text)) == NULL)
-		json_array_append_new(errs, json_string("the consent text has changed since the "
-		    "form was loaded: please read it and send the form again"));
+		web_form_err(errs, "consent");
 	if (web_form_subscribe(q->form, errs) < 0 || json_array_size(errs) > 0) {
 		form_page(q, MHD_HTTP_BAD_REQUEST, lang, errs);
 		goto out;

@@ -56,6 +56,7 @@
 #include "log.h"
 #include "loop.h"
 #include "store.h"
+#include "subscribe.h"
 #include "zap.h"
 #include "util.h"
 #include "web.h"
@@ -103,7 +104,7 @@ struct worker {
 	int64_t	 pruned;		/* clock_now() of the last inbound prune */
 };
 
-#define PRUNE_EVERY_S	3600	/* inbound messages past inbound.keep_days */
+#define PRUNE_EVERY_S	3600	/* inbound messages past inbound.keep_days, confirmations */
 
 #define MIB(x) ((double)(x) / (1 << 20))
 
@@ -177,15 +178,19 @@ tick(loop_t *l, void *arg)
 	buf_init(&err, 4096);
 	if (now - w->pruned >= PRUNE_EVERY_S) {
 		int n = inbound_prune(w->store, w->conf, now);
+		int c = n < 0 ? 0 : subscribe_prune(w->store, w->conf, now);
 
 		/* a slice a tick until none is left, then once an hour */
-		if (n < INBOUND_PRUNE_ROWS)
+		if (n < INBOUND_PRUNE_ROWS && c < SUBSCRIBE_EXPIRE_ROWS)
 			w->pruned = now;
 		if (n > 0)
 			log_info("inbound: %d messages older than %ld days pruned", n,
 			    w->conf->inbound_keep_days);
-		else if (n < 0)
-			log_error("inbound: pruning: %s", store_errmsg(w->store));
+		if (c > 0)
+			log_info("web: %d confirmations expired or past %ld days pruned", c,
+			    w->conf->web_confirmations_keep_days);
+		if (n < 0 || c < 0)
+			log_error("pruning: %s", store_errmsg(w->store));
 	}
 	if (bulletin_tick(w->store, w->conf, now, &err) < 0 ||
 	    bulletin_retain(w->store, w->conf, now, &err) < 0 ||

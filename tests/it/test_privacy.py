@@ -5,14 +5,17 @@ The form is loaded in Swedish and sent choosing Finnish mail: the consent
 log keeps the Swedish text exactly as the page showed it, the version the
 form carried, the client as a keyed hash (X-Forwarded-For from a trusted
 proxy: the IP itself is nowhere in the row), and the confirmation time once
-the link from the captured message is followed.  A form whose consent
+the link from the captured message is followed; a welcome message follows,
+in the language chosen.  A form whose consent
 version no text has is refused and writes nothing.  `subscriber
 export-data` prints JSON that parses and names every row; `subscriber
 erase` goes through the worker's control socket; afterwards no table
 holds the address, `subscriber add` and `subscriber import` (another
 case of the address) are refused with exit 65 and nothing imported, the
 web form answers byte for byte as for an unknown address and sends
-nothing.  Restarted with web.consent_ip_hash = no, the log keeps the IP.
+nothing.  Retention: the worker prunes an expired pending confirmation, the
+consent log row stays.  Restarted with web.consent_ip_hash = no, the log
+keeps the IP.
 """
 import csv
 import json
@@ -46,7 +49,7 @@ def every_text(d):
 
 
 def test_consent_export_erase(r, work):
-    Clock(work, "2020-03-10T10:00:00+02:00")
+    clock = Clock(work, "2020-03-10T10:00:00+02:00")
     cap, smtp_port, outdir = capture(work)
     s = Site(work, smtp_port).start()
     d, base = s.d, s.base
@@ -88,13 +91,19 @@ def test_consent_export_erase(r, work):
         st, _, _ = form(link, {"csrf": hidden(cpage)["csrf"]}, xff="192.0.2.77")
         r.check(st == 200 and rows(d, "SELECT status FROM subscribers") == [("active",)],
                 "confirmed: an active subscriber", st)
+        both = mail_to(outdir, ADDR.lower(), 2)
+        welcome = both and both[1]
+        r.check(welcome and "/u/" in str(welcome.get("List-Unsubscribe", "")) and
+                "TERVETULOA TILAAJAKSI" in welcome.get_body(("plain",)).get_content(),
+                "a welcome after the confirmation, in the language chosen (fi)",
+                welcome and str(welcome)[:1500])
         r.check(rows(d, "SELECT confirmed > given FROM consents") == [(0,)] and
                 rows(d, "SELECT confirmed IS NOT NULL FROM consents") == [(1,)],
                 "the consent log stamped with the confirmation time",
                 rows(d, "SELECT given, confirmed FROM consents"))
 
         # export-data: JSON that parses, every table of the address
-        wait_for(lambda: rows(d, "SELECT state FROM outbox") == [("sent",)])
+        wait_for(lambda: rows(d, "SELECT state FROM outbox") == [("sent",), ("sent",)])
         rc, out, err = cli(d, "subscriber", "export-data", ADDR.upper())
         try:
             data = json.loads(out)
@@ -111,7 +120,7 @@ def test_consent_export_erase(r, work):
                 data["consents"][0].get("confirmed"),
                 "export-data: the consent log with the text shown and its confirmation")
         r.check(len(data.get("confirmations", [])) == 1 and
-                [o.get("kind") for o in data.get("outbox", [])] == ["confirm"] and
+                [o.get("kind") for o in data.get("outbox", [])] == ["confirm", "welcome"] and
                 data["outbox"][0].get("state") == "sent" and
                 data.get("erased") is False and data.get("suppressions") == [],
                 "export-data: the confirmation, the outbox row of its message, no "
@@ -128,7 +137,8 @@ def test_consent_export_erase(r, work):
         r.check(left == [], "no table holds the address after erase", left)
         r.check(rows(d, "SELECT count(*) FROM suppressions WHERE reason = 'erased' AND"
                      " email LIKE 'erased:%'") == [(1,)] and
-                rows(d, "SELECT count(*) FROM outbox WHERE kind = 'confirm'") == [(1,)],
+                rows(d, "SELECT count(*) FROM outbox WHERE kind IN ('confirm', 'welcome')") ==
+                [(2,)],
                 "only the keyed hash stays; the outbox keeps its count")
         r.check("ann.privacy" not in d.log_text().lower().split("an address was erased")[-1],
                 "the erase's log line names no address")
@@ -164,6 +174,15 @@ def test_consent_export_erase(r, work):
                 [("erased/1",), ("stranger@example.fi",)],
                 "no confirmation for the erased address (one for the stranger)",
                 rows(d, "SELECT recipient FROM outbox"))
+
+        # retention: the worker drops the pending row once its link expired;
+        # the consent log keeps the record
+        clock.set("2020-03-18T10:00:01+02:00")
+        wait_for(lambda: rows(d, "SELECT count(*) FROM confirmations") == [(0,)])
+        r.check(rows(d, "SELECT count(*) FROM confirmations") == [(0,)] and
+                rows(d, "SELECT email FROM consents") == [("stranger@example.fi",)],
+                "an expired pending confirmation pruned by the worker; its consent log row"
+                " kept", rows(d, "SELECT id, email, expires FROM confirmations"))
     finally:
         d.stop()
 

@@ -16,7 +16,7 @@ aiosmtpd) are the links a test follows.  Its clock is TIEDOTE_NOW_FILE.
    web.confirm_interval and the same answer for a known address; per-IP
    connection limit; a slow client does not delay intake; double opt-in
    (an unsubscribed address comes back only by confirming; an expired
-   link is 410); preferences (language, regions, a pause) apply to the
+   link is 410; the forms' errors in fi, sv and en); preferences (language, regions, a pause) apply to the
    next issue; the archive lists sent issues only, the web view has no
    personal parts, a held issue is never public, the Atom feed parses.
 2. Headless Chromium (Debian's chromium + chromium-driver +
@@ -308,6 +308,25 @@ def test_http(r, work):
     st, _, page = form(base + "/subscribe", {**hidden(page),
                        "email": "eve@example.fi\r\nBcc: x@example.fi"}, xff="192.0.2.1")
     r.check(st == 400, "CR LF in an address: 400")
+    # the form's errors in the page's language: fi, sv, en
+    for i, (lang, words) in enumerate((("fi", ("Sähköpostiosoite ei kelpaa: tarkista se.",
+                                "Nimi ei kelpaa: siinä ei voi olla rivinvaihtoja")),
+                        ("sv", ("E-postadressen är inte giltig: kontrollera den.",
+                                "Namnet är inte giltigt")),
+                        ("en", ("The e-mail address is not valid: please check it.",
+                                "The name is not valid")))):
+        st, _, p2 = fetch(base + "/subscribe?lang=" + lang)
+        st, _, bad = form(base + "/subscribe?lang=" + lang,
+                          {**hidden(p2), "email": "not an address", "name": "A\x01B",
+                           "lang": lang}, xff="192.0.2.4%d" % i)
+        r.check(st == 400 and '<html lang="%s">' % lang in bad and
+                all(w in bad for w in words) and bad.count("<li>") == 2,
+                "the subscribe form's errors in %s" % lang, bad[:2000])
+    st, _, bad = form(base + "/subscribe?lang=sv", {**hidden(page),
+                      "consent_version": "0" * 16, "email": "eve@example.fi", "lang": "sv"},
+                      xff="192.0.2.45")
+    r.check(st == 400 and "Samtyckestexten har ändrats" in bad,
+            "a changed consent text: said in Swedish", bad[:2000])
     st, _, _ = form(base + "/subscribe", {"csrf": "forged", "email": "eve@example.fi"},
                     xff="192.0.2.1")
     r.check(st == 400 and rows(d, "SELECT count(*) FROM confirmations") == [(0,)],
@@ -402,6 +421,15 @@ def test_http(r, work):
     st, _, page = fetch(purl)
     r.check(st == 200 and '<html lang="sv">' in page and 'id="save"' in page,
             "GET /u/TOKEN/preferences: the form in the reader's language")
+    st, _, bad = form(purl, {"csrf": "forged", "lang": "sv", "regions": ["XYZ"],
+                      "pause": "30.2.2020"}, xff="192.0.2.32")
+    r.check(st == 400 and '<html lang="sv">' in bad and
+            "Formuläret är för gammalt: skicka det igen." in bad and
+            "Välj regioner: HYKS, TYKS, TAYS, KYS, OYS eller alla." in bad and
+            "Paus: ett datum som ÅÅÅÅ-MM-DD." in bad and "form is too old" not in bad and
+            rows(d, "SELECT lang FROM subscribers WHERE id = ?", (bo,)) == [("sv",)],
+            "the preference form's errors in the reader's language (sv), nothing saved",
+            bad[:2000])
     st, _, _ = form(purl, {"csrf": csrf_of(page), "lang": "en", "regions": ["KYS"],
                     "pause": ""}, xff="192.0.2.30")
     r.check(st == 200 and rows(d, "SELECT lang, regions, paused_until FROM subscribers"
@@ -411,9 +439,11 @@ def test_http(r, work):
                     "pause": "2020-04-15"}, xff="192.0.2.31")
     r.check(st == 200 and rows(d, "SELECT paused_until FROM subscribers WHERE id = ?",
                                (pa,))[0][0] is not None, "POST: a pause saved")
-    st, _, _ = form(paurl, {"csrf": csrf_of(page), "lang": "xx", "pause": "2020-02-30"},
-                    xff="192.0.2.31")
-    r.check(st == 400, "a bad language and 30 February: 400")
+    st, _, bad = form(paurl, {"csrf": csrf_of(page), "lang": "xx", "pause": "2020-02-30"},
+                      xff="192.0.2.31")
+    r.check(st == 400 and "Choose a language: suomi, svenska or English." in bad and
+            "Pause: a date as YYYY-MM-DD." in bad, "a bad language and 30 February: 400,"
+            " both said in the reader's language (en)", bad[:2000])
     clock.set("2020-03-31T09:00:01+02:00")
     wait_for(lambda: rows(d, "SELECT count(*) FROM outbox WHERE kind = 'bulletin' AND"
                           " ref = '2020/02' AND state = 'sent'")[0][0] >= 1)

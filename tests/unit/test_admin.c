@@ -14,6 +14,7 @@
 #include "privacy.h"
 #include "region.h"
 #include "store.h"
+#include "subscribe.h"
 #include "test.h"
 #include "web_int.h"
 
@@ -366,6 +367,10 @@ TEST(web_ops)
 	j = req(s, "{\"op\":\"web.confirm\",\"id\":1}");
 	CHECK_STR(json_string_value(json_object_get(j, "result")), "already");
 	json_decref(j);
+	/* one welcome, for the subscriber, however often the link is followed */
+	CHECK(num(s, "SELECT count(*) FROM outbox WHERE kind = 'welcome' AND ref = '1' AND"
+	    " recipient = 'Uusi@Example.fi' AND state = 'queued'") == 1);
+	CHECK(num(s, "SELECT count(*) FROM outbox WHERE kind = 'welcome'") == 1);
 	j = req(s, "{\"op\":\"web.confirm\",\"id\":99}");
 	CHECK_STR(json_string_value(json_object_get(j, "result")), "unknown");
 	json_decref(j);
@@ -403,6 +408,20 @@ TEST(web_ops)
 	conf_set(&conf, "web", "confirm_interval", "0", NULL);
 	CHECK(ok(req(s, "{\"op\":\"web.subscribe\",\"email\":\"toinen@example.fi\"}")));
 	CHECK(num(s, "SELECT id FROM confirmations WHERE email = 'toinen@example.fi'") == 2);
+	/* retention: pending past expiry and followed past keep_days go, the
+	 * rest and every consent log row stay */
+	CHECK(exec_sql(s, "INSERT INTO confirmations (email, name, lang, regions, created,"
+	    " expires, confirmed) VALUES ('a@x.fi', '', 'fi', 31, 0, 100, NULL),"
+	    " ('b@x.fi', '', 'fi', 31, 0, 100, 50), ('c@x.fi', '', 'fi', 31, 0, 100000000000,"
+	    " NULL), ('d@x.fi', '', 'fi', 31, 0, 100, 1000000)") == 0);
+	CHECK(exec_sql(s, "INSERT INTO consents (confirmation_id, email, given, ip, lang,"
+	    " form_version, text) VALUES (4, 'b@x.fi', 0, '', 'fi', 'v', 't')") == 0);
+	conf_set(&conf, "web", "confirmations_keep_days", "10", NULL);
+	CHECK(subscribe_prune(s, &conf, 1000000 + 10 * 86400 - 1) == 2);
+	CHECK(num(s, "SELECT count(*) FROM confirmations WHERE email IN ('c@x.fi', 'd@x.fi')")
+	    == 2 && num(s, "SELECT count(*) FROM consents WHERE email = 'b@x.fi'") == 1);
+	CHECK(subscribe_prune(s, &conf, 1000000 + 10 * 86400 + 1) == 1);
+	CHECK(num(s, "SELECT count(*) FROM confirmations WHERE email LIKE '%@x.fi'") == 1);
 	store_close(s);
 }
 
@@ -452,7 +471,7 @@ TEST(privacy_export_and_erase)
 	    "regions")), "KYS") == 0);
 	CHECK(json_array_size(json_object_get(x, "consents")) == 1 &&
 	    json_array_size(json_object_get(x, "confirmations")) == 1 &&
-	    json_array_size(json_object_get(x, "outbox")) == 3 &&	/* confirm + 2 */
+	    json_array_size(json_object_get(x, "outbox")) == 4 &&	/* confirm, welcome, 2 */
 	    json_array_size(json_object_get(x, "project_contacts")) == 1 &&
 	    json_array_size(json_object_get(x, "inbound")) == 1 &&
 	    json_array_size(json_object_get(x, "inbound_outcomes")) == 1 &&
@@ -464,7 +483,7 @@ TEST(privacy_export_and_erase)
 
 	j = req(s, "{\"op\":\"subscriber.erase\",\"email\":\"ann@EXAMPLE.fi\"}");
 	CHECK_STR(json_string_value(json_object_get(j, "result")), "erased");
-	CHECK(json_integer_value(json_object_get(json_object_get(j, "removed"), "outbox")) == 3);
+	CHECK(json_integer_value(json_object_get(json_object_get(j, "removed"), "outbox")) == 4);
 	json_decref(j);
 	/* nothing names the address; the counts stay; the deferred one is off */
 	CHECK(num(s, "SELECT (SELECT count(*) FROM subscribers) + (SELECT count(*) FROM consents)"
