@@ -12,8 +12,9 @@ static const char get_sql[] =
     " coalesce((SELECT id FROM subscribers s WHERE s.email = c.email), 0)"
     " FROM confirmations c WHERE c.id = ?1";
 
+/* in get_sql's columns, read by the same take(): "confirmed" is "active" */
 static const char welcome_sql[] =
-    "SELECT name, lang, status = 'active' FROM subscribers WHERE id = ?1";
+    "SELECT name, lang, 0, status = 'active', id FROM subscribers WHERE id = ?1";
 
 struct row {
 	buf_t	 name, lang;
@@ -35,31 +36,42 @@ take(sqlite3_stmt *st, void *arg)
 	return 1;
 }
 
+/* load - the row of sql whose id is the outbox row's ref into r by take:
+ * 1 found, 0 gone, -1 with err (what names it); *id the ref's number */
+static int
+load(const build_env_t *env, const char *sql, const outbox_row_t *row, const char *what,
+    int (*fn)(sqlite3_stmt *, void *), struct row *r, long long *id, buf_t *err)
+{
+	sqlite3_stmt *st = store_cached(env->store, sql);
+	char *end;
+	int got;
+
+	*id = strtoll(row->ref, &end, 10);
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, *end == '\0' ? *id : 0);
+		if ((got = store_rows(env->store, st, fn, r)) >= 0)
+			return got;
+	}
+	buf_notef(err, "%s %s: %s", what, row->ref, store_errmsg(env->store));
+	return -1;
+}
+
 int
 confirm_message(const build_env_t *env, void **cache, const outbox_row_t *row, int64_t now,
     buf_t *eml, buf_t *err)
 {
-	sqlite3_stmt *st = store_cached(env->store, get_sql);
 	struct row r = { .expires = 0 };
 	json_t *data = NULL;
 	buf_t link;
 	int rc = -1, got;
-	char *end;
-	long long id = strtoll(row->ref, &end, 10);
+	long long id;
 
 	(void)cache;
 	buf_init(&r.name, 4096);
 	buf_init(&r.lang, 16);
 	buf_init(&link, 2048);
-	if (st == NULL) {
-		buf_notef(err, "confirmation %s: %s", row->ref, store_errmsg(env->store));
+	if ((got = load(env, get_sql, row, "confirmation", take, &r, &id, err)) < 0)
 		goto out;
-	}
-	sqlite3_bind_int64(st, 1, *end == '\0' ? id : 0);
-	if ((got = store_rows(env->store, st, take, &r)) < 0) {
-		buf_notef(err, "confirmation %s: %s", row->ref, store_errmsg(env->store));
-		goto out;
-	}
 	rc = 1;
 	if (got == 0)
 		buf_note(err, "the confirmation has expired and is gone");
@@ -90,42 +102,20 @@ out:
 	return rc;
 }
 
-/* welcome_row - a subscriber's name, language and whether it is active */
-static int
-welcome_row(sqlite3_stmt *st, void *arg)
-{
-	struct row *r = arg;
-
-	if (buf_adds(&r->name, (const char *)sqlite3_column_text(st, 0)) < 0 ||
-	    buf_adds(&r->lang, (const char *)sqlite3_column_text(st, 1)) < 0)
-		return -1;
-	r->confirmed = sqlite3_column_int(st, 2);	/* here: active */
-	return 1;
-}
-
 int
 welcome_message(const build_env_t *env, void **cache, const outbox_row_t *row, int64_t now,
     buf_t *eml, buf_t *err)
 {
-	sqlite3_stmt *st = store_cached(env->store, welcome_sql);
 	struct row r = { .expires = 0 };
 	json_t *data = NULL;
 	int rc = -1, got;
-	char *end;
-	long long id = strtoll(row->ref, &end, 10);
+	long long id;
 
 	(void)cache;
 	buf_init(&r.name, 4096);
 	buf_init(&r.lang, 16);
-	if (st == NULL) {
-		buf_notef(err, "welcome %s: %s", row->ref, store_errmsg(env->store));
+	if ((got = load(env, welcome_sql, row, "welcome", take, &r, &id, err)) < 0)
 		goto out;
-	}
-	sqlite3_bind_int64(st, 1, *end == '\0' ? id : 0);
-	if ((got = store_rows(env->store, st, welcome_row, &r)) < 0) {
-		buf_notef(err, "welcome %s: %s", row->ref, store_errmsg(env->store));
-		goto out;
-	}
 	rc = 1;
 	if (got == 0)
 		buf_note(err, "the subscriber is gone");
