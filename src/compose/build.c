@@ -12,13 +12,14 @@ static const struct kind {
 	build_fn *build;
 	void	(*cache_free)(void *);
 	outbox_state_t empty;	/* what a row with nothing to send becomes */
+	int	 pausable;	/* a subscriber's pause keeps it out */
 } kinds[KINDS] = {
-	[KIND_BULLETIN] = { bulletin_message, bulletin_cache_free, OUTBOX_SKIPPED },
-	[KIND_DRAFT] = { bulletin_message, bulletin_cache_free, OUTBOX_SKIPPED },
-	[KIND_REMINDER] = { remind_message, NULL, OUTBOX_CANCELLED },
-	[KIND_ANNOUNCEMENT] = { announce_message, NULL, OUTBOX_CANCELLED },
-	[KIND_CONFIRM] = { confirm_message, NULL, OUTBOX_CANCELLED },
-	[KIND_WELCOME] = { welcome_message, NULL, OUTBOX_CANCELLED },
+	[KIND_BULLETIN] = { bulletin_message, bulletin_cache_free, OUTBOX_SKIPPED, 1 },
+	[KIND_DRAFT] = { bulletin_message, bulletin_cache_free, OUTBOX_SKIPPED, 0 },
+	[KIND_REMINDER] = { remind_message, NULL, OUTBOX_CANCELLED, 0 },
+	[KIND_ANNOUNCEMENT] = { announce_message, NULL, OUTBOX_CANCELLED, 1 },
+	[KIND_CONFIRM] = { confirm_message, NULL, OUTBOX_CANCELLED, 0 },
+	[KIND_WELCOME] = { welcome_message, NULL, OUTBOX_CANCELLED, 0 },
 };
 
 struct build {
@@ -55,6 +56,14 @@ build_row(build_t *b, const outbox_row_t *row, int64_t now, buf_t *eml,
 	if (row->kind >= KINDS || kinds[row->kind].build == NULL) {
 		buf_note(err, "a kind of message this build does not know");
 		return -1;
+	}
+	/* a pause set while the row waited (queued, deferred) is read at the
+	 * claim like the language and regions: the row is skipped, not kept
+	 * to be sent late */
+	if (kinds[row->kind].pausable && row->subscriber_id && row->paused_until > now) {
+		buf_note(err, "the reader has paused their mail");
+		*empty = OUTBOX_SKIPPED;
+		return 1;
 	}
 	rc = kinds[row->kind].build(&b->env, &b->cache[row->kind], row, now, eml, err);
 	*empty = kinds[row->kind].empty;

@@ -10,7 +10,10 @@
  *   reminder      remind_message()     empty -> cancelled
  *   announcement  announce_message()   empty -> cancelled
  *   confirm       confirm_message()    empty -> cancelled
- * Adding a kind is one enum value (outbox.h), one name (outbox.c), one
+ *   welcome       welcome_message()    empty -> cancelled
+ * A bulletin or announcement row of a subscriber whose pause (read at the
+ * claim, with the language and regions) runs past now is not built:
+ * build_row() returns 1 and it is skipped.  Adding a kind is one enum value (outbox.h), one name (outbox.c), one
  * builder and one row here.
  *
  * A builder returns 0 with the message in eml; 1 when the row is not to

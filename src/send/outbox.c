@@ -175,7 +175,7 @@ outbox_fill_contacts(store_t *s, outbox_kind_t kind, const char *ref, const char
 
 /* a claimed row until the commit: strings are offsets into one arena */
 struct claimed {
-	int64_t	 id, first_attempt, subscriber_id, contact_id;
+	int64_t	 id, first_attempt, subscriber_id, contact_id, paused_until;
 	int	 attempts;
 	unsigned regions;
 	outbox_kind_t kind;
@@ -203,7 +203,7 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 	static const char sel_sql[] = "SELECT o.id, o.kind, o.ref, o.recipient, o.attempts,"
 	    " o.first_attempt, coalesce(o.subscriber_id, 0), coalesce(b.name, ''),"
 	    " coalesce(b.lang, p.lang, 'fi'), coalesce(b.regions, p.regions, 31),"
-	    " coalesce(o.contact_id, 0), coalesce(p.name, '')"
+	    " coalesce(o.contact_id, 0), coalesce(p.name, ''), coalesce(b.paused_until, 0)"
 	    " FROM outbox o LEFT JOIN subscribers b ON b.id = o.subscriber_id"
 	    " LEFT JOIN contacts c ON c.id = o.contact_id"
 	    " LEFT JOIN projects p ON p.id = c.project_id"
@@ -246,6 +246,7 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 		r->regions = (unsigned)sqlite3_column_int(st, 9);
 		r->contact_id = sqlite3_column_int64(st, 10);
 		r->project = arena_add(&arena, st, 11);
+		r->paused_until = sqlite3_column_int64(st, 12);
 	}
 	sqlite3_reset(st);
 	if ((st = store_cached(s, upd_sql)) == NULL)
@@ -265,7 +266,7 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 		const char *a = arena.data;
 		outbox_row_t row = { r->id, r->kind, a + r->ref, a + r->recipient,
 		    r->attempts, r->first_attempt, r->subscriber_id, a + r->name, a + r->lang,
-		    r->regions, r->contact_id, a + r->project };
+		    r->regions, r->contact_id, a + r->project, r->paused_until };
 
 		cb(&row, arg);
 	}

@@ -72,6 +72,8 @@ typedef struct outbox_row {
 	 * project has been removed since */
 	int64_t	 contact_id;
 	const char *project;
+	/* the subscriber's pause (epoch; 0 none), as the claim read it */
+	int64_t	 paused_until;
 } outbox_row_t;
 
 /* outbox_compact - fold at most max of the final rows of (kind, ref) that

@@ -21,7 +21,7 @@
 
 /* a claimed row, waiting for a connection or in flight */
 struct job {
-	int64_t	 id, subscriber_id, contact_id, first_attempt;
+	int64_t	 id, subscriber_id, contact_id, first_attempt, paused_until;
 	int	 attempts;
 	unsigned regions;
 	outbox_kind_t kind;
@@ -419,6 +419,7 @@ claim_cb(const outbox_row_t *row, void *arg)
 	j->lang = xstrdup(row->lang);
 	j->contact_id = row->contact_id;
 	j->project = xstrdup(row->project);
+	j->paused_until = row->paused_until;
 	j->built = 0;
 	buf_init(&j->eml, EML_MAX);
 	return 0;
@@ -433,7 +434,8 @@ static void
 build(sender_t *s, struct job *j)
 {
 	outbox_row_t row = { j->id, j->kind, j->ref, j->recipient, j->attempts, j->first_attempt,
-	    j->subscriber_id, j->name, j->lang, j->regions, j->contact_id, j->project };
+	    j->subscriber_id, j->name, j->lang, j->regions, j->contact_id, j->project,
+	    j->paused_until };
 	outbox_state_t empty;
 	int64_t now = clock_now();
 	int got;

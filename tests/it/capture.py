@@ -2,12 +2,14 @@
 
     /usr/bin/python3 tests/it/capture.py PORT DIR [--reject ADDR=REPLY ...]
                                                  [--defer ADDR=REPLY ...]
+                                                 [--defer-once ADDR=REPLY ...]
 
 Listens on 127.0.0.1:PORT and, for every message accepted, appends one JSON
 line {"from", "rcpt", "size", "file"} to DIR/log.jsonl and writes the
 message to DIR/NNNNNN.eml (file names in order of arrival).  --reject and
 --defer answer RCPT TO for that address with REPLY (e.g. "550 5.1.1 User
-unknown").  A capture started again on the same DIR numbers on after the
+unknown"); --defer-once only the first RCPT TO of that address, so its
+retry is accepted.  A capture started again on the same DIR numbers on after the
 files already there.  Prints "ready" on stdout when listening.  Runs until killed; it
 is a separate process so a test can SIGKILL the worker and keep counting.
 """
@@ -20,15 +22,18 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, outdir, replies):
+    def __init__(self, outdir, replies, once=()):
         self.outdir = outdir
         self.replies = replies
+        self.once = set(once)
         self.n = len([f for f in os.listdir(outdir) if f.endswith(".eml")])
         self.log = open(os.path.join(outdir, "log.jsonl"), "a", buffering=1)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.replies.get(address.lower())
         if reply:
+            if address.lower() in self.once:
+                del self.replies[address.lower()]
             return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -46,13 +51,15 @@ class Handler:
 
 def main():
     port, outdir = int(sys.argv[1]), sys.argv[2]
-    replies = {}
+    replies, once = {}, []
     args = sys.argv[3:]
     for flag, spec in zip(args[::2], args[1::2]):
         addr, reply = spec.split("=", 1)
         replies[addr.lower()] = reply
+        if flag == "--defer-once":
+            once.append(addr.lower())
     os.makedirs(outdir, exist_ok=True)
-    ctl = Controller(Handler(outdir, replies), hostname="127.0.0.1", port=port,
+    ctl = Controller(Handler(outdir, replies, once), hostname="127.0.0.1", port=port,
                      data_size_limit=64 << 20, decode_data=False)
     ctl.start()
     print("ready", flush=True)
