@@ -59,7 +59,7 @@ DEB_PKGS = build-essential pkg-config ca-certificates clang libclang-rt-14-dev \
 	   python3-icalendar openssl libsystemd-dev libmicrohttpd-dev \
 	   python3-prometheus-client mandoc systemd dovecot-imapd dovecot-pop3d \
 	   python3-dkim python3-nacl \
-	   chromium chromium-driver python3-selenium
+	   chromium chromium-driver python3-selenium wrk
 
 .PHONY: all deps demo check check-asan fuzz bench install clean tests screenshot
 

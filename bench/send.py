@@ -79,8 +79,8 @@ def dkim_keys(workdir):
 def main():
     global CONN
     for CONN in CONNS:
-        plain, plain_cpu = one("unsigned")
-        signed, signed_cpu = one("DKIM-signed (rsa-sha256 + ed25519-sha256)", dkim_keys)
+        plain, plain_cpu, _ = one("unsigned")
+        signed, signed_cpu, _ = one("DKIM-signed (rsa-sha256 + ed25519-sha256)", dkim_keys)
         print("  signed/unsigned %.2f (%.0f vs %.0f msg/s); CPU per message %.0f vs %.0f us"
               % (signed / plain, signed, plain, 1e6 * signed_cpu, 1e6 * plain_cpu))
 
@@ -159,7 +159,8 @@ def one(label, extra=lambda workdir: []):
     print("  last tenth vs first tenth %.2f (%.0f vs %.0f msg/s); outbox filled %.1f s after"
           " the clock change; database grew %.1f MiB (%.0f bytes a recipient; the WAL aside)"
           % (last / first, last, first, filled or -1, growth / 1048576, growth / N))
-    return ours, our_cpu / N
+    return ours, our_cpu / N, ours / base
 
 
-main()
+if __name__ == "__main__":
+    main()
