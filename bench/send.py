@@ -85,7 +85,8 @@ def main():
               % (signed / plain, signed, plain, 1e6 * signed_cpu, 1e6 * plain_cpu))
 
 
-def one(label, extra=lambda workdir: []):
+def one(label, extra=lambda workdir: [], probe=None):
+    """one run; probe, if given, is called at every sample of the send"""
     workdir = harness.tempdir()
     sink, port = start_sink(["-m", "1000"])    # sessions at once: room for 64 and more
     clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
@@ -120,6 +121,8 @@ def one(label, extra=lambda workdir: []):
             sent = N - db_rows(d, "SELECT count(*) FROM outbox WHERE kind = 'bulletin'"
                                " AND state IN ('queued', 'sending', 'deferred')")[0][0]
         samples.append((time.monotonic() - t0, sent))
+        if probe:
+            probe()
         if state and state[0][0] == "sent":
             break
         time.sleep(0.25)    # counting the outbox costs the shared CPUs too
