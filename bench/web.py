@@ -19,8 +19,10 @@ connections open.
    web.listen on: without other clients, then with SLOW (default 500) slow
    clients (bench/slow_clients.py, its own process) holding connections
    open for the whole run; the target is the second ratio within 10 % of
-   the first.  How many of the slow connections the server still held at
-   the end is printed.
+   the first, and tiedoted's CPU time per message beside it (the ratio
+   moves with the shared machine's load; the CPU time much less).  The
+   web port's established connections (/proc/net/tcp) are counted at
+   every sample of the send: the server must hold all SLOW throughout.
 The load average (1, 5, 15 minutes) is printed before and after: the
 machine is shared.
 """
