@@ -509,9 +509,12 @@ event_parse(const char *data, size_t len, size_t max_size, event_err_t *err)
 		const struct field *f = NULL;
 
 		key = json_object_iter_key(iter);
+		/* each name is in the table once: stop at it */
 		for (i = 0; i < NELEM(fields); i++)
-			if (strcmp(key, fields[i].name) == 0 && (fields[i].allowed & B(t)))
-				f = &fields[i];
+			if (strcmp(key, fields[i].name) == 0) {
+				f = fields[i].allowed & B(t) ? &fields[i] : NULL;
+				break;
+			}
 		if (f == NULL) {
 			fail(err, "unknown_field", key, "%s events have no such field", ev_types[t]);
 			goto bad;
