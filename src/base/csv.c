@@ -9,14 +9,22 @@
 int
 csv_parse(const char *data, size_t len, csv_cb cb, void *arg, buf_t *err)
 {
+	return csv_parse_at(data, len, 1, cb, arg, err);
+}
+
+int
+csv_parse_at(const char *data, size_t len, size_t first_line, csv_cb cb, void *arg,
+    buf_t *err)
+{
 	buf_t field[CSV_MAX_FIELDS];
 	char *ptrs[CSV_MAX_FIELDS];
-	size_t nf = 0, line = 1, start = 1, i = 0;
+	size_t nf = 0, line = first_line, start = first_line, i = 0;
 	int rc = -1, quoted, blank;
 
 	for (size_t k = 0; k < CSV_MAX_FIELDS; k++)
 		buf_init(&field[k], CSV_MAX_FIELD);
-	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+	/* a byte-order mark only where a file starts */
+	if (first_line == 1 && len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
 		i = 3;
 	while (i < len) {
 		/* one record */

@@ -7,6 +7,7 @@
  * staged in chunks of ADMIN_IMPORT_CHUNK and applied by one commit; an
  * export is CSV that an import reads back.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,9 @@
 #include "util.h"
 
 #define FILE_MAX	((size_t)64 << 20)
+#define PIECE		((size_t)1 << 20)	/* an import reads this much at a time */
+#define PIECE_MAX	((size_t)8 << 20)	/* more than a record of CSV_MAX_FIELDS
+						 * fields of CSV_MAX_FIELD, quoted */
 
 static const char *
 check_lang(const char *s)
@@ -128,23 +132,32 @@ export_cb(const subscriber_t *sub, void *arg)
 	return rc;
 }
 
-/* one parsed import row */
-struct row {
-	size_t	 line;
-	char	*email, *name, *lang;
-	unsigned regions;
+/* one address seen by the check: where its text is in the arena (+ 1;
+ * 0 is an empty slot) and its line, for "the same address as line N" */
+struct seen {
+	uint32_t off;		/* the arena is within FILE_MAX */
+	uint32_t line;
 };
 
+/*
+ * An import reads the file twice and holds no row: the check keeps only
+ * the addresses (one arena of their text and an open-addressing table),
+ * so 1,000,000 rows cost their addresses and not three copies of every
+ * field; the send parses again and stages a chunk at a time.
+ */
 struct import {
 	int	 col[4];	/* index of email, name, lang, regions; -1 absent */
 	int	 header_done;
-	struct row *rows;
-	size_t	 nrows, cap;
+	size_t	 nrows;
 	int	 errors;
-	/* the addresses seen: open addressing, row index + 1 (0 empty), so a
-	 * file of 100,000 rows is checked for repeats in linear time */
-	size_t	*seen;
+	buf_t	 arena;		/* the addresses, each NUL-terminated */
+	struct seen *seen;
 	size_t	 seen_cap;	/* a power of two, more than twice nrows */
+	/* the send: the staging chunk in hand */
+	cli_t	*cli;
+	json_int_t id;
+	json_t	*chunk;
+	int	 rc;
 };
 
 /* fold_hash - FNV-1a of the address with ASCII folded, the case rule of
@@ -162,28 +175,32 @@ fold_hash(const char *s)
 	return (size_t)h;
 }
 
-/* seen_find - the slot of email: its row's, or the empty one to take */
+/* seen_find - the slot of email: its own, or the empty one to take */
 static size_t
 seen_find(const struct import *im, const char *email)
 {
 	size_t mask = im->seen_cap - 1, i = fold_hash(email) & mask;
 
-	while (im->seen[i] && strcasecmp(im->rows[im->seen[i] - 1].email, email) != 0)
+	while (im->seen[i].off && strcasecmp(im->arena.data + im->seen[i].off - 1, email) != 0)
 		i = (i + 1) & mask;
 	return i;
 }
 
-/* seen_grow - room for one more row */
+/* seen_grow - room for one more address */
 static void
 seen_grow(struct import *im)
 {
+	struct seen *old = im->seen;
+	size_t old_cap = im->seen_cap;
+
 	if ((im->nrows + 1) * 2 < im->seen_cap)
 		return;
-	free(im->seen);
 	im->seen_cap = im->seen_cap ? im->seen_cap * 2 : 1024;
 	im->seen = xcalloc(im->seen_cap, sizeof *im->seen);
-	for (size_t r = 0; r < im->nrows; r++)
-		im->seen[seen_find(im, im->rows[r].email)] = r + 1;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].off)
+			im->seen[seen_find(im, im->arena.data + old[i].off - 1)] = old[i];
+	free(old);
 }
 
 static const char *const import_cols[] = { "email", "name", "lang", "regions" };
@@ -200,12 +217,25 @@ import_error(struct import *im, size_t line, const char *what, const char *value
 	im->errors++;
 }
 
+/* import_values - a record's email, name, lang, regions, defaults filled */
+static void
+import_values(const struct import *im, char **f, size_t nf, const char *v[4])
+{
+	for (int k = 0; k < 4; k++)
+		v[k] = im->col[k] >= 0 && (size_t)im->col[k] < nf ? f[im->col[k]] : "";
+	if (v[2][0] == '\0')
+		v[2] = "fi";
+	if (v[3][0] == '\0')
+		v[3] = "all";
+}
+
+/* check_cb - the first pass: the header, then every row checked */
 static int
-import_cb(size_t line, char **f, size_t nf, void *arg)
+check_cb(size_t line, char **f, size_t nf, void *arg)
 {
 	struct import *im = arg;
 	const char *why, *v[4];
-	struct row r = { line, NULL, NULL, NULL, 0 };
+	unsigned regions;
 	size_t slot;
 
 	if (!im->header_done) {
@@ -232,12 +262,7 @@ import_cb(size_t line, char **f, size_t nf, void *arg)
 		im->header_done = 1;
 		return 0;
 	}
-	for (int k = 0; k < 4; k++)
-		v[k] = im->col[k] >= 0 && (size_t)im->col[k] < nf ? f[im->col[k]] : "";
-	if (v[2][0] == '\0')
-		v[2] = "fi";
-	if (v[3][0] == '\0')
-		v[3] = "all";
+	import_values(im, f, nf, v);
 	if (addr_check(v[0], &why) < 0) {
 		import_error(im, line, "email", v[0], why);
 		return 0;
@@ -250,53 +275,71 @@ import_cb(size_t line, char **f, size_t nf, void *arg)
 		import_error(im, line, "lang", v[2], why);
 		return 0;
 	}
-	if (region_parse_list(v[3], &r.regions) < 0) {
+	if (region_parse_list(v[3], &regions) < 0) {
 		import_error(im, line, "regions", v[3],
 		    "use HYKS, TYKS, TAYS, KYS, OYS separated by ';' or ',' (quoted), or all");
 		return 0;
 	}
 	seen_grow(im);
 	slot = seen_find(im, v[0]);
-	if (im->seen[slot]) {
+	if (im->seen[slot].off) {
 		char why_buf[64];
 
 		snprintf(why_buf, sizeof why_buf, "the same address as line %zu",
-		    im->rows[im->seen[slot] - 1].line);
+		    (size_t)im->seen[slot].line);
 		import_error(im, line, "email", v[0], why_buf);
 		return 0;
 	}
-	im->seen[slot] = im->nrows + 1;
-	if (im->nrows == im->cap) {
-		im->cap = im->cap ? im->cap * 2 : 256;
-		im->rows = xrealloc(im->rows, im->cap * sizeof *im->rows);
-	}
-	r.email = xstrdup(v[0]);
-	r.name = xstrdup(v[1]);
-	r.lang = xstrdup(v[2]);
-	im->rows[im->nrows++] = r;
+	/* an address is within the file, which is within the arena's ceiling */
+	im->seen[slot].off = (uint32_t)im->arena.len + 1;
+	im->seen[slot].line = (uint32_t)line;
+	if (buf_add(&im->arena, v[0], strlen(v[0]) + 1) < 0)
+		fatal("import: addresses over %zu bytes", FILE_MAX);
+	im->nrows++;
 	return 0;
 }
 
-/* send_rows - rows [from, to) of the import as one staging request */
+/* send_chunk - the rows in hand as one staging request */
 static int
-send_rows(cli_t *cli, const struct import *im, json_int_t id, size_t from, size_t to)
+send_chunk(struct import *im)
 {
-	json_t *rows = json_array();
-	buf_t regions;
+	json_t *rows = im->chunk;
 
-	buf_init(&regions, 64);
-	for (size_t i = from; i < to; i++) {
-		const struct row *r = &im->rows[i];
+	im->chunk = json_array();
+	return cli_admin(im->cli, json_pack("{s:s, s:I, s:o}", "op", "subscriber.import.rows",
+	    "import", im->id, "rows", rows), 1, NULL);
+}
 
-		buf_reset(&regions);
-		if (region_format(r->regions, &regions) < 0)
-			fatal("import: regions do not fit in 64 bytes");
-		json_array_append_new(rows, json_pack("[I, s, s, s, s]", (json_int_t)r->line,
-		    r->email, r->name, r->lang, buf_str(&regions)));
+/* send_cb - the second pass: every row (all checked) staged, a chunk of
+ * ADMIN_IMPORT_CHUNK a request; stops at the first request that fails */
+static int
+send_cb(size_t line, char **f, size_t nf, void *arg)
+{
+	struct import *im = arg;
+	const char *v[4];
+	unsigned regions;
+	buf_t canon;
+
+	if (!im->header_done) {
+		im->header_done = 1;
+		return 0;
 	}
-	buf_free(&regions);
-	return cli_admin(cli, json_pack("{s:s, s:I, s:o}", "op", "subscriber.import.rows",
-	    "import", id, "rows", rows), 1, NULL);
+	import_values(im, f, nf, v);
+	if (region_parse_list(v[3], &regions) < 0) {
+		cli_error("line %zu: changed since the check", line);
+		im->rc = EX_DATAERR;
+		return 1;
+	}
+	buf_init(&canon, 64);
+	if (region_format(regions, &canon) < 0)
+		fatal("import: regions do not fit in 64 bytes");
+	json_array_append_new(im->chunk, json_pack("[I, s, s, s, s]", (json_int_t)line,
+	    v[0], v[1], v[2], buf_str(&canon)));
+	buf_free(&canon);
+	if (json_array_size(im->chunk) == ADMIN_IMPORT_CHUNK &&
+	    (im->rc = send_chunk(im)) != EX_OK)
+		return 1;
+	return 0;
 }
 
 /* drop_import - the import's staged rows, a slice a request (so the
@@ -314,31 +357,135 @@ drop_import(cli_t *cli, json_int_t id)
 	}
 }
 
-/* subscriber_import - all rows or none: every bad row is reported first;
- * then begin, the rows in chunks, and one commit that applies them all */
-static int
-subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
+/* record_end - the end of the last whole record in data[0, len), just
+ * past a line feed outside quotes; 0 when there is none.  data starts at
+ * a record boundary, and each quote toggles the quoted state (a doubled
+ * one twice); a stray quote is csv_parse()'s error to report */
+static size_t
+record_end(const char *data, size_t len)
 {
-	struct import im = { { -1, -1, -1, -1 }, 0, NULL, 0, 0, 0, NULL, 0 };
-	json_t *reply = NULL;
-	json_int_t id = 0;
-	buf_t data, err;
-	int rc = EX_DATAERR;
+	size_t end = 0;
+	int quoted = 0;
 
-	buf_init(&data, FILE_MAX);
+	for (size_t i = 0; i < len; i++)
+		if (data[i] == '"')
+			quoted = !quoted;
+		else if (data[i] == '\n' && !quoted)
+			end = i + 1;
+	return end;
+}
+
+/*
+ * import_pass - the file through csv_parse_at() a piece of whole records
+ * at a time (PIECE, more for a longer record, PIECE_MAX at most), cb per
+ * record, so that no pass holds the file; "-" (stdin, which cannot be read
+ * twice) is read whole into *whole once.  EX_OK (also when cb stopped the
+ * walk), or EX_NOINPUT / EX_DATAERR with the error printed.
+ */
+static int
+import_pass(const char *path, buf_t *whole, csv_cb cb, struct import *im)
+{
+	FILE *fp = NULL;
+	char chunk[65536];
+	buf_t piece, err;
+	size_t line = 1, total = 0, end, n;
+	int rc = EX_DATAERR, eof = 0, r;
+
+	buf_init(&piece, PIECE_MAX);
 	buf_init(&err, 1024);
-	if (cli_read_all(path, &data) < 0) {
+	if (strcmp(path, "-") == 0) {
+		if (whole->len == 0 && cli_read_all(path, whole) < 0) {
+			rc = EX_NOINPUT;
+			goto out;
+		}
+		if (!utf8_valid(buf_str(whole), whole->len)) {
+			cli_error("%s: not UTF-8 text", path);
+			goto out;
+		}
+		if (csv_parse(buf_str(whole), whole->len, cb, im, &err) < 0) {
+			cli_error("%s: %s", path, buf_str(&err));
+			goto out;
+		}
+		rc = EX_OK;
+		goto out;
+	}
+	if ((fp = fopen(path, "rb")) == NULL) {
+		cli_error("tiedote: %s: %s", path, strerror(errno));
 		rc = EX_NOINPUT;
 		goto out;
 	}
-	if (!utf8_valid(buf_str(&data), data.len)) {
-		cli_error("%s: not UTF-8 text", path);
-		goto out;
+	for (;;) {
+		/* a piece, then on until it holds a whole record or the file ends */
+		end = 0;
+		while (!eof && (piece.len < PIECE || (end = record_end(piece.data,
+		    piece.len)) == 0)) {
+			if ((n = fread(chunk, 1, sizeof chunk, fp)) == 0) {
+				if (ferror(fp)) {
+					cli_error("tiedote: %s: read error", path);
+					goto out;
+				}
+				eof = 1;
+				break;
+			}
+			if ((total += n) > FILE_MAX) {
+				cli_error("tiedote: %s: larger than %zu bytes", path, FILE_MAX);
+				goto out;
+			}
+			if (buf_add(&piece, chunk, n) < 0) {
+				cli_error("%s: line %zu: a record longer than %zu bytes", path, line,
+				    PIECE_MAX);
+				goto out;
+			}
+		}
+		if (eof)
+			end = piece.len;
+		else if (end == 0)
+			end = record_end(piece.data, piece.len);
+		if (end == 0)
+			break;
+		/* a piece ends at a line feed: no character is cut */
+		if (!utf8_valid(piece.data, end)) {
+			cli_error("%s: not UTF-8 text", path);
+			goto out;
+		}
+		if ((r = csv_parse_at(piece.data, end, line, cb, im, &err)) < 0) {
+			cli_error("%s: %s", path, buf_str(&err));
+			goto out;
+		}
+		if (r > 0)
+			break;
+		for (size_t i = 0; i < end; i++)
+			line += piece.data[i] == '\n';
+		memmove(piece.data, piece.data + end, piece.len - end);
+		buf_truncate(&piece, piece.len - end);
+		if (eof && piece.len == 0)
+			break;
 	}
-	if (csv_parse(buf_str(&data), data.len, import_cb, &im, &err) < 0) {
-		cli_error("%s: %s", path, buf_str(&err));
+	rc = EX_OK;
+out:
+	if (fp)
+		fclose(fp);
+	buf_free(&piece);
+	buf_free(&err);
+	return rc;
+}
+
+/* subscriber_import - all rows or none: every bad row is reported first;
+ * then begin, the rows in chunks (parsed again), and one commit that
+ * applies them all */
+static int
+subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
+{
+	struct import im = { .col = { -1, -1, -1, -1 }, .cli = cli, .rc = EX_OK };
+	json_t *reply = NULL;
+	buf_t data;
+	int rc = EX_DATAERR;
+
+	buf_init(&data, FILE_MAX);
+	buf_init(&im.arena, FILE_MAX);
+	if ((rc = import_pass(path, &data, check_cb, &im)) != EX_OK)
 		goto out;
-	}
+	rc = EX_DATAERR;
 	if (!im.header_done && im.errors == 0) {
 		cli_error("%s: empty file (expected a header: email,name,lang,regions)", path);
 		goto out;
@@ -348,18 +495,25 @@ subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 		    im.errors == 1 ? "" : "s");
 		goto out;
 	}
+	/* checked: the addresses are not needed to send */
+	free(im.seen);
+	im.seen = NULL;
+	buf_free(&im.arena);
+	buf_init(&im.arena, FILE_MAX);
 	if ((rc = cli_admin(cli, json_pack("{s:s}", "op", "subscriber.import.begin"), 1,
 	    &reply)) != EX_OK)
 		goto out;
-	id = json_integer_value(json_object_get(reply, "import"));
+	im.id = json_integer_value(json_object_get(reply, "import"));
 	json_decref(reply);
 	reply = NULL;
-	for (size_t i = 0; i < im.nrows; i += ADMIN_IMPORT_CHUNK)
-		if ((rc = send_rows(cli, &im, id, i, i + ADMIN_IMPORT_CHUNK < im.nrows ?
-		    i + ADMIN_IMPORT_CHUNK : im.nrows)) != EX_OK)
-			goto abort;
+	im.header_done = 0;
+	im.chunk = json_array();
+	/* a file changed since its check fails here, before the commit */
+	if ((rc = import_pass(path, &data, send_cb, &im)) != EX_OK || (rc = im.rc) != EX_OK ||
+	    (json_array_size(im.chunk) > 0 && (rc = send_chunk(&im)) != EX_OK))
+		goto abort;
 	if ((rc = cli_admin(cli, json_pack("{s:s, s:I, s:b, s:b}", "op",
-	    "subscriber.import.commit", "import", id, "resubscribe", resubscribe,
+	    "subscriber.import.commit", "import", im.id, "resubscribe", resubscribe,
 	    "dry_run", dry_run), 1, &reply)) != EX_OK)
 		goto abort;
 	if (cli->json) {
@@ -374,24 +528,19 @@ subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 		    (long long)json_integer_value(json_object_get(reply, "unchanged")),
 		    (long long)json_integer_value(json_object_get(reply, "kept_unsubscribed")));
 	/* applied: its staged rows go now (else when it expires) */
-	drop_import(cli, id);
+	drop_import(cli, im.id);
 	goto out;
 abort:
 	cli_error("tiedote: %s: nothing imported", path);
 	/* what was staged is dropped now, not only when it expires */
 	if (rc != EX_UNAVAILABLE)
-		drop_import(cli, id);
+		drop_import(cli, im.id);
 out:
 	json_decref(reply);
-	for (size_t i = 0; i < im.nrows; i++) {
-		free(im.rows[i].email);
-		free(im.rows[i].name);
-		free(im.rows[i].lang);
-	}
-	free(im.rows);
+	json_decref(im.chunk);
 	free(im.seen);
+	buf_free(&im.arena);
 	buf_free(&data);
-	buf_free(&err);
 	return rc;
 }
 

@@ -50,6 +50,25 @@ TEST(quoting_line_ends_and_bom)
 	buf_free(&err);
 }
 
+/* a piece of a file read in pieces: the file's lines, and a BOM is only
+ * skipped on line 1 (elsewhere it is text) */
+TEST(a_piece_counts_from_its_first_line)
+{
+	const char data[] = "\xef\xbb\xbf" "a@thl.fi,\"two\nlines\"\nb@thl.fi,x\n";
+	struct rec r = { 0 };
+	buf_t err;
+
+	buf_init(&err, 256);
+	CHECK(csv_parse_at(data, sizeof data - 1, 1001, collect, &r, &err) == 0);
+	CHECK(r.n == 2);
+	CHECK(r.line[0] == 1001);
+	CHECK(r.line[1] == 1003);
+	CHECK_STR(r.f[0][0], "\xef\xbb\xbf" "a@thl.fi");
+	CHECK(csv_parse_at("a\nc,d\"e\n", 8, 41, collect, &r, &err) == -1);
+	CHECK_STR(buf_str(&err), "line 42: quote inside an unquoted field");
+	buf_free(&err);
+}
+
 TEST(malformed_files_name_the_line)
 {
 	static const struct { const char *data, *msg; } bad[] = {
@@ -91,6 +110,7 @@ int
 main(void)
 {
 	RUN(quoting_line_ends_and_bom);
+	RUN(a_piece_counts_from_its_first_line);
 	RUN(malformed_files_name_the_line);
 	RUN(nul_and_huge_fields_refused);
 	return TEST_DONE();
