@@ -19,6 +19,13 @@
  * and a revision fit with room to spare */
 #define REPLY_OK_MAX	256
 
+/* the reply queue to one producer, in messages.  ZeroMQ learns what the
+ * peer's side has taken off a queue only every half high-water mark, so
+ * with its default of 1,000 a pipelining producer loses replies with as
+ * few as 500 requests in flight; 4,000 keeps the 1,000 that
+ * queue/README.md allows with room to spare */
+#define REPLY_HWM	4000
+
 /* one request of a batch: where to reply, and what */
 struct req {
 	zmq_msg_t identity;
@@ -165,7 +172,7 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	/* ZeroMQ drops a frame this large before we see it; smaller oversize
 	 * requests reach the validator and get a "too_large" reply */
 	int64_t hard_max = (int64_t)conf->max_event_size * 4;
-	int linger = 1000;
+	int linger = 1000, hwm = REPLY_HWM, mandatory = 1;
 
 	in->store = store;
 	in->max_size = (size_t)conf->max_event_size;
@@ -173,7 +180,10 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	in->batch = xcalloc((size_t)in->batch_max, sizeof *in->batch);
 	if ((in->sock = zmq_socket(zctx, ZMQ_ROUTER)) == NULL ||
 	    zmq_setsockopt(in->sock, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) < 0 ||
-	    zmq_setsockopt(in->sock, ZMQ_LINGER, &linger, sizeof linger) < 0) {
+	    zmq_setsockopt(in->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+	    zmq_setsockopt(in->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) < 0 ||
+	    /* a reply that cannot be queued fails instead of vanishing */
+	    zmq_setsockopt(in->sock, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory) < 0) {
 		buf_notef(err, "intake: socket: %s", zmq_strerror(zmq_errno()));
 		intake_close(in);
 		return NULL;
@@ -369,7 +379,7 @@ failed:
 static int
 intake_process(intake_t *in)
 {
-	int n = 0, rc = 0;
+	int n = 0, rc = 0, full = 0;
 
 	while (n < in->batch_max && (rc = recv_request(in, &in->batch[n])) > 0)
 		n++;
@@ -377,17 +387,25 @@ intake_process(intake_t *in)
 	for (int i = 0; i < n; i++) {
 		struct req *r = &in->batch[i];
 
-		/* delivery to a vanished peer fails silently: it will retry */
 		if (!r->drop) {
-			zmq_msg_send(&r->identity, in->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-			zmq_send(in->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-			zmq_send(in->sock, r->reply, strlen(r->reply), ZMQ_DONTWAIT);
+			/* the worker never waits on a producer: a peer gone
+			 * (EHOSTUNREACH) or past its queue (EAGAIN) loses the
+			 * reply, and resends on its timeout, as queue/README.md
+			 * says; once the routing frame fails, the rest is not sent */
+			if (zmq_msg_send(&r->identity, in->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
+				zmq_send(in->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+				zmq_send(in->sock, r->reply, strlen(r->reply), ZMQ_DONTWAIT);
+			} else if (zmq_errno() == EAGAIN)
+				full++;
 			metrics_event(in->metrics, r->code);
 		}
 		zmq_msg_close(&r->identity);
 		reply_free(r);
 		json_decref(r->event);
 	}
+	if (full)
+		log_warn("intake: %d replies not sent: a producer has more than its"
+		    " reply queue (%d) in flight", full, REPLY_HWM);
 	return n > 0 || rc == 0 ? n : -1;
 }
 

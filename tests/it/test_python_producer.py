@@ -58,6 +58,33 @@ def raw_request(endpoint, frames, socket_type, timeout=30):
         s.close()
 
 
+def pipelined(endpoint, template, total, in_flight, prefix, timeout_ms=30000):
+    """Keep `in_flight` requests outstanding on one DEALER until `total`
+    were sent; returns (replies "ok", ids with no reply in `timeout_ms`).
+    A reply that never comes ends the run: that is the failure looked for."""
+    import zmq
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(endpoint)
+    pending, sent, ok = set(), 0, 0
+    try:
+        while sent < total or pending:
+            while sent < total and len(pending) < in_flight:
+                ev_id = "%s%d" % (prefix, sent)
+                s.send_multipart([b"", dumps(dict(template, id=ev_id))])
+                pending.add(ev_id)
+                sent += 1
+            if not s.poll(timeout_ms):
+                break
+            rep = json.loads(s.recv_multipart()[-1])
+            pending.discard(rep.get("id"))
+            ok += rep.get("status") == "ok"
+    finally:
+        s.close()
+    return ok, sorted(pending)
+
+
 def last_frame_reply(frames):
     """Parse the JSON reply in the last frame (how an error to a badly framed
     request comes back is not specified beyond 'one JSON object')."""
@@ -216,6 +243,18 @@ def body(r):
     r.check(result.get("elapsed", 0) >= 2.0, "…and the reply came only after the worker started",
             result)
     late.stop()
+
+    # --- pipelining: 1,000 in flight, as section 1 allows ---------------------
+    for batch_max in ("256", "1024"):
+        piped = harness.Tiedoted(extra_args=["-o", "intake.batch_max=" + batch_max])
+        piped.start()
+        got, missing = pipelined(piped.endpoint, dict(news, id=None), 20000, 1000,
+                                 "pipe-%s-" % batch_max)
+        r.check(got == 20000 and not missing,
+                "a DEALER with 1,000 requests in flight gets all 20,000 replies"
+                " (intake.batch_max %s)" % batch_max,
+                "%d replies; %d ids without one, e.g. %s" % (got, len(missing), missing[:3]))
+        piped.stop()
 
     # --- giving up ------------------------------------------------------------
     t0 = time.monotonic()
