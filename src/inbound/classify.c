@@ -9,6 +9,9 @@
  * in a fixed order, then from the RFC 3463 status.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -227,14 +230,17 @@ static const struct rule {
 	{ R_FILTERED, p_filtered }, { R_CONTENTERROR, p_content },
 };
 
-/* lower-cased copy (ASCII only; UTF-8 bytes kept) */
+/* lower-cased copy (ASCII only; UTF-8 bytes kept), cut at out's ceiling */
 static void
 lower(const char *s, size_t n, buf_t *out)
 {
 	buf_reset(out);
-	for (size_t i = 0; i < n; i++)
-		if (buf_addc(out, (char)tolower((unsigned char)s[i])) < 0)
-			break;
+	if (n > out->max)
+		n = out->max;
+	if (buf_add(out, s, n) < 0)
+		return;
+	for (size_t i = 0; i < out->len; i++)
+		out->data[i] = (char)tolower((unsigned char)out->data[i]);
 }
 
 static void squeeze(const char *, size_t, buf_t *);
@@ -259,22 +265,105 @@ after_data(const char *t)
 	return yes;
 }
 
+/*
+ * The phrase index: every phrase of rules[] filed under its first two
+ * bytes, built once (pthread_once) and read-only after.  rule_match()
+ * reads the lower-cased text once and, at each byte pair, tries only the
+ * phrases that begin with it (one or two, mostly) and belong to a rule
+ * before the best found so far: one pass, not one strstr() per phrase
+ * (hundreds of scans of the whole notification text per recipient, which
+ * was the classifier's main cost).
+ */
+#define PHRASES_MAX	1024	/* phrases of all rules together */
+#define PAIRS		65536	/* first-two-byte keys */
+
+static struct phrase {
+	const char *p;
+	unsigned len;
+	unsigned rule;		/* index into rules[]: lower wins */
+} phrases[PHRASES_MAX];
+/* phrases[] of the pair k: [phrase_first[k], phrase_first[k + 1]) */
+static uint16_t phrase_first[PAIRS + 1];
+static unsigned char lc[256];		/* tolower() of every byte */
+static pthread_once_t phrase_once = PTHREAD_ONCE_INIT;
+
+static unsigned
+pair(const char *p)
+{
+	return (unsigned)(unsigned char)p[0] << 8 | (unsigned char)p[1];
+}
+
+static void
+phrase_index(void)
+{
+	static uint16_t count[PAIRS];
+	size_t n = 0;
+
+	for (int c = 0; c < 256; c++)
+		lc[c] = (unsigned char)tolower(c);
+
+	for (size_t i = 0; i < NELEM(rules); i++)
+		for (const char *const *p = rules[i].phrases; *p; p++) {
+			/* a rule table with a phrase under two bytes, or more
+			 * than PHRASES_MAX: a build error, caught by any test */
+			if (strlen(*p) < 2 || ++n > PHRASES_MAX)
+				abort();
+			count[pair(*p)]++;
+		}
+	n = 0;
+	for (size_t k = 0; k < PAIRS; k++) {
+		phrase_first[k] = (uint16_t)n;
+		n += count[k];
+		count[k] = 0;
+	}
+	phrase_first[PAIRS] = (uint16_t)n;
+	for (size_t i = 0; i < NELEM(rules); i++)
+		for (const char *const *p = rules[i].phrases; *p; p++) {
+			unsigned k = pair(*p);
+			struct phrase *e = &phrases[phrase_first[k] + count[k]++];
+
+			e->p = *p;
+			e->len = (unsigned)strlen(*p);
+			e->rule = (unsigned)i;
+		}
+}
+
+/* the first rule (in rules[] order) one of whose phrases is in [t, t+n),
+ * read as lower case (ASCII; other bytes as they are): its index, or
+ * NELEM(rules).  Lower-cased as it goes: no copy */
+static size_t
+rule_match(const char *t, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)t;
+	unsigned best = NELEM(rules);
+
+	pthread_once(&phrase_once, phrase_index);
+	for (size_t i = 0; i + 1 < n && best > 0; i++) {
+		unsigned k = (unsigned)lc[u[i]] << 8 | lc[u[i + 1]], end = phrase_first[k + 1];
+
+		for (unsigned e = phrase_first[k]; e < end; e++) {
+			const struct phrase *f = &phrases[e];
+			unsigned j = 2;
+
+			if (f->rule >= best || f->len > n - i)
+				continue;
+			while (j < f->len && lc[u[i + j]] == (unsigned char)f->p[j])
+				j++;
+			if (j == f->len)
+				best = f->rule;
+		}
+	}
+	return best;
+}
+
+/* the reason of the first 2 KB of text (a diagnostic, or the head of a
+ * notification) */
 static enum classify_reason
 reason_from_text(const char *text)
 {
-	buf_t l;
-	enum classify_reason r = R_UNDEFINED;
+	size_t i = rule_match(text, strnlen(text, CLASSIFY_DIAG_MAX * 2));
 
-	buf_init(&l, CLASSIFY_DIAG_MAX * 2);
-	lower(text, strlen(text), &l);
-	for (size_t i = 0; i < NELEM(rules) && r == R_UNDEFINED; i++)
-		for (const char *const *p = rules[i].phrases; *p; p++)
-			if (strstr(buf_str(&l), *p)) {
-				r = rules[i].r;
-				break;
-			}
-	buf_free(&l);
-	return r;
+	return i < NELEM(rules) ? rules[i].r : R_UNDEFINED;
 }
 
 /* the RFC 3463 status's reason, where the detail says one */
@@ -446,20 +535,31 @@ static void
 squeeze(const char *s, size_t n, buf_t *out)
 {
 	int space = out->len > 0;
+	size_t room = out->max - out->len, w;
 
+	/* at most n bytes are added, never past the ceiling: reserved once,
+	 * written in place */
+	if (room > n)
+		room = n;
+	if (room == 0 || buf_reserve(out, room) < 0)
+		return;
+	w = out->len;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (isspace(c) || c < 0x20) {
-			space = out->len > 0;
+			space = w > 0;
 			continue;
 		}
-		if (space && buf_addc(out, ' ') < 0)
-			return;
+		if (w + (space ? 2 : 1) > out->len + room)
+			break;
+		if (space)
+			out->data[w++] = ' ';
 		space = 0;
-		if (buf_addc(out, (char)c) < 0)
-			return;
+		out->data[w++] = (char)c;
 	}
+	out->len = w;
+	out->data[w] = '\0';
 }
 
 /* header block end: offset just past the empty line, or len */
@@ -789,9 +889,81 @@ unfold(buf_t *d)
 	d->data[w] = '\0';
 }
 
+/*
+ * around - the text around a recipient (the whole notification, on one
+ * line) that judge() reads when the recipient's own diagnostic is mute.
+ * It is the same for every recipient of a report, so what is read from it
+ * is worked out once, when first asked, not once per recipient.
+ */
+struct around {
+	const char *s;		/* NUL-terminated, or NULL */
+	int	 reason;	/* reason_from_text(s); -1: not yet */
+	int	 temp;		/* temporary(s); -1: not yet */
+	int	 when;		/* after_data(s); -1: not yet */
+	int	 reply;		/* find_reply(s); -1: not yet */
+	int	 has_status;	/* find_status(s); -1: not yet */
+	char	 status[16];
+};
+
 static void
-judge(classify_rcpt_t *x, const char *around)
+around_init(struct around *a, const char *s)
 {
+	memset(a, 0, sizeof *a);
+	a->s = s;
+	a->reason = a->temp = a->when = a->reply = a->has_status = -1;
+}
+
+static enum classify_reason
+around_reason(struct around *a)
+{
+	if (a->reason < 0)
+		a->reason = (int)reason_from_text(a->s);
+	return (enum classify_reason)a->reason;
+}
+
+static int
+around_temporary(struct around *a)
+{
+	if (a == NULL || a->s == NULL)
+		return 0;
+	if (a->temp < 0)
+		a->temp = temporary(a->s);
+	return a->temp;
+}
+
+static int
+around_after_data(struct around *a)
+{
+	if (a->when < 0)
+		a->when = after_data(a->s);
+	return a->when;
+}
+
+static int
+around_reply(struct around *a)
+{
+	if (a->reply < 0)
+		a->reply = find_reply(a->s, a->s + strlen(a->s));
+	return a->reply;
+}
+
+/* the first enhanced status of the text into out: 1, or 0 when none */
+static int
+around_status(struct around *a, char *out, size_t max)
+{
+	if (a->has_status < 0)
+		a->has_status = find_status(a->s, a->s + strlen(a->s), a->status,
+		    sizeof a->status);
+	if (!a->has_status)
+		return 0;
+	snprintf(out, max, "%s", a->status);
+	return 1;
+}
+
+static void
+judge(classify_rcpt_t *x, struct around *a)
+{
+	const char *around = a ? a->s : NULL;
 	enum classify_reason byst;
 	const char *d;
 
@@ -810,8 +982,7 @@ judge(classify_rcpt_t *x, const char *around)
 	if (strcmp(x->status + 1, ".0.0") == 0 && x->diag.len == 0 && around) {
 		char better[sizeof x->status];
 
-		if (find_status(around, around + strlen(around), better, sizeof better) &&
-		    better[0] == x->status[0])
+		if (around_status(a, better, sizeof better) && better[0] == x->status[0])
 			memcpy(x->status, better, sizeof better);
 	}
 	if (x->replycode == 0)
@@ -830,16 +1001,11 @@ judge(classify_rcpt_t *x, const char *around)
 			x->reason = byst;
 	}
 	if (x->reason == R_UNDEFINED && around && *around) {
-		classify_rcpt_t tmp;
-
-		x->reason = reason_from_text(around);
-		if (x->status[0] == '\0') {
-			memset(&tmp, 0, sizeof tmp);
-			find_status(around, around + strlen(around), x->status,
-			    sizeof x->status);
-		}
+		x->reason = around_reason(a);
+		if (x->status[0] == '\0')
+			around_status(a, x->status, sizeof x->status);
 		if (x->replycode == 0)
-			x->replycode = find_reply(around, around + strlen(around));
+			x->replycode = around_reply(a);
 	}
 	if (x->reason == R_UNDEFINED)
 		x->reason = byst;
@@ -848,13 +1014,13 @@ judge(classify_rcpt_t *x, const char *around)
 	 * pipelines RCPT and reports its refusals after DATA, with 5.1.1 or
 	 * 5.0.0: those stay unknown users) */
 	if (x->reason == R_USERUNKNOWN && byst != R_USERUNKNOWN && around) {
-		int when = after_data(around);
+		int when = around_after_data(a);
 
 		if (when == 2 || (when == 1 && (byst == R_FILTERED || x->status[0] == '\0')))
 			x->reason = R_FILTERED;
 	}
 	if (x->status[0] == '\0') {
-		status_from_reason(x->reason, x->replycode / 100 == 4 || temporary(around),
+		status_from_reason(x->reason, x->replycode / 100 == 4 || around_temporary(a),
 		    x->status, sizeof x->status);
 		x->derived = 1;
 	}
@@ -892,6 +1058,9 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 	const char *s = buf_str(&c->dsn), *end = s + c->dsn.len;
 	buf_t v, diag;
 	int any = 0, local;
+	struct around text;
+
+	around_init(&text, buf_str(&c->text));
 
 	buf_init(&v, VALUE_MAX);
 	buf_init(&diag, VALUE_MAX);
@@ -940,7 +1109,7 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 		if (hdr_get(s, glen, "X-Postfix-Diagnostic", 0, &v) && x->diag.len == 0)
 			squeeze(buf_str(&v), v.len, &x->diag);
 		/* the notification text speaks for a mute DSN */
-		judge(x, buf_str(&c->text));
+		judge(x, &text);
 		if (strncmp(action, "delayed", 7) == 0 && x->reason == R_UNDEFINED)
 			x->reason = R_EXPIRED;
 		if (local && x->reason != R_MAILBOXFULL) {
@@ -1030,7 +1199,8 @@ scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
 	const char *skip[3] = { self_from, self_to, orig_from };
 	const char *s = buf_str(text), *end, *p;
 	size_t pos[CLASSIFY_RCPT_MAX];
-	buf_t v;
+	buf_t v, whole;
+	struct around all;
 
 	buf_init(&v, VALUE_MAX);
 	if (hdr_get(hdrs, hlen, "From", 0, &v))
@@ -1072,6 +1242,11 @@ scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
 		add_rcpt(r, orig_to);
 	if (r->nrcpt == 0)
 		add_rcpt(r, "");
+	/* the whole text on one line, what every recipient's judge reads
+	 * when its own diagnostic is mute */
+	buf_init(&whole, VALUE_MAX);
+	squeeze(s, (size_t)(end - s), &whole);
+	around_init(&all, buf_str(&whole));
 	/* each recipient's diagnostic: the text from its first mention to the
 	 * next one's (or NEAR_MAX bytes) */
 	for (size_t i = 0; i < r->nrcpt; i++) {
@@ -1090,10 +1265,9 @@ scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
 		if (to - from > NEAR_MAX)
 			to = from + NEAR_MAX;
 		squeeze(s + from, to - from, &r->rcpt[i].diag);
-		buf_reset(&v);
-		squeeze(s, (size_t)(end - s), &v);
-		judge(&r->rcpt[i], buf_str(&v));
+		judge(&r->rcpt[i], &all);
 	}
+	buf_free(&whole);
 	buf_free(&v);
 }
 
@@ -1163,7 +1337,14 @@ ses(classify_report_t *r, const char *s, size_t n)
 				find_status(st, st + strlen(st), x->status, sizeof x->status);
 			if (dc)
 				squeeze(dc, strlen(dc), &x->diag);
-			judge(x, json_string_value(json_object_get(b, "bounceSubType")));
+			{
+				const char *bst = json_string_value(json_object_get(b,
+				    "bounceSubType"));
+				struct around a;
+
+				around_init(&a, bst ? bst : "");
+				judge(x, &a);
+			}
 			if (sub && strcmp(sub, "Transient") == 0)
 				x->hard = 0;
 		}
