@@ -5,8 +5,8 @@
  * a DSN's groups, an ARF report, the returned original's) are read here,
  * since they are simple "Name: value" lines with folding and libetpan's
  * typed fields would only have to be flattened again.  Reasons come from
- * phrase lists (ours, written from what servers are seen to say) tried
- * in a fixed order, then from the RFC 3463 status.
+ * decide(): the RFC 3463 status, the SMTP command and the phrase lists
+ * (ours) in Sisimai's order of checks.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -87,10 +87,9 @@ reason_hard(enum classify_reason r, const char *status, int replycode)
 
 /* --- phrases --------------------------------------------------------------- */
 
-/* tried in this order on the lower-cased diagnostic; the first list with a
- * phrase in it gives the reason.  The order settles overlaps: a sender's
- * IP on a block list is "blocked" even when the reply also says
- * "rejected"; a mailbox that is full is not "unknown" */
+/* the words of each reason, ours (written from what servers are seen to
+ * say), matched case-insensitively anywhere in a diagnostic; which
+ * reason wins when several match is decide()'s, not this order */
 static const char *const p_virus[] = { "virus", "malware", "infected", "trojan", NULL };
 /* a block list names the sender's IP: before "spam", which such a reply
  * often says too */
@@ -104,7 +103,8 @@ static const char *const p_ptr[] = { "ptr record", "reverse dns", "reverse looku
 	"no ptr", "rdns", "reverse hostname", "cannot find your hostname",
 	"resolve your address", "not resolve", "reverse-lookup", "forward dns",
 	"ptr lookup", "name lookup failed", NULL };
-static const char *const p_reput[] = { "reputation", "low sender score", NULL };
+static const char *const p_reput[] = { "reputation", "low sender score",
+	"user complaints", NULL };
 static const char *const p_auth[] = { "spf", "dkim", "dmarc", "sender policy framework",
 	"not designate", "authentication failed", "sender id", NULL };
 static const char *const p_blocked[] = { "blacklist", "blocklist", "block list",
@@ -113,7 +113,7 @@ static const char *const p_blocked[] = { "blacklist", "blocklist", "block list",
 	"your ip", "your ip address", "has been blocked", "you have been blocked",
 	"access denied", "is blocked", "blocked using", "blocked by", "banned",
 	"not allowed to send", "connections from", "sender ip", "host rejected",
-	"refused to talk", "poor reputation", "not accepting connections", "dynamic ip", "dialup", "dial-up", NULL };
+	"refused to talk", "poor reputation", "smtp server of your isp", "not accepting connections", "dynamic ip", "dialup", "dial-up", NULL };
 static const char *const p_relay[] = { "relay access denied", "relaying denied",
 	"not permitted to relay", "unable to relay", "relay not permitted",
 	"relaying not allowed", "we do not relay", "no relaying", "relay denied",
@@ -140,7 +140,7 @@ static const char *const p_suspend[] = { "disabled", "suspended", "inactive",
 	"not active", "deactivated", "account is locked", "account has been locked",
 	"mailbox is frozen", "expired account", "account expired", "no longer active",
 	"temporarily unavailable", "closed", NULL };
-static const char *const p_moved[] = { "has moved", "moved to", "changed address",
+static const char *const p_moved[] = { "has moved", "not our customer", "moved to", "changed address",
 	"new address", "no longer with", NULL };
 static const char *const p_notaccept[] = { "does not accept mail", "null mx",
 	"nullmx", "not accept any mail", "no smtp service", "no mx",
@@ -158,7 +158,7 @@ static const char *const p_user[] = { "user unknown", "unknown user", "no such u
 	"no such mailbox", "invalid mailbox", "mailbox unavailable", "unknown local part",
 	"unknown address", "address unknown", "bad destination mailbox", "recipnotfound",
 	"unknown or illegal alias", "no such account", "account not found",
-	"not our customer", "unknown mailbox", "mailbox does not", "addressee unknown",
+	"unknown mailbox", "mailbox does not", "addressee unknown",
 	"no such person", "recipient no longer", "user doesn't", "user does not",
 	"invalid address", "unknown account", "no account", "is not a valid",
 	"not a valid user", "mailbox unknown", "no valid recipients",
@@ -168,7 +168,7 @@ static const char *const p_user[] = { "user unknown", "unknown user", "no such u
 static const char *const p_rejected[] = { "sender rejected", "sender address rejected",
 	"sender unknown", "domain of sender", "sender domain", "envelope sender",
 	"from address", "sender verify failed", "sender verification", "bad sender",
-	"return path", "after mail from", "in reply to mail from", "invalid sender",
+	"return path", "invalid sender",
 	"sender denied", "purported responsible address", NULL };
 static const char *const p_expired[] = { "expired", "retry time", "too long",
 	"timed out", "time out", "timeout", "could not be delivered within",
@@ -176,13 +176,9 @@ static const char *const p_expired[] = { "expired", "retry time", "too long",
 	"has not been delivered", "delayed", "retry period", "queue",
 	"will be retried", "all hosts have been failing", "did not accept our requests", NULL };
 /* a name lookup that failed for now, not a name that does not exist */
-static const char *const p_dns[] = { "name service error", "try again",
+static const char *const p_dns[] = { "name service error", "not found, try again",
 	"dns query failed", "temporary lookup failure", "dns lookup failure", NULL };
-/* the address was taken at RCPT and refused after the message (Sisimai's
- * reading too): a filter, not an unknown user */
-static const char *const p_afterdata[] = { "end of data",
-	"after data", "in reply to data", NULL };
-static const char *const p_net[] = { "network", "connection refused",
+static const char *const p_net[] = { "network",
 	"host unreachable", "unreachable", "mail loop", "loops back",
 	"routing loop", "too many hops", "hop count", "lost connection",
 	"connection reset", "broken pipe", NULL };
@@ -190,9 +186,9 @@ static const char *const p_mailer[] = { "x-unix", "command output", "procmail",
 	"mailer error", "exit status", "pipe to", "command died", "program error",
 	"local delivery failed", NULL };
 static const char *const p_syserr[] = { "system error", "internal error",
-	"server error", "local error", "configuration error", "temporary failure",
-	"temporary error", "resources temporarily", "service unavailable",
-	"system problem", "currently unavailable", NULL };
+	"server error", "local error", "configuration error", "temporary local problem",
+	"resources temporarily", "system problem", "mail system error",
+	"service currently unavailable", NULL };
 static const char *const p_security[] = { "authentication required",
 	"tls required", "starttls", "encryption required", "must issue a starttls",
 	"requires authentication", "certificate", "unauthenticated", NULL };
@@ -201,13 +197,14 @@ static const char *const p_syntax[] = { "syntax error", "command unrecognized",
 static const char *const p_rfc[] = { "rfc 5322", "rfc5322", "rfc 2822", "rfc2822",
 	"rfc 822", "not rfc compliant", "duplicate header", "multiple from",
 	"message-id header", "multiple addresses in from", NULL };
-static const char *const p_content[] = { "content", "mime", "attachment",
-	"improper header", "header error", NULL };
-static const char *const p_policy[] = { "policy", "prohibited", "not allowed",
-	"security issue",
-	"not permitted", NULL };
-static const char *const p_filtered[] = { "filtered", "filter", "rejected by recipient",
-	"delivery not authorized", "not authorized", "refused", "restricted",
+static const char *const p_content[] = { "content rejected", "invalid mime",
+	"mime complexity", "binary content", "8-bit data", "improper header",
+	"header error", "attachment", NULL };
+static const char *const p_policy[] = { "policy", "prohibited", "security issue",
+	"its content presents",
+	NULL };
+static const char *const p_filtered[] = { "filtered", "rejected by recipient",
+	"delivery not authorized", "not authorized", "restricted",
 	"recipient has blocked", "blocked by recipient", "do not accept", NULL };
 static const char *const p_limit[] = { "too many recipients", "recipient limit",
 	"reciplimit", "exceeds the limit", "limit exceeded", NULL };
@@ -244,26 +241,6 @@ lower(const char *s, size_t n, buf_t *out)
 }
 
 static void squeeze(const char *, size_t, buf_t *);
-
-/* after_data - the text says the refusal answered the message, not RCPT:
- * 2 when in words ("end of DATA": Postfix, Exim), 1 when a transcript's
- * DATA drew the 5xx (which sendmail also shows for a pipelined RCPT), 0 */
-static int
-after_data(const char *t)
-{
-	buf_t sq;
-	int yes = 0;
-
-	for (const char *const *p = p_afterdata; *p && !yes; p++)
-		yes = strcasestr(t, *p) != NULL;
-	if (yes || strcasestr(t, ">>> DATA") == NULL)
-		return yes ? 2 : 0;
-	buf_init(&sq, TEXT_MAX);
-	squeeze(t, strlen(t), &sq);
-	yes = strcasestr(buf_str(&sq), ">>> DATA <<< 5") != NULL;
-	buf_free(&sq);
-	return yes;
-}
 
 /*
  * The phrase index: every phrase of rules[] filed under its first two
@@ -328,76 +305,240 @@ phrase_index(void)
 		}
 }
 
-/* the first rule (in rules[] order) one of whose phrases is in [t, t+n),
- * read as lower case (ASCII; other bytes as they are): its index, or
- * NELEM(rules).  Lower-cased as it goes: no copy */
-static size_t
-rule_match(const char *t, size_t n)
+#define HAS(m, r)	(((m) >> (r)) & 1)
+#define B_BLOCKLIST	(R_N + 1)	/* a block list named: the sender's IP, not its mail */
+
+/* the reasons (bit 1 << reason) any of whose phrases is in the first 2 KB
+ * of text, and B_BLOCKLIST: every rule's lists in one pass */
+static uint64_t
+reason_mask(const char *text)
 {
-	const unsigned char *u = (const unsigned char *)t;
-	unsigned best = NELEM(rules);
+	const unsigned char *u = (const unsigned char *)text;
+	size_t n = strnlen(text, CLASSIFY_DIAG_MAX * 2);
+	uint64_t m = 0;
 
 	pthread_once(&phrase_once, phrase_index);
-	for (size_t i = 0; i + 1 < n && best > 0; i++) {
+	for (size_t i = 0; i + 1 < n; i++) {
 		unsigned k = (unsigned)lc[u[i]] << 8 | lc[u[i + 1]], end = phrase_first[k + 1];
 
 		for (unsigned e = phrase_first[k]; e < end; e++) {
 			const struct phrase *f = &phrases[e];
 			unsigned j = 2;
 
-			if (f->rule >= best || f->len > n - i)
+			if (f->len > n - i)
 				continue;
 			while (j < f->len && lc[u[i + j]] == (unsigned char)f->p[j])
 				j++;
 			if (j == f->len)
-				best = f->rule;
+				m |= (uint64_t)1 << rules[f->rule].r |
+				    (uint64_t)(rules[f->rule].phrases == p_blocklist) << B_BLOCKLIST;
 		}
 	}
-	return best;
+	return m;
 }
 
-/* the reason of the first 2 KB of text (a diagnostic, or the head of a
- * notification) */
-static enum classify_reason
-reason_from_text(const char *text)
-{
-	size_t i = rule_match(text, strnlen(text, CLASSIFY_DIAG_MAX * 2));
 
-	return i < NELEM(rules) ? rules[i].r : R_UNDEFINED;
+/* the SMTP command a reply answered, as a transcript or a server's words
+ * name it (the last one named: a session goes forward) */
+enum smtp_cmd { CMD_NONE, CMD_CONN, CMD_HELO, CMD_STARTTLS, CMD_AUTH, CMD_MAIL, CMD_RCPT,
+	CMD_DATA, CMD_QUIT };
+
+static enum smtp_cmd
+smtp_command(const char *t)
+{
+	/* upper case as servers write them; "end of data" in any case */
+	static const struct { const char *w; enum smtp_cmd c; int ci; } words[] = {
+		{ "HELO", CMD_HELO, 0 }, { "EHLO", CMD_HELO, 0 }, { "STARTTLS", CMD_STARTTLS, 0 },
+		{ "AUTH ", CMD_AUTH, 0 }, { "MAIL F", CMD_MAIL, 0 }, { "MAIL:", CMD_MAIL, 0 },
+		{ "RCPT", CMD_RCPT, 0 }, { "does not like recipient", CMD_RCPT, 1 }, { "DATA", CMD_DATA, 0 }, { "end of data", CMD_DATA, 1 },
+		{ "after data", CMD_DATA, 1 }, { "initial connection", CMD_CONN, 1 },
+		{ "connection greeting", CMD_CONN, 1 }, { "SMTP greeting", CMD_CONN, 0 },
+	};
+	const char *last = NULL;
+	enum smtp_cmd c = CMD_NONE;
+
+	for (size_t i = 0; i < NELEM(words); i++) {
+		const char *f = words[i].ci ? strcasestr(t, words[i].w) : strstr(t, words[i].w);
+		const char *g;
+
+		/* the last mention of this word */
+		while (f && (g = words[i].ci ? strcasestr(f + 1, words[i].w) :
+		    strstr(f + 1, words[i].w)))
+			f = g;
+		if (f && (last == NULL || f > last)) {
+			last = f;
+			c = words[i].c;
+		}
+	}
+	return c;
 }
 
-/* the RFC 3463 status's reason, where the detail says one */
+/*
+ * status_name - the reason an RFC 3463 status names by itself, class by
+ * class ("4.4.7" is a delivery that timed out, "5.2.1" a mailbox that
+ * refuses; "5.7.1" says only that the sender was refused).  R_UNDEFINED
+ * where the code names none (x.0.0, x.5.0, ...).
+ */
 static enum classify_reason
-reason_from_status(const char *st)
+status_name(const char *st)
 {
-	static const struct { const char *code; enum classify_reason r; } map[] = {
-		{ "1.1", R_USERUNKNOWN }, { "1.0", R_USERUNKNOWN }, { "1.3", R_USERUNKNOWN },
-		{ "1.4", R_USERUNKNOWN }, { "1.5", R_USERUNKNOWN }, { "1.2", R_HOSTUNKNOWN },
-		{ "1.6", R_HASMOVED }, { "1.7", R_REJECTED }, { "1.8", R_REJECTED },
-		{ "1.9", R_REJECTED },
-		{ "1.10", R_NOTACCEPT }, { "2.0", R_FILTERED }, { "2.1", R_SUSPEND },
-		{ "2.2", R_MAILBOXFULL }, { "2.3", R_EXCEEDLIMIT }, { "2.4", R_MAILERERROR },
-		{ "3.0", R_SYSTEMERROR }, { "3.1", R_SYSTEMFULL }, { "3.2", R_NOTACCEPT },
-		{ "3.3", R_SYSTEMERROR }, { "3.4", R_MESGTOOBIG }, { "3.5", R_SYSTEMERROR },
-		{ "4.0", R_NETWORKERROR }, { "4.1", R_NETWORKERROR }, { "4.2", R_EXPIRED },
-		{ "4.3", R_SYSTEMERROR }, { "4.4", R_HOSTUNKNOWN }, { "4.5", R_NETWORKERROR },
-		{ "4.6", R_NETWORKERROR }, { "4.7", R_EXPIRED }, { "5.0", R_SYNTAXERROR },
-		{ "5.1", R_SYNTAXERROR }, { "5.2", R_SYNTAXERROR }, { "5.3", R_EXCEEDLIMIT },
-		{ "5.4", R_SYNTAXERROR }, { "6.0", R_CONTENTERROR }, { "6.1", R_CONTENTERROR },
-		{ "6.2", R_CONTENTERROR }, { "6.3", R_CONTENTERROR }, { "6.4", R_CONTENTERROR },
-		{ "6.5", R_CONTENTERROR }, { "7.0", R_SECURITYERROR }, { "7.1", R_REJECTED },
-		{ "7.2", R_FILTERED }, { "7.7", R_SECURITYERROR }, { "7.8", R_SECURITYERROR },
-		{ "7.9", R_POLICYVIOLATION }, { "7.13", R_SUSPEND }, { "7.17", R_HASMOVED },
-		{ "7.18", R_HASMOVED }, { "7.20", R_AUTHFAILURE }, { "7.21", R_AUTHFAILURE },
-		{ "7.22", R_AUTHFAILURE }, { "7.23", R_AUTHFAILURE }, { "7.24", R_AUTHFAILURE },
-		{ "7.25", R_REQUIREPTR }, { "7.26", R_AUTHFAILURE }, { "7.27", R_NOTACCEPT },
+	/* cls: '4', '5' or 0 for both */
+	static const struct { char cls; const char *d; enum classify_reason r; } map[] = {
+		{ '5', "1.0", R_USERUNKNOWN }, { 0, "1.1", R_USERUNKNOWN },
+		{ 0, "1.2", R_HOSTUNKNOWN }, { 0, "1.3", R_USERUNKNOWN }, { '5', "1.4", R_FILTERED },
+		{ 0, "1.6", R_HASMOVED }, { 0, "1.7", R_REJECTED }, { 0, "1.8", R_REJECTED },
+		{ 0, "1.9", R_SYSTEMERROR }, { '5', "1.10", R_NOTACCEPT },
+		{ '5', "2.0", R_FILTERED }, { '4', "2.1", R_SUSPEND }, { '5', "2.1", R_FILTERED },
+		{ 0, "2.2", R_MAILBOXFULL }, { 0, "2.3", R_EXCEEDLIMIT }, { 0, "2.4", R_FILTERED },
+		{ '5', "3.0", R_SYSTEMERROR }, { 0, "3.1", R_SYSTEMFULL }, { 0, "3.2", R_NOTACCEPT },
+		{ 0, "3.3", R_SYSTEMERROR }, { '5', "3.4", R_MESGTOOBIG }, { 0, "3.5", R_SYSTEMERROR },
+		{ '5', "4.0", R_NETWORKERROR }, { '4', "4.1", R_EXPIRED }, { '4', "4.2", R_NETWORKERROR },
+		{ 0, "4.3", R_SYSTEMERROR }, { '4', "4.4", R_NETWORKERROR }, { '5', "4.4", R_HOSTUNKNOWN },
+		{ '4', "4.5", R_SYSTEMFULL }, { '4', "4.6", R_NETWORKERROR }, { '4', "4.7", R_EXPIRED },
+		{ '4', "4.8", R_NETWORKERROR },
+		{ '5', "5.2", R_SYNTAXERROR }, { '4', "5.3", R_SYSTEMERROR }, { '5', "5.3", R_TOOMANYCONN },
+		{ '5', "5.4", R_SYSTEMERROR }, { 0, "5.5", R_SYSTEMERROR }, { '5', "5.6", R_SYNTAXERROR },
+		{ 0, "6.0", R_CONTENTERROR }, { '5', "6.1", R_CONTENTERROR }, { 0, "6.2", R_CONTENTERROR },
+		{ '5', "6.3", R_CONTENTERROR }, { 0, "6.5", R_CONTENTERROR }, { '5', "6.6", R_CONTENTERROR },
+		{ '5', "6.7", R_CONTENTERROR }, { '5', "6.8", R_CONTENTERROR }, { '5', "6.9", R_CONTENTERROR },
+		{ '5', "7.0", R_SECURITYERROR }, { '5', "7.1", R_SECURITYERROR }, { '4', "7.1", R_BLOCKED },
+		{ '5', "7.2", R_SECURITYERROR }, { '4', "7.2", R_BLOCKED }, { '5', "7.3", R_SECURITYERROR },
+		{ '5', "7.4", R_SECURITYERROR }, { 0, "7.5", R_SECURITYERROR }, { 0, "7.6", R_SECURITYERROR },
+		{ 0, "7.7", R_SECURITYERROR }, { '5', "7.8", R_SECURITYERROR }, { '5', "7.9", R_SECURITYERROR },
+		{ '5', "7.10", R_SECURITYERROR }, { '5', "7.11", R_SECURITYERROR },
+		{ '4', "7.12", R_SECURITYERROR }, { '5', "7.13", R_SUSPEND }, { '5', "7.14", R_SECURITYERROR },
+		{ 0, "7.15", R_SECURITYERROR }, { 0, "7.16", R_MESGTOOBIG }, { '5', "7.17", R_HASMOVED },
+		{ '5', "7.18", R_HASMOVED }, { '5', "7.19", R_SECURITYERROR }, { '5', "7.20", R_AUTHFAILURE },
+		{ '5', "7.21", R_AUTHFAILURE }, { '5', "7.22", R_AUTHFAILURE }, { '5', "7.23", R_AUTHFAILURE },
+		{ 0, "7.24", R_AUTHFAILURE }, { 0, "7.25", R_REQUIREPTR }, { 0, "7.26", R_AUTHFAILURE },
+		{ '5', "7.27", R_NOTACCEPT }, { '5', "7.28", R_SPAMDETECTED }, { '5', "7.29", R_AUTHFAILURE },
+		{ '5', "7.30", R_SECURITYERROR },
 	};
 
-	if (st[0] == '\0' || st[1] != '.')
+	if ((st[0] != '4' && st[0] != '5') || st[1] != '.')
 		return R_UNDEFINED;
 	for (size_t i = 0; i < NELEM(map); i++)
-		if (strcmp(st + 2, map[i].code) == 0)
+		if ((map[i].cls == 0 || map[i].cls == st[0]) && strcmp(st + 2, map[i].d) == 0)
 			return map[i].r;
+	return R_UNDEFINED;
+}
+
+/* a status name too vague to stand on: the words are read first */
+static int
+name_vague(enum classify_reason r)
+{
+	return r == R_UNDEFINED || r == R_ONHOLD || r == R_SYSTEMERROR ||
+	    r == R_SECURITYERROR || r == R_EXPIRED || r == R_SUSPEND || r == R_NETWORKERROR ||
+	    r == R_HOSTUNKNOWN || r == R_USERUNKNOWN;
+}
+
+static int
+before_data(enum smtp_cmd c)
+{
+	return c == CMD_CONN || c == CMD_HELO || c == CMD_STARTTLS || c == CMD_AUTH ||
+	    c == CMD_MAIL || c == CMD_RCPT;
+}
+
+/*
+ * decide - the reason of a refusal from its status (may be ""), the
+ * reasons its words name (m, from reason_mask), the SMTP command it
+ * answered and its reply code.  Three passes, in the order Sisimai (whose
+ * vocabulary this is) settles overlaps:
+ *   1. reasons where a status or the words are enough, most exact first:
+ *      a full mailbox before an unknown user, an unknown user before a
+ *      filter, a block list last (many replies say "blocked" in passing);
+ *      an unknown user said after DATA is a filter, not a missing address;
+ *   2. the status's own name where it is exact, else the words of the
+ *      reasons a status never names alone, then the status's class;
+ *   3. R_UNDEFINED: the caller may read the text around.
+ */
+static enum classify_reason
+decide(const char *st, uint64_t m, enum smtp_cmd cmd, int reply, int delayed)
+{
+	enum classify_reason name = status_name(st);
+	/* no mailbox is named before RCPT: a "quota" then is the sender's */
+	int before_rcpt = cmd == CMD_CONN || cmd == CMD_HELO || cmd == CMD_STARTTLS ||
+	    cmd == CMD_AUTH || cmd == CMD_MAIL;
+
+	/* 1 */
+	if (name == R_MAILBOXFULL || (HAS(m, R_MAILBOXFULL) && !before_rcpt))
+		return R_MAILBOXFULL;
+	if (name == R_MESGTOOBIG || (name != R_EXCEEDLIMIT && HAS(m, R_MESGTOOBIG)))
+		return R_MESGTOOBIG;
+	if (name == R_EXCEEDLIMIT || HAS(m, R_EXCEEDLIMIT))
+		return R_EXCEEDLIMIT;
+	if (reply == 525 || (HAS(m, R_SUSPEND) && name != R_USERUNKNOWN))
+		return R_SUSPEND;
+	if (HAS(m, R_HASMOVED))
+		return R_HASMOVED;
+	if (cmd != CMD_CONN && cmd != CMD_HELO && HAS(m, R_NORELAYING))
+		return R_NORELAYING;
+	if (name == R_AUTHFAILURE || HAS(m, R_AUTHFAILURE))
+		return R_AUTHFAILURE;
+	if (name == R_USERUNKNOWN) {
+		if (!HAS(m, R_NORELAYING) && !HAS(m, R_BLOCKED) && !HAS(m, R_HASMOVED) &&
+		    !HAS(m, R_REJECTED) && !HAS(m, R_NOTACCEPT))
+			return R_USERUNKNOWN;
+	} else if ((cmd == CMD_RCPT || (cmd == CMD_NONE && name_vague(name))) &&
+	    HAS(m, R_USERUNKNOWN) && !HAS(m, R_HOSTUNKNOWN))
+		return R_USERUNKNOWN;
+	if (name == R_FILTERED) {
+		if (HAS(m, R_USERUNKNOWN) || HAS(m, R_FILTERED))
+			return R_FILTERED;
+	} else if (name != R_SUSPEND && !before_data(cmd) && (HAS(m, R_FILTERED) ||
+	    (cmd == CMD_DATA && HAS(m, R_USERUNKNOWN) && !HAS(m, R_HOSTUNKNOWN))))
+		return R_FILTERED;
+	if (name == R_REQUIREPTR || HAS(m, R_REQUIREPTR))
+		return R_REQUIREPTR;
+	if (HAS(m, R_NOTCOMPLIANTRFC))
+		return R_NOTCOMPLIANTRFC;
+	if (HAS(m, R_BADREPUTATION))
+		return R_BADREPUTATION;
+	/* refused at MAIL FROM: whatever is unknown or wrong is the sender's */
+	if (cmd == CMD_MAIL && (HAS(m, R_HOSTUNKNOWN) || HAS(m, R_USERUNKNOWN)))
+		return R_REJECTED;
+	if (name == R_REJECTED || (HAS(m, R_REJECTED) && (cmd == CMD_MAIL ||
+	    name == R_USERUNKNOWN ||
+	    (cmd == CMD_DATA && name != R_USERUNKNOWN) || name == R_UNDEFINED ||
+	    name == R_ONHOLD || name == R_SECURITYERROR || name == R_SYSTEMERROR)))
+		return R_REJECTED;
+	if (HAS(m, R_HOSTUNKNOWN) ? !HAS(m, R_NETWORKERROR) : name == R_HOSTUNKNOWN)
+		return R_HOSTUNKNOWN;
+	if (name == R_SPAMDETECTED || (!before_data(cmd) && HAS(m, R_SPAMDETECTED) &&
+	    !HAS(m, B_BLOCKLIST)))
+		return R_SPAMDETECTED;
+	if (HAS(m, R_SPEEDING))
+		return R_SPEEDING;
+	if (name == R_TOOMANYCONN || HAS(m, R_TOOMANYCONN))
+		return R_TOOMANYCONN;
+	if (name == R_BLOCKED || HAS(m, R_BLOCKED))
+		return R_BLOCKED;
+	/* 2 */
+	if (!name_vague(name))
+		return name;
+	{
+		static const enum classify_reason order[] = { R_MAILBOXFULL, R_AUTHFAILURE,
+			R_BADREPUTATION, R_SPEEDING, R_SPAMDETECTED, R_VIRUSDETECTED,
+			R_POLICYVIOLATION, R_NORELAYING, R_SYSTEMERROR, R_NETWORKERROR,
+			R_SUSPEND, R_CONTENTERROR, R_SYSTEMFULL, R_NOTACCEPT, R_EXPIRED,
+			R_SECURITYERROR, R_MAILERERROR };
+
+		for (size_t i = 0; i < NELEM(order); i++)
+			if (HAS(m, order[i]) && (order[i] != R_MAILBOXFULL || !before_rcpt))
+				return order[i];
+	}
+	if (name != R_UNDEFINED)
+		return name;
+	if (st[0] && st[1] == '.' && st[2] == '6')
+		return R_CONTENTERROR;
+	if (st[0] && st[1] == '.' && st[2] == '7')
+		return R_SECURITYERROR;
+	if ((reply > 500 && reply < 508) || (reply > 400 && reply < 408) || HAS(m, R_SYNTAXERROR))
+		return R_SYNTAXERROR;
+	if (delayed)
+		return R_EXPIRED;
+	if (cmd == CMD_HELO || cmd == CMD_CONN)
+		return R_BLOCKED;
 	return R_UNDEFINED;
 }
 
@@ -897,12 +1038,13 @@ unfold(buf_t *d)
  */
 struct around {
 	const char *s;		/* NUL-terminated, or NULL */
-	int	 reason;	/* reason_from_text(s); -1: not yet */
 	int	 temp;		/* temporary(s); -1: not yet */
-	int	 when;		/* after_data(s); -1: not yet */
 	int	 reply;		/* find_reply(s); -1: not yet */
 	int	 has_status;	/* find_status(s); -1: not yet */
 	char	 status[16];
+	int	 cmd;		/* smtp_command(s); -1: not yet */
+	int	 has_mask;	/* mask is reason_mask(s) */
+	uint64_t mask;
 };
 
 static void
@@ -910,15 +1052,41 @@ around_init(struct around *a, const char *s)
 {
 	memset(a, 0, sizeof *a);
 	a->s = s;
-	a->reason = a->temp = a->when = a->reply = a->has_status = -1;
+	a->temp = a->reply = a->has_status = a->cmd = -1;
 }
 
-static enum classify_reason
-around_reason(struct around *a)
+static enum smtp_cmd
+around_command(struct around *a)
 {
-	if (a->reason < 0)
-		a->reason = (int)reason_from_text(a->s);
-	return (enum classify_reason)a->reason;
+	/* the notification's own words on when the reply came; a transcript's
+	 * bare command names are not read here (a quoted session names them
+	 * all) */
+	static const struct { const char *w; enum smtp_cmd c; } words[] = {
+		{ "end of data", CMD_DATA }, { "after data", CMD_DATA },
+		{ "in reply to data", CMD_DATA }, { "after rcpt", CMD_RCPT },
+		{ "in reply to rcpt", CMD_RCPT }, { "after mail from", CMD_MAIL },
+		{ "in reply to mail from", CMD_MAIL }, { "initial connection", CMD_CONN },
+	};
+
+	if (a == NULL || a->s == NULL)
+		return CMD_NONE;
+	if (a->cmd < 0) {
+		a->cmd = CMD_NONE;
+		for (size_t i = 0; i < NELEM(words) && a->cmd == CMD_NONE; i++)
+			if (strcasestr(a->s, words[i].w))
+				a->cmd = (int)words[i].c;
+	}
+	return (enum smtp_cmd)a->cmd;
+}
+
+static uint64_t
+around_mask(struct around *a)
+{
+	if (!a->has_mask) {
+		a->mask = reason_mask(a->s);
+		a->has_mask = 1;
+	}
+	return a->mask;
 }
 
 static int
@@ -929,14 +1097,6 @@ around_temporary(struct around *a)
 	if (a->temp < 0)
 		a->temp = temporary(a->s);
 	return a->temp;
-}
-
-static int
-around_after_data(struct around *a)
-{
-	if (a->when < 0)
-		a->when = after_data(a->s);
-	return a->when;
 }
 
 static int
@@ -964,7 +1124,7 @@ static void
 judge(classify_rcpt_t *x, struct around *a)
 {
 	const char *around = a ? a->s : NULL;
-	enum classify_reason byst;
+	enum smtp_cmd cmd;
 	const char *d;
 
 	unfold(&x->diag);
@@ -987,38 +1147,20 @@ judge(classify_rcpt_t *x, struct around *a)
 	}
 	if (x->replycode == 0)
 		x->replycode = find_reply(d, d + x->diag.len);
-	byst = reason_from_status(x->status);
-	x->reason = reason_from_text(d);
-	/* a specific status beats words; a generic one (x.0.0, x.7.1, ...) does not */
-	if (byst == R_USERUNKNOWN || byst == R_HOSTUNKNOWN || byst == R_MAILBOXFULL ||
-	    byst == R_HASMOVED || byst == R_REQUIREPTR || byst == R_AUTHFAILURE ||
-	    byst == R_MESGTOOBIG || byst == R_EXCEEDLIMIT ||
-	    (byst == R_REJECTED && x->status[2] == '1')) {
-		if (x->reason == R_UNDEFINED || (x->reason != R_MAILBOXFULL &&
-		    x->reason != R_BLOCKED &&
-		    x->reason != R_SPAMDETECTED && x->reason != R_POLICYVIOLATION &&
-		    x->reason != R_VIRUSDETECTED && x->reason != R_MAILERERROR))
-			x->reason = byst;
-	}
+	cmd = smtp_command(d);
+	if (cmd == CMD_NONE)
+		cmd = around_command(a);
+	x->reason = decide(x->status, reason_mask(d), cmd, x->replycode, 0);
 	if (x->reason == R_UNDEFINED && around && *around) {
-		x->reason = around_reason(a);
 		if (x->status[0] == '\0')
 			around_status(a, x->status, sizeof x->status);
 		if (x->replycode == 0)
 			x->replycode = around_reply(a);
+		x->reason = decide(x->status, around_mask(a), cmd, x->replycode, 0);
 	}
-	if (x->reason == R_UNDEFINED)
-		x->reason = byst;
-	/* refused after the message, not at RCPT: a filter, where the status
-	 * says no more than "mailbox status" (x.2.0) or nothing (sendmail
-	 * pipelines RCPT and reports its refusals after DATA, with 5.1.1 or
-	 * 5.0.0: those stay unknown users) */
-	if (x->reason == R_USERUNKNOWN && byst != R_USERUNKNOWN && around) {
-		int when = around_after_data(a);
-
-		if (when == 2 || (when == 1 && (byst == R_FILTERED || x->status[0] == '\0')))
-			x->reason = R_FILTERED;
-	}
+	/* said something, but nothing that names a reason */
+	if (x->reason == R_UNDEFINED && x->diag.len)
+		x->reason = R_ONHOLD;
 	if (x->status[0] == '\0') {
 		status_from_reason(x->reason, x->replycode / 100 == 4 || around_temporary(a),
 		    x->status, sizeof x->status);

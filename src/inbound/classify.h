@@ -18,8 +18,19 @@
  * (Exim, qmail, Sendmail, Postfix, Exchange/Office 365, Gmail, Yahoo,
  * Courier, Domino, ...) - the recipients from X-Failed-Recipients, the
  * notification text's addresses, or the returned original's To.  Reasons
- * are Sisimai's vocabulary (classify_reason_name()), chosen from the
- * diagnostic text first and the RFC 3463 status second.
+ * are Sisimai's vocabulary (classify_reason_name()), settled in Sisimai's
+ * order of checks: first the reasons an exact status or the diagnostic's
+ * words are enough for (a full mailbox before an unknown user, an
+ * unknown user before a filter, a block list last), using the SMTP
+ * command the refusal answered (an unknown user at RCPT is gone; said
+ * after DATA it is a filter; refused at MAIL FROM it is the sender's; no
+ * mailbox is full before RCPT); then the status's own name (RFC 3463,
+ * class by class: 4.4.7 expired, 5.2.1 filtered, 5.1.10 notaccept, ...)
+ * where it is exact, else the words of the reasons a status never names
+ * alone; then the notification's text around.  Words that name no reason
+ * give "onhold", silence "undefined".  Hard: an unknown user or domain, a
+ * moved address, a null MX - unless the status or reply is 4xx (Sisimai
+ * calls those hard too; a server that says "try later" is believed).
  *
  * The VERP token ("BOUNCE+TOKEN@...") and the unsubscribe token are taken
  * from the envelope recipient when given, else from Delivered-To,
@@ -37,7 +48,8 @@
  * cannot be parsed at all is kind "other".  Never fails otherwise.
  *
  * Ownership: the report owns its texts (classify_free).  Threads: any;
- * no global state.  BUGS: reasons in languages other than English, Finnish,
+ * the one global is the phrase index, built on first use under
+ * pthread_once and read-only after.  BUGS: reasons in languages other than English, Finnish,
  * Swedish, German and French are mostly found through the status code;
  * a report that names neither a recipient nor a token gives nobody.
  */

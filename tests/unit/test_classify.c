@@ -115,6 +115,85 @@ TEST(envelope_and_case)
 	CHECK(classify_reason_parse("nonsense") == -1);
 }
 
+/*
+ * The rule families, each on a DSN made here: the status's own name, the
+ * SMTP command the refusal answered, a sender refused at MAIL FROM, a
+ * "quota" before any mailbox was named, a block list that also says
+ * "spam", words that name no reason, and hard or soft from the reason.
+ */
+struct rule_case {
+	const char *status, *diag;
+	enum classify_reason reason;
+	int hard;
+};
+
+static const struct rule_case rule_cases[] = {
+	/* status names, the diagnostic mute */
+	{ "4.4.7", "", R_EXPIRED, 0 },
+	{ "5.2.2", "", R_MAILBOXFULL, 0 },
+	{ "5.1.10", "", R_NOTACCEPT, 1 },
+	{ "5.7.25", "", R_REQUIREPTR, 0 },
+	{ "5.1.1", "550 5.1.1 no such mailbox", R_USERUNKNOWN, 1 },
+	/* the command: an unknown user at RCPT is gone; after DATA a filter */
+	{ "5.0.0", "550 User unknown (in reply to RCPT TO command)", R_USERUNKNOWN, 1 },
+	{ "5.0.0", "550 User unknown (in reply to end of DATA command)", R_FILTERED, 0 },
+	/* refused at MAIL FROM: the unknown domain is the sender's */
+	{ "5.0.0", "SMTP error from remote mail server after MAIL FROM:<s@example.org>: "
+	  "550 domain does not exist", R_REJECTED, 0 },
+	{ "5.1.0", "550 5.1.0 <s@example.org> sender rejected", R_REJECTED, 0 },
+	/* no mailbox before RCPT: a quota at connection is the sender's */
+	{ "5.0.0", "SMTP error from remote mail server after initial connection: 554 "
+	  "You've reached your daily relay quota", R_BLOCKED, 0 },
+	{ "5.0.0", "552 5.2.2 Mailbox quota exceeded", R_MAILBOXFULL, 0 },
+	/* a block list beats the word spam */
+	{ "5.7.1", "550 Client host blocked for spamming, listed in Spamhaus", R_BLOCKED, 0 },
+	{ "5.7.1", "550 5.7.1 Message rejected as spam by Content Filtering", R_SPAMDETECTED,
+	  0 },
+	/* the exact status beats vague words, vague status gives way to words */
+	{ "5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+	  "zen.spamhaus.org", R_BLOCKED, 0 },
+	{ "4.7.0", "421 4.7.0 temporarily deferred due to user complaints",
+	  R_BADREPUTATION, 0 },
+	/* words that name no reason: on hold, not undefined */
+	{ "5.0.0", "550 Nyaan nyaan", R_ONHOLD, 0 },
+};
+
+static void
+dsn_with(buf_t *m, const char *status, const char *diag)
+{
+	buf_reset(m);
+	PUT(buf_printf(m, "From: MAILER-DAEMON@mx.example\nTo: bounces+TOKEN@tiedote.example\n"
+	    "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+	    "--B\nContent-Type: text/plain\n\nDelivery failed.\n\n"
+	    "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n"
+	    "Final-Recipient: rfc822; reader@example.net\nAction: failed\nStatus: %s\n%s%s%s\n"
+	    "--B--\n", status, *diag ? "Diagnostic-Code: smtp; " : "", diag, *diag ? "\n" : ""));
+}
+
+TEST(rules)
+{
+	buf_t m;
+
+	buf_init(&m, 1 << 16);
+	for (size_t i = 0; i < sizeof rule_cases / sizeof rule_cases[0]; i++) {
+		const struct rule_case *c = &rule_cases[i];
+		classify_report_t r;
+
+		dsn_with(&m, c->status, c->diag);
+		classify_message(buf_str(&m), m.len, &opts, &r);
+		CHECK(r.kind == KIND_BOUNCE && r.nrcpt == 1);
+		if (r.nrcpt == 1 && (r.rcpt[0].reason != c->reason || r.rcpt[0].hard != c->hard))
+			fprintf(stderr, "  %s \"%s\": %s hard %d, want %s hard %d\n", c->status,
+			    c->diag, classify_reason_name(r.rcpt[0].reason), r.rcpt[0].hard,
+			    classify_reason_name(c->reason), c->hard);
+		CHECK(r.nrcpt == 1 && r.rcpt[0].reason == c->reason);
+		CHECK(r.nrcpt == 1 && r.rcpt[0].hard == c->hard);
+		classify_free(&r);
+	}
+	buf_free(&m);
+}
+
 static double
 seconds(const struct timespec *a)
 {
@@ -193,6 +272,7 @@ main(void)
 {
 	RUN(kinds);
 	RUN(envelope_and_case);
+	RUN(rules);
 	RUN(hostile);
 	return TEST_DONE();
 }
