@@ -13,6 +13,7 @@
 #include "inbound.h"
 #include "log.h"
 #include "outbox.h"
+#include "subscribe.h"
 #include "token.h"
 #include "util.h"
 
@@ -330,7 +331,7 @@ inbound_accept(store_t *s, const conf_t *c, enum inbound_via via, const char *en
 			tok = r.to == TO_BOUNCE ? "bounce" : "unsubscribe";
 		else if (r.to == TO_UNSUBSCRIBE && token_check(key, TOKEN_CONTACT, r.token,
 		    &subject) == 0)
-			tok = "unsubscribe", contact = 1;	/* kept for staff (BUGS) */
+			tok = "unsubscribe", contact = 1;	/* a project contact's */
 		else {
 			tok = "forged";
 			log_warn("inbound: a token that does not check (forged or damaged) in mail"
@@ -363,29 +364,39 @@ inbound_accept(store_t *s, const conf_t *c, enum inbound_via via, const char *en
 		int got = 1;
 
 		buf_init(&email, CLASSIFY_ADDR_MAX + 1);
-		if (strcmp(tok, "unsubscribe") == 0 && !contact) {
-			if ((st = store_cached(s, sub_by_id_sql)) == NULL)
-				got = -1;
-			else {
-				sqlite3_bind_int64(st, 1, subject);
-				got = store_text(s, st, &email);
-			}
-		}
-		if (got < 0) {
-			buf_free(&email);
-			goto fail;
-		}
-		if (got == 0) {
-			snprintf(t.email, sizeof t.email, "%s", buf_str(&email));
-			/* the issue it answers: the latest sent to the address */
-			if (by_address(s, t.email, NULL, &t) < 0 || leave(s, id, now, &t, "unsubscribe",
-			    "mailto", &act) < 0) {
+		/* a contact's token: no more reminders, like the web's /p/ POST */
+		if (contact) {
+			if ((got = subscribe_contact_optout(s, subject, now)) < 0) {
 				buf_free(&email);
 				goto fail;
 			}
-		} else
-			buf_notef(&act, "kept: %s", strcmp(tok, "forged") == 0 ? "the token does not"
-			    " check" : "a contact's or unknown token");
+			buf_note(&act, got == 0 ? "the contact opted out of reminders" :
+			    "kept: a contact that is gone");
+		} else {
+			if (strcmp(tok, "unsubscribe") == 0) {
+				if ((st = store_cached(s, sub_by_id_sql)) == NULL)
+					got = -1;
+				else {
+					sqlite3_bind_int64(st, 1, subject);
+					got = store_text(s, st, &email);
+				}
+			}
+			if (got < 0) {
+				buf_free(&email);
+				goto fail;
+			}
+			if (got == 0) {
+				snprintf(t.email, sizeof t.email, "%s", buf_str(&email));
+				/* the issue it answers: the latest sent to the address */
+				if (by_address(s, t.email, NULL, &t) < 0 || leave(s, id, now, &t,
+				    "unsubscribe", "mailto", &act) < 0) {
+					buf_free(&email);
+					goto fail;
+				}
+			} else
+				buf_notef(&act, "kept: %s", strcmp(tok, "forged") == 0 ?
+				    "the token does not check" : "an unknown token");
+		}
 		buf_free(&email);
 	} else if (r.kind == KIND_BOUNCE || r.kind == KIND_COMPLAINT ||
 	    r.kind == KIND_DELIVERED) {

@@ -42,8 +42,7 @@
  * is filled only after COMMIT.  Ownership: everything borrowed.
  * Threads: the store's.
  * BUGS: a message sent recently whose bounce has not come yet counts as a
- * delivery; a contact's (reminder) unsubscribe token is kept for staff,
- * not acted on.
+ * delivery.
  */
 #ifndef TIEDOTE_INBOUND_H
 #define TIEDOTE_INBOUND_H

@@ -286,34 +286,38 @@ subscribe_run_preferences(store_t *s, const conf_t *conf, const json_t *req, jso
 }
 
 int
-subscribe_run_optout(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
+subscribe_contact_optout(store_t *s, int64_t contact_id, int64_t now)
 {
-	json_int_t id = json_integer_value(json_object_get(req, "id"));
-	int64_t now = clock_now();
 	sqlite3_stmt *st;
 	int rc = -1, got;
 	buf_t email;
 
-	(void)conf;
 	buf_init(&email, 1024);
-	if (store_begin(s) < 0 || (got = email_of(s, contact_email_sql, id, &email)) < 0)
-		goto fail;
-	if (got == 1) {
-		rc = done(s, "unknown", reply);
+	if ((got = email_of(s, contact_email_sql, contact_id, &email)) != 0) {
+		rc = got;
 		goto out;
 	}
 	if ((st = store_cached(s, optout_sql)) == NULL)
-		goto fail;
+		goto out;
 	sqlite3_bind_text(st, 1, buf_str(&email), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	if (store_run(s, st) < 0 ||
 	    outbox_cancel_contact(s, buf_str(&email), "the contact opted out", now) < 0)
-		goto fail;
-	rc = done(s, "opted_out", reply);
-	goto out;
-fail:
-	rc = failed(s, reply);
+		goto out;
+	rc = 0;
 out:
 	buf_free(&email);
 	return rc;
+}
+
+int
+subscribe_run_optout(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
+{
+	json_int_t id = json_integer_value(json_object_get(req, "id"));
+	int got;
+
+	(void)conf;
+	if (store_begin(s) < 0 || (got = subscribe_contact_optout(s, id, clock_now())) < 0)
+		return failed(s, reply);
+	return done(s, got == 1 ? "unknown" : "opted_out", reply);
 }

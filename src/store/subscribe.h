@@ -41,6 +41,8 @@
 #ifndef TIEDOTE_SUBSCRIBE_H
 #define TIEDOTE_SUBSCRIBE_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "conf.h"
@@ -60,5 +62,10 @@ int	subscribe_run_confirm(store_t *, const conf_t *, const json_t *req, json_t *
 int	subscribe_run_unsubscribe(store_t *, const conf_t *, const json_t *req, json_t **reply);
 int	subscribe_run_preferences(store_t *, const conf_t *, const json_t *req, json_t **reply);
 int	subscribe_run_optout(store_t *, const conf_t *, const json_t *req, json_t **reply);
+/* subscribe_contact_optout - web.contact_optout's write for contact id,
+ * inside the caller's transaction (the inbound reader's, for a contact's
+ * token mailed to the unsubscribe address): 0 opted out, 1 no such
+ * contact, -1 an SQLite failure (the caller rolls back) */
+int	subscribe_contact_optout(store_t *, int64_t contact_id, int64_t now);
 
 #endif

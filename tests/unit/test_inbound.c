@@ -217,6 +217,48 @@ TEST(policy)
 	}
 }
 
+/* a project contact's reminder token mailed to unsubscribe+TOKEN@: the
+ * address opted out like the web's /p/TOKEN POST (contact_optouts, its
+ * queued reminders cancelled); a contact that is gone is kept for staff */
+TEST(contact_optout)
+{
+	inbound_result_t res;
+	buf_t m, env, err;
+	int64_t contact;
+
+	exec("INSERT INTO projects (id, name, lang, regions, created, updated)"
+	    " VALUES ('p1', 'Project', 'fi', 1, 0, 0)");
+	exec("INSERT INTO contacts (project_id, email) VALUES ('p1', 'lead@example.org')");
+	contact = num("SELECT id FROM contacts WHERE email = 'lead@example.org'");
+	exec("INSERT INTO outbox (kind, ref, recipient, state, created, updated, contact_id)"
+	    " SELECT 'reminder', 'r1', 'lead@example.org', 'queued', 1, 1, id FROM contacts"
+	    " WHERE email = 'lead@example.org'");
+	CHECK(num("SELECT count(*) FROM outbox WHERE kind = 'reminder' AND state = 'queued'")
+	    == 1);
+	buf_init(&m, 4096);
+	buf_init(&env, 256);
+	buf_init(&err, 1024);
+	PUT(buf_adds(&m, "From: Lead <lead@example.org>\nSubject: unsubscribe\n\nplease stop\n"));
+	PUT(buf_adds(&env, "unsubscribe+"));
+	PUT(token_make_local(key, TOKEN_CONTACT, contact, &env));
+	PUT(buf_adds(&env, "@tiedote.example"));
+	CHECK(inbound_accept(s, &c, VIA_DELIVER, buf_str(&env), buf_str(&m), m.len, m.len, &res,
+	    &err) == 0);
+	CHECK(res.kind == KIND_UNSUBSCRIBE);
+	CHECK(strstr(res.action, "opted out of reminders") != NULL);
+	CHECK(num("SELECT count(*) FROM contact_optouts WHERE email = 'lead@example.org'") == 1);
+	CHECK(num("SELECT count(*) FROM outbox WHERE kind = 'reminder' AND state = 'queued'")
+	    == 0);
+	/* the same token again, the contact since removed: nothing to do */
+	exec("DELETE FROM contacts WHERE email = 'lead@example.org'");
+	CHECK(inbound_accept(s, &c, VIA_DELIVER, buf_str(&env), buf_str(&m), m.len, m.len, &res,
+	    &err) == 0);
+	CHECK(strstr(res.action, "a contact that is gone") != NULL);
+	buf_free(&m);
+	buf_free(&env);
+	buf_free(&err);
+}
+
 TEST(prune)
 {
 	int64_t before = num("SELECT count(*) FROM inbound_outcomes"), n;
@@ -252,6 +294,7 @@ main(void)
 		return 1;
 	}
 	RUN(policy);
+	RUN(contact_optout);
 	RUN(prune);
 	store_close(s);
 	conf_free(&c);
