@@ -1674,6 +1674,7 @@ classify_message(const char *msg, size_t len, const classify_opts_t *o,
 	size_t idx = 0, hlen, n;
 	buf_t v;
 	char delivered[CLASSIFY_ADDR_MAX + 1] = "";
+	int jmrp;
 
 	/* an mbox "From " line before the header */
 	if (len > 5 && strncmp(msg, "From ", 5) == 0) {
@@ -1715,15 +1716,22 @@ classify_message(const char *msg, size_t len, const classify_opts_t *o,
 		r->kind = KIND_UNSUBSCRIBE;
 		goto out;
 	}
-	if (c.arf.len || (hdr_get(msg, hlen, "Content-Type", 0, &v) &&
+	/* Outlook.com's feedback loop (JMRP) is no ARF: the complained-of
+	 * message comes back whole, its addressee in X-HmXmrOriginalRecipient */
+	jmrp = hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "X-HmXmrOriginalRecipient", 0,
+	    &v);
+	if (c.arf.len || jmrp || (hdr_get(msg, hlen, "Content-Type", 0, &v) &&
 	    strcasestr(buf_str(&v), "feedback-report"))) {
 		char a[CLASSIFY_ADDR_MAX + 1] = "";
 		classify_rcpt_t *x;
 
 		r->kind = KIND_COMPLAINT;
+		snprintf(r->feedback_type, sizeof r->feedback_type, "abuse");
 		if (hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Feedback-Type", 0, &v))
 			snprintf(r->feedback_type, sizeof r->feedback_type, "%s", buf_str(&v));
-		if (hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Original-Rcpt-To", 0, &v) ||
+		if (hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "X-HmXmrOriginalRecipient",
+		    0, &v) ||
+		    hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Original-Rcpt-To", 0, &v) ||
 		    hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Removal-Recipient", 0, &v) ||
 		    hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "To", 0, &v))
 			pick_addr(buf_str(&v), a, sizeof a);

@@ -7,8 +7,9 @@
  * with libetpan's MIME parser and judges it by what it says, in this
  * order: the envelope recipient names the unsubscribe address (local
  * part "UNSUB+TOKEN") - an unsubscribe; an ARF report (RFC 5965
- * message/feedback-report) or an Amazon SES complaint notification - a
- * complaint; an RFC 3464 message/delivery-status part - per recipient
+ * message/feedback-report), an Amazon SES complaint notification or
+ * Outlook.com's JMRP report (the original returned whole, its addressee
+ * in X-HmXmrOriginalRecipient) - a complaint; an RFC 3464 message/delivery-status part - per recipient
  * Action, Status, Diagnostic-Code (failed and delayed recipients are
  * bounces, delivered/relayed/expanded ones a success report); an Amazon
  * SES bounce or delivery notification (JSON, bare or in SNS); an RFC 3834

@@ -52,6 +52,8 @@ static const struct want wants[] = {
 	  R_USERUNKNOWN, 1 },
 	{ "arf-abuse.eml", KIND_COMPLAINT, TO_BOUNCE, "complainer@example.com", "",
 	  R_FEEDBACK, 0 },
+	/* Outlook.com's feedback loop: no ARF, the original whole */
+	{ "jmrp.eml", KIND_COMPLAINT, TO_BOUNCE, "reader@outlook.example", "", R_FEEDBACK, 0 },
 	{ "vacation.eml", KIND_AUTOREPLY, TO_BOUNCE, "reader@example.fi", "", R_VACATION, 0 },
 	{ "unsubscribe.eml", KIND_UNSUBSCRIBE, TO_UNSUBSCRIBE, NULL, NULL, 0, 0 },
 	{ "ses-bounce.eml", KIND_BOUNCE, TO_BOUNCE, "gone@example.com", "5.1.1",
