@@ -9,8 +9,9 @@
  * part "UNSUB+TOKEN") - an unsubscribe; an ARF report (RFC 5965
  * message/feedback-report), an Amazon SES complaint notification or
  * Outlook.com's JMRP report (the original returned whole, its addressee
- * in X-HmXmrOriginalRecipient) - a complaint; an RFC 3464 message/delivery-status part - per recipient
- * Action, Status, Diagnostic-Code (failed and delayed recipients are
+ * in X-HmXmrOriginalRecipient) - a complaint; an RFC 3464
+ * message/delivery-status part - per recipient Action, Status,
+ * Diagnostic-Code (failed and delayed recipients are
  * bounces, delivered/relayed/expanded ones a success report); an Amazon
  * SES bounce or delivery notification (JSON, bare or in SNS); an RFC 3834
  * auto-reply or a common vacation form (Auto-Submitted: auto-replied,
