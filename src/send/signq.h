@@ -2,14 +2,13 @@
  * signq - DKIM signing off the loop's thread: a queue in, threads that
  * sign (sign.h), a queue out with an eventfd the loop waits on.
  *
- * Why threads: libopendkim takes the key as text on every message and
- * OpenSSL 3 decodes it and sets the RSA key up again each time, so one
- * message's two signatures cost about 2 ms of CPU (bench/send.py: 163 us
- * a message unsigned, 2,256 us signed, all on the loop's thread); signed
- * on the loop, sending fell to a tenth and every producer's reply waited
- * behind a signature.  The sender now builds a message on the loop (as
- * before), hands it here and submits it to SMTP when it comes back
- * signed; the loop only builds and sends.
+ * Why threads: signing is CPU work of its own (an RSA-2048 signature is
+ * about 0.25 ms, more than building the message), and on the loop's
+ * thread every producer's reply would wait behind it.  When libopendkim
+ * signed (it decoded the key on every message, 2 ms) it cut sending to a
+ * tenth on the loop; sign.c now keeps the key parsed.  The sender builds a
+ * message on the loop (as before), hands it here and submits it to SMTP
+ * when it comes back signed; the loop only builds and sends.
  *
  * signq_open(): 0 with *out NULL when dkim.domain is empty; 0 with a
  * queue and SIGNQ_THREADS threads (at most the CPUs online), each with
