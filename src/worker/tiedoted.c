@@ -52,6 +52,7 @@
 #include "notify.h"
 #include "outbox.h"
 #include "remind.h"
+#include "render.h"
 #include "sender.h"
 #include "log.h"
 #include "loop.h"
@@ -233,6 +234,7 @@ static void
 reload(struct worker *w)
 {
 	conf_t fresh;
+	render_t *r;
 	buf_t err, changed, restart;
 
 	notify_reloading();
@@ -254,6 +256,18 @@ reload(struct worker *w)
 	    buf_str(&restart));
 	log_set_level(log_level_parse(w->conf->log_level));
 out:
+	/* the templates, whatever became of the file: a set that does not
+	 * load (its error names FILE:LINE:COL) keeps the one in use; one
+	 * that does is taken by each message context at its next message */
+	buf_reset(&err);
+	if ((r = render_open(message_templates(w->conf), &err)) == NULL)
+		log_error("reload: templates: %s; the templates loaded before are kept",
+		    buf_str(&err));
+	else {
+		render_publish(r);
+		render_close(r);
+		log_info("reload: templates of %s loaded", message_templates(w->conf));
+	}
 	/* the producer keys, whatever became of the file: a bad directory
 	 * keeps the old list */
 	buf_reset(&err);
@@ -454,6 +468,9 @@ main(int argc, char **argv)
 		rc = EX_CONFIG;
 		goto out;
 	}
+	/* the worker's set is the process's: the web thread's context shares
+	 * it, and SIGHUP publishes the next (reload()) */
+	render_publish(message_render(msg));
 	if ((n = outbox_recover(out_store, clock_now())) > 0)
 		/* claimed is not sent: only what SMTP had in hand can have
 		 * reached the relay */
