@@ -312,7 +312,8 @@ flush(sender_t *s)
 
 		metrics_sent(s->metrics, o->state == OUTBOX_SENT);
 		if (o->state != OUTBOX_SENT && o->state != OUTBOX_QUEUED)
-			log_info("sender: message %lld to %s %s%s: %s", (long long)o->id, o->addr,
+			log_ids(LOG_INFO, &(log_ids_t){ .recipient = o->addr },
+			    "sender: message %lld to %s %s%s: %s", (long long)o->id, o->addr,
 			    outbox_state_name(o->state), o->suppress ? " (address suppressed)" : "",
 			    o->reply);
 	}
