@@ -40,13 +40,13 @@ static const char *const signed_fields[] = {
 static const char *const oversigned_fields[] = { "from", NULL };
 
 struct key {
-	const char *selector;	/* borrowed from the conf */
+	char	*selector;	/* a copy: SIGHUP may change the conf's */
 	sign_type_t type;
 	EVP_PKEY *pkey;		/* parsed once, at sign_open() */
 };
 
 struct sign {
-	const char *domain;	/* borrowed from the conf */
+	char	*domain;	/* a copy */
 	struct key keys[2];	/* Ed25519 first when there is one, then RSA */
 	int	nkeys;
 };
@@ -92,7 +92,7 @@ key_load(struct key *k, sign_type_t type, const char *selector, const char *path
 	EVP_PKEY *pkey = NULL;
 	int rc = -1;
 
-	k->selector = selector;
+	k->selector = xstrdup(selector);
 	k->type = type;
 	buf_init(&pem, SIGN_KEY_MAX);
 	if (secret_read(path, what, SIGN_KEY_MAX, &pem, err) < 0)
@@ -154,7 +154,7 @@ sign_open(const conf_t *c, sign_t **out, buf_t *err)
 		return -1;
 	}
 	s = xcalloc(1, sizeof *s);
-	s->domain = c->dkim_domain;
+	s->domain = xstrdup(c->dkim_domain);
 	if (*c->dkim_ed25519_key_file &&
 	    key_load(&s->keys[s->nkeys++], SIGN_ED25519, c->dkim_ed25519_selector,
 	    c->dkim_ed25519_key_file, "dkim.ed25519_key_file", err) < 0)
@@ -188,8 +188,11 @@ sign_close(sign_t *s)
 {
 	if (s == NULL)
 		return;
-	for (int i = 0; i < s->nkeys; i++)
+	for (int i = 0; i < s->nkeys; i++) {
 		EVP_PKEY_free(s->keys[i].pkey);
+		free(s->keys[i].selector);
+	}
+	free(s->domain);
 	free(s);
 }
 

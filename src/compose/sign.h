@@ -42,7 +42,10 @@
  * Ownership: the signer owns its parsed keys (freed at sign_close()); the
  * PEM text is wiped once parsed.  Threads: a signer is one thread's
  * (signq.h gives each signing thread its own).
- * BUGS: the keys are read once; a new key needs a restart.
+ * A signer copies what it uses of the conf: SIGHUP opens new signers
+ * (signq_reload()) and the old ones stay valid until let go.
+ * BUGS: dkim.domain is read at start only (signing on or off needs a
+ * restart).
  */
 #ifndef TIEDOTE_SIGN_H
 #define TIEDOTE_SIGN_H

@@ -382,6 +382,14 @@ fail:
 	return NULL;
 }
 
+int
+sender_dkim_reload(sender_t *s, const conf_t *conf, buf_t *err)
+{
+	if (s->signq == NULL)
+		return 0;	/* not signing: dkim.domain needs a restart */
+	return signq_reload(s->signq, conf, err);
+}
+
 void
 sender_free(sender_t *s)
 {

@@ -22,7 +22,14 @@
  * stops the threads (each finishes the message in hand) and frees what
  * was never collected.
  *
- * Threads: put/get/fd/close from one thread (the loop's); the signing
+ * signq_reload() (SIGHUP) opens a new signer per thread from conf (the
+ * keys read and checked again, sign_open()); each thread takes its new
+ * signer before its next message, so a message is signed wholly with the
+ * old keys or wholly with the new.  0, or -1 with one line in err and the
+ * keys in use kept (a key refused, or dkim.domain emptied: turning
+ * signing off or on needs a restart).
+ *
+ * Threads: put/get/fd/close/reload from one thread (the loop's); the signing
  * threads touch nothing but the queue (a mutex and a condition variable)
  * and their own signer.
  */
@@ -40,6 +47,7 @@
 typedef struct signq signq_t;
 
 int	signq_open(const conf_t *, signq_t **out, buf_t *err);
+int	signq_reload(signq_t *, const conf_t *, buf_t *err);
 int	signq_put(signq_t *, uint64_t tag, buf_t *eml, int64_t now);
 int	signq_get(signq_t *, uint64_t *tag, int *ok, buf_t *eml, buf_t *err);
 int	signq_fd(const signq_t *);

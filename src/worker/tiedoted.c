@@ -54,6 +54,7 @@
 #include "remind.h"
 #include "render.h"
 #include "sender.h"
+#include "sign.h"
 #include "log.h"
 #include "loop.h"
 #include "store.h"
@@ -226,6 +227,17 @@ drained(loop_t *l, void *arg)
 	return 20;
 }
 
+/* dkim_check - the DKIM keys of c load (sign_open()); 0 or -1 with err */
+static int
+dkim_check(const conf_t *c, buf_t *err)
+{
+	sign_t *s = NULL;
+	int rc = sign_open(c, &s, err);
+
+	sign_close(s);
+	return rc;
+}
+
 /* reload - SIGHUP: the configuration read again the way it was at start
  * (the file, the shortcuts, the -o overrides); the keys that can change
  * at run time (conf.c marks them) take effect, any other change is
@@ -248,7 +260,23 @@ reload(struct worker *w)
 		    buf_str(&err));
 		goto out;
 	}
+	/* the DKIM keys, when signing, are read and checked before anything
+	 * changes (a key rotated in place too): a bad one keeps every dkim.*
+	 * value and the keys in use */
+	if (*w->conf->dkim_domain && dkim_check(&fresh, &err) < 0) {
+		log_error("reload: %s; the DKIM keys in use are kept", buf_str(&err));
+		conf_keep(&fresh, w->conf, "dkim");
+	}
+	buf_reset(&err);
 	conf_reload(w->conf, &fresh, &changed, &restart);
+	if (*w->conf->dkim_domain) {
+		if (sender_dkim_reload(w->sender, w->conf, &err) < 0)
+			log_error("reload: %s; the DKIM keys in use are kept", buf_str(&err));
+		else
+			log_info("reload: DKIM keys read again: s=%s%s%s", w->conf->dkim_selector,
+			    *w->conf->dkim_ed25519_key_file ? " and s=" : "",
+			    *w->conf->dkim_ed25519_key_file ? w->conf->dkim_ed25519_selector : "");
+	}
 	/* said at the level in force until now: a reload to "warning" is
 	 * still logged */
 	log_info("reload: %s%s%s%s", changed.len ? "applied " : "no change to apply",
