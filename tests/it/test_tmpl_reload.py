@@ -14,30 +14,20 @@ import os
 import re
 import shutil
 import signal
-import time
 
 import harness
 from test_send import Clock, cli, db_rows, prepare, start_capture, start_sink, worker
+from test_web import wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WAIT_S = 60
-
-
-def wait_for(cond, timeout=WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    return cond()
 
 
 def hup(d, marker):
     """SIGHUP and the first log line with marker after it ("" if none)"""
     before = d.log_text().count(marker)
     d.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: d.log_text().count(marker) > before)
+    wait_for(lambda: d.log_text().count(marker) > before, WAIT_S)
     lines = [l for l in d.log_text().splitlines() if marker in l]
     return lines[-1] if len(lines) > before else ""
 
