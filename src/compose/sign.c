@@ -363,6 +363,7 @@ sign_one(const sign_t *s, const struct key *k, struct field *f, int nf, const bu
     const buf_t *bh, int64_t now, buf_t *hdrs, buf_t *err)
 {
 	buf_t field, data, b;
+	const char *nl;
 	size_t col;
 	int rc = -1;
 
@@ -393,7 +394,8 @@ sign_one(const sign_t *s, const struct key *k, struct field *f, int nf, const bu
 	if (canon_header(field.data, field.len, &data) < 0 || sig_value(k, &data, &b, err) < 0)
 		goto toolong_or_err;
 	/* b= folded in lines; a verifier drops b='s value with its spaces */
-	col = field.len - (size_t)((const char *)memrchr(field.data, '\n', field.len) - field.data);
+	nl = memrchr(field.data, '\n', field.len);
+	col = field.len - (nl ? (size_t)(nl - field.data) : 0);
 	for (size_t i = 0; i < b.len; i += SIGN_LINE - 8)
 		if (fold(&field, &col, b.data + i, b.len - i < SIGN_LINE - 8 ?
 		    b.len - i : SIGN_LINE - 8) < 0)
