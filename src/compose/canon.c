@@ -49,7 +49,7 @@ int
 canon_body(const char *b, size_t n, buf_t *out)
 {
 	size_t empty = 0;	/* empty lines seen and not yet written */
-	size_t i = 0;
+	size_t i = 0, run;
 
 	while (i < n) {
 		int space = 0, text = 0;
@@ -73,8 +73,13 @@ canon_body(const char *b, size_t n, buf_t *out)
 				return -1;
 			space = 0;
 			text = 1;
-			if (buf_addc(out, b[i]) < 0)
+			/* the run of bytes up to the next WSP or CR at once: this
+			 * is most of a body, and the hashing waits for it */
+			for (run = i + 1; run < n && !WSP(b[run]) && b[run] != '\r'; run++)
+				;
+			if (buf_add(out, b + i, run - i) < 0)
 				return -1;
+			i = run - 1;
 		}
 		/* a last line without CRLF gets one, as every line */
 		if (!text)

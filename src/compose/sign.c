@@ -436,6 +436,7 @@ sign_message(sign_t *s, buf_t *eml, int64_t now, buf_t *err)
 		    SIGN_FIELDS_MAX);
 		goto out;
 	}
+	(void)buf_reserve(&canon, eml->len - body);	/* a hint: about its size */
 	if (canon_body(eml->data + body, eml->len - body, &canon) < 0 ||
 	    EVP_Digest(canon.data, canon.len, digest, &dlen, EVP_sha256(), NULL) != 1 ||
 	    b64(&bh, digest, dlen) < 0 || h_list(f, nf, &h) < 0) {
