@@ -22,7 +22,7 @@ import harness
 from inbound_common import dsn, lmtp_send
 from test_notices import captured
 from test_send import Clock, start_capture
-from test_web import csrf_of, fetch, form, link_in, one_click, text_of, unsub_url, wait_for
+from test_web import csrf_of, fetch, form, hidden, link_in, one_click, text_of, unsub_url, wait_for
 
 CLI = os.path.join(harness.BUILD, "tiedote")
 FIRST = "2020-03-17T09:00:00+02:00"
@@ -90,7 +90,7 @@ def body(r):
     # web: subscribe, confirm, one-click unsubscribe
     st, _, page = fetch(base + "/subscribe")
     secrets = {"csrf " + csrf_of(page): csrf_of(page)}
-    st, _, _ = form(base + "/subscribe", {"csrf": csrf_of(page), "email": "uusi@example.fi",
+    st, _, _ = form(base + "/subscribe", {**hidden(page), "email": "uusi@example.fi",
                     "lang": "fi", "regions": ["KYS"]}, xff="192.0.2.10")
     r.check(st == 200, "web subscribe")
     conf = wait_for(lambda: [m for a, m in captured(outdir) if a == "uusi@example.fi"], 60)
