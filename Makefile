@@ -15,7 +15,7 @@ DESTDIR	?=
 BUILD	?= build
 CC	?= cc
 
-PKGS	 = libzmq jansson sqlite3 inih libsodium libcurl libical libsystemd libmicrohttpd gnutls opendkim libcrypto
+PKGS	 = libzmq jansson sqlite3 inih libsodium libcurl libical libsystemd libmicrohttpd gnutls libcrypto
 # Recursive (=), not simple (:=): expanded when a recipe runs, so that
 # "make deps all" finds the libraries that deps has just installed.  A
 # missing package fails the compile with pkg-config's own message.
@@ -54,7 +54,7 @@ BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 DEB_PKGS = build-essential pkg-config ca-certificates clang libclang-rt-14-dev \
 	   libzmq3-dev libcurl4-gnutls-dev libsqlite3-dev sqlite3 libetpan-dev \
 	   libjansson-dev libinih-dev libsodium-dev libical-dev \
-	   libopendkim-dev libssl-dev \
+	   libssl-dev \
 	   libgnutls28-dev postfix python3 python3-zmq python3-aiosmtpd python3-jsonschema \
 	   python3-icalendar openssl libsystemd-dev libmicrohttpd-dev \
 	   python3-prometheus-client mandoc systemd dovecot-imapd dovecot-pop3d \

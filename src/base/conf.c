@@ -181,15 +181,15 @@ static const struct ckey {
 	  "DKIM: the signing domain (d=), that of message.from_address or a parent; "
 	  "empty = messages are not signed", 0 },
 	{ "dkim", "selector", C_STR, offsetof(conf_t, dkim_selector), "", 0, 0,
-	  "DKIM: the RSA key's selector (s=): its TXT record is SELECTOR._domainkey.DOMAIN", 0 },
+	  "DKIM: the RSA key's selector (s=): its TXT record is SELECTOR._domainkey.DOMAIN", 1 },
 	{ "dkim", "key_file", C_STR, offsetof(conf_t, dkim_key_file), "", 0, 0,
 	  "DKIM: the RSA private key (PEM, at least 2048 bits; tiedote dkim keygen); "
-	  "refused if group- or world-readable", 0 },
+	  "refused if group- or world-readable", 1 },
 	{ "dkim", "ed25519_selector", C_STR, offsetof(conf_t, dkim_ed25519_selector), "", 0, 0,
-	  "DKIM: the Ed25519 key's selector, another than selector", 0 },
+	  "DKIM: the Ed25519 key's selector, another than selector", 1 },
 	{ "dkim", "ed25519_key_file", C_STR, offsetof(conf_t, dkim_ed25519_key_file), "", 0, 0,
 	  "DKIM: an Ed25519 private key (PEM, RFC 8463) for a second signature beside the RSA one; "
-	  "refused if group- or world-readable; empty = RSA only", 0 },
+	  "refused if group- or world-readable; empty = RSA only", 1 },
 	{ "web", "listen", C_STR, offsetof(conf_t, web_listen), "", 0, 0,
 	  "the subscriber pages' HTTP address, ADDRESS:PORT (127.0.0.1:8080, [::1]:8080); empty = "
 	  "no web front.  Meant behind a TLS reverse proxy (docs/web.md)", 0 },
@@ -395,26 +395,42 @@ same(const conf_t *a, const conf_t *b, const struct ckey *k)
 	return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
 }
 
+/* copy_value - key k of src into dst */
+static void
+copy_value(conf_t *dst, const conf_t *src, const struct ckey *k)
+{
+	char *p = (char *)dst + k->off;
+	const char *q = (const char *)src + k->off;
+
+	if (k->kind == C_LONG || k->kind == C_BOOL)
+		*(long *)p = *(const long *)q;
+	else {
+		free(*(char **)p);
+		*(char **)p = xstrdup(*(char *const *)q);
+	}
+}
+
 void
 conf_reload(conf_t *c, const conf_t *fresh, buf_t *changed, buf_t *restart)
 {
 	for (size_t i = 0; i < NELEM(ckeys); i++) {
 		const struct ckey *k = &ckeys[i];
-		char *p = (char *)c + k->off;
-		const char *q = (const char *)fresh + k->off;
 		buf_t *list = k->live ? changed : restart;
 
 		if (same(c, fresh, k))
 			continue;
 		buf_notef(list, "%s%s.%s", list->len ? ", " : "", k->section, k->key);
-		if (!k->live)
-			continue;
-		if (k->kind == C_LONG || k->kind == C_BOOL)
-			*(long *)p = *(const long *)q;
-		else {
-			free(*(char **)p);
-			*(char **)p = xstrdup(*(char *const *)q);
-		}
+		if (k->live)
+			copy_value(c, fresh, k);
+	}
+}
+
+void
+conf_keep(conf_t *fresh, const conf_t *c, const char *section)
+{
+	for (size_t i = 0; i < NELEM(ckeys); i++) {
+		if (strcmp(ckeys[i].section, section) == 0)
+			copy_value(fresh, c, &ckeys[i]);
 	}
 }
 

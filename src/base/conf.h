@@ -141,6 +141,9 @@ void	conf_print(const conf_t *, FILE *);
  * as they are.  buf_notef() semantics: a list that outgrows its buffer
  * is cut. */
 void	conf_reload(conf_t *c, const conf_t *fresh, buf_t *changed, buf_t *restart);
+/* conf_keep - every key of section in fresh set back to its value in c: a
+ * reload keeps what it refuses (the DKIM keys when one is bad) */
+void	conf_keep(conf_t *fresh, const conf_t *c, const char *section);
 /* conf_print_mdoc - every key with its default and meaning as mdoc(7)
  * (subsections and tag lists), for tiedote.conf(5) */
 void	conf_print_mdoc(FILE *);

@@ -37,6 +37,7 @@
 struct message_ctx {
 	const conf_t *conf;
 	render_t *render;
+	unsigned render_epoch;	/* render_current()'s, of the set in use */
 	unsigned char key[TOKEN_KEYBYTES];
 	char	*list_id;	/* "Ajankohtaistiedote <list.id>" */
 	message_parts_t scratch;
@@ -173,8 +174,10 @@ message_open(const conf_t *conf, store_t *store, buf_t *err)
 	m->conf = conf;
 	message_parts_init(&m->scratch);
 	m->bcache = bcache_new();
+	/* the process's published set when there is one (render.h) */
 	if (message_conf_values(conf, err) < 0 ||
-	    (m->render = render_open(message_templates(conf), err)) == NULL ||
+	    ((m->render = render_current(&m->render_epoch)) == NULL &&
+	    (m->render = render_open(message_templates(conf), err)) == NULL) ||
 	    token_key(store, m->key, err) < 0)
 		goto fail;
 	buf_init(&id, LINK_MAX);
@@ -199,6 +202,21 @@ message_close(message_ctx_t *m)
 	free(m->list_id);
 	sodium_memzero(m->key, sizeof m->key);
 	free(m);
+}
+
+/* refresh - the published template set when it is newer than the one in
+ * use (render.h): what was rendered with the old one is dropped */
+static void
+refresh(message_ctx_t *m)
+{
+	render_t *r = render_current(&m->render_epoch);
+
+	if (r == NULL)
+		return;
+	render_close(m->render);
+	m->render = r;
+	bcache_free(m->bcache);
+	m->bcache = bcache_new();
 }
 
 int
@@ -463,6 +481,7 @@ message_bulletin(message_ctx_t *m, const compose_issue_t *issue, const char *num
 	buf_t unsub, msgid;
 	int rc = -1;
 
+	refresh(m);	/* one template set for the whole message */
 	buf_init(&unsub, LINK_MAX);
 	buf_init(&msgid, LINK_MAX);
 	if (!c->send_empty && compose_issue_count(issue, r->regions) == 0) {
@@ -516,6 +535,7 @@ message_notice(message_ctx_t *m, const char *tmpl, const char *ref, const messag
 	buf_t unsub, msgid;
 	int rc = -1;
 
+	refresh(m);
 	buf_init(&unsub, LINK_MAX);
 	buf_init(&msgid, LINK_MAX);
 	data = common_data(m, r, NULL, &unsub);
@@ -567,6 +587,7 @@ message_programme(const char *lang)
 render_t *
 message_render(message_ctx_t *m)
 {
+	refresh(m);
 	return m->render;
 }
 
@@ -579,6 +600,7 @@ message_web(message_ctx_t *m, const compose_issue_t *issue, const char *lang,
 	buf_t unsub, b;
 	int rc;
 
+	refresh(m);
 	buf_init(&unsub, LINK_MAX);
 	buf_init(&b, LINK_MAX);
 	data = common_data(m, &r, NULL, &unsub);

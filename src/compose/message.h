@@ -13,6 +13,12 @@
  * has no item for the recipient and bulletin.send_empty is off.
  * parts (may be NULL) receives the rendered subject, text and HTML; eml
  * (may be NULL) receives the MIME message.
+ *
+ * Templates: a context uses the process's published set (render.h) when
+ * there is one, else loads its own; each message (and message_render())
+ * first takes a newer published set, dropping the bulletins rendered with
+ * the old one, so a SIGHUP's templates reach the worker's and the web
+ * thread's contexts at their next message.  A context is one thread's.
  */
 #ifndef TIEDOTE_MESSAGE_H
 #define TIEDOTE_MESSAGE_H

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,8 +52,13 @@ struct render {
 	tmpl_set_t *wset;	/* the strings with tags */
 	struct words w[NELEM(langs)];
 	const tmpl_t *t[NELEM(kinds)][NELEM(langs)][P_N];
-	buf_t	 scratch;
+	int	 refs;		/* render_hold() / render_close(), atomic */
 };
+
+/* the process's published set (render_publish()) and its epoch */
+static pthread_mutex_t current_mu = PTHREAD_MUTEX_INITIALIZER;
+static render_t *current;
+static unsigned current_epoch;
 
 /* ---- loading the templates ---- */
 
@@ -381,7 +387,7 @@ render_open(const char *dir, buf_t *err)
 	render_t *r = xcalloc(1, sizeof *r);
 	char name[128];
 
-	buf_init(&r->scratch, 0);
+	r->refs = 1;
 	r->set = tmpl_set_new();
 	r->wset = tmpl_set_new();
 	if (load_folder(r, dir, "", err) < 0)
@@ -414,10 +420,47 @@ fail:
 	return NULL;
 }
 
+render_t *
+render_hold(render_t *r)
+{
+	__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
+void
+render_publish(render_t *r)
+{
+	render_t *old;
+
+	render_hold(r);
+	pthread_mutex_lock(&current_mu);
+	old = current;
+	current = r;
+	current_epoch++;
+	pthread_mutex_unlock(&current_mu);
+	render_close(old);
+}
+
+render_t *
+render_current(unsigned *epoch)
+{
+	render_t *r = NULL;
+
+	pthread_mutex_lock(&current_mu);
+	if (current && current_epoch != *epoch) {
+		r = render_hold(current);
+		*epoch = current_epoch;
+	}
+	pthread_mutex_unlock(&current_mu);
+	return r;
+}
+
 void
 render_close(render_t *r)
 {
-	if (r == NULL)
+	/* the last holder frees: acquire-release orders every reader's use
+	 * before the free */
+	if (r == NULL || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t l = 0; l < NELEM(langs); l++) {
 		struct words *w = &r->w[l];
@@ -430,7 +473,6 @@ render_close(render_t *r)
 	}
 	tmpl_set_free(r->wset);
 	tmpl_set_free(r->set);
-	buf_free(&r->scratch);
 	free(r);
 }
 
@@ -463,6 +505,7 @@ struct job {
 	const tmpl_t *const *t;
 	const struct words *w;
 	json_t	*data;
+	buf_t	 scratch;	/* the job's own: a set is shared by threads */
 };
 
 static int
@@ -471,6 +514,7 @@ job_start(struct job *j, render_t *r, const char *kind, const char *lang, json_t
 {
 	memset(j, 0, sizeof *j);
 	j->r = r;
+	buf_init(&j->scratch, 0);
 	for (size_t k = 0; k < NELEM(kinds); k++)
 		for (size_t l = 0; l < NELEM(langs); l++)
 			if (strcmp(kind, kinds[k]) == 0 && strcmp(lang, langs[l]) == 0) {
@@ -496,11 +540,11 @@ job_form(struct job *j, enum form f, buf_t *err)
 	json_object_del(j->data, "t");
 	json_object_del(j->data, "underline");
 	for (size_t i = 0; i < j->w->ntagged && rc == 0; i++) {
-		buf_reset(&j->r->scratch);
-		if ((rc = tmpl_render(j->r->wset, j->w->tagged[i].t[f], j->data, &j->r->scratch,
+		buf_reset(&j->scratch);
+		if ((rc = tmpl_render(j->r->wset, j->w->tagged[i].t[f], j->data, &j->scratch,
 		    err)) == 0)
 			json_object_set_new(t, j->w->tagged[i].key,
-			    json_stringn(buf_str(&j->r->scratch), j->r->scratch.len));
+			    json_stringn(buf_str(&j->scratch), j->scratch.len));
 	}
 	json_object_set_new(j->data, "t", t);
 	if (f == F_TEXT)
@@ -512,6 +556,7 @@ static void
 job_end(struct job *j)
 {
 	json_decref(j->data);
+	buf_free(&j->scratch);
 }
 
 int
@@ -525,13 +570,13 @@ render_message(render_t *r, const char *kind, const char *lang, json_t *data,
 		return -1;
 	if (job_form(&j, F_TEXT, err) < 0)
 		goto out;
-	buf_reset(&r->scratch);
-	if (tmpl_render(r->set, j.t[P_SUBJECT], j.data, &r->scratch, err) < 0 ||
-	    render_one_line(subject, buf_str(&r->scratch), r->scratch.len) < 0)
+	buf_reset(&j.scratch);
+	if (tmpl_render(r->set, j.t[P_SUBJECT], j.data, &j.scratch, err) < 0 ||
+	    render_one_line(subject, buf_str(&j.scratch), j.scratch.len) < 0)
 		goto out;
-	buf_reset(&r->scratch);
-	if (tmpl_render(r->set, j.t[P_TEXT], j.data, &r->scratch, err) < 0 ||
-	    wrap_text(text, buf_str(&r->scratch), r->scratch.len, WRAP_WIDTH_DEFAULT) < 0)
+	buf_reset(&j.scratch);
+	if (tmpl_render(r->set, j.t[P_TEXT], j.data, &j.scratch, err) < 0 ||
+	    wrap_text(text, buf_str(&j.scratch), j.scratch.len, WRAP_WIDTH_DEFAULT) < 0)
 		goto out;
 	if (job_form(&j, F_HTML, err) < 0 ||
 	    tmpl_render(r->set, j.t[P_HTML], j.data, html, err) < 0)
@@ -590,6 +635,7 @@ render_page(render_t *r, const char *name, const char *lang, json_t *data, buf_t
 	memset(&j, 0, sizeof j);
 	j.r = r;
 	j.w = &r->w[l];
+	buf_init(&j.scratch, 0);
 	j.data = data && json_is_object(data) ? json_copy(data) : json_object();
 	if (job_form(&j, F_HTML, err) == 0 && tmpl_render(r->set, t, j.data, html, err) == 0)
 		rc = 0;

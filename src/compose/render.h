@@ -20,8 +20,20 @@
  * wide as each string without tags.  The subject comes out as one line
  * (any line breaks and runs of spaces become one space), the text wrapped
  * at 76 columns, the HTML as written.  The caller's buffers are appended
- * to; the renderer owns the templates.  One render_t is used by one
- * thread at a time (it renders through a scratch buffer of its own).
+ * to; the renderer owns the templates.
+ *
+ * A render_t is immutable once open and counted: threads may render from
+ * one at once (each render has its own scratch buffer), render_hold()
+ * takes one more reference, render_close() gives one back and the last
+ * frees it.  One set is the process's current one: render_publish() makes
+ * r current (taking its own reference; the one before is let go) and
+ * moves the epoch on; render_current(&epoch) returns a new reference to
+ * the current set and sets epoch when it is not the one the caller last
+ * took (NULL when it is, or none was published).  tiedoted publishes at
+ * start and at each SIGHUP that loads cleanly; every message context
+ * (message.h) takes the new set at its next message, so a message is
+ * rendered from one set, start to end, and a set is freed when the last
+ * message using it is done.
  */
 #ifndef TIEDOTE_RENDER_H
 #define TIEDOTE_RENDER_H
@@ -34,6 +46,9 @@ typedef struct render render_t;
 
 render_t *render_open(const char *dir, buf_t *err);
 void	 render_close(render_t *);
+render_t *render_hold(render_t *);
+void	 render_publish(render_t *);
+render_t *render_current(unsigned *epoch);
 int	 render_message(render_t *, const char *kind, const char *lang, json_t *data,
 	    buf_t *subject, buf_t *text, buf_t *html, buf_t *err);
 /* render_raw - the templates of render_message() alone, appended to the

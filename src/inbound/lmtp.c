@@ -152,8 +152,9 @@ delivered(struct session *s)
 			snprintf(line, sizeof line, "451 4.3.0 <%.100s> cannot be stored now, try"
 			    " again later", s->rcpt[i]);
 		} else {
-			log_info("lmtp: inbound %lld from %s for <%s>: %s: %s", (long long)res.id,
-			    s->peer, addr_redact(s->rcpt[i], safe, sizeof safe),
+			log_ids(LOG_INFO, &(log_ids_t){ .recipient = addr_redact(s->rcpt[i], safe,
+			    sizeof safe) }, "lmtp: inbound %lld from %s for <%s>: %s: %s",
+			    (long long)res.id, s->peer, safe,
 			    classify_kind_name(res.kind), res.action);
 			snprintf(line, sizeof line, "250 2.0.0 <%.100s> inbound %lld %s", s->rcpt[i],
 			    (long long)res.id, classify_kind_name(res.kind));

@@ -172,7 +172,8 @@ start(store_t *s, const conf_t *conf, const bulletin_issue_t *is, int64_t now, b
 	    count, now) < 0 ||
 	    store_commit(s) < 0)
 		goto fail;
-	log_info("bulletin: issue %s (%lld) %s: %lld recipients", buf_str(&number),
+	log_ids(LOG_INFO, &(log_ids_t){ .issue = is->id },
+	    "bulletin: issue %s (%lld) %s: %lld recipients", buf_str(&number),
 	    (long long)is->id, count ? "sending" : "has nothing for anyone", (long long)count);
 	rc = 0;
 	goto out;
@@ -271,7 +272,8 @@ bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 			goto dberr;
 		}
 		/* after the commit: a try rolled back (a full disk) is no issue */
-		log_info("bulletin: issue %lld created for its scheduled slot", (long long)id);
+		log_ids(LOG_INFO, &(log_ids_t){ .issue = id },
+		    "bulletin: issue %lld created for its scheduled slot", (long long)id);
 	}
 	/* drafts whose time has come: start them once approved */
 	while ((got = one_issue(s, due_sql, now, &is)) == 0) {
@@ -294,7 +296,8 @@ bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 		if (open == 0) {
 			if (set_state(s, is.id, "sent", NULL, -1, now) < 0)
 				goto dberr;
-			log_info("bulletin: issue %s (%lld) sent", is.number, (long long)is.id);
+			log_ids(LOG_INFO, &(log_ids_t){ .issue = is.id },
+			    "bulletin: issue %s (%lld) sent", is.number, (long long)is.id);
 		}
 	}
 	if (got < 0)
@@ -388,7 +391,8 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 		goto out;
 	if (store_commit(s) < 0)
 		goto out;
-	log_info("bulletin: issue %lld: %s", (long long)id, verb);
+	log_ids(LOG_INFO, &(log_ids_t){ .issue = id }, "bulletin: issue %lld: %s",
+	    (long long)id, verb);
 	rc = 0;
 out:
 	if (rc < 0) {

@@ -312,7 +312,8 @@ flush(sender_t *s)
 
 		metrics_sent(s->metrics, o->state == OUTBOX_SENT);
 		if (o->state != OUTBOX_SENT && o->state != OUTBOX_QUEUED)
-			log_info("sender: message %lld to %s %s%s: %s", (long long)o->id, o->addr,
+			log_ids(LOG_INFO, &(log_ids_t){ .recipient = o->addr },
+			    "sender: message %lld to %s %s%s: %s", (long long)o->id, o->addr,
 			    outbox_state_name(o->state), o->suppress ? " (address suppressed)" : "",
 			    o->reply);
 	}
@@ -379,6 +380,14 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 fail:
 	sender_free(s);
 	return NULL;
+}
+
+int
+sender_dkim_reload(sender_t *s, const conf_t *conf, buf_t *err)
+{
+	if (s->signq == NULL)
+		return 0;	/* not signing: dkim.domain needs a restart */
+	return signq_reload(s->signq, conf, err);
 }
 
 void

@@ -45,6 +45,10 @@ typedef struct sender sender_t;
 /* sender_new - borrows conf, store and msg, which must outlive it */
 sender_t *sender_new(const conf_t *, store_t *, message_ctx_t *, buf_t *err);
 void	 sender_free(sender_t *);
+/* sender_dkim_reload - SIGHUP: the DKIM keys of conf for the messages
+ * signed from now on (signq_reload()); 0 (also when not signing), or -1
+ * with err and the keys in use kept */
+int	 sender_dkim_reload(sender_t *, const conf_t *, buf_t *err);
 int	 sender_attach(sender_t *, loop_t *);
 int	 sender_inflight(sender_t *);
 /* sender_release - no more claims; rows claimed but not yet handed to

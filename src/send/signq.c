@@ -29,6 +29,7 @@ struct worker {
 	pthread_t thread;
 	int	 started;
 	sign_t	*sign;
+	sign_t	*next;		/* signq_reload()'s, taken before the next job */
 	signq_t	*q;
 };
 
@@ -61,6 +62,8 @@ run(void *arg)
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
+		sign_t *old = NULL;
+
 		while (q->todo == NULL && !q->stopping)
 			pthread_cond_wait(&q->cv, &q->mu);
 		if (q->stopping)
@@ -68,7 +71,14 @@ run(void *arg)
 		j = q->todo;
 		if ((q->todo = j->next) == NULL)
 			q->todo_tail = &q->todo;
+		/* new keys between two messages, never within one */
+		if (w->next) {
+			old = w->sign;
+			w->sign = w->next;
+			w->next = NULL;
+		}
 		pthread_mutex_unlock(&q->mu);
+		sign_close(old);
 		j->ok = sign_message(w->sign, &j->eml, j->now, &j->err) == 0;
 		j->next = NULL;
 		pthread_mutex_lock(&q->mu);
@@ -124,6 +134,35 @@ signq_open(const conf_t *conf, signq_t **out, buf_t *err)
 fail:
 	signq_close(q);
 	return -1;
+}
+
+int
+signq_reload(signq_t *q, const conf_t *conf, buf_t *err)
+{
+	sign_t *fresh[SIGNQ_THREADS] = { NULL }, *old[SIGNQ_THREADS] = { NULL };
+	int rc = -1;
+
+	for (int i = 0; i < q->nworkers; i++)
+		if (sign_open(conf, &fresh[i], err) < 0)
+			goto out;
+		else if (fresh[i] == NULL) {
+			buf_note(err, "dkim.domain: empty; signing stops only at a restart");
+			goto out;
+		}
+	pthread_mutex_lock(&q->mu);
+	for (int i = 0; i < q->nworkers; i++) {
+		old[i] = q->workers[i].next;	/* a reload not yet taken */
+		q->workers[i].next = fresh[i];
+		fresh[i] = NULL;
+	}
+	pthread_mutex_unlock(&q->mu);
+	rc = 0;
+out:
+	for (int i = 0; i < SIGNQ_THREADS; i++) {
+		sign_close(fresh[i]);
+		sign_close(old[i]);
+	}
+	return rc;
 }
 
 int
@@ -203,6 +242,7 @@ signq_close(signq_t *q)
 		if (q->workers[i].started)
 			pthread_join(q->workers[i].thread, NULL);
 		sign_close(q->workers[i].sign);
+		sign_close(q->workers[i].next);
 	}
 	for (j = q->todo; j; j = next) {
 		next = j->next;

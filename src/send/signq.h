@@ -2,14 +2,13 @@
  * signq - DKIM signing off the loop's thread: a queue in, threads that
  * sign (sign.h), a queue out with an eventfd the loop waits on.
  *
- * Why threads: libopendkim takes the key as text on every message and
- * OpenSSL 3 decodes it and sets the RSA key up again each time, so one
- * message's two signatures cost about 2 ms of CPU (bench/send.py: 163 us
- * a message unsigned, 2,256 us signed, all on the loop's thread); signed
- * on the loop, sending fell to a tenth and every producer's reply waited
- * behind a signature.  The sender now builds a message on the loop (as
- * before), hands it here and submits it to SMTP when it comes back
- * signed; the loop only builds and sends.
+ * Why threads: signing is CPU work of its own (an RSA-2048 signature is
+ * about 0.25 ms, more than building the message), and on the loop's
+ * thread every producer's reply would wait behind it.  When libopendkim
+ * signed (it decoded the key on every message, 2 ms) it cut sending to a
+ * tenth on the loop; sign.c now keeps the key parsed.  The sender builds a
+ * message on the loop (as before), hands it here and submits it to SMTP
+ * when it comes back signed; the loop only builds and sends.
  *
  * signq_open(): 0 with *out NULL when dkim.domain is empty; 0 with a
  * queue and SIGNQ_THREADS threads (at most the CPUs online), each with
@@ -23,7 +22,14 @@
  * stops the threads (each finishes the message in hand) and frees what
  * was never collected.
  *
- * Threads: put/get/fd/close from one thread (the loop's); the signing
+ * signq_reload() (SIGHUP) opens a new signer per thread from conf (the
+ * keys read and checked again, sign_open()); each thread takes its new
+ * signer before its next message, so a message is signed wholly with the
+ * old keys or wholly with the new.  0, or -1 with one line in err and the
+ * keys in use kept (a key refused, or dkim.domain emptied: turning
+ * signing off or on needs a restart).
+ *
+ * Threads: put/get/fd/close/reload from one thread (the loop's); the signing
  * threads touch nothing but the queue (a mutex and a condition variable)
  * and their own signer.
  */
@@ -41,6 +47,7 @@
 typedef struct signq signq_t;
 
 int	signq_open(const conf_t *, signq_t **out, buf_t *err);
+int	signq_reload(signq_t *, const conf_t *, buf_t *err);
 int	signq_put(signq_t *, uint64_t tag, buf_t *eml, int64_t now);
 int	signq_get(signq_t *, uint64_t *tag, int *ok, buf_t *eml, buf_t *err);
 int	signq_fd(const signq_t *);

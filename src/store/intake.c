@@ -342,7 +342,8 @@ store_batch(intake_t *in, int n)
 			r->code = "type_mismatch";
 			r->reply = reply_error("type_mismatch", "type",
 			    "type: this id is stored with another type; an id's type never changes");
-			log_warn("intake: rejected event %s: type_mismatch", id);
+			log_ids(LOG_WARNING, &(log_ids_t){ .event = id },
+			    "intake: rejected event %s: type_mismatch", id);
 			break;
 		}
 	}
@@ -352,10 +353,14 @@ store_batch(intake_t *in, int n)
 	for (i = 0; i < n; i++) {
 		struct req *r = &in->batch[i];
 
-		if (r->stored)
-			log_info("intake: stored %s %s revision %d",
-			    json_string_value(json_object_get(r->event, "type")),
-			    json_string_value(json_object_get(r->event, "id")), r->revision);
+		if (r->stored) {
+			log_ids_t ids = { .event = json_string_value(json_object_get(r->event,
+			    "id")) };
+
+			log_ids(LOG_INFO, &ids, "intake: stored %s %s revision %d",
+			    json_string_value(json_object_get(r->event, "type")), ids.event,
+			    r->revision);
+		}
 	}
 	return;
 failed:

@@ -52,7 +52,9 @@
 #include "notify.h"
 #include "outbox.h"
 #include "remind.h"
+#include "render.h"
 #include "sender.h"
+#include "sign.h"
 #include "log.h"
 #include "loop.h"
 #include "store.h"
@@ -225,6 +227,17 @@ drained(loop_t *l, void *arg)
 	return 20;
 }
 
+/* dkim_check - the DKIM keys of c load (sign_open()); 0 or -1 with err */
+static int
+dkim_check(const conf_t *c, buf_t *err)
+{
+	sign_t *s = NULL;
+	int rc = sign_open(c, &s, err);
+
+	sign_close(s);
+	return rc;
+}
+
 /* reload - SIGHUP: the configuration read again the way it was at start
  * (the file, the shortcuts, the -o overrides); the keys that can change
  * at run time (conf.c marks them) take effect, any other change is
@@ -233,6 +246,7 @@ static void
 reload(struct worker *w)
 {
 	conf_t fresh;
+	render_t *r;
 	buf_t err, changed, restart;
 
 	notify_reloading();
@@ -246,7 +260,23 @@ reload(struct worker *w)
 		    buf_str(&err));
 		goto out;
 	}
+	/* the DKIM keys, when signing, are read and checked before anything
+	 * changes (a key rotated in place too): a bad one keeps every dkim.*
+	 * value and the keys in use */
+	if (*w->conf->dkim_domain && dkim_check(&fresh, &err) < 0) {
+		log_error("reload: %s; the DKIM keys in use are kept", buf_str(&err));
+		conf_keep(&fresh, w->conf, "dkim");
+	}
+	buf_reset(&err);
 	conf_reload(w->conf, &fresh, &changed, &restart);
+	if (*w->conf->dkim_domain) {
+		if (sender_dkim_reload(w->sender, w->conf, &err) < 0)
+			log_error("reload: %s; the DKIM keys in use are kept", buf_str(&err));
+		else
+			log_info("reload: DKIM keys read again: s=%s%s%s", w->conf->dkim_selector,
+			    *w->conf->dkim_ed25519_key_file ? " and s=" : "",
+			    *w->conf->dkim_ed25519_key_file ? w->conf->dkim_ed25519_selector : "");
+	}
 	/* said at the level in force until now: a reload to "warning" is
 	 * still logged */
 	log_info("reload: %s%s%s%s", changed.len ? "applied " : "no change to apply",
@@ -254,6 +284,18 @@ reload(struct worker *w)
 	    buf_str(&restart));
 	log_set_level(log_level_parse(w->conf->log_level));
 out:
+	/* the templates, whatever became of the file: a set that does not
+	 * load (its error names FILE:LINE:COL) keeps the one in use; one
+	 * that does is taken by each message context at its next message */
+	buf_reset(&err);
+	if ((r = render_open(message_templates(w->conf), &err)) == NULL)
+		log_error("reload: templates: %s; the templates loaded before are kept",
+		    buf_str(&err));
+	else {
+		render_publish(r);
+		render_close(r);
+		log_info("reload: templates of %s loaded", message_templates(w->conf));
+	}
 	/* the producer keys, whatever became of the file: a bad directory
 	 * keeps the old list */
 	buf_reset(&err);
@@ -454,6 +496,9 @@ main(int argc, char **argv)
 		rc = EX_CONFIG;
 		goto out;
 	}
+	/* the worker's set is the process's: the web thread's context shares
+	 * it, and SIGHUP publishes the next (reload()) */
+	render_publish(message_render(msg));
 	if ((n = outbox_recover(out_store, clock_now())) > 0)
 		/* claimed is not sent: only what SMTP had in hand can have
 		 * reached the relay */

@@ -1,8 +1,10 @@
-"""What test_inbound.py and test_mailbox.py share: an issue sent to some
-readers through the capturing relay, and the addresses it went out with."""
+"""What test_inbound.py, test_mailbox.py and test_log_secrets.py share: an
+issue sent to some readers through the capturing relay, the addresses it
+went out with, a DSN and an LMTP client."""
 import json
 import os
 import re
+import smtplib
 import time
 
 import harness
@@ -36,3 +38,36 @@ def send_issue(d, clock, outdir, readers, when):
         m = re.search(r"<mailto:([^>]+)>", str(msg["List-Unsubscribe"]))
         mailto[a] = m.group(1)
     return got, verp, mailto
+
+
+def dsn(rcpt, status, diag, action="failed"):
+    return ("From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
+            "Subject: Undelivered Mail Returned to Sender\r\n"
+            "To: bounces@tiedote.example\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"X\"\r\n"
+            "\r\n--X\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+            "\r\n--X\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+            "Final-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n"
+            "Diagnostic-Code: smtp; %s\r\n\r\n--X--\r\n" % (rcpt, action, status, diag))
+
+
+def lmtp_send(port, rcpts, msg, mail_from="MAILER-DAEMON@mx.example.net"):
+    """[(code, text)] per recipient, from Python's LMTP client"""
+    c = smtplib.LMTP("127.0.0.1", port, timeout=30)
+    try:
+        c.ehlo_or_helo_if_needed()
+        c.mail(mail_from)
+        for rc in rcpts:
+            code, _ = c.rcpt(rc)
+            assert code == 250, code
+        c.putcmd("data")
+        code, _ = c.getreply()
+        assert code == 354, code
+        c.send(smtplib.quotedata(msg).encode() + b"\r\n.\r\n")
+        return [c.getreply() for _ in rcpts]
+    finally:
+        try:
+            c.quit()
+        except smtplib.SMTPException:
+            pass

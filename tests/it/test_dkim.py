@@ -11,6 +11,9 @@
    dnsfunc hook, h= covers the fields of the contract with From
    oversigned, and a message changed after signing (Subject, List-Unsubscribe,
    a body byte) fails both.
+4. Key rotation: SIGHUP reads the key file again; a key rotated in place
+   signs the next message, a key readable by others is refused and the
+   key in use kept.
 """
 import os
 import re
@@ -201,10 +204,56 @@ def test_every_kind(r, workdir, rsa, ed, records):
     cap.kill()
 
 
+def test_rotation(r):
+    """SIGHUP reads the key file again: a key rotated in place signs the
+    next message; a key refused (readable by others) keeps the one in use"""
+    from test_tmpl_reload import announce, captured, hup
+    workdir = harness.tempdir()
+    path = os.path.join(workdir, "dkim.pem")
+    records = []
+    for n in (1, 2, 3):
+        rc, p, out, err = keygen(workdir, "k%d.pem" % n, "s1", "rsa")
+        assert rc == 0, err
+        records.append(txt_of(out))
+    os.rename(os.path.join(workdir, "k1.pem"), path)
+    cap, port, outdir = start_capture(workdir)
+    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+    d = harness.Tiedoted(workdir=workdir, extra_args=[
+        "-o", "smtp.url=smtp://127.0.0.1:%d" % port, "-o", "dkim.domain=" + DOMAIN,
+        "-o", "dkim.selector=s1", "-o", "dkim.key_file=" + path]).start()
+    rc, _, err = cli(d, "subscriber", "add", "lukija@example.fi", "--regions", "all")
+    assert rc == 0, err
+
+    def sent_with(n, day):
+        announce(d, workdir, n, day)
+        clock.set("2020-03-%02dT09:00:00+02:00" % day)
+        wait_for(lambda: len(captured(outdir)) == n)
+        with open(os.path.join(outdir, captured(outdir)[n - 1]), "rb") as f:
+            raw = f.read()
+        return [i for i, rec in enumerate(records)
+                if verify_all(raw, lambda name, timeout=5, rec=rec: rec) == [True]]
+
+    r.check(sent_with(1, 12) == [0], "the first message verifies with the first key only")
+    os.rename(os.path.join(workdir, "k2.pem"), path)
+    line = hup(d, "reload: DKIM keys")
+    r.check("read again" in line, "SIGHUP reads the rotated key", line)
+    r.check(sent_with(2, 13) == [1], "the next message verifies with the new key only")
+    os.chmod(os.path.join(workdir, "k3.pem"), 0o644)
+    os.rename(os.path.join(workdir, "k3.pem"), path)
+    line = hup(d, "the DKIM keys in use are kept")
+    r.check(path in line and "refused, mode 0644" in line,
+            "a key readable by others at SIGHUP: refused, named, the keys in use kept", line)
+    r.check(sent_with(3, 14) == [1] and d.running(),
+            "the next message is signed with the key kept")
+    d.stop()
+    cap.kill()
+
+
 def body(r):
     workdir = harness.tempdir()
     rsa, ed, records = test_keygen_and_refusals(r, workdir)
     test_every_kind(r, workdir, rsa, ed, records)
+    test_rotation(r)
 
 
 if __name__ == "__main__":

@@ -30,46 +30,13 @@ import time
 import harness
 from test_send import CLI, Clock, cli, start_capture, wait_rows_final, db_rows
 from test_notices import captured
-from inbound_common import send_issue
+from inbound_common import dsn, lmtp_send, send_issue
 
 FIRST = "2020-03-17T09:00:00+02:00"
 SECOND = "2020-03-31T09:00:00+02:00"
 READERS = ["gone@example.net", "full@example.org", "spam@example.com",
            "leaver@example.fi", "blocked@example.se", "keep@example.fi"]
 DATA = os.path.join(harness.ROOT, "tests", "data", "inbound")
-
-
-def dsn(rcpt, status, diag, action="failed"):
-    return ("From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
-            "Subject: Undelivered Mail Returned to Sender\r\n"
-            "To: bounces@tiedote.example\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"X\"\r\n"
-            "\r\n--X\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-            "\r\n--X\r\nContent-Type: message/delivery-status\r\n\r\n"
-            "Reporting-MTA: dns; mx.example.net\r\n\r\n"
-            "Final-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n"
-            "Diagnostic-Code: smtp; %s\r\n\r\n--X--\r\n" % (rcpt, action, status, diag))
-
-
-def lmtp_send(port, rcpts, msg, mail_from="MAILER-DAEMON@mx.example.net"):
-    """[(code, text)] per recipient, from Python's LMTP client"""
-    c = smtplib.LMTP("127.0.0.1", port, timeout=30)
-    try:
-        c.ehlo_or_helo_if_needed()
-        c.mail(mail_from)
-        for rc in rcpts:
-            code, _ = c.rcpt(rc)
-            assert code == 250, code
-        c.putcmd("data")
-        code, _ = c.getreply()
-        assert code == 354, code
-        c.send(smtplib.quotedata(msg).encode() + b"\r\n.\r\n")
-        return [c.getreply() for _ in rcpts]
-    finally:
-        try:
-            c.quit()
-        except smtplib.SMTPException:
-            pass
 
 
 def body(r):
