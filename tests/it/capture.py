@@ -41,8 +41,12 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         self.n += 1
         name = "%06d.eml" % self.n
-        with open(os.path.join(self.outdir, name), "wb") as f:
+        # written under another name, then renamed: a test that waits for
+        # NNNNNN.eml to appear must never read it half-written
+        tmp = os.path.join(self.outdir, name + ".tmp")
+        with open(tmp, "wb") as f:
             f.write(envelope.original_content or envelope.content)
+        os.rename(tmp, os.path.join(self.outdir, name))
         for rcpt in envelope.rcpt_tos:
             self.log.write(json.dumps({"from": envelope.mail_from, "rcpt": rcpt,
                                        "size": len(envelope.content), "file": name}) + "\n")
