@@ -241,7 +241,7 @@ command(struct session *s, char *line)
 		s->state = S_MAIL;
 		say(s, "250 2.1.0 ok");
 	} else if (strcasecmp(line, "RCPT") == 0) {
-		char *to;
+		char *to = NULL;
 
 		if (s->state != S_MAIL) {
 			say(s, "503 5.5.1 MAIL first");
@@ -249,6 +249,7 @@ command(struct session *s, char *line)
 		}
 		if (strncasecmp(arg, "TO:", 3) != 0 || (to = path_arg(arg + 3)) == NULL ||
 		    !utf8_valid(to, strlen(to))) {
+			free(to);	/* NULL, or refused for its bytes */
 			say(s, "501 5.5.4 RCPT TO:<address>");
 			return;
 		}
