@@ -131,21 +131,29 @@ out:
 	return rc;
 }
 
-/* hand - one message to the worker (op inbound.deliver, one try): its kind
- * as stored, or -1 */
+/* hand - one message to the worker (op inbound.deliver, one try), with
+ * the POP3 mailbox and UIDL it is recorded under (or NULL): an exit code,
+ * the reply in *reply */
 static int
 hand(cli_t *cli, const char *via, const char *rcpt, const char *msg, size_t len, size_t size,
-    json_t **reply)
+    const char *mailbox, const char *uidl, json_t **reply)
 {
 	size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	char *b64 = xmalloc(n);
+	json_t *req;
 	int rc;
 
 	sodium_bin2base64(b64, n, (const unsigned char *)msg, len,
 	    sodium_base64_VARIANT_ORIGINAL);
-	/* one try: a message taken twice would be counted twice */
-	rc = cli_admin(cli, json_pack("{s:s, s:s, s:s, s:s, s:I}", "op", "inbound.deliver", "raw",
-	    b64, "envelope", rcpt ? rcpt : "", "via", via, "size", (json_int_t)size), 0, reply);
+	req = json_pack("{s:s, s:s, s:s, s:s, s:I}", "op", "inbound.deliver", "raw", b64,
+	    "envelope", rcpt ? rcpt : "", "via", via, "size", (json_int_t)size);
+	if (uidl) {
+		json_object_set_new(req, "mailbox", json_string(mailbox));
+		json_object_set_new(req, "uidl", json_string(uidl));
+	}
+	/* one try: a message taken twice would be counted twice (with a
+	 * UIDL the worker would find it recorded, but one try is enough) */
+	rc = cli_admin(cli, req, 0, reply);
 	free(b64);
 	return rc;
 }
@@ -193,7 +201,8 @@ inbound_deliver(cli_t *cli, int argc, char **argv)
 		rc = EX_DATAERR;
 		goto out;
 	}
-	rc = hand(cli, "deliver", rcpt, msg.data ? msg.data : "", msg.len, size, &reply);
+	rc = hand(cli, "deliver", rcpt, msg.data ? msg.data : "", msg.len, size, NULL, NULL,
+	    &reply);
 	if (rc == EX_OK) {
 		if (cli->json)
 			cli_print_json(reply);
@@ -214,24 +223,57 @@ struct poll_ctx {
 	int	 taken[KIND_N];
 };
 
+/* kind_of - the kind a reply names, or -1 */
 static int
-poll_take(void *arg, const char *msg, size_t len, size_t size)
+kind_of(const json_t *v)
+{
+	const char *kind = json_string_value(v);
+
+	for (int i = 0; i < KIND_N && kind; i++)
+		if (strcmp(kind, classify_kind_name(i)) == 0)
+			return i;
+	return -1;
+}
+
+static int
+poll_take(void *arg, const char *msg, size_t len, size_t size, const char *mailbox,
+    const char *uidl)
 {
 	struct poll_ctx *p = arg;
 	json_t *reply = NULL;
-	const char *kind;
 	int k = -1;
 
-	if (hand(p->cli, "poll", NULL, msg, len, size, &reply) == EX_OK) {
-		kind = json_string_value(json_object_get(reply, "kind"));
-		for (int i = 0; i < KIND_N && kind; i++)
-			if (strcmp(kind, classify_kind_name(i)) == 0)
-				k = i;
-		if (k >= 0)
+	if (hand(p->cli, "poll", NULL, msg, len, size, mailbox, uidl, &reply) == EX_OK) {
+		k = kind_of(json_object_get(reply, "kind"));
+		/* one recorded before is not counted again */
+		if (k >= 0 && !json_is_true(json_object_get(reply, "duplicate")))
 			p->taken[k]++;
 	}
 	json_decref(reply);
 	return k;
+}
+
+/* poll_sync - the worker's record of a POP3 mailbox's UIDLs (op
+ * inbound.mailbox_sync) */
+static int
+poll_sync(void *arg, const char *mailbox, const char *const *uidls, size_t n, int complete,
+    int *kinds)
+{
+	struct poll_ctx *p = arg;
+	json_t *list = json_array(), *reply = NULL, *taken;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, json_string(uidls[i]));
+	if (cli_admin(p->cli, json_pack("{s:s, s:s, s:o, s:b}", "op", "inbound.mailbox_sync",
+	    "mailbox", mailbox, "uidls", list, "complete", complete), 1, &reply) == EX_OK) {
+		taken = json_object_get(reply, "taken");
+		for (size_t i = 0; i < n; i++)
+			kinds[i] = kind_of(json_object_get(taken, uidls[i]));
+		rc = 0;
+	}
+	json_decref(reply);
+	return rc;
 }
 
 #define POLL_BACKOFF_MAX_S	300	/* between attempts to reach a mailbox that fails */
@@ -243,6 +285,7 @@ inbound_poll(cli_t *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "once", no_argument, NULL, 'o' }, CLI_OPT_HELP };
 	struct poll_ctx p = { cli, { 0 } };
+	mailbox_sink_t sink = { poll_take, poll_sync, &p };
 	mailbox_t *m = NULL;
 	int rc = EX_USAGE, once = 0, backoff = 1;
 	buf_t err;
@@ -261,7 +304,7 @@ inbound_poll(cli_t *cli, int argc, char **argv)
 		buf_reset(&err);
 		if (m == NULL && (m = mailbox_open(&cli->conf, &err)) == NULL)
 			n = -1;
-		else if ((n = mailbox_poll(m, poll_take, &p, &err)) >= 0 && !once)
+		else if ((n = mailbox_poll(m, &sink, &err)) >= 0 && !once)
 			n = mailbox_wait(m, (int)cli->conf.poll_s, &err) < 0 ? -1 : n;
 		if (n < 0) {
 			cli_error("tiedote: %s", buf_str(&err));
@@ -454,10 +497,13 @@ static const cli_verb_t verbs[] = {
 	  "  Exit 0 once committed, 75 to have the MTA try again, 65 over\n"
 	  "  inbound.max_message_kb." },
 	{ "poll", inbound_poll, "[--once]",
-	  "read inbound.mailbox (Maildir, or IMAP over TLS with IDLE), every poll_s seconds",
+	  "read inbound.mailbox (Maildir, IMAP over TLS with IDLE, POP3 over TLS), every\n"
+	  "  poll_s seconds",
 	  "  --once  one pass, then exit (0; 75 when the mailbox cannot be read)\n"
 	  "  Processed messages go to inbound.mailbox_done (or are marked read, or deleted\n"
-	  "  with inbound.mailbox_delete); mail of kind other is left where it is." },
+	  "  with inbound.mailbox_delete); mail of kind other is left where it is.  POP3:\n"
+	  "  the UIDLs taken are recorded; processed messages are deleted only with\n"
+	  "  inbound.mailbox_delete." },
 	{ "list", inbound_list_cmd, "[--kind KIND] [--limit N]",
 	  "the latest inbound messages (50 unless --limit), what they were and what was done",
 	  NULL },

@@ -1,8 +1,9 @@
 /*
  * inbound - classify, check, act, keep; contract in inbound.h.  This
- * module owns the inbound and inbound_outcomes tables.
+ * module owns the inbound, inbound_outcomes and mailbox_uidls tables.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -54,6 +55,19 @@ static const char soft_count_sql[] =
 static const char mark_suppressed_sql[] =
     "UPDATE inbound_outcomes SET suppressed = 1 WHERE id = last_insert_rowid()";
 static const char set_action_sql[] = "UPDATE inbound SET action = ?2 WHERE id = ?1";
+/* the POP3 poller's record (mailbox.h): what a mailbox's UIDL was taken as */
+static const char uidl_get_sql[] =
+    "SELECT u.inbound_id, u.kind, coalesce(i.action, '') FROM mailbox_uidls u"
+    " LEFT JOIN inbound i ON i.id = u.inbound_id WHERE u.mailbox = ?1 AND u.uidl = ?2";
+static const char uidl_ins_sql[] =
+    "INSERT INTO mailbox_uidls (mailbox, uidl, kind, inbound_id, taken)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char uidl_prune_sql[] =
+    "DELETE FROM mailbox_uidls WHERE mailbox = ?1"
+    " AND uidl NOT IN (SELECT value FROM json_each(?2))";
+static const char uidl_list_sql[] =
+    "SELECT uidl, kind FROM mailbox_uidls WHERE mailbox = ?1"
+    " AND uidl IN (SELECT value FROM json_each(?2))";
 static const char prune_sql[] =
     "DELETE FROM inbound WHERE id IN (SELECT id FROM inbound WHERE received < ?1"
     " ORDER BY id LIMIT ?2)";
@@ -290,9 +304,29 @@ text(const buf_t *b)
 	return utf8_valid(buf_str(b), b->len) ? buf_str(b) : "(not UTF-8)";
 }
 
-int
-inbound_accept(store_t *s, const conf_t *c, enum inbound_via via, const char *envelope,
-    const char *msg, size_t len, size_t size, inbound_result_t *res, buf_t *err)
+/* taken_row - a recorded UIDL's first take into the result */
+static int
+taken_row(sqlite3_stmt *st, void *arg)
+{
+	inbound_result_t *res = arg;
+	const char *kind = (const char *)sqlite3_column_text(st, 1);
+
+	res->id = sqlite3_column_int64(st, 0);
+	res->kind = KIND_OTHER;
+	for (int k = 0; k < KIND_N; k++)
+		if (strcmp(kind, classify_kind_name(k)) == 0)
+			res->kind = k;
+	snprintf(res->action, sizeof res->action, "already taken: %s",
+	    (const char *)sqlite3_column_text(st, 2));
+	return 1;
+}
+
+/* accept - inbound_accept(), and with uidl the poller's record of it
+ * (inbound_accept_uidl()) in the same transaction */
+static int
+accept(store_t *s, const conf_t *c, enum inbound_via via, const char *envelope,
+    const char *mailbox, const char *uidl, const char *msg, size_t len, size_t size,
+    inbound_result_t *res, int *dup, buf_t *err)
 {
 	char safe[300];	/* an address for the log: addr_redact() */
 	char bl[CLASSIFY_ADDR_MAX], ul[CLASSIFY_ADDR_MAX];
@@ -322,6 +356,23 @@ inbound_accept(store_t *s, const conf_t *c, enum inbound_via via, const char *en
 		goto out;
 	}
 	began = 1;
+	if (uidl) {
+		int got;
+
+		if ((st = store_cached(s, uidl_get_sql)) == NULL)
+			goto fail;
+		sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, uidl, -1, SQLITE_STATIC);
+		if ((got = store_rows(s, st, taken_row, res)) < 0)
+			goto fail;
+		if (got == 1) {
+			/* taken before (a poller that lost the reply, or a
+			 * second one): nothing stored again */
+			*dup = 1;
+			rc = 0;
+			goto out;
+		}
+	}
 	if (r.to != TO_NONE) {
 		if (token_key(s, key, err) < 0)
 			goto out;
@@ -458,7 +509,20 @@ inbound_accept(store_t *s, const conf_t *c, enum inbound_via via, const char *en
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, utf8_valid(buf_str(&act), act.len) ? buf_str(&act) : "(done)",
 	    -1, SQLITE_STATIC);
-	if (store_run(s, st) < 0 || store_commit(s) < 0)
+	if (store_run(s, st) < 0)
+		goto fail;
+	if (uidl) {
+		if ((st = store_cached(s, uidl_ins_sql)) == NULL)
+			goto fail;
+		sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, uidl, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, classify_kind_name(r.kind), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, id);
+		sqlite3_bind_int64(st, 5, now);
+		if (store_run(s, st) < 0)
+			goto fail;
+	}
+	if (store_commit(s) < 0)
 		goto fail;
 	began = 0;
 	res->id = id;
@@ -479,6 +543,88 @@ out:
 	buf_free(&act);
 	target_free(&t);
 	classify_free(&r);
+	return rc;
+}
+
+int
+inbound_accept(store_t *s, const conf_t *c, enum inbound_via via, const char *envelope,
+    const char *msg, size_t len, size_t size, inbound_result_t *res, buf_t *err)
+{
+	return accept(s, c, via, envelope, NULL, NULL, msg, len, size, res, NULL, err);
+}
+
+int
+inbound_accept_uidl(store_t *s, const conf_t *c, const char *mailbox, const char *uidl,
+    const char *msg, size_t len, size_t size, inbound_result_t *res, int *dup, buf_t *err)
+{
+	*dup = 0;
+	return accept(s, c, VIA_POLL, NULL, mailbox, uidl, msg, len, size, res, dup, err);
+}
+
+int
+inbound_uidl_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (n == INBOUND_UIDL_MAX || (unsigned char)s[n] < 0x21 ||
+		    (unsigned char)s[n] > 0x7e)
+			return 0;
+	return n > 0;
+}
+
+static int
+uidl_row(sqlite3_stmt *st, void *arg)
+{
+	json_object_set_new(arg, (const char *)sqlite3_column_text(st, 0),
+	    json_string((const char *)sqlite3_column_text(st, 1)));
+	return 0;
+}
+
+int
+inbound_uidl_sync(store_t *s, const char *mailbox, const json_t *uidls, int prune,
+    json_t **taken, int64_t *pruned, buf_t *err)
+{
+	char *list = json_dumps(uidls, JSON_COMPACT);
+	sqlite3_stmt *st;
+	int rc = -1, began = 0;
+
+	*taken = json_object();
+	*pruned = 0;
+	if (list == NULL)
+		goto fail;
+	if (prune) {
+		/* the server lists every message it holds: a UIDL it does not
+		 * list is gone for good (deleted there) and can never come back */
+		if (store_begin(s) < 0)
+			goto fail;
+		began = 1;
+		if ((st = store_cached(s, uidl_prune_sql)) == NULL)
+			goto fail;
+		sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+		if (store_run(s, st) < 0)
+			goto fail;
+		*pruned = store_changes(s);
+		if (store_commit(s) < 0)
+			goto fail;
+		began = 0;
+	}
+	if ((st = store_cached(s, uidl_list_sql)) == NULL)
+		goto fail;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+	if (store_rows(s, st, uidl_row, *taken) < 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	buf_notef(err, "inbound: the UIDL record: %s; nothing was written", store_full(s) ?
+	    "the storage is full" : store_errmsg(s));
+out:
+	if (began)
+		store_rollback(s);
+	free(list);
 	return rc;
 }
 

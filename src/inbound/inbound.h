@@ -6,8 +6,9 @@
  * listener in the worker, `tiedote inbound deliver` through the control
  * op inbound.deliver, a mailbox poller): in ONE transaction it stores the
  * message (its first INBOUND_RAW_MAX bytes, and its size) and its
- * classification in the inbound table, and per recipient an outcome row
- * (inbound_outcomes) and the action:
+ * classification in the inbound table (and, from a POP3 poller, the
+ * message's UIDL in mailbox_uidls: inbound_accept_uidl()), and per
+ * recipient an outcome row (inbound_outcomes) and the action:
  *   bounce, hard (userunknown, hostunknown, hasmoved, notaccept; not a
  *     4.x.x status)      the address suppressed at once (suppressions,
  *                        the subscriber's status "suppressed");
@@ -60,6 +61,9 @@
 #define INBOUND_RAW_MAX		((size_t)1 << 20)	/* bytes of a message kept */
 #define INBOUND_PRUNE_ROWS	500	/* messages pruned per call */
 #define INBOUND_LIST_MAX	1000	/* rows `inbound list` shows at most */
+#define INBOUND_UIDL_MAX	70	/* characters of a POP3 UIDL (RFC 1939) */
+#define INBOUND_UIDLS_MAX	10000	/* UIDLs one inbound.mailbox_sync takes: < 2 MiB */
+#define INBOUND_MAILBOX_MAX	512	/* bytes of a mailbox's name in the record */
 
 enum inbound_via { VIA_LMTP, VIA_DELIVER, VIA_POLL };
 
@@ -75,6 +79,26 @@ typedef struct inbound_result {
  * err (rolled back). */
 int	inbound_accept(store_t *, const conf_t *, enum inbound_via, const char *envelope,
 	    const char *msg, size_t len, size_t size, inbound_result_t *, buf_t *err);
+/* inbound_accept_uidl - inbound_accept() (via poll) of a message a
+ * poller read from a mailbox without folders or flags (POP3, mailbox.h):
+ * the pair (mailbox, uidl) is recorded in the same transaction, with the
+ * kind (`other`: kept on the server).  A pair recorded before stores
+ * nothing: *dup 1, res the first take's id, kind and "already taken:"
+ * action.  0, or -1 with err (rolled back: neither the message nor the
+ * record). */
+int	inbound_accept_uidl(store_t *, const conf_t *, const char *mailbox, const char *uidl,
+	    const char *msg, size_t len, size_t size, inbound_result_t *, int *dup,
+	    buf_t *err);
+/* inbound_uidl_sync - uidls (a JSON array of strings: the server's list)
+ * against the record of mailbox: *taken a new object {uidl: kind} of
+ * those recorded; with prune (the list was the server's whole list) the
+ * mailbox's rows the list lacks are deleted first (*pruned of them, one
+ * transaction).  0, or -1 with err */
+int	inbound_uidl_sync(store_t *, const char *mailbox, const json_t *uidls, int prune,
+	    json_t **taken, int64_t *pruned, buf_t *err);
+/* inbound_uidl_ok - 1 when s is a UIDL the record takes: 1 to
+ * INBOUND_UIDL_MAX characters 0x21..0x7e (RFC 1939) */
+int	inbound_uidl_ok(const char *s);
 /* inbound_prune - delete up to INBOUND_PRUNE_ROWS messages received more
  * than inbound.keep_days before now (their outcomes stay): the number
  * deleted, or -1 */

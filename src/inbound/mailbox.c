@@ -1,8 +1,10 @@
 /*
- * mailbox - Maildir and IMAP over TLS for inbound mail; contract in
- * mailbox.h.  IMAP is libetpan's mailimap; the certificate is checked
- * here with GnuTLS (libetpan's TLS does not check it).
+ * mailbox - Maildir, IMAP over TLS and POP3 over TLS for inbound mail;
+ * contract in mailbox.h.  IMAP is libetpan's mailimap, POP3 its mailpop3;
+ * the certificate is checked here with GnuTLS, for both (libetpan's TLS
+ * does not check it).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,17 +31,25 @@
 #define KEPT_KEYWORD	"$TiedoteKept"
 #define DONE_KEYWORD	"$TiedoteDone"
 #define IMAPS_PORT	993
+#define POP3S_PORT	995
 #define CHAIN_MAX	16
+#define SESSION_TIMEOUT_S	60	/* one command's answer, IMAP and POP3 */
+/* a POP3 message over MAILBOX_MSG_MAX is read with TOP, its headers and
+ * this many lines of its body (a bounce says what it is at the top) */
+#define POP3_TOP_LINES	((unsigned)(INBOUND_RAW_MAX / 64))
 
-enum mtype { M_MAILDIR, M_IMAP };
+enum mtype { M_MAILDIR, M_IMAP, M_POP3 };
 
 struct mailbox {
 	const conf_t *conf;
 	enum mtype type;
 	char	*path;			/* Maildir */
-	char	*host, *folder;		/* IMAP */
+	char	*host, *folder;		/* IMAP, POP3 (no folder) */
+	char	 user[256];		/* the URL's; empty: the auth file's */
+	char	*ident;			/* POP3: pop3s://USER@HOST:PORT, the record's key */
 	uint16_t port;
 	mailimap *imap;
+	mailpop3 *pop3;			/* one pass's session */
 	int	 idle, move;		/* the server's IDLE and MOVE */
 };
 
@@ -87,7 +97,7 @@ read_head(const char *path, buf_t *out, size_t *size)
 }
 
 static int
-maildir_poll(mailbox_t *m, mailbox_take_fn *take, void *arg, buf_t *err)
+maildir_poll(mailbox_t *m, const mailbox_sink_t *sink, buf_t *err)
 {
 	const conf_t *c = m->conf;
 	char dir[PATH_MAX], name[NAME_MAX + 1], from[sizeof dir + sizeof name + 2],
@@ -120,7 +130,8 @@ maildir_poll(mailbox_t *m, mailbox_take_fn *take, void *arg, buf_t *err)
 		snprintf(from, sizeof from, "%s/%s", dir, name);
 		if (read_head(from, &msg, &size) < 0)
 			continue;
-		if ((kind = take(arg, msg.data ? msg.data : "", msg.len, size)) < 0)
+		if ((kind = sink->take(sink->arg, msg.data ? msg.data : "", msg.len, size, NULL,
+		    NULL)) < 0)
 			break;	/* not stored: this one and the rest wait for the next pass */
 		n++;
 		/* other: stays in this mailbox, unread; the rest: done */
@@ -145,12 +156,13 @@ maildir_poll(mailbox_t *m, mailbox_take_fn *take, void *arg, buf_t *err)
 
 /* --- IMAP ------------------------------------------------------------------- */
 
-/* tls_check - the server's certificate: pinned, or verified for the host */
+/* tls_check - the certificate the server sent on stream: pinned, or
+ * verified for the host (IMAP and POP3 alike) */
 static int
-tls_check(mailbox_t *m, buf_t *err)
+tls_check(mailbox_t *m, mailstream *stream, buf_t *err)
 {
 	const conf_t *c = m->conf;
-	carray *chain = mailstream_get_certificate_chain(m->imap->imap_stream);
+	carray *chain = mailstream_get_certificate_chain(stream);
 	gnutls_x509_crt_t crt[CHAIN_MAX];
 	gnutls_x509_trust_list_t tl = NULL;
 	unsigned n = 0, status = 1;
@@ -210,35 +222,59 @@ out:
 	return rc;
 }
 
+/* credentials - the login of inbound.mailbox_auth_file: *user (the URL's
+ * when it names one) and *pass, new strings (pass: wipe it) */
 static int
-imap_open(mailbox_t *m, const char *user, buf_t *err)
+credentials(mailbox_t *m, char **user, char **pass, buf_t *err)
+{
+	const conf_t *c = m->conf;
+
+	if (!*c->mailbox_auth_file) {
+		buf_notef(err, "inbound.mailbox: %s needs inbound.mailbox_auth_file",
+		    m->type == M_IMAP ? "imaps" : "pop3s");
+		return -1;
+	}
+	if (auth_file_load("inbound.mailbox_auth_file", c->mailbox_auth_file, user, pass,
+	    err) < 0)
+		return -1;
+	if (*m->user) {
+		free(*user);
+		*user = xstrdup(m->user);
+	}
+	return 0;
+}
+
+static void
+forget(char *pass)
+{
+	if (pass) {
+		sodium_memzero(pass, strlen(pass));
+		free(pass);
+	}
+}
+
+static int
+imap_open(mailbox_t *m, buf_t *err)
 {
 	const conf_t *c = m->conf;
 	struct mailimap_capability_data *cap = NULL;
 	char *u = NULL, *pass = NULL;
 	int r, rc = -1;
 
-	if (!*c->mailbox_auth_file) {
-		buf_notef(err, "inbound.mailbox: imaps needs inbound.mailbox_auth_file");
-		return -1;
-	}
-	if (auth_file_load("inbound.mailbox_auth_file", c->mailbox_auth_file, &u, &pass,
-	    err) < 0)
+	if (credentials(m, &u, &pass, err) < 0)
 		return -1;
 	m->imap = mailimap_new(0, NULL);
-	mailimap_set_timeout(m->imap, 60);
+	mailimap_set_timeout(m->imap, SESSION_TIMEOUT_S);
 	r = mailimap_ssl_connect(m->imap, m->host, m->port);
 	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED && r != MAILIMAP_NO_ERROR) {
 		buf_notef(err, "inbound.mailbox: %s:%u: cannot connect over TLS (libetpan %d)",
 		    m->host, m->port, r);
 		goto out;
 	}
-	if (tls_check(m, err) < 0)
+	if (tls_check(m, m->imap->imap_stream, err) < 0)
 		goto out;
-	/* the file's user, unless the URL names one */
-	if (mailimap_login(m->imap, *user ? user : u, pass) != MAILIMAP_NO_ERROR) {
-		buf_notef(err, "inbound.mailbox: %s: login refused for %s", m->host,
-		    *user ? user : u);
+	if (mailimap_login(m->imap, u, pass) != MAILIMAP_NO_ERROR) {
+		buf_notef(err, "inbound.mailbox: %s: login refused for %s", m->host, u);
 		goto out;
 	}
 	if (mailimap_capability(m->imap, &cap) == MAILIMAP_NO_ERROR)
@@ -255,10 +291,7 @@ imap_open(mailbox_t *m, const char *user, buf_t *err)
 	    m->idle ? ", IDLE" : "", m->move ? ", MOVE" : "");
 	rc = 0;
 out:
-	if (pass) {
-		sodium_memzero(pass, strlen(pass));
-		free(pass);
-	}
+	forget(pass);
 	free(u);
 	return rc;
 }
@@ -360,7 +393,7 @@ fetch(mailbox_t *m, uint32_t uid, buf_t *out, size_t *size)
 }
 
 static int
-imap_poll(mailbox_t *m, mailbox_take_fn *take, void *arg, buf_t *err)
+imap_poll(mailbox_t *m, const mailbox_sink_t *sink, buf_t *err)
 {
 	struct mailimap_search_key *key = mailimap_search_key_new_multiple_empty();
 	clist *uids = NULL;
@@ -388,7 +421,8 @@ imap_poll(mailbox_t *m, mailbox_take_fn *take, void *arg, buf_t *err)
 			n = -1;
 			break;
 		}
-		if ((kind = take(arg, msg.data ? msg.data : "", msg.len, size)) < 0)
+		if ((kind = sink->take(sink->arg, msg.data ? msg.data : "", msg.len, size, NULL,
+		    NULL)) < 0)
 			break;
 		n++;
 		if (imap_done(m, uid, kind) < 0) {
@@ -404,14 +438,227 @@ imap_poll(mailbox_t *m, mailbox_take_fn *take, void *arg, buf_t *err)
 	return n;
 }
 
+/* --- POP3 -------------------------------------------------------------------- */
+
+/* pop3_end - QUIT (the server applies the DELEs now) and drop the session:
+ * a POP3 session sees the mailbox as it was at login, so each pass logs
+ * in again */
+static void
+pop3_end(mailbox_t *m)
+{
+	if (m->pop3 == NULL)
+		return;
+	if (m->pop3->pop3_stream && mailpop3_quit(m->pop3) != MAILPOP3_NO_ERROR)
+		log_warn("inbound: %s: QUIT failed: messages marked for deletion stay (the next"
+		    " pass deletes them)", m->ident);
+	mailpop3_free(m->pop3);
+	m->pop3 = NULL;
+}
+
+static int
+pop3_open(mailbox_t *m, buf_t *err)
+{
+	char *u = NULL, *pass = NULL;
+	int r, rc = -1;
+
+	if (credentials(m, &u, &pass, err) < 0)
+		return -1;
+	m->pop3 = mailpop3_new(0, NULL);
+	mailpop3_set_timeout(m->pop3, SESSION_TIMEOUT_S);
+	if ((r = mailpop3_ssl_connect(m->pop3, m->host, m->port)) != MAILPOP3_NO_ERROR) {
+		buf_notef(err, "inbound.mailbox: %s:%u: cannot connect over TLS (libetpan %d)",
+		    m->host, m->port, r);
+		goto out;
+	}
+	/* checked before USER and PASS are sent */
+	if (tls_check(m, m->pop3->pop3_stream, err) < 0)
+		goto out;
+	if (mailpop3_login(m->pop3, u, pass) != MAILPOP3_NO_ERROR) {
+		buf_notef(err, "inbound.mailbox: %s: login refused for %s", m->host, u);
+		goto out;
+	}
+	if (m->ident == NULL) {
+		buf_t id;
+
+		buf_init(&id, INBOUND_MAILBOX_MAX);
+		if (buf_printf(&id, "pop3s://%s@%s:%u", u, m->host, m->port) < 0 ||
+		    !utf8_valid(buf_str(&id), id.len)) {
+			buf_free(&id);
+			buf_notef(err, "inbound.mailbox: the user and host make a name over %d bytes"
+			    " or not UTF-8", INBOUND_MAILBOX_MAX);
+			goto out;
+		}
+		m->ident = xstrdup(buf_str(&id));
+		buf_free(&id);
+		log_info("inbound: %s: logged in", m->ident);
+	}
+	rc = 0;
+out:
+	if (rc < 0 && m->pop3) {
+		mailpop3_free(m->pop3);
+		m->pop3 = NULL;
+	}
+	forget(pass);
+	free(u);
+	return rc;
+}
+
+/* pop3_dele - a message taken as kind (not other) goes with
+ * inbound.mailbox_delete; a failure is logged: the next pass tries again */
+static void
+pop3_dele(mailbox_t *m, const struct mailpop3_msg_info *info, int kind)
+{
+	if (kind == KIND_OTHER || !m->conf->mailbox_delete)
+		return;
+	if (mailpop3_dele(m->pop3, info->msg_index) != MAILPOP3_NO_ERROR)
+		log_warn("inbound: %s: DELE %u refused (the next pass tries again)", m->ident,
+		    info->msg_index);
+}
+
+/* pop3_retr - one message, whole; over MAILBOX_MSG_MAX its top; free with
+ * mailpop3_retr_free() */
+static int
+pop3_retr(mailbox_t *m, const struct mailpop3_msg_info *info, char **msg, size_t *len)
+{
+	int r = info->msg_size > MAILBOX_MSG_MAX ?
+	    mailpop3_top(m->pop3, info->msg_index, POP3_TOP_LINES, msg, len) :
+	    mailpop3_retr(m->pop3, info->msg_index, msg, len);
+
+	return r == MAILPOP3_NO_ERROR ? 0 : -1;
+}
+
+/* pop3_poll - one session: LIST and UIDL, the record asked which UIDLs
+ * were taken (and what it holds of the rest pruned), each new message
+ * taken, then DELE (with inbound.mailbox_delete) once it is committed,
+ * and QUIT */
+static int
+pop3_poll(mailbox_t *m, const mailbox_sink_t *sink, buf_t *err)
+{
+	struct mailpop3_msg_info **infos = NULL;
+	const char **uidls = NULL;
+	carray *tab = NULL;
+	size_t count, nl = 0;
+	int *kinds = NULL, n = -1;
+
+	if (m->pop3 == NULL && pop3_open(m, err) < 0)
+		return -1;
+	if (mailpop3_list(m->pop3, &tab) != MAILPOP3_NO_ERROR || tab == NULL) {
+		buf_notef(err, "inbound.mailbox: %s: LIST failed", m->ident);
+		goto out;
+	}
+	count = carray_count(tab);
+	infos = xcalloc(count + 1, sizeof *infos);
+	uidls = xcalloc(count + 1, sizeof *uidls);
+	kinds = xcalloc(count + 1, sizeof *kinds);
+	for (size_t i = 0; i < count && nl < INBOUND_UIDLS_MAX; i++) {
+		struct mailpop3_msg_info *info = carray_get(tab, i);
+
+		if (info == NULL || info->msg_deleted)
+			continue;
+		if (info->msg_uidl == NULL) {
+			/* without UIDL nothing says which message was taken */
+			buf_notef(err, "inbound.mailbox: %s: the server does not answer UIDL"
+			    " (RFC 1939): cannot read it", m->ident);
+			goto out;
+		}
+		if (!inbound_uidl_ok(info->msg_uidl)) {
+			log_warn("inbound: %s: message %u: its UIDL is not 1 to %d printable"
+			    " characters: left on the server, not read", m->ident, info->msg_index,
+			    INBOUND_UIDL_MAX);
+			continue;
+		}
+		infos[nl] = info;
+		uidls[nl++] = info->msg_uidl;
+	}
+	/* a list cut at INBOUND_UIDLS_MAX is not the whole list: nothing pruned */
+	if (sink->sync(sink->arg, m->ident, uidls, nl, count <= INBOUND_UIDLS_MAX, kinds) < 0) {
+		buf_notef(err, "inbound.mailbox: %s: the record of UIDLs taken cannot be read",
+		    m->ident);
+		goto out;
+	}
+	n = 0;
+	for (size_t i = 0; i < nl; i++) {
+		char *msg = NULL;
+		size_t len = 0;
+		int kind;
+
+		if (kinds[i] >= 0) {
+			/* taken before: deleted now if a DELE or QUIT was lost */
+			pop3_dele(m, infos[i], kinds[i]);
+			continue;
+		}
+		if (n == MAILBOX_BATCH)
+			continue;	/* the rest next pass; the taken ones still go */
+		if (pop3_retr(m, infos[i], &msg, &len) < 0) {
+			buf_notef(err, "inbound.mailbox: %s: RETR %u failed", m->ident,
+			    infos[i]->msg_index);
+			n = -1;
+			break;
+		}
+		kind = sink->take(sink->arg, msg, len > INBOUND_RAW_MAX ? INBOUND_RAW_MAX : len,
+		    infos[i]->msg_size > len ? infos[i]->msg_size : len, m->ident, uidls[i]);
+		mailpop3_retr_free(msg);
+		if (kind < 0)
+			break;	/* not stored: it and the rest wait for the next pass */
+		n++;
+		pop3_dele(m, infos[i], kind);
+	}
+out:
+	pop3_end(m);	/* also after an error: the DELEs of what was stored go */
+	free(infos);
+	free(uidls);
+	free(kinds);
+	return n;
+}
+
 /* --- the interface ------------------------------------------------------------ */
+
+/* parse_url - SCHEME://[USER@]HOST[:PORT][/FOLDER] into m (host, port,
+ * user, folder); folders: whether the scheme has them */
+static int
+parse_url(mailbox_t *m, const char *url, size_t scheme, long port, int folders, buf_t *err)
+{
+	const char *h = url + scheme, *at = NULL, *slash, *colon;
+	char *end;
+
+	slash = strchr(h, '/');
+	for (const char *p = h; *p && p != slash; p++)
+		if (*p == '@')
+			at = p;
+	if (at) {
+		snprintf(m->user, sizeof m->user, "%.*s", (int)(at - h), h);
+		h = at + 1;
+	}
+	colon = strchr(h, ':');
+	if (colon && (!slash || colon < slash)) {
+		port = strtol(colon + 1, &end, 10);
+		if (end == colon + 1 || (*end && *end != '/') || port < 1 || port > 65535) {
+			buf_notef(err, "inbound.mailbox: %s: a bad port", url);
+			return -1;
+		}
+	} else
+		colon = slash;
+	if (slash && !folders && slash[1]) {
+		buf_notef(err, "inbound.mailbox: %s: POP3 has no folders", url);
+		return -1;
+	}
+	m->host = colon ? xstrndup(h, (size_t)(colon - h)) : xstrdup(h);
+	for (char *p = m->host; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	m->folder = xstrdup(slash && slash[1] ? slash + 1 : "INBOX");
+	m->port = (uint16_t)port;
+	if (*m->host == '\0') {
+		buf_notef(err, "inbound.mailbox: %s: no host", url);
+		return -1;
+	}
+	return 0;
+}
 
 mailbox_t *
 mailbox_open(const conf_t *c, buf_t *err)
 {
 	const char *url = c->mailbox;
 	mailbox_t *m = xcalloc(1, sizeof *m);
-	char user[256] = "";
 
 	m->conf = c;
 	if (strncmp(url, "maildir:", 8) == 0 && url[8]) {
@@ -422,51 +669,36 @@ mailbox_open(const conf_t *c, buf_t *err)
 		return m;
 	}
 	if (strncmp(url, "imaps://", 8) == 0) {
-		const char *h = url + 8, *at = NULL, *slash, *colon;
-		char *end;
-		long port = IMAPS_PORT;
-
-		slash = strchr(h, '/');
-		for (const char *p = h; *p && p != slash; p++)
-			if (*p == '@')
-				at = p;
-		if (at) {
-			snprintf(user, sizeof user, "%.*s", (int)(at - h), h);
-			h = at + 1;
-		}
-		colon = strchr(h, ':');
-		if (colon && (!slash || colon < slash)) {
-			port = strtol(colon + 1, &end, 10);
-			if (end == colon + 1 || (*end && *end != '/') || port < 1 || port > 65535) {
-				buf_notef(err, "inbound.mailbox: %s: a bad port", url);
-				goto fail;
-			}
-		} else
-			colon = slash;
-		m->host = colon ? xstrndup(h, (size_t)(colon - h)) : xstrdup(h);
-		m->folder = xstrdup(slash && slash[1] ? slash + 1 : "INBOX");
-		m->port = (uint16_t)port;
 		m->type = M_IMAP;
-		if (*m->host == '\0') {
-			buf_notef(err, "inbound.mailbox: %s: no host", url);
-			goto fail;
-		}
-		if (imap_open(m, user, err) < 0)
+		if (parse_url(m, url, 8, IMAPS_PORT, 1, err) < 0 || imap_open(m, err) < 0)
 			goto fail;
 		return m;
 	}
-	buf_notef(err, "inbound.mailbox: %s: not maildir:/PATH or imaps://USER@HOST[:PORT]"
-	    "[/FOLDER] (POP3 and plain IMAP are not supported)", *url ? url : "(empty)");
+	if (strncmp(url, "pop3s://", 8) == 0) {
+		m->type = M_POP3;
+		/* connected now, so that a bad certificate or login shows at
+		 * once; the first pass uses this session */
+		if (parse_url(m, url, 8, POP3S_PORT, 0, err) < 0 || pop3_open(m, err) < 0)
+			goto fail;
+		return m;
+	}
+	buf_notef(err, "inbound.mailbox: %s: not maildir:/PATH, imaps://USER@HOST[:PORT][/FOLDER]"
+	    " or pop3s://USER@HOST[:PORT] (plain IMAP and POP3 are refused: TLS only)",
+	    *url ? url : "(empty)");
 fail:
 	mailbox_close(m);
 	return NULL;
 }
 
 int
-mailbox_poll(mailbox_t *m, mailbox_take_fn *take, void *arg, buf_t *err)
+mailbox_poll(mailbox_t *m, const mailbox_sink_t *sink, buf_t *err)
 {
-	return m->type == M_MAILDIR ? maildir_poll(m, take, arg, err) :
-	    imap_poll(m, take, arg, err);
+	switch (m->type) {
+	case M_MAILDIR: return maildir_poll(m, sink, err);
+	case M_IMAP: return imap_poll(m, sink, err);
+	case M_POP3: return pop3_poll(m, sink, err);
+	}
+	return -1;
 }
 
 int
@@ -474,6 +706,11 @@ mailbox_wait(mailbox_t *m, int timeout_s, buf_t *err)
 {
 	struct pollfd p;
 
+	if (m->type == M_POP3) {
+		/* no IDLE in POP3, and no session between passes */
+		sleep((unsigned)timeout_s);	/* the poll interval, not a synchronisation */
+		return 0;
+	}
 	if (m->type == M_MAILDIR || !m->idle) {
 		sleep((unsigned)timeout_s);	/* the poll interval, not a synchronisation */
 		if (m->type == M_IMAP && mailimap_noop(m->imap) != MAILIMAP_NO_ERROR) {
@@ -507,6 +744,8 @@ mailbox_close(mailbox_t *m)
 		(void)mailimap_logout(m->imap);
 		mailimap_free(m->imap);
 	}
+	pop3_end(m);
+	free(m->ident);
 	free(m->path);
 	free(m->host);
 	free(m->folder);

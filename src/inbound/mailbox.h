@@ -52,13 +52,28 @@
 #define MAILBOX_BATCH		100	/* messages one pass takes at most */
 
 typedef struct mailbox mailbox_t;
-/* take - 0..KIND_N-1 (classify.h) once stored, -1 when not */
-typedef int mailbox_take_fn(void *arg, const char *msg, size_t len, size_t size);
+/* take - store msg[0..len) (size bytes on the server); from POP3 with its
+ * mailbox and uidl, to be recorded in the same transaction (NULL from
+ * Maildir and IMAP): 0..KIND_N-1 (classify.h) once stored, or once found
+ * recorded before, -1 when not */
+typedef int mailbox_take_fn(void *arg, const char *msg, size_t len, size_t size,
+    const char *mailbox, const char *uidl);
+/* sync - POP3: uidls[0..n) of mailbox, as the server lists them: kinds[i]
+ * the kind uidls[i] was recorded with, -1 when it was not taken; with
+ * complete (the server's whole list) the record's other UIDLs of mailbox
+ * are dropped.  0, or -1 */
+typedef int mailbox_sync_fn(void *arg, const char *mailbox, const char *const *uidls,
+    size_t n, int complete, int *kinds);
+typedef struct mailbox_sink {
+	mailbox_take_fn *take;
+	mailbox_sync_fn *sync;		/* POP3 only */
+	void	*arg;
+} mailbox_sink_t;
 
 /* mailbox_open - parse inbound.mailbox and connect: NULL with err */
 mailbox_t *mailbox_open(const conf_t *, buf_t *err);
 /* mailbox_poll - one pass: the number of messages taken, or -1 with err */
-int	 mailbox_poll(mailbox_t *, mailbox_take_fn *, void *arg, buf_t *err);
+int	 mailbox_poll(mailbox_t *, const mailbox_sink_t *, buf_t *err);
 /* mailbox_wait - 0, or -1 with err (the session is gone: open again) */
 int	 mailbox_wait(mailbox_t *, int timeout_s, buf_t *err);
 void	 mailbox_close(mailbox_t *);

@@ -869,6 +869,26 @@ request_raw(const json_t *req, buf_t *out)
 	return 0;
 }
 
+/* check_mailbox_uidl - a mailbox identity and a UIDL (RFC 1939: 1 to 70
+ * characters 0x21..0x7e) the record can take */
+static int
+check_mailbox_uidl(const char *mailbox, const char *uidl, json_t **reply)
+{
+	size_t n = strlen(mailbox);
+
+	if (n == 0 || n > INBOUND_MAILBOX_MAX || !utf8_valid(mailbox, n)) {
+		*reply = admin_error("invalid", EX_DATAERR, "mailbox: empty, over %d bytes or not"
+		    " UTF-8", INBOUND_MAILBOX_MAX);
+		return -1;
+	}
+	if (uidl && !inbound_uidl_ok(uidl)) {
+		*reply = admin_error("invalid", EX_DATAERR, "uidl: not 1 to %d characters 0x21..0x7e",
+		    INBOUND_UIDL_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_inbound(const json_t *req, json_t **reply)
 {
@@ -893,7 +913,64 @@ check_inbound(const json_t *req, json_t **reply)
 		*reply = admin_error("invalid", EX_DATAERR, "size: negative");
 		return -1;
 	}
+	/* a POP3 poller's message: its mailbox and UIDL are recorded with it */
+	if (!json_object_get(req, "uidl") != !json_object_get(req, "mailbox")) {
+		*reply = admin_error("invalid", EX_DATAERR, "uidl and mailbox: both or neither");
+		return -1;
+	}
+	if (json_object_get(req, "uidl")) {
+		if (strcmp(via, "poll") != 0) {
+			*reply = admin_error("invalid", EX_DATAERR, "uidl: only with via poll");
+			return -1;
+		}
+		return check_mailbox_uidl(str(req, "mailbox", ""), str(req, "uidl", ""), reply);
+	}
 	return 0;
+}
+
+static int
+check_uidl_sync(const json_t *req, json_t **reply)
+{
+	const json_t *uidls = json_object_get(req, "uidls"), *u;
+	size_t i;
+
+	if (check_mailbox_uidl(str(req, "mailbox", ""), NULL, reply) < 0)
+		return -1;
+	if (json_array_size(uidls) > INBOUND_UIDLS_MAX) {
+		*reply = admin_error("too_large", EX_PROTOCOL, "uidls: more than %d",
+		    INBOUND_UIDLS_MAX);
+		return -1;
+	}
+	json_array_foreach(uidls, i, u)
+		if (!json_is_string(u) || !inbound_uidl_ok(json_string_value(u))) {
+			*reply = admin_error("invalid", EX_DATAERR, "uidls[%zu]: not a UIDL (1 to %d"
+			    " characters 0x21..0x7e)", i, INBOUND_UIDL_MAX);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+run_uidl_sync(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
+{
+	const json_t *complete = json_object_get(req, "complete");
+	json_t *taken = NULL;
+	int64_t pruned = 0;
+	buf_t err;
+	int rc = 0;
+
+	(void)conf;
+	buf_init(&err, 4096);
+	if (inbound_uidl_sync(s, str(req, "mailbox", ""), json_object_get(req, "uidls"),
+	    complete == NULL || json_is_true(complete), &taken, &pruned, &err) < 0) {
+		*reply = admin_error("unavailable", EX_TEMPFAIL, "%s", buf_str(&err));
+		rc = -1;
+	} else
+		*reply = json_pack("{s:b, s:O, s:I}", "ok", 1, "taken", taken, "pruned",
+		    (json_int_t)pruned);
+	json_decref(taken);
+	buf_free(&err);
+	return rc;
 }
 
 static int
@@ -904,17 +981,28 @@ run_inbound_deliver(store_t *s, const conf_t *conf, const json_t *req, json_t **
 	buf_t raw, err;
 	int rc = 0;
 
+	const char *msg;
+	size_t len;
+	int dup = 0, got;
+
 	buf_init(&raw, INBOUND_RAW_MAX + 4);
 	buf_init(&err, 4096);
 	(void)request_raw(req, &raw);	/* judged by check_inbound */
-	if (inbound_accept(s, conf, strcmp(str(req, "via", "deliver"), "poll") == 0 ? VIA_POLL :
-	    VIA_DELIVER, str(req, "envelope", ""), raw.data ? raw.data : "", raw.len,
-	    (size_t)size > raw.len ? (size_t)size : raw.len, &res, &err) < 0) {
+	msg = raw.data ? raw.data : "";
+	len = (size_t)size > raw.len ? (size_t)size : raw.len;
+	if (json_object_get(req, "uidl"))
+		got = inbound_accept_uidl(s, conf, str(req, "mailbox", ""), str(req, "uidl", ""),
+		    msg, raw.len, len, &res, &dup, &err);
+	else
+		got = inbound_accept(s, conf, strcmp(str(req, "via", "deliver"), "poll") == 0 ?
+		    VIA_POLL : VIA_DELIVER, str(req, "envelope", ""), msg, raw.len, len, &res,
+		    &err);
+	if (got < 0) {
 		*reply = admin_error("unavailable", EX_TEMPFAIL, "%s", buf_str(&err));
 		rc = -1;
 	} else
-		*reply = json_pack("{s:b, s:I, s:s, s:s}", "ok", 1, "id", (json_int_t)res.id,
-		    "kind", classify_kind_name(res.kind), "action", res.action);
+		*reply = json_pack("{s:b, s:I, s:s, s:s, s:b}", "ok", 1, "id", (json_int_t)res.id,
+		    "kind", classify_kind_name(res.kind), "action", res.action, "duplicate", dup);
 	buf_free(&raw);
 	buf_free(&err);
 	return rc;
@@ -949,7 +1037,10 @@ static const struct op ops[] = {
 	{ "issue.approve", { { "id", F_INT, 1 } }, check_issue, run_issue_control },
 	{ "issue.send_now", { { NULL, 0, 0 } }, NULL, run_issue_send_now },
 	{ "inbound.deliver", { { "raw", F_STR, 1 }, { "envelope", F_STR, 0 }, { "via", F_STR, 0 },
-	  { "size", F_INT, 0 } }, check_inbound, run_inbound_deliver },
+	  { "size", F_INT, 0 }, { "mailbox", F_STR, 0 }, { "uidl", F_STR, 0 } }, check_inbound,
+	  run_inbound_deliver },
+	{ "inbound.mailbox_sync", { { "mailbox", F_STR, 1 }, { "uidls", F_ARRAY, 1 },
+	  { "complete", F_BOOL, 0 } }, check_uidl_sync, run_uidl_sync },
 	/* the subscriber pages (src/web/, subscribe.h) */
 	{ "web.subscribe", { { "email", F_STR, 1 }, { "name", F_STR, 0 },
 	  { "lang", F_STR, 0 }, { "regions", F_STR, 0 }, { "ip", F_STR, 0 },

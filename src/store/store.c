@@ -324,6 +324,20 @@ static const char *const migrations[] = {
 	"  confirmed INTEGER"			/* when; NULL until then */
 	") STRICT;"
 	"CREATE INDEX consents_email ON consents(email);",
+	/* 11: POP3 has no folders or flags, so what the poller took is
+	 * recorded here (mailbox.h): one row per message UIDL of a mailbox,
+	 * written in the transaction that stores the message (inbound.c), so
+	 * a message is never stored twice and never lost; rows the server no
+	 * longer lists are pruned after a pass that saw the whole list */
+	"CREATE TABLE mailbox_uidls ("
+	"  mailbox   TEXT NOT NULL,"		/* pop3s://USER@HOST:PORT */
+	"  uidl      TEXT NOT NULL,"
+	"  kind      TEXT NOT NULL CHECK (kind IN ('bounce', 'complaint', 'autoreply',"
+	"             'unsubscribe', 'delivered', 'other')),"	/* other: kept */
+	"  inbound_id INTEGER NOT NULL,"	/* may outlive its message */
+	"  taken     INTEGER NOT NULL,"
+	"  PRIMARY KEY (mailbox, uidl)"
+	") STRICT, WITHOUT ROWID;",
 };
 
 /* the intake's statements, one event at a time */
