@@ -396,4 +396,5 @@ def body(r):
     test_big_import(r)
 
 
-harness.main(body)
+if __name__ == "__main__":
+    harness.main(body)

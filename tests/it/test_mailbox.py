@@ -15,145 +15,17 @@ within seconds, so IDLE woke it. Last a Maildir: new/ is read, the bounce
 moved to .tiedote/cur/ with flag S, the other mail to cur/ unread.
 Skipped (not failed) when dovecot is not installed.
 """
-import hashlib
-import imaplib
 import json
 import os
-import ssl
-import subprocess
 import time
 
 import harness
-from test_send import CLI, Clock, start_capture, db_rows
+from test_send import Clock, start_capture, db_rows
 from inbound_common import send_issue
+from dovecot import PASSWORD, OTHER, append, dsn, folder, poll, start_dovecot, vacation
 
 FIRST = "2020-03-17T09:00:00+02:00"
 READERS = ["gone@example.net", "away@example.fi", "later@example.org"]
-PASSWORD = "kissa-koira-1234"
-
-
-def dsn(verp, rcpt):
-    return ("Delivered-To: %s\r\nFrom: MAILER-DAEMON@mx.example.net\r\n"
-            "Subject: Undelivered Mail Returned to Sender\r\nTo: %s\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"X\"\r\n"
-            "\r\n--X\r\nContent-Type: message/delivery-status\r\n\r\n"
-            "Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; %s\r\n"
-            "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown"
-            "\r\n\r\n--X--\r\n" % (verp, verp, rcpt))
-
-
-def vacation(verp):
-    return ("Delivered-To: %s\r\nFrom: away@example.fi\r\nTo: %s\r\n"
-            "Subject: Automatic reply: out of office\r\nAuto-Submitted: auto-replied\r\n\r\n"
-            "Back on Monday.\r\n" % (verp, verp))
-
-
-OTHER = ("From: someone@example.net\r\nTo: bounces@tiedote.example\r\n"
-         "Subject: A question\r\n\r\nHow do I change my regions?\r\n")
-
-
-def start_dovecot(workdir):
-    os.chmod(workdir, 0o755)
-    conf = os.path.join(workdir, "dovecot")
-    os.makedirs(conf)
-    os.chmod(conf, 0o755)
-    mail = os.path.join(conf, "mail")
-    os.makedirs(mail)
-    os.chown(mail, 65534, 65534)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-keyout", os.path.join(conf, "key.pem"),
-                    "-out", os.path.join(conf, "cert.pem")], check=True, capture_output=True)
-    der = subprocess.run(["openssl", "x509", "-in", os.path.join(conf, "cert.pem"), "-outform",
-                          "DER"], check=True, capture_output=True).stdout
-    with open(os.path.join(conf, "passwd"), "w") as f:
-        f.write("tiedote:{PLAIN}%s::::::\n" % PASSWORD)
-    port = harness.free_port()
-    with open(os.path.join(conf, "dovecot.conf"), "w") as f:
-        f.write("""
-base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = required
-ssl_cert = <{d}/cert.pem
-ssl_key = <{d}/key.pem
-auth_mechanisms = plain
-mail_location = maildir:{d}/mail/%u
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {d}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=65534 gid=65534 home={d}/mail/%u
-}}
-first_valid_uid = 1
-service imap-login {{
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    port = {port}
-    ssl = yes
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-service imap-login {{
-  chroot =
-}}
-""".format(d=conf, port=port))
-    p = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", os.path.join(conf, "dovecot.conf")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    from test_send import wait_port
-    wait_port(port, p)
-    return p, port, hashlib.sha256(der).hexdigest(), conf
-
-
-def imap(port):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    c = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx)
-    c.login("tiedote", PASSWORD)
-    return c
-
-
-def append(port, text, folder="INBOX"):
-    c = imap(port)
-    c.append(folder, None, None, text.encode())
-    c.logout()
-
-
-def folder(port, name):
-    """[(subject, flags)] of a folder"""
-    c = imap(port)
-    out = []
-    typ, _ = c.select(name)
-    if typ == "OK":
-        _, data = c.uid("SEARCH", None, "ALL")
-        for uid in data[0].split():
-            _, d = c.uid("FETCH", uid, "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-            flags = d[0][0].decode()
-            subj = d[0][1].decode().strip()
-            out.append((subj, flags))
-    c.logout()
-    return out
-
-
-def poll(d, extra, once=True):
-    argv = [CLI, "--db", d.db, "--json"]
-    for kv in extra:
-        argv += ["-o", kv]
-    argv += ["inbound", "poll"] + (["--once"] if once else [])
-    if once:
-        p = subprocess.run(argv, capture_output=True, timeout=120)
-        return p.returncode, p.stdout.decode(), p.stderr.decode()
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 def body(r):
     if not os.path.exists("/usr/sbin/dovecot"):
         r.skip("dovecot", "not installed (apt-get install dovecot-imapd)")
@@ -161,7 +33,8 @@ def body(r):
     workdir = harness.tempdir()
     clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
     cap, smtp_port, outdir = start_capture(workdir)
-    dc, port, sha, conf = start_dovecot(workdir)
+    dc, ports, sha, conf = start_dovecot(workdir)
+    port = ports["imaps"]
     d = harness.Tiedoted(workdir=workdir, extra_args=[
         "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + FIRST])
     d.start()

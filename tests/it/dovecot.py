@@ -1,0 +1,158 @@
+"""A throwaway Dovecot for the mailbox poller's tests (test_mailbox.py
+IMAP, test_pop3.py POP3): Debian's dovecot-imapd and dovecot-pop3d on
+free loopback ports, TLS only (a self-signed certificate made by
+openssl), one passwd-file user; and what the tests put in it and read
+back: a DSN, an auto-reply, a mail of no kind, IMAP APPEND, a poll."""
+import hashlib
+import imaplib
+import os
+import ssl
+import subprocess
+
+import harness
+from test_send import CLI, wait_port
+
+PASSWORD = "kissa-koira-1234"
+
+
+def dsn(verp, rcpt):
+    return ("Delivered-To: %s\r\nFrom: MAILER-DAEMON@mx.example.net\r\n"
+            "Subject: Undelivered Mail Returned to Sender\r\nTo: %s\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"X\"\r\n"
+            "\r\n--X\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; %s\r\n"
+            "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown"
+            "\r\n\r\n--X--\r\n" % (verp, verp, rcpt))
+
+
+def vacation(verp):
+    return ("Delivered-To: %s\r\nFrom: away@example.fi\r\nTo: %s\r\n"
+            "Subject: Automatic reply: out of office\r\nAuto-Submitted: auto-replied\r\n\r\n"
+            "Back on Monday.\r\n" % (verp, verp))
+
+
+OTHER = ("From: someone@example.net\r\nTo: bounces@tiedote.example\r\n"
+         "Subject: A question\r\n\r\nHow do I change my regions?\r\n")
+
+
+def start_dovecot(workdir, pop3=False):
+    """(process, {"imaps": port[, "pop3s": port]}, SHA-256 of the
+    certificate, the configuration's directory)"""
+    os.chmod(workdir, 0o755)
+    conf = os.path.join(workdir, "dovecot")
+    os.makedirs(conf)
+    os.chmod(conf, 0o755)
+    mail = os.path.join(conf, "mail")
+    os.makedirs(mail)
+    os.chown(mail, 65534, 65534)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", os.path.join(conf, "key.pem"),
+                    "-out", os.path.join(conf, "cert.pem")], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "x509", "-in", os.path.join(conf, "cert.pem"), "-outform",
+                          "DER"], check=True, capture_output=True).stdout
+    with open(os.path.join(conf, "passwd"), "w") as f:
+        f.write("tiedote:{PLAIN}%s::::::\n" % PASSWORD)
+    port = harness.free_port()
+    ports = {"imaps": port}
+    pop3_conf = ""
+    if pop3:
+        ports["pop3s"] = harness.free_port()
+        pop3_conf = """
+service pop3-login {{
+  inet_listener pop3 {{
+    port = 0
+  }}
+  inet_listener pop3s {{
+    port = {port}
+    ssl = yes
+  }}
+  chroot =
+}}
+pop3_uidl_format = %08Xu%08Xv
+""".format(port=ports["pop3s"])
+    with open(os.path.join(conf, "dovecot.conf"), "w") as f:
+        f.write("""
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap{pop3}
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{d}/cert.pem
+ssl_key = <{d}/key.pem
+auth_mechanisms = plain
+mail_location = maildir:{d}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home={d}/mail/%u
+}}
+first_valid_uid = 1
+service imap-login {{
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    port = {port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+""".format(d=conf, port=port, pop3=" pop3" if pop3 else "") + pop3_conf)
+    p = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", os.path.join(conf, "dovecot.conf")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for n in ports.values():
+        wait_port(n, p)
+    return p, ports, hashlib.sha256(der).hexdigest(), conf
+
+
+def imap(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx)
+    c.login("tiedote", PASSWORD)
+    return c
+
+
+def append(port, text, folder="INBOX"):
+    c = imap(port)
+    c.append(folder, None, None, text.encode())
+    c.logout()
+
+
+def folder(port, name):
+    """[(subject, flags)] of a folder"""
+    c = imap(port)
+    out = []
+    typ, _ = c.select(name)
+    if typ == "OK":
+        _, data = c.uid("SEARCH", None, "ALL")
+        for uid in data[0].split():
+            _, d = c.uid("FETCH", uid, "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            flags = d[0][0].decode()
+            subj = d[0][1].decode().strip()
+            out.append((subj, flags))
+    c.logout()
+    return out
+
+
+def poll(d, extra, once=True):
+    argv = [CLI, "--db", d.db, "--json"]
+    for kv in extra:
+        argv += ["-o", kv]
+    argv += ["inbound", "poll"] + (["--once"] if once else [])
+    if once:
+        p = subprocess.run(argv, capture_output=True, timeout=120)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
