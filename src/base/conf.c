@@ -160,23 +160,26 @@ static const struct ckey {
 	{ "inbound", "soft_days", C_LONG, offsetof(conf_t, inbound_soft_days), "30", 1, 3660,
 	  "the window in which soft bounces are counted", 1 },
 	{ "inbound", "mailbox", C_STR, offsetof(conf_t, mailbox), "", 0, 0,
-	  "mailbox 'tiedote inbound poll' reads: maildir:/PATH or imaps://USER@HOST[:PORT][/FOLDER]; "
-	  "empty = none", 0 },
+	  "mailbox 'tiedote inbound poll' reads: maildir:/PATH, imaps://USER@HOST[:PORT][/FOLDER] "
+	  "or pop3s://USER@HOST[:PORT]; empty = none", 0 },
 	{ "inbound", "mailbox_auth_file", C_STR, offsetof(conf_t, mailbox_auth_file), "", 0, 0,
-	  "file with user:password for the IMAP login; refused if group- or world-readable", 0 },
+	  "file with user:password for the IMAP or POP3 login; refused if group- or "
+	  "world-readable", 0 },
 	{ "inbound", "mailbox_done", C_STR, offsetof(conf_t, mailbox_done), "tiedote", 0, 0,
-	  "folder processed messages are moved to (created if missing); empty = marked read "
-	  "where they are", 0 },
+	  "IMAP, Maildir: folder processed messages are moved to (created if missing); empty = "
+	  "marked read where they are (POP3: left on the server, recorded)", 0 },
 	{ "inbound", "mailbox_delete", C_BOOL, offsetof(conf_t, mailbox_delete), "no", 0, 1,
 	  "delete processed messages instead (yes/no); mail that is none of the kinds is never "
 	  "touched", 0 },
 	{ "inbound", "mailbox_ca_file", C_STR, offsetof(conf_t, mailbox_ca_file), "", 0, 0,
-	  "PEM file of the CAs that may sign the IMAP server's certificate; empty = the system's", 0 },
+	  "PEM file of the CAs that may sign the IMAP or POP3 server's certificate; empty = the "
+	  "system's", 0 },
 	{ "inbound", "mailbox_tls_sha256", C_STR, offsetof(conf_t, mailbox_tls_sha256), "", 0, 0,
-	  "SHA-256 (hex) of the IMAP server's certificate, pinned instead of the CAs (a "
+	  "SHA-256 (hex) of the IMAP or POP3 server's certificate, pinned instead of the CAs (a "
 	  "self-signed one)", 0 },
 	{ "inbound", "poll_s", C_LONG, offsetof(conf_t, poll_s), "60", 1, 86400,
-	  "seconds between passes over the mailbox (IMAP IDLE wakes it sooner)", 0 },
+	  "seconds between passes over the mailbox (IMAP IDLE wakes it sooner; POP3 has no "
+	  "IDLE)", 0 },
 	{ "dkim", "domain", C_STR, offsetof(conf_t, dkim_domain), "", 0, 0,
 	  "DKIM: the signing domain (d=), that of message.from_address or a parent; "
 	  "empty = messages are not signed", 0 },

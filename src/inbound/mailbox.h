@@ -1,44 +1,68 @@
 /*
  * mailbox - read inbound mail from a mailbox instead of being handed it:
- * a Maildir, or IMAP over TLS (IDLE where the server offers it), both on
- * libetpan's and the system's calls.
+ * a Maildir, IMAP over TLS (IDLE where the server offers it) or POP3 over
+ * TLS, all on libetpan's and the system's calls.
  *
  * inbound.mailbox names it:
  *   maildir:/path/to/Maildir      new/ is read; a message is taken when
  *                                 take() says so
- *   imaps://USER@HOST[:PORT][/FOLDER]   (port 993, folder INBOX), the
- *                                 password in inbound.mailbox_password_file
+ *   imaps://USER@HOST[:PORT][/FOLDER]   (port 993, folder INBOX)
+ *   pop3s://USER@HOST[:PORT]      (port 995; no folders)
+ * the password in inbound.mailbox_auth_file (user:password; the URL's
+ * USER, when given, wins over the file's).
  * The one pass, mailbox_poll(), hands every message not yet seen to
- * take(arg, msg, len, size), which stores it (the control op
- * inbound.deliver) and returns the kind it was given, or -1 when it could
- * not be stored (the message is left untouched and read again next pass).
- * Then:
+ * sink->take(arg, msg, len, size, mailbox, uidl), which stores it (the
+ * control op inbound.deliver) and returns the kind it was given, or -1
+ * when it could not be stored (the message is left untouched and read
+ * again next pass).  Then:
  *   kind other (not a bounce, complaint, auto-reply, unsubscribe or
  *     success report)   left where it is: Maildir, moved new/ -> cur/
  *                       without the Seen flag (still unread for staff);
- *                       IMAP, keyword $TiedoteKept (still unread);
+ *                       IMAP, keyword $TiedoteKept (still unread); POP3,
+ *                       left on the server, recorded as kept;
  *   any other kind      moved to inbound.mailbox_done (created if
  *                       missing), or, with it empty, marked: Maildir
  *                       cur/ with flag S, IMAP \Seen and $TiedoteDone;
- *                       deleted instead only with inbound.mailbox_delete.
+ *                       POP3 (no folders, no flags) left on the server,
+ *                       recorded as done; deleted instead only with
+ *                       inbound.mailbox_delete (POP3: DELE after the
+ *                       commit, applied by the server at QUIT).
  * So a message is stored once: a pass reads only Maildir's new/ and the
- * IMAP messages without either keyword.  A crash between the store and
+ * IMAP messages without either keyword; a crash between the store and
  * the move stores it a second time at the next pass (at-least-once).
+ * POP3 is exactly-once: take() passes the mailbox's name
+ * (pop3s://USER@HOST:PORT, USER the one logged in) and the message's UIDL,
+ * which the worker records in the transaction that stores the message
+ * (table mailbox_uidls); each pass first hands the server's UIDL list to
+ * sink->sync(), which says which were taken (skipped; deleted now with
+ * inbound.mailbox_delete if a DELE was lost to a crash) and drops the
+ * record's UIDLs the server no longer lists, so the record stays as
+ * large as the mailbox.  A UIDL recorded before is answered, not stored
+ * again (a lost reply, a second poller).  Each POP3 pass is one session
+ * (login, LIST, UIDL, RETR..., DELE..., QUIT): POP3 shows the mailbox as
+ * it was at login.
  *
  * TLS: the server's certificate chain must verify against the system's
  * CAs (or inbound.mailbox_ca_file) for HOST, unless
  * inbound.mailbox_tls_sha256 pins the SHA-256 of its certificate (a
- * self-signed one).  Never plain text.
+ * self-signed one); checked before the password is sent.  Never plain
+ * text.
  *
  * mailbox_wait() returns when the mailbox may have something new: IMAP
  * IDLE until the server says EXISTS or timeout_s pass (a server without
- * IDLE: timeout_s); a Maildir: timeout_s (inotify is not used).
+ * IDLE: timeout_s); a Maildir and POP3: timeout_s (inotify is not used;
+ * POP3 has no IDLE).
  *
  * Errors: -1 with err (connect, TLS, login, a folder that cannot be
- * made); the caller tries again later.  Ownership: the mailbox_t owns its
- * session.  Threads: one.
- * BUGS: POP3 is not done (it has no folders or keywords: it would need
- * its own record of the UIDLs taken); IMAP without TLS is refused.
+ * made, a POP3 server without UIDL); the caller tries again later.
+ * Ownership: the mailbox_t owns its session.  Threads: one.
+ * BUGS: IMAP and POP3 without TLS are refused (STLS/STARTTLS on the plain
+ * ports are not offered).  A POP3 message over MAILBOX_MSG_MAX is read
+ * with TOP (headers and its first lines), not whole.  A POP3 server
+ * listing over INBOUND_UIDLS_MAX messages is read up to that many and its
+ * record not pruned.  Two pollers on one POP3 mailbox: one whose list is
+ * older than the other's newest take prunes that row, and the message is
+ * stored again at a later pass; run one poller a mailbox.
  */
 #ifndef TIEDOTE_MAILBOX_H
 #define TIEDOTE_MAILBOX_H
