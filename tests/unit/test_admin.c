@@ -136,6 +136,35 @@ TEST(form_is_judged_before_anything_is_written)
 	CHECK(num(s, "SELECT count(*) FROM subscribers") == 1);
 	CHECK_STR(code(req(s, "{\"op\": \"subscriber.remove\", \"email\": \"x@b.fi\"}")),
 	    "not_found");
+	/* a POP3 poller's fields: both or neither, via poll, a UIDL of RFC 1939 */
+	CHECK_STR(code(req(s, "{\"op\": \"inbound.deliver\", \"raw\": \"\", \"via\": \"poll\","
+	    " \"uidl\": \"A1\"}")), "invalid");
+	CHECK_STR(code(req(s, "{\"op\": \"inbound.deliver\", \"raw\": \"\", \"mailbox\": \"m\","
+	    " \"uidl\": \"A1\"}")), "invalid");
+	CHECK_STR(code(req(s, "{\"op\": \"inbound.deliver\", \"raw\": \"\", \"via\": \"poll\","
+	    " \"mailbox\": \"m\", \"uidl\": \"A 1\"}")), "invalid");
+	CHECK_STR(code(req(s, "{\"op\": \"inbound.deliver\", \"raw\": \"\", \"via\": \"poll\","
+	    " \"mailbox\": \"\", \"uidl\": \"A1\"}")), "invalid");
+	CHECK_STR(code(req(s, "{\"op\": \"inbound.mailbox_sync\", \"mailbox\": \"m\","
+	    " \"uidls\": [\"A1\", 2]}")), "invalid");
+	CHECK_STR(code(req(s, "{\"op\": \"inbound.mailbox_sync\", \"mailbox\": \"m\"}")),
+	    "missing_field");
+	CHECK(num(s, "SELECT count(*) FROM inbound") == 0);
+	r = req(s, "{\"op\": \"inbound.deliver\", \"raw\": \"U3ViamVjdDogaGkKCmhlbGxvCg==\","
+	    " \"via\": \"poll\", \"mailbox\": \"m\", \"uidl\": \"A1\"}");
+	CHECK(json_is_false(json_object_get(r, "duplicate")));
+	json_decref(r);
+	r = req(s, "{\"op\": \"inbound.deliver\", \"raw\": \"U3ViamVjdDogaGkKCmhlbGxvCg==\","
+	    " \"via\": \"poll\", \"mailbox\": \"m\", \"uidl\": \"A1\"}");
+	CHECK(json_is_true(json_object_get(r, "duplicate")));
+	json_decref(r);
+	CHECK(num(s, "SELECT count(*) FROM inbound") == 1);
+	r = req(s, "{\"op\": \"inbound.mailbox_sync\", \"mailbox\": \"m\", \"uidls\": [\"A1\"]}");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(r, "taken"), "A1")), "other");
+	json_decref(r);
+	r = req(s, "{\"op\": \"inbound.mailbox_sync\", \"mailbox\": \"m\", \"uidls\": []}");
+	CHECK(json_integer_value(json_object_get(r, "pruned")) == 1);
+	json_decref(r);
 	store_close(s);
 }
 

@@ -2,7 +2,8 @@
  * once; soft ones at inbound.soft_limit within soft_days, a delivery
  * between starting the count again; sender-side ones never; a forged
  * token acts on nobody; the address fallback with the Message-ID's issue;
- * pruning after keep_days keeps the outcomes */
+ * a POP3 poller's UIDL recorded with its message, in one transaction, and
+ * never stored twice; pruning after keep_days keeps the outcomes */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,71 @@ TEST(contact_optout)
 	buf_free(&err);
 }
 
+TEST(uidl_record)
+{
+	static const char msg[] = "From: Someone <someone@example.net>\nSubject: A question\n\n"
+	    "How do I change my regions?\n";
+	static const char mb[] = "pop3s://tiedote@mail.example:995";
+	json_t *list = json_pack("[s, s]", "A1", "B2"), *taken = NULL;
+	inbound_result_t res, again;
+	int64_t before, pruned = -1, id;
+	buf_t err;
+	int dup = -1;
+
+	CHECK(inbound_uidl_ok("1") && inbound_uidl_ok("0000000159d1bc3a") &&
+	    inbound_uidl_ok("~!\"#"));
+	CHECK(!inbound_uidl_ok("") && !inbound_uidl_ok("a b") && !inbound_uidl_ok("\x7f") &&
+	    !inbound_uidl_ok("\xc3\xa4"));
+	CHECK(inbound_uidl_ok("0123456789012345678901234567890123456789012345678901234567890123"
+	    "456789") && !inbound_uidl_ok("0123456789012345678901234567890123456789012345678901"
+	    "2345678901234567890"));
+	buf_init(&err, 1024);
+	before = num("SELECT count(*) FROM inbound");
+	CHECK(inbound_accept_uidl(s, &c, mb, "A1", msg, sizeof msg - 1, sizeof msg - 1, &res,
+	    &dup, &err) == 0);
+	CHECK(dup == 0 && res.kind == KIND_OTHER);
+	id = res.id;
+	CHECK(num("SELECT count(*) FROM mailbox_uidls WHERE mailbox = "
+	    "'pop3s://tiedote@mail.example:995' AND uidl = 'A1' AND kind = 'other'") == 1);
+	CHECK(num("SELECT inbound_id FROM mailbox_uidls WHERE uidl = 'A1'") == id);
+	/* sent again (the reply was lost): answered, not stored */
+	CHECK(inbound_accept_uidl(s, &c, mb, "A1", msg, sizeof msg - 1, sizeof msg - 1, &again,
+	    &dup, &err) == 0);
+	CHECK(dup == 1 && again.id == id && again.kind == KIND_OTHER);
+	CHECK(strncmp(again.action, "already taken: ", 15) == 0);
+	CHECK(num("SELECT count(*) FROM inbound") == before + 1);
+	/* the same UIDL of another mailbox is another message */
+	CHECK(inbound_accept_uidl(s, &c, "pop3s://other@mail.example:995", "A1", msg,
+	    sizeof msg - 1, sizeof msg - 1, &res, &dup, &err) == 0);
+	CHECK(dup == 0 && res.id != id);
+	/* the record cannot be written: the message is not stored either */
+	exec("CREATE TRIGGER no_record BEFORE INSERT ON mailbox_uidls BEGIN"
+	    " SELECT RAISE(ABORT, 'no'); END");
+	CHECK(inbound_accept_uidl(s, &c, mb, "C3", msg, sizeof msg - 1, sizeof msg - 1, &res,
+	    &dup, &err) == -1);
+	CHECK(strstr(buf_str(&err), "nothing was written") != NULL);
+	CHECK(num("SELECT count(*) FROM inbound") == before + 2);
+	exec("DROP TRIGGER no_record");
+
+	/* sync: what is recorded among the listed; pruned only with the whole list */
+	CHECK(inbound_uidl_sync(s, mb, list, 1, &taken, &pruned, &err) == 0);
+	CHECK(pruned == 0 && json_object_size(taken) == 1 &&
+	    strcmp(json_string_value(json_object_get(taken, "A1")), "other") == 0);
+	json_decref(taken);
+	json_array_remove(list, 0);
+	CHECK(inbound_uidl_sync(s, mb, list, 0, &taken, &pruned, &err) == 0);
+	CHECK(pruned == 0 && json_object_size(taken) == 0);
+	CHECK(num("SELECT count(*) FROM mailbox_uidls WHERE uidl = 'A1'") == 2);
+	json_decref(taken);
+	CHECK(inbound_uidl_sync(s, mb, list, 1, &taken, &pruned, &err) == 0);
+	CHECK(pruned == 1 && json_object_size(taken) == 0);
+	/* the other mailbox's row stays */
+	CHECK(num("SELECT count(*) FROM mailbox_uidls WHERE uidl = 'A1'") == 1);
+	json_decref(taken);
+	json_decref(list);
+	buf_free(&err);
+}
+
 TEST(prune)
 {
 	int64_t before = num("SELECT count(*) FROM inbound_outcomes"), n;
@@ -295,6 +361,7 @@ main(void)
 	}
 	RUN(policy);
 	RUN(contact_optout);
+	RUN(uidl_record);
 	RUN(prune);
 	store_close(s);
 	conf_free(&c);
