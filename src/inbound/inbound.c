@@ -304,6 +304,14 @@ text(const buf_t *b)
 	return utf8_valid(buf_str(b), b->len) ? buf_str(b) : "(not UTF-8)";
 }
 
+/* not_written - why a transaction was rolled back, for the caller's reply */
+static void
+not_written(store_t *s, const char *what, buf_t *err)
+{
+	buf_notef(err, "inbound: %s%s; nothing was written", what, store_full(s) ?
+	    "the storage is full" : store_errmsg(s));
+}
+
 /* taken_row - a recorded UIDL's first take into the result */
 static int
 taken_row(sqlite3_stmt *st, void *arg)
@@ -531,8 +539,7 @@ accept(store_t *s, const conf_t *c, enum inbound_via via, const char *envelope,
 	rc = 0;
 	goto out;
 fail:
-	buf_notef(err, "inbound: %s; nothing was written", store_full(s) ?
-	    "the storage is full" : store_errmsg(s));
+	not_written(s, "", err);
 out:
 	if (began)
 		store_rollback(s);
@@ -619,8 +626,7 @@ inbound_uidl_sync(store_t *s, const char *mailbox, const json_t *uidls, int prun
 	rc = 0;
 	goto out;
 fail:
-	buf_notef(err, "inbound: the UIDL record: %s; nothing was written", store_full(s) ?
-	    "the storage is full" : store_errmsg(s));
+	not_written(s, "the UIDL record: ", err);
 out:
 	if (began)
 		store_rollback(s);

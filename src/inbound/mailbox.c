@@ -253,30 +253,61 @@ forget(char *pass)
 	}
 }
 
+/* secure_login - IMAP or POP3 (m->type) over TLS: connect, check the
+ * certificate, and only then send the password, the one way it leaves.
+ * *user the login's (free it); 0, or -1 with err (the session may be
+ * half open: the caller closes it) */
+static int
+secure_login(mailbox_t *m, char **user, buf_t *err)
+{
+	mailstream *stream;
+	char *pass = NULL;
+	int r, rc = -1;
+
+	if (credentials(m, user, &pass, err) < 0)
+		return -1;
+	if (m->type == M_IMAP) {
+		m->imap = mailimap_new(0, NULL);
+		mailimap_set_timeout(m->imap, SESSION_TIMEOUT_S);
+		r = mailimap_ssl_connect(m->imap, m->host, m->port);
+		if (r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
+			r = MAILIMAP_NO_ERROR;
+		stream = m->imap->imap_stream;
+	} else {
+		m->pop3 = mailpop3_new(0, NULL);
+		mailpop3_set_timeout(m->pop3, SESSION_TIMEOUT_S);
+		r = mailpop3_ssl_connect(m->pop3, m->host, m->port);
+		stream = m->pop3->pop3_stream;
+	}
+	/* MAILIMAP_NO_ERROR and MAILPOP3_NO_ERROR are both 0 */
+	if (r != 0) {
+		buf_notef(err, "inbound.mailbox: %s:%u: cannot connect over TLS (libetpan %d)",
+		    m->host, m->port, r);
+		goto out;
+	}
+	if (tls_check(m, stream, err) < 0)
+		goto out;
+	if (m->type == M_IMAP ? mailimap_login(m->imap, *user, pass) != MAILIMAP_NO_ERROR :
+	    mailpop3_login(m->pop3, *user, pass) != MAILPOP3_NO_ERROR) {
+		buf_notef(err, "inbound.mailbox: %s: login refused for %s", m->host, *user);
+		goto out;
+	}
+	rc = 0;
+out:
+	forget(pass);
+	return rc;
+}
+
 static int
 imap_open(mailbox_t *m, buf_t *err)
 {
 	const conf_t *c = m->conf;
 	struct mailimap_capability_data *cap = NULL;
-	char *u = NULL, *pass = NULL;
-	int r, rc = -1;
+	char *u = NULL;
+	int rc = -1;
 
-	if (credentials(m, &u, &pass, err) < 0)
-		return -1;
-	m->imap = mailimap_new(0, NULL);
-	mailimap_set_timeout(m->imap, SESSION_TIMEOUT_S);
-	r = mailimap_ssl_connect(m->imap, m->host, m->port);
-	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED && r != MAILIMAP_NO_ERROR) {
-		buf_notef(err, "inbound.mailbox: %s:%u: cannot connect over TLS (libetpan %d)",
-		    m->host, m->port, r);
+	if (secure_login(m, &u, err) < 0)
 		goto out;
-	}
-	if (tls_check(m, m->imap->imap_stream, err) < 0)
-		goto out;
-	if (mailimap_login(m->imap, u, pass) != MAILIMAP_NO_ERROR) {
-		buf_notef(err, "inbound.mailbox: %s: login refused for %s", m->host, u);
-		goto out;
-	}
 	if (mailimap_capability(m->imap, &cap) == MAILIMAP_NO_ERROR)
 		mailimap_capability_data_free(cap);
 	m->idle = mailimap_has_idle(m->imap);
@@ -291,7 +322,6 @@ imap_open(mailbox_t *m, buf_t *err)
 	    m->idle ? ", IDLE" : "", m->move ? ", MOVE" : "");
 	rc = 0;
 out:
-	forget(pass);
 	free(u);
 	return rc;
 }
@@ -458,25 +488,11 @@ pop3_end(mailbox_t *m)
 static int
 pop3_open(mailbox_t *m, buf_t *err)
 {
-	char *u = NULL, *pass = NULL;
-	int r, rc = -1;
+	char *u = NULL;
+	int rc = -1;
 
-	if (credentials(m, &u, &pass, err) < 0)
-		return -1;
-	m->pop3 = mailpop3_new(0, NULL);
-	mailpop3_set_timeout(m->pop3, SESSION_TIMEOUT_S);
-	if ((r = mailpop3_ssl_connect(m->pop3, m->host, m->port)) != MAILPOP3_NO_ERROR) {
-		buf_notef(err, "inbound.mailbox: %s:%u: cannot connect over TLS (libetpan %d)",
-		    m->host, m->port, r);
+	if (secure_login(m, &u, err) < 0)
 		goto out;
-	}
-	/* checked before USER and PASS are sent */
-	if (tls_check(m, m->pop3->pop3_stream, err) < 0)
-		goto out;
-	if (mailpop3_login(m->pop3, u, pass) != MAILPOP3_NO_ERROR) {
-		buf_notef(err, "inbound.mailbox: %s: login refused for %s", m->host, u);
-		goto out;
-	}
 	if (m->ident == NULL) {
 		buf_t id;
 
@@ -498,7 +514,6 @@ out:
 		mailpop3_free(m->pop3);
 		m->pop3 = NULL;
 	}
-	forget(pass);
 	free(u);
 	return rc;
 }

@@ -2,7 +2,8 @@
 IMAP, test_pop3.py POP3): Debian's dovecot-imapd and dovecot-pop3d on
 free loopback ports, TLS only (a self-signed certificate made by
 openssl), one passwd-file user; and what the tests put in it and read
-back: a DSN, an auto-reply, a mail of no kind, IMAP APPEND, a poll."""
+back: a DSN, an auto-reply, a mail of no kind, IMAP APPEND, a poll; and
+the Rig both tests stand on (a relay, a Dovecot, a worker, an issue)."""
 import hashlib
 import imaplib
 import os
@@ -10,7 +11,8 @@ import ssl
 import subprocess
 
 import harness
-from test_send import CLI, wait_port
+from test_send import CLI, Clock, start_capture, wait_port
+from inbound_common import send_issue
 
 PASSWORD = "kissa-koira-1234"
 
@@ -52,30 +54,15 @@ def start_dovecot(workdir, pop3=False):
                           "DER"], check=True, capture_output=True).stdout
     with open(os.path.join(conf, "passwd"), "w") as f:
         f.write("tiedote:{PLAIN}%s::::::\n" % PASSWORD)
-    port = harness.free_port()
-    ports = {"imaps": port}
-    pop3_conf = ""
+    ports = {"imaps": harness.free_port()}
     if pop3:
         ports["pop3s"] = harness.free_port()
-        pop3_conf = """
-service pop3-login {{
-  inet_listener pop3 {{
-    port = 0
-  }}
-  inet_listener pop3s {{
-    port = {port}
-    ssl = yes
-  }}
-  chroot =
-}}
-pop3_uidl_format = %08Xu%08Xv
-""".format(port=ports["pop3s"])
     with open(os.path.join(conf, "dovecot.conf"), "w") as f:
         f.write("""
 base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
-protocols = imap{pop3}
+protocols = {protocols}
 listen = 127.0.0.1
 ssl = required
 ssl_cert = <{d}/cert.pem
@@ -91,22 +78,24 @@ userdb {{
   args = uid=65534 gid=65534 home={d}/mail/%u
 }}
 first_valid_uid = 1
-service imap-login {{
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    port = {port}
-    ssl = yes
-  }}
-}}
 service anvil {{
   chroot =
 }}
-service imap-login {{
+""".format(d=conf, protocols=" ".join(p[:-1] for p in ports)))
+        # each protocol over TLS only: its plain listener off
+        for name, port in ports.items():
+            f.write("""
+service {proto}-login {{
+  inet_listener {proto} {{
+    port = 0
+  }}
+  inet_listener {name} {{
+    port = {port}
+    ssl = yes
+  }}
   chroot =
 }}
-""".format(d=conf, port=port, pop3=" pop3" if pop3 else "") + pop3_conf)
+""".format(proto=name[:-1], name=name, port=port))
     p = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", os.path.join(conf, "dovecot.conf")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for n in ports.values():
@@ -156,3 +145,35 @@ def poll(d, extra, once=True):
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+
+
+class Rig:
+    """A capturing relay, a Dovecot (with POP3: pop3), a worker whose first
+    issue is at first, the mailbox's auth file; send() sends the issue"""
+
+    def __init__(self, first, pop3=False):
+        self.workdir = harness.tempdir()
+        self.clock = Clock(self.workdir, "2020-03-10T12:00:00+02:00")
+        self.cap, smtp_port, self.outdir = start_capture(self.workdir)
+        self.dc, self.ports, self.sha, self.conf = start_dovecot(self.workdir, pop3)
+        self.first = first
+        self.d = harness.Tiedoted(workdir=self.workdir, extra_args=[
+            "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + first])
+        self.d.start()
+        self.auth = os.path.join(self.workdir, "mailbox.auth")
+        with open(self.auth, "w") as f:
+            f.write("tiedote:%s\n" % PASSWORD)
+        os.chmod(self.auth, 0o600)
+
+    def send(self, r, readers):
+        """{reader: VERP sender} of the first issue"""
+        _, verp, _ = send_issue(self.d, self.clock, self.outdir, readers, self.first)
+        r.check(len(verp) == len(readers), "the issue went out with VERP senders", verp)
+        return verp
+
+    def stop(self):
+        self.d.stop()
+        self.cap.kill()
+        self.cap.wait()
+        self.dc.terminate()
+        self.dc.wait(timeout=30)

@@ -1,6 +1,7 @@
-"""What test_inbound.py, test_mailbox.py and test_log_secrets.py share: an
-issue sent to some readers through the capturing relay, the addresses it
-went out with, a DSN and an LMTP client."""
+"""What test_inbound.py, test_mailbox.py, test_pop3.py and
+test_log_secrets.py share: an issue sent to some readers through the
+capturing relay, the addresses it went out with, the next issue, a DSN
+and an LMTP client."""
 import json
 import os
 import re
@@ -38,6 +39,18 @@ def send_issue(d, clock, outdir, readers, when):
         m = re.search(r"<mailto:([^>]+)>", str(msg["List-Unsubscribe"]))
         mailto[a] = m.group(1)
     return got, verp, mailto
+
+
+def next_issue(d, clock, outdir, when, before, expect):
+    """The clock moved to when (the next slot), expect more messages
+    awaited after the before already captured: the sorted recipients of
+    the new ones"""
+    clock.set(when)
+    deadline = time.monotonic() + 60
+    while len(captured(outdir)) < before + expect and time.monotonic() < deadline:
+        time.sleep(0.1)
+    wait_rows_final(d)
+    return sorted(a for a, _ in captured(outdir)[before:])
 
 
 def dsn(rcpt, status, diag, action="failed"):

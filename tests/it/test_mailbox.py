@@ -20,9 +20,8 @@ import os
 import time
 
 import harness
-from test_send import Clock, start_capture, db_rows
-from inbound_common import send_issue
-from dovecot import PASSWORD, OTHER, append, dsn, folder, poll, start_dovecot, vacation
+from test_send import db_rows
+from dovecot import OTHER, Rig, append, dsn, folder, poll, vacation
 
 FIRST = "2020-03-17T09:00:00+02:00"
 READERS = ["gone@example.net", "away@example.fi", "later@example.org"]
@@ -30,23 +29,12 @@ def body(r):
     if not os.path.exists("/usr/sbin/dovecot"):
         r.skip("dovecot", "not installed (apt-get install dovecot-imapd)")
         return
-    workdir = harness.tempdir()
-    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-    cap, smtp_port, outdir = start_capture(workdir)
-    dc, ports, sha, conf = start_dovecot(workdir)
-    port = ports["imaps"]
-    d = harness.Tiedoted(workdir=workdir, extra_args=[
-        "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + FIRST])
-    d.start()
+    rig = Rig(FIRST)
+    d, workdir, conf, sha, port = rig.d, rig.workdir, rig.conf, rig.sha, rig.ports["imaps"]
     poller = None
     try:
-        _, verp, _ = send_issue(d, clock, outdir, READERS, FIRST)
-        r.check(len(verp) == 3, "the issue went out with VERP senders", verp)
-
-        auth = os.path.join(workdir, "imap.auth")
-        with open(auth, "w") as f:
-            f.write("tiedote:%s\n" % PASSWORD)
-        os.chmod(auth, 0o600)
+        verp = rig.send(r, READERS)
+        auth = rig.auth
         imaps = ["inbound.mailbox=imaps://127.0.0.1:%d/INBOX" % port,
                  "inbound.mailbox_auth_file=" + auth]
         append(port, dsn(verp["gone@example.net"], "gone@example.net"))
@@ -127,11 +115,7 @@ def body(r):
         if poller is not None:
             poller.kill()
             poller.wait()
-        d.stop()
-        cap.kill()
-        cap.wait()
-        dc.terminate()
-        dc.wait(timeout=30)
+        rig.stop()
 
 
 harness.main(body)

@@ -33,11 +33,10 @@ import subprocess
 import time
 
 import harness
-from test_send import Clock, start_capture, db_rows, wait_rows_final
-from test_notices import captured
+from test_send import db_rows
 from test_control import control_ep, request
-from inbound_common import send_issue
-from dovecot import PASSWORD, OTHER, append, dsn, poll, start_dovecot, vacation
+from inbound_common import next_issue
+from dovecot import PASSWORD, OTHER, Rig, append, dsn, poll, vacation
 
 FIRST = "2020-03-17T09:00:00+02:00"
 SECOND = "2020-03-31T09:00:00+02:00"
@@ -80,23 +79,13 @@ def body(r):
     if not os.path.exists("/usr/sbin/dovecot") or not os.path.exists("/usr/lib/dovecot/pop3"):
         r.skip("dovecot-pop3d", "not installed (apt-get install dovecot-pop3d)")
         return
-    workdir = harness.tempdir()
-    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-    cap, smtp_port, outdir = start_capture(workdir)
-    dc, ports, sha, conf = start_dovecot(workdir, pop3=True)
+    rig = Rig(FIRST, pop3=True)
+    d, workdir, sha, ports = rig.d, rig.workdir, rig.sha, rig.ports
     port = ports["pop3s"]
-    d = harness.Tiedoted(workdir=workdir, extra_args=[
-        "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + FIRST])
-    d.start()
     poller = None
     try:
-        _, verp, _ = send_issue(d, clock, outdir, READERS, FIRST)
-        r.check(len(verp) == 3, "the issue went out with VERP senders", verp)
-
-        auth = os.path.join(workdir, "pop3.auth")
-        with open(auth, "w") as f:
-            f.write("tiedote:%s\n" % PASSWORD)
-        os.chmod(auth, 0o600)
+        verp = rig.send(r, READERS)
+        auth = rig.auth
         url = "pop3s://127.0.0.1:%d" % port
         base = ["inbound.mailbox=" + url, "inbound.mailbox_auth_file=" + auth]
         append(ports["imaps"], dsn(verp["gone@example.net"], "gone@example.net"))
@@ -180,17 +169,21 @@ def body(r):
         poller.send_signal(signal.SIGKILL)
         poller.wait(timeout=30)
         poller = None
-        at_kill = count(d, "SELECT count(*) FROM inbound")
-        print("# killed with %d of %d auto-replies stored" % (at_kill - 3, AUTOREPLIES))
+        # the worker may still commit the request the poller sent before
+        # it died: that one is then recorded, and skipped by the next pass
+        at_kill = count(d, "SELECT count(*) FROM inbound") - 3
+        print("# killed with %d of %d auto-replies stored (or one more in flight)" %
+              (at_kill, AUTOREPLIES))
         rc, out, err = poll(d, deleting)
         got = json.loads(out) if rc == 0 else {}
         total = 3 + AUTOREPLIES
-        r.check(rc == 0 and got.get("autoreply") == total - at_kill and
-                count(d, "SELECT count(*) FROM inbound") == total and
+        r.check(rc == 0 and got.get("autoreply", 0) <= AUTOREPLIES - at_kill and
+                count(d, "SELECT count(*) FROM inbound WHERE via = 'poll'") == total and
                 count(d, "SELECT count(*) FROM mailbox_uidls") == total and
-                count(d, "SELECT count(DISTINCT inbound_id) FROM mailbox_uidls") == total,
-                "after a SIGKILL mid-pass (%d stored) the next pass stores the other %d:"
-                " each message once" % (at_kill - 3, total - at_kill), out + err)
+                count(d, "SELECT count(DISTINCT u.inbound_id) FROM mailbox_uidls u"
+                      " JOIN inbound i ON i.id = u.inbound_id") == total,
+                "after a SIGKILL mid-pass the next pass stores the rest: %d messages, each"
+                " stored once, each with its UIDL" % total, out + err)
         left = server(port)
         r.check([s for _, s in left] == ["A question"],
                 "mailbox_delete: the bounce, complaint and auto-replies are gone from the"
@@ -203,23 +196,14 @@ def body(r):
                 db_rows(d, "SELECT count(*) FROM mailbox_uidls"))
 
         # the whole loop: the next issue skips the two
-        clock.set(SECOND)
-        deadline = time.monotonic() + 60
-        while len(captured(outdir)) < len(READERS) + 1 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        wait_rows_final(d)
-        second = sorted(a for a, _ in captured(outdir)[len(READERS):])
+        second = next_issue(d, rig.clock, rig.outdir, SECOND, len(READERS), 1)
         r.check(second == ["keep@example.fi"],
                 "the next issue goes only to the reader still active", second)
     finally:
         if poller is not None:
             poller.kill()
             poller.wait()
-        d.stop()
-        cap.kill()
-        cap.wait()
-        dc.terminate()
-        dc.wait(timeout=30)
+        rig.stop()
 
 
 harness.main(body)
