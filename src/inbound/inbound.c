@@ -588,6 +588,19 @@ uidl_row(sqlite3_stmt *st, void *arg)
 	return 0;
 }
 
+/* uidl_stmt - sql (?1 a mailbox, ?2 a JSON array of UIDLs) bound, or NULL */
+static sqlite3_stmt *
+uidl_stmt(store_t *s, const char *sql, const char *mailbox, const char *list)
+{
+	sqlite3_stmt *st = store_cached(s, sql);
+
+	if (st) {
+		sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+	}
+	return st;
+}
+
 int
 inbound_uidl_sync(store_t *s, const char *mailbox, const json_t *uidls, int prune,
     json_t **taken, int64_t *pruned, buf_t *err)
@@ -606,22 +619,16 @@ inbound_uidl_sync(store_t *s, const char *mailbox, const json_t *uidls, int prun
 		if (store_begin(s) < 0)
 			goto fail;
 		began = 1;
-		if ((st = store_cached(s, uidl_prune_sql)) == NULL)
-			goto fail;
-		sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-		if (store_run(s, st) < 0)
+		if ((st = uidl_stmt(s, uidl_prune_sql, mailbox, list)) == NULL ||
+		    store_run(s, st) < 0)
 			goto fail;
 		*pruned = store_changes(s);
 		if (store_commit(s) < 0)
 			goto fail;
 		began = 0;
 	}
-	if ((st = store_cached(s, uidl_list_sql)) == NULL)
-		goto fail;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-	if (store_rows(s, st, uidl_row, *taken) < 0)
+	if ((st = uidl_stmt(s, uidl_list_sql, mailbox, list)) == NULL ||
+	    store_rows(s, st, uidl_row, *taken) < 0)
 		goto fail;
 	rc = 0;
 	goto out;

@@ -160,6 +160,7 @@ class Rig:
         self.d = harness.Tiedoted(workdir=self.workdir, extra_args=[
             "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + first])
         self.d.start()
+        self.poller = None  # a `tiedote inbound poll` the test started
         self.auth = os.path.join(self.workdir, "mailbox.auth")
         with open(self.auth, "w") as f:
             f.write("tiedote:%s\n" % PASSWORD)
@@ -172,6 +173,9 @@ class Rig:
         return verp
 
     def stop(self):
+        if self.poller is not None:
+            self.poller.kill()
+            self.poller.wait()
         self.d.stop()
         self.cap.kill()
         self.cap.wait()

@@ -31,7 +31,6 @@ def body(r):
         return
     rig = Rig(FIRST)
     d, workdir, conf, sha, port = rig.d, rig.workdir, rig.conf, rig.sha, rig.ports["imaps"]
-    poller = None
     try:
         verp = rig.send(r, READERS)
         auth = rig.auth
@@ -75,7 +74,7 @@ def body(r):
                 "a second pass takes nothing again", out + err)
 
         # IDLE: poll_s is 300, a new bounce is taken at once
-        poller = poll(d, pinned + ["inbound.poll_s=300"], once=False)
+        poller = rig.poller = poll(d, pinned + ["inbound.poll_s=300"], once=False)
         deadline = time.monotonic() + 30
         while "IDLE" not in open(os.path.join(conf, "dovecot.log")).read() and \
                 time.monotonic() < deadline and poller.poll() is None:
@@ -91,7 +90,7 @@ def body(r):
                 "IDLE: a bounce appended is taken in %.1f s (poll_s is 300)" % took)
         poller.terminate()
         poller.wait(timeout=30)
-        poller = None
+        rig.poller = None
 
         # Maildir
         md = os.path.join(workdir, "Maildir")
@@ -112,9 +111,6 @@ def body(r):
                 "Maildir: the bounce in .tiedote/cur read, the other in cur/ unread",
                 [os.listdir(os.path.join(md, s)) for s in ("new", "cur")])
     finally:
-        if poller is not None:
-            poller.kill()
-            poller.wait()
         rig.stop()
 
 

@@ -82,7 +82,6 @@ def body(r):
     rig = Rig(FIRST, pop3=True)
     d, workdir, sha, ports = rig.d, rig.workdir, rig.sha, rig.ports
     port = ports["pop3s"]
-    poller = None
     try:
         verp = rig.send(r, READERS)
         auth = rig.auth
@@ -161,14 +160,14 @@ def body(r):
         for _ in range(AUTOREPLIES):
             append(ports["imaps"], vacation(verp["keep@example.fi"]))
         deleting = pinned + ["inbound.mailbox_delete=yes"]
-        poller = poll(d, deleting + ["inbound.poll_s=300"], once=False)
+        poller = rig.poller = poll(d, deleting + ["inbound.poll_s=300"], once=False)
         deadline = time.monotonic() + 60
         while count(d, "SELECT count(*) FROM inbound") == 3 and time.monotonic() < deadline \
                 and poller.poll() is None:
             time.sleep(0.01)
         poller.send_signal(signal.SIGKILL)
         poller.wait(timeout=30)
-        poller = None
+        rig.poller = None
         # the worker may still commit the request the poller sent before
         # it died: that one is then recorded, and skipped by the next pass
         at_kill = count(d, "SELECT count(*) FROM inbound") - 3
@@ -200,9 +199,6 @@ def body(r):
         r.check(second == ["keep@example.fi"],
                 "the next issue goes only to the reader still active", second)
     finally:
-        if poller is not None:
-            poller.kill()
-            poller.wait()
         rig.stop()
 
 
