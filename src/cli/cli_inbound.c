@@ -497,8 +497,7 @@ static const cli_verb_t verbs[] = {
 	  "  Exit 0 once committed, 75 to have the MTA try again, 65 over\n"
 	  "  inbound.max_message_kb." },
 	{ "poll", inbound_poll, "[--once]",
-	  "read inbound.mailbox (Maildir, IMAP over TLS with IDLE, POP3 over TLS), every\n"
-	  "  poll_s seconds",
+	  "read inbound.mailbox (Maildir; IMAP with IDLE, POP3: TLS only) every poll_s",
 	  "  --once  one pass, then exit (0; 75 when the mailbox cannot be read)\n"
 	  "  Processed messages go to inbound.mailbox_done (or are marked read, or deleted\n"
 	  "  with inbound.mailbox_delete); mail of kind other is left where it is.  POP3:\n"
