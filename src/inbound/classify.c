@@ -75,14 +75,20 @@ classify_sender_side(enum classify_reason r)
 	}
 }
 
-/* a hard bounce: the address (or its domain) does not take mail at all */
+/* hard_bounce - Sisimai's rule: an unknown user or domain or a moved
+ * address always; a domain that takes no mail unless the refusal was
+ * temporary */
 static int
-reason_hard(enum classify_reason r, const char *status, int replycode)
+hard_bounce(enum classify_reason r, const char *status, int replycode, const char *diag)
 {
-	if (status[0] == '4' || (status[0] == '\0' && replycode / 100 == 4))
+	if (r == R_USERUNKNOWN || r == R_HOSTUNKNOWN || r == R_HASMOVED)
+		return 1;
+	if (r != R_NOTACCEPT)
 		return 0;
-	return r == R_USERUNKNOWN || r == R_HOSTUNKNOWN || r == R_HASMOVED ||
-	    r == R_NOTACCEPT;
+	if (status[0] == '5' || (status[0] == '\0' && replycode / 100 == 5))
+		return 1;
+	return !(status[0] == '4' || replycode / 100 == 4 || strcasestr(diag, " temporar") ||
+	    strcasestr(diag, " persistent"));
 }
 
 /* --- phrases --------------------------------------------------------------- */
@@ -479,14 +485,13 @@ decide(const char *st, uint64_t m, enum smtp_cmd cmd, int reply, int delayed)
 		if (!HAS(m, R_NORELAYING) && !HAS(m, R_BLOCKED) && !HAS(m, R_HASMOVED) &&
 		    !HAS(m, R_REJECTED) && !HAS(m, R_NOTACCEPT))
 			return R_USERUNKNOWN;
-	} else if ((cmd == CMD_RCPT || (cmd == CMD_NONE && name_vague(name))) &&
-	    HAS(m, R_USERUNKNOWN) && !HAS(m, R_HOSTUNKNOWN))
+	} else if (cmd == CMD_RCPT && HAS(m, R_USERUNKNOWN) && !HAS(m, R_HOSTUNKNOWN))
 		return R_USERUNKNOWN;
 	if (name == R_FILTERED) {
 		if (HAS(m, R_USERUNKNOWN) || HAS(m, R_FILTERED))
 			return R_FILTERED;
 	} else if (name != R_SUSPEND && !before_data(cmd) && (HAS(m, R_FILTERED) ||
-	    (cmd == CMD_DATA && HAS(m, R_USERUNKNOWN) && !HAS(m, R_HOSTUNKNOWN))))
+	    (HAS(m, R_USERUNKNOWN) && !HAS(m, R_HOSTUNKNOWN))))
 		return R_FILTERED;
 	if (name == R_REQUIREPTR || HAS(m, R_REQUIREPTR))
 		return R_REQUIREPTR;
@@ -1166,7 +1171,7 @@ judge(classify_rcpt_t *x, struct around *a)
 		    x->status, sizeof x->status);
 		x->derived = 1;
 	}
-	x->hard = reason_hard(x->reason, x->status, x->replycode);
+	x->hard = hard_bounce(x->reason, x->status, x->replycode, d);
 }
 
 /* value after "type;" of a DSN address or diagnostic field */
@@ -1526,6 +1531,318 @@ out:
 	return rc;
 }
 
+/* --- reporting servers ------------------------------------------------------ */
+
+/*
+ * Some servers write their own words for a reason, which the general
+ * phrase lists would read otherwise ("User unknown" from a content
+ * filter that refuses after DATA; a Lotus Notes report in Japanese; a
+ * PowerMTA category header).  A server is known by its own headers
+ * (Sisimai's per-server modules know them the same way); its words, when
+ * a recipient's diagnostic has them, give that recipient's reason, as the
+ * server means it.  The words are compared as the server writes them
+ * (case and all).
+ */
+enum sig_how { SIG_PRESENT, SIG_PREFIX, SIG_HAS };
+
+struct sig {
+	const char *field;	/* a header of the report; "Received": any of them */
+	enum sig_how how;
+	const char *word;
+};
+
+struct said {
+	const char *words;
+	enum classify_reason r;
+};
+
+#define SIGS_MAX	6
+
+struct server {
+	const char *name;	/* for the reader; the table is the truth */
+	int	 need;		/* how many of sig[] must hold */
+	struct sig sig[SIGS_MAX];
+	const struct said *said;	/* ends with { NULL, 0 } */
+};
+
+static const struct said said_mcafee[] = { { " User not exist", R_USERUNKNOWN },
+	{ " unknown.", R_USERUNKNOWN }, { "550 Unknown user ", R_USERUNKNOWN },
+	{ "No such user", R_USERUNKNOWN }, { NULL, 0 } };
+static const struct said said_imail[] = { { "Unknown host", R_HOSTUNKNOWN },
+	{ "Unknown user", R_USERUNKNOWN }, { "Invalid final delivery userid", R_USERUNKNOWN },
+	{ "User mailbox exceeds allowed size", R_MAILBOXFULL },
+	{ "Requested action not taken: virus detected", R_VIRUSDETECTED },
+	{ "undeliverable to", R_UNDEFINED }, { "Delivery failed ", R_EXPIRED }, { NULL, 0 } };
+static const struct said said_outlook[] = {
+	{ "The mail could not be delivered to the recipient because the domain is not reachable",
+	  R_HOSTUNKNOWN },
+	{ "Requested action not taken: mailbox unavailable", R_USERUNKNOWN }, { NULL, 0 } };
+/* PowerMTA names its category in the DSN (X-PowerMTA-BounceCategory) */
+static const struct said said_powermta[] = { { "bad-domain", R_HOSTUNKNOWN },
+	{ "bad-mailbox", R_USERUNKNOWN }, { "inactive-mailbox", R_SUSPEND },
+	{ "message-expired", R_EXPIRED }, { "no-answer-from-host", R_NETWORKERROR },
+	{ "policy-related", R_POLICYVIOLATION }, { "quota-issues", R_MAILBOXFULL },
+	{ "routing-errors", R_SYSTEMERROR }, { "spam-related", R_SPAMDETECTED }, { NULL, 0 } };
+/* Exchange 2000/2003's MSEXCH:IMC codes */
+static const struct said said_exch2003[] = { { "000B099C", R_ONHOLD }, { "000B09AA", R_ONHOLD },
+	{ "000B09B6", R_ONHOLD }, { "000C05A6", R_USERUNKNOWN }, { "00010256", R_SYSTEMERROR },
+	{ "000D06B5", R_SYSTEMERROR }, { "00120270", R_NETWORKERROR },
+	{ "00050311", R_CONTENTERROR }, { "000502CC", R_CONTENTERROR },
+	{ "000B0981", R_SECURITYERROR }, { "000C0595", R_FILTERED }, { NULL, 0 } };
+static const struct said said_notes[] = {
+	{ "User not listed in public Name & Address Book", R_USERUNKNOWN },
+	{ "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa\xe3\x81\xae"
+	  "\xe3\x83\xaa\xe3\x82\xb9\xe3\x83\x88\xe3\x81\xab\xe3\x81\x82\xe3\x82\x8a\xe3\x81\xbe"
+	  "\xe3\x81\x9b\xe3\x82\x93", R_USERUNKNOWN },	/* "not in the directory's list" */
+	{ "Message has exceeded maximum hop count", R_NETWORKERROR }, { NULL, 0 } };
+static const struct said said_domino[] = { { "not listed in Domino Directory", R_USERUNKNOWN },
+	{ "not listed in public Name & Address Book", R_USERUNKNOWN },
+	{ "no se encuentra en el Directorio de Domino", R_USERUNKNOWN },
+	{ "non r\xc3\xa9pertori\xc3\xa9 dans l'annuaire Domino", R_USERUNKNOWN },
+	{ "Domino \xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa\xe3\x81\xab"
+	  "\xe3\x81\xaf\xe8\xa6\x8b\xe3\x81\xa4\xe3\x81\x8b\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93",
+	  R_USERUNKNOWN },	/* "not found in the Domino Directory" */
+	{ "Cannot route mail to user", R_FILTERED },
+	{ "Several matches found in Domino Directory", R_SYSTEMERROR }, { NULL, 0 } };
+/* Exim's own words (and MXLogic's, an Exim) */
+static const struct said said_exim[] = { { "user not found", R_USERUNKNOWN },
+	{ "all host address lookups failed permanently", R_HOSTUNKNOWN },
+	{ "all relevant MX records point to non-existent hosts", R_HOSTUNKNOWN },
+	{ "Unrouteable address", R_HOSTUNKNOWN }, { "mailbox is full", R_MAILBOXFULL },
+	{ "error: quota exceed", R_MAILBOXFULL },
+	{ "an MX or SRV record indicated no SMTP service", R_NOTACCEPT },
+	{ "no host found for existing SMTP connection", R_NOTACCEPT },
+	{ "angle-brackets nested too deep", R_SYNTAXERROR }, { "expected word or \"<\"", R_SYNTAXERROR },
+	{ "domain missing in source-routed address", R_SYNTAXERROR },
+	{ "malformed address:", R_SYNTAXERROR }, { "delivery to file forbidden", R_SYSTEMERROR },
+	{ "delivery to pipe forbidden", R_SYSTEMERROR }, { "local delivery failed", R_SYSTEMERROR },
+	{ "Too many \"Received\" headers", R_CONTENTERROR }, { NULL, 0 } };
+static const struct said said_msglabs[] = { { "542 ", R_USERUNKNOWN }, { " Rejected", R_USERUNKNOWN },
+	{ "No such user", R_USERUNKNOWN },
+	{ "Please turn on SMTP Authentication in your mail client", R_SECURITYERROR }, { NULL, 0 } };
+/* Amazon SES receiving: its "Mailbox does not exist" is said after DATA */
+static const struct said said_recvses[] = { { "Mailbox does not exist", R_FILTERED },
+	{ "Message too large", R_MESGTOOBIG }, { "Mailbox full", R_MAILBOXFULL },
+	{ "Message content rejected", R_CONTENTERROR }, { NULL, 0 } };
+static const struct said said_biglobe[] = { { "Mail Delivery Failed... User unknown", R_FILTERED },
+	{ "The number of messages in recipient's mailbox exceeded the local limit.", R_MAILBOXFULL },
+	{ NULL, 0 } };
+static const struct said said_gsuite[] = {
+	{ "because the address couldn't be found. Check for typos or unnecessary spaces and try again.",
+	  R_USERUNKNOWN },
+	{ "Null MX", R_NOTACCEPT }, { " had no relevant answers.", R_NETWORKERROR },
+	{ " responded with code NXDOMAIN", R_NETWORKERROR }, { NULL, 0 } };
+static const struct said said_verizon[] = {
+	{ "550 - Requested action not taken: no such user here", R_USERUNKNOWN },
+	{ "No valid recipients for this MM", R_USERUNKNOWN }, { NULL, 0 } };
+
+static const struct server servers[] = {
+	{ "McAfee", 2, { { "X-NAI-Header", SIG_HAS, "Modified by McAfee" },
+	  { "Subject", SIG_PREFIX, "Delivery Status" } }, said_mcafee },
+	{ "IMailServer", 1, { { "Subject", SIG_PREFIX, "Undeliverable Mail " },
+	  { "X-Mailer", SIG_PREFIX, "<SMTP32 v" } }, said_imail },
+	{ "Outlook.com", 2, { { "Subject", SIG_HAS, "Delivery Status Notification" },
+	  { "Received", SIG_HAS, ".hotmail.com" } }, said_outlook },
+	{ "PowerMTA", 1, { { "Subject", SIG_HAS, "Delivery report" } }, said_powermta },
+	{ "Exchange 2003", 1, { { "X-MS-Embedded-Report", SIG_PRESENT, "" },
+	  { "X-Mailer", SIG_PREFIX, "Internet Mail Service (" },
+	  { "X-Mailer", SIG_PREFIX, "Microsoft Exchange Server Internet Mail Connector" },
+	  { "X-MimeOLE", SIG_PREFIX, "Produced By Microsoft Exchange" } }, said_exch2003 },
+	{ "Exchange 2003", 1, { { "Received", SIG_HAS, " with Internet Mail Service (" } },
+	  said_exch2003 },
+	{ "Lotus Notes", 1, { { "Subject", SIG_PREFIX, "Undeliverable message" } }, said_notes },
+	{ "Domino", 1, { { "Subject", SIG_PREFIX, "DELIVERY FAILURE:" },
+	  { "Subject", SIG_PREFIX, "DELIVERY_FAILURE:" } }, said_domino },
+	{ "Exim", 2, { { "From", SIG_PREFIX, "Mail Delivery System" },
+	  { "Subject", SIG_HAS, "Mail delivery failed" },
+	  { "Subject", SIG_HAS, "Warning: message " }, { "Subject", SIG_HAS, "Mail failure" },
+	  { "Subject", SIG_HAS, "Message frozen" },
+	  { "Subject", SIG_HAS, "Delivery Status Notification" } },
+	  said_exim },
+	{ "MXLogic", 1, { { "X-MX-Bounce", SIG_PRESENT, "" }, { "X-MXL-Hash", SIG_PRESENT, "" },
+	  { "X-MXL-NoteHash", SIG_PRESENT, "" } }, said_exim },
+	{ "MessageLabs", 3, { { "X-Msg-Ref", SIG_PRESENT, "" },
+	  { "From", SIG_HAS, "MAILER-DAEMON@messagelabs.com" },
+	  { "Subject", SIG_PREFIX, "Mail Delivery Failure" } }, said_msglabs },
+	{ "Amazon SES receiving", 1, { { "X-SES-Outgoing", SIG_PRESENT, "" } }, said_recvses },
+	{ "Biglobe", 2, { { "From", SIG_HAS, "postmaster@biglobe.ne.jp" },
+	  { "Subject", SIG_PREFIX, "Returned mail:" } }, said_biglobe },
+	{ "G Suite", 3, { { "From", SIG_HAS, "<mailer-daemon@googlemail.com>" },
+	  { "Subject", SIG_HAS, "Delivery Status Notification" },
+	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite },
+	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon },
+};
+
+/* sig_holds - whether the report's header block [h, h+hlen) has it */
+static int
+sig_holds(const char *h, size_t hlen, const struct sig *g, buf_t *v)
+{
+	for (int nth = 0; hdr_get(h, hlen, g->field, nth, v); nth++) {
+		const char *s = buf_str(v);
+
+		if (g->how == SIG_PRESENT || (g->how == SIG_PREFIX &&
+		    strncmp(s, g->word, strlen(g->word)) == 0) ||
+		    (g->how == SIG_HAS && strstr(s, g->word)))
+			return 1;
+		/* one Subject, one From: only Received repeats */
+		if (strcasecmp(g->field, "Received") != 0)
+			break;
+	}
+	return 0;
+}
+
+/* server_of - the server that wrote the report, or NULL */
+static const struct server *
+server_of(const char *h, size_t hlen)
+{
+	const struct server *found = NULL;
+	buf_t v;
+
+	buf_init(&v, VALUE_MAX);
+	for (size_t i = 0; i < NELEM(servers) && found == NULL; i++) {
+		int n = 0;
+
+		for (size_t k = 0; k < SIGS_MAX && servers[i].sig[k].field; k++)
+			n += sig_holds(h, hlen, &servers[i].sig[k], &v);
+		if (n >= servers[i].need)
+			found = &servers[i];
+	}
+	buf_free(&v);
+	return found;
+}
+
+/* server_said - the reason a server's own words in t give, or -1 */
+static int
+server_said(const struct server *s, const char *t)
+{
+	for (const struct said *w = s->said; t && w->words; w++)
+		if (strstr(t, w->words))
+			return (int)w->r;
+	return -1;
+}
+
+/* Sisimai's reasons that a second look may change (a server's or the
+ * status's "userunknown" may yet be a full mailbox the words name) */
+static int
+reason_retry(enum classify_reason r)
+{
+	return r == R_UNDEFINED || r == R_ONHOLD || r == R_SYSTEMERROR ||
+	    r == R_SECURITYERROR || r == R_EXPIRED || r == R_SUSPEND || r == R_NETWORKERROR ||
+	    r == R_HOSTUNKNOWN || r == R_USERUNKNOWN;
+}
+
+/* the order in which the words and status settle a reason (decide()'s
+ * first pass): the position of r, or -1 when that pass never gives it */
+static int
+first_pass_rank(enum classify_reason r)
+{
+	static const enum classify_reason order[] = { R_MAILBOXFULL, R_MESGTOOBIG,
+		R_EXCEEDLIMIT, R_SUSPEND, R_HASMOVED, R_NORELAYING, R_AUTHFAILURE,
+		R_USERUNKNOWN, R_FILTERED, R_REQUIREPTR, R_NOTCOMPLIANTRFC, R_BADREPUTATION,
+		R_REJECTED, R_HOSTUNKNOWN, R_SPAMDETECTED, R_SPEEDING, R_TOOMANYCONN, R_BLOCKED };
+
+	for (size_t i = 0; i < NELEM(order); i++)
+		if (order[i] == r)
+			return (int)i;
+	return -1;
+}
+
+/* server_reason - a server's reason s against the one the words and
+ * status gave (g): a reason no second look changes stands; else what the
+ * words settle first */
+static enum classify_reason
+server_reason(enum classify_reason s, enum classify_reason g)
+{
+	int gs = first_pass_rank(g), ss = first_pass_rank(s);
+
+	if (!reason_retry(s))
+		return s;
+	if (gs >= 0 && (ss < 0 || gs < ss))
+		return g;
+	return s;
+}
+
+/*
+ * orange_code - Orange's (France Telecom's) refusals carry a code such as
+ * "LPN007_416" or "OFR004_201" whose last three digits name the cause; the
+ * causes as Orange documents them.  R_N when t has no such code; R_UNDEFINED
+ * for a code that names none ("try later").
+ */
+static enum classify_reason
+orange_code(const char *t)
+{
+	static const struct { int code; enum classify_reason r; } map[] = {
+		{ 101, R_BLOCKED }, { 102, R_BLOCKED }, { 103, R_BLOCKED }, { 104, R_TOOMANYCONN },
+		{ 305, R_SECURITYERROR }, { 401, R_AUTHFAILURE }, { 402, R_SECURITYERROR },
+		{ 403, R_REJECTED }, { 405, R_REJECTED }, { 415, R_REJECTED },
+		{ 416, R_USERUNKNOWN }, { 417, R_MAILBOXFULL }, { 420, R_SUSPEND },
+		{ 421, R_REJECTED }, { 426, R_SUSPEND }, { 505, R_SYSTEMERROR },
+		{ 506, R_SPAMDETECTED }, { 510, R_BLOCKED }, { 514, R_MESGTOOBIG },
+		{ 517, R_AUTHFAILURE }, { 630, R_POLICYVIOLATION }, { 999, R_BLOCKED },
+	};
+	static const char *const prefixes[] = { "LPNAAA", "LPN", "OFR", "OUK" };
+
+	for (const char *p = t; p && *p; p++) {
+		for (size_t i = 0; i < NELEM(prefixes); i++) {
+			size_t n = strlen(prefixes[i]);
+			const char *q = p + n, *d;
+			int code;
+
+			if (strncasecmp(p, prefixes[i], n) != 0 ||
+			    (p > t && isalnum((unsigned char)p[-1])))
+				continue;
+			/* _ddd, or ddd_ddd / ddd-ddd */
+			if (*q == '_')
+				d = q + 1;
+			else if (isdigit((unsigned char)q[0]) && isdigit((unsigned char)q[1]) &&
+			    isdigit((unsigned char)q[2]) && (q[3] == '_' || q[3] == '-'))
+				d = q + 4;
+			else
+				continue;
+			if (!isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
+			    !isdigit((unsigned char)d[2]) || isalnum((unsigned char)d[3]))
+				continue;
+			code = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
+			for (size_t k = 0; k < NELEM(map); k++)
+				if (map[k].code == code)
+					return map[k].r;
+			return R_UNDEFINED;
+		}
+	}
+	return R_N;
+}
+
+/* second_look - each recipient's reason as the reporting server (its own
+ * words) and the receiving one (Orange's codes) mean it */
+static void
+second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *c)
+{
+	const struct server *srv = server_of(h, hlen);
+
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		classify_rcpt_t *x = &r->rcpt[i];
+		const char *d = buf_str(&x->diag);
+		enum classify_reason g = x->reason, o;
+		int s = srv ? server_said(srv, d) : -1;
+
+		/* a report of one: the server's words may stand anywhere in it */
+		if (srv && s < 0 && r->nrcpt == 1) {
+			s = server_said(srv, buf_str(&c->dsn));
+			if (s < 0)
+				s = server_said(srv, buf_str(&c->text));
+		}
+		if (s >= 0)
+			x->reason = server_reason((enum classify_reason)s, g);
+		if (reason_retry((enum classify_reason)(s >= 0 ? s : (int)g)) &&
+		    (o = orange_code(d)) != R_N)
+			x->reason = o;
+		if (x->derived)
+			status_from_reason(x->reason, x->status[0] == '4' ||
+			    x->replycode / 100 == 4, x->status, sizeof x->status);
+		x->hard = hard_bounce(x->reason, x->status, x->replycode, d);
+	}
+}
+
 /* auto-reply by RFC 3834 and the common vacation forms */
 static int
 autoreply(const char *h, size_t hlen)
@@ -1783,6 +2100,8 @@ classify_message(const char *msg, size_t len, const classify_opts_t *o,
 		}
 	}
 out:
+	if (r->kind == KIND_BOUNCE)
+		second_look(r, msg, hlen, &c);
 	buf_free(&v);
 	buf_free(&c.text);
 	buf_free(&c.html);
