@@ -1554,6 +1554,7 @@ struct sig {
 struct said {
 	const char *words;
 	enum classify_reason r;
+	int	 reply;		/* only after this SMTP reply; 0: any */
 };
 
 #define SIGS_MAX	6
@@ -1565,76 +1566,76 @@ struct server {
 	const struct said *said;	/* ends with { NULL, 0 } */
 };
 
-static const struct said said_mcafee[] = { { " User not exist", R_USERUNKNOWN },
-	{ " unknown.", R_USERUNKNOWN }, { "550 Unknown user ", R_USERUNKNOWN },
-	{ "No such user", R_USERUNKNOWN }, { NULL, 0 } };
-static const struct said said_imail[] = { { "Unknown host", R_HOSTUNKNOWN },
-	{ "Unknown user", R_USERUNKNOWN }, { "Invalid final delivery userid", R_USERUNKNOWN },
-	{ "User mailbox exceeds allowed size", R_MAILBOXFULL },
-	{ "Requested action not taken: virus detected", R_VIRUSDETECTED },
-	{ "undeliverable to", R_UNDEFINED }, { "Delivery failed ", R_EXPIRED }, { NULL, 0 } };
+static const struct said said_mcafee[] = { { " User not exist", R_USERUNKNOWN, 0 },
+	{ " unknown.", R_USERUNKNOWN, 0 }, { "550 Unknown user ", R_USERUNKNOWN, 0 },
+	{ "No such user", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
+static const struct said said_imail[] = { { "Unknown host", R_HOSTUNKNOWN, 0 },
+	{ "Unknown user", R_USERUNKNOWN, 0 }, { "Invalid final delivery userid", R_USERUNKNOWN, 0 },
+	{ "User mailbox exceeds allowed size", R_MAILBOXFULL, 0 },
+	{ "Requested action not taken: virus detected", R_VIRUSDETECTED, 0 },
+	{ "undeliverable to", R_UNDEFINED, 0 }, { "Delivery failed ", R_EXPIRED, 0 }, { NULL, 0, 0 } };
 static const struct said said_outlook[] = {
 	{ "The mail could not be delivered to the recipient because the domain is not reachable",
-	  R_HOSTUNKNOWN },
-	{ "Requested action not taken: mailbox unavailable", R_USERUNKNOWN }, { NULL, 0 } };
+	  R_HOSTUNKNOWN, 0 },
+	{ "Requested action not taken: mailbox unavailable", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
 /* PowerMTA names its category in the DSN (X-PowerMTA-BounceCategory) */
-static const struct said said_powermta[] = { { "bad-domain", R_HOSTUNKNOWN },
-	{ "bad-mailbox", R_USERUNKNOWN }, { "inactive-mailbox", R_SUSPEND },
-	{ "message-expired", R_EXPIRED }, { "no-answer-from-host", R_NETWORKERROR },
-	{ "policy-related", R_POLICYVIOLATION }, { "quota-issues", R_MAILBOXFULL },
-	{ "routing-errors", R_SYSTEMERROR }, { "spam-related", R_SPAMDETECTED }, { NULL, 0 } };
+static const struct said said_powermta[] = { { "bad-domain", R_HOSTUNKNOWN, 0 },
+	{ "bad-mailbox", R_USERUNKNOWN, 0 }, { "inactive-mailbox", R_SUSPEND, 0 },
+	{ "message-expired", R_EXPIRED, 0 }, { "no-answer-from-host", R_NETWORKERROR, 0 },
+	{ "policy-related", R_POLICYVIOLATION, 0 }, { "quota-issues", R_MAILBOXFULL, 0 },
+	{ "routing-errors", R_SYSTEMERROR, 0 }, { "spam-related", R_SPAMDETECTED, 0 }, { NULL, 0, 0 } };
 /* Exchange 2000/2003's MSEXCH:IMC codes */
-static const struct said said_exch2003[] = { { "000B099C", R_ONHOLD }, { "000B09AA", R_ONHOLD },
-	{ "000B09B6", R_ONHOLD }, { "000C05A6", R_USERUNKNOWN }, { "00010256", R_SYSTEMERROR },
-	{ "000D06B5", R_SYSTEMERROR }, { "00120270", R_NETWORKERROR },
-	{ "00050311", R_CONTENTERROR }, { "000502CC", R_CONTENTERROR },
-	{ "000B0981", R_SECURITYERROR }, { "000C0595", R_FILTERED }, { NULL, 0 } };
+static const struct said said_exch2003[] = { { "000B099C", R_ONHOLD, 0 }, { "000B09AA", R_ONHOLD, 0 },
+	{ "000B09B6", R_ONHOLD, 0 }, { "000C05A6", R_USERUNKNOWN, 0 }, { "00010256", R_SYSTEMERROR, 0 },
+	{ "000D06B5", R_SYSTEMERROR, 0 }, { "00120270", R_NETWORKERROR, 0 },
+	{ "00050311", R_CONTENTERROR, 0 }, { "000502CC", R_CONTENTERROR, 0 },
+	{ "000B0981", R_SECURITYERROR, 0 }, { "000C0595", R_FILTERED, 0 }, { NULL, 0, 0 } };
 static const struct said said_notes[] = {
-	{ "User not listed in public Name & Address Book", R_USERUNKNOWN },
+	{ "User not listed in public Name & Address Book", R_USERUNKNOWN, 0 },
 	{ "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa\xe3\x81\xae"
 	  "\xe3\x83\xaa\xe3\x82\xb9\xe3\x83\x88\xe3\x81\xab\xe3\x81\x82\xe3\x82\x8a\xe3\x81\xbe"
-	  "\xe3\x81\x9b\xe3\x82\x93", R_USERUNKNOWN },	/* "not in the directory's list" */
-	{ "Message has exceeded maximum hop count", R_NETWORKERROR }, { NULL, 0 } };
-static const struct said said_domino[] = { { "not listed in Domino Directory", R_USERUNKNOWN },
-	{ "not listed in public Name & Address Book", R_USERUNKNOWN },
-	{ "no se encuentra en el Directorio de Domino", R_USERUNKNOWN },
-	{ "non r\xc3\xa9pertori\xc3\xa9 dans l'annuaire Domino", R_USERUNKNOWN },
+	  "\xe3\x81\x9b\xe3\x82\x93", R_USERUNKNOWN, 0 },	/* "not in the directory's list" */
+	{ "Message has exceeded maximum hop count", R_NETWORKERROR, 0 }, { NULL, 0, 0 } };
+static const struct said said_domino[] = { { "not listed in Domino Directory", R_USERUNKNOWN, 0 },
+	{ "not listed in public Name & Address Book", R_USERUNKNOWN, 0 },
+	{ "no se encuentra en el Directorio de Domino", R_USERUNKNOWN, 0 },
+	{ "non r\xc3\xa9pertori\xc3\xa9 dans l'annuaire Domino", R_USERUNKNOWN, 0 },
 	{ "Domino \xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa\xe3\x81\xab"
 	  "\xe3\x81\xaf\xe8\xa6\x8b\xe3\x81\xa4\xe3\x81\x8b\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93",
-	  R_USERUNKNOWN },	/* "not found in the Domino Directory" */
-	{ "Cannot route mail to user", R_FILTERED },
-	{ "Several matches found in Domino Directory", R_SYSTEMERROR }, { NULL, 0 } };
+	  R_USERUNKNOWN, 0 },	/* "not found in the Domino Directory" */
+	{ "Cannot route mail to user", R_FILTERED, 0 },
+	{ "Several matches found in Domino Directory", R_SYSTEMERROR, 0 }, { NULL, 0, 0 } };
 /* Exim's own words (and MXLogic's, an Exim) */
-static const struct said said_exim[] = { { "user not found", R_USERUNKNOWN },
-	{ "all host address lookups failed permanently", R_HOSTUNKNOWN },
-	{ "all relevant MX records point to non-existent hosts", R_HOSTUNKNOWN },
-	{ "Unrouteable address", R_HOSTUNKNOWN }, { "mailbox is full", R_MAILBOXFULL },
-	{ "error: quota exceed", R_MAILBOXFULL },
-	{ "an MX or SRV record indicated no SMTP service", R_NOTACCEPT },
-	{ "no host found for existing SMTP connection", R_NOTACCEPT },
-	{ "angle-brackets nested too deep", R_SYNTAXERROR }, { "expected word or \"<\"", R_SYNTAXERROR },
-	{ "domain missing in source-routed address", R_SYNTAXERROR },
-	{ "malformed address:", R_SYNTAXERROR }, { "delivery to file forbidden", R_SYSTEMERROR },
-	{ "delivery to pipe forbidden", R_SYSTEMERROR }, { "local delivery failed", R_SYSTEMERROR },
-	{ "Too many \"Received\" headers", R_CONTENTERROR }, { NULL, 0 } };
-static const struct said said_msglabs[] = { { "542 ", R_USERUNKNOWN }, { " Rejected", R_USERUNKNOWN },
-	{ "No such user", R_USERUNKNOWN },
-	{ "Please turn on SMTP Authentication in your mail client", R_SECURITYERROR }, { NULL, 0 } };
+static const struct said said_exim[] = { { "user not found", R_USERUNKNOWN, 0 },
+	{ "all host address lookups failed permanently", R_HOSTUNKNOWN, 0 },
+	{ "all relevant MX records point to non-existent hosts", R_HOSTUNKNOWN, 0 },
+	{ "Unrouteable address", R_HOSTUNKNOWN, 0 }, { "mailbox is full", R_MAILBOXFULL, 0 },
+	{ "error: quota exceed", R_MAILBOXFULL, 0 },
+	{ "an MX or SRV record indicated no SMTP service", R_NOTACCEPT, 0 },
+	{ "no host found for existing SMTP connection", R_NOTACCEPT, 0 },
+	{ "angle-brackets nested too deep", R_SYNTAXERROR, 0 }, { "expected word or \"<\"", R_SYNTAXERROR, 0 },
+	{ "domain missing in source-routed address", R_SYNTAXERROR, 0 },
+	{ "malformed address:", R_SYNTAXERROR, 0 }, { "delivery to file forbidden", R_SYSTEMERROR, 0 },
+	{ "delivery to pipe forbidden", R_SYSTEMERROR, 0 }, { "local delivery failed", R_SYSTEMERROR, 0 },
+	{ "Too many \"Received\" headers", R_CONTENTERROR, 0 }, { NULL, 0, 0 } };
+static const struct said said_msglabs[] = { { "542 ", R_USERUNKNOWN, 0 }, { " Rejected", R_USERUNKNOWN, 0 },
+	{ "No such user", R_USERUNKNOWN, 0 },
+	{ "Please turn on SMTP Authentication in your mail client", R_SECURITYERROR, 0 }, { NULL, 0, 0 } };
 /* Amazon SES receiving: its "Mailbox does not exist" is said after DATA */
-static const struct said said_recvses[] = { { "Mailbox does not exist", R_FILTERED },
-	{ "Message too large", R_MESGTOOBIG }, { "Mailbox full", R_MAILBOXFULL },
-	{ "Message content rejected", R_CONTENTERROR }, { NULL, 0 } };
-static const struct said said_biglobe[] = { { "Mail Delivery Failed... User unknown", R_FILTERED },
-	{ "The number of messages in recipient's mailbox exceeded the local limit.", R_MAILBOXFULL },
-	{ NULL, 0 } };
+static const struct said said_recvses[] = { { "Mailbox does not exist", R_FILTERED, 0 },
+	{ "Message too large", R_MESGTOOBIG, 0 }, { "Mailbox full", R_MAILBOXFULL, 0 },
+	{ "Message content rejected", R_CONTENTERROR, 0 }, { NULL, 0, 0 } };
+static const struct said said_biglobe[] = { { "Mail Delivery Failed... User unknown", R_FILTERED, 0 },
+	{ "The number of messages in recipient's mailbox exceeded the local limit.", R_MAILBOXFULL, 0 },
+	{ NULL, 0, 0 } };
 static const struct said said_gsuite[] = {
 	{ "because the address couldn't be found. Check for typos or unnecessary spaces and try again.",
-	  R_USERUNKNOWN },
-	{ "Null MX", R_NOTACCEPT }, { " had no relevant answers.", R_NETWORKERROR },
-	{ " responded with code NXDOMAIN", R_NETWORKERROR }, { NULL, 0 } };
+	  R_USERUNKNOWN, 0 },
+	{ "Null MX", R_NOTACCEPT, 0 }, { " had no relevant answers.", R_NETWORKERROR, 0 },
+	{ " responded with code NXDOMAIN", R_NETWORKERROR, 0 }, { NULL, 0, 0 } };
 static const struct said said_verizon[] = {
-	{ "550 - Requested action not taken: no such user here", R_USERUNKNOWN },
-	{ "No valid recipients for this MM", R_USERUNKNOWN }, { NULL, 0 } };
+	{ "550 - Requested action not taken: no such user here", R_USERUNKNOWN, 0 },
+	{ "No valid recipients for this MM", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
 
 static const struct server servers[] = {
 	{ "McAfee", 2, { { "X-NAI-Header", SIG_HAS, "Modified by McAfee" },
@@ -1812,18 +1813,298 @@ orange_code(const char *t)
 	return R_N;
 }
 
+/*
+ * Receiving hosts: some big mailbox providers refuse in their own words or
+ * codes, documented on their postmaster pages ("AUP#1330", "IB506",
+ * "LPN007_416").  A provider is known by its MX names in the report (the
+ * Remote-MTA, "host ... said") or by the recipient's domain; its words
+ * are compared case-insensitively; its codes by a function.
+ */
+typedef enum classify_reason (*code_fn)(const char *);
+
+struct rhost {
+	const char *hosts[4];	/* in a remote host's name */
+	const struct said *said;
+	code_fn	 code;		/* R_N: no code */
+};
+
+static const struct said rh_apple[] = { { "s dmarc policy", R_AUTHFAILURE, 0 },
+	{ "blocked for failing both spf and dkim autentication checks", R_AUTHFAILURE, 0 },
+	{ "rejected due to having a domain present in the spamhaus", R_BLOCKED, 0 },
+	{ "rejected due to listing in spamhaus", R_BLOCKED, 0 },
+	{ "blocked - see https://support.proofpoint.com/dnsbl-lookup", R_BLOCKED, 0 },
+	{ "not accepting connections", R_BLOCKED, 0 },
+	{ "recipient no longer on server", R_HASMOVED, 0 }, { "user is over quota", R_MAILBOXFULL, 0 },
+	{ "relay access denied", R_NORELAYING, 0 },
+	{ "host/domain does not accept mail", R_NOTACCEPT, 0 },
+	{ "due to local policy", R_POLICYVIOLATION, 0 }, { "sender address rejected", R_REJECTED, 0 },
+	{ "due to excessive volume", R_SPEEDING, 0 }, { "inactive email address", R_USERUNKNOWN, 0 },
+	{ "user does not exist", R_USERUNKNOWN, 0 }, { "unknown or illegal alias", R_USERUNKNOWN, 0 },
+	{ NULL, 0, 0 } };
+static const struct said rh_cox[] = { { "cox too many bad commands from", R_BLOCKED, 0 },
+	{ "too many invalid recipients", R_BLOCKED, 0 },
+	{ "dns check failure - try again later", R_REQUIREPTR, 0 },
+	{ "rejected - no rdns", R_REQUIREPTR, 0 },
+	{ "esmtp no data before greeting", R_POLICYVIOLATION, 0 },
+	{ "attachment extension is forbidden", R_POLICYVIOLATION, 0 },
+	{ "sender rejected", R_REJECTED, 0 },
+	{ "esmtp server temporarily not available", R_SYSTEMERROR, 0 },
+	{ "too many sessions from", R_TOOMANYCONN, 0 },
+	{ "requested action aborted: try again later", R_TOOMANYCONN, 0 },
+	{ "message threshold exceeded", R_TOOMANYCONN, 0 },
+	{ "recipient rejected", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
+static const struct said rh_godaddy[] = { { "rbl reject", R_BLOCKED, 0 },
+	{ "www.spamhaus.org/query/bl?ip=", R_BLOCKED, 0 },
+	{ "has been in the queue too long", R_EXPIRED, 0 }, { "delivery timeout", R_EXPIRED, 0 },
+	{ "account storage limit", R_MAILBOXFULL, 0 },
+	{ "message rejected for spam or virus content", R_SPAMDETECTED, 0 },
+	{ "account disabled", R_SUSPEND, 0 }, { "message is looping", R_SYSTEMERROR, 0 },
+	{ "recipient not found", R_USERUNKNOWN, 0 }, { "account does not exist", R_USERUNKNOWN, 0 },
+	{ NULL, 0, 0 } };
+static const struct said rh_kddi[] = { { "550 : user unknown", R_FILTERED, 0 },
+	{ ">: user unknown", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
+static const struct said rh_mimecast[] = {
+	{ "spf sender invalid - envelope rejected", R_AUTHFAILURE, 550 },
+	{ "dkim sender invalid - envelope rejected", R_AUTHFAILURE, 550 },
+	{ "dmarc sender invalid - envelope rejected", R_AUTHFAILURE, 550 },
+	{ "internal resources are temporarily unavailable", R_BADREPUTATION, 451 },
+	{ "local ct ip reputation - (reject)", R_BADREPUTATION, 550 },
+	{ "sender address blocked", R_BLOCKED, 421 },
+	{ "recipient temporarily unavailable", R_BLOCKED, 451 },
+	{ "ip temporarily blacklisted", R_BLOCKED, 451 },
+	{ "journal messages past the expiration", R_EXPIRED, 550 },
+	{ "maximum email size exceeded", R_MESGTOOBIG, 554 },
+	{ "the incorrect hostname used for inbounds", R_NETWORKERROR, 451 },
+	{ "the incorrect hostname used for inbounds", R_NETWORKERROR, 550 },
+	{ "mail loop detected", R_NETWORKERROR, 554 },
+	{ "open relay not allowed", R_NORELAYING, 451 },
+	{ "open relay is not allowed", R_NORELAYING, 451 },
+	{ "account inbounds disabled", R_NOTACCEPT, 451 },
+	{ "account outbounds disabled", R_ONHOLD, 451 },
+	{ "hostname is not authorized", R_ONHOLD, 451 },
+	{ "journal message past expiration", R_ONHOLD, 550 },
+	{ "anti-spoofing policy - inbound not allowed", R_POLICYVIOLATION, 550 },
+	{ "rejected by header-based anti-spoofing policy", R_POLICYVIOLATION, 550 },
+	{ "message bounced due to content examination policy", R_POLICYVIOLATION, 550 },
+	{ "host network not allowed", R_POLICYVIOLATION, 554 },
+	{ "host network, not allowed", R_POLICYVIOLATION, 554 },
+	{ "administrative prohibition envelope blocked", R_REJECTED, 550 },
+	{ "envelope blocked - user entry", R_REJECTED, 550 },
+	{ "envelope blocked - user domain entry", R_REJECTED, 550 },
+	{ "rejected by header-based manually blocked senders", R_REJECTED, 550 },
+	{ "rejected by header-based blocked senders", R_REJECTED, 550 },
+	{ "envelope rejected - block policy for envelope from address", R_REJECTED, 550 },
+	{ "incorrect authentication data", R_SECURITYERROR, 535 },
+	{ "submitter failed to disabled", R_SECURITYERROR, 550 },
+	{ "submitter failed to authenticate", R_SECURITYERROR, 550 },
+	{ "this route requires encryption (tls)", R_SECURITYERROR, 553 },
+	{ "this route requires tls version 1.2 or greater", R_SECURITYERROR, 553 },
+	{ "this route requires high-strength ciphers", R_SECURITYERROR, 553 },
+	{ "configuration is invalid for this certificate", R_SECURITYERROR, 554 },
+	{ "unable to process connection at this time", R_SYSTEMERROR, 451 },
+	{ "message ended early", R_SYSTEMERROR, 451 },
+	{ "unable to process command", R_SYSTEMERROR, 451 },
+	{ "unable to process an email at this time", R_SYSTEMERROR, 451 },
+	{ "account service is temporarily unavailable", R_TOOMANYCONN, 451 },
+	{ "too many recipients", R_TOOMANYCONN, 452 },
+	{ "exceeding outbound thread limit", R_TOOMANYCONN, 550 },
+	{ "invalid address", R_USERUNKNOWN, 501 }, { "user unknown", R_USERUNKNOWN, 503 },
+	{ "invalid recipient", R_USERUNKNOWN, 550 },
+	{ "email rejected due to security policies", R_VIRUSDETECTED, 554 }, { NULL, 0, 0 } };
+static const struct said rh_tencent[] = { { "spf check failed", R_AUTHFAILURE, 0 },
+	{ "dmarc check failed", R_AUTHFAILURE, 0 }, { "suspected bounce attacks", R_BLOCKED, 0 },
+	{ "suspected spam ip", R_BLOCKED, 0 }, { "connection denied", R_BLOCKED, 0 },
+	{ "message too large", R_MESGTOOBIG, 0 },
+	/* before "suspected spam", which it begins with */
+	{ "suspected spam", R_REJECTED, 0 }, { "mail is rejected by recipients", R_REJECTED, 0 },
+	{ "mailbox unavailable or access denined", R_SPEEDING, 0 },
+	{ "is a deactivated mailbox", R_SUSPEND, 0 }, { "bad address syntax", R_SYNTAXERROR, 0 },
+	{ "frequency limited", R_TOOMANYCONN, 0 }, { "mailbox not found", R_USERUNKNOWN, 0 },
+	{ NULL, 0, 0 } };
+static const struct said rh_yahoo[] = {
+	{ "yahoo requires all senders to authenticate with either spf or dkim", R_AUTHFAILURE, 0 },
+	{ " because the ip is in spamhaus's list;", R_BLOCKED, 0 },
+	{ "not accepted from ip addresses on spamhaus xbl", R_BLOCKED, 0 },
+	{ "relaying denied for ", R_NORELAYING, 0 },
+	{ "headers are not rfc compliant", R_NOTCOMPLIANTRFC, 0 },
+	{ "not accepted for policy reasons", R_POLICYVIOLATION, 0 },
+	{ "temporarily deferred due to unexpected volume or user complaints", R_REJECTED, 0 },
+	{ "due to unresolvable rfc.5321 domain", R_REJECTED, 0 },
+	{ " will be permanently deferred", R_REJECTED, 0 },
+	{ "user is receiving mail too quickly", R_SPEEDING, 0 },
+	{ " is no longer valid.", R_SUSPEND, 0 }, { "this mailbox is disabled", R_SUSPEND, 0 },
+	{ "syntax error in parameters or arguments", R_SYNTAXERROR, 0 },
+	{ "max message per connection reached", R_TOOMANYCONN, 0 },
+	{ "dd this user doesn't have a ", R_USERUNKNOWN, 0 },
+	{ "mailbox not found", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
+static const struct said rh_none[] = { { NULL, 0, 0 } };
+
+/* the digits after s in t (at most 4) as a number, or -1 */
+static int
+code_after(const char *t, const char *s)
+{
+	const char *p = strcasestr(t, s);
+	int n = 0, k = 0;
+
+	if (p == NULL)
+		return -1;
+	for (p += strlen(s); *p && !isdigit((unsigned char)*p) && k < 16; p++, k++)
+		if (!isalpha((unsigned char)*p) && *p != '-')
+			return -1;
+	for (k = 0; isdigit((unsigned char)*p) && k < 4; p++, k++)
+		n = n * 10 + (*p - '0');
+	return k ? n : -1;
+}
+
+/* Spectrum (Charter): "AUP#1330" and the like, by range */
+static enum classify_reason
+spectrum_code(const char *t)
+{
+	static const struct { int lo, hi; enum classify_reason r; } map[] = {
+		{ 1000, 1000, R_BLOCKED }, { 1010, 1010, R_REJECTED }, { 1020, 1080, R_REJECTED },
+		{ 1090, 1090, R_SYSTEMERROR }, { 1100, 1150, R_REQUIREPTR },
+		{ 1160, 1190, R_POLICYVIOLATION }, { 1200, 1250, R_BLOCKED },
+		{ 1260, 1260, R_NETWORKERROR }, { 1300, 1340, R_TOOMANYCONN },
+		{ 1350, 1490, R_SPEEDING }, { 1500, 1500, R_REJECTED }, { 1520, 1520, R_REJECTED },
+		{ 1530, 1530, R_MESGTOOBIG }, { 1540, 1550, R_SPEEDING },
+		{ 1560, 1560, R_POLICYVIOLATION }, { 1580, 1580, R_SPEEDING },
+	};
+	int n = code_after(t, "AUP#");
+
+	for (size_t i = 0; n >= 0 && i < NELEM(map); i++)
+		if (n >= map[i].lo && n <= map[i].hi)
+			return map[i].r;
+	return R_N;
+}
+
+/* Cox: "AUP#CXBL" and the like */
+static enum classify_reason
+cox_code(const char *t)
+{
+	static const struct { const char *c; enum classify_reason r; } map[] = {
+		{ "CXBL", R_BLOCKED }, { "CXDNS", R_REQUIREPTR }, { "CXSNDR", R_AUTHFAILURE },
+		{ "CXSMTP", R_REJECTED }, { "CXCNCT", R_TOOMANYCONN }, { "CXMXRT", R_TOOMANYCONN },
+		{ "CDRBL", R_BLOCKED }, { "CXTHRT", R_SECURITYERROR }, { "CXMJ", R_SECURITYERROR },
+		{ "IPBL", R_BLOCKED }, { "URLBL", R_SPAMDETECTED },
+	};
+	const char *p = strstr(t, "AUP#");
+	size_t n = 0;
+
+	if (p == NULL)
+		return R_N;
+	p += 4;
+	while (isalnum((unsigned char)p[n]))
+		n++;
+	for (size_t i = 0; i < NELEM(map); i++) {
+		size_t k = strlen(map[i].c);
+
+		/* the IPBL and URLBL families: every code of them */
+		if (n >= k && strncmp(p, map[i].c, k) == 0 && (n == k || map[i].c[0] == 'I' ||
+		    map[i].c[0] == 'U'))
+			return map[i].r;
+	}
+	return R_N;
+}
+
+/* GoDaddy: " IB506" and the like */
+static enum classify_reason
+godaddy_code(const char *t)
+{
+	static const struct { const char *c; enum classify_reason r; } map[] = {
+		{ "IB401", R_SECURITYERROR }, { "IB501", R_NOTCOMPLIANTRFC },
+		{ "IB502", R_NOTCOMPLIANTRFC }, { "IB506", R_REJECTED }, { "IB508", R_AUTHFAILURE },
+		{ "IB108", R_REQUIREPTR }, { "IB212", R_SPAMDETECTED }, { "IB705", R_VIRUSDETECTED },
+		{ "IB605", R_TOOMANYCONN }, { "IB007", R_TOOMANYCONN }, { "IB101", R_SPEEDING },
+		{ "IB110", R_BLOCKED }, { "IB111", R_BLOCKED }, { "IB112", R_BLOCKED },
+		{ "IB113", R_BLOCKED }, { "IB504", R_SPEEDING }, { "IB510", R_SPEEDING },
+		{ "IB607", R_SPEEDING }, { "IB103", R_BADREPUTATION }, { "IB104", R_BLOCKED },
+		{ "IB105", R_BLOCKED }, { "IB106", R_BLOCKED },
+	};
+	const char *p = strstr(t, " IB");
+
+	for (size_t i = 0; p && i < NELEM(map); i++)
+		if (strncmp(p + 1, map[i].c, 5) == 0)
+			return map[i].r;
+	return R_N;
+}
+
+/* i.ua: a link to ".i.ua/err/N" */
+static enum classify_reason
+iua_code(const char *t)
+{
+	static const enum classify_reason map[] = { R_N, R_NORELAYING, R_USERUNKNOWN,
+		R_SUSPEND, R_MAILBOXFULL, R_TOOMANYCONN, R_NORELAYING, R_BLOCKED, R_REJECTED,
+		R_BLOCKED, R_FILTERED };
+	int n = code_after(t, ".i.ua/err/");
+
+	return n > 0 && n < (int)NELEM(map) ? map[n] : R_N;
+}
+
+static const struct rhost rhosts[] = {
+	{ { ".mail.icloud.com", ".apple.com", ".me.com" }, rh_apple, NULL },
+	{ { "cox.net" }, rh_cox, cox_code },
+	{ { ".laposte.net", ".orange.fr", ".wanadoo.fr" }, rh_none, orange_code },
+	{ { "smtp.secureserver.net", "mailstore1.secureserver.net" }, rh_godaddy, godaddy_code },
+	{ { ".email.ua" }, rh_none, iua_code },
+	{ { ".ezweb.ne.jp", "msmx.au.com" }, rh_kddi, NULL },
+	{ { ".mimecast.com" }, rh_mimecast, NULL },
+	{ { "charter.net" }, rh_none, spectrum_code },
+	{ { ".qq.com" }, rh_tencent, NULL },
+	{ { ".yahoodns.net" }, rh_yahoo, NULL },
+};
+
+/* rhost_of - the provider whose host names the report's text t names, or
+ * whose name holds the recipient's domain; NULL */
+static const struct rhost *
+rhost_of(const char *t, const char *rcpt)
+{
+	const char *at = strrchr(rcpt, '@');
+
+	for (size_t i = 0; i < NELEM(rhosts); i++)
+		for (size_t k = 0; k < NELEM(rhosts[i].hosts) && rhosts[i].hosts[k]; k++) {
+			if (t && strcasestr(t, rhosts[i].hosts[k]))
+				return &rhosts[i];
+			if (at && at[1] && strcasestr(rhosts[i].hosts[k], at + 1))
+				return &rhosts[i];
+		}
+	return NULL;
+}
+
+/* rhost_said - what the provider's words or codes in diag d say, or R_N */
+static enum classify_reason
+rhost_said(const struct rhost *h, const char *d, int reply)
+{
+	enum classify_reason c = h->code ? h->code(d) : R_N;
+
+	if (c != R_N)
+		return c;
+	for (const struct said *w = h->said; w->words; w++)
+		if ((w->reply == 0 || w->reply == reply) && strcasestr(d, w->words))
+			return w->r;
+	return R_N;
+}
+
 /* second_look - each recipient's reason as the reporting server (its own
  * words) and the receiving one (Orange's codes) mean it */
 static void
 second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *c)
 {
 	const struct server *srv = server_of(h, hlen);
+	buf_t w;
+	const char *where;
 
+	/* where a remote host is named: the DSN (Remote-MTA) and the
+	 * notification's text, not the returned original */
+	buf_init(&w, TEXT_MAX);
+	append(&w, buf_str(&c->dsn), c->dsn.len);
+	append(&w, buf_str(&c->text), cut(buf_str(&c->text), c->text.len));
+	where = buf_str(&w);
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		classify_rcpt_t *x = &r->rcpt[i];
 		const char *d = buf_str(&x->diag);
 		enum classify_reason g = x->reason, o;
 		int s = srv ? server_said(srv, d) : -1;
+		const struct rhost *rh;
 
 		/* a report of one: the server's words may stand anywhere in it */
 		if (srv && s < 0 && r->nrcpt == 1) {
@@ -1833,14 +2114,16 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 		}
 		if (s >= 0)
 			x->reason = server_reason((enum classify_reason)s, g);
-		if (reason_retry((enum classify_reason)(s >= 0 ? s : (int)g)) &&
-		    (o = orange_code(d)) != R_N)
+		/* the receiving provider's word, where the server's leaves room */
+		if ((s < 0 || reason_retry((enum classify_reason)s)) && (rh = rhost_of(where,
+		    x->address)) && (o = rhost_said(rh, d, x->replycode)) != R_N)
 			x->reason = o;
 		if (x->derived)
 			status_from_reason(x->reason, x->status[0] == '4' ||
 			    x->replycode / 100 == 4, x->status, sizeof x->status);
 		x->hard = hard_bounce(x->reason, x->status, x->replycode, d);
 	}
+	buf_free(&w);
 }
 
 /* auto-reply by RFC 3834 and the common vacation forms */
