@@ -894,6 +894,32 @@ part_type(struct mailmime *m, char *out, size_t max)
 		*p = (char)tolower((unsigned char)*p);
 }
 
+/*
+ * append_utf8 - a text part in UTF-8: a report in ISO-2022-JP or Latin-1
+ * (Lotus Notes, Domino, Japanese carriers) says its reason in words the
+ * tables hold in UTF-8.  Text with no byte outside ASCII (ESC starts
+ * ISO-2022-JP's shifts) is taken as it is; so is text iconv refuses.
+ */
+static void
+append_utf8(buf_t *b, struct mailmime *m, const char *s, size_t n)
+{
+	const char *cs = m->mm_content_type ? mailmime_content_charset_get(m->mm_content_type) :
+	    NULL;
+	char *out = NULL;
+	size_t olen = 0;
+	int plain = 1;
+
+	for (size_t i = 0; i < n && plain; i++)
+		plain = (unsigned char)s[i] < 0x80 && s[i] != 0x1b;
+	if (plain || cs == NULL || strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "us-ascii") == 0 ||
+	    charconv_buffer("utf-8", cs, s, n, &out, &olen) != MAIL_CHARCONV_NO_ERROR) {
+		append(b, s, n);
+		return;
+	}
+	append(b, out, olen);
+	charconv_buffer_free(out);
+}
+
 static void
 walk(struct ctx *c, struct mailmime *m, int depth)
 {
@@ -945,7 +971,7 @@ walk(struct ctx *c, struct mailmime *m, int depth)
 	} else if (strcmp(type, "text/html") == 0)
 		append(&c->html, s, n);
 	else if (strncmp(type, "text/", 5) == 0 || strcmp(type, "message/rfc822") == 0)
-		append(&c->text, s, n);
+		append_utf8(&c->text, m, s, n);
 	if (dec)
 		mmap_string_unref(dec);
 }
@@ -2096,8 +2122,8 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 	/* where a remote host is named: the DSN (Remote-MTA) and the
 	 * notification's text, not the returned original */
 	buf_init(&w, TEXT_MAX);
-	append(&w, buf_str(&c->dsn), c->dsn.len);
-	append(&w, buf_str(&c->text), cut(buf_str(&c->text), c->text.len));
+	squeeze(buf_str(&c->dsn), c->dsn.len, &w);
+	squeeze(buf_str(&c->text), cut(buf_str(&c->text), c->text.len), &w);
 	where = buf_str(&w);
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		classify_rcpt_t *x = &r->rcpt[i];
@@ -2107,11 +2133,8 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 		const struct rhost *rh;
 
 		/* a report of one: the server's words may stand anywhere in it */
-		if (srv && s < 0 && r->nrcpt == 1) {
-			s = server_said(srv, buf_str(&c->dsn));
-			if (s < 0)
-				s = server_said(srv, buf_str(&c->text));
-		}
+		if (srv && s < 0 && r->nrcpt == 1)
+			s = server_said(srv, where);
 		if (s >= 0)
 			x->reason = server_reason((enum classify_reason)s, g);
 		/* the receiving provider's word, where the server's leaves room */
