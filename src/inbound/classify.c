@@ -1583,13 +1583,14 @@ struct said {
 	int	 reply;		/* only after this SMTP reply; 0: any */
 };
 
-#define SIGS_MAX	6
+#define SIGS_MAX	10
 
 struct server {
 	const char *name;	/* for the reader; the table is the truth */
 	int	 need;		/* how many of sig[] must hold */
 	struct sig sig[SIGS_MAX];
 	const struct said *said;	/* ends with { NULL, 0 } */
+	const struct said *codes;	/* statuses ("5.7.5??": "?" any digit), or NULL */
 };
 
 static const struct said said_mcafee[] = { { " User not exist", R_USERUNKNOWN, 0 },
@@ -1663,41 +1664,76 @@ static const struct said said_verizon[] = {
 	{ "550 - Requested action not taken: no such user here", R_USERUNKNOWN, 0 },
 	{ "No valid recipients for this MM", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
 
+/* Office 365's statuses, as Microsoft's NDR documentation names them */
+static const struct said codes_o365[] = { { "4.4.7", R_EXPIRED, 0 },
+	{ "4.4.312", R_NETWORKERROR, 0 }, { "4.4.316", R_EXPIRED, 0 }, { "4.7.26", R_AUTHFAILURE, 0 },
+	{ "4.7.5??", R_BLOCKED, 0 }, { "4.7.6??", R_BLOCKED, 0 }, { "4.7.85?", R_BLOCKED, 0 },
+	{ "4.7.86?", R_BLOCKED, 0 }, { "4.7.87?", R_BLOCKED, 0 }, { "4.7.88?", R_BLOCKED, 0 },
+	{ "4.7.89?", R_BLOCKED, 0 }, { "5.0.350", R_CONTENTERROR, 0 },
+	{ "5.1.10", R_USERUNKNOWN, 0 }, { "5.4.1", R_NORELAYING, 0 }, { "5.4.6", R_NETWORKERROR, 0 },
+	{ "5.4.312", R_NETWORKERROR, 0 }, { "5.4.316", R_EXPIRED, 0 },
+	{ "5.6.11", R_CONTENTERROR, 0 }, { "5.7.1", R_REJECTED, 0 }, { "5.7.12", R_REJECTED, 0 },
+	{ "5.7.13", R_REJECTED, 0 }, { "5.7.124", R_REJECTED, 0 }, { "5.7.133", R_REJECTED, 0 },
+	{ "5.7.134", R_REJECTED, 0 }, { "5.7.135", R_REJECTED, 0 }, { "5.7.136", R_REJECTED, 0 },
+	{ "5.7.23", R_AUTHFAILURE, 0 }, { "5.7.25", R_NETWORKERROR, 0 },
+	{ "5.7.501", R_SPAMDETECTED, 0 }, { "5.7.502", R_SPAMDETECTED, 0 },
+	{ "5.7.503", R_SPAMDETECTED, 0 }, { "5.7.504", R_FILTERED, 0 }, { "5.7.505", R_FILTERED, 0 },
+	{ "5.7.506", R_BLOCKED, 0 }, { "5.7.507", R_BLOCKED, 0 }, { "5.7.508", R_TOOMANYCONN, 0 },
+	{ "5.7.509", R_AUTHFAILURE, 0 }, { "5.7.510", R_NOTACCEPT, 0 }, { "5.7.511", R_REJECTED, 0 },
+	{ "5.7.512", R_POLICYVIOLATION, 0 }, { "5.7.57", R_SECURITYERROR, 0 },
+	{ "5.7.606", R_BLOCKED, 0 }, { "5.7.607", R_BLOCKED, 0 }, { "5.7.608", R_BLOCKED, 0 },
+	{ "5.7.609", R_BLOCKED, 0 }, { "5.7.61?", R_BLOCKED, 0 }, { "5.7.62?", R_BLOCKED, 0 },
+	{ "5.7.63?", R_BLOCKED, 0 }, { "5.7.64?", R_BLOCKED, 0 }, { "5.7.70?", R_TOOMANYCONN, 0 },
+	{ "5.7.71?", R_TOOMANYCONN, 0 }, { "5.7.72?", R_TOOMANYCONN, 0 },
+	{ "5.7.73?", R_TOOMANYCONN, 0 }, { "5.7.74?", R_TOOMANYCONN, 0 }, { NULL, 0, 0 } };
+static const struct said said_o365[] = {
+	{ "unknown recipient or mailbox unavailable ->", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
+
 static const struct server servers[] = {
 	{ "McAfee", 2, { { "X-NAI-Header", SIG_HAS, "Modified by McAfee" },
-	  { "Subject", SIG_PREFIX, "Delivery Status" } }, said_mcafee },
+	  { "Subject", SIG_PREFIX, "Delivery Status" } }, said_mcafee, NULL },
 	{ "IMailServer", 1, { { "Subject", SIG_PREFIX, "Undeliverable Mail " },
-	  { "X-Mailer", SIG_PREFIX, "<SMTP32 v" } }, said_imail },
+	  { "X-Mailer", SIG_PREFIX, "<SMTP32 v" } }, said_imail, NULL },
 	{ "Outlook.com", 2, { { "Subject", SIG_HAS, "Delivery Status Notification" },
-	  { "Received", SIG_HAS, ".hotmail.com" } }, said_outlook },
-	{ "PowerMTA", 1, { { "Subject", SIG_HAS, "Delivery report" } }, said_powermta },
+	  { "Received", SIG_HAS, ".hotmail.com" } }, said_outlook, NULL },
+	{ "PowerMTA", 1, { { "Subject", SIG_HAS, "Delivery report" } }, said_powermta, NULL },
 	{ "Exchange 2003", 1, { { "X-MS-Embedded-Report", SIG_PRESENT, "" },
 	  { "X-Mailer", SIG_PREFIX, "Internet Mail Service (" },
 	  { "X-Mailer", SIG_PREFIX, "Microsoft Exchange Server Internet Mail Connector" },
-	  { "X-MimeOLE", SIG_PREFIX, "Produced By Microsoft Exchange" } }, said_exch2003 },
+	  { "X-MimeOLE", SIG_PREFIX, "Produced By Microsoft Exchange" } }, said_exch2003, NULL },
 	{ "Exchange 2003", 1, { { "Received", SIG_HAS, " with Internet Mail Service (" } },
-	  said_exch2003 },
-	{ "Lotus Notes", 1, { { "Subject", SIG_PREFIX, "Undeliverable message" } }, said_notes },
+	  said_exch2003, NULL },
+	{ "Lotus Notes", 1, { { "Subject", SIG_PREFIX, "Undeliverable message" } }, said_notes, NULL },
 	{ "Domino", 1, { { "Subject", SIG_PREFIX, "DELIVERY FAILURE:" },
-	  { "Subject", SIG_PREFIX, "DELIVERY_FAILURE:" } }, said_domino },
+	  { "Subject", SIG_PREFIX, "DELIVERY_FAILURE:" } }, said_domino, NULL },
 	{ "Exim", 2, { { "From", SIG_PREFIX, "Mail Delivery System" },
 	  { "Subject", SIG_HAS, "Mail delivery failed" },
 	  { "Subject", SIG_HAS, "Warning: message " }, { "Subject", SIG_HAS, "Mail failure" },
 	  { "Subject", SIG_HAS, "Message frozen" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" } },
-	  said_exim },
+	  said_exim, NULL },
 	{ "MXLogic", 1, { { "X-MX-Bounce", SIG_PRESENT, "" }, { "X-MXL-Hash", SIG_PRESENT, "" },
-	  { "X-MXL-NoteHash", SIG_PRESENT, "" } }, said_exim },
+	  { "X-MXL-NoteHash", SIG_PRESENT, "" } }, said_exim, NULL },
 	{ "MessageLabs", 3, { { "X-Msg-Ref", SIG_PRESENT, "" },
 	  { "From", SIG_HAS, "MAILER-DAEMON@messagelabs.com" },
-	  { "Subject", SIG_PREFIX, "Mail Delivery Failure" } }, said_msglabs },
-	{ "Amazon SES receiving", 1, { { "X-SES-Outgoing", SIG_PRESENT, "" } }, said_recvses },
+	  { "Subject", SIG_PREFIX, "Mail Delivery Failure" } }, said_msglabs, NULL },
+	{ "Amazon SES receiving", 1, { { "X-SES-Outgoing", SIG_PRESENT, "" } }, said_recvses, NULL },
 	{ "Biglobe", 2, { { "From", SIG_HAS, "postmaster@biglobe.ne.jp" },
-	  { "Subject", SIG_PREFIX, "Returned mail:" } }, said_biglobe },
+	  { "Subject", SIG_PREFIX, "Returned mail:" } }, said_biglobe, NULL },
 	{ "G Suite", 3, { { "From", SIG_HAS, "<mailer-daemon@googlemail.com>" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" },
-	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite },
-	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon },
+	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL },
+	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL },
+	{ "Office 365", 2, { { "Subject", SIG_HAS, "Undeliverable:" },
+	  { "Subject", SIG_HAS, "Onbestelbaar:" },
+	  { "X-MS-Exchange-Message-Is-Ndr", SIG_PRESENT, "" },
+	  { "X-Microsoft-Antispam-PRVS", SIG_PRESENT, "" },
+	  { "X-Exchange-Antispam-Report-Test", SIG_PRESENT, "" },
+	  { "X-MS-Exchange-CrossTenant-OriginalArrivalTime", SIG_PRESENT, "" },
+	  { "X-MS-Exchange-CrossTenant-FromEntityHeader", SIG_PRESENT, "" },
+	  { "X-MS-Exchange-Transport-CrossTenantHeadersStamped", SIG_PRESENT, "" },
+	  { "Received", SIG_HAS, ".outbound.protection.outlook.com" },
+	  { "Received", SIG_HAS, ".prod.outlook.com" } }, said_o365, codes_o365 },
 };
 
 /* sig_holds - whether the report's header block [h, h+hlen) has it */
@@ -1745,6 +1781,22 @@ server_said(const struct server *s, const char *t)
 	for (const struct said *w = s->said; t && w->words; w++)
 		if (strstr(t, w->words))
 			return (int)w->r;
+	return -1;
+}
+
+/* server_code - the reason a server gives its status st, or -1 */
+static int
+server_code(const struct server *s, const char *st)
+{
+	for (const struct said *w = s->codes; w->words; w++) {
+		size_t i = 0;
+
+		while (w->words[i] && st[i] && (w->words[i] == st[i] ||
+		    (w->words[i] == '?' && isdigit((unsigned char)st[i]))))
+			i++;
+		if (w->words[i] == '\0' && st[i] == '\0')
+			return (int)w->r;
+	}
 	return -1;
 }
 
@@ -2135,6 +2187,8 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 		/* a report of one: the server's words may stand anywhere in it */
 		if (srv && s < 0 && r->nrcpt == 1)
 			s = server_said(srv, where);
+		if (srv && s < 0 && srv->codes)
+			s = server_code(srv, x->status);
 		if (s >= 0)
 			x->reason = server_reason((enum classify_reason)s, g);
 		/* the receiving provider's word, where the server's leaves room */
