@@ -1106,6 +1106,16 @@ around_command(struct around *a)
 		for (size_t i = 0; i < NELEM(words) && a->cmd == CMD_NONE; i++)
 			if (strcasestr(a->s, words[i].w))
 				a->cmd = (int)words[i].c;
+		/* a Sendmail-style transcript: the last command it sent
+		 * (">>> RCPT TO:<...>") is the one refused */
+		if (a->cmd == CMD_NONE) {
+			const char *f = strstr(a->s, ">>> "), *g;
+
+			while (f && (g = strstr(f + 4, ">>> ")))
+				f = g;
+			if (f)
+				a->cmd = (int)smtp_command(f + 4);
+		}
 	}
 	return (enum smtp_cmd)a->cmd;
 }
