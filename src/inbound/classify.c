@@ -96,7 +96,12 @@ hard_bounce(enum classify_reason r, const char *status, int replycode, const cha
 /* the words of each reason, ours (written from what servers are seen to
  * say), matched case-insensitively anywhere in a diagnostic; which
  * reason wins when several match is decide()'s, not this order */
-static const char *const p_virus[] = { "virus", "malware", "infected", "trojan", NULL };
+static const char *const p_virus[] = { "virus", "malware", "infected", "trojan",
+	/* Sisimai's words for it too */
+	"it has a potentially executable attachment",
+	"the message was rejected because it contains prohibited virus or spam content",
+	"this form of attachment has been used by recent viruses or other malware", "virus detected",
+	"virus phishing/malicious_url detected", "your message was infected with a virus", NULL };
 /* a block list names the sender's IP: before "spam", which such a reply
  * often says too */
 static const char *const p_blocklist[] = { "spamhaus", "spamcop", "blacklist",
@@ -104,59 +109,230 @@ static const char *const p_blocklist[] = { "spamhaus", "spamcop", "blacklist",
 	"blocked for spam", "ip source bloquee", "listed in", "listed at", NULL };
 static const char *const p_spam[] = { "spam", "junk mail", "bulk mail",
 	"message content rejected", "content rejected", "scored as", "phish",
-	"unsolicited", NULL };
+	"unsolicited",
+	/* Sisimai's words for it too */
+	" - spam", "//www.spamhaus.org/help/help_spam_16.htm", "//dsbl.org/help/help_spam_16.htm",
+	"//mail.163.com/help/help_spam_16.htm", "554 5.7.0 reject, id=", "appears to be unsolicited",
+	"blacklisted url in message", "block for spam", "blocked by policy: no spam please",
+	"blocked by spamassassin", "blocked for abuse. see http://att.net/blocks",
+	"cannot be forwarded because it was detected as spam",
+	"considered unsolicited bulk e-mail (spam) by our mail filters", "content filter rejection",
+	"cyberoam anti spam engine has identified this email as a bulk email",
+	"denied due to spam list", "high probability of spam",
+	"is classified as spam and is rejected", "listed in work.drbl.imedia.ru",
+	"the mail server detected your message as spam and has prevented delivery.",
+	"mail appears to be unsolicited", "mail content denied", "may consider spam",
+	"message considered as spam or virus", "message contains spam or virus",
+	"message detected as spam", "message filtered",
+	"message filtered. please see the faqs section on spam",
+	"message filtered. refer to the troubleshooting page at ", "message looks like spam",
+	"message is being rejected as it seems to be a spam",
+	"message refused by mailmarshal spamprofiler",
+	"message refused by trustwave seg spamprofiler", "message rejected as spam",
+	"message rejected because of unacceptable content",
+	"message rejected due to suspected spam content", "message rejected for policy reasons",
+	"message was rejected for possible spam/virus content",
+	"our email server thinks this email is spam",
+	"our system has detected that this message is ", "probable spam", "reject bulk.advertising",
+	"rejected: spamassassin score ", "rejected - bulk email", "rejecting banned content",
+	"rejecting mail content", "related to content with spam-like characteristics",
+	"sender domain listed at ", "sending address not accepted due to spam filter",
+	"spam blocked", "spam check", "spam content matched", "spam detected", "spam email",
+	"spam email not accepted", "spam message rejected.", "spam not accepted", "spam refused",
+	"spam rejection", "spam score ", "spambouncer identified spam", "spamming not allowed",
+	"too many spam complaints", "too much spam.", "the email message was detected as spam",
+	"the message has been rejected by spam filtering engine",
+	"the message was rejected due to classification as bulk mail",
+	"the content of this message looked like spam", "this message appears to be spam",
+	"this message has been identified as spam",
+	"this message has been scored as spam with a probability",
+	"this message was classified as spam",
+	"this message was rejected by recurrent pattern detection system",
+	"transaction failed spam message not queued", "we dont accept spam",
+	"your email appears similar to spam we have received before",
+	"your email breaches local uribl policy", "your email had spam-like ",
+	"your email is considered spam", "your email is probably spam",
+	"your email was detected as spam", "your message as spam and has prevented delivery",
+	"your message has been temporarily blocked by our filter",
+	"your message has been rejected because it appears to be spam",
+	"your message has triggered a spam block", "your message may contain the spam contents",
+	"your message failed several antispam checks", NULL };
 static const char *const p_ptr[] = { "ptr record", "reverse dns", "reverse lookup",
 	"no ptr", "rdns", "reverse hostname", "cannot find your hostname",
 	"resolve your address", "not resolve", "reverse-lookup", "forward dns",
-	"ptr lookup", "name lookup failed", NULL };
+	"ptr lookup", "name lookup failed",
+	/* Sisimai's words for it too */
+	"access denied. ip name lookup failed",
+	"all mail servers must have a ptr record with a valid reverse dns entry",
+	"bad dns ptr resource record", "client host rejected: cannot find your hostname",
+	"fix reverse dns for ", "ips with missing ptr records", "no ptr record found.",
+	"please get a custom reverse dns name from your isp for your host", "ptr record setup",
+	"reverse dns failed", "reverse dns required", "sender ip reverse lookup rejected",
+	"the ip address sending this message does not have a ptr record setup",
+	"the corresponding forward dns entry does not point to the sending ip",
+	"this system will not accept messages from servers/devices with no reverse dns",
+	"unresolvable relay host name",
+	"we do not accept mail from hosts with dynamic ip or generic dns ptr-records", NULL };
 static const char *const p_reput[] = { "reputation", "low sender score",
-	"user complaints", NULL };
+	"user complaints",
+	/* Sisimai's words for it too */
+	"a poor email reputation score", "has been temporarily rate limited due to ip reputation",
+	"ip/domain reputation problems", "likely suspicious due to the very low reputation",
+	"none/bad reputation", "temporarily deferred due to unexpected volume or user complaints",
+	"the sending mta's poor reputation", NULL };
 static const char *const p_auth[] = { "spf", "dkim", "dmarc", "sender policy framework",
-	"not designate", "authentication failed", "sender id", NULL };
+	"not designate", "authentication failed", "sender id",
+	/* Sisimai's words for it too */
+	"//spf.pobox.com", "bad spf records for", "dmarc policy", "please inspect your spf settings",
+	"sender policy framework (spf) fail", "sender policy framework violation",
+	"spf (sender policy framework) domain authentication fail", "spf check: fail", NULL };
 static const char *const p_blocked[] = { "blacklist", "blocklist", "block list",
 	"black list", "listed in", "listed at", "listed on", "spamhaus", "spamcop",
 	"dnsbl", "rbl", "barracuda", "client host rejected", "connection refused by",
 	"your ip", "your ip address", "has been blocked", "you have been blocked",
 	"access denied", "is blocked", "blocked using", "blocked by", "banned",
 	"not allowed to send", "connections from", "sender ip", "host rejected",
-	"refused to talk", "poor reputation", "smtp server of your isp", "not accepting connections", "dynamic ip", "dialup", "dial-up", NULL };
+	"refused to talk", "poor reputation", "smtp server of your isp", "not accepting connections", "dynamic ip", "dialup", "dial-up",
+	/* Sisimai's words for it too */
+	" said: 550 blocked", "//www.spamcop.net/bl.", "bad sender ip address", "banned sending ip",
+	"blacklisted by", "blocked using ", "blocked - see http", "dnsbl:attrbl",
+	"client host rejected: abus detecte gu_eib_02",
+	"client host rejected: abus detecte gu_eib_04",
+	"client host rejected: may not be mail exchanger",
+	"client host rejected: was not authenticated", "confirm this mail server",
+	"connection dropped", "connection reset by peer", "connection was dropped by remote host",
+	"connections not accepted from ip addresses on spamhaus xbl", "currently sending spam see: ",
+	"domain does not exist:", "dynamic/zombied/spam ips blocked",
+	"error: no valid recipients from ", "esmtp not accepting connections",
+	"extreme bad ip profile", "go away", "helo command rejected:", "host network not allowed",
+	"hosts with dynamic ip", "invalid ip for sending mail of domain", "is in a black list",
+	"is not allowed to send mail from", "no access from mail server",
+	"no matches to nameserver query", "not currently accepting mail from your ip",
+	"part of their network is on our block list", "please use the smtp server of your isp",
+	"refused - see http", "rejected - multi-blacklist",
+	"rejected because the sending mta or the sender has not passed validation",
+	"rejecting open proxy", "sender ip address rejected", "server access forbidden by your ip ",
+	"service not available, closing transmission channel",
+	"smtp error from remote mail server after initial connection:",
+	"sorry, that domain isn't in my list of allowed rcpthosts",
+	"sorry, your remotehost looks suspiciously like spammer",
+	"temporarily deferred due to unexpected volume or user complaints",
+	"to submit messages to this e-mail system has been rejected", "too many spams from your ip",
+	"too many unwanted messages have been sent from the following ip address above",
+	"was blocked by ", "we do not accept mail from dynamic ips",
+	"you are not allowed to connect", "you are sending spam",
+	"your ip address is listed in the rbl", "your network is temporary blacklisted",
+	"your server requires confirmation", NULL };
 static const char *const p_relay[] = { "relay access denied", "relaying denied",
 	"not permitted to relay", "unable to relay", "relay not permitted",
 	"relaying not allowed", "we do not relay", "no relaying", "relay denied",
 	"address is not verified",
-	"not allowed to relay", "relaying mail to", "open relay", NULL };
+	"not allowed to relay", "relaying mail to", "open relay",
+	/* Sisimai's words for it too */
+	"as a relay", "email address is not verified.", "insecure mail relay",
+	"is not permitted to relay through this server without authentication",
+	"mail server requires authentication when attempting to send to a non-local e-mail address",
+	"not a gateway", "not allowed to relay through this machine",
+	"not an open relay, so get lost", "not local host", "relaying mail to ",
+	"specified domain is not allowed", "that domain isn't in my list of allowed rcpthost",
+	"this system is not configured to relay mail", "unable to relay for",
+	"we don't handle mail for", NULL };
 static const char *const p_conn[] = { "too many connections", "too many concurrent",
-	"too many simultaneous", "connection limit", "too many sessions", "frequency limited", "connection frequency", NULL };
+	"too many simultaneous", "connection limit", "too many sessions", "frequency limited", "connection frequency",
+	/* Sisimai's words for it too */
+	"all available ips are at maximum connection limit", "connection rate limit exceeded",
+	"exceeds per-domain connection limit for", "has exceeded the max emails per hour ",
+	"throttling failure: daily message quota exceeded",
+	"throttling failure: maximum sending rate exceeded", "too many connections from your host.",
+	"too many concurrent smtp connections", "too many errors from your ip",
+	"too many recipients", "too many smtp sessions for this host", "trop de connexions, ",
+	"we have already made numerous attempts to deliver this message", NULL };
 static const char *const p_speed[] = { "rate limit", "ratelimit", "throttl",
 	"too many messages", "too many emails", "sending rate", "try again later",
-	"temporarily deferred", "rate that", NULL };
+	"temporarily deferred", "rate that",
+	/* Sisimai's words for it too */
+	"mail sent from your ip address has been temporarily rate limited",
+	"please try again slower",
+	"receiving mail at a rate that prevents additional messages from being delivered", NULL };
 static const char *const p_size[] = { "too large", "too big", "message size",
 	"size limit", "exceeds the maximum size", "exceeds size", "maximum size",
-	"message length exceeds", "recipsizelimit", "size exceeds", NULL };
+	"message length exceeds", "recipsizelimit", "size exceeds",
+	/* Sisimai's words for it too */
+	"exceeded maximum inbound message size", "line limit exceeded", "max message size exceeded",
+	"message file too big", "message length exceeds administrative limit",
+	"message size exceeds fixed limit", "message size exceeds fixed maximum message size",
+	"message size exceeds maximum value", "message too big", "message too large for this ",
+	"taille limite du message atteinte", NULL };
 static const char *const p_full[] = { "mailbox full", "mailbox is full",
 	"mailbox has exceeded", "over quota", "overquota", "quota exceeded",
 	"exceeded storage", "exceeded the storage", "exceeds quota", "quota",
 	"disk space", "mailbox size limit", "insufficient storage", "full mailbox",
 	"not enough space", "mailfolder is full", "user is over", "exceeded its",
 	"storage allocation", "mailbox exceeded", "account is full", "is full",
-	"exceeds allowed size", "mailbox exceeds", "postilaatikko on täynnä", "postlådan är full", "postfach voll", NULL };
+	"exceeds allowed size", "mailbox exceeds", "postilaatikko on täynnä", "postlådan är full", "postfach voll",
+	/* Sisimai's words for it too */
+	"452 insufficient disk space", "account disabled temporarly for exceeding receiving limits",
+	"account is exceeding their quota", "account is over quota",
+	"account is temporarily over quota", "boite du destinataire pleine",
+	"delivery failed: over quota", "disc quota exceeded", "diskspace quota",
+	"does not have enough space", "exceeded storage allocation", "exceeding its mailbox quota",
+	"is over disk quota", "is over quota temporarily",
+	"mail file size exceeds the maximum size allowed for mail delivery", "mail quota exceeded",
+	"mailbox exceeded the local limit", "mailbox has exceeded its disk space limit",
+	"mailbox over quota", "mailbox quota usage exceeded", "mailbox size limit exceeded",
+	"maildir over quota", "maildir delivery failed: userdisk quota ",
+	"maildir delivery failed: domaindisk quota ", "no space left on device",
+	"not enough storage space in", "not sufficient disk space", "over the allowed quota",
+	"quota violation for", "recipient reached disk quota",
+	"recipient rejected: mailbox would exceed maximum allowed storage",
+	"the recipient mailbox has exceeded its disk space limit",
+	"the user's space has been used up", "the user you are trying to reach is over quota",
+	"too much mail data", "user has exceeded quota, bouncing mail",
+	"user has too many messages on the server", "user is over quota", "user is over the quota",
+	"user over quota", "user over quota. (#5.1.1)", "was automatically rejected: quota exceeded",
+	"would be over the allowed quota", NULL };
 static const char *const p_sysfull[] = { "system full", "disk full",
-	"insufficient system storage", "out of disk", "no space left", NULL };
+	"insufficient system storage", "out of disk", "no space left",
+	/* Sisimai's words for it too */
+	"mail system full", "requested mail action aborted: exceeded storage allocation", NULL };
 static const char *const p_suspend[] = { "disabled", "suspended", "inactive",
 	"not active", "deactivated", "account is locked", "account has been locked",
 	"mailbox is frozen", "expired account", "account expired", "no longer active",
-	"temporarily unavailable", "closed", NULL };
+	"temporarily unavailable", "closed",
+	/* Sisimai's words for it too */
+	" is currently suspended", " temporary locked", "archived recipient",
+	"boite du destinataire archivee", "email account that you tried to reach is disabled",
+	"has been suspended", "inactive account", "invalid/inactive user",
+	"is a deactivated mailbox", "is unavailable: user is terminated",
+	"mailbox currently suspended", "mailbox disabled", "mailbox unavailable or access denied",
+	"recipient rejected: temporarily inactive", "recipient suspend the service",
+	"this account has been disabled or discontinued",
+	"this account has been temporarily suspended", "this address no longer accepts mail",
+	"this mailbox is disabled", "user or domain is disabled", "user suspended",
+	"vdelivermail: account is locked email bounced", NULL };
 static const char *const p_moved[] = { "has moved", "not our customer", "moved to", "changed address",
-	"new address", "no longer with", NULL };
+	"new address", "no longer with",
+	/* Sisimai's words for it too */
+	" has been replaced by ", NULL };
 static const char *const p_notaccept[] = { "does not accept mail", "null mx",
 	"nullmx", "not accept any mail", "no smtp service", "no mx",
-	"mx not found", "mail exchanger", "mx or srv record", "accepts no mail", "not accepting mail", NULL };
+	"mx not found", "mail exchanger", "mx or srv record", "accepts no mail", "not accepting mail",
+	/* Sisimai's words for it too */
+	"does not accept mail (nullmx)", "host/domain does not accept mail",
+	"host does not accept mail", "mail receiving disabled", "name server: .: host not found",
+	"no mx record found for domain=", "no route for current request",
+	"smtp protocol returned a permanent error", NULL };
 static const char *const p_host[] = { "host unknown", "unknown host", "domain not found",
 	"no such domain", "domain does not exist", "host not found", "unrouteable",
 	"unroutable", "name or service not known", "nxdomain",
 	"domain name not found", "unknown domain", "domain is not", "invalid domain",
 	"host or domain name not found", "bad domain",
-	"unresolvable", "domain unknown", "not a known domain", "no valid mx", NULL };
+	"unresolvable", "domain unknown", "not a known domain", "no valid mx",
+	/* Sisimai's words for it too */
+	"domain is not reachable", "domain must exist", "host unreachable",
+	"mail domain mentioned in email address is unknown",
+	"recipient address rejected: unknown domain name", "recipient domain must exist",
+	"the account or domain may not exist", "unroutable address", "unrouteable address", NULL };
 static const char *const p_user[] = { "user unknown", "unknown user", "no such user",
 	"does not exist", "doesn't exist", "not exist", "recipient unknown",
 	"unknown recipient", "invalid recipient", "no mailbox", "mailbox not found",
@@ -170,50 +346,192 @@ static const char *const p_user[] = { "user unknown", "unknown user", "no such u
 	"not a valid user", "mailbox unknown", "no valid recipients",
 	"recipient rejected", "user not exist", "not listed in", "unknown email address",
 	"no user", "undeliverable address", "mailbox not available", "not a recipient",
-	"unknown alias", "invalid final delivery", "käyttäjää ei", "okänd mottagare", "unbekannt", "inconnu", NULL };
+	"unknown alias", "invalid final delivery", "käyttäjää ei", "okänd mottagare", "unbekannt", "inconnu",
+	/* Sisimai's words for it too */
+	"#5.1.1 bad address", "550 address invalid", "5.1.0 address rejected.",
+	"address does not exist", "address not present in directory", "can't accept user",
+	"does not exist.", "destination addresses were unknown",
+	"destination server rejected recipients", "email address does not exist",
+	"email address could not be found", "invalid mailbox path", "is not a known user",
+	"is not a valid mailbox", "is not an active address at this host", "mailbox does not exist",
+	"mailbox invalid", "mailbox is inactive", "mailbox is unavailable", "mailbox not present",
+	"mailbox unavaiable", "nessun utente simile in questo indirizzo",
+	"no account by that name here", "no existe dicha persona", "no existe ese usuario ",
+	"no mail box available for this user", "no mailbox by that name is currently available",
+	"no mailbox found", "no such address here", "no such person at this address",
+	"no thank you rejected: account unavailable", "no valid recipients, bye",
+	"not a valid recipient", "not a valid user here", "not a local address",
+	"not email addresses", "recipient address rejected. (in reply to rcpt to command)",
+	"recipient address rejected: access denied", "recipient address rejected: invalid user",
+	"recipient address rejected: invalid-recipient", "recipient address rejected: unknown user",
+	"recipient address rejected: userunknown", "recipient does not exist",
+	"recipient is not accepted", "recipient is not local", "recipient not exist",
+	"recipient not ok", "recipient refuses to accept your mail",
+	"requested action not taken: mailbox unavailable", "resolver.adr.recipient notfound",
+	"sorry, user unknown", "sorry, badrcptto", "sorry, no mailbox here by that name",
+	"sorry, your envelope recipient has been denied",
+	"that domain or user isn't in my list of allowed rcpthosts",
+	"the email account that you tried to reach does not exist",
+	"the following recipients was undeliverable", "the user's email name is not found",
+	"there is no one at this address", "this address no longer accepts mail",
+	"this email address is wrong or no longer valid",
+	"this recipient is in my badrecipientto list",
+	"this recipient is not in my validrcptto list", "this spectator does not exist",
+	"user does not exist", "user missing home directory", "user not active", "user not known",
+	"utilisateur inconnu !", "vdeliver: invalid or unknown virtual user",
+	"your envelope recipient is in my badrcptto list", NULL };
 static const char *const p_rejected[] = { "sender rejected", "sender address rejected",
 	"sender unknown", "domain of sender", "sender domain", "envelope sender",
 	"from address", "sender verify failed", "sender verification", "bad sender",
 	"return path", "invalid sender",
-	"sender denied", "purported responsible address", NULL };
+	"sender denied", "purported responsible address",
+	/* Sisimai's words for it too */
+	"access denied (in reply to mail from command)", "access denied (sender blacklisted)",
+	"administrative prohibition", "batv failed to verify",
+	"batv validation failure",
+	"backscatter protection detected an invalid or expired email address",
+	"because the sender isn't on the recipient's list of senders to accept mail from",
+	"bogus mail from", "can't determine purported responsible address",
+	"connections not accepted from servers without a valid sender domain", "denied [bouncedeny]",
+	"denied by secumail valid-address-filter", "delivery not authorized, message refused",
+	"does not exist e2110", "domain of sender address ",
+	"email address is on senderfilterconfig list", "emetteur invalide",
+	"empty envelope senders not allowed", "envelope blocked - ", "error: no third-party dsns",
+	"from: domain is invalid. please provide a valid from:",
+	"fully qualified email address required", "invalid domain, see <url:",
+	"is not a registered gateway user", "mail from not owned by user",
+	"message rejected: email address is not verified", "mx records for ",
+	"null sender is not allowed", "recipient addresses rejected : access denied",
+	"recipient not accepted. (batv: no tag", "returned mail not accepted here",
+	"rfc 1035 violation: recursive cname records for", "rule imposed mailbox access for",
+	"sending this from a different address or alias using the ",
+	"sender address has been blacklisted", "sender email address rejected",
+	"sender is in my black list", "sender is spammer", "sender not pre-approved",
+	"sender domain is empty", "sender was rejected", "spam reporting address",
+	"syntax error: empty email address", "the message has been rejected by batv defense",
+	"this server does not accept mail from", "transaction failed unsigned dsn for",
+	"unroutable sender address", "you are not allowed to post to this mailing list",
+	"you are sending to/from an address that has been blacklisted",
+	"your access to submit messages to this e-mail system has been rejected",
+	"your email address has been blacklisted", NULL };
 static const char *const p_expired[] = { "expired", "retry time", "too long",
 	"timed out", "time out", "timeout", "could not be delivered within",
 	"giving up", "retry timeout exceeded", "delivery time", "were not able to deliver",
 	"has not been delivered", "delayed", "retry period", "queue",
-	"will be retried", "all hosts have been failing", "did not accept our requests", NULL };
+	"will be retried", "all hosts have been failing", "did not accept our requests",
+	/* Sisimai's words for it too */
+	"connection timed out", "could not find a gateway for",
+	"delivery attempts will continue to be", "delivery expired", "delivery time expired",
+	"failed to deliver to domain ", "giving up on", "have been failing for a long time",
+	"has been delayed", "it has not been collected after",
+	"message expired after sitting in queue for",
+	"message expired, cannot connect to remote server", "message expired, connection refulsed",
+	"message timed out", "retry time not reached for any host after a long failure period",
+	"server did not respond", "this message has been in the queue too long",
+	"unable to deliver message after multiple retries",
+	"was not reachable within the allowed queue period",
+	"your message could not be delivered for more than", NULL };
 /* a name lookup that failed for now, not a name that does not exist */
 static const char *const p_dns[] = { "name service error", "not found, try again",
 	"dns query failed", "temporary lookup failure", "dns lookup failure", NULL };
 static const char *const p_net[] = { "network",
 	"host unreachable", "unreachable", "mail loop", "loops back",
 	"routing loop", "too many hops", "hop count", "lost connection",
-	"connection reset", "broken pipe", NULL };
+	"connection reset", "broken pipe",
+	/* Sisimai's words for it too */
+	"could not connect and send the mail to",
+	"dns records for the destination computer could not be found",
+	"hop count exceeded - possible mail loop", "host is unreachable", "host name lookup failure",
+	"host not found, try again", "mail forwarding loop for ", "malformed name server reply",
+	"malformed or unexpected name server reply", "maximum forwarding loop count exceeded",
+	"message looping", "message probably in a routing loop", "no route to host",
+	"unable to resolve route ", "unrouteable mail domain", NULL };
 static const char *const p_mailer[] = { "x-unix", "command output", "procmail",
 	"mailer error", "exit status", "pipe to", "command died", "program error",
-	"local delivery failed", NULL };
+	"local delivery failed",
+	/* Sisimai's words for it too */
+	" || exit ", "procmail: ", "bin/procmail", "bin/maidrop", "command failed: ",
+	"command died with status ", "command output:", "pipe to |/", "x-unix; ", NULL };
 static const char *const p_syserr[] = { "system error", "internal error",
 	"server error", "local error", "configuration error", "temporary local problem",
 	"resources temporarily", "system problem", "mail system error",
-	"service currently unavailable", NULL };
+	"service currently unavailable",
+	/* Sisimai's words for it too */
+	"aliasing/forwarding loop broken", "can't create user output file",
+	"could not load drd for domain", "internal error reading data",
+	"internal server error: operation now in progress", "interrupted system call",
+	"it encountered an error while being processed", "it would create a mail loop",
+	"local configuration error", "local error in processing",
+	"loop was found in the mail exchanger", "loops back to myself",
+	"mail system configuration error", "queue file write error",
+	"recipient deferred because there is no mdb", "remote server is misconfigured",
+	"server configuration error", "system config error", "timeout waiting for input",
+	"transaction failed ", NULL };
 static const char *const p_security[] = { "authentication required",
 	"tls required", "starttls", "encryption required", "must issue a starttls",
-	"requires authentication", "certificate", "unauthenticated", NULL };
+	"requires authentication", "certificate", "unauthenticated",
+	/* Sisimai's words for it too */
+	"account not subscribed to ses", "authentication credentials invalid",
+	"authentication failure", "authentication turned on in your email client",
+	"executable files are not allowed in compressed files", "insecure mail relay",
+	"recipient address rejected: access denied",
+	"sorry, you don't authenticate or the domain isn't in my list of allowed rcpthosts",
+	"starttls is required to send mail", "tls required but not supported",
+	"unauthenticated senders not allowed", "verification failure",
+	"you are not authorized to send mail, authentication is required", NULL };
 static const char *const p_syntax[] = { "syntax error", "command unrecognized",
 	"unrecognized command", "bad sequence", "not implemented", "command parameter", NULL };
 static const char *const p_rfc[] = { "rfc 5322", "rfc5322", "rfc 2822", "rfc2822",
 	"rfc 822", "not rfc compliant", "duplicate header", "multiple from",
-	"message-id header", "multiple addresses in from", NULL };
+	"message-id header", "multiple addresses in from",
+	/* Sisimai's words for it too */
+	"this message is not rfc 5322 compliant",
+	"https://support.google.com/mail/?p=rfcmessagenoncompliant", NULL };
 static const char *const p_content[] = { "content rejected", "invalid mime",
 	"mime complexity", "binary content", "8-bit data", "improper header",
-	"header error", "attachment", NULL };
+	"header error", "attachment",
+	/* Sisimai's words for it too */
+	"duplicate header", "header size exceeds maximum permitted",
+	"improper use of 8-bit data in message header",
+	"message header size, or recipient list, exceeds policy limit",
+	"message mime complexity exceeds the policy maximum",
+	"routing loop detected -- too many received: headers",
+	"this message contain invalid mime headers",
+	"this message contain improperly-formatted binary content",
+	"this message contain text that uses unnecessary base64 encoding", NULL };
 static const char *const p_policy[] = { "policy", "prohibited", "security issue",
 	"its content presents",
-	NULL };
+	/* Sisimai's words for it too */
+	"an illegal attachment on your message", "because the recipient is not accepting mail with ",
+	"by non-member to a members-only list", "closed mailing list", "denied by policy",
+	"email not accepted for policy reasons", "email rejected due to security policies",
+	"header are not accepted", "header error", "local policy violation",
+	"message bounced due to organizational settings", "message given low priority",
+	"message not accepted for policy reasons", "message rejected due to local policy",
+	"messages with multiple addresses", "rejected for policy reasons", "protocol violation",
+	"the email address used to send your message is not subscribed to this group",
+	"the message was rejected by organization policy",
+	"this message was blocked because its content presents a potential",
+	"we do not accept messages containing images or other attachments",
+	"you're using a mass mailer", NULL };
 static const char *const p_filtered[] = { "filtered", "rejected by recipient",
 	"delivery not authorized", "not authorized", "restricted",
-	"recipient has blocked", "blocked by recipient", "do not accept", NULL };
+	"recipient has blocked", "blocked by recipient", "do not accept",
+	/* Sisimai's words for it too */
+	"because the recipient is only accepting mail from specific email addresses",
+	"bounced address",
+	"due to extended inactivity new mail is not currently being accepted for this mailbox",
+	"has restricted sms e-mail", "is not accepting any mail",
+	"message rejected due to user rules", "not found recipient account",
+	"refused due to recipient preferences", "resolver.rst.notauthorized",
+	"this account is protected by", "user not found", "user refuses to receive this mail",
+	"user reject",
+	"we failed to deliver mail because the following address recipient id refuse to receive mail",
+	"you have been blocked by the recipient", NULL };
 static const char *const p_limit[] = { "too many recipients", "recipient limit",
-	"reciplimit", "exceeds the limit", "limit exceeded", NULL };
+	"reciplimit", "exceeds the limit", "limit exceeded",
+	/* Sisimai's words for it too */
+	"message header size exceeds limit", "message too large", NULL };
 
 static const struct rule {
 	enum classify_reason r;
@@ -257,7 +575,7 @@ static void squeeze(const char *, size_t, buf_t *);
  * (hundreds of scans of the whole notification text per recipient, which
  * was the classifier's main cost).
  */
-#define PHRASES_MAX	1024	/* phrases of all rules together */
+#define PHRASES_MAX	2048	/* phrases of all rules together */
 #define PAIRS		65536	/* first-two-byte keys */
 
 static struct phrase {
