@@ -2064,39 +2064,61 @@ static const struct server servers[] = {
 	  { "Received", SIG_HAS, ".prod.outlook.com" } }, said_o365, codes_o365 },
 };
 
-/* sig_holds - whether the report's header block [h, h+hlen) has it */
-static int
-sig_holds(const char *h, size_t hlen, const struct sig *g, buf_t *v)
-{
-	for (int nth = 0; hdr_get(h, hlen, g->field, nth, v); nth++) {
-		const char *s = buf_str(v);
-
-		if (g->how == SIG_PRESENT || (g->how == SIG_PREFIX &&
-		    strncmp(s, g->word, strlen(g->word)) == 0) ||
-		    (g->how == SIG_HAS && strstr(s, g->word)))
-			return 1;
-		/* one Subject, one From: only Received repeats */
-		if (strcasecmp(g->field, "Received") != 0)
-			break;
-	}
-	return 0;
-}
-
-/* server_of - the server that wrote the report, or NULL */
+/* server_of - the server that wrote the report, or NULL: its header
+ * block [h, h+hlen) read once, each field tested against the signatures
+ * that name it */
 static const struct server *
 server_of(const char *h, size_t hlen)
 {
+	unsigned char hit[NELEM(servers)][SIGS_MAX];
 	const struct server *found = NULL;
+	size_t i = 0;
 	buf_t v;
 
+	memset(hit, 0, sizeof hit);
 	buf_init(&v, VALUE_MAX);
-	for (size_t i = 0; i < NELEM(servers) && found == NULL; i++) {
-		int n = 0;
+	while (i < hlen) {
+		size_t eol = i, colon, end;
+		int have = 0;
 
-		for (size_t k = 0; k < SIGS_MAX && servers[i].sig[k].field; k++)
-			n += sig_holds(h, hlen, &servers[i].sig[k], &v);
-		if (n >= servers[i].need)
-			found = &servers[i];
+		while (eol < hlen && h[eol] != '\n')
+			eol++;
+		for (colon = i; colon < eol && h[colon] != ':' && h[colon] != ' '; colon++)
+			;
+		end = eol;
+		while (end + 1 < hlen && (h[end + 1] == ' ' || h[end + 1] == '\t')) {
+			end++;
+			while (end < hlen && h[end] != '\n')
+				end++;
+		}
+		for (size_t n = 0; colon < eol && h[colon] == ':' && n < NELEM(servers); n++)
+			for (size_t k = 0; k < SIGS_MAX && servers[n].sig[k].field; k++) {
+				const struct sig *g = &servers[n].sig[k];
+				const char *val;
+
+				if (hit[n][k] || lc[(unsigned char)h[i]] !=
+				    lc[(unsigned char)g->field[0]] || strlen(g->field) != colon - i ||
+				    strncasecmp(h + i, g->field, colon - i) != 0)
+					continue;
+				if (!have) {
+					buf_reset(&v);
+					squeeze(h + colon + 1, end - colon - 1, &v);
+					have = 1;
+				}
+				val = buf_str(&v);
+				hit[n][k] = g->how == SIG_PRESENT || (g->how == SIG_PREFIX &&
+				    strncmp(val, g->word, strlen(g->word)) == 0) ||
+				    (g->how == SIG_HAS && strstr(val, g->word) != NULL);
+			}
+		i = end + 1;
+	}
+	for (size_t n = 0; n < NELEM(servers) && found == NULL; n++) {
+		int c = 0;
+
+		for (size_t k = 0; k < SIGS_MAX; k++)
+			c += hit[n][k];
+		if (c >= servers[n].need)
+			found = &servers[n];
 	}
 	buf_free(&v);
 	return found;
@@ -2459,8 +2481,8 @@ static const struct rhost rhosts[] = {
 	{ { ".yahoodns.net" }, rh_yahoo, NULL },
 };
 
-/* rhost_of - the provider whose host names the report's text t names, or
- * whose name holds the recipient's domain; NULL */
+/* rhost_of - the provider whose host names the report's text t (lower
+ * case) names, or whose name holds the recipient's domain; NULL */
 static const struct rhost *
 rhost_of(const char *t, const char *rcpt)
 {
@@ -2468,7 +2490,7 @@ rhost_of(const char *t, const char *rcpt)
 
 	for (size_t i = 0; i < NELEM(rhosts); i++)
 		for (size_t k = 0; k < NELEM(rhosts[i].hosts) && rhosts[i].hosts[k]; k++) {
-			if (t && strcasestr(t, rhosts[i].hosts[k]))
+			if (t && strstr(t, rhosts[i].hosts[k]))
 				return &rhosts[i];
 			if (at && at[1] && strcasestr(rhosts[i].hosts[k], at + 1))
 				return &rhosts[i];
@@ -2495,16 +2517,22 @@ rhost_said(const struct rhost *h, const char *d, int reply)
 static void
 second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *c)
 {
-	const struct server *srv = server_of(h, hlen);
-	buf_t w;
-	const char *where;
+	const struct server *srv;
+	buf_t w, lw;
+	size_t tcut;
 
 	/* where a remote host is named: the DSN (Remote-MTA) and the
-	 * notification's text, not the returned original */
+	 * notification's text, not the returned original (lw, lower case);
+	 * w: the same squeezed, for a server's words, made when wanted */
+	pthread_once(&phrase_once, phrase_index);	/* lc[] */
+	srv = server_of(h, hlen);
 	buf_init(&w, TEXT_MAX);
-	squeeze(buf_str(&c->dsn), c->dsn.len, &w);
-	squeeze(buf_str(&c->text), cut(buf_str(&c->text), c->text.len), &w);
-	where = buf_str(&w);
+	buf_init(&lw, TEXT_MAX);
+	tcut = cut(buf_str(&c->text), c->text.len);
+	append(&lw, buf_str(&c->dsn), c->dsn.len);
+	append(&lw, buf_str(&c->text), tcut);
+	for (size_t i = 0; i < lw.len; i++)
+		lw.data[i] = (char)lc[(unsigned char)lw.data[i]];
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		classify_rcpt_t *x = &r->rcpt[i];
 		const char *d = buf_str(&x->diag);
@@ -2513,14 +2541,17 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 		const struct rhost *rh;
 
 		/* a report of one: the server's words may stand anywhere in it */
-		if (srv && s < 0 && r->nrcpt == 1)
-			s = server_said(srv, where);
+		if (srv && s < 0 && r->nrcpt == 1) {
+			squeeze(buf_str(&c->dsn), c->dsn.len, &w);
+			squeeze(buf_str(&c->text), tcut, &w);
+			s = server_said(srv, buf_str(&w));
+		}
 		if (srv && s < 0 && srv->codes)
 			s = server_code(srv, x->status);
 		if (s >= 0)
 			x->reason = server_reason((enum classify_reason)s, g);
 		/* the receiving provider's word, where the server's leaves room */
-		if ((s < 0 || reason_retry((enum classify_reason)s)) && (rh = rhost_of(where,
+		if ((s < 0 || reason_retry((enum classify_reason)s)) && (rh = rhost_of(buf_str(&lw),
 		    x->address)) && (o = rhost_said(rh, d, x->replycode)) != R_N)
 			x->reason = o;
 		if (x->derived)
@@ -2528,6 +2559,7 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 			    x->replycode / 100 == 4, x->status, sizeof x->status);
 		x->hard = hard_bounce(x->reason, x->status, x->replycode, d);
 	}
+	buf_free(&lw);
 	buf_free(&w);
 }
 
