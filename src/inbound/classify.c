@@ -323,7 +323,7 @@ static const char *const p_notaccept[] = { "does not accept mail", "null mx",
 	"no mx record found for domain=", "no route for current request",
 	"smtp protocol returned a permanent error", NULL };
 static const char *const p_host[] = { "host unknown", "unknown host", "domain not found",
-	"no such domain", "domain does not exist", "host not found", "unrouteable",
+	"no such domain", "domain does not exist", "unrouteable",
 	"unroutable", "name or service not known", "nxdomain",
 	"domain name not found", "unknown domain", "domain is not", "invalid domain",
 	"host or domain name not found", "bad domain",
@@ -825,7 +825,7 @@ decide(const char *st, uint64_t m, enum smtp_cmd cmd, int reply, int delayed)
 	    (cmd == CMD_DATA && name != R_USERUNKNOWN) || name == R_UNDEFINED ||
 	    name == R_ONHOLD || name == R_SECURITYERROR || name == R_SYSTEMERROR)))
 		return R_REJECTED;
-	if (HAS(m, R_HOSTUNKNOWN) ? !HAS(m, R_NETWORKERROR) : name == R_HOSTUNKNOWN)
+	if (name == R_HOSTUNKNOWN ? !HAS(m, R_NETWORKERROR) : HAS(m, R_HOSTUNKNOWN))
 		return R_HOSTUNKNOWN;
 	if (name == R_SPAMDETECTED || (!before_data(cmd) && HAS(m, R_SPAMDETECTED) &&
 	    !HAS(m, B_BLOCKLIST)))
