@@ -247,12 +247,9 @@ static const char *const p_conn[] = { "too many connections", "too many concurre
 	"too many concurrent smtp connections", "too many errors from your ip",
 	"too many recipients", "too many smtp sessions for this host", "trop de connexions, ",
 	"we have already made numerous attempts to deliver this message", NULL };
-static const char *const p_speed[] = { "rate limit", "ratelimit", "throttl",
-	"too many messages", "too many emails", "sending rate", "try again later",
-	"temporarily deferred", "rate that",
-	/* Sisimai's words for it too */
-	"mail sent from your ip address has been temporarily rate limited",
-	"please try again slower",
+/* Sisimai's: few words, since "rate limit", "try again later" and the
+ * like are said for connections, quotas and blocks as well */
+static const char *const p_speed[] = { "please try again slower",
 	"receiving mail at a rate that prevents additional messages from being delivered", NULL };
 static const char *const p_size[] = { "too large", "too big", "message size",
 	"size limit", "exceeds the maximum size", "exceeds size", "maximum size",
@@ -528,8 +525,7 @@ static const char *const p_filtered[] = { "filtered", "rejected by recipient",
 	"user reject",
 	"we failed to deliver mail because the following address recipient id refuse to receive mail",
 	"you have been blocked by the recipient", NULL };
-static const char *const p_limit[] = { "too many recipients", "recipient limit",
-	"reciplimit", "exceeds the limit", "limit exceeded",
+static const char *const p_limit[] = { "recipient limit", "reciplimit",
 	/* Sisimai's words for it too */
 	"message header size exceeds limit", "message too large", NULL };
 
