@@ -1880,7 +1880,7 @@ out:
  * server means it.  The words are compared as the server writes them
  * (case and all).
  */
-enum sig_how { SIG_PRESENT, SIG_PREFIX, SIG_HAS };
+enum sig_how { SIG_PRESENT, SIG_EQUAL, SIG_PREFIX, SIG_HAS };
 
 struct sig {
 	const char *field;	/* a header of the report; "Received": any of them */
@@ -1975,6 +1975,33 @@ static const struct said said_verizon[] = {
 	{ "550 - Requested action not taken: no such user here", R_USERUNKNOWN, 0 },
 	{ "No valid recipients for this MM", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
 
+static const struct said said_interscan[] = { { "Unable to deliver", R_USERUNKNOWN, 0 },
+	{ NULL, 0, 0 } };
+/* qmail's own words; a refused HELO is a block */
+static const struct said said_qmail[] = { { " but my name was rejected.", R_BLOCKED, 0 },
+	{ "no mailbox here by that name", R_USERUNKNOWN, 0 },
+	{ "does not like recipient.", R_USERUNKNOWN, 0 }, { "disk quota exceeded", R_MAILBOXFULL, 0 },
+	{ "Message size exceeds fixed maximum message size:", R_MESGTOOBIG, 0 },
+	{ "Sorry, I couldn't find any host ", R_HOSTUNKNOWN, 0 },
+	{ "Requested action not taken: mailbox unavailable (not enough free space)", R_SYSTEMFULL, 0 },
+	{ "bad interpreter: No such file or directory", R_SYSTEMERROR, 0 },
+	{ "system error", R_SYSTEMERROR, 0 }, { "Unable to", R_SYSTEMERROR, 0 },
+	{ "Sorry, I couldn't find a mail exchanger or IP address", R_NOTACCEPT, 0 },
+	{ "Sorry, I wasn't able to establish an SMTP connection", R_NETWORKERROR, 0 },
+	{ "Sorry. Although I'm listed as a best-preference MX or A for that host", R_NETWORKERROR, 0 },
+	{ "Mailaddress is administratively disabled", R_SUSPEND, 0 },
+	{ "Mailaddress is administrativley disabled", R_SUSPEND, 0 },
+	{ "The message exeeded the maximum size the user accepts", R_EXCEEDLIMIT, 0 },
+	{ "Automatic homedir creator crashed", R_SYSTEMERROR, 0 },
+	{ "Illegal value in LDAP attribute", R_SYSTEMERROR, 0 },
+	{ "LDAP attribute is not given but mandatory", R_SYSTEMERROR, 0 },
+	{ "Timeout while performing search on LDAP server", R_SYSTEMERROR, 0 },
+	{ "Too many results returned but needs to be unique", R_SYSTEMERROR, 0 },
+	{ "error while executing qmail-forward", R_SYSTEMERROR, 0 },
+	{ "Temporary error in automatic homedir creation", R_SYSTEMERROR, 0 },
+	{ "Temporary failure in LDAP lookup", R_SYSTEMERROR, 0 },
+	{ "this message has been in the queue too long.", R_EXPIRED, 0 }, { NULL, 0, 0 } };
+
 /* Office 365's statuses, as Microsoft's NDR documentation names them */
 static const struct said codes_o365[] = { { "4.4.7", R_EXPIRED, 0 },
 	{ "4.4.312", R_NETWORKERROR, 0 }, { "4.4.316", R_EXPIRED, 0 }, { "4.7.26", R_AUTHFAILURE, 0 },
@@ -2035,6 +2062,12 @@ static const struct server servers[] = {
 	  { "Subject", SIG_HAS, "Delivery Status Notification" },
 	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL },
 	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL },
+	{ "InterScan MSS", 1, { { "From", SIG_PREFIX, "\"InterScan MSS\"" },
+	  { "From", SIG_PREFIX, "\"InterScan Notification\"" },
+	  { "Subject", SIG_EQUAL, "Mail could not be delivered" } }, said_interscan, NULL },
+	{ "qmail", 1, { { "Subject", SIG_EQUAL, "failure notice" },
+	  { "Received", SIG_HAS, "invoked for bounce)" },
+	  { "Received", SIG_HAS, "invoked from network)" } }, said_qmail, NULL },
 	{ "Office 365", 2, { { "Subject", SIG_HAS, "Undeliverable:" },
 	  { "Subject", SIG_HAS, "Onbestelbaar:" },
 	  { "X-MS-Exchange-Message-Is-Ndr", SIG_PRESENT, "" },
@@ -2089,7 +2122,9 @@ server_of(const char *h, size_t hlen)
 					have = 1;
 				}
 				val = buf_str(&v);
-				hit[n][k] = g->how == SIG_PRESENT || (g->how == SIG_PREFIX &&
+				hit[n][k] = g->how == SIG_PRESENT ||
+				    (g->how == SIG_EQUAL && strcmp(val, g->word) == 0) ||
+				    (g->how == SIG_PREFIX &&
 				    strncmp(val, g->word, strlen(g->word)) == 0) ||
 				    (g->how == SIG_HAS && strstr(val, g->word) != NULL);
 			}
