@@ -1221,6 +1221,41 @@ append_utf8(buf_t *b, struct mailmime *m, const char *s, size_t n)
 	charconv_buffer_free(out);
 }
 
+/*
+ * dsn_in_text - a delivery-status part the MIME parser did not give: a
+ * report whose boundary parameter does not match its body's (a relay
+ * rewrote one), or a report quoted whole in a forwarded message.  The
+ * first "Content-Type: message/delivery-status" line of [s, s+n) starts
+ * it; its fields run to the next boundary ("--") line.
+ */
+static void
+dsn_in_text(const char *s, size_t n, buf_t *dsn)
+{
+	static const char mark[] = "content-type: message/delivery-status";
+	size_t i = 0, from, to;
+
+	for (;;) {
+		const char *nl;
+
+		if (i + sizeof mark - 1 > n)
+			return;
+		if (strncasecmp(s + i, mark, sizeof mark - 1) == 0)
+			break;
+		if ((nl = memchr(s + i, '\n', n - i)) == NULL)
+			return;
+		i = (size_t)(nl - s) + 1;
+	}
+	from = i + header_end(s + i, n - i);
+	for (to = from; to < n; ) {
+		const char *nl = memchr(s + to, '\n', n - to);
+
+		if (s[to] == '-' && to + 1 < n && s[to + 1] == '-')
+			break;
+		to = nl ? (size_t)(nl - s) + 1 : n;
+	}
+	append(dsn, s + from, to - from);
+}
+
 static void
 walk(struct ctx *c, struct mailmime *m, int depth)
 {
@@ -2764,6 +2799,8 @@ classify_message(const char *msg, size_t len, const classify_opts_t *o,
 		mailmime_free(mime);
 	if (c.text.len == 0 && c.html.len)
 		html_text(&c.html, &c.text);
+	if (c.dsn.len == 0)
+		dsn_in_text(msg + hlen, n - hlen, &c.dsn);
 	if (hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "Message-ID", 0, &v))
 		snprintf(r->orig_msgid, sizeof r->orig_msgid, "%s", buf_str(&v));
 
