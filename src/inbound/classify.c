@@ -284,7 +284,7 @@ static const char *const p_sysfull[] = { "system full", "disk full",
 	"insufficient system storage", "out of disk", "no space left",
 	/* Sisimai's words for it too */
 	"mail system full", "requested mail action aborted: exceeded storage allocation", NULL };
-static const char *const p_suspend[] = { "disabled", "suspended", "inactive",
+static const char *const p_suspend[] = { "disabled", "inactive",
 	"not active", "deactivated", "account is locked", "account has been locked",
 	"mailbox is frozen", "expired account", "account expired", "no longer active",
 	"temporarily unavailable", "closed",
