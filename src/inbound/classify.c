@@ -1306,7 +1306,8 @@ walk(struct ctx *c, struct mailmime *m, int depth)
 			append(&c->orig, s, header_end(s, n));
 	} else if (strcmp(type, "text/html") == 0)
 		append(&c->html, s, n);
-	else if (strncmp(type, "text/", 5) == 0 || strcmp(type, "message/rfc822") == 0)
+	else if (strncmp(type, "text/", 5) == 0 || strcmp(type, "message/rfc822") == 0 ||
+	    strncmp(type, "multipart/", 10) == 0)	/* its boundary lost: text */
 		append_utf8(&c->text, m, s, n);
 	if (dec)
 		mmap_string_unref(dec);
