@@ -1707,6 +1707,45 @@ excluded(const char *a, const char *const *skip, size_t nskip, const classify_op
 	return strchr(a, '$') != NULL;
 }
 
+/* keep_rcpt_to - of the recipients found, keep only those a "RCPT TO:"
+ * in [s, end) names (the envelope a report quotes in its details), when
+ * it names any */
+static void
+keep_rcpt_to(classify_report_t *r, const char *s, const char *end)
+{
+	int named[CLASSIFY_RCPT_MAX] = { 0 }, any = 0;
+	size_t k = 0;
+
+	for (const char *p = s; (p = strcasestr(p, "RCPT TO:")) && p < end; p += 8) {
+		char a[CLASSIFY_ADDR_MAX + 1];
+		const char *q = p + 8, *lim = q + 4 < end ? q + 4 : end;
+
+		/* a session transcript (">>> RCPT TO:") names every recipient
+		 * tried, not the failed one */
+		if (p >= s + 4 && strncmp(p - 4, ">>> ", 4) == 0)
+			continue;
+		/* the address right after it: "RCPT TO:<a>", "RCPT TO: a" */
+		while (q < lim && (*q == ' ' || *q == '<'))
+			q++;
+		if (!next_addr(&q, end, a, sizeof a) || strncasecmp(q - strlen(a), a, strlen(a)))
+			continue;
+		for (size_t i = 0; i < r->nrcpt; i++)
+			if (strcasecmp(r->rcpt[i].address, a) == 0 && !named[i]) {
+				named[i] = 1;
+				any = 1;
+			}
+	}
+	if (!any)
+		return;
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		if (named[i])
+			r->rcpt[k++] = r->rcpt[i];
+		else
+			buf_free(&r->rcpt[i].diag);
+	}
+	r->nrcpt = k;
+}
+
 /* scan - recipients of a bounce in words: X-Failed-Recipients, else the
  * addresses of the notification text, else the original's To */
 static void
@@ -1744,6 +1783,10 @@ scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
 			if (!excluded(a, skip, NELEM(skip), o))
 				add_rcpt(r, a);
 	}
+	/* the address a "RCPT TO:" in the text names (the envelope the
+	 * report quotes), when it names others too */
+	if (r->nrcpt > 1)
+		keep_rcpt_to(r, s, end);
 	/* the original's addressee, when the text names it among others */
 	if (r->nrcpt > 1 && *orig_to) {
 		for (size_t i = 0; i < r->nrcpt; i++)
