@@ -417,7 +417,7 @@ static const char *const p_expired[] = { "expired", "retry time", "too long",
 	"was not reachable within the allowed queue period",
 	"your message could not be delivered for more than", NULL };
 /* a name lookup that failed for now, not a name that does not exist */
-static const char *const p_dns[] = { "name service error", "not found, try again",
+static const char *const p_dns[] = { "not found, try again",
 	"dns query failed", "temporary lookup failure", "dns lookup failure", NULL };
 static const char *const p_net[] = { "network",
 	"host unreachable", "unreachable", "mail loop", "loops back",
