@@ -1351,18 +1351,6 @@ add_rcpt(classify_report_t *r, const char *addr)
 	buf_init(&x->diag, CLASSIFY_DIAG_MAX);
 	return x;
 }
-
-/* temporary - the text says the failure is not final */
-static int
-temporary(const char *t)
-{
-	return t && (strcasestr(t, "will be retried") || strcasestr(t, "temporary failure") ||
-	    strcasestr(t, "temporarily") || strcasestr(t, "delivery delayed") ||
-	    strcasestr(t, "will keep trying") || strcasestr(t, "still trying") ||
-	    strcasestr(t, "not yet been delivered") || strcasestr(t, "has been delayed") ||
-	    strcasestr(t, "delivery is delayed"));
-}
-
 /* judge - reason, status and hardness of x from its diagnostic text, its
  * status (may be "") and the text around it when the diagnostic is mute */
 /* unfold - a multi-line SMTP reply squeezed to one line repeats its code
@@ -1406,7 +1394,6 @@ unfold(buf_t *d)
  */
 struct around {
 	const char *s;		/* NUL-terminated, or NULL */
-	int	 temp;		/* temporary(s); -1: not yet */
 	int	 reply;		/* find_reply(s); -1: not yet */
 	int	 has_status;	/* find_status(s); -1: not yet */
 	char	 status[16];
@@ -1420,7 +1407,7 @@ around_init(struct around *a, const char *s)
 {
 	memset(a, 0, sizeof *a);
 	a->s = s;
-	a->temp = a->reply = a->has_status = a->cmd = -1;
+	a->reply = a->has_status = a->cmd = -1;
 }
 
 static enum smtp_cmd
@@ -1465,16 +1452,6 @@ around_mask(struct around *a)
 		a->has_mask = 1;
 	}
 	return a->mask;
-}
-
-static int
-around_temporary(struct around *a)
-{
-	if (a == NULL || a->s == NULL)
-		return 0;
-	if (a->temp < 0)
-		a->temp = temporary(a->s);
-	return a->temp;
 }
 
 static int
@@ -1540,7 +1517,9 @@ judge(classify_rcpt_t *x, struct around *a)
 	if (x->reason == R_UNDEFINED && x->diag.len)
 		x->reason = R_ONHOLD;
 	if (x->status[0] == '\0') {
-		status_from_reason(x->reason, x->replycode / 100 == 4 || around_temporary(a),
+		status_from_reason(x->reason, x->replycode / 100 == 4 ||
+		    (x->replycode / 100 != 5 && (strcasestr(d, " temporar") ||
+		    strcasestr(d, " persistent"))),
 		    x->status, sizeof x->status);
 		x->derived = 1;
 	}
