@@ -1,7 +1,8 @@
 /* test_classify - the inbound classifier on the kinds it must tell apart
  * (tests/data/inbound/) and on hostile input: a 50 MB message, 10,000
  * MIME parts, message/rfc822 nested 1,000 deep, broken headers; each
- * ends in bounded time with a real classification or "other" */
+ * ends in bounded time with a real classification or "other"; the rule
+ * families on reports made here */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,23 @@ static const struct rule_case rule_cases[] = {
 	  R_BADREPUTATION, 0 },
 	/* words that name no reason: on hold, not undefined */
 	{ "5.0.0", "550 Nyaan nyaan", R_ONHOLD, 0 },
+	/* an unknown user with no command named and a status that does not
+	 * name one: a filter's refusal (Sisimai's rule), not a missing user */
+	{ "5.0.0", "550 User unknown", R_FILTERED, 0 },
+	{ "5.3.0", "550 Unknown user reader@example.net", R_FILTERED, 0 },
+	/* hard: an unknown user is gone even when the reply was 4xx; a
+	 * domain with no MX only when the refusal was not temporary */
+	{ "4.1.1", "450 4.1.1 User unknown (in reply to RCPT TO command)", R_USERUNKNOWN, 1 },
+	{ "5.1.10", "550 5.1.10 null MX", R_NOTACCEPT, 1 },
+	{ "4.0.0", "451 4.0.0 null MX, try again", R_NOTACCEPT, 0 },
+	/* words only Sisimai's lists have; 'suspended' alone is Postfix's
+	 * host deferral, not a suspended account */
+	{ "5.0.0", "550 Host or domain name not found. Name service error for name=x.example "
+	  "type=A: Host not found", R_HOSTUNKNOWN, 1 },
+	{ "4.0.0", "delivery temporarily suspended: connect to mx.example[192.0.2.1]: server "
+	  "refused to talk to me: 421 Service not available, closing transmission channel",
+	  R_BLOCKED, 0 },
+	{ "5.0.0", "552 Too many recipients", R_TOOMANYCONN, 0 },
 };
 
 static void
@@ -194,6 +212,119 @@ TEST(rules)
 		classify_free(&r);
 	}
 	buf_free(&m);
+}
+
+/*
+ * What a reporting server's own words mean (known by its headers), a
+ * receiving provider's codes, and the report's shapes the MIME parser
+ * alone does not read: a session transcript's command, a text part in
+ * ISO-2022-JP, a delivery-status part behind a rewritten boundary, a
+ * multipart whose boundary was lost, an envelope quoted in the details.
+ */
+struct server_case {
+	const char *name, *msg, *addr;
+	enum classify_reason reason;
+	int hard;
+};
+
+#define TO_US	"To: bounces+TOKEN@tiedote.example\n"
+
+static const struct server_case server_cases[] = {
+	{ "McAfee: 'No such user' is its unknown user",
+	  "From: postmaster@mx.example\n" TO_US "Subject: Delivery Status\n"
+	  "X-NAI-Header: Modified by McAfee Email Gateway\n\n"
+	  "--- The following addresses had delivery problems ---\n"
+	  "<reader@example.net>   (550 reader@example.net... No such user)\n",
+	  "reader@example.net", R_USERUNKNOWN, 1 },
+	{ "the same words from a server that does not say: a filter",
+	  "From: postmaster@mx.example\n" TO_US "Subject: Delivery Status\n\n"
+	  "--- The following addresses had delivery problems ---\n"
+	  "<reader@example.net>   (550 reader@example.net... No such user)\n",
+	  "reader@example.net", R_FILTERED, 0 },
+	{ "PowerMTA: its bounce category",
+	  "From: postmaster@mx.example\n" TO_US "Subject: Delivery report\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+	  "--B\nContent-Type: text/plain\n\nHello, this is the mail server on mx.example.\n\n"
+	  "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n"
+	  "Final-Recipient: rfc822; reader@example.net\nAction: failed\nStatus: 5.2.1\n"
+	  "Diagnostic-Code: smtp; 550 5.2.1 <reader@example.net>... User Unknown\n"
+	  "X-PowerMTA-BounceCategory: bad-mailbox\n\n--B--\n",
+	  "reader@example.net", R_USERUNKNOWN, 1 },
+	{ "Office 365: 5.1.10 is Microsoft's recipient not found",
+	  "From: postmaster@outlook.com\n" TO_US "Subject: Undeliverable: news\n"
+	  "X-MS-Exchange-Message-Is-Ndr: \nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+	  "--B\nContent-Type: text/plain\n\nDelivery has failed to these recipients or groups:\n\n"
+	  "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.prod.outlook.com\n\n"
+	  "Final-Recipient: rfc822; reader@example.net\nAction: failed\nStatus: 5.1.10\n"
+	  "Diagnostic-Code: smtp; 550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found\n"
+	  "\n--B--\n", "reader@example.net", R_USERUNKNOWN, 1 },
+	{ "qmail: a refused HELO is a block",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: failure notice\n\n"
+	  "Hi. This is the qmail-send program at mx.example.\n\n"
+	  "<reader@example.net>:\nConnected to 192.0.2.1 but my name was rejected.\n"
+	  "Remote host said: 501 5.0.0 Invalid domain name\n",
+	  "reader@example.net", R_BLOCKED, 0 },
+	{ "Lotus Notes in ISO-2022-JP: 'not in the directory's list'",
+	  "From: postmaster@mx.example\n" TO_US "Subject: Undeliverable message\n"
+	  "MIME-Version: 1.0\nContent-Type: text/plain; charset=ISO-2022-JP\n\n"
+	  "------- Failure Reasons  --------\n\n"
+	  "\x1b$B%G%#%l%/%H%j$N%j%9%H$K$\"$j$^$;$s\x1b(B\nreader@example.net\n\n"
+	  "------- Returned Message --------\n",
+	  "reader@example.net", R_USERUNKNOWN, 1 },
+	{ "Orange: the code LPN007_416 is an unknown user",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Undelivered Mail Returned to Sender\n"
+	  "\n<reader@orange.fr>: host smtp-in.orange.fr[192.0.2.1] said: 550 5.5.0 Adresse "
+	  "destinataire invalide. Invalid recipient. LPN007_416 (in reply to end of DATA command)\n",
+	  "reader@orange.fr", R_USERUNKNOWN, 1 },
+	{ "Yahoo's words, its MX named",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Undelivered Mail Returned to Sender\n"
+	  "\n<reader@yahoo.example>: host mta5.am0.yahoodns.net[192.0.2.1] said: 554 delivery "
+	  "error: dd This user doesn't have a yahoo.example account (in reply to end of DATA "
+	  "command)\n", "reader@yahoo.example", R_USERUNKNOWN, 1 },
+	{ "a transcript's last command: RCPT",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Returned mail: User unknown\n\n"
+	  "   ----- Transcript of session follows -----\n>>> RCPT TO:<reader@example.net>\n"
+	  "<<< 553 Invalid recipient reader@example.net (Mode: normal)\n",
+	  "reader@example.net", R_USERUNKNOWN, 1 },
+	{ "a delivery-status part behind a rewritten boundary",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Undelivered Mail Returned to Sender\n"
+	  "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"A.1/mx.example\"\n\n--B.1/mx.example\nContent-Type: text/plain\n\n"
+	  "The mail system\n\n--B.1/mx.example\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; reader@example.net\n"
+	  "Action: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\n\n"
+	  "--B.1/mx.example--\n", "reader@example.net", R_USERUNKNOWN, 1 },
+	{ "a multipart whose boundary was lost, the envelope quoted",
+	  "From: post_master@mx.example\n" TO_US "Subject: Re: news\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/mixed; boundary=\"M\"\n\n--M\n"
+	  "Content-Type: multipart/alternative;\nboundary=\"lost\"\n\n--lost\n"
+	  "Content-Type: text/plain\n\nError: Invalid user address\n\nError message below:\n"
+	  "550 - Requested action not taken: no such user here\n\nMessage details:\n"
+	  "  MAIL FROM: bounces+TOKEN@tiedote.example\n  RCPT TO: reader@example.net\n"
+	  "  From: writer@tiedote.example\n\n--lost--\n\n--M--\n",
+	  "reader@example.net", R_USERUNKNOWN, 1 },
+};
+
+TEST(servers)
+{
+	for (size_t i = 0; i < sizeof server_cases / sizeof server_cases[0]; i++) {
+		const struct server_case *c = &server_cases[i];
+		classify_report_t r;
+
+		classify_message(c->msg, strlen(c->msg), &opts, &r);
+		if (r.nrcpt != 1 || strcmp(r.rcpt[0].address, c->addr) != 0 ||
+		    r.rcpt[0].reason != c->reason || r.rcpt[0].hard != c->hard)
+			fprintf(stderr, "  %s: %zu recipients, %s %s hard %d\n", c->name, r.nrcpt,
+			    r.nrcpt ? r.rcpt[0].address : "-",
+			    r.nrcpt ? classify_reason_name(r.rcpt[0].reason) : "-",
+			    r.nrcpt ? r.rcpt[0].hard : -1);
+		CHECK(r.kind == KIND_BOUNCE && r.nrcpt == 1);
+		CHECK(r.nrcpt == 1 && strcmp(r.rcpt[0].address, c->addr) == 0);
+		CHECK(r.nrcpt == 1 && r.rcpt[0].reason == c->reason);
+		CHECK(r.nrcpt == 1 && r.rcpt[0].hard == c->hard);
+		classify_free(&r);
+	}
 }
 
 static double
@@ -264,6 +395,14 @@ TEST(hostile)
 	    "Content-Type: multipart/report; boundary=\nContent-Transfer-Encoding: base64\n"
 	    "\n\xff\xfe\x00\x01 ==== @ @@ a@ @b"));
 	judge_hostile("broken", &m);
+	/* a charset iconv does not know, and ISO-2022-JP that is not */
+	buf_reset(&m);
+	PUT(buf_adds(&m, "From: MAILER-DAEMON@x.example\nSubject: Undeliverable message\n"
+	    "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"C\"\n\n"
+	    "--C\nContent-Type: text/plain; charset=x-no-such-charset\n\n\xff\xfe a@b.example\n"
+	    "--C\nContent-Type: text/plain; charset=ISO-2022-JP\n\n\x1b$B\xff\xff\x1b(\n"
+	    "\x1b$B%G%#\n--C--\n"));
+	judge_hostile("charsets", &m);
 	buf_reset(&m);
 	judge_hostile("empty", &m);
 	buf_free(&m);
@@ -275,6 +414,7 @@ main(void)
 	RUN(kinds);
 	RUN(envelope_and_case);
 	RUN(rules);
+	RUN(servers);
 	RUN(hostile);
 	return TEST_DONE();
 }
