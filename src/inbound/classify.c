@@ -1548,6 +1548,51 @@ pick_addr(const char *v, char *out, size_t max)
 		out[0] = '\0';
 }
 
+/*
+ * whole_reply - a DSN's Diagnostic-Code that is the first line of a
+ * multi-line reply ("550-5.7.1 ... due to domain's"; Sendmail keeps only
+ * that one) read on in the notification's transcript, where the reply
+ * stands whole: its lines with the same code up to the last ("550 ").
+ */
+static void
+whole_reply(buf_t *diag, const buf_t *text)
+{
+	const char *d = buf_str(diag), *t = buf_str(text), *f, *p;
+	char head[48];
+	size_t n;
+
+	if (diag->len < 12 || !isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
+	    !isdigit((unsigned char)d[2]) || d[3] != '-')
+		return;
+	n = diag->len < sizeof head - 1 ? diag->len : sizeof head - 1;
+	memcpy(head, d, n);
+	head[n] = '\0';
+	/* the lines after the first, while they carry the code (a
+	 * transcript writes each after "<<< "); the first mention that has
+	 * them, a summary ("reason: 550-...") may come before */
+	for (f = strstr(t, head); f; f = strstr(f + 1, head)) {
+		size_t before = diag->len;
+
+		for (p = strchr(f, '\n'); p; ) {
+			const char *l = p + 1, *e;
+			int last;
+
+			if (strncmp(l, "<<< ", 4) == 0)
+				l += 4;
+			if (strncmp(l, d, 3) != 0 || (l[3] != '-' && l[3] != ' '))
+				break;
+			last = l[3] == ' ';
+			e = strchr(l, '\n');
+			squeeze(l, e ? (size_t)(e - l) : strlen(l), diag);
+			if (last)
+				break;
+			p = e;
+		}
+		if (diag->len > before)
+			return;
+	}
+}
+
 /* dsn - the per-recipient groups of message/delivery-status text: failed
  * and delayed ones as bounces; 1 when any was found.  The first delivered
  * one's address into delivered ("?" when it has none) */
@@ -1607,6 +1652,7 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 		}
 		if (hdr_get(s, glen, "X-Postfix-Diagnostic", 0, &v) && x->diag.len == 0)
 			squeeze(buf_str(&v), v.len, &x->diag);
+		whole_reply(&x->diag, &c->text);
 		/* the notification text speaks for a mute DSN */
 		judge(x, &text);
 		if (strncmp(action, "delayed", 7) == 0 && x->reason == R_UNDEFINED)
