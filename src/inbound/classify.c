@@ -2006,6 +2006,7 @@ struct server {
 	struct sig sig[SIGS_MAX];
 	const struct said *said;	/* ends with { NULL, 0 } */
 	const struct said *codes;	/* statuses ("5.7.5??": "?" any digit), or NULL */
+	int	 exim;		/* Exim's pseudo-status rule (second_look) */
 };
 
 static const struct said said_mcafee[] = { { " User not exist", R_USERUNKNOWN, 0 },
@@ -2133,45 +2134,45 @@ static const struct said said_o365[] = {
 
 static const struct server servers[] = {
 	{ "McAfee", 2, { { "X-NAI-Header", SIG_HAS, "Modified by McAfee" },
-	  { "Subject", SIG_PREFIX, "Delivery Status" } }, said_mcafee, NULL },
+	  { "Subject", SIG_PREFIX, "Delivery Status" } }, said_mcafee, NULL, 0 },
 	{ "IMailServer", 1, { { "Subject", SIG_PREFIX, "Undeliverable Mail " },
-	  { "X-Mailer", SIG_PREFIX, "<SMTP32 v" } }, said_imail, NULL },
+	  { "X-Mailer", SIG_PREFIX, "<SMTP32 v" } }, said_imail, NULL, 0 },
 	{ "Outlook.com", 2, { { "Subject", SIG_HAS, "Delivery Status Notification" },
-	  { "Received", SIG_HAS, ".hotmail.com" } }, said_outlook, NULL },
-	{ "PowerMTA", 1, { { "Subject", SIG_HAS, "Delivery report" } }, said_powermta, NULL },
+	  { "Received", SIG_HAS, ".hotmail.com" } }, said_outlook, NULL, 0 },
+	{ "PowerMTA", 1, { { "Subject", SIG_HAS, "Delivery report" } }, said_powermta, NULL, 0 },
 	{ "Exchange 2003", 1, { { "X-MS-Embedded-Report", SIG_PRESENT, "" },
 	  { "X-Mailer", SIG_PREFIX, "Internet Mail Service (" },
 	  { "X-Mailer", SIG_PREFIX, "Microsoft Exchange Server Internet Mail Connector" },
-	  { "X-MimeOLE", SIG_PREFIX, "Produced By Microsoft Exchange" } }, said_exch2003, NULL },
+	  { "X-MimeOLE", SIG_PREFIX, "Produced By Microsoft Exchange" } }, said_exch2003, NULL, 0 },
 	{ "Exchange 2003", 1, { { "Received", SIG_HAS, " with Internet Mail Service (" } },
-	  said_exch2003, NULL },
-	{ "Lotus Notes", 1, { { "Subject", SIG_PREFIX, "Undeliverable message" } }, said_notes, NULL },
+	  said_exch2003, NULL, 0 },
+	{ "Lotus Notes", 1, { { "Subject", SIG_PREFIX, "Undeliverable message" } }, said_notes, NULL, 0 },
 	{ "Domino", 1, { { "Subject", SIG_PREFIX, "DELIVERY FAILURE:" },
-	  { "Subject", SIG_PREFIX, "DELIVERY_FAILURE:" } }, said_domino, NULL },
+	  { "Subject", SIG_PREFIX, "DELIVERY_FAILURE:" } }, said_domino, NULL, 0 },
 	{ "Exim", 2, { { "From", SIG_PREFIX, "Mail Delivery System" },
 	  { "Subject", SIG_HAS, "Mail delivery failed" },
 	  { "Subject", SIG_HAS, "Warning: message " }, { "Subject", SIG_HAS, "Mail failure" },
 	  { "Subject", SIG_HAS, "Message frozen" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" } },
-	  said_exim, NULL },
+	  said_exim, NULL, 1 },
 	{ "MXLogic", 1, { { "X-MX-Bounce", SIG_PRESENT, "" }, { "X-MXL-Hash", SIG_PRESENT, "" },
-	  { "X-MXL-NoteHash", SIG_PRESENT, "" } }, said_exim, NULL },
+	  { "X-MXL-NoteHash", SIG_PRESENT, "" } }, said_exim, NULL, 1 },
 	{ "MessageLabs", 3, { { "X-Msg-Ref", SIG_PRESENT, "" },
 	  { "From", SIG_HAS, "MAILER-DAEMON@messagelabs.com" },
-	  { "Subject", SIG_PREFIX, "Mail Delivery Failure" } }, said_msglabs, NULL },
-	{ "Amazon SES receiving", 1, { { "X-SES-Outgoing", SIG_PRESENT, "" } }, said_recvses, NULL },
+	  { "Subject", SIG_PREFIX, "Mail Delivery Failure" } }, said_msglabs, NULL, 0 },
+	{ "Amazon SES receiving", 1, { { "X-SES-Outgoing", SIG_PRESENT, "" } }, said_recvses, NULL, 0 },
 	{ "Biglobe", 2, { { "From", SIG_HAS, "postmaster@biglobe.ne.jp" },
-	  { "Subject", SIG_PREFIX, "Returned mail:" } }, said_biglobe, NULL },
+	  { "Subject", SIG_PREFIX, "Returned mail:" } }, said_biglobe, NULL, 0 },
 	{ "G Suite", 3, { { "From", SIG_HAS, "<mailer-daemon@googlemail.com>" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" },
-	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL },
-	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL },
+	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL, 0 },
+	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL, 0 },
 	{ "InterScan MSS", 1, { { "From", SIG_PREFIX, "\"InterScan MSS\"" },
 	  { "From", SIG_PREFIX, "\"InterScan Notification\"" },
-	  { "Subject", SIG_EQUAL, "Mail could not be delivered" } }, said_interscan, NULL },
+	  { "Subject", SIG_EQUAL, "Mail could not be delivered" } }, said_interscan, NULL, 0 },
 	{ "qmail", 1, { { "Subject", SIG_EQUAL, "failure notice" },
 	  { "Received", SIG_HAS, "invoked for bounce)" },
-	  { "Received", SIG_HAS, "invoked from network)" } }, said_qmail, NULL },
+	  { "Received", SIG_HAS, "invoked from network)" } }, said_qmail, NULL, 0 },
 	{ "Office 365", 2, { { "Subject", SIG_HAS, "Undeliverable:" },
 	  { "Subject", SIG_HAS, "Onbestelbaar:" },
 	  { "X-MS-Exchange-Message-Is-Ndr", SIG_PRESENT, "" },
@@ -2181,7 +2182,7 @@ static const struct server servers[] = {
 	  { "X-MS-Exchange-CrossTenant-FromEntityHeader", SIG_PRESENT, "" },
 	  { "X-MS-Exchange-Transport-CrossTenantHeadersStamped", SIG_PRESENT, "" },
 	  { "Received", SIG_HAS, ".outbound.protection.outlook.com" },
-	  { "Received", SIG_HAS, ".prod.outlook.com" } }, said_o365, codes_o365 },
+	  { "Received", SIG_HAS, ".prod.outlook.com" } }, said_o365, codes_o365, 0 },
 };
 
 /* server_of - the server that wrote the report, or NULL: its header
@@ -2676,7 +2677,16 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 		if ((s < 0 || reason_retry((enum classify_reason)s)) && (rh = rhost_of(buf_str(&lw),
 		    x->address)) && (o = rhost_said(rh, d, x->replycode)) != R_N)
 			x->reason = o;
-		if (x->derived)
+		if (x->derived && srv && srv->exim) {
+			/* Exim: a refusal of MAIL FROM is on hold whatever the
+			 * words say after; a timeout or a full mailbox is
+			 * temporary; else the reply's class */
+			int soft = x->replycode / 100 == 4 || x->reason == R_EXPIRED ||
+			    x->reason == R_MAILBOXFULL;
+
+			status_from_reason(smtp_command(d) == CMD_MAIL ? R_ONHOLD : x->reason, soft,
+			    x->status, sizeof x->status);
+		} else if (x->derived)
 			status_from_reason(x->reason, x->status[0] == '4' ||
 			    x->replycode / 100 == 4, x->status, sizeof x->status);
 		x->hard = hard_bounce(x->reason, x->status, x->replycode, d);
