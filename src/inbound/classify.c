@@ -2677,6 +2677,9 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 		if ((s < 0 || reason_retry((enum classify_reason)s)) && (rh = rhost_of(buf_str(&lw),
 		    x->address)) && (o = rhost_said(rh, d, x->replycode)) != R_N)
 			x->reason = o;
+		/* Exim: a refused HELO is a block, whatever the words */
+		if (srv && srv->exim && smtp_command(d) == CMD_HELO)
+			x->reason = R_BLOCKED;
 		if (x->derived && srv && srv->exim) {
 			/* Exim: a refusal of MAIL FROM is on hold whatever the
 			 * words say after; a timeout or a full mailbox is
