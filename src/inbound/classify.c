@@ -6,7 +6,9 @@
  * since they are simple "Name: value" lines with folding and libetpan's
  * typed fields would only have to be flattened again.  Reasons come from
  * decide(): the RFC 3463 status, the SMTP command and the phrase lists
- * (ours) in Sisimai's order of checks.
+ * in Sisimai's order of checks; then second_look(): what the reporting
+ * server's own words and the receiving provider's codes mean, where
+ * Sisimai's per-server modules let them override (reason_retry()).
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -93,9 +95,11 @@ hard_bounce(enum classify_reason r, const char *status, int replycode, const cha
 
 /* --- phrases --------------------------------------------------------------- */
 
-/* the words of each reason, ours (written from what servers are seen to
- * say), matched case-insensitively anywhere in a diagnostic; which
- * reason wins when several match is decide()'s, not this order */
+/* the words of each reason (what servers are seen to say: ours, and
+ * those Sisimai's reason classes list, written here as data; where ours
+ * named another reason than Sisimai's, Sisimai's stand), matched
+ * case-insensitively anywhere in a diagnostic; which reason wins when
+ * several match is decide()'s, not this order */
 static const char *const p_virus[] = { "virus", "malware", "infected", "trojan",
 	/* Sisimai's words for it too */
 	"it has a potentially executable attachment",

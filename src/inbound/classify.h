@@ -24,15 +24,26 @@
  * order of checks: first the reasons an exact status or the diagnostic's
  * words are enough for (a full mailbox before an unknown user, an
  * unknown user before a filter, a block list last), using the SMTP
- * command the refusal answered (an unknown user at RCPT is gone; said
- * after DATA it is a filter; refused at MAIL FROM it is the sender's; no
- * mailbox is full before RCPT); then the status's own name (RFC 3463,
- * class by class: 4.4.7 expired, 5.2.1 filtered, 5.1.10 notaccept, ...)
- * where it is exact, else the words of the reasons a status never names
- * alone; then the notification's text around.  Words that name no reason
- * give "onhold", silence "undefined".  Hard: an unknown user or domain, a
- * moved address, a null MX - unless the status or reply is 4xx (Sisimai
- * calls those hard too; a server that says "try later" is believed).
+ * command the refusal answered (an unknown user is one at RCPT or under
+ * an x.1.1-like status; said after DATA, or with no command named, it is
+ * a filter; refused at MAIL FROM it is the sender's; no mailbox is full
+ * before RCPT); then the status's own name (RFC 3463, class by class:
+ * 4.4.7 expired, 5.2.1 filtered, 5.1.10 notaccept, ...) where it is
+ * exact, else the words of the reasons a status never names alone; then
+ * the notification's text around.  Words that name no reason give
+ * "onhold", silence "undefined".  Then a second look: the reporting
+ * server, known by its headers (McAfee, IMail, Outlook.com, PowerMTA,
+ * Exchange 2003, Lotus Notes, Domino, Exim, MessageLabs, Amazon SES
+ * receiving, Biglobe, G Suite, Verizon, InterScan, qmail, Office 365),
+ * gives its own words' reason (and Office 365 its statuses'); a receiving
+ * provider named by its MX in the report or by the recipient's domain
+ * (Apple, Cox, Orange, GoDaddy, i.ua, KDDI, Mimecast, Spectrum, Tencent,
+ * Yahoo) its words' and codes' - each where Sisimai's own modules would
+ * let it.  Text parts are read in UTF-8 (charconv), so a report in
+ * ISO-2022-JP matches.  Hard, as Sisimai decides it: an unknown user or
+ * domain and a moved address always (even under a 4xx reply); a domain
+ * that takes no mail (null MX) unless the refusal was temporary; nothing
+ * else.
  *
  * The VERP token ("BOUNCE+TOKEN@...") and the unsubscribe token are taken
  * from the envelope recipient when given, else from Delivered-To,
