@@ -1703,7 +1703,7 @@ cut(const char *s, size_t len)
 		"--- below this line is a copy", "----- original message",
 		"original message follows", "----- unsent message follows",
 		"------ original message", "--- original message", "content-type: message/rfc822",
-		"----- the header of the original", "received: from", "return-path:",
+		"----- the header of the original", "received: from", "received:from", "return-path:",
 		"------- returned message", "--- the header of the original",
 		"-----original message-----", "original message header", "this is a copy of the",
 		"------ the message", "---- start of returned message",
@@ -1750,6 +1750,20 @@ excluded(const char *a, const char *const *skip, size_t nskip, const classify_op
 		return 1;
 	/* a Message-ID looks like an address */
 	return strchr(a, '$') != NULL;
+}
+
+/* a_msgid - the address at q (in text from s) is a Message-ID's:
+ * "Message-ID:<...@...>" */
+static int
+a_msgid(const char *s, const char *q)
+{
+	static const char tag[] = "message-id:";
+	const char *b = q;
+
+	while (b > s && (b[-1] == '<' || b[-1] == ' '))
+		b--;
+	return (size_t)(b - s) >= sizeof tag - 1 &&
+	    strncasecmp(b - (sizeof tag - 1), tag, sizeof tag - 1) == 0;
 }
 
 /* keep_rcpt_to - of the recipients found, keep only those a "RCPT TO:"
@@ -1825,7 +1839,7 @@ scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
 	if (r->nrcpt == 0) {
 		p = s;
 		while (next_addr(&p, end, a, sizeof a))
-			if (!excluded(a, skip, NELEM(skip), o))
+			if (!excluded(a, skip, NELEM(skip), o) && !a_msgid(s, p - strlen(a)))
 				add_rcpt(r, a);
 	}
 	/* the address a "RCPT TO:" in the text names (the envelope the
