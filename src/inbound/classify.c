@@ -2114,6 +2114,8 @@ static const struct said said_verizon[] = {
 	{ "550 - Requested action not taken: no such user here", R_USERUNKNOWN, 0 },
 	{ "No valid recipients for this MM", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
 
+static const struct said said_zoho[] = { { "Host not reachable", R_EXPIRED, 0 },
+	{ NULL, 0, 0 } };
 static const struct said said_interscan[] = { { "Unable to deliver", R_USERUNKNOWN, 0 },
 	{ NULL, 0, 0 } };
 /* qmail's own words; a refused HELO is a block */
@@ -2201,6 +2203,7 @@ static const struct server servers[] = {
 	  { "Subject", SIG_HAS, "Delivery Status Notification" },
 	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL, 0 },
 	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL, 0 },
+	{ "Zoho", 1, { { "X-ZohoMail", SIG_PRESENT, "" } }, said_zoho, NULL, 0 },
 	{ "InterScan MSS", 1, { { "From", SIG_PREFIX, "\"InterScan MSS\"" },
 	  { "From", SIG_PREFIX, "\"InterScan Notification\"" },
 	  { "Subject", SIG_EQUAL, "Mail could not be delivered" } }, said_interscan, NULL, 0 },
