@@ -742,9 +742,11 @@ status_name(const char *st)
 	return R_UNDEFINED;
 }
 
-/* a status name too vague to stand on: the words are read first */
+/* Sisimai's "retry" reasons: a status name too vague to stand on (the
+ * words are read first), and a server's reason a second look may change
+ * (its "userunknown" may yet be a full mailbox the words name) */
 static int
-name_vague(enum classify_reason r)
+reason_retry(enum classify_reason r)
 {
 	return r == R_UNDEFINED || r == R_ONHOLD || r == R_SYSTEMERROR ||
 	    r == R_SECURITYERROR || r == R_EXPIRED || r == R_SUSPEND || r == R_NETWORKERROR ||
@@ -832,7 +834,7 @@ decide(const char *st, uint64_t m, enum smtp_cmd cmd, int reply, int delayed)
 	if (name == R_BLOCKED || HAS(m, R_BLOCKED))
 		return R_BLOCKED;
 	/* 2 */
-	if (!name_vague(name))
+	if (!reason_retry(name))
 		return name;
 	{
 		static const enum classify_reason order[] = { R_MAILBOXFULL, R_AUTHFAILURE,
@@ -2308,16 +2310,6 @@ server_code(const struct server *s, const char *st)
 			return (int)w->r;
 	}
 	return -1;
-}
-
-/* Sisimai's reasons that a second look may change (a server's or the
- * status's "userunknown" may yet be a full mailbox the words name) */
-static int
-reason_retry(enum classify_reason r)
-{
-	return r == R_UNDEFINED || r == R_ONHOLD || r == R_SYSTEMERROR ||
-	    r == R_SECURITYERROR || r == R_EXPIRED || r == R_SUSPEND || r == R_NETWORKERROR ||
-	    r == R_HOSTUNKNOWN || r == R_USERUNKNOWN;
 }
 
 /* the order in which the words and status settle a reason (decide()'s
