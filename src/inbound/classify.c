@@ -1580,12 +1580,15 @@ static void
 whole_reply(buf_t *diag, const buf_t *text)
 {
 	const char *d = buf_str(diag), *t = buf_str(text), *f, *p;
-	char head[48];
+	char head[48], code[4];
 	size_t n;
 
 	if (diag->len < 12 || !isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
 	    !isdigit((unsigned char)d[2]) || d[3] != '-')
 		return;
+	/* copies: squeeze() below may move diag's text */
+	memcpy(code, d, 3);
+	code[3] = '\0';
 	n = diag->len < sizeof head - 1 ? diag->len : sizeof head - 1;
 	memcpy(head, d, n);
 	head[n] = '\0';
@@ -1593,7 +1596,7 @@ whole_reply(buf_t *diag, const buf_t *text)
 	 * transcript writes each after "<<< "); the first mention that has
 	 * them, a summary ("reason: 550-...") may come before */
 	for (f = strstr(t, head); f; f = strstr(f + 1, head)) {
-		size_t before = diag->len;
+		int more = 0;
 
 		for (p = strchr(f, '\n'); p; ) {
 			const char *l = p + 1, *e;
@@ -1601,8 +1604,9 @@ whole_reply(buf_t *diag, const buf_t *text)
 
 			if (strncmp(l, "<<< ", 4) == 0)
 				l += 4;
-			if (strncmp(l, d, 3) != 0 || (l[3] != '-' && l[3] != ' '))
+			if (strncmp(l, code, 3) != 0 || (l[3] != '-' && l[3] != ' '))
 				break;
+			more = 1;
 			last = l[3] == ' ';
 			e = strchr(l, '\n');
 			squeeze(l, e ? (size_t)(e - l) : strlen(l), diag);
@@ -1610,7 +1614,7 @@ whole_reply(buf_t *diag, const buf_t *text)
 				break;
 			p = e;
 		}
-		if (diag->len > before)
+		if (more)
 			return;
 	}
 }
@@ -2634,7 +2638,7 @@ static const struct rhost rhosts[] = {
 };
 
 /* rhost_of - the provider whose host names the report's text t (lower
- * case) names, or whose name holds the recipient's domain; NULL */
+ * case, or NULL) names, or whose name holds the domain of rcpt; NULL */
 static const struct rhost *
 rhost_of(const char *t, const char *rcpt)
 {
@@ -2670,6 +2674,7 @@ static void
 second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *c)
 {
 	const struct server *srv;
+	const struct rhost *named;
 	buf_t w, lw;
 	size_t tcut;
 
@@ -2685,12 +2690,14 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 	append(&lw, buf_str(&c->text), tcut);
 	for (size_t i = 0; i < lw.len; i++)
 		lw.data[i] = (char)lc[(unsigned char)lw.data[i]];
+	named = rhost_of(buf_str(&lw), "");
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		classify_rcpt_t *x = &r->rcpt[i];
 		const char *d = buf_str(&x->diag);
 		enum classify_reason g = x->reason, o;
 		int s = srv ? server_said(srv, d) : -1;
-		const struct rhost *rh;
+		const struct rhost *rh = named ? named : rhost_of(NULL, x->address);
+		enum smtp_cmd cmd = srv && srv->exim ? smtp_command(d) : CMD_NONE;
 
 		/* a report of one: the server's words may stand anywhere in it */
 		if (srv && s < 0 && r->nrcpt == 1) {
@@ -2703,11 +2710,9 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 		if (s >= 0)
 			x->reason = server_reason((enum classify_reason)s, g);
 		/* the receiving provider's word, where the server's leaves room */
-		if ((s < 0 || reason_retry((enum classify_reason)s)) && (rh = rhost_of(buf_str(&lw),
-		    x->address)) && (o = rhost_said(rh, d, x->replycode)) != R_N)
+		if ((s < 0 || reason_retry((enum classify_reason)s)) && rh &&
+		    (o = rhost_said(rh, d, x->replycode)) != R_N)
 			x->reason = o;
-		enum smtp_cmd cmd = srv && srv->exim ? smtp_command(d) : CMD_NONE;
-
 		/* Exim: a refused HELO is a block, whatever the words */
 		if (cmd == CMD_HELO)
 			x->reason = R_BLOCKED;
