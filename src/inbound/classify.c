@@ -1781,18 +1781,21 @@ keep_rcpt_to(classify_report_t *r, const char *s, const char *end)
 	int named[CLASSIFY_RCPT_MAX] = { 0 }, any = 0;
 	size_t k = 0;
 
-	for (const char *p = s; (p = strcasestr(p, "RCPT TO:")) && p < end; p += 8) {
+	for (const char *p = s; (p = strcasestr(p, "RCPT TO:")) && p + 8 < end; p += 8) {
 		char a[CLASSIFY_ADDR_MAX + 1];
-		const char *q = p + 8, *lim = q + 4 < end ? q + 4 : end;
+		const char *q = p + 8, *at, *lim;
 
 		/* a session transcript (">>> RCPT TO:") names every recipient
 		 * tried, not the failed one */
 		if (p >= s + 4 && strncmp(p - 4, ">>> ", 4) == 0)
 			continue;
 		/* the address right after it: "RCPT TO:<a>", "RCPT TO: a" */
-		while (q < lim && (*q == ' ' || *q == '<'))
+		while (q < end && (*q == ' ' || *q == '<'))
 			q++;
-		if (!next_addr(&q, end, a, sizeof a) || strncasecmp(q - strlen(a), a, strlen(a)))
+		at = q;
+		for (lim = q; lim < end && *lim != '\n' && *lim != '>' && *lim != ' '; lim++)
+			;
+		if (!next_addr(&q, lim, a, sizeof a) || q - strlen(a) != at)
 			continue;
 		for (size_t i = 0; i < r->nrcpt; i++)
 			if (strcasecmp(r->rcpt[i].address, a) == 0 && !named[i]) {
