@@ -863,30 +863,33 @@ decide(const char *st, uint64_t m, enum smtp_cmd cmd, int reply, int delayed)
 }
 
 /* the status a reason implies when the report gives none: Sisimai's
- * pseudo-codes CLASS.0.9NN where it has one (so the figures compare with
- * its corpus), else the RFC 3463 code that says the same */
+ * pseudo-codes (so the figures compare with its corpus), temporary ones
+ * (4.0.9NN) for the reasons it has them, else the permanent one */
 static void
 status_from_reason(enum classify_reason r, int soft, char *out, size_t max)
 {
-	static const struct { enum classify_reason r; const char *code; } map[] = {
-		{ R_UNDEFINED, "0.900" }, { R_ONHOLD, "0.901" }, { R_FILTERED, "0.910" },
-		{ R_USERUNKNOWN, "0.911" }, { R_HOSTUNKNOWN, "0.912" },
-		{ R_REJECTED, "0.918" }, { R_SUSPEND, "0.921" }, { R_MAILBOXFULL, "0.922" },
-		{ R_NOTACCEPT, "0.932" }, { R_MAILERERROR, "0.939" },
-		{ R_NETWORKERROR, "0.944" }, { R_EXPIRED, "0.947" }, { R_BLOCKED, "0.971" },
-		{ R_REQUIREPTR, "0.973" }, { R_HASMOVED, "1.6" }, { R_MESGTOOBIG, "3.4" },
-		{ R_NORELAYING, "7.1" }, { R_SYSTEMFULL, "3.1" }, { R_SYSTEMERROR, "3.0" },
-		{ R_SPAMDETECTED, "7.1" }, { R_VIRUSDETECTED, "7.1" },
-		{ R_SECURITYERROR, "7.0" }, { R_POLICYVIOLATION, "7.0" },
-		{ R_AUTHFAILURE, "7.26" }, { R_BADREPUTATION, "7.1" },
-		{ R_CONTENTERROR, "6.0" }, { R_EXCEEDLIMIT, "5.3" }, { R_SYNTAXERROR, "5.2" },
-		{ R_NOTCOMPLIANTRFC, "6.0" }, { R_SPEEDING, "7.1" }, { R_TOOMANYCONN, "4.5" },
+	static const struct { enum classify_reason r; short perm, temp; } map[] = {
+		{ R_AUTHFAILURE, 972, 972 }, { R_BADREPUTATION, 975, 975 },
+		{ R_BLOCKED, 971, 971 }, { R_CONTENTERROR, 960, 960 }, { R_EXCEEDLIMIT, 923, 0 },
+		{ R_EXPIRED, 947, 947 }, { R_FILTERED, 910, 924 }, { R_HASMOVED, 916, 0 },
+		{ R_HOSTUNKNOWN, 912, 0 }, { R_MAILBOXFULL, 922, 922 }, { R_MAILERERROR, 939, 0 },
+		{ R_MESGTOOBIG, 934, 0 }, { R_NETWORKERROR, 944, 944 }, { R_NORELAYING, 909, 0 },
+		{ R_NOTACCEPT, 932, 932 }, { R_NOTCOMPLIANTRFC, 974, 974 }, { R_ONHOLD, 901, 901 },
+		{ R_POLICYVIOLATION, 972, 0 }, { R_REJECTED, 918, 918 },
+		{ R_REQUIREPTR, 973, 973 }, { R_SECURITYERROR, 970, 970 },
+		{ R_SPAMDETECTED, 980, 980 }, { R_SPEEDING, 946, 946 }, { R_SUSPEND, 921, 0 },
+		{ R_SYSTEMERROR, 930, 930 }, { R_SYSTEMFULL, 931, 931 }, { R_SYNTAXERROR, 902, 0 },
+		{ R_TOOMANYCONN, 945, 945 }, { R_USERUNKNOWN, 911, 0 }, { R_UNDEFINED, 900, 900 },
+		{ R_VIRUSDETECTED, 971, 0 },
 	};
 
 	out[0] = '\0';
 	for (size_t i = 0; i < NELEM(map); i++)
 		if (map[i].r == r) {
-			snprintf(out, max, "%c.%s", soft ? '4' : '5', map[i].code);
+			if (soft && map[i].temp)
+				snprintf(out, max, "4.0.%d", map[i].temp);
+			else
+				snprintf(out, max, "5.0.%d", map[i].perm);
 			return;
 		}
 }
@@ -2050,6 +2053,7 @@ struct server {
 	const struct said *said;	/* ends with { NULL, 0 } */
 	const struct said *codes;	/* statuses ("5.7.5??": "?" any digit), or NULL */
 	int	 exim;		/* Exim's pseudo-status rule (second_look) */
+	int	 status_wins;	/* an exact status in the diagnostic names the reason */
 };
 
 static const struct said said_mcafee[] = { { " User not exist", R_USERUNKNOWN, 0 },
@@ -2123,6 +2127,19 @@ static const struct said said_verizon[] = {
 	{ "550 - Requested action not taken: no such user here", R_USERUNKNOWN, 0 },
 	{ "No valid recipients for this MM", R_USERUNKNOWN, 0 }, { NULL, 0, 0 } };
 
+/* Gmail's own: the state its SMTP client was in ("(state 14)"), and
+ * its DNS errors */
+static const struct said said_gmail[] = { { "(state 6)", R_SYSTEMERROR, 0 },
+	{ "(state 8)", R_SYSTEMERROR, 0 }, { "(state 9)", R_SYSTEMERROR, 0 },
+	{ "(state 13)", R_BLOCKED, 0 }, { "(state 14)", R_USERUNKNOWN, 0 },
+	{ "(state 15)", R_FILTERED, 0 }, { "(state 17)", R_FILTERED, 0 },
+	{ "(state 18)", R_FILTERED, 0 },
+	{ "DNS Error: Could not contact DNS servers", R_EXPIRED, 0 },
+	{ "Delivery to the following recipient has been delayed", R_EXPIRED, 0 },
+	{ "The recipient server did not accept our requests to connect", R_EXPIRED, 0 },
+	{ "DNS Error: Domain name not found", R_HOSTUNKNOWN, 0 },
+	{ "DNS Error: DNS server returned answer with no data", R_HOSTUNKNOWN, 0 },
+	{ NULL, 0, 0 } };
 static const struct said said_zoho[] = { { "Host not reachable", R_EXPIRED, 0 },
 	{ NULL, 0, 0 } };
 static const struct said said_interscan[] = { { "Unable to deliver", R_USERUNKNOWN, 0 },
@@ -2179,46 +2196,46 @@ static const struct said said_o365[] = {
 
 static const struct server servers[] = {
 	{ "McAfee", 2, { { "X-NAI-Header", SIG_HAS, "Modified by McAfee" },
-	  { "Subject", SIG_PREFIX, "Delivery Status" } }, said_mcafee, NULL, 0 },
+	  { "Subject", SIG_PREFIX, "Delivery Status" } }, said_mcafee, NULL, 0, 0 },
 	{ "IMailServer", 1, { { "Subject", SIG_PREFIX, "Undeliverable Mail " },
-	  { "X-Mailer", SIG_PREFIX, "<SMTP32 v" } }, said_imail, NULL, 0 },
+	  { "X-Mailer", SIG_PREFIX, "<SMTP32 v" } }, said_imail, NULL, 0, 0 },
 	{ "Outlook.com", 2, { { "Subject", SIG_HAS, "Delivery Status Notification" },
-	  { "Received", SIG_HAS, ".hotmail.com" } }, said_outlook, NULL, 0 },
-	{ "PowerMTA", 1, { { "Subject", SIG_HAS, "Delivery report" } }, said_powermta, NULL, 0 },
+	  { "Received", SIG_HAS, ".hotmail.com" } }, said_outlook, NULL, 0, 0 },
+	{ "PowerMTA", 1, { { "Subject", SIG_HAS, "Delivery report" } }, said_powermta, NULL, 0, 0 },
 	{ "Exchange 2003", 1, { { "X-MS-Embedded-Report", SIG_PRESENT, "" },
 	  { "X-Mailer", SIG_PREFIX, "Internet Mail Service (" },
 	  { "X-Mailer", SIG_PREFIX, "Microsoft Exchange Server Internet Mail Connector" },
-	  { "X-MimeOLE", SIG_PREFIX, "Produced By Microsoft Exchange" } }, said_exch2003, NULL, 0 },
+	  { "X-MimeOLE", SIG_PREFIX, "Produced By Microsoft Exchange" } }, said_exch2003, NULL, 0, 0 },
 	{ "Exchange 2003", 1, { { "Received", SIG_HAS, " with Internet Mail Service (" } },
-	  said_exch2003, NULL, 0 },
-	{ "Lotus Notes", 1, { { "Subject", SIG_PREFIX, "Undeliverable message" } }, said_notes, NULL, 0 },
+	  said_exch2003, NULL, 0, 0 },
+	{ "Lotus Notes", 1, { { "Subject", SIG_PREFIX, "Undeliverable message" } }, said_notes, NULL, 0, 0 },
 	{ "Domino", 1, { { "Subject", SIG_PREFIX, "DELIVERY FAILURE:" },
-	  { "Subject", SIG_PREFIX, "DELIVERY_FAILURE:" } }, said_domino, NULL, 0 },
+	  { "Subject", SIG_PREFIX, "DELIVERY_FAILURE:" } }, said_domino, NULL, 0, 0 },
 	{ "Exim", 2, { { "From", SIG_PREFIX, "Mail Delivery System" },
 	  { "Subject", SIG_HAS, "Mail delivery failed" },
 	  { "Subject", SIG_HAS, "Warning: message " }, { "Subject", SIG_HAS, "Mail failure" },
 	  { "Subject", SIG_HAS, "Message frozen" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" } },
-	  said_exim, NULL, 1 },
+	  said_exim, NULL, 1, 0 },
 	{ "MXLogic", 1, { { "X-MX-Bounce", SIG_PRESENT, "" }, { "X-MXL-Hash", SIG_PRESENT, "" },
-	  { "X-MXL-NoteHash", SIG_PRESENT, "" } }, said_exim, NULL, 1 },
+	  { "X-MXL-NoteHash", SIG_PRESENT, "" } }, said_exim, NULL, 1, 0 },
 	{ "MessageLabs", 3, { { "X-Msg-Ref", SIG_PRESENT, "" },
 	  { "From", SIG_HAS, "MAILER-DAEMON@messagelabs.com" },
-	  { "Subject", SIG_PREFIX, "Mail Delivery Failure" } }, said_msglabs, NULL, 0 },
-	{ "Amazon SES receiving", 1, { { "X-SES-Outgoing", SIG_PRESENT, "" } }, said_recvses, NULL, 0 },
+	  { "Subject", SIG_PREFIX, "Mail Delivery Failure" } }, said_msglabs, NULL, 0, 0 },
+	{ "Amazon SES receiving", 1, { { "X-SES-Outgoing", SIG_PRESENT, "" } }, said_recvses, NULL, 0, 0 },
 	{ "Biglobe", 2, { { "From", SIG_HAS, "postmaster@biglobe.ne.jp" },
-	  { "Subject", SIG_PREFIX, "Returned mail:" } }, said_biglobe, NULL, 0 },
+	  { "Subject", SIG_PREFIX, "Returned mail:" } }, said_biglobe, NULL, 0, 0 },
 	{ "G Suite", 3, { { "From", SIG_HAS, "<mailer-daemon@googlemail.com>" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" },
-	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL, 0 },
-	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL, 0 },
-	{ "Zoho", 1, { { "X-ZohoMail", SIG_PRESENT, "" } }, said_zoho, NULL, 0 },
+	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL, 0, 0 },
+	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL, 0, 0 },
+	{ "Zoho", 1, { { "X-ZohoMail", SIG_PRESENT, "" } }, said_zoho, NULL, 0, 0 },
 	{ "InterScan MSS", 1, { { "From", SIG_PREFIX, "\"InterScan MSS\"" },
 	  { "From", SIG_PREFIX, "\"InterScan Notification\"" },
-	  { "Subject", SIG_EQUAL, "Mail could not be delivered" } }, said_interscan, NULL, 0 },
+	  { "Subject", SIG_EQUAL, "Mail could not be delivered" } }, said_interscan, NULL, 0, 0 },
 	{ "qmail", 1, { { "Subject", SIG_EQUAL, "failure notice" },
 	  { "Received", SIG_HAS, "invoked for bounce)" },
-	  { "Received", SIG_HAS, "invoked from network)" } }, said_qmail, NULL, 0 },
+	  { "Received", SIG_HAS, "invoked from network)" } }, said_qmail, NULL, 0, 0 },
 	{ "Office 365", 2, { { "Subject", SIG_HAS, "Undeliverable:" },
 	  { "Subject", SIG_HAS, "Onbestelbaar:" },
 	  { "X-MS-Exchange-Message-Is-Ndr", SIG_PRESENT, "" },
@@ -2228,7 +2245,9 @@ static const struct server servers[] = {
 	  { "X-MS-Exchange-CrossTenant-FromEntityHeader", SIG_PRESENT, "" },
 	  { "X-MS-Exchange-Transport-CrossTenantHeadersStamped", SIG_PRESENT, "" },
 	  { "Received", SIG_HAS, ".outbound.protection.outlook.com" },
-	  { "Received", SIG_HAS, ".prod.outlook.com" } }, said_o365, codes_o365, 0 },
+	  { "Received", SIG_HAS, ".prod.outlook.com" } }, said_o365, codes_o365, 0, 0 },
+	{ "Gmail", 2, { { "From", SIG_HAS, "<mailer-daemon@googlemail.com>" },
+	  { "Subject", SIG_HAS, "Delivery Status Notification" } }, said_gmail, NULL, 0, 1 },
 };
 
 /* server_of - the server that wrote the report, or NULL: its header
@@ -2710,6 +2729,10 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 		}
 		if (srv && s < 0 && srv->codes)
 			s = server_code(srv, x->status);
+		/* Gmail: an exact status it quotes names the reason over its state */
+		if (s >= 0 && srv->status_wins && x->status[0] && strncmp(x->status + 1, ".0", 2) &&
+		    status_name(x->status) != R_UNDEFINED)
+			s = (int)status_name(x->status);
 		if (s >= 0)
 			x->reason = server_reason((enum classify_reason)s, g);
 		/* the receiving provider's word, where the server's leaves room */
