@@ -2054,6 +2054,7 @@ struct server {
 	const struct said *codes;	/* statuses ("5.7.5??": "?" any digit), or NULL */
 	int	 exim;		/* Exim's pseudo-status rule (second_look) */
 	int	 status_wins;	/* an exact status in the diagnostic names the reason */
+	int	 text_only;	/* its delivery-status part says less than its text */
 };
 
 static const struct said said_mcafee[] = { { " User not exist", R_USERUNKNOWN, 0 },
@@ -2140,6 +2141,22 @@ static const struct said said_gmail[] = { { "(state 6)", R_SYSTEMERROR, 0 },
 	{ "DNS Error: Domain name not found", R_HOSTUNKNOWN, 0 },
 	{ "DNS Error: DNS server returned answer with no data", R_HOSTUNKNOWN, 0 },
 	{ NULL, 0, 0 } };
+/* OpenSMTPD's own words; its DSN part's Status is a bare 4.0.0 or the
+ * queue's 4.4.7, its text says the cause */
+static const struct said said_opensmtpd[] = { { "Envelope expired", R_EXPIRED, 0 },
+	{ "Invalid domain name", R_HOSTUNKNOWN, 0 }, { "Domain does not exist", R_HOSTUNKNOWN, 0 },
+	{ "Destination seem to reject all mails", R_NOTACCEPT, 0 },
+	{ "No MX found for domain", R_NOTACCEPT, 0 },
+	{ "No MX found for destination", R_NOTACCEPT, 0 },
+	{ "Address family mismatch on destination MXs", R_NETWORKERROR, 0 },
+	{ "All routes to destination blocked", R_NETWORKERROR, 0 },
+	{ "bad DNS lookup error code", R_NETWORKERROR, 0 },
+	{ "Could not retrieve source address", R_NETWORKERROR, 0 },
+	{ "Loop detected", R_NETWORKERROR, 0 }, { "Network error on destination MXs", R_NETWORKERROR, 0 },
+	{ "No valid route to remote MX", R_NETWORKERROR, 0 },
+	{ "No valid route to destination", R_NETWORKERROR, 0 },
+	{ "Temporary failure in MX lookup", R_NETWORKERROR, 0 },
+	{ "Could not retrieve credentials", R_SECURITYERROR, 0 }, { NULL, 0, 0 } };
 static const struct said said_zoho[] = { { "Host not reachable", R_EXPIRED, 0 },
 	{ NULL, 0, 0 } };
 static const struct said said_interscan[] = { { "Unable to deliver", R_USERUNKNOWN, 0 },
@@ -2196,46 +2213,46 @@ static const struct said said_o365[] = {
 
 static const struct server servers[] = {
 	{ "McAfee", 2, { { "X-NAI-Header", SIG_HAS, "Modified by McAfee" },
-	  { "Subject", SIG_PREFIX, "Delivery Status" } }, said_mcafee, NULL, 0, 0 },
+	  { "Subject", SIG_PREFIX, "Delivery Status" } }, said_mcafee, NULL, 0, 0, 0 },
 	{ "IMailServer", 1, { { "Subject", SIG_PREFIX, "Undeliverable Mail " },
-	  { "X-Mailer", SIG_PREFIX, "<SMTP32 v" } }, said_imail, NULL, 0, 0 },
+	  { "X-Mailer", SIG_PREFIX, "<SMTP32 v" } }, said_imail, NULL, 0, 0, 0 },
 	{ "Outlook.com", 2, { { "Subject", SIG_HAS, "Delivery Status Notification" },
-	  { "Received", SIG_HAS, ".hotmail.com" } }, said_outlook, NULL, 0, 0 },
-	{ "PowerMTA", 1, { { "Subject", SIG_HAS, "Delivery report" } }, said_powermta, NULL, 0, 0 },
+	  { "Received", SIG_HAS, ".hotmail.com" } }, said_outlook, NULL, 0, 0, 0 },
+	{ "PowerMTA", 1, { { "Subject", SIG_HAS, "Delivery report" } }, said_powermta, NULL, 0, 0, 0 },
 	{ "Exchange 2003", 1, { { "X-MS-Embedded-Report", SIG_PRESENT, "" },
 	  { "X-Mailer", SIG_PREFIX, "Internet Mail Service (" },
 	  { "X-Mailer", SIG_PREFIX, "Microsoft Exchange Server Internet Mail Connector" },
-	  { "X-MimeOLE", SIG_PREFIX, "Produced By Microsoft Exchange" } }, said_exch2003, NULL, 0, 0 },
+	  { "X-MimeOLE", SIG_PREFIX, "Produced By Microsoft Exchange" } }, said_exch2003, NULL, 0, 0, 0 },
 	{ "Exchange 2003", 1, { { "Received", SIG_HAS, " with Internet Mail Service (" } },
-	  said_exch2003, NULL, 0, 0 },
-	{ "Lotus Notes", 1, { { "Subject", SIG_PREFIX, "Undeliverable message" } }, said_notes, NULL, 0, 0 },
+	  said_exch2003, NULL, 0, 0, 0 },
+	{ "Lotus Notes", 1, { { "Subject", SIG_PREFIX, "Undeliverable message" } }, said_notes, NULL, 0, 0, 0 },
 	{ "Domino", 1, { { "Subject", SIG_PREFIX, "DELIVERY FAILURE:" },
-	  { "Subject", SIG_PREFIX, "DELIVERY_FAILURE:" } }, said_domino, NULL, 0, 0 },
+	  { "Subject", SIG_PREFIX, "DELIVERY_FAILURE:" } }, said_domino, NULL, 0, 0, 0 },
 	{ "Exim", 2, { { "From", SIG_PREFIX, "Mail Delivery System" },
 	  { "Subject", SIG_HAS, "Mail delivery failed" },
 	  { "Subject", SIG_HAS, "Warning: message " }, { "Subject", SIG_HAS, "Mail failure" },
 	  { "Subject", SIG_HAS, "Message frozen" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" } },
-	  said_exim, NULL, 1, 0 },
+	  said_exim, NULL, 1, 0, 0 },
 	{ "MXLogic", 1, { { "X-MX-Bounce", SIG_PRESENT, "" }, { "X-MXL-Hash", SIG_PRESENT, "" },
-	  { "X-MXL-NoteHash", SIG_PRESENT, "" } }, said_exim, NULL, 1, 0 },
+	  { "X-MXL-NoteHash", SIG_PRESENT, "" } }, said_exim, NULL, 1, 0, 0 },
 	{ "MessageLabs", 3, { { "X-Msg-Ref", SIG_PRESENT, "" },
 	  { "From", SIG_HAS, "MAILER-DAEMON@messagelabs.com" },
-	  { "Subject", SIG_PREFIX, "Mail Delivery Failure" } }, said_msglabs, NULL, 0, 0 },
-	{ "Amazon SES receiving", 1, { { "X-SES-Outgoing", SIG_PRESENT, "" } }, said_recvses, NULL, 0, 0 },
+	  { "Subject", SIG_PREFIX, "Mail Delivery Failure" } }, said_msglabs, NULL, 0, 0, 0 },
+	{ "Amazon SES receiving", 1, { { "X-SES-Outgoing", SIG_PRESENT, "" } }, said_recvses, NULL, 0, 0, 0 },
 	{ "Biglobe", 2, { { "From", SIG_HAS, "postmaster@biglobe.ne.jp" },
-	  { "Subject", SIG_PREFIX, "Returned mail:" } }, said_biglobe, NULL, 0, 0 },
+	  { "Subject", SIG_PREFIX, "Returned mail:" } }, said_biglobe, NULL, 0, 0, 0 },
 	{ "G Suite", 3, { { "From", SIG_HAS, "<mailer-daemon@googlemail.com>" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" },
-	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL, 0, 0 },
-	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL, 0, 0 },
-	{ "Zoho", 1, { { "X-ZohoMail", SIG_PRESENT, "" } }, said_zoho, NULL, 0, 0 },
+	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL, 0, 0, 0 },
+	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL, 0, 0, 0 },
+	{ "Zoho", 1, { { "X-ZohoMail", SIG_PRESENT, "" } }, said_zoho, NULL, 0, 0, 0 },
 	{ "InterScan MSS", 1, { { "From", SIG_PREFIX, "\"InterScan MSS\"" },
 	  { "From", SIG_PREFIX, "\"InterScan Notification\"" },
-	  { "Subject", SIG_EQUAL, "Mail could not be delivered" } }, said_interscan, NULL, 0, 0 },
+	  { "Subject", SIG_EQUAL, "Mail could not be delivered" } }, said_interscan, NULL, 0, 0, 0 },
 	{ "qmail", 1, { { "Subject", SIG_EQUAL, "failure notice" },
 	  { "Received", SIG_HAS, "invoked for bounce)" },
-	  { "Received", SIG_HAS, "invoked from network)" } }, said_qmail, NULL, 0, 0 },
+	  { "Received", SIG_HAS, "invoked from network)" } }, said_qmail, NULL, 0, 0, 0 },
 	{ "Office 365", 2, { { "Subject", SIG_HAS, "Undeliverable:" },
 	  { "Subject", SIG_HAS, "Onbestelbaar:" },
 	  { "X-MS-Exchange-Message-Is-Ndr", SIG_PRESENT, "" },
@@ -2245,9 +2262,12 @@ static const struct server servers[] = {
 	  { "X-MS-Exchange-CrossTenant-FromEntityHeader", SIG_PRESENT, "" },
 	  { "X-MS-Exchange-Transport-CrossTenantHeadersStamped", SIG_PRESENT, "" },
 	  { "Received", SIG_HAS, ".outbound.protection.outlook.com" },
-	  { "Received", SIG_HAS, ".prod.outlook.com" } }, said_o365, codes_o365, 0, 0 },
+	  { "Received", SIG_HAS, ".prod.outlook.com" } }, said_o365, codes_o365, 0, 0, 0 },
 	{ "Gmail", 2, { { "From", SIG_HAS, "<mailer-daemon@googlemail.com>" },
-	  { "Subject", SIG_HAS, "Delivery Status Notification" } }, said_gmail, NULL, 0, 1 },
+	  { "Subject", SIG_HAS, "Delivery Status Notification" } }, said_gmail, NULL, 0, 1, 0 },
+	{ "OpenSMTPD", 3, { { "Subject", SIG_HAS, "Delivery status notification" },
+	  { "From", SIG_HAS, "Mailer Daemon <" }, { "Received", SIG_HAS, " (OpenSMTPD) with " } },
+	  said_opensmtpd, NULL, 0, 0, 1 },
 };
 
 /* server_of - the server that wrote the report, or NULL: its header
@@ -2693,9 +2713,8 @@ rhost_said(const struct rhost *h, const char *d, int reply)
 /* second_look - each recipient's reason as the reporting server (its own
  * words) and the receiving one (Orange's codes) mean it */
 static void
-second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *c)
+second_look(classify_report_t *r, const struct server *srv, const struct ctx *c)
 {
-	const struct server *srv;
 	const struct rhost *named;
 	buf_t w, lw;
 	size_t tcut;
@@ -2704,7 +2723,6 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 	 * notification's text, not the returned original (lw, lower case);
 	 * w: the same squeezed, for a server's words, made when wanted */
 	pthread_once(&phrase_once, phrase_index);	/* lc[] */
-	srv = server_of(h, hlen);
 	buf_init(&w, TEXT_MAX);
 	buf_init(&lw, TEXT_MAX);
 	tcut = cut(buf_str(&c->text), c->text.len);
@@ -2751,7 +2769,12 @@ second_look(classify_report_t *r, const char *h, size_t hlen, const struct ctx *
 
 			status_from_reason(cmd == CMD_MAIL ? R_ONHOLD : x->reason, soft,
 			    x->status, sizeof x->status);
-		} else if (x->derived)
+		} else if (x->derived && srv && srv->text_only)
+			/* its recipient's line, not the note after it that the
+			 * whole report is temporary */
+			status_from_reason(x->reason, x->replycode / 100 == 4, x->status,
+			    sizeof x->status);
+		else if (x->derived)
 			status_from_reason(x->reason, x->status[0] == '4' ||
 			    x->replycode / 100 == 4, x->status, sizeof x->status);
 		x->hard = hard_bounce(x->reason, x->status, x->replycode, d);
@@ -2908,6 +2931,7 @@ classify_message(const char *msg, size_t len, const classify_opts_t *o,
 	size_t idx = 0, hlen, n;
 	buf_t v;
 	char delivered[CLASSIFY_ADDR_MAX + 1] = "";
+	const struct server *srv = NULL;
 	int jmrp;
 
 	/* an mbox "From " line before the header */
@@ -2975,6 +2999,10 @@ classify_message(const char *msg, size_t len, const classify_opts_t *o,
 			x->reason = R_FEEDBACK;
 		goto out;
 	}
+	pthread_once(&phrase_once, phrase_index);	/* lc[], for server_of() */
+	srv = server_of(msg, hlen);
+	if (srv && srv->text_only)
+		buf_reset(&c.dsn);
 	if (c.dsn.len && dsn(r, &c, delivered)) {
 		r->kind = KIND_BOUNCE;
 		goto out;
@@ -3020,7 +3048,7 @@ classify_message(const char *msg, size_t len, const classify_opts_t *o,
 	}
 out:
 	if (r->kind == KIND_BOUNCE)
-		second_look(r, msg, hlen, &c);
+		second_look(r, srv, &c);
 	buf_free(&v);
 	buf_free(&c.text);
 	buf_free(&c.html);
