@@ -2396,7 +2396,7 @@ server_reason(enum classify_reason s, enum classify_reason g)
  * for a code that names none ("try later").
  */
 static enum classify_reason
-orange_code(const char *t)
+orange_code(const char *t, const char *status)
 {
 	static const struct { int code; enum classify_reason r; } map[] = {
 		{ 101, R_BLOCKED }, { 102, R_BLOCKED }, { 103, R_BLOCKED }, { 104, R_TOOMANYCONN },
@@ -2409,6 +2409,7 @@ orange_code(const char *t)
 	};
 	static const char *const prefixes[] = { "LPNAAA", "LPN", "OFR", "OUK" };
 
+	(void)status;	/* the codes say it all */
 	for (const char *p = t; p && *p; p++) {
 		for (size_t i = 0; i < NELEM(prefixes); i++) {
 			size_t n = strlen(prefixes[i]);
@@ -2446,7 +2447,7 @@ orange_code(const char *t)
  * Remote-MTA, "host ... said") or by the recipient's domain; its words
  * are compared case-insensitively; its codes by a function.
  */
-typedef enum classify_reason (*code_fn)(const char *);
+typedef enum classify_reason (*code_fn)(const char *diag, const char *status);
 
 struct rhost {
 	const char *hosts[4];	/* in a remote host's name */
@@ -2584,7 +2585,7 @@ code_after(const char *t, const char *s)
 
 /* Spectrum (Charter): "AUP#1330" and the like, by range */
 static enum classify_reason
-spectrum_code(const char *t)
+spectrum_code(const char *t, const char *status)
 {
 	static const struct { int lo, hi; enum classify_reason r; } map[] = {
 		{ 1000, 1000, R_BLOCKED }, { 1010, 1010, R_REJECTED }, { 1020, 1080, R_REJECTED },
@@ -2597,6 +2598,7 @@ spectrum_code(const char *t)
 	};
 	int n = code_after(t, "AUP#");
 
+	(void)status;	/* the codes say it all */
 	for (size_t i = 0; n >= 0 && i < NELEM(map); i++)
 		if (n >= map[i].lo && n <= map[i].hi)
 			return map[i].r;
@@ -2605,7 +2607,7 @@ spectrum_code(const char *t)
 
 /* Cox: "AUP#CXBL" and the like */
 static enum classify_reason
-cox_code(const char *t)
+cox_code(const char *t, const char *status)
 {
 	static const struct { const char *c; enum classify_reason r; } map[] = {
 		{ "CXBL", R_BLOCKED }, { "CXDNS", R_REQUIREPTR }, { "CXSNDR", R_AUTHFAILURE },
@@ -2616,6 +2618,7 @@ cox_code(const char *t)
 	const char *p = strstr(t, "AUP#");
 	size_t n = 0;
 
+	(void)status;	/* the codes say it all */
 	if (p == NULL)
 		return R_N;
 	p += 4;
@@ -2634,7 +2637,7 @@ cox_code(const char *t)
 
 /* GoDaddy: " IB506" and the like */
 static enum classify_reason
-godaddy_code(const char *t)
+godaddy_code(const char *t, const char *status)
 {
 	static const struct { const char *c; enum classify_reason r; } map[] = {
 		{ "IB401", R_SECURITYERROR }, { "IB501", R_NOTCOMPLIANTRFC },
@@ -2648,6 +2651,7 @@ godaddy_code(const char *t)
 	};
 	const char *p = strstr(t, " IB");
 
+	(void)status;	/* the codes say it all */
 	for (size_t i = 0; p && i < NELEM(map); i++)
 		if (strncmp(p + 1, map[i].c, 5) == 0)
 			return map[i].r;
@@ -2656,14 +2660,172 @@ godaddy_code(const char *t)
 
 /* i.ua: a link to ".i.ua/err/N" */
 static enum classify_reason
-iua_code(const char *t)
+iua_code(const char *t, const char *status)
 {
 	static const enum classify_reason map[] = { R_N, R_NORELAYING, R_USERUNKNOWN,
 		R_SUSPEND, R_MAILBOXFULL, R_TOOMANYCONN, R_NORELAYING, R_BLOCKED, R_REJECTED,
 		R_BLOCKED, R_FILTERED };
 	int n = code_after(t, ".i.ua/err/");
 
+	(void)status;	/* the codes say it all */
 	return n > 0 && n < (int)NELEM(map) ? map[n] : R_N;
+}
+
+/* Microsoft (Outlook.com, Office 365 as a receiver): a status and the
+ * words that go with it, as Microsoft's NDR documentation pairs them;
+ * "5.7." with a range: the last number in it */
+static const struct { const char *st; short lo, hi; const char *words; enum classify_reason r; }
+    ms_said[] = {
+	{ "4.7.26", 0, 0, "must pass either spf or dkim validation, this message is not signed", R_AUTHFAILURE },
+	{ "4.7.323", 0, 0, "tlsa-invalid: The domain failed dane validation", R_AUTHFAILURE },
+	{ "5.7.323", 0, 0, "tlsa-invalid: The domain failed dane validation", R_AUTHFAILURE },
+	{ "4.7.324", 0, 0, "dnssec-invalid: destination domain returned invalid dnssec records", R_AUTHFAILURE },
+	{ "5.7.324", 0, 0, "dnssec-invalid: destination domain returned invalid dnssec records", R_AUTHFAILURE },
+	{ "4.7.325", 0, 0, "certificate-host-mismatch: remote certificate must have a common name or subject alternative name matching the hostname (dane)", R_AUTHFAILURE },
+	{ "5.7.325", 0, 0, "certificate-host-mismatch: remote certificate must have a common name or subject alternative name matching the hostname (dane)", R_AUTHFAILURE },
+	{ "5.7.23", 0, 0, "the message was rejected because of sender policy framework violation", R_AUTHFAILURE },
+	{ "5.7.322", 0, 0, "certificate-expired: destination mail server's certificate is expired", R_AUTHFAILURE },
+	{ "5.7.509", 0, 0, "does not pass dmarc verification", R_AUTHFAILURE },
+	{ "4.7.650", 0, 0, "has been temporarily rate limited due to ip reputation", R_BADREPUTATION },
+	{ "4.4.2", 0, 0, "connection dropped", R_BLOCKED },
+	{ "4.7.", 850, 899, "access denied, please try again later", R_BLOCKED },
+	{ "5.7.25", 0, 0, "must have a reverse dns record", R_BLOCKED },
+	{ "5.7.506", 0, 0, "access denied, bad helo", R_BLOCKED },
+	{ "5.7.507", 0, 0, "access denied, rejected by recipient", R_BLOCKED },
+	{ "5.7.510", 0, 0, "does not accept email over ipv6", R_BLOCKED },
+	{ "5.7.511", 0, 0, "access denied, banned sender", R_BLOCKED },
+	{ "5.7.513", 0, 0, "using customer block list", R_BLOCKED },
+	{ "5.7.", 606, 649, "access denied, banned sending ip ", R_BLOCKED },
+	{ "4.7.", 500, 699, "access denied, please try again later", R_BLOCKED },
+	{ "5.5.4", 0, 0, "invalid domain name", R_BLOCKED },
+	{ "5.7.51", 0, 0, "restrictdomainstoipaddresses or restrictdomainstocertificate", R_BLOCKED },
+	{ "5.7.1", 0, 0, "part of their network is on our block list (s3150)", R_BLOCKED },
+	{ "5.3.0", 0, 0, "too many related errors", R_CONTENTERROR },
+	{ "5.6.11", 0, 0, "invalid characters", R_CONTENTERROR },
+	{ "5.4.11", 0, 0, "agent generated message depth exceeded", R_CONTENTERROR },
+	{ "5.5.6", 0, 0, "invalid message content", R_CONTENTERROR },
+	{ "5.2.3", 0, 0, "resolver.rst.recipsizelimit; message too large for this recipient", R_EXCEEDLIMIT },
+	{ "4.4.1", 0, 0, "connection timed out", R_EXPIRED },
+	{ "4.4.7", 0, 0, "message delayed", R_EXPIRED },
+	{ "4.4.7", 0, 0, "queue expired; message expired", R_EXPIRED },
+	{ "4.4.7", 0, 0, "message expired", R_EXPIRED },
+	{ "5.4.300", 0, 0, "message expired", R_EXPIRED },
+	{ "5.2.2", 0, 0, "mailbox full", R_MAILBOXFULL },
+	{ "5.3.4", 0, 0, "message size exceeds fixed maximum message size", R_MESGTOOBIG },
+	{ "5.3.4", 0, 0, "message too big for system", R_MESGTOOBIG },
+	{ "5.4.4", 0, 0, "smtpsend.dns.nonexistentdomain; nonexistent domain", R_NETWORKERROR },
+	{ "5.4.6", 0, 0, "hop count exceeded - possible mail loop", R_NETWORKERROR },
+	{ "4.4.316", 0, 0, "connection refused", R_NETWORKERROR },
+	{ "5.4.4", 0, 0, "invalid arguments", R_NETWORKERROR },
+	{ "5.4.6", 0, 0, "routing loop detected", R_NETWORKERROR },
+	{ "5.4.14", 0, 0, "routing loop detected", R_NETWORKERROR },
+	{ "5.7.1", 0, 0, "unable to relay", R_NORELAYING },
+	{ "5.7.1", 0, 0, "client was not authenticated", R_NORELAYING },
+	{ "5.4.1", 0, 0, "relay access denied", R_NORELAYING },
+	{ "5.7.1", 0, 0, "unable to relay", R_NORELAYING },
+	{ "5.7.64", 0, 0, "tenantattribution; relay access denied", R_NORELAYING },
+	{ "5.4.310", 0, 0, "does not exist", R_NORELAYING },
+	{ "4.3.2", 0, 0, "system not accepting network messages", R_NOTACCEPT },
+	{ "4.4.4", 0, 0, "hosted tenant which has no mail-enabled subscriptions", R_NOTACCEPT },
+	{ "5.3.2", 0, 0, "storedrv.deliver: missing or bad storedriver mdb properties", R_NOTACCEPT },
+	{ "5.0.350", 0, 0, "x-dg-ref header is too long", R_POLICYVIOLATION },
+	{ "5.0.350", 0, 0, "requested action not taken: policy violation detected (as345)", R_POLICYVIOLATION },
+	{ "5.7.", 900, 999, "delivery not authorized, message refused", R_POLICYVIOLATION },
+	{ "5.1.7", 0, 0, "invalid address", R_REJECTED },
+	{ "5.1.7", 0, 0, "unknown sender address", R_REJECTED },
+	{ "5.1.0", 0, 0, "sender denied", R_REJECTED },
+	{ "5.1.8", 0, 0, "access denied, bad outbound sender", R_REJECTED },
+	{ "5.7.1", 0, 0, "delivery not authorized", R_REJECTED },
+	{ "5.7.12", 0, 0, "sender was not authenticated by organization", R_REJECTED },
+	{ "5.7.124", 0, 0, "sender not in allowed-senders list", R_REJECTED },
+	{ "5.7.133", 0, 0, "sender not authenticated for group", R_REJECTED },
+	{ "5.7.134", 0, 0, "sender was not authenticated for mailbox", R_REJECTED },
+	{ "5.7.13", 0, 0, "sender was not authenticated for public folder", R_REJECTED },
+	{ "5.7.135", 0, 0, "sender was not authenticated for public folder", R_REJECTED },
+	{ "5.7.136", 0, 0, "sender was not authenticated", R_REJECTED },
+	{ "5.7.", 501, 503, "access denied, spam abuse detected", R_REJECTED },
+	{ "5.7.512", 0, 0, "access denied, message must be rfc 5322 section 3.6.2 compliant", R_REJECTED },
+	{ "5.7.750", 0, 0, "service unavailable. client blocked from sending from unregistered domains", R_REJECTED },
+	{ "5.7.", 501, 503, "access denied, banned sender", R_REJECTED },
+	{ "5.7.3", 0, 0, "cannot achieve exchange server authentication", R_SECURITYERROR },
+	{ "5.7.3", 0, 0, "not authorized", R_SECURITYERROR },
+	{ "4.4.317", 0, 0, "starttls is required to send mail", R_SECURITYERROR },
+	{ "5.4.317", 0, 0, "starttls is required to send mail", R_SECURITYERROR },
+	{ "4.7.321", 0, 0, "starttls-not-supported: destination mail server must support tls to receive mail", R_SECURITYERROR },
+	{ "5.7.321", 0, 0, "starttls-not-supported: destination mail server must support tls to receive mail", R_SECURITYERROR },
+	{ "5.7.1", 0, 0, "client was not authenticated", R_SECURITYERROR },
+	{ "5.7.57", 0, 0, "client was not authenticated to send anonymous mail during mail from", R_SECURITYERROR },
+	{ "5.2.1", 0, 0, "content filter agent quarantined this message", R_SPAMDETECTED },
+	{ "4.3.2", 0, 0, "storedrv.deliver; recipient thread limit exceeded", R_SPEEDING },
+	{ "5.1.90", 0, 0, "your message can't be sent because you've reached your daily limit for message recipients", R_SPEEDING },
+	{ "5.2.2", 0, 0, "submission quota exceeded", R_SPEEDING },
+	{ "5.2.121", 0, 0, "recipient's per hour message receive limit from specific sender exceeded", R_SPEEDING },
+	{ "5.2.122", 0, 0, "recipient's per hour message receive limit exceeded", R_SPEEDING },
+	{ "5.7.508", 0, 0, "has exceeded permitted limits within", R_SPEEDING },
+	{ "5.7.", 700, 749, "access denied, tenant has exceeded threshold", R_SPEEDING },
+	{ "5.7.", 700, 749, "access denied, traffic not accepted from this ip", R_SPEEDING },
+	{ "5.7.504", 0, 0, "recipient address rejected: access denied", R_SUSPEND },
+	{ "5.7.505", 0, 0, "access denied, banned recipient", R_SUSPEND },
+	{ "5.2.1", 0, 0, "mailbox cannot be accessed", R_SUSPEND },
+	{ "5.3.3", 0, 0, "unrecognized command", R_SYNTAXERROR },
+	{ "5.5.2", 0, 0, "send hello first", R_SYNTAXERROR },
+	{ "4.3.2", 0, 0, "service not available", R_SYSTEMERROR },
+	{ "4.3.2", 0, 0, "service not active", R_SYSTEMERROR },
+	{ "5.3.5", 0, 0, "system incorrectly configured", R_SYSTEMERROR },
+	{ "5.3.190", 0, 0, "journaling on-premises messages to microsoft 365 or office 365 not supported when journaling archive is disabled", R_SYSTEMERROR },
+	{ "5.0.0", 0, 0, "helo / ehlo requires domain address", R_SYSTEMERROR },
+	{ "5.1.4", 0, 0, "destination mailbox address ambiguous", R_SYSTEMERROR },
+	{ "5.2.4", 0, 0, "mailing list expansion problem", R_SYSTEMERROR },
+	{ "5.2.14", 0, 0, "misconfigured forwarding address", R_SYSTEMERROR },
+	{ "4.4.3", 0, 0, "temporary server error. please try again later attr18", R_SYSTEMERROR },
+	{ "4.7.0", 0, 0, "temporary server error. please try again later. prx4 nexthop:", R_SYSTEMERROR },
+	{ "4.4.24", 0, 0, "message failed to be replicated: insufficient system resource:", R_SYSTEMERROR },
+	{ "4.4.25", 0, 0, "message failed to be replicated: no healthy secondary server available to accept replica at this time.", R_SYSTEMERROR },
+	{ "4.4.28", 0, 0, "message failed to be replicated: the operation was canceled", R_SYSTEMERROR },
+	{ "4.4.318", 0, 0, "(suspiciousremoteservererror)", R_SYSTEMERROR },
+	{ "5.4.318", 0, 0, "(suspiciousremoteservererror)", R_SYSTEMERROR },
+	{ "4.7.500", 0, 0, "server busy. please try again later from ", R_SYSTEMERROR },
+	{ "4.7.700", 0, 0, "pfa agent busy, please try again.", R_SYSTEMERROR },
+	{ "4.3.1", 0, 0, "insufficient system resources", R_SYSTEMFULL },
+	{ "5.5.3", 0, 0, "too many recipients", R_TOOMANYCONN },
+	{ "4.5.3", 0, 0, "too many recipients", R_TOOMANYCONN },
+	{ "5.2.122", 0, 0, "the recipient has exceeded their limit for", R_TOOMANYCONN },
+	{ "5.1.1", 0, 0, "resolver.adr.exrecipnotfound; not found", R_USERUNKNOWN },
+	{ "5.1.1", 0, 0, "user unknown", R_USERUNKNOWN },
+	{ "5.1.3", 0, 0, "storedrv.submit; invalid recipient address", R_USERUNKNOWN },
+	{ "5.1.", 4, 5, "recipient address reserved by rfc 2606", R_USERUNKNOWN },
+	{ "5.1.6", 0, 0, "recipient addresses in single label domains not accepted", R_USERUNKNOWN },
+	{ "5.1.1", 0, 0, "bad destination mailbox address", R_USERUNKNOWN },
+	{ "5.1.10", 0, 0, "recipient not found", R_USERUNKNOWN },
+	{ "5.4.1", 0, 0, "recipient address rejected: access denied", R_USERUNKNOWN },
+	{ "5.5.0", 0, 0, "requested action not taken: mailbox unavailable", R_USERUNKNOWN },
+	{ "5.1.2", 0, 0, "invalid x.400 address", R_USERUNKNOWN },
+};
+
+static enum classify_reason
+microsoft_code(const char *t, const char *status)
+{
+	const char *last = strrchr(status, '.');
+	int third = last ? atoi(last + 1) : -1;
+	enum classify_reason r = R_N;
+	buf_t l;
+
+	if (status[0] != '4' && status[0] != '5')
+		return R_N;
+	buf_init(&l, CLASSIFY_DIAG_MAX * 2);
+	lower(t, strlen(t), &l);
+	for (size_t i = 0; i < NELEM(ms_said) && r == R_N; i++) {
+		if (ms_said[i].lo == ms_said[i].hi ? strcmp(status, ms_said[i].st) != 0 :
+		    strncmp(status, ms_said[i].st, strlen(ms_said[i].st)) != 0 ||
+		    third < ms_said[i].lo || third > ms_said[i].hi)
+			continue;
+		/* compared as Microsoft writes them against the lower-cased
+		 * reply: a capital in the table never matches (as in Sisimai) */
+		if (strstr(buf_str(&l), ms_said[i].words))
+			r = ms_said[i].r;
+	}
+	buf_free(&l);
+	return r;
 }
 
 static const struct rhost rhosts[] = {
@@ -2677,6 +2839,7 @@ static const struct rhost rhosts[] = {
 	{ { "charter.net" }, rh_none, spectrum_code },
 	{ { ".qq.com" }, rh_tencent, NULL },
 	{ { ".yahoodns.net" }, rh_yahoo, NULL },
+	{ { ".prod.outlook.com", ".protection.outlook.com" }, rh_none, microsoft_code },
 };
 
 /* rhost_of - the provider whose host names the report's text t (lower
@@ -2698,9 +2861,9 @@ rhost_of(const char *t, const char *rcpt)
 
 /* rhost_said - what the provider's words or codes in diag d say, or R_N */
 static enum classify_reason
-rhost_said(const struct rhost *h, const char *d, int reply)
+rhost_said(const struct rhost *h, const char *d, const char *status, int reply)
 {
-	enum classify_reason c = h->code ? h->code(d) : R_N;
+	enum classify_reason c = h->code ? h->code(d, status) : R_N;
 
 	if (c != R_N)
 		return c;
@@ -2755,7 +2918,7 @@ second_look(classify_report_t *r, const struct server *srv, const struct ctx *c)
 			x->reason = server_reason((enum classify_reason)s, g);
 		/* the receiving provider's word, where the server's leaves room */
 		if ((s < 0 || reason_retry((enum classify_reason)s)) && rh &&
-		    (o = rhost_said(rh, d, x->replycode)) != R_N)
+		    (o = rhost_said(rh, d, x->status, x->replycode)) != R_N)
 			x->reason = o;
 		/* Exim: a refused HELO is a block, whatever the words */
 		if (cmd == CMD_HELO)
