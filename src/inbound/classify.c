@@ -538,6 +538,84 @@ static const struct rule {
 	{ R_FILTERED, p_filtered }, { R_CONTENTERROR, p_content },
 };
 
+/* Sisimai's word pairs: words that name a reason when they come in this
+ * order with anything between ("553 " ... " does not exist"); each is
+ * filed in the phrase index under its first part of three bytes or more */
+static const struct pair_rule {
+	enum classify_reason r;
+	const char *part[3];	/* in order; NULL ends */
+} pair_rules[] = {
+	{ R_AUTHFAILURE, { " is not allowed to send mail.", "_401", NULL } },
+	{ R_AUTHFAILURE, { "is not allowed to send from <", " per it's spf record", NULL } },
+	{ R_BLOCKED, { "(", "@", ":blocked)" } },
+	{ R_BLOCKED, { "access from ip address ", " blocked", NULL } },
+	{ R_BLOCKED, { "client host ", " blocked using", NULL } },
+	{ R_BLOCKED, { "connections will not be accepted from ", " because the ip is in spamhaus's list", NULL } },
+	{ R_BLOCKED, { "dnsbl:rbl ", ">_is_blocked", NULL } },
+	{ R_BLOCKED, { "email blocked by ", ".barracudacentral.org", NULL } },
+	{ R_BLOCKED, { "email blocked by ", "spamhaus", NULL } },
+	{ R_BLOCKED, { "host ", " refused to talk to me: ", " blocked" } },
+	{ R_BLOCKED, { "ip ", " is blocked by earthlink", NULL } },
+	{ R_BLOCKED, { "is in an ", "rbl on ", NULL } },
+	{ R_BLOCKED, { "mail server at ", " is blocked", NULL } },
+	{ R_BLOCKED, { "mail from ", " refused:", NULL } },
+	{ R_BLOCKED, { "message from ", " rejected based on blacklist", NULL } },
+	{ R_BLOCKED, { "messages from ", " temporarily deferred due to user complaints", NULL } },
+	{ R_BLOCKED, { "server ip ", " listed as abusive", NULL } },
+	{ R_BLOCKED, { "sorry! your ip address", " is blocked by rbl", NULL } },
+	{ R_BLOCKED, { "the domain ", " is blacklisted", NULL } },
+	{ R_BLOCKED, { "the email ", " is blacklisted", NULL } },
+	{ R_BLOCKED, { "the ip", " is blacklisted", NULL } },
+	{ R_BLOCKED, { "veuillez essayer plus tard. service refused, please try later. ", "103", NULL } },
+	{ R_BLOCKED, { "veuillez essayer plus tard. service refused, please try later. ", "510", NULL } },
+	{ R_BLOCKED, { "your sender's ip address is listed at ", ".abuseat.org", NULL } },
+	{ R_EXPIRED, { "could not be delivered for", " days", NULL } },
+	{ R_HOSTUNKNOWN, { "553 ", " does not exist", NULL } },
+	{ R_POLICYVIOLATION, { "you have exceeded the", "allowable number of posts without solving a captcha", NULL } },
+	{ R_REQUIREPTR, { "domain ", " mismatches client ip", NULL } },
+	{ R_REQUIREPTR, { "dns lookup failure: ", " try again later", NULL } },
+	{ R_REQUIREPTR, { "reverse dns lookup for host ", " failed permanently", NULL } },
+	{ R_REQUIREPTR, { "server access ", " forbidden by invalid rdns record of your mail server", NULL } },
+	{ R_REQUIREPTR, { "service permits ", " unverifyable sending ips", NULL } },
+	{ R_SECURITYERROR, { "authentication failed; server ", " said: ", NULL } },
+	{ R_SECURITYERROR, { "authentification invalide", "305", NULL } },
+	{ R_SECURITYERROR, { "authentification requise", "402", NULL } },
+	{ R_SECURITYERROR, { "domain ", " is a dead domain", NULL } },
+	{ R_SECURITYERROR, { "user ", " is not authorized to perform ses:sendrawemail on resource", NULL } },
+	{ R_SPAMDETECTED, { "greylisted", " please try again in", NULL } },
+	{ R_SPAMDETECTED, { "mail rejete. mail rejected. ", "506", NULL } },
+	{ R_SPAMDETECTED, { "our filters rate at and above ", " percent probability of being spam", NULL } },
+	{ R_SPAMDETECTED, { "rejected by ", " (spam)", NULL } },
+	{ R_SPAMDETECTED, { "rejected due to spam ", "classification", NULL } },
+	{ R_SPAMDETECTED, { "rejected due to spam ", "content", NULL } },
+	{ R_SPAMDETECTED, { "rule imposed as ", " is blacklisted on", NULL } },
+	{ R_SPAMDETECTED, { "spam ", " exceeded", NULL } },
+	{ R_SPAMDETECTED, { "this message scored ", " spam points", NULL } },
+	{ R_USERUNKNOWN, { "<", "> not found", NULL } },
+	{ R_USERUNKNOWN, { "<", ">... blocked by ", NULL } },
+	{ R_USERUNKNOWN, { "account ", " does not exist at the organization", NULL } },
+	{ R_USERUNKNOWN, { "adresse d au moins un destinataire invalide. invalid recipient.", "416", NULL } },
+	{ R_USERUNKNOWN, { "adresse d au moins un destinataire invalide. invalid recipient.", "418", NULL } },
+	{ R_USERUNKNOWN, { "bad", "recipient", NULL } },
+	{ R_USERUNKNOWN, { "mailbox ", "does not exist", NULL } },
+	{ R_USERUNKNOWN, { "mailbox ", "unavailable or access denied", NULL } },
+	{ R_USERUNKNOWN, { "no ", " in name directory", NULL } },
+	{ R_USERUNKNOWN, { "non", "existent user", NULL } },
+	{ R_USERUNKNOWN, { "rcpt <", " does not exist", NULL } },
+	{ R_USERUNKNOWN, { "rcpt (", "t exist ", NULL } },
+	{ R_USERUNKNOWN, { "recipient ", " was not found in", NULL } },
+	{ R_USERUNKNOWN, { "recipient address rejected: user ", "  does not exist", NULL } },
+	{ R_USERUNKNOWN, { "recipient address rejected: user unknown in ", "  table", NULL } },
+	{ R_USERUNKNOWN, { "said: 550-5.1.1 ", " user unknown ", NULL } },
+	{ R_USERUNKNOWN, { "said: 550 5.1.1 ", " user unknown ", NULL } },
+	{ R_USERUNKNOWN, { "this user doesn't have a ", " account", NULL } },
+	{ R_USERUNKNOWN, { "unknown e", "mail address", NULL } },
+	{ R_USERUNKNOWN, { "unknown local", "part", NULL } },
+	{ R_USERUNKNOWN, { "user ", " was not found", NULL } },
+	{ R_USERUNKNOWN, { "user ", " does not exist", NULL } },
+	{ R_USERUNKNOWN, { "user (", ") unknown", NULL } },
+};
+
 /* lower-cased copy (ASCII only; UTF-8 bytes kept), cut at out's ceiling */
 static void
 lower(const char *s, size_t n, buf_t *out)
@@ -589,6 +667,8 @@ pair(const char *p)
 	return key3((unsigned char)p[0], (unsigned char)p[1], (unsigned char)p[2]);
 }
 
+static size_t pair_anchor(const struct pair_rule *);
+
 static void
 phrase_index(void)
 {
@@ -606,6 +686,11 @@ phrase_index(void)
 				abort();
 			count[pair(*p)]++;
 		}
+	for (size_t i = 0; i < NELEM(pair_rules); i++) {
+		if (++n > PHRASES_MAX)
+			abort();
+		count[pair(pair_rules[i].part[pair_anchor(&pair_rules[i])])]++;
+	}
 	n = 0;
 	for (size_t k = 0; k < PAIRS; k++) {
 		phrase_first[k] = (uint16_t)n;
@@ -622,6 +707,56 @@ phrase_index(void)
 			e->len = (unsigned)strlen(*p);
 			e->rule = (unsigned)i;
 		}
+	for (size_t i = 0; i < NELEM(pair_rules); i++) {
+		const char *a = pair_rules[i].part[pair_anchor(&pair_rules[i])];
+		unsigned k = pair(a);
+		struct phrase *e = &phrases[phrase_first[k] + count[k]++];
+
+		e->p = a;
+		e->len = (unsigned)strlen(a);
+		e->rule = (unsigned)(NELEM(rules) + i);
+	}
+}
+
+/* pair_anchor - the part of a pair filed in the index: its first of
+ * three bytes or more (a pair with none is a build error) */
+static size_t
+pair_anchor(const struct pair_rule *w)
+{
+	for (size_t i = 0; i < NELEM(w->part) && w->part[i]; i++)
+		if (strlen(w->part[i]) >= 3)
+			return i;
+	abort();
+}
+
+/* pair_holds - whether the pair w, its anchor found at low + at (low:
+ * the lower-cased text, n bytes), has its other parts in order around */
+static int
+pair_holds(const struct pair_rule *w, const char *low, size_t n, size_t at)
+{
+	size_t a = pair_anchor(w), pos = 0;
+	const char *f;
+
+	/* the parts before the anchor, in order, before it */
+	for (size_t i = 0; i < a; i++) {
+		size_t len = strlen(w->part[i]);
+
+		if ((f = memmem(low + pos, at - pos, w->part[i], len)) == NULL)
+			return 0;
+		pos = (size_t)(f - low) + len;
+		if (pos > at)
+			return 0;
+	}
+	/* the parts after it, in order, after it */
+	pos = at + strlen(w->part[a]);
+	for (size_t i = a + 1; i < NELEM(w->part) && w->part[i]; i++) {
+		size_t len = strlen(w->part[i]);
+
+		if (pos > n || (f = memmem(low + pos, n - pos, w->part[i], len)) == NULL)
+			return 0;
+		pos = (size_t)(f - low) + len;
+	}
+	return 1;
 }
 
 #define HAS(m, r)	(((m) >> (r)) & 1)
@@ -635,6 +770,8 @@ reason_mask(const char *text)
 	const unsigned char *u = (const unsigned char *)text;
 	size_t n = strnlen(text, CLASSIFY_DIAG_MAX * 2);
 	uint64_t m = 0;
+	char low[CLASSIFY_DIAG_MAX * 2 + 1];	/* for a pair's other parts */
+	int lowered = 0;
 
 	pthread_once(&phrase_once, phrase_index);
 	for (size_t i = 0; i + 2 < n; i++) {
@@ -648,9 +785,21 @@ reason_mask(const char *text)
 				continue;
 			while (j < f->len && lc[u[i + j]] == (unsigned char)f->p[j])
 				j++;
-			if (j == f->len)
+			if (j < f->len)
+				continue;
+			if (f->rule < NELEM(rules)) {
 				m |= (uint64_t)1 << rules[f->rule].r |
 				    (uint64_t)(rules[f->rule].phrases == p_blocklist) << B_BLOCKLIST;
+				continue;
+			}
+			if (!lowered) {
+				for (size_t c = 0; c < n; c++)
+					low[c] = (char)lc[u[c]];
+				low[n] = '\0';
+				lowered = 1;
+			}
+			if (pair_holds(&pair_rules[f->rule - NELEM(rules)], low, n, i))
+				m |= (uint64_t)1 << pair_rules[f->rule - NELEM(rules)].r;
 		}
 	}
 	return m;
