@@ -176,6 +176,11 @@ static const struct rule_case rule_cases[] = {
 	  "refused to talk to me: 421 Service not available, closing transmission channel",
 	  R_BLOCKED, 0 },
 	{ "5.0.0", "552 Too many recipients", R_TOOMANYCONN, 0 },
+	/* Sisimai's pairs: words in this order, anything between */
+	{ "5.0.0", "SMTP error from remote mail server after end of data: 553 x.example does "
+	  "not exist", R_HOSTUNKNOWN, 1 },
+	{ "5.0.0", "550 domain [example.com] mismatches client ip 192.0.2.1.", R_REQUIREPTR, 0 },
+	{ "5.0.0", "550 client ip 192.0.2.1 mismatches domain [example.com]", R_ONHOLD, 0 },
 };
 
 static void
