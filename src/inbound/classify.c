@@ -471,7 +471,7 @@ static const char *const p_security[] = { "authentication required",
 static const char *const p_syntax[] = { "syntax error", "command unrecognized",
 	"unrecognized command", "bad sequence", "not implemented", "command parameter", NULL };
 static const char *const p_rfc[] = { "rfc 5322", "rfc5322", "rfc 2822", "rfc2822",
-	"rfc 822", "not rfc compliant", "duplicate header", "multiple from",
+	"rfc 822", "not rfc compliant", "multiple from",
 	"message-id header", "multiple addresses in from",
 	/* Sisimai's words for it too */
 	"this message is not rfc 5322 compliant",
