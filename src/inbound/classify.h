@@ -31,15 +31,17 @@
  * 4.4.7 expired, 5.2.1 filtered, 5.1.10 notaccept, ...) where it is
  * exact, else the words of the reasons a status never names alone; then
  * the notification's text around.  Words that name no reason give
- * "onhold", silence "undefined".  Then a second look: the reporting
- * server, known by its headers (McAfee, IMail, Outlook.com, PowerMTA,
- * Exchange 2003, Lotus Notes, Domino, Exim, MessageLabs, Amazon SES
- * receiving, Biglobe, G Suite, Verizon, InterScan, qmail, Office 365),
- * gives its own words' reason (and Office 365 its statuses'); a receiving
- * provider named by its MX in the report or by the recipient's domain
- * (Apple, Cox, Orange, GoDaddy, i.ua, KDDI, Mimecast, Spectrum, Tencent,
- * Yahoo) its words' and codes' - each where Sisimai's own modules would
- * let it.  Text parts are read in UTF-8 (charconv), so a report in
+ * "onhold", silence "undefined".  The words are phrases and ordered
+ * word pairs ("553 " ... " does not exist"): ours and Sisimai's.  Then
+ * a second look: the reporting server, known by its headers (McAfee,
+ * IMail, Outlook.com, PowerMTA, Exchange 2003, Lotus Notes, Domino, Exim,
+ * MessageLabs, Amazon SES receiving, Biglobe, G Suite, Gmail, Verizon,
+ * InterScan, qmail, Zoho, OpenSMTPD - read by its text, not its DSN part -
+ * Office 365), gives its own words' reason (Office 365 its statuses');
+ * a receiving provider named by its MX in the report or by the
+ * recipient's domain (Apple, Cox, Orange, GoDaddy, i.ua, KDDI, Mimecast,
+ * Spectrum, Tencent, Yahoo, Microsoft) its words' and codes' - each where
+ * Sisimai's own modules would let it.  Text parts are read in UTF-8 (charconv), so a report in
  * ISO-2022-JP matches.  Hard, as Sisimai decides it: an unknown user or
  * domain and a moved address always (even under a 4xx reply); a domain
  * that takes no mail (null MX) unless the refusal was temporary; nothing
