@@ -2295,6 +2295,16 @@ static const struct said said_opensmtpd[] = { { "Envelope expired", R_EXPIRED, 0
 	{ "No valid route to destination", R_NETWORKERROR, 0 },
 	{ "Temporary failure in MX lookup", R_NETWORKERROR, 0 },
 	{ "Could not retrieve credentials", R_SECURITYERROR, 0 }, { NULL, 0, 0 } };
+/* au (KDDI)'s EZweb gateway; X-SPASIGN: NG is its filter's mark on
+ * every recipient it refused */
+static const struct said said_ezweb_ng[] = { { "", R_FILTERED, 0 }, { NULL, 0, 0 } };
+static const struct said said_ezweb[] = {
+	{ "The user(s) account is temporarily over quota", R_MAILBOXFULL, 0 },
+	{ "The user(s) account is disabled.", R_SUSPEND, 0 },
+	{ "The user(s) account is temporarily limited.", R_SUSPEND, 0 },
+	{ "Your message was not delivered within ", R_EXPIRED, 0 },
+	{ "Each of the following recipients was rejected by a remote mail server", R_ONHOLD, 0 },
+	{ NULL, 0, 0 } };
 static const struct said said_zoho[] = { { "Host not reachable", R_EXPIRED, 0 },
 	{ NULL, 0, 0 } };
 static const struct said said_interscan[] = { { "Unable to deliver", R_USERUNKNOWN, 0 },
@@ -2406,6 +2416,12 @@ static const struct server servers[] = {
 	{ "OpenSMTPD", 3, { { "Subject", SIG_HAS, "Delivery status notification" },
 	  { "From", SIG_HAS, "Mailer Daemon <" }, { "Received", SIG_HAS, " (OpenSMTPD) with " } },
 	  said_opensmtpd, NULL, 0, 0, 1 },
+	{ "EZweb filter", 1, { { "X-SPASIGN", SIG_EQUAL, "NG" } }, said_ezweb_ng, NULL, 0, 0, 0 },
+	{ "EZweb", 2, { { "From", SIG_HAS, "Postmaster@ezweb.ne.jp" },
+	  { "From", SIG_HAS, "Postmaster@au.com" },
+	  { "Subject", SIG_EQUAL, "Mail System Error - Returned Mail" },
+	  { "Received", SIG_HAS, "ezweb.ne.jp (EZweb Mail) with" },
+	  { "Received", SIG_HAS, ".au.com (" } }, said_ezweb, NULL, 0, 0, 0 },
 };
 
 /* server_of - the server that wrote the report, or NULL: its header
