@@ -37,7 +37,7 @@
  * IMail, Outlook.com, PowerMTA, Exchange 2003, Lotus Notes, Domino, Exim,
  * MessageLabs, Amazon SES receiving, Biglobe, G Suite, Gmail, Verizon,
  * InterScan, qmail, Zoho, OpenSMTPD - read by its text, not its DSN part -
- * Office 365), gives its own words' reason (Office 365 its statuses');
+ * au's EZweb, Office 365), gives its own words' reason (Office 365 its statuses');
  * a receiving provider named by its MX in the report or by the
  * recipient's domain (Apple, Cox, Orange, GoDaddy, i.ua, KDDI, Mimecast,
  * Spectrum, Tencent, Yahoo, Microsoft) its words' and codes' - each where
