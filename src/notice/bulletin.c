@@ -151,8 +151,8 @@ start(store_t *s, const conf_t *conf, const bulletin_issue_t *is, int64_t now, b
 {
 	compose_conf_t cc = { conf->time_zone, (int)conf->deadline_days, (int)conf->event_days };
 	compose_issue_t *items = NULL;
-	unsigned masks[31];
-	int nmasks = 0, rc = -1;
+	uint32_t masks = 0;
+	int rc = -1;
 	int64_t count = 0;
 	char ref[32];
 	buf_t number;
@@ -166,8 +166,8 @@ start(store_t *s, const conf_t *conf, const bulletin_issue_t *is, int64_t now, b
 	/* only recipients whose regions meet an item get the issue */
 	for (unsigned m = 1; m <= 31; m++)
 		if (conf->send_empty || compose_issue_count(items, m) > 0)
-			masks[nmasks++] = m;
-	if (outbox_fill_bulletin(s, ref, masks, nmasks, now, &count) < 0 ||
+			masks |= (uint32_t)1 << m;
+	if (outbox_fill_bulletin(s, ref, masks, now, &count) < 0 ||
 	    set_state(s, is->id, count ? "sending" : "empty", count ? buf_str(&number) : NULL,
 	    count, now) < 0 ||
 	    store_commit(s) < 0)

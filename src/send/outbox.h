@@ -88,10 +88,13 @@ int	outbox_recover(store_t *, int64_t now);
  * subscriber or contact behind it: an editor's draft), unless there is one */
 int	outbox_add(store_t *, outbox_kind_t, const char *ref, const char *recipient,
 	    int64_t now);
-/* outbox_fill_bulletin - one queued row per active, unsuppressed
- * subscriber whose regions are in masks[0..n); *count rows added */
-int	outbox_fill_bulletin(store_t *, const char *number, const unsigned *masks,
-	    int n, int64_t now, int64_t *count);
+/* outbox_fill_bulletin - one queued row per active, unsuppressed,
+ * unpaused subscriber whose regions value r (1..31, a mask of regions)
+ * has bit r set in masks, in one statement (one pass over the active
+ * subscribers, in id order); *count rows added */
+#define OUTBOX_MASKS_ALL	0xfffffffeu	/* bits 1..31: every regions value */
+int	outbox_fill_bulletin(store_t *, const char *number, uint32_t masks,
+	    int64_t now, int64_t *count);
 /* outbox_fill_subscribers - one queued row per active, unsuppressed
  * subscriber whose regions meet mask */
 int	outbox_fill_subscribers(store_t *, outbox_kind_t, const char *ref,

@@ -429,6 +429,113 @@ TEST(staff_control)
 	conf_free(&c);
 }
 
+/* rows - the outbox rows of ref as "subscriber_id recipient state created"
+ * lines in subscriber order, into out */
+static void
+rows(store_t *s, const char *ref, buf_t *out)
+{
+	sqlite3_stmt *st;
+
+	buf_reset(out);
+	if (store_prepare(s, "SELECT subscriber_id, recipient, state, created, updated,"
+	    " attempts, next_attempt FROM outbox WHERE kind = 'bulletin' AND ref = ?1"
+	    " ORDER BY subscriber_id", &st) < 0)
+		return;
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	while (store_step(s, st) == SQLITE_ROW)
+		PUT(buf_printf(out, "%lld %s %s %lld %lld %d %lld\n",
+		    (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+		    sqlite3_column_text(st, 2), (long long)sqlite3_column_int64(st, 3),
+		    (long long)sqlite3_column_int64(st, 4), sqlite3_column_int(st, 5),
+		    (long long)sqlite3_column_int64(st, 6)));
+	sqlite3_finalize(st);
+}
+
+/* The fill in one pass gives the rows that the fill it replaced gave: one
+ * INSERT .. SELECT per regions value in the set (the old statement, run
+ * here as the reference), over subscribers of every regions value 1..31,
+ * of every status, paused until before, at and after now, suppressed in
+ * another case of the address, for sets of masks from none to all */
+TEST(fill_in_one_pass_gives_the_rows_of_one_statement_per_mask)
+{
+	static const char old_sql[] = "INSERT OR IGNORE INTO outbox (kind, ref, subscriber_id,"
+	    " recipient, state, created, updated)"
+	    " SELECT 'bulletin', ?1, id, email, 'queued', ?2, ?2 FROM subscribers"
+	    " WHERE status = 'active' AND regions = ?3"
+	    " AND (paused_until IS NULL OR paused_until <= ?2)"
+	    " AND email NOT IN (SELECT email FROM suppressions)";
+	static const char *const statuses[] = { "active", "unsubscribed", "pending", "suppressed",
+	    "active", "active" };
+	static const uint32_t sets[] = { 0, 1u << 1, (1u << 31) | (1u << 5) | (1u << 8),
+	    0x55555554u, 0xaaaaaaaau, OUTBOX_MASKS_ALL, 0xffffffffu };
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+	int64_t now = T("2020-03-17T09:00:00+02:00"), n, total = 0;
+	sqlite3_stmt *st;
+	buf_t want, got;
+	char ref[32];
+
+	buf_init(&want, 1 << 20);
+	buf_init(&got, 1 << 20);
+	CHECK(store_begin(s) == 0);
+	CHECK(sql_run(s, "DELETE FROM subscribers") == 0);
+	for (int i = 0; i < 2000; i++) {
+		char sql[512];
+		int64_t pause = i % 5 == 0 ? now - 60 : i % 5 == 1 ? now : i % 5 == 2 ? now + 60 : -1;
+
+		snprintf(sql, sizeof sql, "INSERT INTO subscribers (id, email, lang, regions, status,"
+		    " created, updated, paused_until) VALUES (%d, 'Tilaaja%d@Example.fi', 'fi', %d,"
+		    " '%s', 0, 0, %s%lld)", 3 * i + 7, i, 1 + (i * 7) % 31, statuses[i % 6],
+		    pause < 0 ? "NULL + " : "", (long long)(pause < 0 ? 0 : pause));
+		CHECK(sql_run(s, sql) == 0);
+		if (i % 11 == 0) {
+			snprintf(sql, sizeof sql, "INSERT INTO suppressions (email, reason, created)"
+			    " VALUES ('tilaaja%d@example.FI', '550 5.1.1 no such user', 0)", i);
+			CHECK(sql_run(s, sql) == 0);
+		}
+	}
+	CHECK(store_commit(s) == 0);
+	for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+		snprintf(ref, sizeof ref, "old%zu", k);
+		CHECK(store_prepare(s, old_sql, &st) == 0);
+		for (unsigned m = 1; m <= 31; m++) {
+			if (!(sets[k] >> m & 1))
+				continue;
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, now);
+			sqlite3_bind_int(st, 3, (int)m);
+			CHECK(store_step(s, st) == SQLITE_DONE);
+		}
+		sqlite3_finalize(st);
+		rows(s, ref, &want);
+		snprintf(ref, sizeof ref, "new%zu", k);
+		CHECK(outbox_fill_bulletin(s, ref, sets[k], now, &n) == 0);
+		rows(s, ref, &got);
+		CHECK_STR(buf_str(&got), buf_str(&want));
+		/* each line is one row: the count is the rows added */
+		{
+			int64_t lines = 0;
+
+			for (size_t i = 0; i < got.len; i++)
+				lines += got.data[i] == '\n';
+			CHECK(n == lines);
+		}
+		total += n;
+		if (sets[k] == 0)
+			CHECK(n == 0);
+	}
+	/* the sets were not all empty: the comparison compared rows, and every
+	 * rule dropped someone (2000 subscribers, a fill of all took fewer) */
+	CHECK(total > 0);
+	CHECK(outbox_fill_bulletin(s, "all", OUTBOX_MASKS_ALL, now, &n) == 0);
+	CHECK(n > 300 && n < 2000);
+	buf_free(&want);
+	buf_free(&got);
+	store_close(s);
+	conf_free(&c);
+}
+
 int
 main(void)
 {
@@ -448,6 +555,7 @@ main(void)
 	RUN(five_day_outage_sends_the_missed_issue_once);
 	RUN(approval_gate);
 	RUN(staff_control);
+	RUN(fill_in_one_pass_gives_the_rows_of_one_statement_per_mask);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	rc = system(cmd);
 	(void)rc;
