@@ -114,17 +114,23 @@ clock_format(int64_t t, char *out)
 /*
  * The test hook.  A program that never calls clock_watch() (the CLI) reads
  * TIEDOTE_NOW_FILE at every clock read.  The worker calls clock_watch():
- * the file is read once, then again only after inotify reports a change in
- * its directory, and clock_refresh() - at each loop turn that the watch
- * descriptor woke, and before each intake batch is stamped - is where that
- * happens.  So the loop pays no system call per message, and a request
- * sent after the test's rename() returned is handled at the new time.
+ * the file is read once, then again only when inotify reports the file
+ * itself renamed over or closed after a write (events for other files in
+ * its directory, such as the database's, are read and dropped), and
+ * clock_refresh() - at each loop turn that the watch descriptor woke, and
+ * before each intake batch is stamped - is where that happens.  So the
+ * loop pays no system call per message, and a request sent after the
+ * test's rename() returned is handled at the new time.  Each new value
+ * read counts one in `changes`, which the worker's loop compares at every
+ * turn (clock_changes()) to run its scheduler at once.
  */
 static struct {
 	int	 fd;		/* inotify on the file's directory, -1 none */
 	int	 stale;		/* re-read before the next use */
+	const char *name;	/* the file's name in its directory */
+	unsigned long changes;	/* values read that differ from the one before */
 	char	 value[128];
-} hook = { -1, 1, "" };
+} hook = { -1, 1, NULL, 0, "" };
 static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
@@ -139,6 +145,8 @@ hook_read(const char *file)
 		line[0] = '\0';
 	fclose(fp);
 	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, hook.value) != 0)
+		__atomic_add_fetch(&hook.changes, 1, __ATOMIC_RELEASE);
 	memcpy(hook.value, line, sizeof hook.value);
 	hook.stale = 0;
 }
@@ -154,15 +162,19 @@ clock_watch(void)
 	if (strlen(file) >= sizeof dir)
 		fatal("TIEDOTE_NOW_FILE: path too long");
 	strcpy(dir, file);
+	slash = strrchr(file, '/');
+	hook.name = slash ? slash + 1 : file;
 	if ((slash = strrchr(dir, '/')) == NULL)
 		strcpy(dir, ".");
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+	/* not IN_MODIFY: a file written in place is read once closed, and
+	 * the database beside it in a test's directory would wake the loop
+	 * at every write */
 	if ((hook.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
-	    inotify_add_watch(hook.fd, dir, IN_MOVED_TO | IN_CLOSE_WRITE |
-	    IN_MODIFY | IN_CREATE) < 0)
+	    inotify_add_watch(hook.fd, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
 		fatal("TIEDOTE_NOW_FILE %s: cannot watch: %s", dir, strerror(errno));
 	hook.stale = 1;
 	return hook.fd;
@@ -172,17 +184,30 @@ void
 clock_refresh(void)
 {
 	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *e;
+	ssize_t n;
 
 	if (hook.fd < 0)
 		return;
-	/* any event in the directory: re-reading a 30-byte file costs less
-	 * than deciding whether the event named it */
 	/* under the lock: the web front's thread refreshes too (web.c), and
-	 * whichever thread reads the events marks the value stale for both */
+	 * whichever thread reads the events takes the new value for both */
 	pthread_mutex_lock(&hook_lock);
-	while (read(hook.fd, ev, sizeof ev) > 0)
-		hook.stale = 1;
+	while ((n = read(hook.fd, ev, sizeof ev)) > 0)
+		for (char *p = ev; p < ev + n; p += sizeof *e + e->len) {
+			e = (const struct inotify_event *)(void *)p;
+			if (e->len > 0 && strcmp(e->name, hook.name) == 0)
+				hook.stale = 1;
+		}
+	/* read now, not at the next clock read: clock_changes() counts it */
+	if (hook.stale)
+		hook_read(getenv("TIEDOTE_NOW_FILE"));
 	pthread_mutex_unlock(&hook_lock);
+}
+
+unsigned long
+clock_changes(void)
+{
+	return __atomic_load_n(&hook.changes, __ATOMIC_ACQUIRE);
 }
 
 /* clock_fixed - the test hook's value in ms, or -1 when the clock is real */

@@ -16,7 +16,8 @@
  * file at every clock_now(); the worker calls clock_watch(), polls the
  * descriptor it returns and calls clock_refresh() when it is readable and
  * before stamping anything a request brought, so reading the clock stays
- * free of system calls.
+ * free of system calls; the worker's scheduler runs at once when the
+ * value changes (clock_changes()), not at its next tick.
  * A malformed value is fatal: a test must never silently run on real time.
  * Times are int64 seconds since the Unix epoch (UTC).
  *
@@ -40,8 +41,14 @@ int64_t	clock_now_ms(void);
 /* clock_watch - the worker's hook: an fd to poll for clock changes, or -1
  * when the clock is not set by a file; fatal when the file cannot be watched */
 int	clock_watch(void);
-/* clock_refresh - take a change clock_watch()'s fd reported; cheap to call */
+/* clock_refresh - take a change clock_watch()'s fd reported: the file is
+ * read again only when an event named it; cheap to call */
 void	clock_refresh(void);
+/* clock_changes - how many times a watched clock has taken a new value
+ * (counted by clock_refresh(), whichever thread called it): the worker
+ * compares it at every loop turn to run its scheduler when the test clock
+ * moved; 0 for ever when the clock is not watched */
+unsigned long clock_changes(void);
 /* clock_mono_ms, clock_mono_us - CLOCK_MONOTONIC */
 int64_t	clock_mono_ms(void);
 int64_t	clock_mono_us(void);

@@ -38,8 +38,11 @@ struct loop {
 	struct timer timers[LOOP_MAX_TIMERS];
 	struct source sources[LOOP_MAX_SOURCES];
 	int	 nsources;
-	void	(*before)(loop_t *, void *);
-	void	*before_arg;
+	struct {
+		void	(*fn)(loop_t *, void *);
+		void	*arg;
+	} before[LOOP_MAX_BEFORE];
+	int	 nbefore;
 	int	(*idle_pending)(void *);
 	void	(*idle_run)(void *);
 	void	*idle_arg;
@@ -125,17 +128,30 @@ loop_add_timer(loop_t *l, int64_t ms, loop_timer_fn *fn, void *arg)
 }
 
 void
+loop_timer_set(loop_t *l, int id, int64_t ms)
+{
+	if (id >= 0 && id < LOOP_MAX_TIMERS && l->timers[id].used)
+		l->timers[id].due = clock_mono_ms() + ms;
+}
+
+void
 loop_del_timer(loop_t *l, int id)
 {
 	if (id >= 0 && id < LOOP_MAX_TIMERS)
 		l->timers[id].used = 0;
 }
 
-void
+int
 loop_before_sleep(loop_t *l, void (*fn)(loop_t *, void *), void *arg)
 {
-	l->before = fn;
-	l->before_arg = arg;
+	if (l->nbefore == LOOP_MAX_BEFORE) {
+		log_error("loop: more than %d before-sleep hooks", LOOP_MAX_BEFORE);
+		return -1;
+	}
+	l->before[l->nbefore].fn = fn;
+	l->before[l->nbefore].arg = arg;
+	l->nbefore++;
+	return 0;
 }
 
 void
@@ -209,8 +225,8 @@ loop_run(loop_t *l)
 		int nitems = 0, nfixed, idle, n;
 		long t;
 
-		if (l->before)
-			l->before(l, l->before_arg);
+		for (int i = 0; i < l->nbefore && !l->stop; i++)
+			l->before[i].fn(l, l->before[i].arg);
 		if (l->stop)
 			break;
 		for (int i = 0; i < l->nio; i++) {

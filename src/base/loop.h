@@ -13,10 +13,14 @@
  *                                for its items and its timeout before each
  *                                sleep, given what poll said after it
  *   loop_add_timer               a callback after ms; it returns the ms to
- *                                its next call, or LOOP_NOMORE
+ *                                its next call, or LOOP_NOMORE;
+ *                                loop_timer_set() moves its next call to
+ *                                ms from now (0: this turn)
  *   loop_before_sleep            called at the start of every turn, before
- *                                the poll set is built (the sender claims
- *                                and submits there)
+ *                                the poll set is built, in the order
+ *                                added (the worker looks at the test
+ *                                clock there, the sender claims and
+ *                                submits)
  *   loop_idle                    work for when nothing is ready: while its
  *                                pending() says yes the loop only looks
  *                                (timeout 0), and calls run() when that
@@ -45,6 +49,7 @@
 #define LOOP_MAX_ITEMS	256	/* pollitems of one turn, sources included */
 #define LOOP_MAX_TIMERS	16
 #define LOOP_MAX_SOURCES 4
+#define LOOP_MAX_BEFORE	4	/* before-sleep hooks */
 #define LOOP_NOMORE	(-1)
 
 typedef struct loop loop_t;
@@ -65,8 +70,10 @@ void	 loop_set_events(loop_t *, int id, short events);
 void	 loop_del(loop_t *, int id);
 int	 loop_add_source(loop_t *, const loop_source_t *, void *arg);
 int	 loop_add_timer(loop_t *, int64_t ms, loop_timer_fn *, void *arg);
+/* loop_timer_set - a timer's next call ms from now; an unknown id is ignored */
+void	 loop_timer_set(loop_t *, int id, int64_t ms);
 void	 loop_del_timer(loop_t *, int id);
-void	 loop_before_sleep(loop_t *, void (*fn)(loop_t *, void *), void *arg);
+int	 loop_before_sleep(loop_t *, void (*fn)(loop_t *, void *), void *arg);
 /* loop_idle - pending NULL removes it */
 void	 loop_idle(loop_t *, int (*pending)(void *), void (*run)(void *), void *arg);
 /* loop_stop - loop_run() returns 0 after this turn; loop_fail - -1 */

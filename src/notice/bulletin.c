@@ -241,11 +241,9 @@ bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 {
 	static const char due_sql[] = "SELECT " ISSUE_COLUMNS " FROM issues"
 	    " WHERE state = 'draft' AND period_end <= ?1 ORDER BY period_end LIMIT 1";
-	static const char sending_sql[] = "SELECT " ISSUE_COLUMNS " FROM issues"
-	    " WHERE state = 'sending' AND id > ?1 ORDER BY id LIMIT 1";
 	bulletin_issue_t is;
 	sched_t sched;
-	int64_t k, id, open, next, lead;
+	int64_t k, id, next, lead;
 	int got;
 
 	if (sched_init(&sched, conf, err) < 0)
@@ -286,12 +284,27 @@ bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 	}
 	if (got < 0)
 		goto dberr;
-	/* sending issues with nothing left to do are sent */
+	return bulletin_finish(s, now, err);
+dberr:
+	if (err->len == 0)
+		buf_notef(err, "scheduler: %s", store_errmsg(s));
+	return -1;
+}
+
+int
+bulletin_finish(store_t *s, int64_t now, buf_t *err)
+{
+	static const char sending_sql[] = "SELECT " ISSUE_COLUMNS " FROM issues"
+	    " WHERE state = 'sending' AND id > ?1 ORDER BY id LIMIT 1";
+	bulletin_issue_t is;
+	int64_t id;
+	int got, open;
+
 	for (id = 0; (got = one_issue(s, sending_sql, id, &is)) == 0; id = is.id) {
 		char ref[32];
 
 		snprintf(ref, sizeof ref, "%lld", (long long)is.id);
-		if (outbox_open(s, KIND_BULLETIN, ref, &open) < 0)
+		if ((open = outbox_any_open(s, KIND_BULLETIN, ref)) < 0)
 			goto dberr;
 		if (open == 0) {
 			if (set_state(s, is.id, "sent", NULL, -1, now) < 0)
@@ -307,6 +320,35 @@ dberr:
 	if (err->len == 0)
 		buf_notef(err, "scheduler: %s", store_errmsg(s));
 	return -1;
+}
+
+int64_t
+bulletin_next_due(const conf_t *conf, int64_t now)
+{
+	sched_t sched;
+	buf_t err;
+	int64_t k, t, next = -1, lead;
+
+	buf_init(&err, 256);
+	if (sched_init(&sched, conf, &err) < 0) {
+		buf_free(&err);
+		return -1;
+	}
+	buf_free(&err);
+	k = sched_index(&sched, now);
+	lead = conf->approval ? conf->draft_lead_hours * 3600 : 0;
+	/* the next slot's send time, and with approval the draft times
+	 * (lead hours before) of that slot and the one after */
+	for (int64_t slot = k + 1; slot <= k + 2; slot++) {
+		if (slot < 0)
+			continue;
+		t = sched_due(&sched, slot);
+		if (slot == k + 1 && t > now && (next < 0 || t < next))
+			next = t;
+		if (conf->approval && t - lead > now && (next < 0 || t - lead < next))
+			next = t - lead;
+	}
+	return next;
 }
 
 int

@@ -13,7 +13,8 @@
  * bulletin.draft_lead_hours ahead and mailed to bulletin.editors, and the
  * issue waits for approval at its send time.  Starting an issue fills the
  * outbox with one row per active subscriber who has something in it, in
- * one transaction.  An issue whose rows are all final becomes "sent".
+ * one transaction.  An issue whose rows are all final becomes "sent", as
+ * soon as the commit of its last outcome (bulletin_finish()).
  * Issues are named by their id in the CLI; the number ("2020/09") is fixed
  * when sending starts, counting the issues of the year sent before it.
  */
@@ -39,6 +40,16 @@ typedef struct bulletin_issue {
 } bulletin_issue_t;
 
 int	 bulletin_tick(store_t *, const conf_t *, int64_t now, buf_t *err);
+/* bulletin_finish - every sending issue with no open row (queued,
+ * sending, deferred) left marked sent; the end of bulletin_tick(), and
+ * called by the worker as soon as the sender has committed the last
+ * outcomes of what it claimed (sender_on_settled()); 0, or -1 with err */
+int	 bulletin_finish(store_t *, int64_t now, buf_t *err);
+/* bulletin_next_due - the next time after now at which the calendar has
+ * something new for bulletin_tick() (a slot's send time, with approval a
+ * draft's), -1 when bulletin.first does not parse; the worker's timer is
+ * set to it (clock.h: a test clock moved runs the tick at once) */
+int64_t	 bulletin_next_due(const conf_t *, int64_t now);
 /* bulletin_retain - one slice (BULLETIN_RETAIN_ROWS rows, one
  * transaction) of the outbox of an issue sent more than outbox.keep_days
  * ago folded into its totals (outbox_compact()); called once a second

@@ -346,6 +346,23 @@ outbox_open(store_t *s, outbox_kind_t kind, const char *ref, int64_t *n)
 	return store_int(s, st, n) == 0 ? 0 : -1;
 }
 
+int
+outbox_any_open(store_t *s, outbox_kind_t kind, const char *ref)
+{
+	/* the first entry of outbox_open, not a count of them all: the
+	 * sender asks at the end of an issue, and a count read every open row */
+	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ?1"
+	    " AND ref = ?2 AND state IN ('queued', 'sending', 'deferred'))";
+	sqlite3_stmt *st;
+	int64_t n;
+
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, outbox_kind_name(kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+	return store_int(s, st, &n) == 0 ? (int)n : -1;
+}
+
 /* count_row - a store_rows() callback: obj[state] += count */
 static int
 count_row(sqlite3_stmt *st, void *obj)

@@ -124,6 +124,9 @@ int	outbox_cancel(store_t *, outbox_kind_t, const char *ref, int64_t now);
 /* outbox_open - rows of (kind, ref) not yet final (queued, sending,
  * deferred) */
 int	outbox_open(store_t *, outbox_kind_t, const char *ref, int64_t *n);
+/* outbox_any_open - 1 when some row of (kind, ref) is not yet final, 0
+ * when none is, -1; reads one index entry, not all of them */
+int	outbox_any_open(store_t *, outbox_kind_t, const char *ref);
 /* outbox_report - {"counts": {state: n}, "failures": [latest failed rows]}
  * as a new object */
 int	outbox_report(store_t *, outbox_kind_t, const char *ref, int failures,

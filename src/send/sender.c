@@ -85,6 +85,8 @@ struct sender {
 	int	 paused;	/* sender_pause(): no more claims until resumed */
 	buf_t	 env, err;
 	metrics_t *metrics;	/* borrowed; NULL: not counted */
+	void	(*settled)(void *);	/* sender_on_settled() */
+	void	*settled_arg;
 	size_t	 eml_hint;	/* the last message's size: one allocation each */
 };
 
@@ -286,7 +288,7 @@ static void
 flush(sender_t *s)
 {
 	int64_t now = clock_now(), mono = clock_mono_ms();
-	int i;
+	int i, settled;
 
 	if (s->noutcomes == 0 && !s->relay_dirty)
 		return;
@@ -320,10 +322,15 @@ flush(sender_t *s)
 	if (s->stalled)
 		log_info("sender: %d outcomes recorded at the %d. try; sending again",
 		    s->noutcomes, s->tries);
+	settled = s->noutcomes > 0 && s->nwaiting == 0 && s->ninflight == 0;
 	s->noutcomes = 0;
 	s->relay_dirty = 0;
 	s->stalled = 0;
 	s->tries = 0;
+	/* the last outcomes of what was claimed are durable: an issue whose
+	 * last row this was is marked sent now, not at the scheduler's tick */
+	if (settled && s->settled)
+		s->settled(s->settled_arg);
 	return;
 fail:
 	if (!s->stalled)
@@ -664,6 +671,19 @@ sender_release(sender_t *s)
 }
 
 void
+sender_wake(sender_t *s)
+{
+	s->idle_until = 0;
+}
+
+void
+sender_on_settled(sender_t *s, void (*fn)(void *), void *arg)
+{
+	s->settled = fn;
+	s->settled_arg = arg;
+}
+
+void
 sender_pause(sender_t *s, int on)
 {
 	s->paused = on;
@@ -756,7 +776,8 @@ sender_attach(sender_t *s, loop_t *l)
 {
 	static const loop_source_t ops = { source_items, source_timeout, source_process };
 
-	loop_before_sleep(l, before_sleep, s);
+	if (loop_before_sleep(l, before_sleep, s) < 0)
+		return -1;
 	loop_idle(l, ahead_pending, ahead_run, s);
 	if (s->signq && loop_add_fd(l, signq_fd(s->signq), ZMQ_POLLIN, signed_, s) < 0)
 		return -1;

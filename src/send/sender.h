@@ -65,5 +65,13 @@ int	 sender_pending(sender_t *);
 void	 sender_metrics(sender_t *, metrics_t *);
 /* sender_pause - on: no more claims (the disk is low); off: claim again */
 void	 sender_pause(sender_t *, int on);
+/* sender_wake - rows were just queued (an issue started): claim at the
+ * next loop turn, not after the pause an empty outbox gets (IDLE_MS) */
+void	 sender_wake(sender_t *);
+/* sender_on_settled - fn(arg) after each commit of outcomes that left no
+ * claimed row waiting or in flight: the worker marks a bulletin whose
+ * rows are all final as sent there (bulletin_finish()); fn runs on the
+ * loop's thread outside any transaction of the sender's store handle */
+void	 sender_on_settled(sender_t *, void (*fn)(void *), void *arg);
 
 #endif

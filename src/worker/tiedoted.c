@@ -3,8 +3,9 @@
  *
  * One process, one event loop (zmq_poll): the intake socket, the control
  * socket (the staff's writes, control.h), a signalfd for SIGTERM/SIGINT,
- * libcurl's SMTP sockets and timers, and a once-a-second look at the
- * bulletin calendar.  The worker is the one writer of the database: it
+ * libcurl's SMTP sockets and timers, and the scheduler's tick: once a
+ * second, at the exact time the bulletin calendar has the next issue due,
+ * and at once when the test clock (TIEDOTE_NOW_FILE) moves.  The worker is the one writer of the database: it
  * holds the lock file <store.path>.lock (admin.h) for its life, waiting at
  * start up to ADMIN_LOCK_WAIT_MS for a tiedote command that writes
  * without a worker, then giving up with exit 75.  Runs in the foreground and logs
@@ -99,6 +100,7 @@ struct worker {
 	int	 stopping;
 	int64_t	 stop_deadline;		/* clock_mono_ms() */
 	int	 tick_id;
+	unsigned long clock_seen;	/* clock_changes() the tick has seen */
 	int	 signal_fd;
 	int	 disk_low;		/* paused for want of disk space */
 	int	 space_error;		/* the last look could not measure it */
@@ -106,6 +108,7 @@ struct worker {
 	int64_t	 pruned;		/* clock_now() of the last inbound prune */
 };
 
+#define TICK_MS		1000	/* the scheduler's tick at the latest */
 #define PRUNE_EVERY_S	3600	/* inbound messages past inbound.keep_days, confirmations */
 
 #define MIB(x) ((double)(x) / (1 << 20))
@@ -162,7 +165,22 @@ on_full(void *arg)
 	space_check(arg, 1);
 }
 
-/* tick - the disk space and the scheduler's calendar, once a second */
+/* next_tick - ms until the next tick: a second, or sooner the instant
+ * the calendar's next issue (or draft) is due, so that an issue starts at
+ * its time and not up to a second later */
+static int64_t
+next_tick(struct worker *w)
+{
+	int64_t due = bulletin_next_due(w->conf, clock_now()), ms;
+
+	if (due < 0)
+		return TICK_MS;
+	ms = due * 1000 - clock_now_ms();
+	return ms < 1 ? 1 : ms > TICK_MS ? TICK_MS : ms;
+}
+
+/* tick - the disk space and the scheduler's calendar: once a second, at
+ * the calendar's next due time, and at once when the test clock moves */
 static int64_t
 tick(loop_t *l, void *arg)
 {
@@ -171,12 +189,13 @@ tick(loop_t *l, void *arg)
 	buf_t err;
 
 	(void)l;
+	w->clock_seen = clock_changes();
 	metrics_now(w->metrics, now);
 	space_check(w, 0);
 	/* short of space: the scheduler's transactions (an issue's whole
 	 * outbox) wait with the rest */
 	if (w->disk_low)
-		return 1000;
+		return TICK_MS;
 	buf_init(&err, 4096);
 	if (now - w->pruned >= PRUNE_EVERY_S) {
 		int n = inbound_prune(w->store, w->conf, now);
@@ -203,7 +222,34 @@ tick(loop_t *l, void *arg)
 			space_check(w, 1);
 	}
 	buf_free(&err);
-	return 1000;
+	/* an issue just started: its rows are claimed at the next turn */
+	sender_wake(w->sender);
+	return next_tick(w);
+}
+
+/* clock_look - at every turn: the test clock moved (whichever part of the
+ * worker read the change), so the scheduler's tick runs in this turn */
+static void
+clock_look(loop_t *l, void *arg)
+{
+	struct worker *w = arg;
+
+	if (!w->stopping && clock_changes() != w->clock_seen)
+		loop_timer_set(l, w->tick_id, 0);
+}
+
+/* settled - the sender committed the last outcomes of what it had
+ * claimed: an issue whose last row that was is sent now */
+static void
+settled(void *arg)
+{
+	struct worker *w = arg;
+	buf_t err;
+
+	buf_init(&err, 4096);
+	if (bulletin_finish(w->store, clock_now(), &err) < 0)
+		log_error("%s", buf_str(&err));
+	buf_free(&err);
 }
 
 /* drained - while stopping: done once nothing is in flight and every
@@ -351,10 +397,12 @@ worker_attach(struct worker *w, loop_t *l, int sfd, int cfd)
 {
 	w->signal_fd = sfd;
 	/* the clock first: a turn's other callbacks see a change it brings */
-	if ((cfd >= 0 && loop_add_fd(l, cfd, ZMQ_POLLIN, on_clock, w) < 0) ||
+	if ((cfd >= 0 && (loop_add_fd(l, cfd, ZMQ_POLLIN, on_clock, w) < 0 ||
+	    loop_before_sleep(l, clock_look, w) < 0)) ||
 	    loop_add_fd(l, sfd, ZMQ_POLLIN, on_signal, w) < 0 ||
 	    (w->tick_id = loop_add_timer(l, 0, tick, w)) < 0)
 		return -1;
+	sender_on_settled(w->sender, settled, w);
 	return 0;
 }
 

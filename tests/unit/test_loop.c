@@ -2,7 +2,8 @@
  * test_loop - the worker's event loop: callbacks for ready descriptors in
  * the order they were added, none for an entry deleted in the same turn,
  * timers by their due time, idle work only while nothing is ready, the
- * before-sleep hook at every turn, loop_stop and loop_fail.
+ * before-sleep hooks at every turn in the order added, a timer moved to
+ * now, loop_stop and loop_fail.
  */
 #include <stdio.h>
 #include <string.h>
@@ -147,11 +148,47 @@ TEST(fail_returns_minus_one)
 	loop_free(l);
 }
 
+/* bring_forward - a second before-sleep hook: at the second turn it
+ * moves the timer whose id is *arg to now */
+static void
+bring_forward(loop_t *l, void *arg)
+{
+	note("H");
+	if (turns == 2)
+		loop_timer_set(l, *(int *)arg, 0);
+}
+
+TEST(hooks_in_order_and_a_timer_moved_to_now)
+{
+	loop_t *l = loop_new();
+	int64_t t0 = clock_mono_ms();
+	int id, n = 2;
+
+	trace[0] = '\0';
+	turns = 0;
+	CHECK(loop_before_sleep(l, before, NULL) == 0);
+	/* the first turn's poll waits for this one (50 ms), the second turn's
+	 * hook moves the hour-long one to now, which stops the loop */
+	CHECK(loop_add_timer(l, 50, every, &n) >= 0);
+	CHECK((id = loop_add_timer(l, 3600 * 1000, stop_after, NULL)) >= 0);
+	CHECK(loop_before_sleep(l, bring_forward, &id) == 0);
+	CHECK(loop_run(l) == 0);
+	CHECK_STR(trace, "HTHS");
+	CHECK(turns == 2);
+	CHECK(clock_mono_ms() - t0 < 3000);
+	/* past the limit: refused, not overwritten */
+	for (int i = 2; i < LOOP_MAX_BEFORE; i++)
+		CHECK(loop_before_sleep(l, before, NULL) == 0);
+	CHECK(loop_before_sleep(l, before, NULL) == -1);
+	loop_free(l);
+}
+
 int
 main(void)
 {
 	RUN(order_and_deletion);
 	RUN(timers_and_idle);
 	RUN(fail_returns_minus_one);
+	RUN(hooks_in_order_and_a_timer_moved_to_now);
 	return TEST_DONE();
 }
