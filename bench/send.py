@@ -150,7 +150,8 @@ def one(label, extra=lambda workdir: [], probe=None):
     if os.environ.get("BENCH_DECILES"):
         print("  deciles:", " ".join("%.0f" % (0.1 * N / max(when((k + 1) * N / 10) - when(k * N / 10), 1e-9)) for k in range(10)))
     ours = 0.9 * N / max(when(0.95 * N) - when(0.05 * N), 1e-9)
-    first = 0.1 * N / max(when(0.1 * N) - when(0), 1e-9)
+    # from the first message sent: the fill before it is not sending
+    first = (0.1 * N - 1) / max(when(0.1 * N) - when(1), 1e-9)
     last = 0.1 * N / max(when(N) - when(0.9 * N), 1e-9)
     growth = db_size(d) - size0
     d.stop()

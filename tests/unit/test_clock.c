@@ -122,6 +122,30 @@ TEST(watched_clock_is_exact)
 		clock_refresh();
 		CHECK(clock_now() == 1600003000);
 	}
+	/* clock_changes(): one for a new value, none for the same value again
+	 * or for another file written in the directory (the database's) */
+	{
+		unsigned long before = clock_changes();
+		char other[80];
+		FILE *fp;
+
+		set_clock(path, 1600003000);
+		clock_refresh();
+		CHECK(clock_changes() == before);
+		snprintf(other, sizeof other, "%s/other", dir);
+		fp = fopen(other, "w");
+		fputs("@1\n", fp);
+		fclose(fp);
+		clock_refresh();
+		CHECK(clock_changes() == before);
+		CHECK(clock_now() == 1600003000);
+		set_clock(path, 1600003001);
+		CHECK(clock_changes() == before);	/* not before a refresh */
+		clock_refresh();
+		CHECK(clock_changes() == before + 1);
+		CHECK(clock_now() == 1600003001);
+		unlink(other);
+	}
 	unlink(path);
 	rmdir(dir);
 	unsetenv("TIEDOTE_NOW_FILE");
