@@ -185,6 +185,7 @@ clock_refresh(void)
 {
 	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *e;
+	const char *file;
 	ssize_t n;
 
 	if (hook.fd < 0)
@@ -199,8 +200,8 @@ clock_refresh(void)
 				hook.stale = 1;
 		}
 	/* read now, not at the next clock read: clock_changes() counts it */
-	if (hook.stale)
-		hook_read(getenv("TIEDOTE_NOW_FILE"));
+	if (hook.stale && (file = getenv("TIEDOTE_NOW_FILE")) != NULL && *file)
+		hook_read(file);
 	pthread_mutex_unlock(&hook_lock);
 }
 

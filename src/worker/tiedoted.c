@@ -222,7 +222,9 @@ tick(loop_t *l, void *arg)
 			space_check(w, 1);
 	}
 	buf_free(&err);
-	/* an issue just started: its rows are claimed at the next turn */
+	/* an issue (a reminder, an announcement) may have just queued rows:
+	 * claimed at the next turn, not after an empty outbox's pause (one
+	 * claim a second more when nothing was queued) */
 	sender_wake(w->sender);
 	return next_tick(w);
 }
