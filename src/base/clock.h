@@ -29,6 +29,9 @@
  * under a mutex); the web front's thread calls clock_refresh() at each
  * request, so the rule above holds for its requests too.  clock_watch()
  * is the worker's, before any thread starts.
+ * BUGS: when the web front's thread reads the inotify events first, the
+ * loop's poll may not wake for them: its scheduler then sees the change
+ * at its next turn, within its one-second tick at the latest.
  */
 #ifndef TIEDOTE_CLOCK_H
 #define TIEDOTE_CLOCK_H
