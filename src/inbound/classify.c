@@ -9,6 +9,11 @@
  * in Sisimai's order of checks; then second_look(): what the reporting
  * server's own words and the receiving provider's codes mean, where
  * Sisimai's per-server modules let them override (reason_retry()).
+ *
+ * The phrase tables marked as Sisimai's (its reason classes' words, its
+ * per-server and per-provider modules' words and codes) are taken from
+ * Sisimai (https://github.com/sisimai), Copyright (C) 2014, azumakuniyuki,
+ * under the BSD 2-clause licence, whose text is LICENSES/sisimai.txt.
  */
 #include <ctype.h>
 #include <pthread.h>
