@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -552,14 +553,156 @@ bad:
 	return NULL;
 }
 
+/* canon_string - s as json_dumps() writes a string without flags: only
+ * the quote, the backslash and the C0 controls are escaped, the short
+ * forms where JSON has them, else \u00XX in capitals */
+static int
+canon_string(buf_t *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, run = 0;
+
+	if (buf_addc(b, '"') < 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = { '\\', 0, '0', '0', 0, 0 };
+		size_t n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			esc[1] = 'u';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		if (buf_add(b, s + run, i - run) < 0 || buf_add(b, esc, n) < 0)
+			return -1;
+		run = i + 1;
+	}
+	return buf_add(b, s + run, len - run) < 0 || buf_addc(b, '"') < 0 ? -1 : 0;
+}
+
+/* canon_key - the order of json_dumps()'s JSON_SORT_KEYS: bytes, then length */
+struct canon_key {
+	const char *key;
+	size_t	 len;
+	json_t	*value;
+};
+
+static int
+canon_key_cmp(const void *a, const void *b)
+{
+	const struct canon_key *x = a, *y = b;
+	int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* CANON_KEYS - more keys than an event has; an object with more is
+ * written by jansson itself */
+#define CANON_KEYS	32
+
+/* canon_value - v as json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT) writes
+ * it; 1 when v holds what this does not write (a real, an object of over
+ * CANON_KEYS keys: never in a validated event), -1 at b's ceiling */
+static int
+canon_value(buf_t *b, json_t *v)
+{
+	struct canon_key keys[CANON_KEYS];
+	char num[32];
+	size_t i, n;
+	const char *key;
+	json_t *item;
+	void *iter;
+	int rc;
+
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+		return buf_add(b, "null", 4);
+	case JSON_TRUE:
+		return buf_add(b, "true", 4);
+	case JSON_FALSE:
+		return buf_add(b, "false", 5);
+	case JSON_INTEGER:
+		n = (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return buf_add(b, num, n);
+	case JSON_STRING:
+		return canon_string(b, json_string_value(v), json_string_length(v));
+	case JSON_ARRAY:
+		if (buf_addc(b, '[') < 0)
+			return -1;
+		json_array_foreach(v, i, item) {
+			if (i > 0 && buf_addc(b, ',') < 0)
+				return -1;
+			if ((rc = canon_value(b, item)) != 0)
+				return rc;
+		}
+		return buf_addc(b, ']');
+	case JSON_OBJECT:
+		if ((n = json_object_size(v)) > CANON_KEYS)
+			return 1;
+		i = 0;
+		for (iter = json_object_iter(v); iter; iter = json_object_iter_next(v, iter)) {
+			key = json_object_iter_key(iter);
+			keys[i++] = (struct canon_key){ key, json_object_iter_key_len(iter),
+			    json_object_iter_value(iter) };
+		}
+		qsort(keys, n, sizeof *keys, canon_key_cmp);
+		if (buf_addc(b, '{') < 0)
+			return -1;
+		for (i = 0; i < n; i++) {
+			if ((i > 0 && buf_addc(b, ',') < 0) ||
+			    canon_string(b, keys[i].key, keys[i].len) < 0 || buf_addc(b, ':') < 0)
+				return -1;
+			if ((rc = canon_value(b, keys[i].value)) != 0)
+				return rc;
+		}
+		return buf_addc(b, '}');
+	default:
+		return 1;
+	}
+}
+
+int
+event_canonical_buf(json_t *ev, buf_t *out)
+{
+	size_t len = out->len;
+	char *s;
+	int rc;
+
+	if ((rc = canon_value(out, ev)) <= 0) {
+		if (rc < 0)
+			buf_truncate(out, len);
+		return rc;
+	}
+	/* what the fast path does not write, jansson does */
+	buf_truncate(out, len);
+	if ((s = json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT)) == NULL)
+		fatal("json_dumps failed");
+	rc = buf_adds(out, s);
+	free(s);
+	return rc;
+}
+
 char *
 event_canonical(json_t *ev)
 {
-	char *s = json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT);
+	buf_t b;
 
-	if (s == NULL)
-		fatal("json_dumps failed");
-	return s;
+	buf_init(&b, BUF_MAX_DEFAULT);
+	if (event_canonical_buf(ev, &b) < 0)
+		fatal("event: the canonical form is over %zu bytes", (size_t)BUF_MAX_DEFAULT);
+	return buf_take(&b);
 }
 
 const char *

@@ -31,6 +31,12 @@ json_t	*event_parse(const char *data, size_t len, size_t max_size,
 	    event_err_t *);
 /* event_canonical - new string, caller frees */
 char	*event_canonical(json_t *);
+/* event_canonical_buf - the same appended to out, without an allocation
+ * once out has room (the intake's path); -1 at out's ceiling, out as it
+ * was.  Byte for byte what json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT)
+ * writes, so that bodies stored before compare equal; jansson's own
+ * writer is slower than the SQLite commit it feeds (bench/intake) */
+int	 event_canonical_buf(json_t *, buf_t *out);
 /* event_text - the text of field in lang, falling back to fi, then to any
  * language; borrowed from ev, NULL when the field is absent */
 const char *event_text(json_t *ev, const char *field, const char *lang);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "arena.h"
 #include "clock.h"
 #include "curvekey.h"
 #include "event.h"
@@ -51,6 +52,7 @@ struct intake {
 	void	*on_full_arg;
 	metrics_t *metrics;	/* borrowed; NULL: not counted */
 	const zap_t *zap;	/* CURVE: the allow-list; NULL: plain */
+	buf_t	 canon;		/* one event's canonical body, its room kept */
 };
 
 static char *
@@ -178,6 +180,8 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	in->max_size = (size_t)conf->max_event_size;
 	in->batch_max = (int)conf->batch_max;
 	in->batch = xcalloc((size_t)in->batch_max, sizeof *in->batch);
+	/* a string's escapes can make it six times as long, and no more */
+	buf_init(&in->canon, in->max_size * 6 + 64);
 	if ((in->sock = zmq_socket(zctx, ZMQ_ROUTER)) == NULL ||
 	    zmq_setsockopt(in->sock, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) < 0 ||
 	    zmq_setsockopt(in->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
@@ -210,6 +214,7 @@ intake_close(intake_t *in)
 	if (in->sock)
 		zmq_close(in->sock);
 	free(in->batch);
+	buf_free(&in->canon);
 	free(in);
 }
 
@@ -262,8 +267,12 @@ recv_request(intake_t *in, struct req *r)
 		r->reply = reply_error(r->code, NULL, "a request is exactly one body "
 		    "frame (after the empty delimiter a REQ socket adds)");
 	} else {
+		/* the tree dies with the batch (arena.h); the error reply
+		 * below is made outside: reply_free() frees it with free() */
+		arena_enter();
 		r->event = event_parse(zmq_msg_data(&frame[1]), zmq_msg_size(&frame[1]),
 		    in->max_size, &err);
+		arena_leave();
 		if (r->event == NULL) {
 			log_warn("intake: rejected event: %s: %s", err.code, err.message);
 			r->code = err.code;
@@ -312,19 +321,18 @@ store_batch(intake_t *in, int n)
 		struct req *r = &in->batch[i];
 		json_t *ev = r->event;
 		const char *id, *type;
-		char *body;
-		int rc;
 
 		if (ev == NULL)
 			continue;
 		id = json_string_value(json_object_get(ev, "id"));
 		type = json_string_value(json_object_get(ev, "type"));
-		body = event_canonical(ev);
-		rc = store_event_put(in->store, id, type, body, event_regions(ev),
+		buf_reset(&in->canon);
+		if (event_canonical_buf(ev, &in->canon) < 0)
+			fatal("intake: a valid event's canonical form is over %zu bytes",
+			    in->canon.max);
+		if (store_event_put(in->store, id, type, buf_str(&in->canon), event_regions(ev),
 		    event_at(ev), json_is_true(json_object_get(ev, "cancelled")), now,
-		    &put, &revision);
-		free(body);
-		if (rc < 0)
+		    &put, &revision) < 0)
 			goto failed;
 		switch (put) {
 		case PUT_NEW:

@@ -41,6 +41,7 @@
 
 #include "admin.h"
 #include "announce.h"
+#include "arena.h"
 #include "bulletin.h"
 #include "clock.h"
 #include "conf.h"
@@ -447,6 +448,8 @@ main(int argc, char **argv)
 	 * heap; glibc would give that back with brk() and take it again for
 	 * the next message, thousands of times a second (strace) */
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
+	/* before any thread: the intake's event trees come from one block */
+	arena_install();
 	buf_init(&err, 4096);
 	conf_init(&conf);
 	while ((c = getopt_long(argc, argv, "c:o:hV", opts, NULL)) != -1) {

@@ -448,6 +448,84 @@ TEST(long_hostile_key_is_quoted_safely)
 	CHECK(strlen(err.message) < 200);
 }
 
+/* same_as_jansson - event_canonical_buf() of v is json_dumps()'s text */
+static int
+same_as_jansson(json_t *v)
+{
+	char *want = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	buf_t b;
+	int ok;
+
+	buf_init(&b, 1 << 20);
+	ok = want != NULL && event_canonical_buf(v, &b) == 0 && strcmp(buf_str(&b), want) == 0;
+	if (!ok)
+		fprintf(stderr, "    ours:    %s\n    jansson: %s\n", buf_str(&b), want);
+	buf_free(&b);
+	free(want);
+	return ok;
+}
+
+TEST(canonical_writer_is_jansson_byte_for_byte)
+{
+	static const char *const docs[] = {
+		"{}", "[]", "[[]]", "{\"a\":{}}", "null", "true", "false", "0", "-0",
+		"9223372036854775807", "-9223372036854775808", "\"\"",
+		"{\"b\":1,\"a\":2,\"ab\":3,\"aa\":[1,2,{\"z\":null,\"y\":false}],\"A\":true}",
+		"{\"\\u00e4\":1,\"z\":2,\"\\u00c4\":3,\"\\ud83d\\ude00\":4}",
+		"[\"quote \\\" backslash \\\\ slash / tab \\t lf \\n cr \\r bs \\b ff \\f\"]",
+		"[\"\\u0001\\u001f\\u007f\\u0080\\u2028\\u2029\\ufeff \\ud83d\\ude00\"]",
+		"{\"title\":{\"sv\":\"Framtidens social- och h\\u00e4lsocentral\","
+		    "\"fi\":\"Tulevaisuuden sote-keskus\"},\"id\":\"x\",\"remind\":[30,7,1]}",
+	};
+	char all[130];
+	json_t *v;
+
+	for (size_t i = 0; i < NELEM(docs); i++) {
+		v = json_loads(docs[i], JSON_DECODE_ANY, NULL);
+		CHECK(v != NULL && same_as_jansson(v));
+		json_decref(v);
+	}
+	/* every byte that may stand in a string, one string */
+	for (int c = 1; c < 128; c++)
+		all[c - 1] = (char)c;
+	v = json_pack("{s:s%}", "all", all, (size_t)127);
+	CHECK(same_as_jansson(v));
+	json_decref(v);
+	/* a key with a NUL sorts by its bytes, then by its length */
+	v = json_object();
+	json_object_setn_new(v, "a\0b", 3, json_integer(1));
+	json_object_setn_new(v, "a", 1, json_integer(2));
+	json_object_setn_new(v, "a\0", 2, json_integer(3));
+	CHECK(same_as_jansson(v));
+	json_decref(v);
+}
+
+TEST(canonical_writer_hands_the_rest_to_jansson)
+{
+	json_t *v = json_pack("{s:f,s:[f]}", "real", 0.1, "reals", 1e300), *big = json_object();
+	char key[16];
+	buf_t b;
+
+	CHECK(same_as_jansson(v));
+	json_decref(v);
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof key, "k%02d", 39 - i);
+		json_object_set_new(big, key, json_integer(i));
+	}
+	CHECK(same_as_jansson(big));
+	/* at its ceiling: -1, and the buffer as it was */
+	buf_init(&b, 32);
+	PUT(buf_adds(&b, "kept"));
+	CHECK(event_canonical_buf(big, &b) == -1);
+	CHECK_STR(buf_str(&b), "kept");
+	v = json_pack("[s]", "a string too long for the buffer's 32 bytes");
+	CHECK(event_canonical_buf(v, &b) == -1);
+	CHECK_STR(buf_str(&b), "kept");
+	buf_free(&b);
+	json_decref(v);
+	json_decref(big);
+}
+
 int
 main(void)
 {
@@ -464,5 +542,7 @@ main(void)
 	RUN(bidi_controls_refused_in_text);
 	RUN(text_language_taken);
 	RUN(long_hostile_key_is_quoted_safely);
+	RUN(canonical_writer_is_jansson_byte_for_byte);
+	RUN(canonical_writer_hands_the_rest_to_jansson);
 	return TEST_DONE();
 }
