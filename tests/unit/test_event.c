@@ -474,8 +474,8 @@ TEST(canonical_writer_is_jansson_byte_for_byte)
 		"{\"\\u00e4\":1,\"z\":2,\"\\u00c4\":3,\"\\ud83d\\ude00\":4}",
 		"[\"quote \\\" backslash \\\\ slash / tab \\t lf \\n cr \\r bs \\b ff \\f\"]",
 		"[\"\\u0001\\u001f\\u007f\\u0080\\u2028\\u2029\\ufeff \\ud83d\\ude00\"]",
-		"{\"title\":{\"sv\":\"Framtidens social- och h\\u00e4lsocentral\","
-		    "\"fi\":\"Tulevaisuuden sote-keskus\"},\"id\":\"x\",\"remind\":[30,7,1]}",
+		("{\"title\":{\"sv\":\"Framtidens social- och h\\u00e4lsocentral\","
+		    "\"fi\":\"Tulevaisuuden sote-keskus\"},\"id\":\"x\",\"remind\":[30,7,1]}"),
 	};
 	char all[130];
 	json_t *v;
