@@ -17,7 +17,8 @@
  * commit, so its target is 0.8 / (round trip + single commit); a
  * pipelined producer (a DEALER keeping PIPELINE requests in flight, the
  * worker committing what arrived together) is measured against the
- * 256-row ceiling.
+ * 256-row ceiling, in ROUNDS rounds of the ceiling then the producer; the
+ * median round's figures are the result, and every round is printed.
  */
 #include <netinet/in.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include "util.h"
 
 #define PIPELINE 512		/* requests a pipelined producer keeps in flight */
+#define ROUNDS	3		/* pipelined runs, each beside its own ceiling */
 
 /* PUT - an append that must fit: the buffers here are sized for it */
 #define PUT(x) do { if ((x) < 0) fatal("%s: over the ceiling", #x); } while (0)
@@ -155,7 +157,7 @@ pipelined(const char *ep, int n, const char *run)
 /* sqlite_ceiling - events/s that the worker's store commits alone, per
  * transactions of `group` events */
 static double
-sqlite_ceiling(const char *dir, int n, int group)
+sqlite_ceiling(const char *dir, int n, int group, int round)
 {
 	char path[256], id[64];
 	store_t *s;
@@ -168,7 +170,7 @@ sqlite_ceiling(const char *dir, int n, int group)
 	buf_init(&err, 1024);
 	buf_init(&body, 0);
 	conf_init(&conf);
-	snprintf(path, sizeof path, "%s/ceiling-%d.db", dir, group);
+	snprintf(path, sizeof path, "%s/ceiling-%d-%d.db", dir, group, round);
 	if (conf_set(&conf, "store", "path", path, &err) < 0 || store_open(&conf, &s, &err) < 0)
 		fatal("bench/intake: %s", buf_str(&err));
 	t0 = now_s();
@@ -177,7 +179,7 @@ sqlite_ceiling(const char *dir, int n, int group)
 			fatal("bench/intake: BEGIN: %s", store_errmsg(s));
 		for (int j = i; j < i + group && j < n; j++) {
 			event_body(&body, group, j, "ceiling");
-			snprintf(id, sizeof id, "bench-ceiling-%d-%d", group, j);
+			snprintf(id, sizeof id, "bench-ceiling-%d-%d-%d", group, round, j);
 			if (store_event_put(s, id, "news", buf_str(&body), 24, 0, 0, 1, &put, &rev) < 0)
 				fatal("bench/intake: put: %s", store_errmsg(s));
 		}
@@ -190,6 +192,26 @@ sqlite_ceiling(const char *dir, int n, int group)
 	buf_free(&err);
 	buf_free(&body);
 	return t0;
+}
+
+/* median_round - the round whose ratio is the median of ROUNDS */
+static int
+median_round(const double *ratio)
+{
+	int best = 0;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		int below = 0, above = 0;
+
+		for (int q = 0; q < ROUNDS; q++)
+			if (q != r) {
+				below += ratio[q] < ratio[r];
+				above += ratio[q] > ratio[r];
+			}
+		if (below <= ROUNDS / 2 && above <= ROUNDS / 2)
+			best = r;
+	}
+	return best;
 }
 
 /* measure - events/s with nproc producer processes of n/nproc requests */
@@ -219,6 +241,8 @@ main(int argc, char **argv)
 	char ep[64], dir[] = "/tmp/tiedote-bench.XXXXXX", db[128], path[512], cmd[600];
 	int n = argc > 2 ? atoi(argv[2]) : 4000, rc;
 	double base1, base4, ours1, ours4, one, many, piped, lockstep_target, piped_target;
+	double many_r[ROUNDS], piped_r[ROUNDS], ratio_r[ROUNDS];
+	int r_mid;
 	pid_t echo, worker;
 
 	if (argc < 2 || mkdtemp(dir) == NULL) {
@@ -234,8 +258,7 @@ main(int argc, char **argv)
 	kill(echo, SIGKILL);
 	waitpid(echo, NULL, 0);
 
-	one = sqlite_ceiling(dir, n, 1);
-	many = sqlite_ceiling(dir, n * 4, 256);
+	one = sqlite_ceiling(dir, n, 1, 0);
 
 	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", free_port());
 	snprintf(db, sizeof db, "%s/bench.db", dir);
@@ -248,7 +271,20 @@ main(int argc, char **argv)
 	usleep(300000);
 	ours1 = measure(ep, 1, n, "one", 0);
 	ours4 = measure(ep, 4, n, "four", 0);
-	piped = pipelined(ep, n * 4, "piped");
+	/* the pipelined run against the 256-row ceiling, alternately, ROUNDS
+	 * times: on a shared machine the load moves within a run, and the
+	 * median of same-minute ratios is steadier than one ratio */
+	for (int r = 0; r < ROUNDS; r++) {
+		char run[16];
+
+		snprintf(run, sizeof run, "piped%d", r);
+		many_r[r] = sqlite_ceiling(dir, n * 4, 256, r);
+		piped_r[r] = pipelined(ep, n * 4, run);
+		ratio_r[r] = piped_r[r] / many_r[r];
+	}
+	r_mid = median_round(ratio_r);
+	many = many_r[r_mid];
+	piped = piped_r[r_mid];
 	kill(worker, SIGTERM);
 	waitpid(worker, NULL, 0);
 
@@ -269,6 +305,10 @@ main(int argc, char **argv)
 	printf("  pipelined (DEALER, %d in flight) %8.0f/s   vs 256-row ceiling %.2f,"
 	    " vs target %.0f/s %.2f\n", PIPELINE, piped, piped / many, piped_target,
 	    piped / piped_target);
+	printf("  pipelined rounds (events/s, 256-row ceiling, ratio):");
+	for (int r = 0; r < ROUNDS; r++)
+		printf("%s %.0f / %.0f = %.2f", r ? ";" : "", piped_r[r], many_r[r], ratio_r[r]);
+	printf("; the median round above\n");
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	rc = system(cmd);
 	return rc != 0;
