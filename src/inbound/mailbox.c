@@ -565,7 +565,7 @@ pop3_poll(mailbox_t *m, const mailbox_sink_t *sink, buf_t *err)
 	infos = xcalloc(count + 1, sizeof *infos);
 	uidls = xcalloc(count + 1, sizeof *uidls);
 	kinds = xcalloc(count + 1, sizeof *kinds);
-	for (size_t i = 0; i < count && nl < INBOUND_UIDLS_MAX; i++) {
+	for (size_t i = 0; i < count; i++) {
 		struct mailpop3_msg_info *info = carray_get(tab, i);
 
 		if (info == NULL || info->msg_deleted)
@@ -585,11 +585,19 @@ pop3_poll(mailbox_t *m, const mailbox_sink_t *sink, buf_t *err)
 		infos[nl] = info;
 		uidls[nl++] = info->msg_uidl;
 	}
-	/* a list cut at INBOUND_UIDLS_MAX is not the whole list: nothing pruned */
-	if (sink->sync(sink->arg, m->ident, uidls, nl, count <= INBOUND_UIDLS_MAX, kinds) < 0) {
-		buf_notef(err, "inbound.mailbox: %s: the record of UIDLs taken cannot be read",
-		    m->ident);
-		goto out;
+	/* looked up INBOUND_UIDLS_MAX at a time, so that a mailbox whose mail
+	 * is never deleted is read to its newest message however long it
+	 * grows; only a list that went in one piece is whole, and only a
+	 * whole list prunes the record */
+	for (size_t off = 0; off < nl || off == 0; off += INBOUND_UIDLS_MAX) {
+		size_t part = nl - off < INBOUND_UIDLS_MAX ? nl - off : INBOUND_UIDLS_MAX;
+
+		if (sink->sync(sink->arg, m->ident, uidls + off, part,
+		    count <= INBOUND_UIDLS_MAX, kinds + off) < 0) {
+			buf_notef(err, "inbound.mailbox: %s: the record of UIDLs taken cannot"
+			    " be read", m->ident);
+			goto out;
+		}
 	}
 	n = 0;
 	for (size_t i = 0; i < nl; i++) {

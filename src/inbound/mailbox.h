@@ -59,8 +59,8 @@
  * BUGS: IMAP and POP3 without TLS are refused (STLS/STARTTLS on the plain
  * ports are not offered).  A POP3 message over MAILBOX_MSG_MAX is read
  * with TOP (headers and its first lines), not whole.  A POP3 server
- * listing over INBOUND_UIDLS_MAX messages is read up to that many and its
- * record not pruned.  Two pollers on one POP3 mailbox: one whose list is
+ * listing over INBOUND_UIDLS_MAX messages is read whole (its UIDLs looked
+ * up that many at a time) but its record is not pruned.  Two pollers on one POP3 mailbox: one whose list is
  * older than the other's newest take prunes that row, and the message is
  * stored again at a later pass; run one poller a mailbox.
  */

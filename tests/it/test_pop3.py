@@ -20,6 +20,9 @@ kinds, are put in the mailbox (IMAP APPEND: the same Maildir). Then:
     exactly once, the bounce, the complaint and the auto-replies gone
     from the server (Python's poplib over TLS), the other mail left there;
     one more pass prunes the record to the one message still listed;
+  - 10,000 more messages, recorded as taken, then an auto-reply: the
+    pass reads the auto-reply past the first 10,000 UIDLs and prunes
+    nothing (the list did not go in one piece);
   - the next issue skips the suppressed and the unsubscribed reader.
 Skipped (not failed) when dovecot-pop3d is not installed.
 """
@@ -28,6 +31,7 @@ import json
 import os
 import poplib
 import signal
+import sqlite3
 import ssl
 import subprocess
 import time
@@ -43,6 +47,7 @@ SECOND = "2020-03-31T09:00:00+02:00"
 READERS = ["gone@example.net", "spam@example.com", "keep@example.fi"]
 DATA = os.path.join(harness.ROOT, "tests", "data", "inbound")
 AUTOREPLIES = 40
+MANY = 10000            # with the message left before: one over a look-up's 10,000
 
 
 def arf(verp, rcpt):
@@ -73,6 +78,55 @@ def server(port):
 
 def count(d, sql):
     return db_rows(d, sql)[0][0]
+
+
+def uidls(port):
+    """[uidl] the POP3 server lists, in its order"""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = poplib.POP3_SSL("127.0.0.1", port, context=ctx, timeout=60)
+    try:
+        c.user("tiedote")
+        c.pass_(PASSWORD)
+        return [line.decode().split(" ", 1)[1] for line in c.uidl()[1]]
+    finally:
+        c.quit()
+
+
+def many_taken(r, d, rig, port, ident, pinned, verp):
+    """MANY messages put in the Maildir and recorded as taken (as though
+    earlier passes had taken them, with mailbox_delete off); then an
+    auto-reply arrives after them, past the first look-up's 10,000"""
+    new = os.path.join(rig.workdir, "dovecot", "mail", "tiedote", "new")
+    for i in range(MANY):
+        path = os.path.join(new, "1580000000.M%dP1.filler" % i)
+        with open(path, "w") as f:
+            f.write("From: someone@example.net\r\nSubject: filler %d\r\n\r\nold mail\r\n" % i)
+        os.chown(path, 65534, 65534)
+    listed = uidls(port)
+    r.check(len(listed) == MANY + 1, "the server lists %d messages" % (MANY + 1), len(listed))
+    kept = set(u for u, in db_rows(d, "SELECT uidl FROM mailbox_uidls"))
+    # test set-up only: the worker is the writer of everything else
+    con = sqlite3.connect(d.db, timeout=60)
+    with con:
+        con.executemany("INSERT INTO mailbox_uidls (mailbox, uidl, kind, inbound_id, taken)"
+                        " VALUES (?, ?, 'other', 0, 0)",
+                        [(ident, u) for u in listed if u not in kept])
+    con.close()
+    append(rig.ports["imaps"], vacation(verp["keep@example.fi"]))
+    before = count(d, "SELECT count(*) FROM inbound")
+    rc, out, err = poll(d, pinned)
+    got = json.loads(out) if rc == 0 else {}
+    last = uidls(port)[-1]
+    r.check(rc == 0 and got.get("autoreply") == 1 and sum(got.values()) == 1 and
+            count(d, "SELECT count(*) FROM inbound") == before + 1 and
+            db_rows(d, "SELECT kind FROM mailbox_uidls WHERE uidl = '%s'" % last) ==
+            [("autoreply",)],
+            "%d messages on the server: the one after them is read and recorded, the"
+            " others not again" % (MANY + 2), out + err)
+    r.check(count(d, "SELECT count(*) FROM mailbox_uidls") == MANY + 2,
+            "a list over 10,000 prunes nothing")
 
 
 def body(r):
@@ -193,6 +247,10 @@ def body(r):
                 db_rows(d, "SELECT uidl, kind FROM mailbox_uidls") == [(left[0][0], "other")],
                 "a pass over the whole list prunes the record to what the server holds",
                 db_rows(d, "SELECT count(*) FROM mailbox_uidls"))
+
+        # a mailbox whose mail is never deleted grows past the 10,000
+        # UIDLs one look-up takes: its newest message is still read
+        many_taken(r, d, rig, port, ident, pinned, verp)
 
         # the whole loop: the next issue skips the two
         second = next_issue(d, rig.clock, rig.outdir, SECOND, len(READERS), 1)
