@@ -56,15 +56,21 @@ def arf(verp, rcpt):
     return ("Delivered-To: %s\n" % verp + text).replace("\r\n", "\n").replace("\n", "\r\n")
 
 
-def server(port):
-    """[(uidl, subject)] the POP3 server lists"""
+def login(port):
+    """a POP3 session over TLS, logged in (the certificate is the test's own)"""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    c = poplib.POP3_SSL("127.0.0.1", port, context=ctx, timeout=30)
+    c = poplib.POP3_SSL("127.0.0.1", port, context=ctx, timeout=60)
+    c.user("tiedote")
+    c.pass_(PASSWORD)
+    return c
+
+
+def server(port):
+    """[(uidl, subject)] the POP3 server lists"""
+    c = login(port)
     try:
-        c.user("tiedote")
-        c.pass_(PASSWORD)
         out = []
         for line in c.uidl()[1]:
             n, uidl = line.decode().split(" ", 1)
@@ -82,13 +88,8 @@ def count(d, sql):
 
 def uidls(port):
     """[uidl] the POP3 server lists, in its order"""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    c = poplib.POP3_SSL("127.0.0.1", port, context=ctx, timeout=60)
+    c = login(port)
     try:
-        c.user("tiedote")
-        c.pass_(PASSWORD)
         return [line.decode().split(" ", 1)[1] for line in c.uidl()[1]]
     finally:
         c.quit()
