@@ -30,6 +30,10 @@
 #include "store.h"
 
 int	announce_tick(store_t *, const conf_t *, int64_t now, buf_t *err);
+/* announce_next_due - the earliest send_at after now of an announcement
+ * not yet sent or cancelled, -1 when none (or the store cannot say): the
+ * worker's timer is set to it, as to bulletin_next_due() */
+int64_t	announce_next_due(store_t *, int64_t now);
 /* announce_message - as remind_message() (remind.h), for an announcement */
 build_fn announce_message;
 /* announce_store - validate ev (an announcement, as a producer would send

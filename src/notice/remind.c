@@ -393,6 +393,23 @@ remind_tick(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 	return rc;
 }
 
+int64_t
+remind_next_due(store_t *s, int64_t now)
+{
+	static const char sql[] = "SELECT fire_at FROM reminders"
+	    " WHERE state = 'planned' AND fire_at > ?1 ORDER BY fire_at LIMIT 1";
+	sqlite3_stmt *st = store_cached(s, sql);
+	int64_t due = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	if (store_step(s, st) == SQLITE_ROW)
+		due = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return due;
+}
+
 int
 remind_message(const build_env_t *env, void **cache, const outbox_row_t *row,
     int64_t now, buf_t *eml, buf_t *err)

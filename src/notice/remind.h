@@ -41,6 +41,10 @@
 /* remind_conf_check - reminders.days and reminders.time; -1 with err */
 int	remind_conf_check(const conf_t *, buf_t *err);
 int	remind_tick(store_t *, const conf_t *, int64_t now, buf_t *err);
+/* remind_next_due - the earliest fire time after now of a planned
+ * reminder, -1 when none (or the store cannot say): the worker's timer is
+ * set to it, as to bulletin_next_due() */
+int64_t	remind_next_due(store_t *, int64_t now);
 /* remind_message - the message of one claimed reminder row into eml:
  * 0 built, 1 not to be sent any more (deadline cancelled or past, project
  * removed) with the reason in err, -1 error in err */

@@ -4,8 +4,9 @@
  * One process, one event loop (zmq_poll): the intake socket, the control
  * socket (the staff's writes, control.h), a signalfd for SIGTERM/SIGINT,
  * libcurl's SMTP sockets and timers, and the scheduler's tick: once a
- * second, at the exact time the bulletin calendar has the next issue due,
- * and at once when the test clock (TIEDOTE_NOW_FILE) moves.  The worker is the one writer of the database: it
+ * second, at the exact time the bulletin calendar has the next issue due
+ * or the next reminder or announcement is to go, and at once when the
+ * test clock (TIEDOTE_NOW_FILE) moves.  The worker is the one writer of the database: it
  * holds the lock file <store.path>.lock (admin.h) for its life, waiting at
  * start up to ADMIN_LOCK_WAIT_MS for a tiedote command that writes
  * without a worker, then giving up with exit 75.  Runs in the foreground and logs
@@ -167,16 +168,22 @@ on_full(void *arg)
 }
 
 /* next_tick - ms until the next tick: a second, or sooner the instant
- * the calendar's next issue (or draft) is due, so that an issue starts at
- * its time and not up to a second later */
+ * the calendar's next issue (or draft), a reminder or an announcement is
+ * due, so that each goes at its time and not up to a second later */
 static int64_t
 next_tick(struct worker *w)
 {
-	int64_t due = bulletin_next_due(w->conf, clock_now()), ms;
+	int64_t now = clock_now(), due[3], first = -1, ms;
 
-	if (due < 0)
+	due[0] = bulletin_next_due(w->conf, now);
+	due[1] = remind_next_due(w->store, now);
+	due[2] = announce_next_due(w->store, now);
+	for (size_t i = 0; i < NELEM(due); i++)
+		if (due[i] >= 0 && (first < 0 || due[i] < first))
+			first = due[i];
+	if (first < 0)
 		return TICK_MS;
-	ms = due * 1000 - clock_now_ms();
+	ms = first * 1000 - clock_now_ms();
 	return ms < 1 ? 1 : ms > TICK_MS ? TICK_MS : ms;
 }
 

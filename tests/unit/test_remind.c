@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "clock.h"
 #include "conf.h"
 #include "event.h"
@@ -298,6 +299,44 @@ TEST(restart_between_offsets)
 	store_close(s);
 }
 
+TEST(next_due_is_the_next_reminder_or_announcement)
+{
+	store_t *s = fresh();
+	int64_t t0 = T("2020-03-01T10:00:00Z");
+	event_err_t eerr;
+	store_put_t put;
+	json_t *ev;
+	char *body;
+	int rev;
+	static const char ann[] = "{\"id\":\"tiedote-1\",\"type\":\"announcement\","
+	    "\"title\":\"Tiedote\",\"body\":\"Teksti\",\"regions\":[\"all\"],"
+	    "\"send_at\":\"2020-03-05T12:00:00+02:00\"}";
+
+	CHECK(remind_next_due(s, t0) == -1);
+	CHECK(announce_next_due(s, t0) == -1);
+	deadline(s, "haku", "2020-03-31T16:15:00+03:00", "\"regions\":[\"all\"]", t0);
+	CHECK(tick(s, t0) == 0);	/* plans the reminders */
+	/* 14 days before, at 09:00 Helsinki time; then each next one */
+	CHECK(remind_next_due(s, t0) == T("2020-03-17T09:00:00+02:00"));
+	CHECK(remind_next_due(s, T("2020-03-17T09:00:00+02:00")) ==
+	    T("2020-03-24T09:00:00+02:00"));
+	ev = event_parse(ann, strlen(ann), 65536, &eerr);
+	CHECK(ev != NULL);
+	if (ev == NULL)
+		return;
+	body = event_canonical(ev);
+	store_begin(s);
+	CHECK(store_event_put(s, "tiedote-1", "announcement", body, event_regions(ev),
+	    event_at(ev), 0, t0, &put, &rev) == 0);
+	store_commit(s);
+	CHECK(announce_next_due(s, t0) == T("2020-03-05T12:00:00+02:00"));
+	/* at its time it is due now, not next */
+	CHECK(announce_next_due(s, T("2020-03-05T12:00:00+02:00")) == -1);
+	free(body);
+	json_decref(ev);
+	store_close(s);
+}
+
 TEST(conf_checked)
 {
 	conf_t c;
@@ -325,6 +364,7 @@ main(void)
 	setenv("TZ", "Europe/Helsinki", 1);
 	conf_init(&conf);
 	RUN(each_offset_once_at_nine_across_dst);
+	RUN(next_due_is_the_next_reminder_or_announcement);
 	RUN(autumn_dst_and_configured_days);
 	RUN(audience_regions_and_projects);
 	RUN(late_arrival_sends_one_at_once);
