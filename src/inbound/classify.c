@@ -227,7 +227,7 @@ static const char *const p_relay[] = { "relay access denied", "relaying denied",
 	"not permitted to relay", "unable to relay", "relay not permitted",
 	"relaying not allowed", "we do not relay", "no relaying", "relay denied",
 	"address is not verified",
-	"not allowed to relay", "relaying mail to", "open relay",
+	"not allowed to relay", "relaying mail to",
 	/* Sisimai's words for it too */
 	"as a relay", "email address is not verified.", "insecure mail relay",
 	"is not permitted to relay through this server without authentication",
@@ -1144,10 +1144,10 @@ squeeze(const char *s, size_t n, buf_t *out)
 	int space = out->len > 0;
 	size_t room = out->max - out->len, w;
 
-	/* at most n bytes are added, never past the ceiling: reserved once,
-	 * written in place */
-	if (room > n)
-		room = n;
+	/* at most n bytes are added, and the space before them, never past
+	 * the ceiling: reserved once, written in place */
+	if (room > n + 1)
+		room = n + 1;
 	if (room == 0 || buf_reserve(out, room) < 0)
 		return;
 	w = out->len;
@@ -1511,6 +1511,17 @@ add_rcpt(classify_report_t *r, const char *addr)
 	buf_init(&x->diag, CLASSIFY_DIAG_MAX);
 	return x;
 }
+/* mute - a diagnostic that says nothing: empty, or a local program's
+ * exit code alone ("X-Unix; 255") */
+static int
+mute(const buf_t *d)
+{
+	for (size_t i = 0; i < d->len; i++)
+		if (!isdigit((unsigned char)d->data[i]))
+			return 0;
+	return 1;
+}
+
 /* judge - reason, status and hardness of x from its diagnostic text, its
  * status (may be "") and the text around it when the diagnostic is mute */
 /* unfold - a multi-line SMTP reply squeezed to one line repeats its code
@@ -1606,7 +1617,10 @@ around_command(struct around *a)
 					line[k] = f[k];
 				line[k] = '\0';
 				a->cmd = (int)smtp_command(line);
-			}
+			} else if (strstr(a->s, "<<< "))
+				/* the server's replies and no command sent: it
+				 * refused the greeting or EHLO (Sisimai's Sendmail) */
+				a->cmd = CMD_HELO;
 		}
 	}
 	return (enum smtp_cmd)a->cmd;
@@ -1644,7 +1658,7 @@ around_status(struct around *a, char *out, size_t max)
 }
 
 static void
-judge(classify_rcpt_t *x, struct around *a)
+judge(classify_rcpt_t *x, struct around *a, int delayed)
 {
 	const char *around = a ? a->s : NULL;
 	enum smtp_cmd cmd;
@@ -1662,7 +1676,7 @@ judge(classify_rcpt_t *x, struct around *a)
 			memcpy(x->status, better, sizeof better);
 	}
 	/* a generic DSN status: the notification text may say more */
-	if (strcmp(x->status + 1, ".0.0") == 0 && x->diag.len == 0 && around) {
+	if (strcmp(x->status + 1, ".0.0") == 0 && mute(&x->diag) && around) {
 		char better[sizeof x->status];
 
 		if (around_status(a, better, sizeof better) && better[0] == x->status[0])
@@ -1673,14 +1687,18 @@ judge(classify_rcpt_t *x, struct around *a)
 	cmd = smtp_command(d);
 	if (cmd == CMD_NONE)
 		cmd = around_command(a);
-	x->reason = decide(x->status, reason_mask(d), cmd, x->replycode, 0);
+	x->reason = decide(x->status, reason_mask(d), cmd, x->replycode, delayed);
 	if (x->reason == R_UNDEFINED && around && *around) {
 		if (x->status[0] == '\0')
 			around_status(a, x->status, sizeof x->status);
 		if (x->replycode == 0)
 			x->replycode = around_reply(a);
-		x->reason = decide(x->status, around_mask(a), cmd, x->replycode, 0);
+		x->reason = decide(x->status, around_mask(a), cmd, x->replycode, delayed);
 	}
+	/* a delay nothing else explains: it expired (before the words that
+	 * name nothing, as Sisimai has it) */
+	if (x->reason == R_UNDEFINED && delayed)
+		x->reason = R_EXPIRED;
 	/* said something, but nothing that names a reason */
 	if (x->reason == R_UNDEFINED && x->diag.len)
 		x->reason = R_ONHOLD;
@@ -1765,6 +1783,118 @@ whole_reply(buf_t *diag, const buf_t *text)
 	}
 }
 
+/* mention - where address a (not part of a longer one) is next named in
+ * [s + from, end), as an offset from s; end - s when it is not */
+static size_t
+mention(const char *s, const char *end, size_t from, const char *a)
+{
+	size_t n = strlen(a);
+
+	for (const char *f = s + from; n && f < end && (f = strcasestr(f, a)) && f < end; f++)
+		if ((f == s || !addr_char((unsigned char)f[-1])) && f + n <= end)
+			return (size_t)(f - s);
+	return (size_t)(end - s);
+}
+
+/* a transcript line that starts with p ("<<< ", ">>> "), indented or not */
+static const char *
+line_after(const char *line, const char *eol, const char *p)
+{
+	size_t n = strlen(p);
+
+	while (line < eol && (*line == ' ' || *line == '\t'))
+		line++;
+	return (size_t)(eol - line) >= n && strncmp(line, p, n) == 0 ? line + n : NULL;
+}
+
+/*
+ * sendmail_line - Sendmail's own line for a recipient in its transcript
+ * ("----- Transcript of session follows -----"): "550 <a@b>... User
+ * unknown", "554 5.1.1 <a@b>... ...", or a deferral's "<a@b>... Deferred:
+ * ...".  Its status and what it says after "... ", then what came before
+ * it since the line that named another recipient: the last command sent
+ * (">>> MAIL From:<...>") and the server's reply ("<<< 501 ..."), or with
+ * no session, a local delivery agent's words ("mail.local: unknown
+ * user"). Version 5 writes the reply above the line, not in it, so a
+ * session refused at MAIL FROM is told apart from an unknown host below
+ * it (as Sisimai's V5sendmail and Sendmail modules read them).  Into
+ * diag: 1, or 0 when the text has no such line.
+ */
+static int
+sendmail_line(const char *s, const char *end, const char *addr, buf_t *diag)
+{
+	static const char mark[] = "----- Transcript of session follows -----";
+	const char *cmd = NULL, *cmd_end = NULL, *rep = NULL, *rep_end = NULL;
+	const char *said = NULL, *said_end = NULL, *line;
+	size_t al = strlen(addr);
+
+	if ((line = memmem(s, (size_t)(end - s), mark, sizeof mark - 1)) == NULL)
+		return 0;
+	for (const char *eol; line < end; line = eol + 1) {
+		const char *p = line, *q, *gt, *st = NULL, *t;
+
+		if ((eol = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			eol = end;
+		if ((t = line_after(line, eol, ">>> "))) {
+			cmd = t;
+			cmd_end = eol;
+			rep = NULL;
+			continue;
+		}
+		if ((t = line_after(line, eol, "<<< "))) {
+			if (rep == NULL || rep_end + 1 < line)
+				rep = line;
+			rep_end = eol;
+			continue;
+		}
+		/* "NNN ", a status perhaps, then "<a@b>... "; or "<a@b>... " */
+		if (eol - p > 4 && (*p == '4' || *p == '5') && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && p[3] == ' ') {
+			q = p + 4;
+			if (isdigit((unsigned char)*q) && q[1] == '.') {
+				st = q;
+				while (q < eol && *q != ' ')
+					q++;
+				q++;
+			}
+		} else
+			q = p;
+		if (q >= eol || *q != '<' || (gt = memchr(q, '>', (size_t)(eol - q))) == NULL ||
+		    eol - gt < 4 || strncmp(gt, ">...", 4) != 0 ||
+		    memchr(q, '@', (size_t)(gt - q)) == NULL) {
+			/* a line of its own: a local agent's, not the session's
+			 * narration ("... while talking to") */
+			if (line < eol && !isspace((unsigned char)*line) &&
+			    memmem(line, (size_t)(eol - line), "alking to ", 10) == NULL &&
+			    memmem(line, (size_t)(eol - line), mark, sizeof mark - 1) == NULL) {
+				if (said == NULL)
+					said = line;
+				said_end = eol;
+			}
+			continue;
+		}
+		if ((size_t)(gt - q - 1) != al || strncasecmp(q + 1, addr, al) != 0) {
+			/* another recipient's line: what came before was its */
+			cmd = rep = said = NULL;
+			continue;
+		}
+		buf_reset(diag);
+		if (st)
+			squeeze(st, (size_t)(q - 1 - st), diag);
+		for (t = gt + 4; t < eol && *t == ' '; t++)
+			;
+		squeeze(t, (size_t)(eol - t), diag);
+		if (cmd)
+			squeeze(cmd - 4, (size_t)(cmd_end - cmd + 4), diag);
+		if (rep)
+			squeeze(rep, (size_t)(rep_end - rep), diag);
+		if (!cmd && !rep && said)
+			squeeze(said, (size_t)(said_end - said), diag);
+		return 1;
+	}
+	return 0;
+}
+
 /* dsn - the per-recipient groups of message/delivery-status text: failed
  * and delayed ones as bounces; 1 when any was found.  The first delivered
  * one's address into delivered ("?" when it has none) */
@@ -1824,11 +1954,13 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 		}
 		if (hdr_get(s, glen, "X-Postfix-Diagnostic", 0, &v) && x->diag.len == 0)
 			squeeze(buf_str(&v), v.len, &x->diag);
+		/* Sendmail's DSN without a diagnostic: its transcript's line */
+		if (mute(&x->diag) && *addr)
+			(void)sendmail_line(buf_str(&c->text), buf_str(&c->text) + c->text.len, addr,
+			    &x->diag);
 		whole_reply(&x->diag, &c->text);
 		/* the notification text speaks for a mute DSN */
-		judge(x, &text);
-		if (strncmp(action, "delayed", 7) == 0 && x->reason == R_UNDEFINED)
-			x->reason = R_EXPIRED;
+		judge(x, &text, strncmp(action, "delayed", 7) == 0);
 		if (local && x->reason != R_MAILBOXFULL) {
 			x->reason = R_MAILERERROR;
 			x->hard = 0;
@@ -1960,6 +2092,28 @@ keep_rcpt_to(classify_report_t *r, const char *s, const char *end)
 	r->nrcpt = k;
 }
 
+/* text_status - the Status field of a recipient's delivery-status group
+ * written into the text (no MIME part of its own), into out; out kept
+ * when there is none */
+static void
+text_status(const char *s, const char *end, const char *addr, char *out, size_t max)
+{
+	static const char fr[] = "Final-Recipient:";
+	const char *f = s;
+
+	while ((f = strcasestr(f, fr)) && f < end) {
+		size_t glen = header_end(f, (size_t)(end - f));
+		buf_t v;
+
+		buf_init(&v, VALUE_MAX);
+		if (hdr_get(f, glen, "Final-Recipient", 0, &v) && strcasestr(buf_str(&v), addr) &&
+		    hdr_get(f, glen, "Status", 0, &v))
+			find_status(buf_str(&v), buf_str(&v) + v.len, out, max);
+		buf_free(&v);
+		f += sizeof fr - 1;
+	}
+}
+
 /* scan - recipients of a bounce in words: X-Failed-Recipients, else the
  * addresses of the notification text, else the original's To */
 static void
@@ -2024,8 +2178,9 @@ scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
 	buf_init(&whole, VALUE_MAX);
 	squeeze(s, (size_t)(end - s), &whole);
 	around_init(&all, buf_str(&whole));
-	/* each recipient's diagnostic: the text from its first mention to the
-	 * next one's (or NEAR_MAX bytes) */
+	/* each recipient's diagnostic: Sendmail's line for it, else the text
+	 * from its first mention to the next mention of another (a report
+	 * may name them all again, in a second language; or NEAR_MAX bytes) */
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		const char *f = *r->rcpt[i].address ? strcasestr(s, r->rcpt[i].address) : NULL;
 
@@ -2034,15 +2189,25 @@ scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		size_t from = pos[i], to = (size_t)(end - s);
 
+		if (*r->rcpt[i].address && sendmail_line(s, end, r->rcpt[i].address,
+		    &r->rcpt[i].diag)) {
+			text_status(s, end, r->rcpt[i].address, r->rcpt[i].status,
+			    sizeof r->rcpt[i].status);
+			judge(&r->rcpt[i], &all, 0);
+			continue;
+		}
 		while (from > 0 && s[from - 1] != '\n')
 			from--;
-		for (size_t k = 0; k < r->nrcpt; k++)
-			if (pos[k] > pos[i] && pos[k] < to)
-				to = pos[k];
+		for (size_t k = 0; k < r->nrcpt; k++) {
+			size_t at = k == i ? to : mention(s, end, pos[i] + 1, r->rcpt[k].address);
+
+			if (at < to)
+				to = at;
+		}
 		if (to - from > NEAR_MAX)
 			to = from + NEAR_MAX;
 		squeeze(s + from, to - from, &r->rcpt[i].diag);
-		judge(&r->rcpt[i], &all);
+		judge(&r->rcpt[i], &all, 0);
 	}
 	buf_free(&whole);
 	buf_free(&v);
@@ -2120,7 +2285,7 @@ ses(classify_report_t *r, const char *s, size_t n)
 				struct around a;
 
 				around_init(&a, bst ? bst : "");
-				judge(x, &a);
+				judge(x, &a, 0);
 			}
 			if (sub && strcmp(sub, "Transient") == 0)
 				x->hard = 0;
