@@ -1895,6 +1895,26 @@ sendmail_line(const char *s, const char *end, const char *addr, buf_t *diag)
 	return 0;
 }
 
+/* reply_tail - Postfix's note of the command a reply answered, "(in
+ * reply to RCPT TO command)", which its text has after the reply and its
+ * DSN's Diagnostic-Code leaves out: added to diag when the text (flat,
+ * on one line) goes on so after it */
+static void
+reply_tail(buf_t *diag, const buf_t *flat)
+{
+	static const char note[] = "(in reply to ";
+	const char *f = strstr(buf_str(flat), buf_str(diag)), *p, *e;
+
+	if (f == NULL)
+		return;
+	for (p = f + diag->len; *p == ' '; p++)
+		;
+	if (strncmp(p, note, sizeof note - 1) != 0 || (e = strchr(p, ')')) == NULL ||
+	    e - p > 64)
+		return;
+	squeeze(p, (size_t)(e + 1 - p), diag);
+}
+
 /* dsn - the per-recipient groups of message/delivery-status text: failed
  * and delayed ones as bounces; 1 when any was found.  The first delivered
  * one's address into delivered ("?" when it has none) */
@@ -1902,7 +1922,7 @@ static int
 dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 {
 	const char *s = buf_str(&c->dsn), *end = s + c->dsn.len;
-	buf_t v, diag;
+	buf_t v, diag, flat;
 	int any = 0, local;
 	struct around text;
 
@@ -1910,6 +1930,7 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 
 	buf_init(&v, VALUE_MAX);
 	buf_init(&diag, VALUE_MAX);
+	buf_init(&flat, TEXT_MAX);
 	while (s < end) {
 		size_t glen = header_end(s, (size_t)(end - s));
 		char addr[CLASSIFY_ADDR_MAX + 1] = "", action[32] = "";
@@ -1959,6 +1980,11 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 			(void)sendmail_line(buf_str(&c->text), buf_str(&c->text) + c->text.len, addr,
 			    &x->diag);
 		whole_reply(&x->diag, &c->text);
+		if (x->diag.len && c->text.len) {
+			if (flat.len == 0)
+				squeeze(buf_str(&c->text), c->text.len, &flat);
+			reply_tail(&x->diag, &flat);
+		}
 		/* the notification text speaks for a mute DSN */
 		judge(x, &text, strncmp(action, "delayed", 7) == 0);
 		if (local && x->reason != R_MAILBOXFULL) {
@@ -1969,6 +1995,7 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 	}
 	buf_free(&v);
 	buf_free(&diag);
+	buf_free(&flat);
 	return any;
 }
 
@@ -3213,8 +3240,17 @@ second_look(classify_report_t *r, const struct server *srv, const struct ctx *c)
 	buf_init(&w, TEXT_MAX);
 	buf_init(&lw, TEXT_MAX);
 	tcut = cut(buf_str(&c->text), c->text.len);
-	append(&lw, buf_str(&c->dsn), c->dsn.len);
-	append(&lw, buf_str(&c->text), tcut);
+	/* the DSN's Remote-MTA when it names one (as Sisimai's rhost), else
+	 * the notification's text ("host mx.example said"): not the sending
+	 * side's hosts its other fields and quoted headers name */
+	for (const char *l = buf_str(&c->dsn), *e = l + c->dsn.len, *nl; l < e; l = nl + 1) {
+		if ((nl = memchr(l, '\n', (size_t)(e - l))) == NULL)
+			nl = e;
+		if (starts_ci(l, "Remote-MTA:"))
+			append(&lw, l, (size_t)(nl - l));
+	}
+	if (lw.len == 0)
+		append(&lw, buf_str(&c->text), tcut);
 	for (size_t i = 0; i < lw.len; i++)
 		lw.data[i] = (char)lc[(unsigned char)lw.data[i]];
 	named = rhost_of(buf_str(&lw), "");
