@@ -2740,6 +2740,14 @@ server_reason(enum classify_reason s, enum classify_reason g)
 	return s;
 }
 
+/* what a provider's codes are read from: a recipient's diagnostic, its
+ * status, its reply code (0: none) and the SMTP command it answered */
+struct refusal {
+	const char *diag, *status;
+	int	 reply;
+	enum smtp_cmd cmd;
+};
+
 /*
  * orange_code - Orange's (France Telecom's) refusals carry a code such as
  * "LPN007_416" or "OFR004_201" whose last three digits name the cause; the
@@ -2747,8 +2755,9 @@ server_reason(enum classify_reason s, enum classify_reason g)
  * for a code that names none ("try later").
  */
 static enum classify_reason
-orange_code(const char *t, const char *status)
+orange_code(const struct refusal *rq)
 {
+	const char *t = rq->diag, *status = rq->status;
 	static const struct { int code; enum classify_reason r; } map[] = {
 		{ 101, R_BLOCKED }, { 102, R_BLOCKED }, { 103, R_BLOCKED }, { 104, R_TOOMANYCONN },
 		{ 305, R_SECURITYERROR }, { 401, R_AUTHFAILURE }, { 402, R_SECURITYERROR },
@@ -2798,7 +2807,7 @@ orange_code(const char *t, const char *status)
  * Remote-MTA, "host ... said") or by the recipient's domain; its words
  * are compared case-insensitively; its codes by a function.
  */
-typedef enum classify_reason (*code_fn)(const char *diag, const char *status);
+typedef enum classify_reason (*code_fn)(const struct refusal *);
 
 struct rhost {
 	const char *hosts[4];	/* in a remote host's name */
@@ -2936,8 +2945,9 @@ code_after(const char *t, const char *s)
 
 /* Spectrum (Charter): "AUP#1330" and the like, by range */
 static enum classify_reason
-spectrum_code(const char *t, const char *status)
+spectrum_code(const struct refusal *rq)
 {
+	const char *t = rq->diag, *status = rq->status;
 	static const struct { int lo, hi; enum classify_reason r; } map[] = {
 		{ 1000, 1000, R_BLOCKED }, { 1010, 1010, R_REJECTED }, { 1020, 1080, R_REJECTED },
 		{ 1090, 1090, R_SYSTEMERROR }, { 1100, 1150, R_REQUIREPTR },
@@ -2958,8 +2968,9 @@ spectrum_code(const char *t, const char *status)
 
 /* Cox: "AUP#CXBL" and the like */
 static enum classify_reason
-cox_code(const char *t, const char *status)
+cox_code(const struct refusal *rq)
 {
+	const char *t = rq->diag, *status = rq->status;
 	static const struct { const char *c; enum classify_reason r; } map[] = {
 		{ "CXBL", R_BLOCKED }, { "CXDNS", R_REQUIREPTR }, { "CXSNDR", R_AUTHFAILURE },
 		{ "CXSMTP", R_REJECTED }, { "CXCNCT", R_TOOMANYCONN }, { "CXMXRT", R_TOOMANYCONN },
@@ -2988,8 +2999,9 @@ cox_code(const char *t, const char *status)
 
 /* GoDaddy: " IB506" and the like */
 static enum classify_reason
-godaddy_code(const char *t, const char *status)
+godaddy_code(const struct refusal *rq)
 {
+	const char *t = rq->diag, *status = rq->status;
 	static const struct { const char *c; enum classify_reason r; } map[] = {
 		{ "IB401", R_SECURITYERROR }, { "IB501", R_NOTCOMPLIANTRFC },
 		{ "IB502", R_NOTCOMPLIANTRFC }, { "IB506", R_REJECTED }, { "IB508", R_AUTHFAILURE },
@@ -3011,8 +3023,9 @@ godaddy_code(const char *t, const char *status)
 
 /* i.ua: a link to ".i.ua/err/N" */
 static enum classify_reason
-iua_code(const char *t, const char *status)
+iua_code(const struct refusal *rq)
 {
+	const char *t = rq->diag, *status = rq->status;
 	static const enum classify_reason map[] = { R_N, R_NORELAYING, R_USERUNKNOWN,
 		R_SUSPEND, R_MAILBOXFULL, R_TOOMANYCONN, R_NORELAYING, R_BLOCKED, R_REJECTED,
 		R_BLOCKED, R_FILTERED };
@@ -3154,8 +3167,9 @@ static const struct { const char *st; short lo, hi; const char *words; enum clas
 };
 
 static enum classify_reason
-microsoft_code(const char *t, const char *status)
+microsoft_code(const struct refusal *rq)
 {
+	const char *t = rq->diag, *status = rq->status;
 	const char *last = strrchr(status, '.');
 	int third = last ? atoi(last + 1) : -1;
 	enum classify_reason r = R_N;
@@ -3179,6 +3193,167 @@ microsoft_code(const char *t, const char *status)
 	return r;
 }
 
+/* NTT docomo: its status and the command say more than its words
+ * ("550 Unknown user" is its answer to an unknown user at RCPT and to a
+ * filtered message after DATA alike) */
+static enum classify_reason
+docomo_code(const struct refusal *rq)
+{
+	static const struct said words[] = { { "552 too much mail data", R_MAILBOXFULL, 0 },
+		{ "552 too many recipients", R_TOOMANYCONN, 0 },
+		{ "503 bad sequence of commands", R_SYNTAXERROR, 0 },
+		{ "504 command parameter not implemented", R_SYNTAXERROR, 0 }, { NULL, 0, 0 } };
+
+	if (strcmp(rq->status, "5.1.1") == 0 || strcmp(rq->status, "5.0.911") == 0)
+		return R_USERUNKNOWN;
+	if (strcmp(rq->status, "5.2.0") == 0)
+		return R_FILTERED;
+	for (const struct said *w = words; w->words; w++)
+		if (strcasestr(rq->diag, w->words))
+			return w->r;
+	if (strcmp(rq->status, "5.0.0") == 0 && rq->cmd == CMD_RCPT)
+		return R_USERUNKNOWN;
+	if (strcmp(rq->status, "5.0.0") == 0 && rq->cmd == CMD_DATA)
+		return R_REJECTED;
+	return R_N;
+}
+
+/* Google (Gmail, Workspace) as a receiver: its reply, status and words,
+ * as its SMTP error reference pairs them (Sisimai's table); the reply
+ * and the status are compared without their class (a 421 4.7.0 is also
+ * said as 550 5.7.0) */
+static const struct { short reply; const char *st, *words; enum classify_reason r; } google_said[] = {
+	{ 451, "4.7.24", "the spf record of the sending domain", R_AUTHFAILURE },
+	{ 421, "4.7.26", "senders to authenticate with either spf or dkim", R_AUTHFAILURE },
+	{ 550, "5.7.26", "fails to pass spf checks for an spf record with a hard fail", R_AUTHFAILURE },
+	{ 550, "5.7.26", "has an spf record with a hard fail policy", R_AUTHFAILURE },
+	{ 451, "4.7.26", "is not accepted due to domain's dmarc policy", R_AUTHFAILURE },
+	{ 550, "5.7.1", "fails to pass authentication checks", R_AUTHFAILURE },
+	{ 550, "5.7.26", "fails to pass authentication checks", R_AUTHFAILURE },
+	{ 421, "4.7.27", "senders to authenticate with spf", R_AUTHFAILURE },
+	{ 421, "4.7.27", "senders to authenticate their email with spf", R_AUTHFAILURE },
+	{ 421, "4.7.30", "senders to authenticate their email with dkim", R_AUTHFAILURE },
+	{ 550, "5.7.30", "senders to authenticate with dkim", R_AUTHFAILURE },
+	{ 421, "4.7.32", "aligned with either the authenticated spf or dkim", R_AUTHFAILURE },
+	{ 421, "4.7.0", "very low reputation of the sending ip address", R_BADREPUTATION },
+	{ 421, "4.7.0", "very low reputation of the sending domain", R_BADREPUTATION },
+	{ 421, "4.7.0", "ip not in whitelist for rcpt domain", R_BLOCKED },
+	{ 421, "4.7.0", "try again later, closing connection.", R_BLOCKED },
+	{ 501, "5.5.4", "empty helo/ehlo argument not allowed", R_BLOCKED },
+	{ 501, "5.5.4", "helo/ehlo argument is invalid", R_BLOCKED },
+	{ 421, "4.7.0", "an unusual rate of unsolicited mail", R_BLOCKED },
+	{ 421, "4.7.28", "an unusual rate of mail", R_BLOCKED },
+	{ 550, "5.7.28", "an unusual rate of unsolicited mail", R_BLOCKED },
+	{ 552, "5.2.3", "exceeded google's message size limits", R_EXCEEDLIMIT },
+	{ 552, "5.3.4", "exceeds google's limit of limit attachments.", R_EXCEEDLIMIT },
+	{ 552, "5.3.4", "your message exceeded google's message header size limits", R_EXCEEDLIMIT },
+	{ 552, "5.3.4", "bytes per individual header size", R_EXCEEDLIMIT },
+	{ 552, "5.3.4", "exceeds google's header name limit of", R_EXCEEDLIMIT },
+	{ 552, "5.3.4", "exceeds google's message header size limit", R_EXCEEDLIMIT },
+	{ 421, "4.7.0", "connection expired", R_EXPIRED },
+	{ 451, "4.4.2", "timeout - closing connection", R_EXPIRED },
+	{ 452, "4.2.2", "inbox is out of storage space", R_MAILBOXFULL },
+	{ 452, "4.2.2", "is over quota", R_MAILBOXFULL },
+	{ 550, "5.7.1", "email quota exceeded", R_MAILBOXFULL },
+	{ 552, "5.3.4", "exceeded google's message size limits", R_MESGTOOBIG },
+	{ 552, "5.3.4", "exceeds google's message size limit of", R_MESGTOOBIG },
+	{ 554, "5.4.6", "message exceeded 50 hops", R_NETWORKERROR },
+	{ 554, "5.6.0", "message exceeded 50 hops", R_NETWORKERROR },
+	{ 550, "5.7.0", "mail relay denied", R_NORELAYING },
+	{ 550, "5.7.1", "invalid credentials for relay", R_NORELAYING },
+	{ 550, "5.7.1", "is not authorized to send email directly to our servers", R_NORELAYING },
+	{ 550, "5.7.1", "missing a valid address in the from: header", R_NOTCOMPLIANTRFC },
+	{ 550, "5.7.1", "multiple addresses in from: header are not accepted", R_NOTCOMPLIANTRFC },
+	{ 550, "5.7.1", "is not rfc 5322 compliant", R_NOTCOMPLIANTRFC },
+	{ 550, "5.7.1", "missing a valid message-id: header", R_NOTCOMPLIANTRFC },
+	{ 550, "5.7.1", "contains a unicode character in a disallowed header", R_NOTCOMPLIANTRFC },
+	{ 550, "5.7.1", "encoded-word syntax is not permitted", R_NOTCOMPLIANTRFC },
+	{ 553, "5.1.7", "is not a valid rfc 5321 address", R_NOTCOMPLIANTRFC },
+	{ 554, "5.6.0", "mail message is malformed", R_NOTCOMPLIANTRFC },
+	{ 552, "5.7.0", "illegal attachment on your message", R_POLICYVIOLATION },
+	{ 552, "5.7.0", "blocked because its content presents a potential security issue", R_POLICYVIOLATION },
+	{ 550, "5.7.1", "you are sending to (or from) has a policy that prohibited", R_POLICYVIOLATION },
+	{ 421, "4.7.28", "sending messages with the same message-id:", R_POLICYVIOLATION },
+	{ 550, "5.7.0", "mail sending denied", R_REJECTED },
+	{ 550, "5.7.1", "unauthenticated email is not accepted", R_REJECTED },
+	{ 421, "4.7.0", "does not have a ptr record", R_REQUIREPTR },
+	{ 421, "4.7.23", " have a ptr record, or the ptr record", R_REQUIREPTR },
+	{ 550, "5.7.1", "does not meet ipv6 sending guidelines regarding ptr records and authentication", R_REQUIREPTR },
+	{ 550, "5.7.25", "does not have a ptr record", R_REQUIREPTR },
+	{ 550, "5.7.25", "does not match the ip address of the hostname", R_REQUIREPTR },
+	{ 421, "4.7.0", "tls required for rcpt domain", R_SECURITYERROR },
+	{ 454, "4.7.0", "too many login attempts", R_SECURITYERROR },
+	{ 501, "5.5.2", "cannot decode response", R_SECURITYERROR },
+	{ 503, "5.7.0", "no identity changes permitted", R_SECURITYERROR },
+	{ 530, "5.5.1", "authentication required.", R_SECURITYERROR },
+	{ 530, "5.7.0", "authentication required.", R_SECURITYERROR },
+	{ 535, "5.7.1", "application-specific password required", R_SECURITYERROR },
+	{ 535, "5.7.9", "application-specific password required", R_SECURITYERROR },
+	{ 535, "5.7.1", "please log in with your web browser", R_SECURITYERROR },
+	{ 534, "5.7.9", "please log in with your web browser", R_SECURITYERROR },
+	{ 534, "5.7.14", "please log in through your web browser", R_SECURITYERROR },
+	{ 535, "5.7.1", "username and password not accepted", R_SECURITYERROR },
+	{ 535, "5.7.8", "username and password not accepted", R_SECURITYERROR },
+	{ 421, "4.7.29", "senders to use tls/ssl for smtp", R_SECURITYERROR },
+	{ 421, "4.7.0", "due to the nature of the content or the links within", R_SPAMDETECTED },
+	{ 550, "5.7.1", "likely unsolicited mail", R_SPAMDETECTED },
+	{ 450, "4.2.1", "is receiving mail too quickly", R_SPEEDING },
+	{ 450, "4.2.1", "peak smtp relay limit exceeded for customer", R_SPEEDING },
+	{ 450, "4.2.1", "rate that prevents additional messages from being delivered", R_SPEEDING },
+	{ 550, "5.4.5", "daily sending quota exceeded", R_SPEEDING },
+	{ 550, "5.4.5", "daily user sending limit exceeded", R_SPEEDING },
+	{ 550, "5.4.5", "daily smtp relay limit exceeded for", R_SPEEDING },
+	{ 550, "5.7.1", "daily smtp relay limit exceeded for", R_SPEEDING },
+	{ 550, "5.7.1", "daily smtp relay sending limit exceeded for", R_SPEEDING },
+	{ 550, "5.7.1", "this mail has been rate limited", R_SPEEDING },
+	{ 550, "5.2.1", "account that you tried to reach is disabled", R_SUSPEND },
+	{ 550, "5.2.1", "account that you tried to reach is inactive", R_SUSPEND },
+	{ 451, "4.5.0", "smtp protocol violation", R_SYNTAXERROR },
+	{ 525, "5.7.10", "smtp protocol violation", R_SYNTAXERROR },
+	{ 535, "5.5.4", "optional argument not permitted", R_SYNTAXERROR },
+	{ 454, "5.5.1", "starttls may not be repeated", R_SYNTAXERROR },
+	{ 501, "5.7.11", "syntax error", R_SYNTAXERROR },
+	{ 501, "5.5.2", "syntax error", R_SYNTAXERROR },
+	{ 502, "5.5.1", "too many unrecognized commands, goodbye", R_SYNTAXERROR },
+	{ 502, "5.5.1", "unimplemented command", R_SYNTAXERROR },
+	{ 502, "5.5.1", "unrecognized command", R_SYNTAXERROR },
+	{ 503, "5.5.1", "bad sequence of commands", R_SYNTAXERROR },
+	{ 503, "5.5.1", "ehlo/helo first", R_SYNTAXERROR },
+	{ 503, "5.5.1", "mail first", R_SYNTAXERROR },
+	{ 503, "5.5.1", "rcpt first", R_SYNTAXERROR },
+	{ 503, "5.5.1", "no data after bdat", R_SYNTAXERROR },
+	{ 504, "5.7.4", "unrecognized authentication type", R_SYNTAXERROR },
+	{ 504, "5.7.4", "xoauth is no longer supported", R_SYNTAXERROR },
+	{ 530, "5.7.0", "must issue a starttls command first", R_SYNTAXERROR },
+	{ 554, "5.7.0", "too many unauthenticated commands", R_SYNTAXERROR },
+	{ 421, "4.3.0", "temporary system problem", R_SYSTEMERROR },
+	{ 421, "4.7.0", "temporary system problem", R_SYSTEMERROR },
+	{ 421, "4.4.5", "server busy", R_SYSTEMERROR },
+	{ 451, "4.3.0", "multiple destination domains per transaction is unsupported", R_SYSTEMERROR },
+	{ 451, "4.3.0", "mail server has temporarily rejected this message", R_SYSTEMERROR },
+	{ 451, "4.3.0", "mail server temporarily rejected message", R_SYSTEMERROR },
+	{ 452, "4.5.3", "domain policy size per transaction exceeded", R_SYSTEMERROR },
+	{ 454, "4.7.0", "cannot authenticate due to temporary system problem", R_SYSTEMERROR },
+	{ 452, "4.5.3", "your message has too many recipients", R_TOOMANYCONN },
+	{ 550, "5.5.3", "too many recipients for this sender", R_TOOMANYCONN },
+	{ 550, "5.1.1", "the email account that you tried to reach does not exist", R_USERUNKNOWN },
+	{ 553, "5.1.2", "we weren't able to find the recipient domain", R_USERUNKNOWN },
+	{ 553, "5.1.3", "is not a valid rfc 5321 address", R_USERUNKNOWN },
+};
+
+static enum classify_reason
+google_code(const struct refusal *rq)
+{
+	if (rq->reply < 400 || rq->reply > 599 || (rq->status[0] != '4' && rq->status[0] != '5'))
+		return R_N;
+	for (size_t i = 0; i < NELEM(google_said); i++)
+		if (google_said[i].reply % 100 == rq->reply % 100 &&
+		    strcmp(google_said[i].st + 2, rq->status + 2) == 0 &&
+		    strcasestr(rq->diag, google_said[i].words))
+			return google_said[i].r;
+	return R_N;
+}
+
 static const struct rhost rhosts[] = {
 	{ { ".mail.icloud.com", ".apple.com", ".me.com" }, rh_apple, NULL },
 	{ { "cox.net" }, rh_cox, cox_code },
@@ -3187,6 +3362,8 @@ static const struct rhost rhosts[] = {
 	{ { ".email.ua" }, rh_none, iua_code },
 	{ { ".ezweb.ne.jp", "msmx.au.com" }, rh_kddi, NULL },
 	{ { ".mimecast.com" }, rh_mimecast, NULL },
+	{ { "mfsmax.docomo.ne.jp" }, rh_none, docomo_code },
+	{ { "aspmx.l.google.com", "gmail-smtp-in.l.google.com" }, rh_none, google_code },
 	{ { "charter.net" }, rh_none, spectrum_code },
 	{ { ".qq.com" }, rh_tencent, NULL },
 	{ { ".yahoodns.net" }, rh_yahoo, NULL },
@@ -3210,11 +3387,23 @@ rhost_of(const char *t, const char *rcpt)
 	return NULL;
 }
 
+/* said_command - the SMTP command a diagnostic's reply answered, by its
+ * words or, when it names none, the notification's (a) */
+static enum smtp_cmd
+said_command(const char *d, struct around *a)
+{
+	enum smtp_cmd c = smtp_command(d);
+
+	return c != CMD_NONE ? c : around_command(a);
+}
+
 /* rhost_said - what the provider's words or codes in diag d say, or R_N */
 static enum classify_reason
-rhost_said(const struct rhost *h, const char *d, const char *status, int reply)
+rhost_said(const struct rhost *h, const char *d, const char *status, int reply,
+    enum smtp_cmd cmd)
 {
-	enum classify_reason c = h->code ? h->code(d, status) : R_N;
+	struct refusal q = { d, status, reply, cmd };
+	enum classify_reason c = h->code ? h->code(&q) : R_N;
 
 	if (c != R_N)
 		return c;
@@ -3232,6 +3421,7 @@ second_look(classify_report_t *r, const struct server *srv, const struct ctx *c)
 	const struct rhost *named;
 	buf_t w, lw;
 	size_t tcut;
+	struct around ta;
 
 	/* where a remote host is named: the DSN (Remote-MTA) and the
 	 * notification's text, not the returned original (lw, lower case);
@@ -3254,6 +3444,7 @@ second_look(classify_report_t *r, const struct server *srv, const struct ctx *c)
 	for (size_t i = 0; i < lw.len; i++)
 		lw.data[i] = (char)lc[(unsigned char)lw.data[i]];
 	named = rhost_of(buf_str(&lw), "");
+	around_init(&ta, buf_str(&c->text));
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		classify_rcpt_t *x = &r->rcpt[i];
 		const char *d = buf_str(&x->diag);
@@ -3278,7 +3469,7 @@ second_look(classify_report_t *r, const struct server *srv, const struct ctx *c)
 			x->reason = server_reason((enum classify_reason)s, g);
 		/* the receiving provider's word, where the server's leaves room */
 		if ((s < 0 || reason_retry((enum classify_reason)s)) && rh &&
-		    (o = rhost_said(rh, d, x->status, x->replycode)) != R_N)
+		    (o = rhost_said(rh, d, x->status, x->replycode, said_command(d, &ta))) != R_N)
 			x->reason = o;
 		/* Exim: a refused HELO is a block, whatever the words */
 		if (cmd == CMD_HELO)
