@@ -2531,6 +2531,37 @@ static const struct said said_qmail[] = { { " but my name was rejected.", R_BLOC
 	{ "Temporary failure in LDAP lookup", R_SYSTEMERROR, 0 },
 	{ "this message has been in the queue too long.", R_EXPIRED, 0 }, { NULL, 0, 0 } };
 
+/* Facebook's response codes (postmaster.facebook.com/response_codes) */
+static const struct said said_facebook[] = { { "RCP-P1", R_USERUNKNOWN, 0 },
+	{ "INT-P1", R_USERUNKNOWN, 0 }, { "INT-P3", R_USERUNKNOWN, 0 }, { "INT-P4", R_USERUNKNOWN, 0 },
+	{ "RCP-P2", R_FILTERED, 0 }, { "RCP-P3", R_FILTERED, 0 },
+	{ "POL-P1", R_BLOCKED, 0 }, { "POL-P2", R_BLOCKED, 0 },
+	{ "MSG-P1", R_MESGTOOBIG, 0 }, { "INT-P2", R_MESGTOOBIG, 0 },
+	{ "MSG-P2", R_CONTENTERROR, 0 }, { "MSG-P3", R_CONTENTERROR, 0 },
+	{ "POL-P6", R_CONTENTERROR, 0 }, { "POL-P7", R_CONTENTERROR, 0 },
+	{ "POL-P3", R_NOTACCEPT, 0 }, { "POL-P4", R_NOTACCEPT, 0 }, { "POL-T1", R_NOTACCEPT, 0 },
+	{ "POL-T2", R_NOTACCEPT, 0 }, { "POL-T3", R_NOTACCEPT, 0 },
+	{ "DNS-P1", R_REJECTED, 0 }, { "DNS-P2", R_REJECTED, 0 }, { "DNS-T1", R_REJECTED, 0 },
+	{ "DNS-P3", R_REJECTED, 0 }, { "DNS-T2", R_REJECTED, 0 },
+	{ "CON-T1", R_SYSTEMERROR, 0 }, { "RCP-T1", R_SYSTEMERROR, 0 },
+	{ "CON-T2", R_TOOMANYCONN, 0 }, { "CON-T3", R_TOOMANYCONN, 0 },
+	{ "POL-P5", R_VIRUSDETECTED, 0 }, { "RCP-T4", R_SUSPEND, 0 },
+	{ "MSG-T1", R_UNDEFINED, 0 }, { "CON-T4", R_UNDEFINED, 0 }, { NULL, 0, 0 } };
+/* Exchange 2007's own codes for what its resolver and queue decided */
+static const struct said said_exch2007[] = {
+	{ "SMTPSEND.DNS.NonExistentDomain", R_HOSTUNKNOWN, 0 },
+	{ "SMTPSEND.DNS.MxLoopback", R_NETWORKERROR, 0 },
+	{ "RESOLVER.ADR.BadPrimary", R_SYSTEMERROR, 0 },
+	{ "RESOLVER.ADR.RecipNotFound", R_USERUNKNOWN, 0 },
+	{ "RESOLVER.ADR.ExRecipNotFound", R_USERUNKNOWN, 0 },
+	{ "RESOLVER.ADR.RecipLimit", R_TOOMANYCONN, 0 },
+	{ "RESOLVER.ADR.InvalidInSmtp", R_SYSTEMERROR, 0 },
+	{ "RESOLVER.ADR.Ambiguous", R_SYSTEMERROR, 0 },
+	{ "RESOLVER.RST.AuthRequired", R_SECURITYERROR, 0 },
+	{ "RESOLVER.RST.NotAuthorized", R_REJECTED, 0 },
+	{ "RESOLVER.RST.RecipSizeLimit", R_MESGTOOBIG, 0 },
+	{ "QUEUE.Expired", R_EXPIRED, 0 }, { NULL, 0, 0 } };
+
 /* Office 365's statuses, as Microsoft's NDR documentation names them */
 static const struct said codes_o365[] = { { "4.4.7", R_EXPIRED, 0 },
 	{ "4.4.312", R_NETWORKERROR, 0 }, { "4.4.316", R_EXPIRED, 0 }, { "4.7.26", R_AUTHFAILURE, 0 },
@@ -2608,6 +2639,15 @@ static const struct server servers[] = {
 	  { "X-MS-Exchange-Transport-CrossTenantHeadersStamped", SIG_PRESENT, "" },
 	  { "Received", SIG_HAS, ".outbound.protection.outlook.com" },
 	  { "Received", SIG_HAS, ".prod.outlook.com" } }, said_o365, codes_o365, 0, 0, 0 },
+	/* Exchange 2007 and later on premises: an NDR subject in English,
+	 * French or Italian with a Content-Language (Office 365's has its
+	 * tenant headers, matched above) */
+	{ "Exchange 2007", 2, { { "Subject", SIG_PREFIX, "Undeliverable" },
+	  { "Subject", SIG_PREFIX, "Non_remis_" }, { "Subject", SIG_PREFIX, "Non recapitabile" },
+	  { "Content-Language", SIG_PRESENT, "" } }, said_exch2007, NULL, 0, 0, 0 },
+	{ "Facebook", 2, { { "From", SIG_EQUAL, "Facebook <mailer-daemon@mx.facebook.com>" },
+	  { "Subject", SIG_EQUAL, "Sorry, your message could not be delivered" } },
+	  said_facebook, NULL, 0, 0, 0 },
 	{ "Gmail", 2, { { "From", SIG_HAS, "<mailer-daemon@googlemail.com>" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" } }, said_gmail, NULL, 0, 1, 0 },
 	{ "OpenSMTPD", 3, { { "Subject", SIG_HAS, "Delivery status notification" },
