@@ -2621,7 +2621,9 @@ static const struct server servers[] = {
 	{ "G Suite", 3, { { "From", SIG_HAS, "<mailer-daemon@googlemail.com>" },
 	  { "Subject", SIG_HAS, "Delivery Status Notification" },
 	  { "X-Gm-Message-State", SIG_PRESENT, "" } }, said_gsuite, NULL, 0, 0, 0 },
-	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" } }, said_verizon, NULL, 0, 0, 0 },
+	/* its text gateway and its picture messaging (MMSC) one */
+	{ "Verizon", 1, { { "From", SIG_HAS, "post_master@vtext.com" },
+	  { "From", SIG_HAS, ".vzwpix.com>" } }, said_verizon, NULL, 0, 0, 0 },
 	{ "Zoho", 1, { { "X-ZohoMail", SIG_PRESENT, "" } }, said_zoho, NULL, 0, 0, 0 },
 	{ "InterScan MSS", 1, { { "From", SIG_PREFIX, "\"InterScan MSS\"" },
 	  { "From", SIG_PREFIX, "\"InterScan Notification\"" },
