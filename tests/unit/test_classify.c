@@ -309,6 +309,91 @@ static const struct server_case server_cases[] = {
 	  "  MAIL FROM: bounces+TOKEN@tiedote.example\n  RCPT TO: reader@example.net\n"
 	  "  From: writer@tiedote.example\n\n--lost--\n\n--M--\n",
 	  "reader@example.net", R_USERUNKNOWN, 1 },
+	{ "Sendmail: a DSN without a diagnostic, its transcript's deferral",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Returned mail: see transcript\n"
+	  "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "<reader@example.net>... Deferred: Connection refused by mx.example.net.\n"
+	  "Message could not be delivered for 5 days\n\n--B\n"
+	  "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n"
+	  "Final-Recipient: RFC822; reader@example.net\nAction: failed\nStatus: 4.4.7\n\n--B--\n",
+	  "reader@example.net", R_BLOCKED, 0 },
+	{ "Sendmail: the server's replies and no command sent: the greeting refused",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Returned mail: see transcript\n"
+	  "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n"
+	  "   ----- Transcript of session follows -----\n... while talking to mx.example.net.:\n"
+	  "<<< 554 IP=192.0.2.1 - A problem occurred. (BL)\n554 5.0.0 Service unavailable\n\n"
+	  "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n"
+	  "Final-Recipient: RFC822; reader@example.net\nAction: failed\nStatus: 5.5.0\n"
+	  "Diagnostic-Code: SMTP; 554 IP=192.0.2.1 - A problem occurred. (BL)\n\n--B--\n",
+	  "reader@example.net", R_BLOCKED, 0 },
+	{ "a delay the words do not explain expires, whatever the command",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Warning: could not send message\n"
+	  "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n"
+	  "   ----- Transcript of session follows -----\n... while talking to mx.example.net.:\n"
+	  "<<< 421\n<reader@example.net>... Deferred: 421\n\n"
+	  "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n"
+	  "Final-Recipient: RFC822; reader@example.net\nAction: delayed\nStatus: 4.5.0\n\n--B--\n",
+	  "reader@example.net", R_EXPIRED, 0 },
+	{ "the provider is the Remote-MTA's (au), not the reporting side's quoted hosts (me.com)",
+	  "From: postmaster@mx.example\n" TO_US "Subject: Delivery Notification: Delivery has failed\n"
+	  "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n  Message-id: <1@me.com>\n\n"
+	  "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;smtp.me.com\n\n"
+	  "Final-recipient: rfc822;reader@ezweb.ne.jp\nAction: failed\nStatus: 5.0.0\n"
+	  "Remote-MTA: dns;lsean.ezweb.ne.jp\nDiagnostic-code: smtp;550 <reader@ezweb.ne.jp>: "
+	  "User unknown\n\n--B--\n", "reader@ezweb.ne.jp", R_USERUNKNOWN, 1 },
+	{ "Postfix: the command its text names after the reply the DSN quotes",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Undelivered Mail Returned to Sender\n"
+	  "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n<reader@example.net>: host "
+	  "mx.example.net[192.0.2.1] said: 550\n    <reader@example.net>: Recipient address "
+	  "rejected. (in reply to RCPT\n    TO command)\n\n--B\nContent-Type: message/delivery-status"
+	  "\n\nReporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; reader@example.net\n"
+	  "Action: failed\nStatus: 5.0.0\nDiagnostic-Code: smtp; 550 <reader@example.net>: "
+	  "Recipient address\n    rejected.\n\n--B--\n", "reader@example.net", R_USERUNKNOWN, 1 },
+	{ "NTT docomo: its 'Unknown user' after DATA is a refusal of the sender",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Undelivered Mail Returned to Sender\n"
+	  "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n<reader@docomo.example>: host "
+	  "mfsmax.docomo.ne.jp[192.0.2.1] said: 550 Unknown user reader@docomo.example (in reply "
+	  "to end of DATA command)\n\n--B\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; reader@docomo.example\n"
+	  "Action: failed\nStatus: 5.0.0\nRemote-MTA: dns; mfsmax.docomo.ne.jp\n"
+	  "Diagnostic-Code: smtp; 550 Unknown user reader@docomo.example\n\n--B--\n",
+	  "reader@docomo.example", R_REJECTED, 0 },
+	{ "Google as the receiver: its reply, status and words",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Returned mail: see transcript\n"
+	  "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=\"B\"\n\n--B\nContent-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; reader@example.net\n"
+	  "Action: failed\nStatus: 5.7.1\nRemote-MTA: dns; gmail-smtp-in.l.google.com\n"
+	  "Diagnostic-Code: smtp; 550 5.7.1 This message fails to pass authentication checks\n"
+	  "\n--B--\n", "reader@example.net", R_AUTHFAILURE, 0 },
+	{ "Facebook: RCP-P2 is the recipient's preferences, not an unknown user",
+	  "From: Facebook <mailer-daemon@mx.facebook.com>\n" TO_US
+	  "Subject: Sorry, your message could not be delivered\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+	  "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.facebook.com\n\n"
+	  "Final-Recipient: rfc822; reader@facebook.com\nAction: failed\nStatus: 5.1.1\n"
+	  "Diagnostic-Code: smtp; 550 5.1.1 RCP-P2 Refused due to recipient preferences\n\n--B--\n",
+	  "reader@facebook.com", R_FILTERED, 0 },
+	{ "Exchange 2007: its resolver's code for a message too large",
+	  "From: postmaster@mx.example\n" TO_US "Subject: Undeliverable: news\n"
+	  "Content-Language: en-US\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+	  "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n"
+	  "Final-Recipient: rfc822; reader@example.net\nAction: failed\nStatus: 5.2.3\n"
+	  "Diagnostic-Code: smtp; 550 5.2.3 RESOLVER.RST.RecipSizeLimit; message too large for "
+	  "this recipient\n\n--B--\n", "reader@example.net", R_MESGTOOBIG, 0 },
+	{ "Verizon's picture messaging: no valid recipient",
+	  "From: MMSC NDR Administrator <sysadmin@m01.vzwpix.com>\n" TO_US
+	  "Subject: Undeliverable Message\n\nMessage could not be delivered to mobile.\n"
+	  "Error: No valid recipients for this MM\n\nOriginal Message:\n"
+	  "To: 0000000000@vzwpix.com\n", "0000000000@vzwpix.com", R_USERUNKNOWN, 1 },
 };
 
 TEST(servers)
@@ -328,6 +413,60 @@ TEST(servers)
 		CHECK(r.nrcpt == 1 && strcmp(r.rcpt[0].address, c->addr) == 0);
 		CHECK(r.nrcpt == 1 && r.rcpt[0].reason == c->reason);
 		CHECK(r.nrcpt == 1 && r.rcpt[0].hard == c->hard);
+		classify_free(&r);
+	}
+}
+
+/*
+ * Reports of several recipients, where what is read for one must not be
+ * another's: the recipient named, its reason and hardness, and how many
+ * the report names.
+ */
+struct multi_case {
+	const char *name, *msg;
+	size_t	 n;
+	const char *addr;
+	enum classify_reason reason;
+	int hard;
+};
+
+static const struct multi_case multi_cases[] = {
+	{ "Sendmail 5: the reply above the recipient's line, refused at MAIL FROM",
+	  "From: MAILER-DAEMON@mx.example\n" TO_US "Subject: Returned mail: Deferred\n\n"
+	  "   ----- Transcript of session follows -----\nWhile talking to mx.example.net:\n"
+	  ">>> MAIL From:<bounces+TOKEN@tiedote.example>\n<<< 550 Insecure Mail Relay\n"
+	  "554 <reader@example.net>... Remote protocol error\n"
+	  "550 example.org (smtp)... 550 Host unknown\n"
+	  "554 <other@example.org>... 550 Host unknown (Authoritative answer from name server)\n\n"
+	  "   ----- Unsent message follows -----\n", 2, "reader@example.net", R_NORELAYING, 0 },
+	{ "a recipient's text ends where another is named again (a second language)",
+	  "From: mailer-daemon@mx.example\n" TO_US "Subject: Mail failure.\n"
+	  "X-Failed-Recipients: full@example.net, reader@example.net\n\n"
+	  "full@example.net\n  SMTP error from remote mail server after RCPT TO:<full@example.net>:\n"
+	  "  550 5.2.2 <full@example.net>... Mailbox Full\nreader@example.net\n"
+	  "  SMTP error from remote mail server after RCPT TO:<reader@example.net>:\n"
+	  "  550 5.2.1 <reader@example.net>... User Unknown\n\nThe following address(es) failed:\n"
+	  "full@example.net\n  550 5.2.2 <full@example.net>... Mailbox Full\n", 2,
+	  "reader@example.net", R_USERUNKNOWN, 1 },
+};
+
+TEST(multi)
+{
+	for (size_t i = 0; i < sizeof multi_cases / sizeof multi_cases[0]; i++) {
+		const struct multi_case *c = &multi_cases[i];
+		const classify_rcpt_t *x = NULL;
+		classify_report_t r;
+
+		classify_message(c->msg, strlen(c->msg), &opts, &r);
+		for (size_t k = 0; k < r.nrcpt; k++)
+			if (strcmp(r.rcpt[k].address, c->addr) == 0)
+				x = &r.rcpt[k];
+		if (r.nrcpt != c->n || x == NULL || x->reason != c->reason || x->hard != c->hard)
+			fprintf(stderr, "  %s: %zu recipients, %s %s hard %d\n", c->name, r.nrcpt,
+			    c->addr, x ? classify_reason_name(x->reason) : "-", x ? x->hard : -1);
+		CHECK(r.kind == KIND_BOUNCE && r.nrcpt == c->n);
+		CHECK(x != NULL && x->reason == c->reason);
+		CHECK(x != NULL && x->hard == c->hard);
 		classify_free(&r);
 	}
 }
@@ -420,6 +559,7 @@ main(void)
 	RUN(envelope_and_case);
 	RUN(rules);
 	RUN(servers);
+	RUN(multi);
 	RUN(hostile);
 	return TEST_DONE();
 }
