@@ -292,7 +292,7 @@ static const char *const p_sysfull[] = { "system full", "disk full",
 static const char *const p_suspend[] = { "disabled", "inactive",
 	"not active", "deactivated", "account is locked", "account has been locked",
 	"mailbox is frozen", "expired account", "account expired", "no longer active",
-	"closed",
+	"account closed", "account has been closed", "mailbox closed", "mailbox has been closed",
 	/* Sisimai's words for it too */
 	" is currently suspended", " temporary locked", "archived recipient",
 	"boite du destinataire archivee", "email account that you tried to reach is disabled",
@@ -2011,7 +2011,7 @@ static size_t
 cut(const char *s, size_t len)
 {
 	static const char *const marks[] = { "------ this is a copy of the message",
-		"--- below this line is a copy", "----- original message",
+		"--- below this line is a copy", "--- enclosed is a copy", "----- original message",
 		"original message follows", "----- unsent message follows",
 		"------ original message", "--- original message", "content-type: message/rfc822",
 		"----- the header of the original", "received: from", "received:from", "return-path:",

@@ -181,6 +181,14 @@ static const struct rule_case rule_cases[] = {
 	  "not exist", R_HOSTUNKNOWN, 1 },
 	{ "5.0.0", "550 domain [example.com] mismatches client ip 192.0.2.1.", R_REQUIREPTR, 0 },
 	{ "5.0.0", "550 client ip 192.0.2.1 mismatches domain [example.com]", R_ONHOLD, 0 },
+	/* an account closed is suspended; "enclosed" is not "closed"; a
+	 * resource that is temporarily unavailable names no reason, the
+	 * queue's timeout after it does */
+	{ "5.0.0", "550 Account closed", R_SUSPEND, 0 },
+	{ "5.0.0", "550 Nyaan, the message enclosed", R_ONHOLD, 0 },
+	{ "4.1.9", "Resources temporarily unavailable, please try again later [#4.1.9]. "
+	  "I'm not going to try again; this message has been in the queue too long.", R_EXPIRED,
+	  0 },
 };
 
 static void
