@@ -3504,8 +3504,9 @@ second_look(classify_report_t *r, const struct server *srv, const struct ctx *c)
 		}
 		if (srv && s < 0 && srv->codes)
 			s = server_code(srv, x->status);
-		/* Gmail: an exact status it quotes names the reason over its state */
-		if (s >= 0 && srv->status_wins && x->status[0] && strncmp(x->status + 1, ".0", 2) &&
+		/* Gmail: an exact status it quotes names the reason over its state
+		 * (not one with a zero in it: "5.7.0" is no more exact) */
+		if (s >= 0 && srv->status_wins && x->status[0] && strstr(x->status, ".0") == NULL &&
 		    status_name(x->status) != R_UNDEFINED)
 			s = (int)status_name(x->status);
 		if (s >= 0)

@@ -397,6 +397,12 @@ static const struct server_case server_cases[] = {
 	  "Final-Recipient: rfc822; reader@example.net\nAction: failed\nStatus: 5.2.3\n"
 	  "Diagnostic-Code: smtp; 550 5.2.3 RESOLVER.RST.RecipSizeLimit; message too large for "
 	  "this recipient\n\n--B--\n", "reader@example.net", R_MESGTOOBIG, 0 },
+	{ "Gmail: its state names the reason over a status with a zero (5.7.0)",
+	  "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n" TO_US
+	  "Subject: Delivery Status Notification (Failure)\n\nDelivery to the following "
+	  "recipient failed permanently:\n\n     reader@example.net\n\nTechnical details of "
+	  "permanent failure:\nThe error that the other server returned was:\n554 554 5.7.0 "
+	  "Header error (state 18).\n", "reader@example.net", R_FILTERED, 0 },
 	{ "Verizon's picture messaging: no valid recipient",
 	  "From: MMSC NDR Administrator <sysadmin@m01.vzwpix.com>\n" TO_US
 	  "Subject: Undeliverable Message\n\nMessage could not be delivered to mobile.\n"
