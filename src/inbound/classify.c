@@ -116,6 +116,10 @@ static const char *const p_virus[] = { "virus", "malware", "infected", "trojan",
 static const char *const p_blocklist[] = { "spamhaus", "spamcop", "blacklist",
 	"blocklist", "block list", "black list", "dnsbl", "client host blocked",
 	"blocked for spam", "ip source bloquee", "listed in", "listed at", NULL };
+/* a block list of the links in the content, not of the sender's IP:
+ * spam, whatever "blacklisted" says besides */
+static const char *const p_urlbl[] = { "blacklisted url", "blacklisted link", "uribl", "surbl",
+	NULL };
 static const char *const p_spam[] = {
 	"message content rejected", " - spam", "//www.spamhaus.org/help/help_spam_16.htm",
 	"//dsbl.org/help/help_spam_16.htm", "//mail.163.com/help/help_spam_16.htm",
@@ -523,7 +527,7 @@ static const struct rule {
 	{ R_NOTACCEPT, p_notaccept }, { R_HASMOVED, p_moved }, { R_NETWORKERROR, p_dns },
 	{ R_NOTCOMPLIANTRFC, p_rfc }, { R_REJECTED, p_rejected }, { R_HOSTUNKNOWN, p_host },
 	{ R_USERUNKNOWN, p_user },
-	{ R_BLOCKED, p_blocklist }, { R_SPAMDETECTED, p_spam }, { R_BADREPUTATION, p_reput },
+	{ R_BLOCKED, p_blocklist }, { R_SPAMDETECTED, p_urlbl }, { R_SPAMDETECTED, p_spam }, { R_BADREPUTATION, p_reput },
 	{ R_AUTHFAILURE, p_auth }, { R_BLOCKED, p_blocked }, { R_TOOMANYCONN, p_conn },
 	{ R_SPEEDING, p_speed }, { R_SUSPEND, p_suspend },
 	{ R_SECURITYERROR, p_security }, { R_MAILERERROR, p_mailer },
@@ -755,6 +759,7 @@ pair_holds(const struct pair_rule *w, const char *low, size_t n, size_t at)
 
 #define HAS(m, r)	(((m) >> (r)) & 1)
 #define B_BLOCKLIST	(R_N + 1)	/* a block list named: the sender's IP, not its mail */
+#define B_URLLIST	(R_N + 2)	/* a block list of the content's links named */
 
 /* the reasons (bit 1 << reason) any of whose phrases is in the first 2 KB
  * of text, and B_BLOCKLIST: every rule's lists in one pass */
@@ -783,7 +788,8 @@ reason_mask(const char *text)
 				continue;
 			if (f->rule < NELEM(rules)) {
 				m |= (uint64_t)1 << rules[f->rule].r |
-				    (uint64_t)(rules[f->rule].phrases == p_blocklist) << B_BLOCKLIST;
+				    (uint64_t)(rules[f->rule].phrases == p_blocklist) << B_BLOCKLIST |
+				    (uint64_t)(rules[f->rule].phrases == p_urlbl) << B_URLLIST;
 				continue;
 			}
 			if (!lowered) {
@@ -820,13 +826,16 @@ smtp_command(const char *t)
 	enum smtp_cmd c = CMD_NONE;
 
 	for (size_t i = 0; i < NELEM(words); i++) {
-		const char *f = words[i].ci ? strcasestr(t, words[i].w) : strstr(t, words[i].w);
-		const char *g;
+		size_t n = strlen(words[i].w);
+		const char *f = NULL, *g = t;
 
-		/* the last mention of this word */
-		while (f && (g = words[i].ci ? strcasestr(f + 1, words[i].w) :
-		    strstr(f + 1, words[i].w)))
-			f = g;
+		/* the last mention of this word; "HELO=" names a field of a
+		 * trace ("H=mx HELO=[mx]"), not a command */
+		while ((g = words[i].ci ? strcasestr(g, words[i].w) : strstr(g, words[i].w))) {
+			if (g[n] != '=')
+				f = g;
+			g++;
+		}
 		if (f && (last == NULL || f > last)) {
 			last = f;
 			c = words[i].c;
@@ -968,7 +977,7 @@ decide(const char *st, uint64_t m, enum smtp_cmd cmd, int reply, int delayed)
 	if (name == R_HOSTUNKNOWN ? !HAS(m, R_NETWORKERROR) : HAS(m, R_HOSTUNKNOWN))
 		return R_HOSTUNKNOWN;
 	if (name == R_SPAMDETECTED || (!before_data(cmd) && HAS(m, R_SPAMDETECTED) &&
-	    !HAS(m, B_BLOCKLIST)))
+	    (!HAS(m, B_BLOCKLIST) || HAS(m, B_URLLIST))))
 		return R_SPAMDETECTED;
 	if (HAS(m, R_SPEEDING))
 		return R_SPEEDING;

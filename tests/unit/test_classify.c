@@ -181,6 +181,10 @@ static const struct rule_case rule_cases[] = {
 	  "not exist", R_HOSTUNKNOWN, 1 },
 	{ "5.0.0", "550 domain [example.com] mismatches client ip 192.0.2.1.", R_REQUIREPTR, 0 },
 	{ "5.0.0", "550 client ip 192.0.2.1 mismatches domain [example.com]", R_ONHOLD, 0 },
+	/* a block list of the content's links is spam, not the sender's IP
+	 * blocked; a trace's "HELO=" field is no command */
+	{ "5.0.0", "550-REJECTED - Blacklisted URL in message. (example.com) in [black]. "
+	  "H=mx.example [192.0.2.1] HELO=[mx.example]", R_SPAMDETECTED, 0 },
 	/* an account closed is suspended; "enclosed" is not "closed"; a
 	 * resource that is temporarily unavailable names no reason, the
 	 * queue's timeout after it does */
