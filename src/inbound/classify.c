@@ -2249,6 +2249,25 @@ scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
 	buf_free(&v);
 }
 
+/* success_status - the status of a success reply ("250 2.6.0 Message
+ * received") into out, else "2.0.0" */
+static void
+success_status(const char *reply, char *out, size_t max)
+{
+	size_t n = 3;
+
+	snprintf(out, max, "2.0.0");
+	if (strlen(reply) < 9 || reply[0] != '2' || !isdigit((unsigned char)reply[1]) ||
+	    !isdigit((unsigned char)reply[2]) || (reply[3] != ' ' && reply[3] != '-') ||
+	    reply[4] != '2' || reply[5] != '.' || !isdigit((unsigned char)reply[6]))
+		return;
+	while (reply[4 + n] && !isspace((unsigned char)reply[4 + n]))
+		n++;
+	/* d.ddd.ddd at most */
+	if (n <= 9)
+		span(reply + 4, n, out, max);
+}
+
 /* ses - an Amazon SES notification (bare, or the Message of an SNS one):
  * 1 when it was one */
 static int
@@ -2344,7 +2363,10 @@ ses(classify_report_t *r, const char *s, size_t n)
 		}
 		rc = 1;
 	} else if (strcmp(type, "Delivery") == 0) {
-		list = json_object_get(json_object_get(m, "delivery"), "recipients");
+		json_t *dl = json_object_get(m, "delivery");
+		const char *resp = json_string_value(json_object_get(dl, "smtpResponse"));
+
+		list = json_object_get(dl, "recipients");
 		r->kind = KIND_DELIVERED;
 		for (size_t i = 0; i < json_array_size(list); i++) {
 			const char *addr = json_string_value(json_array_get(list, i));
@@ -2352,7 +2374,7 @@ ses(classify_report_t *r, const char *s, size_t n)
 
 			if (x) {
 				x->reason = R_DELIVERED;
-				snprintf(x->status, sizeof x->status, "2.0.0");
+				success_status(resp ? resp : "", x->status, sizeof x->status);
 			}
 		}
 		rc = 1;

@@ -489,6 +489,21 @@ TEST(multi)
 	}
 }
 
+/* an Amazon SES delivery notification: the status of its SMTP response */
+TEST(ses_delivery)
+{
+	static const char msg[] = "From: no-reply@sns.amazonaws.com\n" TO_US
+	    "Subject: AWS Notification Message\n\n{\"notificationType\":\"Delivery\","
+	    "\"delivery\":{\"recipients\":[\"reader@example.net\"],"
+	    "\"smtpResponse\":\"250 2.6.0 Message received\"}}\n";
+	classify_report_t r;
+
+	classify_message(msg, strlen(msg), &opts, &r);
+	CHECK(r.kind == KIND_DELIVERED && r.nrcpt == 1);
+	CHECK(r.nrcpt == 1 && strcmp(r.rcpt[0].status, "2.6.0") == 0);
+	classify_free(&r);
+}
+
 static double
 seconds(const struct timespec *a)
 {
@@ -578,6 +593,7 @@ main(void)
 	RUN(rules);
 	RUN(servers);
 	RUN(multi);
+	RUN(ses_delivery);
 	RUN(hostile);
 	return TEST_DONE();
 }
