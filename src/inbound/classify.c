@@ -1132,11 +1132,13 @@ find_reply(const char *s, const char *end)
 		if ((*p != '4' && *p != '5') || !is_digit_at(p + 1, end) ||
 		    !is_digit_at(p + 2, end))
 			continue;
+		/* not part of a number, a time or a path; "ERROR_CODE :421," is a
+		 * field's value (Zoho) */
 		if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
-		    p[-1] == '-' || p[-1] == ':' || p[-1] == '/'))
+		    p[-1] == '-' || (p[-1] == ':' && (p - 1 == s || p[-2] != ' ')) || p[-1] == '/'))
 			continue;
 		if (p + 3 < end && !(p[3] == ' ' || p[3] == '-' || p[3] == '\n' ||
-		    p[3] == '\r' || p[3] == '\t' || p[3] == ']' || p[3] == ')'))
+		    p[3] == '\r' || p[3] == '\t' || p[3] == ']' || p[3] == ')' || p[3] == ','))
 			continue;
 		if (p[1] > '5')
 			continue;

@@ -489,6 +489,22 @@ TEST(multi)
 	}
 }
 
+/* a reply code written as a field's value ("ERROR_CODE :421,") is the
+ * reply: the status made for the reason is a temporary one */
+TEST(reply_field)
+{
+	buf_t m;
+	classify_report_t r;
+
+	buf_init(&m, 1 << 16);
+	dsn_with(&m, "", "Error, ERROR_CODE :421, ERROR_CODE :, Host not reachable.");
+	classify_message(buf_str(&m), m.len, &opts, &r);
+	CHECK(r.nrcpt == 1 && r.rcpt[0].replycode == 421);
+	CHECK(r.nrcpt == 1 && r.rcpt[0].status[0] == '4');
+	classify_free(&r);
+	buf_free(&m);
+}
+
 /* an Amazon SES delivery notification: the status of its SMTP response */
 TEST(ses_delivery)
 {
@@ -594,6 +610,7 @@ main(void)
 	RUN(servers);
 	RUN(multi);
 	RUN(ses_delivery);
+	RUN(reply_field);
 	RUN(hostile);
 	return TEST_DONE();
 }
