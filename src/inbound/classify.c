@@ -1603,6 +1603,7 @@ around_command(struct around *a)
 		{ "in reply to data", CMD_DATA }, { "after rcpt", CMD_RCPT },
 		{ "in reply to rcpt", CMD_RCPT }, { "after mail from", CMD_MAIL },
 		{ "in reply to mail from", CMD_MAIL }, { "initial connection", CMD_CONN },
+		{ "after ehlo", CMD_HELO }, { "after helo", CMD_HELO },
 	};
 
 	if (a == NULL || a->s == NULL)
@@ -2564,6 +2565,9 @@ static const struct said said_qmail[] = { { " but my name was rejected.", R_BLOC
 	{ "Temporary failure in LDAP lookup", R_SYSTEMERROR, 0 },
 	{ "this message has been in the queue too long.", R_EXPIRED, 0 }, { NULL, 0, 0 } };
 
+/* AOL's relays (Postfix) on a name lookup */
+static const struct said said_aol[] = { { "Host or domain name not found", R_HOSTUNKNOWN, 0 },
+	{ "type=MX: Malformed or unexpected name server reply", R_NOTACCEPT, 0 }, { NULL, 0, 0 } };
 /* Facebook's response codes (postmaster.facebook.com/response_codes) */
 static const struct said said_facebook[] = { { "RCP-P1", R_USERUNKNOWN, 0 },
 	{ "INT-P1", R_USERUNKNOWN, 0 }, { "INT-P3", R_USERUNKNOWN, 0 }, { "INT-P4", R_USERUNKNOWN, 0 },
@@ -2681,6 +2685,7 @@ static const struct server servers[] = {
 	{ "Exchange 2007", 2, { { "Subject", SIG_PREFIX, "Undeliverable" },
 	  { "Subject", SIG_PREFIX, "Non_remis_" }, { "Subject", SIG_PREFIX, "Non recapitabile" },
 	  { "Content-Language", SIG_PRESENT, "" } }, said_exch2007, NULL, 0, 0, 0 },
+	{ "AOL", 1, { { "X-AOL-IP", SIG_PRESENT, "" } }, said_aol, NULL, 0, 0, 0 },
 	{ "Facebook", 2, { { "From", SIG_EQUAL, "Facebook <mailer-daemon@mx.facebook.com>" },
 	  { "Subject", SIG_EQUAL, "Sorry, your message could not be delivered" } },
 	  said_facebook, NULL, 0, 0, 0 },

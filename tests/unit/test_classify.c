@@ -407,6 +407,21 @@ static const struct server_case server_cases[] = {
 	  "recipient failed permanently:\n\n     reader@example.net\n\nTechnical details of "
 	  "permanent failure:\nThe error that the other server returned was:\n554 554 5.7.0 "
 	  "Header error (state 18).\n", "reader@example.net", R_FILTERED, 0 },
+	{ "AOL: a malformed answer to its MX lookup is a domain that takes no mail",
+	  "From: MAILER-DAEMON@aol.example\nX-AOL-IP: 192.0.2.1\n" TO_US
+	  "Subject: Undelivered Mail Returned to Sender\n\n<reader@example.net>: Name service "
+	  "error for name=example.net type=MX: Malformed or unexpected name server reply\n",
+	  "reader@example.net", R_NOTACCEPT, 1 },
+	{ "a refusal after EHLO, the text says, is a block",
+	  "From: Mail Delivery System <mailer-daemon@mx.example>\n" TO_US
+	  "Subject: Mail delivery failed: returning message to sender\nMIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+	  "--B\nContent-type: text/plain\n\nThe following address(es) failed:\n\n"
+	  "  reader@example.net\n    SMTP error from remote mail server after EHLO mx.example:\n"
+	  "    550 Rejected\n\n--B\nContent-type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns; mx.example\n\nAction: failed\nFinal-Recipient: rfc822;"
+	  "reader@example.net\nStatus: 5.0.0\nDiagnostic-Code: smtp; 550 Rejected\n\n--B--\n",
+	  "reader@example.net", R_BLOCKED, 0 },
 	{ "Verizon's picture messaging: no valid recipient",
 	  "From: MMSC NDR Administrator <sysadmin@m01.vzwpix.com>\n" TO_US
 	  "Subject: Undeliverable Message\n\nMessage could not be delivered to mobile.\n"
