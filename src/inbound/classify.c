@@ -2568,6 +2568,9 @@ static const struct said said_qmail[] = { { " but my name was rejected.", R_BLOC
 /* AOL's relays (Postfix) on a name lookup */
 static const struct said said_aol[] = { { "Host or domain name not found", R_HOSTUNKNOWN, 0 },
 	{ "type=MX: Malformed or unexpected name server reply", R_NOTACCEPT, 0 }, { NULL, 0, 0 } };
+/* DragonFly's dma: its own words on the delivery */
+static const struct said said_dma[] = { { "Could not deliver for the last ", R_EXPIRED, 0 },
+	{ "DNS lookup failure: host ", R_HOSTUNKNOWN, 0 }, { NULL, 0, 0 } };
 /* Facebook's response codes (postmaster.facebook.com/response_codes) */
 static const struct said said_facebook[] = { { "RCP-P1", R_USERUNKNOWN, 0 },
 	{ "INT-P1", R_USERUNKNOWN, 0 }, { "INT-P3", R_USERUNKNOWN, 0 }, { "INT-P4", R_USERUNKNOWN, 0 },
@@ -2686,6 +2689,8 @@ static const struct server servers[] = {
 	  { "Subject", SIG_PREFIX, "Non_remis_" }, { "Subject", SIG_PREFIX, "Non recapitabile" },
 	  { "Content-Language", SIG_PRESENT, "" } }, said_exch2007, NULL, 0, 0, 0 },
 	{ "AOL", 1, { { "X-AOL-IP", SIG_PRESENT, "" } }, said_aol, NULL, 0, 0, 0 },
+	{ "DragonFly Mail Agent", 2, { { "Subject", SIG_HAS, "Mail delivery failed" },
+	  { "Received", SIG_HAS, " (DragonFly Mail Agent" } }, said_dma, NULL, 0, 0, 0 },
 	{ "Facebook", 2, { { "From", SIG_EQUAL, "Facebook <mailer-daemon@mx.facebook.com>" },
 	  { "Subject", SIG_EQUAL, "Sorry, your message could not be delivered" } },
 	  said_facebook, NULL, 0, 0, 0 },

@@ -412,6 +412,13 @@ static const struct server_case server_cases[] = {
 	  "Subject: Undelivered Mail Returned to Sender\n\n<reader@example.net>: Name service "
 	  "error for name=example.net type=MX: Malformed or unexpected name server reply\n",
 	  "reader@example.net", R_NOTACCEPT, 1 },
+	{ "DragonFly's dma: its DNS lookup failure is an unknown host",
+	  "Received: from MAILER-DAEMON\n\tid e0724\n\tby mx.example (DragonFly Mail Agent v0.13);"
+	  "\n\tTue, 11 Jun 2024 18:15:33 +0900\nFrom: MAILER-DAEMON <>\n" TO_US
+	  "Subject: Mail delivery failed\n\nThis is the DragonFly Mail Agent v0.13 at mx.example."
+	  "\n\nThere was an error delivering your mail to <reader@example.net>.\n\n"
+	  "DNS lookup failure: host example.net not found\n\nMessage headers follow.\n\n",
+	  "reader@example.net", R_HOSTUNKNOWN, 1 },
 	{ "a refusal after EHLO, the text says, is a block",
 	  "From: Mail Delivery System <mailer-daemon@mx.example>\n" TO_US
 	  "Subject: Mail delivery failed: returning message to sender\nMIME-Version: 1.0\n"
