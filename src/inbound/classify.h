@@ -29,18 +29,26 @@
  * a filter; refused at MAIL FROM it is the sender's; no mailbox is full
  * before RCPT); then the status's own name (RFC 3463, class by class:
  * 4.4.7 expired, 5.2.1 filtered, 5.1.10 notaccept, ...) where it is
- * exact, else the words of the reasons a status never names alone; then
- * the notification's text around.  Words that name no reason give
+ * exact, else the words of the reasons a status never names alone; a
+ * delayed recipient nothing else explains expired; then the
+ * notification's text around.  Words that name no reason give
  * "onhold", silence "undefined".  The words are phrases and ordered
- * word pairs ("553 " ... " does not exist"): ours and Sisimai's.  Then
+ * word pairs ("553 " ... " does not exist"): ours and Sisimai's.  A
+ * Sendmail transcript gives each recipient its own line ("550 <a@b>...
+ * User unknown", a mute DSN's "<a@b>... Deferred: ...") with the command
+ * and reply before it; replies with no command sent answered the
+ * greeting; Postfix's "(in reply to RCPT TO command)" is read from its
+ * text when its DSN leaves it out.  Then
  * a second look: the reporting server, known by its headers (McAfee,
  * IMail, Outlook.com, PowerMTA, Exchange 2003, Lotus Notes, Domino, Exim,
  * MessageLabs, Amazon SES receiving, Biglobe, G Suite, Gmail, Verizon,
  * InterScan, qmail, Zoho, OpenSMTPD - read by its text, not its DSN part -
- * au's EZweb, Office 365), gives its own words' reason (Office 365 its statuses');
- * a receiving provider named by its MX in the report or by the
- * recipient's domain (Apple, Cox, Orange, GoDaddy, i.ua, KDDI, Mimecast,
- * Spectrum, Tencent, Yahoo, Microsoft) its words' and codes' - each where
+ * au's EZweb, Office 365, Exchange 2007, AOL, DragonFly's dma, Facebook),
+ * gives its own words' reason (Office 365 its statuses');
+ * a receiving provider named by the DSN's Remote-MTA (else its MX in the
+ * report's text) or by the recipient's domain (Apple, Cox, Orange,
+ * GoDaddy, i.ua, KDDI, Mimecast, NTT docomo, Google, Spectrum, Tencent,
+ * Yahoo, Microsoft) its words' and codes' - each where
  * Sisimai's own modules would let it.  Text parts are read in UTF-8 (charconv), so a report in
  * ISO-2022-JP matches.  Hard, as Sisimai decides it: an unknown user or
  * domain and a moved address always (even under a 4xx reply); a domain
