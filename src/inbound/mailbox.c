@@ -764,7 +764,10 @@ mailbox_close(mailbox_t *m)
 	if (m == NULL)
 		return;
 	if (m->imap) {
-		(void)mailimap_logout(m->imap);
+		/* a connect that failed left no stream, and libetpan's
+		 * logout would close the NULL one */
+		if (m->imap->imap_stream != NULL)
+			(void)mailimap_logout(m->imap);
 		mailimap_free(m->imap);
 	}
 	pop3_end(m);

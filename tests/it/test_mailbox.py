@@ -46,6 +46,11 @@ def body(r):
         rc, out, err = poll(d, imaps)
         r.check(rc == 75 and "does not verify" in err,
                 "a self-signed certificate without a pin: exit 75", err)
+        # a server that is not there: exit 75, said (it crashed once)
+        rc, out, err = poll(d, ["inbound.mailbox=imaps://127.0.0.1:%d/INBOX" %
+                                harness.free_port(), "inbound.mailbox_auth_file=" + auth])
+        r.check(rc == 75 and "cannot connect" in err,
+                "an IMAP server that does not answer: exit 75, said", (rc, err))
         r.check(len(folder(port, "INBOX")) == 3 and
                 db_rows(d, "SELECT count(*) FROM inbound")[0][0] == 0,
                 "and nothing was read or touched")
