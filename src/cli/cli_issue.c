@@ -284,8 +284,11 @@ issue_admin(cli_t *cli, int argc, char **argv)
 		if ((rc = cli_admin(cli, json_pack("{s:s}", "op", "issue.send_now"), 0,
 		    &j)) != EX_OK)
 			goto out;
-		printf("issue %lld: will be sent by the worker now\n",
-		    (long long)json_integer_value(json_object_get(j, "id")));
+		if (cli->json)
+			cli_print_json(j);
+		else
+			printf("issue %lld: will be sent by the worker now\n",
+			    (long long)json_integer_value(json_object_get(j, "id")));
 		goto out;
 	}
 	if (needs_id) {
@@ -293,9 +296,12 @@ issue_admin(cli_t *cli, int argc, char **argv)
 
 		snprintf(op, sizeof op, "issue.%s", verb);
 		if ((rc = cli_admin(cli, json_pack("{s:s, s:I}", "op", op, "id", (json_int_t)id),
-		    1, NULL)) != EX_OK)
+		    1, &j)) != EX_OK)
 			goto out;
-		printf("issue %lld: %s\n", (long long)id, verb);
+		if (cli->json)
+			cli_print_json(j);
+		else
+			printf("issue %lld: %s\n", (long long)id, verb);
 		goto out;
 	}
 	rc = EX_TEMPFAIL;

@@ -594,7 +594,10 @@ sub_add(cli_t *cli, int argc, char **argv)
 	    "email", sub.email, "name", name, "lang", lang, "regions", regions), 1,
 	    &reply)) != EX_OK)
 		goto out;
-	printf("%s %s\n", json_string_value(json_object_get(reply, "result")), sub.email);
+	if (cli->json)
+		cli_print_json(reply);
+	else
+		printf("%s %s\n", json_string_value(json_object_get(reply, "result")), sub.email);
 out:
 	json_decref(reply);
 	return rc;
@@ -608,6 +611,7 @@ sub_remove(cli_t *cli, int argc, char **argv)
 		{ "purge", no_argument, NULL, 'p' },
 		CLI_OPT_HELP
 	};
+	json_t *reply = NULL;
 	int c, purge = 0, rc = EX_USAGE;
 
 	optind = 0;
@@ -622,10 +626,14 @@ sub_remove(cli_t *cli, int argc, char **argv)
 		goto out;
 	}
 	if ((rc = cli_admin(cli, json_pack("{s:s, s:s, s:b}", "op", "subscriber.remove",
-	    "email", argv[optind], "purge", purge), 1, NULL)) != EX_OK)
+	    "email", argv[optind], "purge", purge), 1, &reply)) != EX_OK)
 		goto out;
-	printf("%s %s\n", purge ? "purged" : "unsubscribed", argv[optind]);
+	if (cli->json)
+		cli_print_json(reply);
+	else
+		printf("%s %s\n", purge ? "purged" : "unsubscribed", argv[optind]);
 out:
+	json_decref(reply);
 	return rc;
 }
 
