@@ -637,6 +637,9 @@ out:
 	return rc;
 }
 
+/* the statuses subscribers.status allows (store.c's CHECK), for --status */
+static const char *const statuses[] = { "active", "unsubscribed", "suppressed", "pending" };
+
 /* subscriber list|export [--status S] */
 static int
 sub_list(cli_t *cli, int argc, char **argv)
@@ -661,6 +664,19 @@ sub_list(cli_t *cli, int argc, char **argv)
 	if (argc != optind) {
 		rc = cli_usage_error(cli);
 		goto out;
+	}
+	if (status) {
+		size_t i;
+
+		for (i = 0; i < NELEM(statuses) && strcmp(status, statuses[i]) != 0; i++)
+			;
+		if (i == NELEM(statuses)) {
+			/* a status no row can have would list nothing, silently */
+			cli_error("tiedote: subscriber %s: --status \"%s\": not active, unsubscribed,"
+			    " suppressed or pending", argv[0], status);
+			rc = cli_usage_error(cli);
+			goto out;
+		}
 	}
 	rc = EX_TEMPFAIL;
 	if (cli_open_store(cli, &store) < 0)
@@ -782,11 +798,12 @@ static const cli_verb_t verbs[] = {
 	  "  R: HYKS,TYKS,TAYS,KYS,OYS (comma-separated) or all\n" },
 	{ "remove", sub_remove, "EMAIL [--purge]",
 	  "unsubscribe (kept, so an import cannot add it back); --purge deletes", NULL },
-	{ "list", sub_list, "[--status active|unsubscribed]", "the subscribers, one a line", NULL },
+	{ "list", sub_list, "[--status active|unsubscribed|suppressed|pending]",
+	  "the subscribers, one a line", NULL },
 	{ "import", sub_import, "FILE.csv|- [--resubscribe] [--dry-run]",
 	  "add or update from CSV: all rows or none, every bad row reported",
 	  "  columns (a header line, any order): email, name, lang, regions\n" },
-	{ "export", sub_list, "[--status active|unsubscribed]",
+	{ "export", sub_list, "[--status active|unsubscribed|suppressed|pending]",
 	  "CSV with every column, which import reads back", NULL },
 	{ "export-data", sub_export_data, "EMAIL",
 	  "everything held about one address, as JSON (a data subject's access request)",

@@ -66,8 +66,31 @@ def json_writes(r):
     r.check(rc != 0 and out == "", "a refused issue verb prints nothing on stdout", out + err)
 
 
+def status_values(r):
+    """--status takes the statuses a subscriber can have; another is a usage error."""
+    db = os.path.join(harness.tempdir(), "t.db")
+    run(db, "subscriber", "add", "anu.niemi@thl.fi")
+    run(db, "subscriber", "add", "pia.suvivuo@thl.fi")
+    run(db, "subscriber", "remove", "pia.suvivuo@thl.fi")
+    for verb in ("list", "export"):
+        rc, out, err = run(db, "subscriber", verb, "--status", "bogus")
+        r.check(rc == 64 and out == "" and "bogus" in err
+                and "usage: tiedote subscriber %s" % verb in err,
+                "subscriber %s --status bogus: exit 64 with the usage" % verb, out + err)
+        rc, out, err = run(db, "subscriber", verb, "--help")
+        r.check(rc == 0 and "active|unsubscribed|suppressed|pending" in out,
+                "subscriber %s --help names every status" % verb, out)
+        for status in ("active", "unsubscribed", "suppressed", "pending"):
+            rc, out, err = run(db, "subscriber", verb, "--status", status)
+            r.check(rc == 0, "subscriber %s --status %s is accepted" % (verb, status), err)
+    rc, out, err = run(db, "subscriber", "list", "--status", "unsubscribed")
+    r.check("pia.suvivuo@thl.fi" in out and "anu.niemi" not in out,
+            "--status unsubscribed lists the unsubscribed only", out)
+
+
 def body(r):
     json_writes(r)
+    status_values(r)
 
 
 harness.main(body)
