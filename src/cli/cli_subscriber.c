@@ -132,6 +132,11 @@ export_cb(const subscriber_t *sub, void *arg)
 	return rc;
 }
 
+/* the columns an import reads: the four it stores, then the three export
+ * adds (status, created, updated), so that an export reads back */
+enum { COL_EMAIL, COL_NAME, COL_LANG, COL_REGIONS, COL_STATUS, COL_CREATED, COL_UPDATED,
+	NCOLS };
+
 /* one address seen by the check: where its text is in the arena (+ 1;
  * 0 is an empty slot) and its line, for "the same address as line N" */
 struct seen {
@@ -146,9 +151,10 @@ struct seen {
  * field; the send parses again and stages a chunk at a time.
  */
 struct import {
-	int	 col[4];	/* index of email, name, lang, regions; -1 absent */
+	int	 col[NCOLS];	/* index of each of import_cols; -1 absent */
 	int	 header_done;
 	size_t	 nrows;
+	size_t	 not_active;	/* rows an export marks other than active: skipped */
 	int	 errors;
 	buf_t	 arena;		/* the addresses, each NUL-terminated */
 	struct seen *seen;
@@ -203,7 +209,33 @@ seen_grow(struct import *im)
 	free(old);
 }
 
-static const char *const import_cols[] = { "email", "name", "lang", "regions" };
+static const char *const import_cols[NCOLS] = { "email", "name", "lang", "regions", "status",
+	"created", "updated" };
+
+/* the statuses subscribers.status allows (store.c's CHECK), for --status
+ * and an export's status column */
+static const char *const statuses[] = { "active", "unsubscribed", "suppressed", "pending" };
+
+/* status_known - s is one of statuses */
+static int
+status_known(const char *s)
+{
+	for (size_t i = 0; i < NELEM(statuses); i++)
+		if (strcmp(s, statuses[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* row_skipped - the row's status column (an export's) says other than
+ * active: it is not imported, so an export read back elsewhere never
+ * makes an unsubscribed, suppressed or pending address active */
+static int
+row_skipped(const struct import *im, char **f, size_t nf)
+{
+	int k = im->col[COL_STATUS];
+
+	return k >= 0 && (size_t)k < nf && *f[k] && strcmp(f[k], "active") != 0;
+}
 
 /* import_error - "line N: COLUMN "VALUE": WHY", the value escaped */
 static void
@@ -239,19 +271,20 @@ check_cb(size_t line, char **f, size_t nf, void *arg)
 	size_t slot;
 
 	if (!im->header_done) {
-		for (int k = 0; k < 4; k++)
+		for (int k = 0; k < NCOLS; k++)
 			im->col[k] = -1;
 		for (size_t i = 0; i < nf; i++) {
 			int known = 0;
 
-			for (int k = 0; k < 4; k++)
+			for (int k = 0; k < NCOLS; k++)
 				if (strcasecmp(f[i], import_cols[k]) == 0) {
 					im->col[k] = (int)i;
 					known = 1;
 				}
 			if (!known) {
 				import_error(im, line, "header", f[i],
-				    "unknown column (use email, name, lang, regions)");
+				    "unknown column (use email, name, lang, regions; status, created,"
+				    " updated as export writes them)");
 				return 1;
 			}
 		}
@@ -263,6 +296,12 @@ check_cb(size_t line, char **f, size_t nf, void *arg)
 		return 0;
 	}
 	import_values(im, f, nf, v);
+	if (im->col[COL_STATUS] >= 0 && (size_t)im->col[COL_STATUS] < nf &&
+	    *f[im->col[COL_STATUS]] && !status_known(f[im->col[COL_STATUS]])) {
+		import_error(im, line, "status", f[im->col[COL_STATUS]],
+		    "not active, unsubscribed, suppressed or pending");
+		return 0;
+	}
 	if (addr_check(v[0], &why) < 0) {
 		import_error(im, line, "email", v[0], why);
 		return 0;
@@ -296,6 +335,7 @@ check_cb(size_t line, char **f, size_t nf, void *arg)
 	if (buf_add(&im->arena, v[0], strlen(v[0]) + 1) < 0)
 		fatal("import: addresses over %zu bytes", FILE_MAX);
 	im->nrows++;
+	im->not_active += row_skipped(im, f, nf);
 	return 0;
 }
 
@@ -324,6 +364,8 @@ send_cb(size_t line, char **f, size_t nf, void *arg)
 		im->header_done = 1;
 		return 0;
 	}
+	if (row_skipped(im, f, nf))
+		return 0;
 	import_values(im, f, nf, v);
 	if (region_parse_list(v[3], &regions) < 0) {
 		cli_error("line %zu: changed since the check", line);
@@ -476,7 +518,7 @@ out:
 static int
 subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 {
-	struct import im = { .col = { -1, -1, -1, -1 }, .cli = cli, .rc = EX_OK };
+	struct import im = { .col = { -1, -1, -1, -1, -1, -1, -1 }, .cli = cli, .rc = EX_OK };
 	json_t *reply = NULL;
 	buf_t data;
 	int rc = EX_DATAERR;
@@ -519,14 +561,19 @@ subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 	if (cli->json) {
 		json_object_del(reply, "ok");
 		json_object_del(reply, "import");
+		json_object_set_new(reply, "not_active", json_integer((json_int_t)im.not_active));
 		cli_print_json(reply);
-	} else
-		printf("%s%lld added, %lld updated, %lld unchanged, %lld kept unsubscribed\n",
+	} else {
+		printf("%s%lld added, %lld updated, %lld unchanged, %lld kept unsubscribed",
 		    dry_run ? "dry run: " : "",
 		    (long long)json_integer_value(json_object_get(reply, "added")),
 		    (long long)json_integer_value(json_object_get(reply, "updated")),
 		    (long long)json_integer_value(json_object_get(reply, "unchanged")),
 		    (long long)json_integer_value(json_object_get(reply, "kept_unsubscribed")));
+		if (im.not_active)
+			printf(", %zu not active in the file (skipped)", im.not_active);
+		putchar('\n');
+	}
 	/* applied: its staged rows go now (else when it expires) */
 	drop_import(cli, im.id);
 	goto out;
@@ -637,9 +684,6 @@ out:
 	return rc;
 }
 
-/* the statuses subscribers.status allows (store.c's CHECK), for --status */
-static const char *const statuses[] = { "active", "unsubscribed", "suppressed", "pending" };
-
 /* subscriber list|export [--status S] */
 static int
 sub_list(cli_t *cli, int argc, char **argv)
@@ -665,18 +709,12 @@ sub_list(cli_t *cli, int argc, char **argv)
 		rc = cli_usage_error(cli);
 		goto out;
 	}
-	if (status) {
-		size_t i;
-
-		for (i = 0; i < NELEM(statuses) && strcmp(status, statuses[i]) != 0; i++)
-			;
-		if (i == NELEM(statuses)) {
-			/* a status no row can have would list nothing, silently */
-			cli_error("tiedote: subscriber %s: --status \"%s\": not active, unsubscribed,"
-			    " suppressed or pending", argv[0], status);
-			rc = cli_usage_error(cli);
-			goto out;
-		}
+	if (status && !status_known(status)) {
+		/* a status no row can have would list nothing, silently */
+		cli_error("tiedote: subscriber %s: --status \"%s\": not active, unsubscribed,"
+		    " suppressed or pending", argv[0], status);
+		rc = cli_usage_error(cli);
+		goto out;
 	}
 	rc = EX_TEMPFAIL;
 	if (cli_open_store(cli, &store) < 0)
@@ -802,7 +840,9 @@ static const cli_verb_t verbs[] = {
 	  "the subscribers, one a line", NULL },
 	{ "import", sub_import, "FILE.csv|- [--resubscribe] [--dry-run]",
 	  "add or update from CSV: all rows or none, every bad row reported",
-	  "  columns (a header line, any order): email, name, lang, regions\n" },
+	  "  columns (a header line, any order): email, name, lang, regions; also\n"
+	  "  status, created, updated, as export writes them: a row whose status is\n"
+	  "  not active is skipped (never made active), created and updated are ignored\n" },
 	{ "export", sub_list, "[--status active|unsubscribed|suppressed|pending]",
 	  "CSV with every column, which import reads back", NULL },
 	{ "export-data", sub_export_data, "EMAIL",

@@ -88,9 +88,53 @@ def status_values(r):
             "--status unsubscribed lists the unsubscribed only", out)
 
 
+def export_import(r):
+    """An export imports back; its unsubscribed rows never become active."""
+    a = os.path.join(harness.tempdir(), "a.db")
+    run(a, "subscriber", "add", "anu.niemi@thl.fi", "--name", "Anu Niemi", "--regions", "HYKS")
+    run(a, "subscriber", "add", "pia.suvivuo@thl.fi", "--name", "Pia, Suvivuo")
+    run(a, "subscriber", "remove", "pia.suvivuo@thl.fi")
+    rc, exported, err = run(a, "subscriber", "export")
+    r.check(rc == 0 and exported.startswith("email,name,lang,regions,status,created,updated"),
+            "export writes its header", exported + err)
+    path = os.path.join(harness.tempdir(), "export.csv")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(exported)
+
+    rc, out, err = run(a, "subscriber", "import", path)
+    r.check(rc == 0 and out == "0 added, 0 updated, 1 unchanged, 0 kept unsubscribed,"
+            " 1 not active in the file (skipped)\n",
+            "an export imports back into its own database", out + err)
+    for extra in ((), ("--resubscribe",)):
+        rc, out, err = run(a, "--json", "subscriber", "import", path, *extra)
+        j = as_json(out) or {}
+        r.check(rc == 0 and j.get("not_active") == 1 and j.get("updated") == 0,
+                "--json import %s: not_active counted, nothing resubscribed" % " ".join(extra),
+                out + err)
+    rc, out, err = run(a, "subscriber", "list", "--status", "unsubscribed")
+    r.check("pia.suvivuo@thl.fi" in out, "the unsubscribed address stays unsubscribed", out + err)
+
+    b = os.path.join(harness.tempdir(), "b.db")
+    rc, out, err = run(b, "subscriber", "import", path)
+    r.check(rc == 0 and out.startswith("1 added,"), "an export imports into another database",
+            out + err)
+    rc, out, err = run(b, "subscriber", "export")
+    r.check(rc == 0 and "anu.niemi@thl.fi,Anu Niemi,fi,HYKS,active," in out
+            and "pia.suvivuo" not in out,
+            "the active row came across whole, the unsubscribed one not at all", out + err)
+
+    bad = os.path.join(harness.tempdir(), "bad.csv")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write("email,status\nx@thl.fi,gone\n")
+    rc, out, err = run(b, "subscriber", "import", bad)
+    r.check(rc == 65 and "line 2: status \"gone\"" in err,
+            "an unknown status is a bad row, named with its line", out + err)
+
+
 def body(r):
     json_writes(r)
     status_values(r)
+    export_import(r)
 
 
 harness.main(body)
