@@ -161,7 +161,9 @@ cli_getopt(const cli_t *cli, int argc, char **argv, const struct option *opts)
 	if (c == '?' || c == ':') {
 		const char *what = c == ':' ? "needs a value" : "is not an option here";
 
-		if (optopt && optopt < 256)
+		/* a missing value: the option as typed (--name, or --na), not
+		 * the letter getopt keeps for it */
+		if (c == '?' && optopt && optopt < 256)
 			cli_error("tiedote: %s%s%s: -%c %s", cli->cmd->name, cli->verb->name ?
 			    " " : "", cli->verb->name ? cli->verb->name : "", optopt, what);
 		else

@@ -390,6 +390,7 @@ inbound_list_cmd(cli_t *cli, int argc, char **argv)
 			limit = strtol(optarg, &end, 10);
 			if (*end || limit < 1 || limit > INBOUND_LIST_MAX) {
 				cli_error("tiedote: --limit %s: not 1 to %d", optarg, INBOUND_LIST_MAX);
+				rc = cli_usage_error(cli);
 				goto out;
 			}
 			continue;
@@ -409,6 +410,7 @@ inbound_list_cmd(cli_t *cli, int argc, char **argv)
 		if (!known) {
 			cli_error("tiedote: --kind %s: not bounce, complaint, autoreply, unsubscribe,"
 			    " delivered or other", kind);
+			rc = cli_usage_error(cli);
 			goto out;
 		}
 	}

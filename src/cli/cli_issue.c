@@ -89,11 +89,13 @@ issue_preview(cli_t *cli, int argc, char **argv)
 	}
 	if (!datefmt_lang_valid(lang)) {
 		cli_error("tiedote: --lang: \"%s\" is not fi, sv or en", lang);
+		rc = cli_usage_error(cli);
 		goto out;
 	}
 	if (strcmp(format, "eml") != 0 && strcmp(format, "html") != 0 &&
 	    strcmp(format, "text") != 0) {
 		cli_error("tiedote: --format: \"%s\" is not eml, html or text", format);
+		rc = cli_usage_error(cli);
 		goto out;
 	}
 	rc = EX_CONFIG;
@@ -104,8 +106,10 @@ issue_preview(cli_t *cli, int argc, char **argv)
 	rc = EX_USAGE;
 	if (at == NULL)
 		when = sched_due(&sched, sched_index(&sched, clock_now()) + 1);
-	else if (cli_parse_local(cli, "--at", at, sched.hour, sched.minute, &when) < 0)
+	else if (cli_parse_local(cli, "--at", at, sched.hour, sched.minute, &when) < 0) {
+		rc = cli_usage_error(cli);
 		goto out;
+	}
 	rc = EX_TEMPFAIL;
 	if (cli_open_store(cli, &store) < 0)
 		goto out;
@@ -273,10 +277,12 @@ issue_admin(cli_t *cli, int argc, char **argv)
 	if (optind < argc && ((id = strtoll(argv[optind], &end, 10)) <= 0 || *end != '\0')) {
 		cli_error("tiedote: issue %s: \"%s\" is not an issue id (see tiedote issue list)",
 		    verb, argv[optind]);
+		rc = cli_usage_error(cli);
 		goto out;
 	}
 	if (needs_id && id == 0) {
 		cli_error("tiedote: issue %s needs an issue id (see tiedote issue list)", verb);
+		rc = cli_usage_error(cli);
 		goto out;
 	}
 	if (strcmp(verb, "send-now") == 0) {

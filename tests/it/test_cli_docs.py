@@ -131,10 +131,34 @@ def export_import(r):
             "an unknown status is a bad row, named with its line", out + err)
 
 
+def usage_errors(r):
+    """A bad option value: the error line, then the verb's usage, exit 64."""
+    db = os.path.join(harness.tempdir(), "t.db")
+    run(db, "subscriber", "add", "anu.niemi@thl.fi")
+    cases = [
+        (("issue", "preview", "--lang", "de"), "de", "issue preview"),
+        (("issue", "preview", "--format", "pdf"), "pdf", "issue preview"),
+        (("issue", "preview", "--at", "2020-02-31"), "2020-02-31", "issue preview"),
+        (("inbound", "list", "--kind", "bogus"), "bogus", "inbound list"),
+        (("inbound", "list", "--limit", "0"), "--limit 0", "inbound list"),
+        (("issue", "hold", "abc"), "abc", "issue hold"),
+        (("issue", "hold", "0"), "\"0\"", "issue hold"),
+        (("issue", "hold"), "needs an issue id", "issue hold"),
+        (("subscriber", "add", "x@thl.fi", "--name"), "--name needs a value", "subscriber add"),
+    ]
+    for args, said, verb in cases:
+        rc, out, err = run(db, *args)
+        lines = err.splitlines()
+        r.check(rc == 64 and out == "" and len(lines) >= 2 and said in lines[0]
+                and lines[1].startswith("usage: tiedote " + verb),
+                "%s: exit 64, the error, then the usage" % " ".join(args), "exit %d\n%s" % (rc, err))
+
+
 def body(r):
     json_writes(r)
     status_values(r)
     export_import(r)
+    usage_errors(r)
 
 
 harness.main(body)
