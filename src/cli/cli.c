@@ -72,8 +72,10 @@ static const char global_usage[] =
     "               [--json] COMMAND [VERB] ...\n";
 
 static const char exit_codes[] =
-    "exit codes: 0 ok, 64 usage, 65 invalid input, 69 worker unreachable,\n"
-    "            75 temporary failure, 76 worker refused the request's form, 78 configuration\n";
+    "exit codes: 0 ok, 64 usage, 65 invalid input, 66 an input file cannot be read,\n"
+    "            69 worker unreachable, 73 an output file exists, 74 an output file cannot\n"
+    "            be written, 75 temporary failure, 76 worker refused the request's form,\n"
+    "            78 configuration\n";
 
 void
 cli_usage(const cli_t *cli, FILE *fp)

@@ -104,12 +104,14 @@ static const cli_verb_t backup_verbs[] = {
 	{ NULL, backup, "FILE", "a consistent copy of the database, also while the worker"
 	  " runs (SQLite's online backup); FILE must not exist",
 	  "  Restore: stop the worker, copy FILE over store.path, remove its -wal and\n"
-	  "  -shm files, start the worker.  exit 73 when FILE exists.\n" },
+	  "  -shm files, start the worker.  exit 73 when FILE exists, 74 when it cannot\n"
+	  "  be created or written.\n" },
 };
 
 static const cli_verb_t check_verbs[] = {
 	{ NULL, check, "[FILE]", "integrity, foreign keys and schema version of the database"
-	  " (or of a backup FILE); exit 65 with the problems listed", NULL },
+	  " (or of a backup FILE); exit 65 with the problems listed, 66 when FILE is not a"
+	  " database", NULL },
 };
 
 const cli_cmd_t cli_cmd_backup = { "backup", "copy the database while the worker runs",

@@ -66,8 +66,9 @@ backup_copy(const char *dbpath, const char *file, buf_t *err)
 	(void)unlink(tmp);	/* left by a backup of ours killed midway */
 	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
+		/* cannot be created (no such directory, no permission): an I/O
+		 * failure, not the file that exists */
 		buf_notef(err, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : "cannot create");
-		rc = BACKUP_EXISTS;
 		goto out;
 	}
 	if ((b = sqlite3_backup_init(dst, "main", src, "main")) == NULL) {

@@ -154,11 +154,34 @@ def usage_errors(r):
                 "%s: exit 64, the error, then the usage" % " ".join(args), "exit %d\n%s" % (rc, err))
 
 
+def exit_codes(r):
+    """backup 73 / 74, a missing input file 66 (README, tiedote(1))."""
+    tmp = harness.tempdir()
+    db = os.path.join(tmp, "t.db")
+    run(db, "subscriber", "add", "anu.niemi@thl.fi")
+    rc, out, err = run(db, "backup", os.path.join(tmp, "no-such-dir", "x.db"))
+    r.check(rc == 74 and "no-such-dir" in err, "backup into a missing directory exits 74",
+            "exit %d %s" % (rc, err))
+    rc, out, err = run(db, "backup", db)
+    r.check(rc == 73 and "exists" in err, "backup over an existing file exits 73",
+            "exit %d %s" % (rc, err))
+    missing = os.path.join(tmp, "nonexistent")
+    for args in (("enqueue", missing + ".json"), ("subscriber", "import", missing + ".csv"),
+                 ("inbound", "classify", missing), ("check", missing)):
+        rc, out, err = run(db, *args)
+        r.check(rc == 66 and "nonexistent" in err, "%s of a missing file exits 66" % args[0],
+                "exit %d %s" % (rc, err))
+    rc, out, err = run(db, "--help")
+    r.check(all(" %d " % c in out.replace("\n", " ") for c in (64, 65, 66, 69, 73, 74, 75, 76, 78)),
+            "--help lists every exit code", out)
+
+
 def body(r):
     json_writes(r)
     status_values(r)
     export_import(r)
     usage_errors(r)
+    exit_codes(r)
 
 
 harness.main(body)

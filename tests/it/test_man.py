@@ -62,6 +62,16 @@ def body(r):
     missing = [c for c in commands if "tiedote " + c not in cli]
     r.check(len(commands) >= 9 and not missing, "tiedote(1) has each of the %d commands"
             % len(commands), "missing: %s" % missing)
+    # EXIT STATUS has every code README's exit-code paragraph names
+    with open(os.path.join(harness.ROOT, "README.md"), encoding="utf-8") as f:
+        readme = " ".join(f.read().split())
+    para = readme[readme.index("Exit codes follow `sysexits.h`"):]
+    para = para[:para.index(" `enqueue` retries")]
+    codes = sorted({int(c) for c in re.findall(r"\b(6[4-9]|7[0-8])\b", para)})
+    status = cli[cli.index("EXIT STATUS"):cli.index("EXAMPLES")]
+    missing = [c for c in codes if not re.search(r"\b%d\b" % c, status)]
+    r.check(len(codes) >= 9 and not missing, "tiedote(1) EXIT STATUS lists the %d codes README"
+            " names" % len(codes), "README: %s; missing: %s" % (codes, missing))
     # the check can fail: a key and a verb that do not exist are not found
     r.check("store.no_such_key" not in conf and "tiedote subscriber frobnicate" not in cli,
             "a key and a verb that do not exist are not found")
