@@ -1208,6 +1208,26 @@ admin_lock_path(const conf_t *conf, buf_t *out)
 	buf_notef(out, "%s.lock", conf->db_path);
 }
 
+/* lock_open - the lock file opened for writing; made 0660 when this call
+ * creates it (the umask would narrow the open's mode, as it would the
+ * control socket's), an existing one's mode left as its owner set it.
+ * The descriptor, or -1 with errno */
+static int
+lock_open(const char *path)
+{
+	int f, e;
+
+	if ((f = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660)) >= 0) {
+		if (fchmod(f, 0660) == 0)
+			return f;
+		e = errno;
+		close(f);
+		errno = e;
+		return -1;
+	}
+	return errno == EEXIST ? open(path, O_RDWR | O_CLOEXEC) : -1;
+}
+
 int
 admin_lock(const conf_t *conf, int *fd, buf_t *err)
 {
@@ -1217,13 +1237,12 @@ admin_lock(const conf_t *conf, int *fd, buf_t *err)
 	*fd = -1;
 	buf_init(&path, 8192);
 	admin_lock_path(conf, &path);
-	if ((f = open(buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC, 0660)) < 0 &&
-	    errno == ENOENT) {
+	if ((f = lock_open(buf_str(&path))) < 0 && errno == ENOENT) {
 		/* the database's directory, as store_open() would make it */
 		char *copy = xstrdup(buf_str(&path));
 
 		if (mkdir(dirname(copy), 0750) == 0 || errno == EEXIST)
-			f = open(buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+			f = lock_open(buf_str(&path));
 		free(copy);
 	}
 	/* flock needs no write access: a staff member in the group may lock */

@@ -176,12 +176,36 @@ def exit_codes(r):
             "--help lists every exit code", out)
 
 
+def lock_mode(r):
+    """The lock file is created 0660 whatever the umask (docs/control.md)."""
+    old = os.umask(0o022)
+    try:
+        db = os.path.join(harness.tempdir(), "t.db")
+        rc, out, err = run(db, "subscriber", "add", "anu.niemi@thl.fi")
+        mode = os.stat(db + ".lock").st_mode & 0o777
+        r.check(rc == 0 and mode == 0o660, "a command under umask 022 creates the lock file 0660",
+                "exit %d, mode %o %s" % (rc, mode, err))
+        d = harness.Tiedoted().start()
+        mode = os.stat(d.db + ".lock").st_mode & 0o777
+        r.check(mode == 0o660, "the worker under umask 022 creates the lock file 0660",
+                "mode %o" % mode)
+        d.stop()
+        os.chmod(db + ".lock", 0o600)
+        run(db, "subscriber", "add", "pia.suvivuo@thl.fi")
+        mode = os.stat(db + ".lock").st_mode & 0o777
+        r.check(mode == 0o600, "an existing lock file keeps the mode its owner gave it",
+                "mode %o" % mode)
+    finally:
+        os.umask(old)
+
+
 def body(r):
     json_writes(r)
     status_values(r)
     export_import(r)
     usage_errors(r)
     exit_codes(r)
+    lock_mode(r)
 
 
 harness.main(body)
