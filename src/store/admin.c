@@ -894,11 +894,13 @@ check_inbound(const json_t *req, json_t **reply)
 {
 	const char *via = str(req, "via", "deliver");
 	json_int_t size = json_integer_value(json_object_get(req, "size"));
+	size_t len;
 	buf_t raw;
 	int bad;
 
 	buf_init(&raw, INBOUND_RAW_MAX + 4);
 	bad = request_raw(req, &raw);
+	len = raw.len;
 	buf_free(&raw);
 	if (bad) {
 		*reply = admin_error("invalid", EX_DATAERR, "raw: not base64 of at most %zu bytes",
@@ -909,8 +911,11 @@ check_inbound(const json_t *req, json_t **reply)
 		*reply = admin_error("invalid", EX_DATAERR, "via: %s: not deliver or poll", via);
 		return -1;
 	}
-	if (json_object_get(req, "size") && size < 0) {
-		*reply = admin_error("invalid", EX_DATAERR, "size: negative");
+	/* the bytes received: at least those sent (a smaller figure would
+	 * understate the message in the store and against the size cap) */
+	if (json_object_get(req, "size") && (size < 0 || (uint64_t)size < len)) {
+		*reply = admin_error("invalid", EX_DATAERR, "size: %lld is less than the %zu bytes"
+		    " of raw decoded", (long long)size, len);
 		return -1;
 	}
 	/* a POP3 poller's message: its mailbox and UIDL are recorded with it */

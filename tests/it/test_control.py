@@ -17,6 +17,7 @@ the third: while the worker runs, nobody else can take it.
 import csv
 import fcntl
 import io
+import base64
 import json
 import os
 import signal
@@ -248,12 +249,25 @@ def test_forged(r):
                                "rows": [[2, "f5@thl.fi", "", "fi", "all"]]}, "no_import", 75),
         ("duplicate keys", b'{"op": "subscriber.remove", "email": "keep@thl.fi",'
                            b' "email": "keep@thl.fi"}', "bad_json", 76),
+        ("a size below the decoded message", {"op": "inbound.deliver", "raw": base64.b64encode(
+            b"From: a@b.fi\r\nSubject: hello\r\n\r\nhello\r\n").decode(), "size": 10},
+         "invalid", 65),
     ]
     for name, body, code, exit_ in cases:
         rep = request(ep, body)
         r.check(rep is not None and rep.get("ok") is False and rep.get("error") == code
                 and rep.get("exit") == exit_ and rep.get("message"),
                 "forged request, %s: error %s, exit %d" % (name, code, exit_), rep)
+    rep = request(ep, {"op": "inbound.deliver", "raw": base64.b64encode(b"x" * 100).decode(),
+                       "size": 99})
+    r.check(rep is not None and rep.get("error") == "invalid" and "size" in rep.get("message", "")
+            and count(d.db, "SELECT count(*) FROM inbound") == 0,
+            "inbound.deliver with size below the decoded length: invalid naming size, nothing"
+            " stored", rep)
+    rep = request(ep, {"op": "inbound.deliver", "raw": base64.b64encode(b"x" * 100).decode(),
+                       "size": 100})
+    r.check(rep is not None and rep.get("ok") is True, "a size equal to the decoded length is"
+            " taken", rep)
     rep = request(ep, frames=[b'{"op": "issue.send_now"}', b"more"])
     r.check(rep is not None and rep.get("error") == "bad_frames",
             "a request of two frames: bad_frames", rep)
