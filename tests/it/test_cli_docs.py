@@ -5,6 +5,7 @@ backup and of a missing input file, the lock file's mode, the control ops'
 checks and the classifier's JSON."""
 import json
 import os
+import re
 import subprocess
 
 import harness
@@ -199,6 +200,35 @@ def lock_mode(r):
         os.umask(old)
 
 
+EXITS = {"EX_DATAERR": 65, "EX_PROTOCOL": 76, "EX_TEMPFAIL": 75, "EX_UNAVAILABLE": 69}
+
+
+def error_table(r):
+    """docs/control.md's error table has every code an op answers, with its exit."""
+    with open(os.path.join(harness.ROOT, "docs", "control.md"), encoding="utf-8") as f:
+        doc = f.read()
+    table = doc[doc.index("| error | exit | meaning |"):]
+    table = table[:table.index("\n\n")]
+    documented = {(m.group(1), int(m.group(2)))
+                  for m in re.finditer(r"^\| `(\w+)` \| (\d+) \|", table, re.M)}
+    answered = set()
+    for top, _dirs, files in os.walk(os.path.join(harness.ROOT, "src")):
+        for name in files:
+            if name.endswith(".c"):
+                with open(os.path.join(top, name), encoding="utf-8") as f:
+                    for m in re.finditer(r'admin_error\("(\w+)",\s*(EX_\w+)', f.read()):
+                        answered.add((m.group(1), EXITS[m.group(2)]))
+    r.check(len(answered) >= 10 and answered == documented,
+            "docs/control.md's error table lists every code the ops answer, with its exit",
+            "not documented: %s\nnot answered: %s" % (sorted(answered - documented),
+                                                     sorted(documented - answered)))
+    db = os.path.join(harness.tempdir(), "t.db")
+    run(db, "subscriber", "erase", "gone@thl.fi")
+    rc, out, err = run(db, "subscriber", "add", "gone@thl.fi")
+    r.check(rc == 65 and "erased" in err, "subscriber add of an erased address exits 65",
+            "exit %d %s" % (rc, err))
+
+
 def body(r):
     json_writes(r)
     status_values(r)
@@ -206,6 +236,7 @@ def body(r):
     usage_errors(r)
     exit_codes(r)
     lock_mode(r)
+    error_table(r)
 
 
 harness.main(body)
