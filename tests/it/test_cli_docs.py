@@ -229,6 +229,34 @@ def error_table(r):
             "exit %d %s" % (rc, err))
 
 
+def one_click(r):
+    """List-Unsubscribe-Post only under an https message.base_url, as documented."""
+    tmp = harness.tempdir()
+    db = os.path.join(tmp, "t.db")
+    with open(os.path.join(tmp, "body.txt"), "w") as f:
+        f.write("Tervetuloa\n")
+    env = dict(os.environ, TIEDOTE_NOW="2020-03-10T10:00:00+02:00")
+    tmpl = ("-o", "message.templates=" + os.path.join(harness.ROOT, "templates"))
+    run(db, "announce", "--in-bulletin", "--subject", "Testi", "--body",
+        os.path.join(tmp, "body.txt"), env=env)
+    for base, has in (("https://tiedote.example", True), ("http://127.0.0.1:8080", False)):
+        rc, out, err = run(db, *tmpl, "-o", "message.base_url=" + base, "issue", "preview",
+                           "--at", "2020-03-17", env=env)
+        r.check(rc == 0 and "List-Unsubscribe:" in out
+                and ("\nList-Unsubscribe-Post: List-Unsubscribe=One-Click" in out) == has,
+                "base_url %s: List-Unsubscribe-Post %s" % (base, "present" if has else "absent"),
+                out[:2000] + err)
+    with open(os.path.join(harness.ROOT, "README.md"), encoding="utf-8") as f:
+        row = [l for l in f if l.startswith("| `message.base_url`")]
+    r.check(row and "https" in row[0].split("|")[3] and "List-Unsubscribe-Post" in row[0],
+            "README's message.base_url row says only https gives List-Unsubscribe-Post", row)
+    with open(os.path.join(harness.ROOT, "docs", "web.md"), encoding="utf-8") as f:
+        web = " ".join(f.read().split())
+    at = web.index("List-Unsubscribe-Post")
+    r.check("https" in web[at - 200:at], "docs/web.md says List-Unsubscribe-Post needs https",
+            web[at - 200:at + 60])
+
+
 def body(r):
     json_writes(r)
     status_values(r)
@@ -237,6 +265,7 @@ def body(r):
     exit_codes(r)
     lock_mode(r)
     error_table(r)
+    one_click(r)
 
 
 harness.main(body)
