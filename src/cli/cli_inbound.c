@@ -61,15 +61,14 @@ report_json(const char *file, const classify_report_t *r)
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		const classify_rcpt_t *x = &r->rcpt[i];
 
-		json_array_append_new(rc, json_pack("{s:s%, s:s, s:s, s:i}",
+		/* every key in every recipient, so a reader needs no "is it
+		 * there": replycode 0 and diagnostic "" when the report has none
+		 * (a diagnostic that is not UTF-8 cannot be a JSON string) */
+		json_array_append_new(rc, json_pack("{s:s%, s:s, s:s, s:i, s:i, s:s}",
 		    "address", x->address, strlen(x->address), "status", x->status,
-		    "reason", classify_reason_name(x->reason), "hard", x->hard));
-		if (x->replycode)
-			json_object_set_new(json_array_get(rc, i), "replycode",
-			    json_integer(x->replycode));
-		if (utf8_valid(buf_str(&x->diag), x->diag.len))
-			json_object_set_new(json_array_get(rc, i), "diagnostic",
-			    json_string(buf_str(&x->diag)));
+		    "reason", classify_reason_name(x->reason), "hard", x->hard,
+		    "replycode", x->replycode, "diagnostic",
+		    utf8_valid(buf_str(&x->diag), x->diag.len) ? buf_str(&x->diag) : ""));
 	}
 	json_object_set_new(o, "recipients", rc);
 	if (*r->feedback_type)
@@ -514,7 +513,8 @@ static const cli_verb_t verbs[] = {
 	  "what each message is (bounce, complaint, ...), read offline",
 	  "  --rcpt ADDRESS  the envelope recipient (else Delivered-To, To)\n"
 	  "  With --json one object a line: file, kind, recipients [{address, status,\n"
-	  "  reason, hard}]." },
+	  "  reason, hard, replycode (0: none), diagnostic}]; feedback_type (a complaint's\n"
+	  "  Feedback-Type) and to (bounce or unsubscribe) when they apply." },
 };
 
 const cli_cmd_t cli_cmd_inbound = { "inbound", "inbound mail: bounces, complaints, "

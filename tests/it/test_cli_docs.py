@@ -257,6 +257,51 @@ def one_click(r):
             web[at - 200:at + 60])
 
 
+ARF = ("From: abuse@isp.example\r\nTo: bounces@tiedote.example\r\nSubject: complaint\r\n"
+       "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=feedback-report;"
+       " boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n"
+       "--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+       "User-Agent: isp/1.0\r\nVersion: 1\r\nOriginal-Rcpt-To: anu.niemi@thl.fi\r\n\r\n"
+       "--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: tiedote@tiedote.example\r\n"
+       "To: anu.niemi@thl.fi\r\nSubject: Tiedote\r\n\r\nhello\r\n--b--\r\n")
+AUTOREPLY = ("From: anu.niemi@thl.fi\r\nTo: tiedote@tiedote.example\r\nSubject: Out of office\r\n"
+             "Auto-Submitted: auto-replied\r\n\r\nAway until Monday.\r\n")
+
+
+def classify_json(r):
+    """--json inbound classify: every recipient has the six keys, replycode a number."""
+    tmp = harness.tempdir()
+    files = []
+    for name, text in (("arf.eml", ARF), ("away.eml", AUTOREPLY)):
+        files.append(os.path.join(tmp, name))
+        with open(files[-1], "w") as f:
+            f.write(text)
+    shared = os.path.join(os.path.dirname(harness.ROOT), "shared", "bounces", "emails")
+    if os.path.isdir(shared):
+        files += sorted(os.path.join(shared, n) for n in os.listdir(shared))[:80]
+    db = os.path.join(tmp, "t.db")
+    rc, out, err = run(db, "--json", "inbound", "classify", *files)
+    objs = [json.loads(l) for l in out.splitlines()]
+    rcpts = [x for o in objs for x in o["recipients"]]
+    keys = {"address", "status", "reason", "hard", "replycode", "diagnostic"}
+    bad = [x for x in rcpts if set(x) != keys or type(x["replycode"]) is not int
+           or type(x["diagnostic"]) is not str]
+    r.check(rc == 0 and len(objs) == len(files) and rcpts and not bad,
+            "every recipient of %d reports has the six documented keys, replycode an integer"
+            % len(objs), "exit %d %s %s" % (rc, bad[:3], err))
+    extra = {k for o in objs for k in o} - {"file", "kind", "recipients", "feedback_type", "to"}
+    r.check(not extra, "no key beyond the documented ones", extra)
+    arf = objs[0] if objs else {}
+    r.check(arf.get("kind") == "complaint" and arf.get("feedback_type") == "abuse"
+            and arf["recipients"][0]["replycode"] == 0
+            and arf["recipients"][0]["reason"] == "feedback",
+            "a complaint: feedback_type, replycode 0", arf)
+    away = objs[1] if len(objs) > 1 else {}
+    r.check(away.get("kind") == "autoreply" and "to" not in away
+            and all(x["replycode"] == 0 for x in away.get("recipients", [])),
+            "an auto-reply: replycode 0, no to (not sent to our addresses)", away)
+
+
 def body(r):
     json_writes(r)
     status_values(r)
@@ -266,6 +311,7 @@ def body(r):
     lock_mode(r)
     error_table(r)
     one_click(r)
+    classify_json(r)
 
 
 harness.main(body)
