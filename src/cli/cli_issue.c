@@ -192,7 +192,7 @@ static void
 print_issue(const json_t *is, int verbose, double rate, int live, int tty)
 {
 	json_t *c = json_object_get(is, "counts"), *f;
-	char start[32], end[32];
+	char start[32], end[32], since[32];
 	int64_t total = json_integer_value(json_object_get(is, "recipients")), left;
 	size_t i;
 
@@ -207,9 +207,10 @@ print_issue(const json_t *is, int verbose, double rate, int live, int tty)
 	    (long long)json_integer_value(json_object_get(c, "failed")),
 	    json_is_true(json_object_get(is, "approved")) ? "" : "  (not approved)");
 	if ((f = json_object_get(is, "paused")) != NULL) {
-		clock_format(json_integer_value(json_object_get(f, "since")), start);
+		/* its own buffer: start is printed again below, as the period's */
+		clock_format(json_integer_value(json_object_get(f, "since")), since);
 		printf("  paused: %s (%s since %s): %s\n", json_string_value(json_object_get(f, "by")),
-		    json_string_value(json_object_get(f, "state")), start,
+		    json_string_value(json_object_get(f, "state")), since,
 		    json_string_value(json_object_get(f, "reply")));
 	}
 	if (!verbose)

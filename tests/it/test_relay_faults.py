@@ -99,6 +99,14 @@ def test_refusal(r, command, resume=True):
     paused = json.loads(out).get("paused", {}) if rc == 0 else {}
     r.check(paused.get("by") == "relay" and "5.7.1" in paused.get("reply", ""),
             "%s: issue status --json has paused.by relay and the reply" % what, out)
+    # the period printed is the issue's, not the pause's time (it was once)
+    js = json.loads(out) if rc == 0 else {}
+    want = "period %s .. %s" % tuple(
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(js.get(k, 0)))
+        for k in ("period_start", "period_end"))
+    rc, out, err = cli(d, "issue", "status")
+    r.check(rc == 0 and want in out,
+            "%s: issue status prints the period's start while paused" % what, (want, out))
     r.check(d.log_text().count(PAUSED) == 1, "%s: one log line for the pause" % what)
     sink.kill()
     sink.wait()
