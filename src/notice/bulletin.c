@@ -61,14 +61,20 @@ bulletin_get(store_t *s, int64_t id, bulletin_issue_t *is)
 	return one_issue(s, sql, id, is);
 }
 
-int
-bulletin_number(store_t *s, const conf_t *conf, int64_t t, buf_t *out)
+/* number_at - the number of an issue sent at t: one more than the issues
+ * of that year numbered before t, in any state since (a cancelled one
+ * keeps its number: readers may have had it); with fresh, also past every
+ * number taken, so that an issue started out of order (an older draft
+ * approved late) never gets a number again */
+static int
+number_at(store_t *s, const conf_t *conf, int64_t t, int fresh, buf_t *out)
 {
 	static const char sql[] = "SELECT count(*) FROM issues WHERE substr(number, 1, 4) = ?1"
-	    " AND state IN ('sending', 'sent') AND period_end < ?2";
+	    " AND number NOT LIKE 'slot-%' AND period_end < ?2";
+	static const char taken_sql[] = "SELECT count(*) FROM issues WHERE number = ?1";
 	sqlite3_stmt *st;
 	char year[8];
-	int64_t before;
+	int64_t before, taken = 0;
 
 	compose_number(t, conf->time_zone, 0, out);
 	snprintf(year, sizeof year, "%.4s", buf_str(out));
@@ -78,9 +84,24 @@ bulletin_number(store_t *s, const conf_t *conf, int64_t t, buf_t *out)
 	sqlite3_bind_int64(st, 2, t);
 	if (store_int(s, st, &before) != 0)
 		return -1;
-	buf_reset(out);
-	compose_number(t, conf->time_zone, (int)before, out);
+	do {
+		buf_reset(out);
+		compose_number(t, conf->time_zone, (int)before++, out);
+		if (fresh) {
+			if ((st = store_cached(s, taken_sql)) == NULL)
+				return -1;
+			sqlite3_bind_text(st, 1, buf_str(out), -1, SQLITE_STATIC);
+			if (store_int(s, st, &taken) != 0)
+				return -1;
+		}
+	} while (taken);
 	return 0;
+}
+
+int
+bulletin_number(store_t *s, const conf_t *conf, int64_t t, buf_t *out)
+{
+	return number_at(s, conf, t, 0, out);
 }
 
 /* create - a draft issue for (start, end]; slot -1 for one sent by hand;
@@ -159,7 +180,7 @@ start(store_t *s, const conf_t *conf, const bulletin_issue_t *is, int64_t now, b
 
 	buf_init(&number, 64);
 	snprintf(ref, sizeof ref, "%lld", (long long)is->id);
-	if (store_begin(s) < 0 || bulletin_number(s, conf, is->period_end, &number) < 0 ||
+	if (store_begin(s) < 0 || number_at(s, conf, is->period_end, 1, &number) < 0 ||
 	    compose_issue_load(s, &cc, buf_str(&number), is->period_start, is->period_end,
 	    &items, err) < 0)
 		goto fail;
@@ -236,14 +257,65 @@ drafts_to_editors(store_t *s, const conf_t *conf, int64_t id, int64_t now)
 	return rc;
 }
 
+/* due_after - the next draft due by now after (end, id) in the order
+ * (period_end, id): 0, 1 none, -1 */
+static int
+due_after(store_t *s, int64_t now, int64_t end, int64_t id, bulletin_issue_t *is)
+{
+	static const char sql[] = "SELECT " ISSUE_COLUMNS " FROM issues"
+	    " WHERE state = 'draft' AND period_end <= ?1 AND (period_end, id) > (?2, ?3)"
+	    " ORDER BY period_end, id LIMIT 1";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = store_cached(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, end);
+	sqlite3_bind_int64(st, 3, id);
+	rc = store_rows(s, st, issue_row, is);
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+}
+
+/* start_or_hold - start is; an issue that cannot start (its content does
+ * not build, a constraint) is held and logged once, so that it neither
+ * blocks the drafts after it nor logs its error every second: `tiedote
+ * issue resume N` tries again.  A full disk is the worker's to handle
+ * (store_full()): -1 with err, tried again once there is room. */
+static int
+start_or_hold(store_t *s, const conf_t *conf, const bulletin_issue_t *is, int64_t now,
+    buf_t *err)
+{
+	buf_t why;
+	int rc = 0;
+
+	buf_init(&why, 4096);
+	if (start(s, conf, is, now, &why) == 0)
+		goto out;
+	if (store_full(s)) {
+		buf_notef(err, "%s", buf_str(&why));
+		rc = -1;
+		goto out;
+	}
+	if (set_state(s, is->id, "held", NULL, -1, now) < 0) {
+		buf_notef(err, "%s; holding it: %s", buf_str(&why), store_errmsg(s));
+		rc = -1;
+		goto out;
+	}
+	log_ids(LOG_ERR, &(log_ids_t){ .issue = is->id }, "bulletin: %s; issue %lld held"
+	    " (tiedote issue resume %lld tries again)", buf_str(&why), (long long)is->id,
+	    (long long)is->id);
+out:
+	buf_free(&why);
+	return rc;
+}
+
 int
 bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 {
-	static const char due_sql[] = "SELECT " ISSUE_COLUMNS " FROM issues"
-	    " WHERE state = 'draft' AND period_end <= ?1 ORDER BY period_end LIMIT 1";
 	bulletin_issue_t is;
 	sched_t sched;
-	int64_t k, id, next, lead;
+	int64_t k, id, next, lead, last_end_seen = INT64_MIN, last_id = 0;
 	int got;
 
 	if (sched_init(&sched, conf, err) < 0)
@@ -273,13 +345,15 @@ bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 		log_ids(LOG_INFO, &(log_ids_t){ .issue = id },
 		    "bulletin: issue %lld created for its scheduled slot", (long long)id);
 	}
-	/* drafts whose time has come: start them once approved */
-	while ((got = one_issue(s, due_sql, now, &is)) == 0) {
+	/* drafts whose time has come, oldest first: start them once approved */
+	while ((got = due_after(s, now, last_end_seen, last_id, &is)) == 0) {
+		last_end_seen = is.period_end;
+		last_id = is.id;
 		if (!is.approved && conf->approval) {
 			log_debug("bulletin: issue %lld waits for approval", (long long)is.id);
 			break;
 		}
-		if (start(s, conf, &is, now, err) < 0)
+		if (start_or_hold(s, conf, &is, now, err) < 0)
 			return -1;
 	}
 	if (got < 0)

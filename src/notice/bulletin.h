@@ -16,7 +16,10 @@
  * one transaction.  An issue whose rows are all final becomes "sent", as
  * soon as the commit of its last outcome (bulletin_finish()).
  * Issues are named by their id in the CLI; the number ("2020/09") is fixed
- * when sending starts, counting the issues of the year sent before it.
+ * when sending starts, counting the issues of the year numbered before it
+ * (a cancelled one too), and is never given twice.  A due draft that cannot
+ * start (its content does not build, a constraint) is held and logged once
+ * (draft -> held), so the drafts after it go; resume tries it again.
  */
 #ifndef TIEDOTE_BULLETIN_H
 #define TIEDOTE_BULLETIN_H
@@ -78,7 +81,8 @@ int	 bulletin_list(store_t *, json_t **);
  * latest failures */
 int	 bulletin_status(store_t *, int64_t id, int failures, json_t **);
 /* bulletin_number - the number of the issue sent at t: one more than the
- * issues of that year sent (or sending) before t */
+ * issues of that year numbered (sending, sent, or since held or cancelled)
+ * before t; starting an issue also steps past a number already taken */
 int	 bulletin_number(store_t *, const conf_t *, int64_t t, buf_t *out);
 
 #endif

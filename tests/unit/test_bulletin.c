@@ -429,6 +429,62 @@ TEST(staff_control)
 	conf_free(&c);
 }
 
+/* The audit's case: issue 1 cancelled while sending keeps 2020/01; the
+ * issues after it take 2020/02 and 2020/03 (the cancelled number was
+ * handed out again, the insert failed every tick and blocked them all) */
+TEST(a_cancelled_number_is_never_given_again)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+	buf_t err;
+	int64_t id = 0;
+
+	buf_init(&err, 256);
+	CHECK(tick(s, &c, "2020-01-07T09:00:00+02:00") == 0);
+	CHECK(count(s, "id = 1 AND state = 'sending' AND number = '2020/01'") == 1);
+	CHECK(bulletin_control(s, 1, "cancel", T("2020-01-07T10:00:00+02:00"), &err) == 0);
+	CHECK(bulletin_send_now(s, &c, T("2020-01-08T12:00:00+02:00"), &id, &err) == 0);
+	CHECK(tick(s, &c, "2020-01-08T12:00:00+02:00") == 0);
+	CHECK(count(s, "id = 2 AND state = 'sending' AND number = '2020/02'") == 1);
+	CHECK(tick(s, &c, "2020-01-21T09:00:00+02:00") == 0);
+	CHECK(count(s, "id = 3 AND state = 'sending' AND number = '2020/03'") == 1);
+	CHECK(count(s, "state = 'draft'") == 0);
+	buf_free(&err);
+	store_close(s);
+	conf_free(&c);
+}
+
+/* A draft that cannot start is held and logged once; the drafts after it
+ * go; resumed, it takes a number nobody has had */
+TEST(a_draft_that_cannot_start_is_held_once_and_blocks_nothing)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+	buf_t err;
+	int64_t id = 0;
+	char log[4096];
+
+	buf_init(&err, 256);
+	CHECK(sql_run(s, "CREATE TRIGGER f BEFORE UPDATE OF state ON issues"
+	    " WHEN NEW.id = 1 AND NEW.state = 'sending'"
+	    " BEGIN SELECT RAISE(ABORT, 'injected failure'); END") == 0);
+	CHECK(logged(s, &c, "2020-01-07T09:00:00+02:00", log, sizeof log) == 0);
+	CHECK(strstr(log, "injected failure") != NULL && strstr(log, "issue 1 held") != NULL);
+	CHECK(count(s, "id = 1 AND state = 'held'") == 1);
+	CHECK(bulletin_send_now(s, &c, T("2020-01-08T12:00:00+02:00"), &id, &err) == 0);
+	CHECK(logged(s, &c, "2020-01-08T12:00:00+02:00", log, sizeof log) == 0);
+	CHECK(strstr(log, "injected failure") == NULL);
+	CHECK(count(s, "id = 2 AND state = 'sending' AND number = '2020/01'") == 1);
+	CHECK(sql_run(s, "DROP TRIGGER f") == 0);
+	CHECK(bulletin_control(s, 1, "resume", T("2020-01-08T12:00:01+02:00"), &err) == 0);
+	CHECK(count(s, "id = 1 AND state = 'draft'") == 1);
+	CHECK(tick(s, &c, "2020-01-08T12:00:02+02:00") == 0);
+	CHECK(count(s, "id = 1 AND state = 'sending' AND number = '2020/02'") == 1);
+	buf_free(&err);
+	store_close(s);
+	conf_free(&c);
+}
+
 /* rows - the outbox rows of ref as "subscriber_id recipient state created"
  * lines in subscriber order, into out */
 static void
@@ -555,6 +611,8 @@ main(void)
 	RUN(five_day_outage_sends_the_missed_issue_once);
 	RUN(approval_gate);
 	RUN(staff_control);
+	RUN(a_cancelled_number_is_never_given_again);
+	RUN(a_draft_that_cannot_start_is_held_once_and_blocks_nothing);
 	RUN(fill_in_one_pass_gives_the_rows_of_one_statement_per_mask);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	rc = system(cmd);
