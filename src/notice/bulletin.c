@@ -110,19 +110,18 @@ static int
 create(store_t *s, const conf_t *conf, int64_t slot, int64_t start, int64_t end,
     int approved, int64_t now, int64_t *id)
 {
+	/* a placeholder until sending gives the real number (an issue that
+	 * turns out empty keeps it and takes no number): slot-END-ID, with
+	 * the id the row gets (one more than any), so two issues ending in
+	 * the same second (send-now twice in a second) never share it */
 	static const char sql[] = "INSERT INTO issues (number, slot, period_start, period_end,"
-	    " state, approved, created, updated) VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?6)";
+	    " state, approved, created, updated) VALUES ('slot-' || ?4 || '-' ||"
+	    " (SELECT coalesce(max(id), 0) + 1 FROM issues), ?2, ?3, ?4, 'draft', ?5, ?6, ?6)";
 	sqlite3_stmt *st;
-	buf_t number;
 	int rc = -1;
 
-	buf_init(&number, 64);
-	/* a placeholder, unique, until sending gives the real number; an
-	 * issue that turns out empty keeps it and takes no number */
-	if (buf_printf(&number, "slot-%lld", (long long)end) < 0 ||
-	    (st = store_cached(s, sql)) == NULL)
+	if ((st = store_cached(s, sql)) == NULL)
 		goto out;
-	sqlite3_bind_text(st, 1, buf_str(&number), -1, SQLITE_STATIC);
 	slot >= 0 ? sqlite3_bind_int64(st, 2, slot) : sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, start);
 	sqlite3_bind_int64(st, 4, end);
@@ -134,7 +133,6 @@ create(store_t *s, const conf_t *conf, int64_t slot, int64_t start, int64_t end,
 	(void)conf;
 	rc = 0;
 out:
-	buf_free(&number);
 	return rc;
 }
 

@@ -485,6 +485,29 @@ TEST(a_draft_that_cannot_start_is_held_once_and_blocks_nothing)
 	conf_free(&c);
 }
 
+/* send-now twice in one second: two issues (the second covers nothing
+ * new: it goes out empty), not a clash of their placeholder numbers */
+TEST(send_now_twice_in_a_second)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2030-01-01T09:00:00+02:00", "14");
+	buf_t err;
+	int64_t a = 0, b = 0, now = T("2020-05-05T12:00:00+03:00");
+
+	buf_init(&err, 256);
+	CHECK(bulletin_send_now(s, &c, now, &a, &err) == 0);
+	CHECK(bulletin_send_now(s, &c, now, &b, &err) == 0);
+	if (err.len)
+		fprintf(stderr, "  %s\n", buf_str(&err));
+	CHECK(a > 0 && b > a && count(s, "state = 'draft'") == 2);
+	CHECK(tick(s, &c, "2020-05-05T12:00:00+03:00") == 0);
+	CHECK(count(s, "state = 'sending' AND number = '2020/01'") == 1);
+	CHECK(count(s, "state = 'empty' AND number LIKE 'slot-%'") == 1);
+	buf_free(&err);
+	store_close(s);
+	conf_free(&c);
+}
+
 /* rows - the outbox rows of ref as "subscriber_id recipient state created"
  * lines in subscriber order, into out */
 static void
@@ -611,6 +634,7 @@ main(void)
 	RUN(five_day_outage_sends_the_missed_issue_once);
 	RUN(approval_gate);
 	RUN(staff_control);
+	RUN(send_now_twice_in_a_second);
 	RUN(a_cancelled_number_is_never_given_again);
 	RUN(a_draft_that_cannot_start_is_held_once_and_blocks_nothing);
 	RUN(fill_in_one_pass_gives_the_rows_of_one_statement_per_mask);
