@@ -343,13 +343,14 @@ bulletin_tick(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 		log_ids(LOG_INFO, &(log_ids_t){ .issue = id },
 		    "bulletin: issue %lld created for its scheduled slot", (long long)id);
 	}
-	/* drafts whose time has come, oldest first: start them once approved */
+	/* drafts whose time has come, oldest first: start each once approved;
+	 * one still unapproved does not hold back a later one that is */
 	while ((got = due_after(s, now, last_end_seen, last_id, &is)) == 0) {
 		last_end_seen = is.period_end;
 		last_id = is.id;
 		if (!is.approved && conf->approval) {
 			log_debug("bulletin: issue %lld waits for approval", (long long)is.id);
-			break;
+			continue;
 		}
 		if (start_or_hold(s, conf, &is, now, err) < 0)
 			return -1;

@@ -402,6 +402,32 @@ TEST(approval_gate)
 	conf_free(&c);
 }
 
+/* an approved issue goes at its time though an older draft still waits
+ * for approval; that one, approved later, takes the next number */
+TEST(an_unapproved_draft_does_not_hold_back_an_approved_one)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2020-01-07T09:00:00+02:00", "14");
+	buf_t err;
+
+	buf_init(&err, 256);
+	conf_set(&c, "bulletin", "approval", "yes", &err);
+	conf_set(&c, "bulletin", "editors", "editor@thl.fi", &err);
+	CHECK(tick(s, &c, "2020-01-06T10:00:00+02:00") == 0);
+	CHECK(tick(s, &c, "2020-01-20T10:00:00+02:00") == 0);
+	CHECK(count(s, "state = 'draft' AND approved = 0") == 2);
+	CHECK(bulletin_control(s, 2, "approve", T("2020-01-20T11:00:00+02:00"), &err) == 0);
+	CHECK(tick(s, &c, "2020-01-21T09:00:00+02:00") == 0);
+	CHECK(count(s, "id = 2 AND state = 'sending' AND number = '2020/01'") == 1);
+	CHECK(count(s, "id = 1 AND state = 'draft'") == 1);
+	CHECK(bulletin_control(s, 1, "approve", T("2020-01-21T10:00:00+02:00"), &err) == 0);
+	CHECK(tick(s, &c, "2020-01-21T10:00:01+02:00") == 0);
+	CHECK(count(s, "id = 1 AND state = 'sending' AND number = '2020/02'") == 1);
+	buf_free(&err);
+	store_close(s);
+	conf_free(&c);
+}
+
 TEST(staff_control)
 {
 	conf_t c;
@@ -633,6 +659,7 @@ main(void)
 	RUN(autumn_dst_keeps_nine_oclock);
 	RUN(five_day_outage_sends_the_missed_issue_once);
 	RUN(approval_gate);
+	RUN(an_unapproved_draft_does_not_hold_back_an_approved_one);
 	RUN(staff_control);
 	RUN(send_now_twice_in_a_second);
 	RUN(a_cancelled_number_is_never_given_again);
