@@ -83,11 +83,16 @@ static const char er_inbound_sql[] = "UPDATE inbound SET envelope = '', sender =
     " WHERE " INBOUND_OF;
 static const char er_outcomes_sql[] =
     "UPDATE inbound_outcomes SET email = 'erased/' || id WHERE email = ?1";
+/* a row that had its outcome keeps its times (first_attempt, updated): an
+ * issue's average rate and its folded totals are read from them; only a
+ * row cancelled here takes the erase's time, as any cancel does */
 static const char er_outbox_sql[] = "UPDATE outbox SET recipient = 'erased/' || id,"
     " subscriber_id = NULL, contact_id = NULL,"
     " state = CASE WHEN state IN ('queued', 'deferred') THEN 'cancelled' ELSE state END,"
     " reply = CASE WHEN state IN ('queued', 'deferred') THEN 'the address was erased'"
-    "  WHEN reply IS NULL THEN NULL ELSE 'erased' END, updated = ?2 WHERE " OUTBOX_OF;
+    "  WHEN reply IS NULL THEN NULL ELSE 'erased' END,"
+    " updated = CASE WHEN state IN ('queued', 'deferred') THEN ?2 ELSE updated END"
+    " WHERE " OUTBOX_OF;
 static const char er_subscriber_sql[] = "DELETE FROM subscribers WHERE email = ?1";
 static const char er_consents_sql[] = "DELETE FROM consents WHERE email = ?1";
 static const char er_confirmations_sql[] = "DELETE FROM confirmations WHERE email = ?1";

@@ -11,6 +11,7 @@
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
+#include "outbox.h"
 #include "privacy.h"
 #include "region.h"
 #include "store.h"
@@ -463,6 +464,8 @@ TEST(privacy_export_and_erase)
 {
 	store_t *s = open_fresh("privacy.db");
 	json_t *j, *x = NULL;
+	double rate0 = -1, rate1 = -2;
+	int live = -1;
 	buf_t err;
 
 	buf_init(&err, 1024);
@@ -483,10 +486,12 @@ TEST(privacy_export_and_erase)
 	CHECK(ok(req(s, "{\"op\":\"project.add\",\"id\":\"p1\",\"name\":\"P\","
 	    "\"regions\":\"KYS\",\"contacts\":[\"ann@example.fi\",\"other@example.fi\"]}")));
 	CHECK(exec_sql(s, "INSERT INTO outbox (kind, ref, subscriber_id, recipient, state,"
-	    " reply, created, updated) VALUES ('bulletin', '2020/05', 1, 'Ann@Example.fi',"
-	    " 'sent', '250 ok <Ann@Example.fi>', 0, 0), ('bulletin', '2020/06', 1,"
-	    " 'Ann@Example.fi', 'deferred', NULL, 0, 0), ('bulletin', '2020/05', 2,"
-	    " 'other@example.fi', 'sent', NULL, 0, 0)") == 0);
+	    " reply, created, first_attempt, updated) VALUES ('bulletin', '2020/05', 1,"
+	    " 'Ann@Example.fi', 'sent', '250 ok <Ann@Example.fi>', 0, 100, 110), ('bulletin',"
+	    " '2020/06', 1, 'Ann@Example.fi', 'deferred', NULL, 0, 100, 100), ('bulletin',"
+	    " '2020/05', 2, 'other@example.fi', 'sent', NULL, 0, 100, 104)") == 0);
+	CHECK(outbox_rate(s, "bulletin", "2020/05", 99999, &rate0, &live) == 0 && !live &&
+	    rate0 == 2.0 / 10);
 	CHECK(exec_sql(s, "INSERT INTO inbound (received, via, envelope, kind, token, action,"
 	    " sender, subject, report, size, raw) VALUES (1, 'lmtp', 'b@x', 'bounce', 'bounce',"
 	    " 'suppressed', 'MAILER-DAEMON', 'failed', '{\"to\":\"ann@example.fi\"}', 3,"
@@ -525,6 +530,12 @@ TEST(privacy_export_and_erase)
 	CHECK(num(s, "SELECT count(*) FROM outbox WHERE ref = '2020/06' AND state = 'cancelled'")
 	    == 1);
 	CHECK(num(s, "SELECT count(*) FROM outbox WHERE recipient = 'other@example.fi'") == 1);
+	/* the issue's figures stay: the erased row keeps its times (its
+	 * updated once became the erase's, and the average fell to 0.0/s) */
+	CHECK(num(s, "SELECT count(*) FROM outbox WHERE ref = '2020/05' AND recipient LIKE"
+	    " 'erased/%' AND first_attempt = 100 AND updated = 110") == 1);
+	CHECK(outbox_rate(s, "bulletin", "2020/05", 99999, &rate1, &live) == 0 && !live &&
+	    rate1 == rate0);
 	CHECK(num(s, "SELECT count(*) FROM contacts WHERE email = 'other@example.fi'") == 1);
 	CHECK(num(s, "SELECT count(*) FROM suppressions WHERE email LIKE 'erased:%' AND"
 	    " length(email) = 71 AND reason = 'erased'") == 1);
