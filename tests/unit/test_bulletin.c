@@ -511,8 +511,9 @@ TEST(a_draft_that_cannot_start_is_held_once_and_blocks_nothing)
 	conf_free(&c);
 }
 
-/* send-now twice in one second: two issues (the second covers nothing
- * new: it goes out empty), not a clash of their placeholder numbers */
+/* send-now twice in one second: two issues (the second covers no new
+ * time: here, with news only, it is empty), not a clash of their
+ * placeholder numbers */
 TEST(send_now_twice_in_a_second)
 {
 	conf_t c;
