@@ -12,9 +12,9 @@
  * sent, once.  With bulletin.approval on, the draft is created
  * bulletin.draft_lead_hours ahead and mailed to bulletin.editors, and the
  * issue waits for approval at its send time (a later issue approved in
- * the meantime goes at its own time all the same).  Starting an issue fills the
- * outbox with one row per active subscriber who has something in it, in
- * one transaction.  An issue whose rows are all final becomes "sent", as
+ * the meantime goes at its own time all the same).  Starting an issue
+ * fills the outbox with one row per active subscriber who has something
+ * in it, in one transaction.  An issue whose rows are all final becomes "sent", as
  * soon as the commit of its last outcome (bulletin_finish()).
  * Issues are named by their id in the CLI; the number ("2020/09") is fixed
  * when sending starts, counting the issues of the year numbered before it
