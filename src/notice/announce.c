@@ -61,16 +61,8 @@ announce_next_due(store_t *s, int64_t now)
 	    " WHERE e.type = 'announcement' AND e.cancelled = 0 AND e.at > ?1"
 	    " AND NOT EXISTS (SELECT 1 FROM announcements a WHERE a.event_id = e.id)"
 	    " ORDER BY e.at LIMIT 1";
-	sqlite3_stmt *st = store_cached(s, sql);
-	int64_t due = -1;
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	if (store_step(s, st) == SQLITE_ROW)
-		due = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return due;
+	return store_first_after(s, sql, now);
 }
 
 int

@@ -398,16 +398,8 @@ remind_next_due(store_t *s, int64_t now)
 {
 	static const char sql[] = "SELECT fire_at FROM reminders"
 	    " WHERE state = 'planned' AND fire_at > ?1 ORDER BY fire_at LIMIT 1";
-	sqlite3_stmt *st = store_cached(s, sql);
-	int64_t due = -1;
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	if (store_step(s, st) == SQLITE_ROW)
-		due = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return due;
+	return store_first_after(s, sql, now);
 }
 
 int

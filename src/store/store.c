@@ -613,6 +613,21 @@ store_changes(store_t *s)
 	return sqlite3_changes64(s->db);
 }
 
+int64_t
+store_first_after(store_t *s, const char *sql, int64_t t)
+{
+	sqlite3_stmt *st = store_cached(s, sql);
+	int64_t v = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, t);
+	if (store_step(s, st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
 /* tx_quiet - BEGIN or COMMIT as a cached statement: the sender runs one
  * of each per loop turn, and sqlite3_exec() parsed the text every time
  * (a parser allocated and freed: measured 3 % of the worker's CPU at 4

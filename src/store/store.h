@@ -105,6 +105,10 @@ store_space_state_t store_space(store_t *, int was_low, store_space_t *sp);
  * or writer is in the way (never waits); 0 when done */
 int	 store_checkpoint(store_t *);
 int64_t	 store_changes(store_t *);
+/* store_first_after - the first column of the first row of sql (cached,
+ * one parameter ?1 = t) as an integer; -1 when it gives no row or fails
+ * (the schedulers' "when is the next one due") */
+int64_t	 store_first_after(store_t *, const char *sql, int64_t t);
 /* store_query_only - refuse every write on this handle from now on (the
  * web front's reader: the worker is the one writer); 0 or -1 */
 int	 store_query_only(store_t *);
