@@ -56,7 +56,7 @@ void	arena_leave(void);
 /* arena_free - jansson's free: what arena_enter() gave back, or free() */
 void	arena_free(void *);
 /* arena_stats - allocations cut from the block since start, and those that
- * went to malloc while inside (the block full or its user elsewhere) */
+ * went to malloc while inside (the block had no room left) */
 void	arena_stats(unsigned long long *cut, unsigned long long *spilled);
 
 #endif
