@@ -33,9 +33,11 @@ static const char outbox_by_addr_sql[] =
     "SELECT id, recipient, kind, ref FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
     " AND state IN ('sent', 'failed', 'suppressed', 'deferred') ORDER BY updated DESC, id DESC"
     " LIMIT 1";
+/* by the recipient's index: the UNIQUE (kind, ref, recipient) one is
+ * BINARY, so SQLite would walk the whole issue (a row per reader) */
 static const char outbox_in_issue_sql[] =
-    "SELECT id, recipient, kind, ref FROM outbox WHERE kind = 'bulletin' AND ref = ?2"
-    " AND recipient = ?1 COLLATE NOCASE";
+    "SELECT id, recipient, kind, ref FROM outbox INDEXED BY outbox_recipient"
+    " WHERE recipient = ?1 COLLATE NOCASE AND kind = 'bulletin' AND ref = ?2";
 static const char issue_by_number_sql[] = "SELECT id FROM issues WHERE number = ?1";
 static const char sub_by_id_sql[] = "SELECT email FROM subscribers WHERE id = ?1";
 /* soft bounces in the window about messages sent after the last delivery:

@@ -339,6 +339,72 @@ TEST(prune)
 	CHECK(num("SELECT count(*) FROM inbound_outcomes") == before);
 }
 
+/* fill - n outbox rows of the issue numbered 2020/01 to other readers */
+static void
+fill(int from, int n)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof sql, "INSERT INTO outbox (kind, ref, recipient, state, created,"
+	    " updated) WITH RECURSIVE k(i) AS (SELECT %d UNION ALL SELECT i + 1 FROM k"
+	    " WHERE i < %d) SELECT 'bulletin', (SELECT id FROM issues WHERE number = '2020/01'),"
+	    " 'reader' || i || '@example.org', 'sent', 1, 1 FROM k", from, from + n - 1);
+	exec(sql);
+}
+
+static int
+count_step(void *arg)
+{
+	(*(long *)arg)++;
+	return 0;
+}
+
+/* steps - SQLite's virtual machine steps (in 16s) that a hard bounce
+ * to addr without a token costs, the address spelled as given */
+static long
+steps(const char *addr, const char *spelled)
+{
+	inbound_result_t res;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	char sql[512];
+	long n = 0;
+
+	snprintf(sql, sizeof sql, "INSERT INTO outbox (kind, ref, recipient, state, created,"
+	    " updated) VALUES ('bulletin', (SELECT id FROM issues WHERE number = '2020/01'),"
+	    " '%s', 'sent', 2, 2)", addr);
+	exec(sql);
+	CHECK(store_prepare(s, "SELECT 1", &st) == 0);
+	db = sqlite3_db_handle(st);
+	sqlite3_finalize(st);
+	sqlite3_progress_handler(db, 16, count_step, &n);
+	CHECK(take(0, spelled, "5.1.1", "550 5.1.1 no such user", &res) == 0);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	CHECK_STR(status_of(addr), "suppressed");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM inbound_outcomes o JOIN outbox m ON"
+	    " m.id = o.outbox_id WHERE m.recipient = '%s'", addr);
+	CHECK(num(sql) == 1);
+	return n;
+}
+
+/* a report without a token finds the outbox row of its address (any
+ * case) through an index: what it costs does not grow with the outbox,
+ * as it would if either lookup (in the Message-ID's issue, then the
+ * latest) walked the issue or the table: 200 rows, then 40,200 */
+TEST(lookup_scale)
+{
+	long small, big;
+
+	fill(1, 200);
+	small = steps("Scale.One@Example.fi", "scale.one@example.FI");
+	fill(1000, 40000);
+	big = steps("scale.two@example.fi", "SCALE.TWO@EXAMPLE.FI");
+	CHECK(small > 0);
+	CHECK(big < small + small / 2);
+	if (big >= small + small / 2)
+		fprintf(stderr, "  %ld steps with 200 rows, %ld with 40,200\n", small, big);
+}
+
 int
 main(void)
 {
@@ -362,6 +428,7 @@ main(void)
 	RUN(policy);
 	RUN(contact_optout);
 	RUN(uidl_record);
+	RUN(lookup_scale);
 	RUN(prune);
 	store_close(s);
 	conf_free(&c);
