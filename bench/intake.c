@@ -20,6 +20,7 @@
  * 256-row ceiling, in ROUNDS rounds of the ceiling then the producer; the
  * median round's figures are the result, and every round is printed.
  */
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,6 +114,46 @@ producer(const char *ep, int id, int n, const char *run, int bare)
 	buf_free(&reply);
 	client_free(c);
 	return bad != 0;
+}
+
+/* cpu_ns - CPU time a process's threads have run, in ns (the first
+ * field of each /proc/PID/task/TID/schedstat), to the nanosecond where
+ * /proc/PID/stat counts ticks */
+static double
+cpu_ns(pid_t pid)
+{
+	char path[64], line[128];
+	struct dirent *d;
+	double ns = 0;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if ((dir = opendir(path)) == NULL)
+		return 0;
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%.16s/schedstat", (int)pid, d->d_name);
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fgets(line, sizeof line, f))
+				ns += strtod(line, NULL);
+			fclose(f);
+		}
+	}
+	closedir(dir);
+	return ns;
+}
+
+/* self_ns - this process's CPU time, its ended threads' included (the
+ * pipelined producer's ZeroMQ I/O thread ends with its context) */
+static double
+self_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
 /* pipelined - one DEALER producer with up to PIPELINE requests in flight;
@@ -241,7 +282,8 @@ main(int argc, char **argv)
 	char ep[64], dir[] = "/tmp/tiedote-bench.XXXXXX", db[128], path[512], cmd[600];
 	int n = argc > 2 ? atoi(argv[2]) : 4000, rc;
 	double base1, base4, ours1, ours4, one, many, piped, lockstep_target, piped_target;
-	double many_r[ROUNDS], piped_r[ROUNDS], ratio_r[ROUNDS];
+	double many_r[ROUNDS], piped_r[ROUNDS], ratio_r[ROUNDS], wcpu_r[ROUNDS], pcpu_r[ROUNDS];
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int r_mid;
 	pid_t echo, worker;
 
@@ -278,8 +320,16 @@ main(int argc, char **argv)
 		char run[16];
 
 		snprintf(run, sizeof run, "piped%d", r);
+		double w0, p0;
+
 		many_r[r] = sqlite_ceiling(dir, n * 4, 256, r);
+		w0 = cpu_ns(worker);
+		p0 = self_ns();
 		piped_r[r] = pipelined(ep, n * 4, run);
+		/* µs of CPU an event: tiedoted's threads, and ours (the
+		 * producer and its ZeroMQ I/O thread) */
+		wcpu_r[r] = (cpu_ns(worker) - w0) / 1e3 / (n * 4);
+		pcpu_r[r] = (self_ns() - p0) / 1e3 / (n * 4);
 		ratio_r[r] = piped_r[r] / many_r[r];
 	}
 	r_mid = median_round(ratio_r);
@@ -309,6 +359,11 @@ main(int argc, char **argv)
 	for (int r = 0; r < ROUNDS; r++)
 		printf("%s %.0f / %.0f = %.2f", r ? ";" : "", piped_r[r], many_r[r], ratio_r[r]);
 	printf("; the median round above\n");
+	/* the budget: what both processes' CPU per event would need, at the
+	 * 256-row ceiling's rate, of this machine's cores */
+	printf("  pipelined CPU per event: tiedoted %.1f us, producer %.1f us; at the 256-row"
+	    " ceiling's rate %.2f cores of %ld\n", wcpu_r[r_mid], pcpu_r[r_mid],
+	    (wcpu_r[r_mid] + pcpu_r[r_mid]) * many / 1e6, cores);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	rc = system(cmd);
 	return rc != 0;
