@@ -70,6 +70,12 @@ arena_install(void)
 }
 
 void
+arena_own(void)
+{
+	owner = pthread_self();
+}
+
+void
 arena_enter(void)
 {
 	inside = base != NULL && pthread_equal(owner, pthread_self());

@@ -4,10 +4,11 @@
  * A pipelined producer's events spend more time in malloc and free than
  * in SQLite: every object, key, bucket array and string of a parsed event
  * is its own allocation (bench/intake, perf: about a fifth of the worker's
- * CPU).  The trees of one batch all die together, when its replies have
- * gone, so between arena_enter() and arena_leave() the calling thread's
- * jansson allocations are cut from one block instead, and the block is
- * reused once the last of them has been freed.
+ * CPU).  The intake's tree of an event dies as soon as the event is
+ * validated and written in canonical form, so between arena_enter() and
+ * arena_leave() the calling thread's jansson allocations are cut from one
+ * block instead, and the block is reused once the last of them has been
+ * freed.
  *
  * Safe by construction rather than by discipline: the block is reused
  * only when every allocation cut from it has been freed (a count), so an
@@ -21,8 +22,11 @@
  * arena_install() sets jansson's allocator for the whole process and makes
  * the block; outside an arena_enter() that allocator is malloc and free.
  * A program that never calls it is unchanged, and arena_enter() is then a
- * no-op.  Threads: the thread that called arena_install() owns the block
- * and must call it before it starts any other thread; another thread's
+ * no-op.  Threads: arena_install() is called before any other thread
+ * starts (jansson's allocator is the whole process's), and the thread
+ * that called it owns the block, unless another takes it with
+ * arena_own() before its first arena_enter() (the intake's own thread;
+ * the block is then never used by the first); another thread's
  * arena_enter() is a no-op (its allocations go to malloc), and its freeing
  * an arena pointer is fatal (a tree must not cross threads).
  *
@@ -51,6 +55,7 @@
 #define ARENA_SIZE	((size_t)1 << 20)
 
 void	arena_install(void);
+void	arena_own(void);
 void	arena_enter(void);
 void	arena_leave(void);
 /* arena_free - jansson's free: what arena_enter() gave back, or free() */

@@ -3,6 +3,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
@@ -27,10 +29,27 @@
  * queue/README.md allows with room to spare */
 #define REPLY_HWM	4000
 
-/* one request of a batch: where to reply, and what */
+/* how many requests the intake's thread reads between two looks at the
+ * pipe for a committed batch: a look (ZMQ_EVENTS) costs a third of a
+ * request's reading, and a batch back waits at most this many readings */
+#define PIPE_LOOK	32
+
+/* one request of a batch: where to reply, and what.  The intake's thread
+ * fills everything down to `user`; the loop's thread, which alone writes
+ * the store, fills the rest, and the intake's thread sends the reply */
 struct req {
 	zmq_msg_t identity;
-	json_t	*event;		/* valid, not yet stored; NULL otherwise */
+	int	 valid;		/* a valid event, not yet stored */
+	/* of a valid event, worked out on the intake's thread: its id, type
+	 * and canonical body, each NUL-ended at its offset in the batch's
+	 * bodies; its tree is gone by then (so the arena's block is free
+	 * again after every request, arena.h) */
+	size_t	 id, type, body;
+	unsigned regions;
+	int64_t	 at;
+	int	 cancelled;
+	int	 zap_check;	/* CURVE: its User-Id is to be checked against the list */
+	char	 user[CURVEKEY_Z85 + 1];	/* its User-Id, "" when it has none */
 	char	*reply;		/* JSON reply, once known: ok_reply or allocated */
 	char	 ok_reply[REPLY_OK_MAX];	/* no malloc per stored event */
 	const char *code;	/* its status or error code (static), for metrics */
@@ -39,20 +58,44 @@ struct req {
 	int	 drop;		/* its key left the allow-list: no reply */
 };
 
+/* a batch: the requests that arrived together, read and validated on the
+ * intake's thread, stored and committed on the loop's */
+struct batch {
+	struct req *req;
+	int	 n;
+	buf_t	 bodies;	/* the ids, types and bodies, their room kept */
+};
+
+/* what goes over the pipe between the two threads, a frame each */
+enum pipe_op {
+	PIPE_BATCH,	/* intake -> loop: store this; loop -> intake: answer it */
+	PIPE_PAUSE,	/* loop -> intake: read no more requests */
+	PIPE_PAUSED,	/* intake -> loop: all it read is stored and answered */
+	PIPE_STOP	/* loop -> intake: leave now */
+};
+
+struct pipe_msg {
+	enum pipe_op op;
+	struct batch *batch;
+};
+
 struct intake {
-	void	*sock;
+	void	*sock;		/* the ROUTER: the intake thread's alone once started */
+	void	*pipe_loop, *pipe_thread;	/* inproc PAIR, an end for each thread */
+	pthread_t thread;
+	int	 started;
+	int	 paused;	/* the loop's: PIPE_PAUSED came back */
 	store_t	*store;
 	size_t	 max_size;
 	int	 batch_max;
-	struct req *batch;
+	struct batch batch[2];	/* one stored while the other fills */
 	loop_t	*loop;		/* attached to, or NULL */
 	int	 loop_id;
 	int	 disk_low;	/* intake_disk_low(): refuse without trying */
 	void	(*on_full)(void *);
 	void	*on_full_arg;
 	metrics_t *metrics;	/* borrowed; NULL: not counted */
-	const zap_t *zap;	/* CURVE: the allow-list; NULL: plain */
-	buf_t	 canon;		/* one event's canonical body, its room kept */
+	const zap_t *zap;	/* CURVE: the allow-list (the loop's); NULL: plain */
 };
 
 static char *
@@ -175,13 +218,17 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	 * requests reach the validator and get a "too_large" reply */
 	int64_t hard_max = (int64_t)conf->max_event_size * 4;
 	int linger = 1000, hwm = REPLY_HWM, mandatory = 1;
+	char pipe_ep[64];
 
 	in->store = store;
 	in->max_size = (size_t)conf->max_event_size;
 	in->batch_max = (int)conf->batch_max;
-	in->batch = xcalloc((size_t)in->batch_max, sizeof *in->batch);
-	/* a string's escapes can make it six times as long, and no more */
-	buf_init(&in->canon, in->max_size * 6 + 64);
+	for (int i = 0; i < 2; i++) {
+		in->batch[i].req = xcalloc((size_t)in->batch_max, sizeof *in->batch[i].req);
+		/* a string's escapes can make a body six times as long as
+		 * its request, and no more; its id and type are in it too */
+		buf_init(&in->batch[i].bodies, (size_t)in->batch_max * (in->max_size * 7 + 64));
+	}
 	if ((in->sock = zmq_socket(zctx, ZMQ_ROUTER)) == NULL ||
 	    zmq_setsockopt(in->sock, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) < 0 ||
 	    zmq_setsockopt(in->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
@@ -189,6 +236,17 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	    /* a reply that cannot be queued fails instead of vanishing */
 	    zmq_setsockopt(in->sock, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory) < 0) {
 		buf_notef(err, "intake: socket: %s", zmq_strerror(zmq_errno()));
+		intake_close(in);
+		return NULL;
+	}
+	/* the pipe holds a batch and an order or two each way at most: the
+	 * default queues are plenty, and a send never blocks */
+	snprintf(pipe_ep, sizeof pipe_ep, "inproc://tiedote-intake-%p", (void *)in);
+	if ((in->pipe_loop = zmq_socket(zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_bind(in->pipe_loop, pipe_ep) < 0 ||
+	    (in->pipe_thread = zmq_socket(zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_connect(in->pipe_thread, pipe_ep) < 0) {
+		buf_notef(err, "intake: %s: %s", pipe_ep, zmq_strerror(zmq_errno()));
 		intake_close(in);
 		return NULL;
 	}
@@ -206,33 +264,131 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	return in;
 }
 
+/* pipe_send - an order or a batch to the other thread */
+static void
+pipe_send(void *sock, enum pipe_op op, struct batch *b)
+{
+	struct pipe_msg m = { op, b };
+
+	if (zmq_send(sock, &m, sizeof m, 0) != sizeof m)
+		fatal("intake: pipe: %s", zmq_strerror(zmq_errno()));
+}
+
+/* pipe_recv - 1 with m filled, 0 when nothing is waiting */
+static int
+pipe_recv(void *sock, struct pipe_msg *m)
+{
+	int n = zmq_recv(sock, m, sizeof *m, ZMQ_DONTWAIT);
+
+	if (n < 0 && (zmq_errno() == EAGAIN || zmq_errno() == EINTR))
+		return 0;
+	if (n != sizeof *m)
+		fatal("intake: pipe: %s", n < 0 ? zmq_strerror(zmq_errno()) : "a short frame");
+	return 1;
+}
+
+/* pipe_waiting - the loop has sent something: a committed batch is
+ * answered, and the next handed over, before more requests are read, or
+ * the loop would wait for a whole batch's reading */
+static int
+pipe_waiting(void *sock)
+{
+	int events = 0;
+	size_t len = sizeof events;
+
+	return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
+}
+
+/* release - a request's reply and identity */
+static void
+release(struct req *r)
+{
+	zmq_msg_close(&r->identity);
+	reply_free(r);
+	r->valid = 0;
+}
+
+/* discard - at the end, on the intake's thread: requests read but never
+ * stored get no reply, as after a crash (nothing of them was claimed) */
+static void
+discard(struct batch *b)
+{
+	for (int i = 0; i < b->n; i++)
+		release(&b->req[i]);
+	b->n = 0;
+	buf_reset(&b->bodies);
+}
+
 void
 intake_close(intake_t *in)
 {
 	if (in == NULL)
 		return;
+	if (in->started) {
+		pipe_send(in->pipe_loop, PIPE_STOP, NULL);
+		pthread_join(in->thread, NULL);
+	}
 	if (in->sock)
 		zmq_close(in->sock);
-	free(in->batch);
-	buf_free(&in->canon);
+	if (in->pipe_thread)
+		zmq_close(in->pipe_thread);
+	if (in->pipe_loop)
+		zmq_close(in->pipe_loop);
+	for (int i = 0; i < 2; i++) {
+		free(in->batch[i].req);
+		buf_free(&in->batch[i].bodies);
+	}
 	free(in);
 }
 
+/* valid - what the loop's thread needs of a valid event, worked out on
+ * the intake's and appended to the batch's bodies: id, type, canonical
+ * body (seven times the request at most, the room intake_open() gives) */
+static void
+valid(struct batch *b, struct req *r, json_t *ev)
+{
+	r->valid = 1;
+	r->id = b->bodies.len;
+	if (buf_adds(&b->bodies, json_string_value(json_object_get(ev, "id"))) < 0 ||
+	    buf_addc(&b->bodies, '\0') < 0)
+		goto full;
+	r->type = b->bodies.len;
+	if (buf_adds(&b->bodies, json_string_value(json_object_get(ev, "type"))) < 0 ||
+	    buf_addc(&b->bodies, '\0') < 0)
+		goto full;
+	r->body = b->bodies.len;
+	if (event_canonical_buf(ev, &b->bodies) < 0 || buf_addc(&b->bodies, '\0') < 0)
+		goto full;
+	r->regions = event_regions(ev);
+	r->at = event_at(ev);
+	r->cancelled = json_is_true(json_object_get(ev, "cancelled"));
+	return;
+full:
+	fatal("intake: a batch's ids, types and bodies are over %zu bytes", b->bodies.max);
+}
+
+/* S - a string of the batch's bodies at its offset */
+#define S(b, off)	((b)->bodies.data + (off))
+
 /*
- * recv_request - one request: identity, empty delimiter, one body frame.
- * Returns 1 with r filled, 0 when nothing is waiting, -1 on socket error.
+ * recv_request - the next request of b: identity, empty delimiter, one
+ * body frame; on the intake's thread.  Returns 1 with it filled, 0 when
+ * nothing is waiting, -1 on socket error.
  */
 static int
-recv_request(intake_t *in, struct req *r)
+recv_request(intake_t *in, struct batch *b)
 {
+	struct req *r = &b->req[b->n];
 	zmq_msg_t frame[2], scratch, *f;
 	int kept = 0, total = 0, more, rc = -1;
+	const char *user;
 	event_err_t err;
+	json_t *ev;
 
 	zmq_msg_init(&r->identity);
 	if (zmq_msg_recv(&r->identity, in->sock, ZMQ_DONTWAIT) < 0) {
 		zmq_msg_close(&r->identity);
-		return zmq_errno() == EAGAIN ? 0 : -1;
+		return zmq_errno() == EAGAIN || zmq_errno() == EINTR ? 0 : -1;
 	}
 	/* a ROUTER delivers a whole message or nothing: the rest is here;
 	 * keep the first two frames, count and drop any others */
@@ -249,36 +405,38 @@ recv_request(intake_t *in, struct req *r)
 		else
 			kept++;
 	}
-	r->event = NULL;
+	r->valid = 0;
 	r->reply = NULL;
 	r->code = NULL;
 	r->stored = 0;
 	r->drop = 0;
-	if (in->zap && kept > 0 &&
-	    !zap_allowed(in->zap, zmq_msg_gets(&frame[kept - 1], "User-Id"))) {
-		log_warn("intake: dropped a request without a reply: its producer key %s is no "
-		    "longer allowed", zmq_msg_gets(&frame[kept - 1], "User-Id") ?
-		    zmq_msg_gets(&frame[kept - 1], "User-Id") : "(none)");
-		r->drop = 1;
-	} else if (total != 2 || zmq_msg_size(&frame[0]) != 0) {
+	/* the allow-list is the loop's: it decides, on this copy */
+	r->zap_check = in->zap && kept > 0;
+	user = r->zap_check ? zmq_msg_gets(&frame[kept - 1], "User-Id") : NULL;
+	snprintf(r->user, sizeof r->user, "%s", user ? user : "");
+	if (total != 2 || zmq_msg_size(&frame[0]) != 0) {
 		log_warn("intake: rejected request: %d frames, expected an empty delimiter"
 		    " and one body frame", total);
 		r->code = "bad_frames";
 		r->reply = reply_error(r->code, NULL, "a request is exactly one body "
 		    "frame (after the empty delimiter a REQ socket adds)");
 	} else {
-		/* the tree dies with the batch (arena.h); the error reply
-		 * below is made outside: reply_free() frees it with free() */
+		/* the tree is cut from the arena's block and dies here
+		 * (arena.h); the error reply below is made outside:
+		 * reply_free() frees it with free() */
 		arena_enter();
-		r->event = event_parse(zmq_msg_data(&frame[1]), zmq_msg_size(&frame[1]),
+		ev = event_parse(zmq_msg_data(&frame[1]), zmq_msg_size(&frame[1]),
 		    in->max_size, &err);
 		arena_leave();
-		if (r->event == NULL) {
+		if (ev == NULL) {
 			log_warn("intake: rejected event: %s: %s", err.code, err.message);
 			r->code = err.code;
 			r->reply = reply_error(err.code, err.field, err.message);
-		}
+		} else
+			valid(b, r, ev);
+		json_decref(ev);
 	}
+	b->n++;
 	rc = 1;
 out:
 	for (int i = 0; i < kept; i++)
@@ -288,12 +446,29 @@ out:
 	return rc;
 }
 
-/* store_batch - all valid events of the batch in one transaction */
+/* allowed - on the loop's thread, whose the allow-list is: a request
+ * whose producer key left it is dropped, valid or not */
 static void
-store_batch(intake_t *in, int n)
+allowed(intake_t *in, struct batch *b)
+{
+	for (int i = 0; i < b->n; i++) {
+		struct req *r = &b->req[i];
+
+		if (r->zap_check && !zap_allowed(in->zap, *r->user ? r->user : NULL)) {
+			log_warn("intake: dropped a request without a reply: its producer key %s is"
+			    " no longer allowed", *r->user ? r->user : "(none)");
+			r->drop = 1;
+		}
+	}
+}
+
+/* store_batch - all valid events of the batch in one transaction; on the
+ * loop's thread, the one that writes the store */
+static void
+store_batch(intake_t *in, struct batch *b)
 {
 	int64_t now;
-	int valid = 0, i, revision;
+	int valid = 0, i, n = b->n;
 	store_put_t put;
 
 	/* a request sent after the test clock moved is stamped at its time */
@@ -301,15 +476,15 @@ store_batch(intake_t *in, int n)
 	now = clock_now();
 
 	for (i = 0; i < n; i++)
-		valid += in->batch[i].event != NULL;
+		valid += b->req[i].valid && !b->req[i].drop;
 	if (valid == 0)
 		return;
 	if (in->disk_low) {
 		/* the worker logged the state once; nothing per request */
 		for (i = 0; i < n; i++)
-			if (in->batch[i].event != NULL) {
-				in->batch[i].code = "unavailable";
-				in->batch[i].reply = reply_error("unavailable", NULL,
+			if (b->req[i].valid && !b->req[i].drop) {
+				b->req[i].code = "unavailable";
+				b->req[i].reply = reply_error("unavailable", NULL,
 				    "the worker is short of disk space (storage full to its limit);"
 				    " nothing was stored, retry later");
 			}
@@ -318,68 +493,46 @@ store_batch(intake_t *in, int n)
 	if (store_begin(in->store) < 0)
 		goto failed;
 	for (i = 0; i < n; i++) {
-		struct req *r = &in->batch[i];
-		json_t *ev = r->event;
-		const char *id, *type;
+		struct req *r = &b->req[i];
 
-		if (ev == NULL)
+		if (!r->valid || r->drop)
 			continue;
-		id = json_string_value(json_object_get(ev, "id"));
-		type = json_string_value(json_object_get(ev, "type"));
-		buf_reset(&in->canon);
-		if (event_canonical_buf(ev, &in->canon) < 0)
-			fatal("intake: a valid event's canonical form is over %zu bytes",
-			    in->canon.max);
-		if (store_event_put(in->store, id, type, buf_str(&in->canon), event_regions(ev),
-		    event_at(ev), json_is_true(json_object_get(ev, "cancelled")), now,
-		    &put, &revision) < 0)
+		if (store_event_put(in->store, S(b, r->id), S(b, r->type), S(b, r->body),
+		    r->regions, r->at, r->cancelled, now, &put, &r->revision) < 0)
 			goto failed;
 		switch (put) {
 		case PUT_NEW:
 		case PUT_REVISION:
 			r->code = "ok";
-			r->reply = reply_ok(r, "ok", id, revision);
+			r->reply = reply_ok(r, "ok", S(b, r->id), r->revision);
 			r->stored = 1;
-			r->revision = revision;
 			break;
 		case PUT_DUPLICATE:
 			r->code = "duplicate";
-			r->reply = reply_ok(r, "duplicate", id, revision);
+			r->reply = reply_ok(r, "duplicate", S(b, r->id), r->revision);
 			break;
 		case PUT_TYPE_MISMATCH:
 			r->code = "type_mismatch";
 			r->reply = reply_error("type_mismatch", "type",
 			    "type: this id is stored with another type; an id's type never changes");
-			log_ids(LOG_WARNING, &(log_ids_t){ .event = id },
-			    "intake: rejected event %s: type_mismatch", id);
+			log_ids(LOG_WARNING, &(log_ids_t){ .event = S(b, r->id) },
+			    "intake: rejected event %s: type_mismatch", S(b, r->id));
 			break;
 		}
 	}
 	if (store_commit(in->store) < 0)
 		goto failed;
-	/* said once committed: a batch rolled back stored nothing */
-	for (i = 0; i < n; i++) {
-		struct req *r = &in->batch[i];
-
-		if (r->stored) {
-			log_ids_t ids = { .event = json_string_value(json_object_get(r->event,
-			    "id")) };
-
-			log_ids(LOG_INFO, &ids, "intake: stored %s %s revision %d",
-			    json_string_value(json_object_get(r->event, "type")), ids.event,
-			    r->revision);
-		}
-	}
 	return;
 failed:
 	log_error("intake: could not commit %d events: %s", valid, store_errmsg(in->store));
 	store_rollback(in->store);
 	for (i = 0; i < n; i++) {
-		struct req *r = &in->batch[i];
+		struct req *r = &b->req[i];
 
-		if (r->event == NULL)
+		if (!r->valid || r->drop)
 			continue;
 		reply_free(r);
+		r->stored = 0;
 		r->code = "unavailable";
 		r->reply = reply_error("unavailable", NULL, store_full(in->store) ?
 		    "the worker's storage is full; nothing was stored, retry later" :
@@ -389,17 +542,44 @@ failed:
 		in->on_full(in->on_full_arg);
 }
 
-static int
-intake_process(intake_t *in)
+/* batch_ready - the loop's side of the pipe: store what the intake's
+ * thread read, count it, and give it back to be answered */
+static void
+batch_ready(loop_t *l, void *arg, short revents)
 {
-	int n = 0, rc = 0, full = 0;
+	intake_t *in = arg;
+	struct pipe_msg m;
 
-	while (n < in->batch_max && (rc = recv_request(in, &in->batch[n])) > 0)
-		n++;
-	store_batch(in, n);
-	for (int i = 0; i < n; i++) {
-		struct req *r = &in->batch[i];
+	(void)l, (void)revents;
+	/* the pipe's descriptor is edge-like: drain it */
+	while (pipe_recv(in->pipe_loop, &m)) {
+		if (m.op == PIPE_PAUSED) {
+			in->paused = 1;
+			continue;
+		}
+		allowed(in, m.batch);
+		store_batch(in, m.batch);
+		for (int i = 0; i < m.batch->n; i++)
+			if (!m.batch->req[i].drop)
+				metrics_event(in->metrics, m.batch->req[i].code);
+		pipe_send(in->pipe_loop, PIPE_BATCH, m.batch);
+	}
+}
 
+/* answer - on the intake's thread: each reply of a committed batch */
+static void
+answer(intake_t *in, struct batch *b)
+{
+	int full = 0;
+
+	for (int i = 0; i < b->n; i++) {
+		struct req *r = &b->req[i];
+
+		/* said once committed: a batch rolled back stored nothing */
+		if (r->stored)
+			log_ids(LOG_INFO, &(log_ids_t){ .event = S(b, r->id) },
+			    "intake: stored %s %s revision %d", S(b, r->type), S(b, r->id),
+			    r->revision);
 		if (!r->drop) {
 			/* the worker never waits on a producer: a peer gone
 			 * (EHOSTUNREACH) or past its queue (EAGAIN) loses the
@@ -410,46 +590,112 @@ intake_process(intake_t *in)
 				zmq_send(in->sock, r->reply, strlen(r->reply), ZMQ_DONTWAIT);
 			} else if (zmq_errno() == EAGAIN)
 				full++;
-			metrics_event(in->metrics, r->code);
 		}
-		zmq_msg_close(&r->identity);
-		reply_free(r);
-		json_decref(r->event);
+		release(r);
 	}
 	if (full)
 		log_warn("intake: %d replies not sent: a producer has more than its"
 		    " reply queue (%d) in flight", full, REPLY_HWM);
-	return n > 0 || rc == 0 ? n : -1;
+	b->n = 0;
+	buf_reset(&b->bodies);
 }
 
-/* readable - drain fully: ZMQ_POLLIN is edge-like for a busy socket */
-static void
-readable(loop_t *l, void *arg, short revents)
+/*
+ * intake_thread - reads and validates requests, and sends the replies of
+ * committed batches, beside the loop's thread that stores them: while the
+ * loop stores and commits one batch (its fsync), the next is read and
+ * validated here.  It never touches the store; the loop never touches the
+ * ROUTER socket.  Each batch is with one thread at a time: `filling` is
+ * this thread's, `away` (when not NULL) the loop's.
+ */
+static void *
+intake_thread(void *arg)
 {
-	int n;
+	intake_t *in = arg;
+	struct batch *filling = &in->batch[0], *away = NULL;
+	zmq_pollitem_t items[2] = {
+		{ in->pipe_thread, 0, ZMQ_POLLIN, 0 },
+		{ in->sock, 0, ZMQ_POLLIN, 0 },
+	};
+	struct pipe_msg m;
+	int paused = 0, said_paused = 0, rc;
 
-	(void)revents;
-	while ((n = intake_process(arg)) > 0)
-		;
-	if (n < 0) {
-		log_error("intake: %s", zmq_strerror(zmq_errno()));
-		loop_fail(l);
+	arena_own();
+	for (;;) {
+		items[1].events = !paused && filling->n < in->batch_max ? ZMQ_POLLIN : 0;
+		if (zmq_poll(items, 2, -1) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			fatal("intake: poll: %s", zmq_strerror(zmq_errno()));
+		}
+		while (pipe_recv(in->pipe_thread, &m)) {
+			if (m.op == PIPE_STOP)
+				goto out;
+			if (m.op == PIPE_PAUSE) {
+				paused = 1;
+				continue;
+			}
+			/* the loop gets the next batch before this one's
+			 * replies go out: it is the slower of the two */
+			away = NULL;
+			if (filling->n > 0) {
+				pipe_send(in->pipe_thread, PIPE_BATCH, filling);
+				away = filling;
+			}
+			answer(in, m.batch);
+			filling = m.batch;
+		}
+		while (!paused && filling->n < in->batch_max &&
+		    (filling->n % PIPE_LOOK != PIPE_LOOK - 1 || !pipe_waiting(in->pipe_thread)) &&
+		    (rc = recv_request(in, filling)) != 0)
+			if (rc < 0)
+				fatal("intake: %s", zmq_strerror(zmq_errno()));
+		if (away == NULL && filling->n > 0) {
+			pipe_send(in->pipe_thread, PIPE_BATCH, filling);
+			away = filling;
+			filling = filling == &in->batch[0] ? &in->batch[1] : &in->batch[0];
+		}
+		if (paused && away == NULL && filling->n == 0 && !said_paused) {
+			pipe_send(in->pipe_thread, PIPE_PAUSED, NULL);
+			said_paused = 1;
+		}
 	}
+out:
+	discard(filling);
+	if (away)
+		discard(away);
+	return NULL;
 }
 
 int
 intake_attach(intake_t *in, loop_t *l)
 {
+	int rc;
+
 	in->loop = l;
-	in->loop_id = loop_add_socket(l, in->sock, ZMQ_POLLIN, readable, in);
-	return in->loop_id < 0 ? -1 : 0;
+	if ((in->loop_id = loop_add_socket(l, in->pipe_loop, ZMQ_POLLIN, batch_ready, in)) < 0)
+		return -1;
+	if ((rc = pthread_create(&in->thread, NULL, intake_thread, in)) != 0) {
+		log_error("intake: cannot start its thread: %s", strerror(rc));
+		return -1;
+	}
+	in->started = 1;
+	return 0;
 }
 
 void
 intake_pause(intake_t *in)
 {
-	if (in->loop)
-		loop_set_events(in->loop, in->loop_id, 0);
+	if (in->started)
+		pipe_send(in->pipe_loop, PIPE_PAUSE, NULL);
+	else
+		in->paused = 1;
+}
+
+int
+intake_paused(const intake_t *in)
+{
+	return in->paused;
 }
 
 void

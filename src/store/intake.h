@@ -16,6 +16,20 @@
  * store; the caller owns both.  intake_metrics() names the counters each
  * reply is counted in (metrics.h; borrowed, NULL: none).
  *
+ * Threads: intake_attach() starts the intake's own thread, which owns
+ * the ROUTER socket from then on: it reads requests, validates them
+ * (event_parse(), the canonical form, on the arena of arena.h) and sends
+ * the replies.  The loop's thread alone touches the store, the clock, the
+ * allow-list and the counters: it gets each batch over an inproc pipe,
+ * stores and commits it, and gives it back to be answered.  While the
+ * loop commits one batch, the thread reads and validates the next;
+ * replies still go out only after their batch's commit.  Two batches
+ * exist, each with one thread at a time.  intake_pause() stops the
+ * reading; what was read is still stored and answered while the loop
+ * runs, and intake_paused() is then true.  intake_close() stops and joins
+ * the thread; requests it read that no commit took get no reply (nothing
+ * of them was stored), as after a crash.
+ *
  * CurveZMQ: with intake.key_file set the socket is a CURVE server with
  * that secret key (refused when others can read the file) and the ZAP
  * domain "intake"; the worker binds the ZAP handler (zap.h) first and
@@ -43,10 +57,12 @@ intake_t *intake_open(void *zmq_ctx, const conf_t *, store_t *, buf_t *err);
 /* intake_zap - the ZAP handler whose list requests are checked against */
 struct zap;
 void	  intake_zap(intake_t *, const struct zap *);
-/* intake_attach - its socket joins the loop; intake_pause - no more
- * requests are read (at shutdown; what was read has been answered) */
+/* intake_attach - the pipe joins the loop and the thread starts;
+ * intake_pause - no more requests are read (at shutdown); intake_paused -
+ * and every one read before has been stored and answered */
 int	  intake_attach(intake_t *, loop_t *);
 void	  intake_pause(intake_t *);
+int	  intake_paused(const intake_t *);
 /* intake_disk_low - on: "unavailable" to every event, nothing tried */
 void	  intake_disk_low(intake_t *, int on);
 /* intake_on_full - fn(arg) after a commit failed with a full store */

@@ -262,8 +262,9 @@ settled(void *arg)
 	buf_free(&err);
 }
 
-/* drained - while stopping: done once nothing is in flight and every
- * outcome is recorded, or after SHUTDOWN_WAIT_MS whatever is */
+/* drained - while stopping: done once every request the intake read is
+ * answered, nothing is in flight and every outcome is recorded, or after
+ * SHUTDOWN_WAIT_MS whatever is */
 static int64_t
 drained(loop_t *l, void *arg)
 {
@@ -272,7 +273,8 @@ drained(loop_t *l, void *arg)
 
 	if (sender_inflight(w->sender) == 0)
 		sender_finish(w->sender);
-	if ((sender_inflight(w->sender) == 0 && sender_pending(w->sender) == 0) || late) {
+	if ((intake_paused(w->intake) && sender_inflight(w->sender) == 0 &&
+	    sender_pending(w->sender) == 0) || late) {
 		if (sender_pending(w->sender) > 0)
 			log_error("stopping with %d outcomes not recorded: their rows stay"
 			    " \"sending\" and go out again at the next start",
