@@ -344,8 +344,8 @@ static const char *const migrations[] = {
 	 * and the soft-bounce count look rows up so, and with the BINARY index
 	 * of 8 each was a scan of the whole outbox (26 million rows for a
 	 * year of a million readers); erasure (privacy.c) compares so too */
-	"DROP INDEX outbox_recipient;"
-	"CREATE INDEX outbox_recipient ON outbox(recipient COLLATE NOCASE);",
+	("DROP INDEX outbox_recipient;"
+	 "CREATE INDEX outbox_recipient ON outbox(recipient COLLATE NOCASE);"),
 };
 
 /* the intake's statements, one event at a time */
