@@ -143,6 +143,16 @@ def sqlite(path):
     return sqlite3.connect(uri, uri=True, timeout=5)
 
 
+def events_stored(db):
+    """The events a database holds; 0 while it cannot be read yet (a
+    worker killed or starting), so a test can poll it."""
+    try:
+        with sqlite(db) as c:
+            return c.execute("SELECT count(*) FROM events").fetchone()[0]
+    except Exception:
+        return 0
+
+
 class Tiedoted:
     """One tiedoted worker with its own database, endpoint and log file.
 

@@ -76,14 +76,6 @@ def make_batch(workdir, p, n=PER_PRODUCER):
     return path
 
 
-def stored(db):
-    try:
-        with harness.sqlite(db) as c:
-            return c.execute("SELECT count(*) FROM events").fetchone()[0]
-    except Exception:
-        return 0
-
-
 def body(r):
     d = harness.Tiedoted(log_level="warning").start()
     files = [make_batch(d.workdir, p) for p in range(PRODUCERS)]
@@ -101,10 +93,10 @@ def body(r):
     kills = []
     for threshold in (1500, 5500):
         deadline = time.monotonic() + 60
-        while stored(d.db) < threshold and time.monotonic() < deadline:
+        while harness.events_stored(d.db) < threshold and time.monotonic() < deadline:
             time.sleep(0.01)
         d.kill()
-        kills.append(stored(d.db))
+        kills.append(harness.events_stored(d.db))
         d.start()
 
     outs = [p.communicate(timeout=120) for p in procs]
