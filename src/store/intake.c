@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -28,11 +29,6 @@
  * few as 500 requests in flight; 4,000 keeps the 1,000 that
  * queue/README.md allows with room to spare */
 #define REPLY_HWM	4000
-
-/* how many requests the intake's thread reads between two looks at the
- * pipe for a committed batch: a look (ZMQ_EVENTS) costs a third of a
- * request's reading, and a batch back waits at most this many readings */
-#define PIPE_LOOK	32
 
 /* one request of a batch: where to reply, and what.  The intake's thread
  * fills everything down to `user`; the loop's thread, which alone writes
@@ -85,6 +81,11 @@ struct intake {
 	pthread_t thread;
 	int	 started;
 	int	 paused;	/* the loop's: PIPE_PAUSED came back */
+	/* set by the loop as it hands a committed batch back: the intake's
+	 * thread stops reading, answers it and hands over the next at once,
+	 * or the loop would wait for a whole batch's reading (a look at the
+	 * pipe itself, ZMQ_EVENTS, costs a third of a request's reading) */
+	atomic_int back;
 	store_t	*store;
 	size_t	 max_size;
 	int	 batch_max;
@@ -285,18 +286,6 @@ pipe_recv(void *sock, struct pipe_msg *m)
 	if (n != sizeof *m)
 		fatal("intake: pipe: %s", n < 0 ? zmq_strerror(zmq_errno()) : "a short frame");
 	return 1;
-}
-
-/* pipe_waiting - the loop has sent something: a committed batch is
- * answered, and the next handed over, before more requests are read, or
- * the loop would wait for a whole batch's reading */
-static int
-pipe_waiting(void *sock)
-{
-	int events = 0;
-	size_t len = sizeof events;
-
-	return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
 }
 
 /* release - a request's reply and identity */
@@ -562,6 +551,7 @@ batch_ready(loop_t *l, void *arg, short revents)
 		for (int i = 0; i < m.batch->n; i++)
 			if (!m.batch->req[i].drop)
 				metrics_event(in->metrics, m.batch->req[i].code);
+		atomic_store_explicit(&in->back, 1, memory_order_relaxed);
 		pipe_send(in->pipe_loop, PIPE_BATCH, m.batch);
 	}
 }
@@ -637,6 +627,7 @@ intake_thread(void *arg)
 			}
 			/* the loop gets the next batch before this one's
 			 * replies go out: it is the slower of the two */
+			atomic_store_explicit(&in->back, 0, memory_order_relaxed);
 			away = NULL;
 			if (filling->n > 0) {
 				pipe_send(in->pipe_thread, PIPE_BATCH, filling);
@@ -646,7 +637,7 @@ intake_thread(void *arg)
 			filling = m.batch;
 		}
 		while (!paused && filling->n < in->batch_max &&
-		    (filling->n % PIPE_LOOK != PIPE_LOOK - 1 || !pipe_waiting(in->pipe_thread)) &&
+		    !atomic_load_explicit(&in->back, memory_order_relaxed) &&
 		    (rc = recv_request(in, filling)) != 0)
 			if (rc < 0)
 				fatal("intake: %s", zmq_strerror(zmq_errno()));
