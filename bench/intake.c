@@ -17,8 +17,11 @@
  * commit, so its target is 0.8 / (round trip + single commit); a
  * pipelined producer (a DEALER keeping PIPELINE requests in flight, the
  * worker committing what arrived together) is measured against the
- * 256-row ceiling, in ROUNDS rounds of the ceiling then the producer; the
- * median round's figures are the result, and every round is printed.
+ * 256-row ceiling, in ROUNDS rounds of the ceiling then the producer,
+ * PIPED_RUN times EVENTS events each; the median round's figures are the
+ * result, and every round is printed.  The ceiling's database, like the
+ * worker's, grows from round to round, and every measurement starts after
+ * a sync(), so that none pays in its fsyncs for the pages another left.
  */
 #include <dirent.h>
 #include <netinet/in.h>
@@ -39,7 +42,8 @@
 #include "util.h"
 
 #define PIPELINE 512		/* requests a pipelined producer keeps in flight */
-#define ROUNDS	3		/* pipelined runs, each beside its own ceiling */
+#define ROUNDS	5		/* pipelined runs, each beside its own ceiling */
+#define PIPED_RUN 10		/* a pipelined run and its ceiling: EVENTS times this */
 
 /* PUT - an append that must fit: the buffers here are sized for it */
 #define PUT(x) do { if ((x) < 0) fatal("%s: over the ceiling", #x); } while (0)
@@ -211,7 +215,9 @@ sqlite_ceiling(const char *dir, int n, int group, int round)
 	buf_init(&err, 1024);
 	buf_init(&body, 0);
 	conf_init(&conf);
-	snprintf(path, sizeof path, "%s/ceiling-%d-%d.db", dir, group, round);
+	/* one database a group size, across rounds: it grows as the
+	 * worker's does, whose inserts cost more as its tables grow */
+	snprintf(path, sizeof path, "%s/ceiling-%d.db", dir, group);
 	if (conf_set(&conf, "store", "path", path, &err) < 0 || store_open(&conf, &s, &err) < 0)
 		fatal("bench/intake: %s", buf_str(&err));
 	t0 = now_s();
@@ -300,7 +306,11 @@ main(int argc, char **argv)
 	kill(echo, SIGKILL);
 	waitpid(echo, NULL, 0);
 
+	/* each measurement starts with nothing of the one before left to
+	 * write back, so none pays for another's pages in its fsyncs */
+	sync();
 	one = sqlite_ceiling(dir, n, 1, 0);
+	sync();
 
 	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", free_port());
 	snprintf(db, sizeof db, "%s/bench.db", dir);
@@ -318,18 +328,19 @@ main(int argc, char **argv)
 	 * median of same-minute ratios is steadier than one ratio */
 	for (int r = 0; r < ROUNDS; r++) {
 		char run[16];
-
-		snprintf(run, sizeof run, "piped%d", r);
 		double w0, p0;
 
-		many_r[r] = sqlite_ceiling(dir, n * 4, 256, r);
+		snprintf(run, sizeof run, "piped%d", r);
+		sync();
+		many_r[r] = sqlite_ceiling(dir, n * PIPED_RUN, 256, r);
+		sync();
 		w0 = cpu_ns(worker);
 		p0 = self_ns();
-		piped_r[r] = pipelined(ep, n * 4, run);
+		piped_r[r] = pipelined(ep, n * PIPED_RUN, run);
 		/* µs of CPU an event: tiedoted's threads, and ours (the
 		 * producer and its ZeroMQ I/O thread) */
-		wcpu_r[r] = (cpu_ns(worker) - w0) / 1e3 / (n * 4);
-		pcpu_r[r] = (self_ns() - p0) / 1e3 / (n * 4);
+		wcpu_r[r] = (cpu_ns(worker) - w0) / 1e3 / (n * PIPED_RUN);
+		pcpu_r[r] = (self_ns() - p0) / 1e3 / (n * PIPED_RUN);
 		ratio_r[r] = piped_r[r] / many_r[r];
 	}
 	r_mid = median_round(ratio_r);
