@@ -224,6 +224,7 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	in->store = store;
 	in->max_size = (size_t)conf->max_event_size;
 	in->batch_max = (int)conf->batch_max;
+	atomic_init(&in->back, 0);
 	for (int i = 0; i < 2; i++) {
 		in->batch[i].req = xcalloc((size_t)in->batch_max, sizeof *in->batch[i].req);
 		/* a string's escapes can make a body six times as long as
