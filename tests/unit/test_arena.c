@@ -163,6 +163,44 @@ TEST(another_thread_gets_malloc_and_may_not_free_the_block)
 	json_decref(owned);
 }
 
+/* taker - arena_own(), then a tree from the block, freed here */
+static void *
+taker(void *arg)
+{
+	unsigned long long before;
+	json_t *v;
+
+	(void)arg;
+	arena_own();
+	before = cut_now();
+	v = parse_inside(doc);
+	if (v == NULL || cut_now() == before)
+		return (void *)1;
+	json_decref(v);
+	return NULL;
+}
+
+/* arena_own() (the intake's thread): the block is the taker's from then
+ * on, and the thread that installed it gets malloc inside */
+TEST(a_thread_takes_the_block)
+{
+	unsigned long long before;
+	pthread_t t;
+	void *rv = (void *)2;
+	json_t *v;
+
+	if (!ARENA_ON)
+		return;
+	CHECK(pthread_create(&t, NULL, taker, NULL) == 0);
+	CHECK(pthread_join(t, &rv) == 0);
+	CHECK(rv == NULL);
+	before = cut_now();
+	v = parse_inside(doc);
+	CHECK(v != NULL);
+	CHECK(cut_now() == before);
+	json_decref(v);
+}
+
 int
 main(void)
 {
@@ -172,5 +210,6 @@ main(void)
 	RUN(a_tree_freed_after_leave_and_text_made_inside);
 	RUN(a_tree_larger_than_the_block_spills_to_malloc);
 	RUN(another_thread_gets_malloc_and_may_not_free_the_block);
+	RUN(a_thread_takes_the_block);	/* last: the block changes hands */
 	return TEST_DONE();
 }
