@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh BUILD - every benchmark, each against a baseline of the same run.
+# run.sh BUILD - every benchmark, each against a baseline of the same run
+# (bench/helpers/ holds what they start, not benchmarks).
 set -eu
 build=${1:-build}
 cd "$(dirname "$0")/.."

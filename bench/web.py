@@ -20,7 +20,7 @@ connections open.
 2. bench/send.py's run (RECIPIENTS, default 20,000; 4 connections into
    smtp-sink, its ratio to smtp-source in the same run) twice, with
    web.listen on: without other clients, then with SLOW (default 500) slow
-   clients (bench/slow_clients.py, its own process) holding connections
+   clients (bench/helpers/slow_clients.py, its own process) holding connections
    open for the whole run; the target is the second ratio within 10 % of
    the first, and tiedoted's CPU time per message beside it (the ratio
    moves with the shared machine's load; the CPU time much less).  The
@@ -166,7 +166,7 @@ def send_part():
 
     def with_slow(workdir):
         args = web_args(workdir)
-        p = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "slow_clients.py"),
+        p = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "helpers", "slow_clients.py"),
                               str(slow[-1]), str(SLOW)], stdout=subprocess.PIPE, text=True)
         slow.append(p)
         return args

@@ -1,8 +1,8 @@
-"""bench/slow_clients - hold N HTTP connections open to 127.0.0.1:PORT the
+"""bench/helpers/slow_clients - hold N HTTP connections open to 127.0.0.1:PORT the
 way a slow client does: a request line, then one header line every few
 seconds, never the blank line that ends the request.
 
-    /usr/bin/python3 bench/slow_clients.py PORT N [INTERVAL_S]
+    /usr/bin/python3 bench/helpers/slow_clients.py PORT N [INTERVAL_S]
 
 Connects once the port listens, prints "holding N" on stdout, then
 trickles (well inside web.timeout_s) until killed; on SIGTERM it prints
