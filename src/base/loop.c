@@ -232,7 +232,9 @@ loop_run(loop_t *l)
 		for (int i = 0; i < l->nio; i++) {
 			struct io *e = &l->io[i];
 
-			if (!e->used)
+			/* a socket waiting for nothing is left out, untouched: it
+			 * may be another thread's for now (intake.c) */
+			if (!e->used || (e->socket && e->events == 0))
 				continue;
 			map[nitems] = i;
 			items[nitems++] = (zmq_pollitem_t){ e->socket, e->fd, e->events, 0 };

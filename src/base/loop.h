@@ -7,7 +7,9 @@
  *   loop_add_socket/loop_add_fd  a ZeroMQ socket or a descriptor, with the
  *                                events it waits for (ZMQ_POLLIN, ...);
  *                                loop_set_events() changes them (0: not
- *                                now), loop_del() removes the entry
+ *                                now; a socket is then not polled at all,
+ *                                so another thread may use it meanwhile),
+ *                                loop_del() removes the entry
  *   loop_add_source              a set of pollitems that changes from turn
  *                                to turn (libcurl's SMTP sockets): asked
  *                                for its items and its timeout before each

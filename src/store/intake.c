@@ -30,13 +30,13 @@
  * queue/README.md allows with room to spare */
 #define REPLY_HWM	4000
 
-/* one request of a batch: where to reply, and what.  The intake's thread
+/* one request of a batch: where to reply, and what.  The socket's owner
  * fills everything down to `user`; the loop's thread, which alone writes
- * the store, fills the rest, and the intake's thread sends the reply */
+ * the store, fills the rest, and the socket's owner sends the reply */
 struct req {
 	zmq_msg_t identity;
 	int	 valid;		/* a valid event, not yet stored */
-	/* of a valid event, worked out on the intake's thread: its id, type
+	/* of a valid event, worked out by the socket's owner: its id, type
 	 * and canonical body, each NUL-ended at its offset in the batch's
 	 * bodies; its tree is gone by then (so the arena's block is free
 	 * again after every request, arena.h) */
@@ -54,8 +54,8 @@ struct req {
 	int	 drop;		/* its key left the allow-list: no reply */
 };
 
-/* a batch: the requests that arrived together, read and validated on the
- * intake's thread, stored and committed on the loop's */
+/* a batch: the requests that arrived together, read and validated by
+ * the socket's owner, stored and committed on the loop's thread */
 struct batch {
 	struct req *req;
 	int	 n;
@@ -65,9 +65,19 @@ struct batch {
 /* what goes over the pipe between the two threads, a frame each */
 enum pipe_op {
 	PIPE_BATCH,	/* intake -> loop: store this; loop -> intake: answer it */
+	PIPE_TAKE,	/* loop -> intake: the socket is yours */
+	PIPE_GIVE,	/* intake -> loop: the socket is yours again */
 	PIPE_PAUSE,	/* loop -> intake: read no more requests */
 	PIPE_PAUSED,	/* intake -> loop: all it read is stored and answered */
 	PIPE_STOP	/* loop -> intake: leave now */
+};
+
+/* who reads the ROUTER socket and sends its replies: one thread at a
+ * time, and it changes hands only over the pipe (whose messages order
+ * the two threads' memory, as ZeroMQ asks of a socket that moves) */
+enum owner {
+	OWNER_LOOP,	/* a request at a time: read, stored, answered in one turn */
+	OWNER_THREAD	/* a stream: the next batch read while the loop commits */
 };
 
 struct pipe_msg {
@@ -76,10 +86,12 @@ struct pipe_msg {
 };
 
 struct intake {
-	void	*sock;		/* the ROUTER: the intake thread's alone once started */
+	void	*sock;		/* the ROUTER: its owner's alone */
 	void	*pipe_loop, *pipe_thread;	/* inproc PAIR, an end for each thread */
 	pthread_t thread;
 	int	 started;
+	enum owner owner;	/* the loop's view: PIPE_TAKE sent, PIPE_GIVE back */
+	int	 pausing;	/* the loop's: intake_pause() was called */
 	int	 paused;	/* the loop's: PIPE_PAUSED came back */
 	/* set by the loop as it hands a committed batch back: the intake's
 	 * thread stops reading, answers it and hands over the next at once,
@@ -91,7 +103,7 @@ struct intake {
 	int	 batch_max;
 	struct batch batch[2];	/* one stored while the other fills */
 	loop_t	*loop;		/* attached to, or NULL */
-	int	 loop_id;
+	int	 loop_id, sock_id;	/* the pipe's entry, the socket's */
 	int	 disk_low;	/* intake_disk_low(): refuse without trying */
 	void	(*on_full)(void *);
 	void	*on_full_arg;
@@ -362,7 +374,7 @@ full:
 
 /*
  * recv_request - the next request of b: identity, empty delimiter, one
- * body frame; on the intake's thread.  Returns 1 with it filled, 0 when
+ * body frame; by the socket's owner.  Returns 1 with it filled, 0 when
  * nothing is waiting, -1 on socket error.
  */
 static int
@@ -412,8 +424,8 @@ recv_request(intake_t *in, struct batch *b)
 		    "frame (after the empty delimiter a REQ socket adds)");
 	} else {
 		/* the tree is cut from the arena's block and dies here
-		 * (arena.h); the error reply below is made outside:
-		 * reply_free() frees it with free() */
+		 * (arena.h; on the loop's thread, malloc's); the error reply
+		 * below is made outside: reply_free() frees it with free() */
 		arena_enter();
 		ev = event_parse(zmq_msg_data(&frame[1]), zmq_msg_size(&frame[1]),
 		    in->max_size, &err);
@@ -532,32 +544,51 @@ failed:
 		in->on_full(in->on_full_arg);
 }
 
+/* commit_batch - on the loop's thread: a batch checked, stored and counted */
+static void
+commit_batch(intake_t *in, struct batch *b)
+{
+	allowed(in, b);
+	store_batch(in, b);
+	for (int i = 0; i < b->n; i++)
+		if (!b->req[i].drop)
+			metrics_event(in->metrics, b->req[i].code);
+}
+
 /* batch_ready - the loop's side of the pipe: store what the intake's
- * thread read, count it, and give it back to be answered */
+ * thread read, count it, and give it back to be answered; take the
+ * socket back when the thread gives it */
 static void
 batch_ready(loop_t *l, void *arg, short revents)
 {
 	intake_t *in = arg;
 	struct pipe_msg m;
 
-	(void)l, (void)revents;
+	(void)revents;
 	/* the pipe's descriptor is edge-like: drain it */
 	while (pipe_recv(in->pipe_loop, &m)) {
-		if (m.op == PIPE_PAUSED) {
+		switch (m.op) {
+		case PIPE_PAUSED:
 			in->paused = 1;
-			continue;
+			break;
+		case PIPE_GIVE:
+			log_debug("intake: the loop reads the socket again (a lone request)");
+			in->owner = OWNER_LOOP;
+			if (!in->pausing)
+				loop_set_events(l, in->sock_id, ZMQ_POLLIN);
+			break;
+		case PIPE_BATCH:
+			commit_batch(in, m.batch);
+			atomic_store_explicit(&in->back, 1, memory_order_relaxed);
+			pipe_send(in->pipe_loop, PIPE_BATCH, m.batch);
+			break;
+		default:
+			fatal("intake: pipe: order %d to the loop", (int)m.op);
 		}
-		allowed(in, m.batch);
-		store_batch(in, m.batch);
-		for (int i = 0; i < m.batch->n; i++)
-			if (!m.batch->req[i].drop)
-				metrics_event(in->metrics, m.batch->req[i].code);
-		atomic_store_explicit(&in->back, 1, memory_order_relaxed);
-		pipe_send(in->pipe_loop, PIPE_BATCH, m.batch);
 	}
 }
 
-/* answer - on the intake's thread: each reply of a committed batch */
+/* answer - by the socket's owner: each reply of a committed batch */
 static void
 answer(intake_t *in, struct batch *b)
 {
@@ -592,12 +623,48 @@ answer(intake_t *in, struct batch *b)
 }
 
 /*
+ * readable - the socket is the loop's, and requests have come: read
+ * them, store them and answer them in this turn.  A lock-step producer's
+ * request is thus never handed between threads (two hand-overs cost
+ * about as much as a third of the commit).  When more than one request
+ * was waiting, a producer is pipelining or several send at once: the
+ * socket goes to the intake's thread, which reads the next batch while
+ * the loop commits this one's successor.
+ */
+static void
+readable(loop_t *l, void *arg, short revents)
+{
+	intake_t *in = arg;
+	struct batch *b = &in->batch[0];	/* both are free while the loop reads */
+	int rc, n;
+
+	(void)revents;
+	if (in->owner != OWNER_LOOP || in->pausing)
+		return;
+	while (b->n < in->batch_max && (rc = recv_request(in, b)) != 0)
+		if (rc < 0)
+			fatal("intake: %s", zmq_strerror(zmq_errno()));
+	if ((n = b->n) == 0)
+		return;
+	commit_batch(in, b);
+	answer(in, b);
+	if (n > 1) {
+		log_debug("intake: the intake's thread reads the socket (%d requests at once)", n);
+		in->owner = OWNER_THREAD;
+		loop_set_events(l, in->sock_id, 0);
+		pipe_send(in->pipe_loop, PIPE_TAKE, NULL);
+	}
+}
+
+/*
  * intake_thread - reads and validates requests, and sends the replies of
- * committed batches, beside the loop's thread that stores them: while the
- * loop stores and commits one batch (its fsync), the next is read and
- * validated here.  It never touches the store; the loop never touches the
- * ROUTER socket.  Each batch is with one thread at a time: `filling` is
- * this thread's, `away` (when not NULL) the loop's.
+ * committed batches, beside the loop's thread that stores them, while it
+ * owns the socket: while the loop stores and commits one batch (its
+ * fsync), the next is read and validated here.  It never touches the
+ * store.  Each batch is with one thread at a time: `filling` is this
+ * thread's, `away` (when not NULL) the loop's.  When a batch of one
+ * request comes back and nothing was read meanwhile, the stream has
+ * thinned to lock-step: the socket goes back to the loop.
  */
 static void *
 intake_thread(void *arg)
@@ -609,11 +676,11 @@ intake_thread(void *arg)
 		{ in->sock, 0, ZMQ_POLLIN, 0 },
 	};
 	struct pipe_msg m;
-	int paused = 0, said_paused = 0, rc;
+	int own = 0, paused = 0, said_paused = 0, lone, rc;
 
 	arena_own();
 	for (;;) {
-		items[1].events = !paused && filling->n < in->batch_max ? ZMQ_POLLIN : 0;
+		items[1].events = own && !paused && filling->n < in->batch_max ? ZMQ_POLLIN : 0;
 		if (zmq_poll(items, 2, -1) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
@@ -626,6 +693,12 @@ intake_thread(void *arg)
 				paused = 1;
 				continue;
 			}
+			if (m.op == PIPE_TAKE) {
+				own = 1;
+				continue;
+			}
+			if (m.op != PIPE_BATCH)
+				fatal("intake: pipe: order %d to the thread", (int)m.op);
 			/* the loop gets the next batch before this one's
 			 * replies go out: it is the slower of the two */
 			atomic_store_explicit(&in->back, 0, memory_order_relaxed);
@@ -634,10 +707,15 @@ intake_thread(void *arg)
 				pipe_send(in->pipe_thread, PIPE_BATCH, filling);
 				away = filling;
 			}
+			lone = m.batch->n == 1;
 			answer(in, m.batch);
 			filling = m.batch;
+			if (lone && away == NULL && !paused) {
+				own = 0;
+				pipe_send(in->pipe_thread, PIPE_GIVE, NULL);
+			}
 		}
-		while (!paused && filling->n < in->batch_max &&
+		while (own && !paused && filling->n < in->batch_max &&
 		    !atomic_load_explicit(&in->back, memory_order_relaxed) &&
 		    (rc = recv_request(in, filling)) != 0)
 			if (rc < 0)
@@ -665,7 +743,9 @@ intake_attach(intake_t *in, loop_t *l)
 	int rc;
 
 	in->loop = l;
-	if ((in->loop_id = loop_add_socket(l, in->pipe_loop, ZMQ_POLLIN, batch_ready, in)) < 0)
+	in->owner = OWNER_LOOP;
+	if ((in->loop_id = loop_add_socket(l, in->pipe_loop, ZMQ_POLLIN, batch_ready, in)) < 0 ||
+	    (in->sock_id = loop_add_socket(l, in->sock, ZMQ_POLLIN, readable, in)) < 0)
 		return -1;
 	if ((rc = pthread_create(&in->thread, NULL, intake_thread, in)) != 0) {
 		log_error("intake: cannot start its thread: %s", strerror(rc));
@@ -678,6 +758,11 @@ intake_attach(intake_t *in, loop_t *l)
 void
 intake_pause(intake_t *in)
 {
+	/* what the loop read it has stored and answered in the same turn;
+	 * the thread says when what it read has been */
+	in->pausing = 1;
+	if (in->loop)
+		loop_set_events(in->loop, in->sock_id, 0);
 	if (in->started)
 		pipe_send(in->pipe_loop, PIPE_PAUSE, NULL);
 	else

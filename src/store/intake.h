@@ -1,8 +1,8 @@
 /*
  * intake - the ZeroMQ front door of tiedoted.
  *
- * Binds a ROUTER socket on the configured endpoint.  When the loop finds
- * it readable, the intake drains what has arrived (up to batch_max requests), validates each with
+ * Binds a ROUTER socket on the configured endpoint.  It drains what has
+ * arrived (up to batch_max requests), validates each with
  * event_parse(), stores all valid ones in ONE transaction (group commit)
  * and only after the commit replies to each producer: ok, duplicate or
  * error, as queue/README.md specifies.  If the commit fails nothing of the
@@ -16,19 +16,24 @@
  * store; the caller owns both.  intake_metrics() names the counters each
  * reply is counted in (metrics.h; borrowed, NULL: none).
  *
- * Threads: intake_attach() starts the intake's own thread, which owns
- * the ROUTER socket from then on: it reads requests, validates them
- * (event_parse(), the canonical form, on the arena of arena.h) and sends
- * the replies.  The loop's thread alone touches the store, the clock, the
- * allow-list and the counters: it gets each batch over an inproc pipe,
- * stores and commits it, and gives it back to be answered.  While the
- * loop commits one batch, the thread reads and validates the next;
- * replies still go out only after their batch's commit.  Two batches
- * exist, each with one thread at a time.  intake_pause() stops the
- * reading; what was read is still stored and answered while the loop
- * runs, and intake_paused() is then true.  intake_close() stops and joins
- * the thread; requests it read that no commit took get no reply (nothing
- * of them was stored), as after a crash.
+ * Threads: the loop's thread alone touches the store, the clock, the
+ * allow-list and the counters.  The ROUTER socket has one owner at a
+ * time, which reads requests, validates them (event_parse(), the
+ * canonical form) and sends the replies.  After intake_attach() it is the
+ * loop's: a lone request (a lock-step producer) is read, stored, committed
+ * and answered in one turn, with no thread hand-over.  When more than one
+ * request was waiting, the socket goes to the intake's own thread (which
+ * parses on the arena of arena.h): it hands each batch to the loop over
+ * an inproc pipe and sends the replies once the loop gives it back
+ * committed, and while the loop commits one batch it reads and validates
+ * the next.  When a batch of one comes back and nothing was read
+ * meanwhile, the socket goes back to the loop.  Either way replies go out
+ * only after their batch's commit; two batches exist, each with one
+ * thread at a time.  intake_pause() stops the reading; what was read is
+ * still stored and answered while the loop runs, and intake_paused() is
+ * then true.  intake_close() stops and joins the thread; requests it read
+ * that no commit took get no reply (nothing of them was stored), as after
+ * a crash.
  *
  * CurveZMQ: with intake.key_file set the socket is a CURVE server with
  * that secret key (refused when others can read the file) and the ZAP
