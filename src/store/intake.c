@@ -680,8 +680,10 @@ intake_thread(void *arg)
 
 	arena_own();
 	for (;;) {
-		items[1].events = own && !paused && filling->n < in->batch_max ? ZMQ_POLLIN : 0;
-		if (zmq_poll(items, 2, -1) < 0) {
+		items[1].events = !paused && filling->n < in->batch_max ? ZMQ_POLLIN : 0;
+		/* zmq_poll() looks at a socket item's events even when it
+		 * waits for none: the socket is in the set only while ours */
+		if (zmq_poll(items, own ? 2 : 1, -1) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
 			fatal("intake: poll: %s", zmq_strerror(zmq_errno()));
