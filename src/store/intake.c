@@ -101,7 +101,11 @@ struct intake {
 	store_t	*store;
 	size_t	 max_size;
 	int	 batch_max;
-	struct batch batch[2];	/* one stored while the other fills */
+	/* [0] and [1] the intake thread's, one stored while the other
+	 * fills; [2] the loop's, while it reads the socket itself: the
+	 * thread never looks at it, nor the loop at the others but when the
+	 * thread hands one over */
+	struct batch batch[3];
 	loop_t	*loop;		/* attached to, or NULL */
 	int	 loop_id, sock_id;	/* the pipe's entry, the socket's */
 	int	 disk_low;	/* intake_disk_low(): refuse without trying */
@@ -237,7 +241,7 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	in->max_size = (size_t)conf->max_event_size;
 	in->batch_max = (int)conf->batch_max;
 	atomic_init(&in->back, 0);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		in->batch[i].req = xcalloc((size_t)in->batch_max, sizeof *in->batch[i].req);
 		/* a string's escapes can make a body six times as long as
 		 * its request, and no more; its id and type are in it too */
@@ -336,7 +340,7 @@ intake_close(intake_t *in)
 		zmq_close(in->pipe_thread);
 	if (in->pipe_loop)
 		zmq_close(in->pipe_loop);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		free(in->batch[i].req);
 		buf_free(&in->batch[i].bodies);
 	}
@@ -635,7 +639,7 @@ static void
 readable(loop_t *l, void *arg, short revents)
 {
 	intake_t *in = arg;
-	struct batch *b = &in->batch[0];	/* both are free while the loop reads */
+	struct batch *b = &in->batch[2];
 	int rc, n;
 
 	(void)revents;

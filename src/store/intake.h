@@ -28,8 +28,9 @@
  * committed, and while the loop commits one batch it reads and validates
  * the next.  When a batch of one comes back and nothing was read
  * meanwhile, the socket goes back to the loop.  Either way replies go out
- * only after their batch's commit; two batches exist, each with one
- * thread at a time.  intake_pause() stops the reading; what was read is
+ * only after their batch's commit.  The thread has two batches, each
+ * with one thread at a time; the loop reads into a third of its own.
+ * intake_pause() stops the reading; what was read is
  * still stored and answered while the loop runs, and intake_paused() is
  * then true.  intake_close() stops and joins the thread; requests it read
  * that no commit took get no reply (nothing of them was stored), as after

@@ -5,7 +5,10 @@ several arrive together the socket goes to the intake's own thread, and
 back to the loop once the stream has thinned to one request at a time
 (src/store/intake.c).  Three producers run at once, each alternating
 lock-step runs (a REQ socket, one request at a time) with pipelined
-bursts (a DEALER with up to 200 requests in flight), for several rounds:
+bursts (a DEALER with up to 200 requests in flight), for several rounds,
+and beside them four lock-step producers all along, whose requests now
+come one at a time and now together, so the socket changes hands often
+(a hand-back racing the loop's next read once broke replies here):
   - every lock-step request gets its own reply, "ok" with its id;
   - every pipelined request gets exactly one reply, "ok" with its id;
   - the store holds every event sent, once, and nothing else;
@@ -20,6 +23,8 @@ import zmq
 import harness
 
 PRODUCERS = 3
+LOCKSTEP_ONLY = 4
+LOCKSTEP_ONLY_EVENTS = 1500
 ROUNDS = 6
 LOCKSTEP = 30
 BURST = 600
@@ -80,11 +85,38 @@ def producer(endpoint, p, out):
         out[p] = (sent, acked, wrong)
 
 
+def lockstep_only(endpoint, p, out):
+    ctx = zmq.Context()
+    sent, acked, wrong = set(), set(), []
+    req = ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.connect(endpoint)
+    try:
+        for i in range(LOCKSTEP_ONLY_EVENTS):
+            ev = event(p, 0, "s", i)
+            sent.add(ev["id"])
+            req.send(json.dumps(ev).encode())
+            if not req.poll(30000):
+                wrong.append("no reply to %s" % ev["id"])
+                break
+            reply = json.loads(req.recv())
+            if reply.get("status") == "ok" and reply.get("id") == ev["id"]:
+                acked.add(ev["id"])
+            else:
+                wrong.append("%s got %s" % (ev["id"], reply))
+    finally:
+        req.close()
+        ctx.term()
+        out[p] = (sent, acked, wrong)
+
+
 def body(r):
     with harness.Tiedoted(log_level="debug") as d:
         out = {}
         threads = [threading.Thread(target=producer, args=(d.endpoint, p, out))
                    for p in range(PRODUCERS)]
+        threads += [threading.Thread(target=lockstep_only, args=(d.endpoint, p, out))
+                    for p in range(PRODUCERS, PRODUCERS + LOCKSTEP_ONLY)]
         for t in threads:
             t.start()
         for t in threads:
@@ -92,8 +124,8 @@ def body(r):
         sent = set().union(*(out[p][0] for p in out))
         acked = set().union(*(out[p][1] for p in out))
         wrong = [w for p in out for w in out[p][2]]
-        total = PRODUCERS * ROUNDS * (LOCKSTEP + BURST)
-        r.check(len(out) == PRODUCERS and len(sent) == total,
+        total = PRODUCERS * ROUNDS * (LOCKSTEP + BURST) + LOCKSTEP_ONLY * LOCKSTEP_ONLY_EVENTS
+        r.check(len(out) == PRODUCERS + LOCKSTEP_ONLY and len(sent) == total,
                 "%d producers sent %d events" % (len(out), len(sent)))
         r.check(wrong == [], "every request got one reply, ok with its own id",
                 "; ".join(wrong[:5]))
