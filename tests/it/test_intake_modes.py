@@ -38,27 +38,34 @@ def event(p, rnd, kind, i):
             "regions": ["KYS"], "published": "2020-01-24T15:43:00+02:00"}
 
 
+def lockstep(ctx, endpoint, events, sent, acked, wrong):
+    """One REQ socket, each event after the last one's reply."""
+    req = ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.connect(endpoint)
+    try:
+        for ev in events:
+            sent.add(ev["id"])
+            req.send(json.dumps(ev).encode())
+            if not req.poll(30000):
+                wrong.append("no reply to %s" % ev["id"])
+                break
+            reply = json.loads(req.recv())
+            if reply.get("status") == "ok" and reply.get("id") == ev["id"]:
+                acked.add(ev["id"])
+            else:
+                wrong.append("%s got %s" % (ev["id"], reply))
+    finally:
+        req.close()
+
+
 def producer(endpoint, p, out):
     ctx = zmq.Context()
     sent, acked, wrong = set(), set(), []
     try:
         for rnd in range(ROUNDS):
-            req = ctx.socket(zmq.REQ)
-            req.setsockopt(zmq.LINGER, 0)
-            req.connect(endpoint)
-            for i in range(LOCKSTEP):
-                ev = event(p, rnd, "l", i)
-                sent.add(ev["id"])
-                req.send(json.dumps(ev).encode())
-                if not req.poll(30000):
-                    wrong.append("no reply to %s" % ev["id"])
-                    break
-                reply = json.loads(req.recv())
-                if reply.get("status") == "ok" and reply.get("id") == ev["id"]:
-                    acked.add(ev["id"])
-                else:
-                    wrong.append("%s got %s" % (ev["id"], reply))
-            req.close()
+            lockstep(ctx, endpoint, (event(p, rnd, "l", i) for i in range(LOCKSTEP)),
+                     sent, acked, wrong)
             dealer = ctx.socket(zmq.DEALER)
             dealer.setsockopt(zmq.LINGER, 0)
             dealer.connect(endpoint)
@@ -88,24 +95,10 @@ def producer(endpoint, p, out):
 def lockstep_only(endpoint, p, out):
     ctx = zmq.Context()
     sent, acked, wrong = set(), set(), []
-    req = ctx.socket(zmq.REQ)
-    req.setsockopt(zmq.LINGER, 0)
-    req.connect(endpoint)
     try:
-        for i in range(LOCKSTEP_ONLY_EVENTS):
-            ev = event(p, 0, "s", i)
-            sent.add(ev["id"])
-            req.send(json.dumps(ev).encode())
-            if not req.poll(30000):
-                wrong.append("no reply to %s" % ev["id"])
-                break
-            reply = json.loads(req.recv())
-            if reply.get("status") == "ok" and reply.get("id") == ev["id"]:
-                acked.add(ev["id"])
-            else:
-                wrong.append("%s got %s" % (ev["id"], reply))
+        lockstep(ctx, endpoint, (event(p, 0, "s", i) for i in range(LOCKSTEP_ONLY_EVENTS)),
+                 sent, acked, wrong)
     finally:
-        req.close()
         ctx.term()
         out[p] = (sent, acked, wrong)
 
