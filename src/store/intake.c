@@ -629,11 +629,11 @@ answer(intake_t *in, struct batch *b)
 /*
  * readable - the socket is the loop's, and requests have come: read
  * them, store them and answer them in this turn.  A lock-step producer's
- * request is thus never handed between threads (two hand-overs cost
- * about as much as a third of the commit).  When more than one request
- * was waiting, a producer is pipelining or several send at once: the
- * socket goes to the intake's thread, which reads the next batch while
- * the loop commits this one's successor.
+ * request is thus never handed between threads (the two hand-overs
+ * cost about a quarter of the commit's time, docs/architecture.md).
+ * When more than one request was waiting, a producer is pipelining or
+ * several send at once: the socket goes to the intake's thread, which
+ * reads each batch while the loop commits the one before.
  */
 static void
 readable(loop_t *l, void *arg, short revents)
