@@ -30,11 +30,11 @@
  * meanwhile, the socket goes back to the loop.  Either way replies go out
  * only after their batch's commit.  The thread has two batches, each
  * with one thread at a time; the loop reads into a third of its own.
- * intake_pause() stops the reading; what was read is
- * still stored and answered while the loop runs, and intake_paused() is
- * then true.  intake_close() stops and joins the thread; requests it read
- * that no commit took get no reply (nothing of them was stored), as after
- * a crash.
+ * intake_pause() stops the reading; what was read is still stored and
+ * answered while the loop runs, and intake_paused() is then true.
+ * intake_close() stops and joins the thread; requests it read that no
+ * commit took get no reply (nothing of them was stored), as after a
+ * crash.
  *
  * CurveZMQ: with intake.key_file set the socket is a CURVE server with
  * that secret key (refused when others can read the file) and the ZAP
