@@ -34,7 +34,9 @@
  * answered while the loop runs, and intake_paused() is then true.
  * intake_close() stops and joins the thread; requests it read that no
  * commit took get no reply (nothing of them was stored), as after a
- * crash.
+ * crash.  Before the socket closes, what still comes is read and dropped
+ * without a reply until none has come for 100 ms (1 s at most), so that
+ * the last replies are not lost to a reset connection.
  *
  * CurveZMQ: with intake.key_file set the socket is a CURVE server with
  * that secret key (refused when others can read the file) and the ZAP
