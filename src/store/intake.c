@@ -361,7 +361,7 @@ intake_close(intake_t *in)
 		pipe_send(in->pipe_loop, PIPE_STOP, NULL);
 		pthread_join(in->thread, NULL);
 	}
-	if (in->sock && in->loop)
+	if (in->sock && in->started)	/* it served: drain before closing */
 		drain(in->sock);
 	if (in->sock)
 		zmq_close(in->sock);
