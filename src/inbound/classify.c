@@ -3723,8 +3723,8 @@ bound(const char *msg, size_t len)
 	return len;
 }
 
-void
-classify_message(const char *msg, size_t len, const classify_opts_t *o,
+static void
+judge_message(const char *msg, size_t len, const classify_opts_t *o,
     classify_report_t *r)
 {
 	struct ctx c;
@@ -3856,6 +3856,30 @@ out:
 	buf_free(&c.dsn);
 	buf_free(&c.arf);
 	buf_free(&c.orig);
+}
+
+/* classify_message - a message whose lines end in CR alone (the classic
+ * Mac OS form, as some archives keep bounces) is read as if they ended in
+ * LF: with no LF at all, neither the header's end nor a MIME boundary
+ * could be found.  A message with any LF is read as it is. */
+void
+classify_message(const char *msg, size_t len, const classify_opts_t *o,
+    classify_report_t *r)
+{
+	size_t n = len < CLASSIFY_PARSE_MAX ? len : CLASSIFY_PARSE_MAX;
+	char *lf;
+
+	if (memchr(msg, '\n', n) || !memchr(msg, '\r', n)) {
+		judge_message(msg, len, o, r);
+		return;
+	}
+	len = n;
+	lf = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		lf[i] = msg[i] == '\r' ? '\n' : msg[i];
+	lf[len] = '\0';
+	judge_message(lf, len, o, r);
+	free(lf);
 }
 
 void

@@ -3,7 +3,8 @@
  * status, reason, hard or soft), a complaint, an auto-reply, a mail to the
  * unsubscribe address, a success report, or none of these.
  *
- * classify_message() reads one RFC 5322 message (LF or CRLF line ends)
+ * classify_message() reads one RFC 5322 message (LF or CRLF line ends;
+ * CR alone where the message has no LF at all)
  * with libetpan's MIME parser and judges it by what it says, in this
  * order: the envelope recipient names the unsubscribe address (local
  * part "UNSUB+TOKEN") - an unsubscribe; an ARF report (RFC 5965

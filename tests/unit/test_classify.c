@@ -62,18 +62,41 @@ static const struct want wants[] = {
 	{ "other.eml", KIND_OTHER, TO_BOUNCE, NULL, NULL, 0, 0 },
 };
 
+/* line_ends - the LF-ended message m with its lines ended as ends says
+ * ("\n", "\r\n", or "\r" as archives of classic Mac OS mail keep them) */
+static void
+line_ends(buf_t *m, const char *ends)
+{
+	buf_t t;
+
+	buf_init(&t, 1 << 21);
+	for (size_t i = 0; i < m->len; i++)
+		if (m->data[i] == '\n' ? buf_adds(&t, ends) < 0 : buf_addc(&t, m->data[i]) < 0)
+			abort();
+	buf_reset(m);
+	if (buf_add(m, t.data, t.len) < 0)
+		abort();
+	buf_free(&t);
+}
+
+/* each fixture with its lines ended in LF, CRLF and CR alone: the same
+ * judgement */
 TEST(kinds)
 {
-	for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++) {
-		const struct want *w = &wants[i];
+	static const char *const ends[] = { "\n", "\r\n", "\r" };
+
+	for (size_t i = 0; i < 3 * (sizeof wants / sizeof wants[0]); i++) {
+		const struct want *w = &wants[i / 3];
 		classify_report_t r;
 		buf_t m;
 
-		buf_init(&m, 1 << 20);
+		buf_init(&m, 1 << 21);
 		CHECK(load(w->file, &m) == 0);
+		line_ends(&m, ends[i % 3]);
 		classify_message(buf_str(&m), m.len, &opts, &r);
 		if (r.kind != w->kind)
-			fprintf(stderr, "  %s: %s\n", w->file, classify_kind_name(r.kind));
+			fprintf(stderr, "  %s (line ends %zu): %s\n", w->file, i % 3,
+			    classify_kind_name(r.kind));
 		CHECK(r.kind == w->kind);
 		CHECK(r.to == w->to);
 		CHECK_STR(r.token, "TOKEN");
