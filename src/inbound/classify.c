@@ -3733,7 +3733,7 @@ judge_message(const char *msg, size_t len, const classify_opts_t *o,
 	buf_t v;
 	char delivered[CLASSIFY_ADDR_MAX + 1] = "";
 	const struct server *srv = NULL;
-	int jmrp;
+	int jmrp, apple;
 
 	/* an mbox "From " line before the header */
 	if (len > 5 && strncmp(msg, "From ", 5) == 0) {
@@ -3781,19 +3781,34 @@ judge_message(const char *msg, size_t len, const classify_opts_t *o,
 	 * message comes back whole, its addressee in X-HmXmrOriginalRecipient */
 	jmrp = hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "X-HmXmrOriginalRecipient", 0,
 	    &v);
-	if (c.arf.len || jmrp || (hdr_get(msg, hlen, "Content-Type", 0, &v) &&
+	/* Apple Mail's unsubscribe: the reader's client mailed the
+	 * List-Unsubscribe address for them (X-Apple-Unsubscribe: true) */
+	apple = hdr_get(msg, hlen, "X-Apple-Unsubscribe", 0, &v) &&
+	    strcasecmp(buf_str(&v), "true") == 0;
+	if (c.arf.len || jmrp || apple || (hdr_get(msg, hlen, "Content-Type", 0, &v) &&
 	    strcasestr(buf_str(&v), "feedback-report"))) {
+		const char *arf = c.arf.data ? c.arf.data : "";
 		char a[CLASSIFY_ADDR_MAX + 1] = "";
 		classify_rcpt_t *x;
 
 		r->kind = KIND_COMPLAINT;
-		snprintf(r->feedback_type, sizeof r->feedback_type, "abuse");
-		if (hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Feedback-Type", 0, &v))
+		snprintf(r->feedback_type, sizeof r->feedback_type, apple ? "opt-out" : "abuse");
+		if (hdr_get(arf, c.arf.len, "Feedback-Type", 0, &v))
 			snprintf(r->feedback_type, sizeof r->feedback_type, "%s", buf_str(&v));
-		if (hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "X-HmXmrOriginalRecipient",
+		/* RFC 5965: Original-Rcpt-To may be given once per recipient
+		 * the report is about; each of them complained */
+		for (int k = 0; !apple && !jmrp && hdr_get(arf, c.arf.len, "Original-Rcpt-To", k,
+		    &v); k++) {
+			pick_addr(buf_str(&v), a, sizeof a);
+			if (*a && (x = add_rcpt(r, a)))
+				x->reason = R_FEEDBACK;
+		}
+		if (r->nrcpt)
+			goto out;
+		if ((apple && hdr_get(msg, hlen, "From", 0, &v)) ||
+		    hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "X-HmXmrOriginalRecipient",
 		    0, &v) ||
-		    hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Original-Rcpt-To", 0, &v) ||
-		    hdr_get(c.arf.data ? c.arf.data : "", c.arf.len, "Removal-Recipient", 0, &v) ||
+		    hdr_get(arf, c.arf.len, "Removal-Recipient", 0, &v) ||
 		    hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "To", 0, &v))
 			pick_addr(buf_str(&v), a, sizeof a);
 		if ((x = add_rcpt(r, a)))

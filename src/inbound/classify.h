@@ -8,9 +8,11 @@
  * with libetpan's MIME parser and judges it by what it says, in this
  * order: the envelope recipient names the unsubscribe address (local
  * part "UNSUB+TOKEN") - an unsubscribe; an ARF report (RFC 5965
- * message/feedback-report), an Amazon SES complaint notification or
- * Outlook.com's JMRP report (the original returned whole, its addressee
- * in X-HmXmrOriginalRecipient) - a complaint; an RFC 3464
+ * message/feedback-report: a recipient for each Original-Rcpt-To), an
+ * Amazon SES complaint notification, Outlook.com's JMRP report (the
+ * original returned whole, its addressee in X-HmXmrOriginalRecipient) or
+ * Apple Mail's unsubscribe by mail (X-Apple-Unsubscribe: true; its
+ * sender, feedback type "opt-out") - a complaint; an RFC 3464
  * message/delivery-status part - per recipient Action, Status,
  * Diagnostic-Code (failed and delayed recipients are
  * bounces, delivered/relayed/expanded ones a success report); an Amazon
