@@ -160,8 +160,9 @@ static const struct ckey {
 	{ "inbound", "soft_days", C_LONG, offsetof(conf_t, inbound_soft_days), "30", 1, 3660,
 	  "the window in which soft bounces are counted", 1 },
 	{ "inbound", "mailbox", C_STR, offsetof(conf_t, mailbox), "", 0, 0,
-	  "mailbox 'tiedote inbound poll' reads: maildir:/PATH, imaps://USER@HOST[:PORT][/FOLDER] "
-	  "or pop3s://USER@HOST[:PORT]; empty = none", 0 },
+	  "mailbox 'tiedote inbound poll' reads: maildir:/PATH, imaps://USER@HOST[:PORT][/FOLDER], "
+	  "pop3s://USER@HOST[:PORT], or imap:// and pop3:// (the plain port, STARTTLS or STLS "
+	  "first, never plain text); empty = none", 0 },
 	{ "inbound", "mailbox_auth_file", C_STR, offsetof(conf_t, mailbox_auth_file), "", 0, 0,
 	  "file with user:password for the IMAP or POP3 login; refused if group- or "
 	  "world-readable", 0 },

@@ -30,8 +30,6 @@
 
 #define KEPT_KEYWORD	"$TiedoteKept"
 #define DONE_KEYWORD	"$TiedoteDone"
-#define IMAPS_PORT	993
-#define POP3S_PORT	995
 #define CHAIN_MAX	16
 #define SESSION_TIMEOUT_S	60	/* one command's answer, IMAP and POP3 */
 /* a POP3 message over MAILBOX_MSG_MAX is read with TOP, its headers and
@@ -40,13 +38,29 @@
 
 enum mtype { M_MAILDIR, M_IMAP, M_POP3 };
 
+/* the schemes of inbound.mailbox that name a server: TLS from the first
+ * byte (imaps, pop3s), or on the plain port after STARTTLS (IMAP) or STLS
+ * (POP3), which must succeed before anything else is said (imap, pop3) */
+static const struct scheme {
+	const char *prefix;
+	enum mtype type;
+	uint16_t port;
+	int	 starttls;
+} schemes[] = {
+	{ "imaps://", M_IMAP, 993, 0 },
+	{ "imap://", M_IMAP, 143, 1 },
+	{ "pop3s://", M_POP3, 995, 0 },
+	{ "pop3://", M_POP3, 110, 1 },
+};
+
 struct mailbox {
 	const conf_t *conf;
 	enum mtype type;
+	const struct scheme *scheme;	/* IMAP, POP3 */
 	char	*path;			/* Maildir */
 	char	*host, *folder;		/* IMAP, POP3 (no folder) */
 	char	 user[256];		/* the URL's; empty: the auth file's */
-	char	*ident;			/* POP3: pop3s://USER@HOST:PORT, the record's key */
+	char	*ident;			/* POP3: SCHEME://USER@HOST:PORT, the record's key */
 	uint16_t port;
 	mailimap *imap;
 	mailpop3 *pop3;			/* one pass's session */
@@ -234,8 +248,8 @@ credentials(mailbox_t *m, char **user, char **pass, buf_t *err)
 	const conf_t *c = m->conf;
 
 	if (!*c->mailbox_auth_file) {
-		buf_notef(err, "inbound.mailbox: %s needs inbound.mailbox_auth_file",
-		    m->type == M_IMAP ? "imaps" : "pop3s");
+		buf_notef(err, "inbound.mailbox: %.*s needs inbound.mailbox_auth_file",
+		    (int)strcspn(m->scheme->prefix, ":"), m->scheme->prefix);
 		return -1;
 	}
 	if (auth_file_load("inbound.mailbox_auth_file", c->mailbox_auth_file, user, pass,
@@ -257,8 +271,10 @@ forget(char *pass)
 	}
 }
 
-/* secure_login - IMAP or POP3 (m->type) over TLS: connect, check the
- * certificate, and only then send the password, the one way it leaves.
+/* secure_login - IMAP or POP3 (m->type) over TLS: connect (and, on a
+ * plain port, STARTTLS or STLS: a server that will not is left before
+ * anything else is said), check the certificate, and only then send the
+ * password, the one way it leaves.
  * *user the login's (free it); 0, or -1 with err (the session may be
  * half open: the caller closes it) */
 static int
@@ -266,29 +282,40 @@ secure_login(mailbox_t *m, char **user, buf_t *err)
 {
 	mailstream *stream;
 	char *pass = NULL;
-	int r, rc = -1;
+	int starttls = m->scheme->starttls, r, tls = 0, rc = -1;
 
 	if (credentials(m, user, &pass, err) < 0)
 		return -1;
+	/* MAILIMAP_NO_ERROR and MAILPOP3_NO_ERROR are both 0 */
 	if (m->type == M_IMAP) {
 		m->imap = mailimap_new(0, NULL);
 		mailimap_set_timeout(m->imap, SESSION_TIMEOUT_S);
-		r = mailimap_ssl_connect(m->imap, m->host, m->port);
+		r = starttls ? mailimap_socket_connect(m->imap, m->host, m->port) :
+		    mailimap_ssl_connect(m->imap, m->host, m->port);
 		if (r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
 			r = MAILIMAP_NO_ERROR;
-		stream = m->imap->imap_stream;
+		if (r == 0 && starttls && (tls = mailimap_socket_starttls(m->imap)) != 0)
+			r = -1;
 	} else {
 		m->pop3 = mailpop3_new(0, NULL);
 		mailpop3_set_timeout(m->pop3, SESSION_TIMEOUT_S);
-		r = mailpop3_ssl_connect(m->pop3, m->host, m->port);
-		stream = m->pop3->pop3_stream;
+		r = starttls ? mailpop3_socket_connect(m->pop3, m->host, m->port) :
+		    mailpop3_ssl_connect(m->pop3, m->host, m->port);
+		if (r == 0 && starttls && (tls = mailpop3_socket_starttls(m->pop3)) != 0)
+			r = -1;
 	}
-	/* MAILIMAP_NO_ERROR and MAILPOP3_NO_ERROR are both 0 */
-	if (r != 0) {
-		buf_notef(err, "inbound.mailbox: %s:%u: cannot connect over TLS (libetpan %d)",
-		    m->host, m->port, r);
+	if (tls != 0) {
+		buf_notef(err, "inbound.mailbox: %s:%u: the server would not start TLS (%s, libetpan"
+		    " %d); nothing was sent in plain text, the password included", m->host, m->port,
+		    m->type == M_IMAP ? "STARTTLS" : "STLS", tls);
 		goto out;
 	}
+	if (r != 0) {
+		buf_notef(err, "inbound.mailbox: %s:%u: cannot connect%s (libetpan %d)",
+		    m->host, m->port, starttls ? "" : " over TLS", r);
+		goto out;
+	}
+	stream = m->type == M_IMAP ? m->imap->imap_stream : m->pop3->pop3_stream;
 	if (tls_check(m, stream, err) < 0)
 		goto out;
 	if (m->type == M_IMAP ? mailimap_login(m->imap, *user, pass) != MAILIMAP_NO_ERROR :
@@ -501,7 +528,7 @@ pop3_open(mailbox_t *m, buf_t *err)
 		buf_t id;
 
 		buf_init(&id, INBOUND_MAILBOX_MAX);
-		if (buf_printf(&id, "pop3s://%s@%s:%u", u, m->host, m->port) < 0 ||
+		if (buf_printf(&id, "%s%s@%s:%u", m->scheme->prefix, u, m->host, m->port) < 0 ||
 		    !utf8_valid(buf_str(&id), id.len)) {
 			buf_free(&id);
 			buf_notef(err, "inbound.mailbox: the user and host make a name over %d bytes"
@@ -695,23 +722,23 @@ mailbox_open(const conf_t *c, buf_t *err)
 			goto fail;
 		return m;
 	}
-	if (strncmp(url, "imaps://", 8) == 0) {
-		m->type = M_IMAP;
-		if (parse_url(m, url, 8, IMAPS_PORT, 1, err) < 0 || imap_open(m, err) < 0)
+	for (size_t i = 0; i < NELEM(schemes); i++) {
+		size_t n = strlen(schemes[i].prefix);
+
+		if (strncmp(url, schemes[i].prefix, n) != 0)
+			continue;
+		m->scheme = &schemes[i];
+		m->type = schemes[i].type;
+		/* POP3 is connected now too, so that a bad certificate or
+		 * login shows at once; its first pass uses this session */
+		if (parse_url(m, url, n, schemes[i].port, m->type == M_IMAP, err) < 0 ||
+		    (m->type == M_IMAP ? imap_open(m, err) : pop3_open(m, err)) < 0)
 			goto fail;
 		return m;
 	}
-	if (strncmp(url, "pop3s://", 8) == 0) {
-		m->type = M_POP3;
-		/* connected now, so that a bad certificate or login shows at
-		 * once; the first pass uses this session */
-		if (parse_url(m, url, 8, POP3S_PORT, 0, err) < 0 || pop3_open(m, err) < 0)
-			goto fail;
-		return m;
-	}
-	buf_notef(err, "inbound.mailbox: %s: not maildir:/PATH, imaps://USER@HOST[:PORT][/FOLDER]"
-	    " or pop3s://USER@HOST[:PORT] (plain IMAP and POP3 are refused: TLS only)",
-	    *url ? url : "(empty)");
+	buf_notef(err, "inbound.mailbox: %s: not maildir:/PATH, imaps://USER@HOST[:PORT][/FOLDER],"
+	    " imap://..., pop3s://USER@HOST[:PORT] or pop3://... (plain IMAP and POP3 only"
+	    " after STARTTLS or STLS)", *url ? url : "(empty)");
 fail:
 	mailbox_close(m);
 	return NULL;

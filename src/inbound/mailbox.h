@@ -8,6 +8,8 @@
  *                                 take() says so
  *   imaps://USER@HOST[:PORT][/FOLDER]   (port 993, folder INBOX)
  *   pop3s://USER@HOST[:PORT]      (port 995; no folders)
+ *   imap://..., pop3://...        the same on the plain ports (143, 110):
+ *                                 STARTTLS or STLS first, or nothing
  * the password in inbound.mailbox_auth_file (user:password; the URL's
  * USER, when given, wins over the file's).
  * The one pass, mailbox_poll(), hands every message not yet seen to
@@ -31,7 +33,7 @@
  * IMAP messages without either keyword; a crash between the store and
  * the move stores it a second time at the next pass (at-least-once).
  * POP3 is exactly-once: take() passes the mailbox's name
- * (pop3s://USER@HOST:PORT, USER the one logged in) and the message's UIDL,
+ * (pop3s:// or pop3://USER@HOST:PORT, USER the one logged in) and the message's UIDL,
  * which the worker records in the transaction that stores the message
  * (table mailbox_uidls); each pass first hands the server's UIDL list to
  * sink->sync(), which says which were taken (skipped; deleted now with
@@ -46,7 +48,8 @@
  * CAs (or inbound.mailbox_ca_file) for HOST, unless
  * inbound.mailbox_tls_sha256 pins the SHA-256 of its certificate (a
  * self-signed one); checked before the password is sent.  Never plain
- * text.
+ * text: on the plain ports a server that will not start TLS is left
+ * before anything else is sent.
  *
  * mailbox_wait() returns when the mailbox may have something new: IMAP
  * IDLE until the server says EXISTS or timeout_s pass (a server without
@@ -56,8 +59,9 @@
  * Errors: -1 with err (connect, TLS, login, a folder that cannot be
  * made, a POP3 server without UIDL); the caller tries again later.
  * Ownership: the mailbox_t owns its session.  Threads: one.
- * BUGS: IMAP and POP3 without TLS are refused (STLS/STARTTLS on the plain
- * ports are not offered).  A POP3 message over MAILBOX_MSG_MAX is read
+ * BUGS: IMAP and POP3 without TLS are refused.  POP3's record is kept by
+ * the URL: another scheme or port for the same mailbox stores what is
+ * still on the server once more.  A POP3 message over MAILBOX_MSG_MAX is read
  * with TOP (headers and its first lines), not whole.  A POP3 server
  * listing over INBOUND_UIDLS_MAX messages is read whole (its UIDLs looked
  * up that many at a time) but its record is not pruned.  Two pollers on one POP3 mailbox: one whose list is

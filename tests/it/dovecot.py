@@ -37,9 +37,12 @@ OTHER = ("From: someone@example.net\r\nTo: bounces@tiedote.example\r\n"
          "Subject: A question\r\n\r\nHow do I change my regions?\r\n")
 
 
-def start_dovecot(workdir, pop3=False):
+def start_dovecot(workdir, pop3=False, plain=False, tls=True):
     """(process, {"imaps": port[, "pop3s": port]}, SHA-256 of the
-    certificate, the configuration's directory)"""
+    certificate, the configuration's directory).  plain: the plain ports
+    too ("imap"[, "pop3"]), where the client must ask for STARTTLS or STLS
+    before it may log in; tls=False: a server with no TLS at all, only
+    the plain ports, that takes a password in plain text"""
     os.chmod(workdir, 0o755)
     conf = os.path.join(workdir, "dovecot")
     os.makedirs(conf)
@@ -54,9 +57,13 @@ def start_dovecot(workdir, pop3=False):
                           "DER"], check=True, capture_output=True).stdout
     with open(os.path.join(conf, "passwd"), "w") as f:
         f.write("tiedote:{PLAIN}%s::::::\n" % PASSWORD)
-    ports = {"imaps": harness.free_port()}
-    if pop3:
-        ports["pop3s"] = harness.free_port()
+    protos = ["imap"] + (["pop3"] if pop3 else [])
+    ports = {}
+    for proto in protos:
+        if tls:
+            ports[proto + "s"] = harness.free_port()
+        if plain or not tls:
+            ports[proto] = harness.free_port()
     with open(os.path.join(conf, "dovecot.conf"), "w") as f:
         f.write("""
 base_dir = {d}/run
@@ -64,9 +71,8 @@ state_dir = {d}/state
 log_path = {d}/dovecot.log
 protocols = {protocols}
 listen = 127.0.0.1
-ssl = required
-ssl_cert = <{d}/cert.pem
-ssl_key = <{d}/key.pem
+login_log_format_elements = user=<%u> method=%m rip=%r lip=%l lport=%a mpid=%e %c
+{ssl}
 auth_mechanisms = plain
 mail_location = maildir:{d}/mail/%u
 passdb {{
@@ -81,21 +87,23 @@ first_valid_uid = 1
 service anvil {{
   chroot =
 }}
-""".format(d=conf, protocols=" ".join(p[:-1] for p in ports)))
-        # each protocol over TLS only: its plain listener off
-        for name, port in ports.items():
+""".format(d=conf, protocols=" ".join(protos),
+           ssl=("ssl = required\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem".format(d=conf)
+                if tls else "ssl = no\ndisable_plaintext_auth = no")))
+        # each protocol's listeners: a port 0 is off
+        for proto in protos:
             f.write("""
 service {proto}-login {{
   inet_listener {proto} {{
-    port = 0
+    port = {plain}
   }}
-  inet_listener {name} {{
-    port = {port}
+  inet_listener {proto}s {{
+    port = {tls}
     ssl = yes
   }}
   chroot =
 }}
-""".format(proto=name[:-1], name=name, port=port))
+""".format(proto=proto, plain=ports.get(proto, 0), tls=ports.get(proto + "s", 0)))
     p = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", os.path.join(conf, "dovecot.conf")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for n in ports.values():
@@ -155,7 +163,7 @@ class Rig:
         self.workdir = harness.tempdir()
         self.clock = Clock(self.workdir, "2020-03-10T12:00:00+02:00")
         self.cap, smtp_port, self.outdir = start_capture(self.workdir)
-        self.dc, self.ports, self.sha, self.conf = start_dovecot(self.workdir, pop3)
+        self.dc, self.ports, self.sha, self.conf = start_dovecot(self.workdir, pop3, plain=True)
         self.first = first
         self.d = harness.Tiedoted(workdir=self.workdir, extra_args=[
             "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + first])

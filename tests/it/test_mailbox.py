@@ -10,6 +10,9 @@ with an auto-reply and a mail that is none of the kinds. One pass:
     stays in INBOX, unread, keyword $TiedoteKept; nothing is deleted;
   - a second pass takes nothing; the certificate pinned wrong, or not
     pinned (self-signed, no CA): exit 75, nothing touched.
+imap:// on the plain port: STARTTLS, the certificate checked as with
+imaps:// (unpinned: exit 75), then a pass; against a Dovecot with no TLS,
+which would take a password in plain text, exit 75 and no login tried.
 Then `inbound poll` runs with poll_s=300: a bounce APPENDed is taken
 within seconds, so IDLE woke it. Last a Maildir: new/ is read, the bounce
 moved to .tiedote/cur/ with flag S, the other mail to cur/ unread.
@@ -21,7 +24,7 @@ import time
 
 import harness
 from test_send import db_rows
-from dovecot import OTHER, Rig, append, dsn, folder, poll, vacation
+from dovecot import OTHER, Rig, append, dsn, folder, poll, start_dovecot, vacation
 
 FIRST = "2020-03-17T09:00:00+02:00"
 READERS = ["gone@example.net", "away@example.fi", "later@example.org"]
@@ -96,6 +99,38 @@ def body(r):
         poller.terminate()
         poller.wait(timeout=30)
         rig.poller = None
+
+        # imap://: STARTTLS on the plain port, then the same checks as
+        # imaps:// before the password goes
+        plain = ["inbound.mailbox=imap://127.0.0.1:%d/INBOX" % rig.ports["imap"],
+                 "inbound.mailbox_auth_file=" + auth]
+        rc, out, err = poll(d, plain)
+        r.check(rc == 75 and "does not verify" in err,
+                "imap:// (STARTTLS): a self-signed certificate without a pin, exit 75", err)
+        append(port, vacation(verp["away@example.fi"]))
+        rc, out, err = poll(d, plain + ["inbound.mailbox_tls_sha256=" + sha])
+        got = json.loads(out) if rc == 0 else {}
+        logins = [line for line in open(os.path.join(conf, "dovecot.log"))
+                  if "Login: user=<tiedote>" in line]
+        r.check(rc == 0 and got.get("autoreply") == 1 and sum(got.values()) == 1 and
+                logins and "TLS" in logins[-1] and
+                "lport=%d" % rig.ports["imap"] in logins[-1],
+                "imap:// pinned: STARTTLS on the plain port, then the pass", (out, err,
+                                                                            logins[-1:]))
+        # a server with no TLS at all, which would take the password in
+        # plain text: left before it is sent
+        os.makedirs(os.path.join(workdir, "bare"))
+        bare, bare_ports, _, bare_conf = start_dovecot(os.path.join(workdir, "bare"), tls=False)
+        try:
+            rc, out, err = poll(d, ["inbound.mailbox=imap://127.0.0.1:%d" % bare_ports["imap"],
+                                    "inbound.mailbox_auth_file=" + auth])
+        finally:
+            bare.terminate()
+            bare.wait(timeout=30)
+        blog = open(os.path.join(bare_conf, "dovecot.log")).read()
+        r.check(rc == 75 and "would not start TLS" in err and "Login:" not in blog and
+                "no auth attempts" in blog,
+                "imap:// to a server without STARTTLS: exit 75, no login tried", (rc, err, blog))
 
         # Maildir
         md = os.path.join(workdir, "Maildir")

@@ -7,7 +7,8 @@ naming its VERP addresses in Delivered-To, and a mail that is none of the
 kinds, are put in the mailbox (IMAP APPEND: the same Maildir). Then:
   - refused, exit 75, nothing read or stored: a wrong pin, a CA file that
     did not sign the certificate, no pin for a self-signed certificate,
-    plain pop3://;
+    pop3:// to a Dovecot with no TLS (which would take the password in
+    plain text: no login tried);
   - one pass (pinned): the bounce suppresses its reader, the complaint
     unsubscribes its reader; all three stay on the server (no
     inbound.mailbox_delete); each UIDL is recorded with its kind, its row
@@ -23,7 +24,9 @@ kinds, are put in the mailbox (IMAP APPEND: the same Maildir). Then:
   - 10,000 more messages, recorded as taken, then an auto-reply: the
     pass reads the auto-reply past the first 10,000 UIDLs and prunes
     nothing (the list did not go in one piece);
-  - the next issue skips the suppressed and the unsubscribed reader.
+  - the next issue skips the suppressed and the unsubscribed reader;
+  - pop3:// on the plain port of a mailbox of its own: unpinned, exit 75;
+    pinned, STLS and a pass, its UIDL recorded under pop3://.
 Skipped (not failed) when dovecot-pop3d is not installed.
 """
 import base64
@@ -40,7 +43,7 @@ import harness
 from test_send import db_rows
 from test_control import control_ep, request
 from inbound_common import next_issue
-from dovecot import PASSWORD, OTHER, Rig, append, dsn, poll, vacation
+from dovecot import PASSWORD, OTHER, Rig, append, dsn, poll, start_dovecot, vacation
 
 FIRST = "2020-03-17T09:00:00+02:00"
 SECOND = "2020-03-31T09:00:00+02:00"
@@ -161,9 +164,21 @@ def body(r):
         rc, out, err = poll(d, base)
         r.check(rc == 75 and "does not verify" in err,
                 "a self-signed certificate without a pin: exit 75", err)
-        rc, out, err = poll(d, ["inbound.mailbox=pop3://127.0.0.1:%d" % port,
-                                "inbound.mailbox_auth_file=" + auth])
-        r.check(rc == 75 and "TLS only" in err, "plain pop3:// is refused", err)
+        # pop3:// to a server without STLS, which would take the password
+        # in plain text: left before it is sent
+        os.makedirs(os.path.join(workdir, "bare"))
+        bare, bare_ports, _, bare_conf = start_dovecot(os.path.join(workdir, "bare"),
+                                                       pop3=True, tls=False)
+        try:
+            rc, out, err = poll(d, ["inbound.mailbox=pop3://127.0.0.1:%d" % bare_ports["pop3"],
+                                    "inbound.mailbox_auth_file=" + auth])
+        finally:
+            bare.terminate()
+            bare.wait(timeout=30)
+        blog = open(os.path.join(bare_conf, "dovecot.log")).read()
+        r.check(rc == 75 and "would not start TLS" in err and "Login:" not in blog and
+                "no auth attempts" in blog,
+                "pop3:// to a server without STLS: exit 75, no login tried", (rc, err, blog))
         r.check(server(port) == listed and count(d, "SELECT count(*) FROM inbound") == 0 and
                 count(d, "SELECT count(*) FROM mailbox_uidls") == 0,
                 "and nothing was read, stored or recorded")
@@ -257,6 +272,33 @@ def body(r):
         second = next_issue(d, rig.clock, rig.outdir, SECOND, len(READERS), 1)
         r.check(second == ["keep@example.fi"],
                 "the next issue goes only to the reader still active", second)
+
+        # pop3://: STLS on the plain port of a mailbox of its own (the
+        # record is kept by the URL: this one's would be new), the
+        # certificate checked as on pop3s://
+        os.makedirs(os.path.join(workdir, "stls"))
+        stls, stls_ports, stls_sha, stls_conf = start_dovecot(os.path.join(workdir, "stls"),
+                                                              pop3=True, plain=True)
+        try:
+            append(stls_ports["imaps"], OTHER)
+            plain = ["inbound.mailbox=pop3://127.0.0.1:%d" % stls_ports["pop3"],
+                     "inbound.mailbox_auth_file=" + auth]
+            rc0, _, err0 = poll(d, plain)
+            rc, out, err = poll(d, plain + ["inbound.mailbox_tls_sha256=" + stls_sha])
+        finally:
+            stls.terminate()
+            stls.wait(timeout=30)
+        r.check(rc0 == 75 and "does not verify" in err0,
+                "pop3:// (STLS): a self-signed certificate without a pin, exit 75", err0)
+        got = json.loads(out) if rc == 0 else {}
+        logins = [line for line in open(os.path.join(stls_conf, "dovecot.log"))
+                  if "pop3-login: Info: Login: user=<tiedote>" in line]
+        r.check(rc == 0 and got.get("other") == 1 and sum(got.values()) == 1 and logins and
+                "TLS" in logins[-1] and "lport=%d" % stls_ports["pop3"] in logins[-1] and
+                count(d, "SELECT count(*) FROM mailbox_uidls WHERE mailbox = "
+                      "'pop3://tiedote@127.0.0.1:%d'" % stls_ports["pop3"]) == 1,
+                "pop3:// pinned: STLS on the plain port, the pass, its UIDL recorded",
+                (out, err, logins[-1:]))
     finally:
         rig.stop()
 
