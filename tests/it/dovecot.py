@@ -155,6 +155,26 @@ def poll(d, extra, once=True):
 
 
 
+def without_tls(r, d, workdir, proto, auth):
+    """poll proto:// (imap or pop3) at a Dovecot with no TLS at all, which
+    would take the password in plain text: exit 75, said, and the server
+    saw no login"""
+    os.makedirs(os.path.join(workdir, "bare"))
+    bare, ports, _, conf = start_dovecot(os.path.join(workdir, "bare"), pop3=proto == "pop3",
+                                         tls=False)
+    try:
+        rc, _, err = poll(d, ["inbound.mailbox=%s://127.0.0.1:%d" % (proto, ports[proto]),
+                              "inbound.mailbox_auth_file=" + auth])
+    finally:
+        bare.terminate()
+        bare.wait(timeout=30)
+    log = open(os.path.join(conf, "dovecot.log")).read()
+    r.check(rc == 75 and "would not start TLS" in err and "Login:" not in log and
+            "no auth attempts" in log,
+            "%s:// to a server without %s: exit 75, no login tried" %
+            (proto, "STARTTLS" if proto == "imap" else "STLS"), (rc, err, log))
+
+
 class Rig:
     """A capturing relay, a Dovecot (with POP3: pop3), a worker whose first
     issue is at first, the mailbox's auth file; send() sends the issue"""

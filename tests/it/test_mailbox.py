@@ -24,7 +24,7 @@ import time
 
 import harness
 from test_send import db_rows
-from dovecot import OTHER, Rig, append, dsn, folder, poll, start_dovecot, vacation
+from dovecot import OTHER, Rig, append, dsn, folder, poll, vacation, without_tls
 
 FIRST = "2020-03-17T09:00:00+02:00"
 READERS = ["gone@example.net", "away@example.fi", "later@example.org"]
@@ -119,18 +119,7 @@ def body(r):
                                                                             logins[-1:]))
         # a server with no TLS at all, which would take the password in
         # plain text: left before it is sent
-        os.makedirs(os.path.join(workdir, "bare"))
-        bare, bare_ports, _, bare_conf = start_dovecot(os.path.join(workdir, "bare"), tls=False)
-        try:
-            rc, out, err = poll(d, ["inbound.mailbox=imap://127.0.0.1:%d" % bare_ports["imap"],
-                                    "inbound.mailbox_auth_file=" + auth])
-        finally:
-            bare.terminate()
-            bare.wait(timeout=30)
-        blog = open(os.path.join(bare_conf, "dovecot.log")).read()
-        r.check(rc == 75 and "would not start TLS" in err and "Login:" not in blog and
-                "no auth attempts" in blog,
-                "imap:// to a server without STARTTLS: exit 75, no login tried", (rc, err, blog))
+        without_tls(r, d, workdir, "imap", auth)
 
         # Maildir
         md = os.path.join(workdir, "Maildir")

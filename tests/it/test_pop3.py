@@ -43,7 +43,7 @@ import harness
 from test_send import db_rows
 from test_control import control_ep, request
 from inbound_common import next_issue
-from dovecot import PASSWORD, OTHER, Rig, append, dsn, poll, start_dovecot, vacation
+from dovecot import PASSWORD, OTHER, Rig, append, dsn, poll, start_dovecot, vacation, without_tls
 
 FIRST = "2020-03-17T09:00:00+02:00"
 SECOND = "2020-03-31T09:00:00+02:00"
@@ -166,19 +166,7 @@ def body(r):
                 "a self-signed certificate without a pin: exit 75", err)
         # pop3:// to a server without STLS, which would take the password
         # in plain text: left before it is sent
-        os.makedirs(os.path.join(workdir, "bare"))
-        bare, bare_ports, _, bare_conf = start_dovecot(os.path.join(workdir, "bare"),
-                                                       pop3=True, tls=False)
-        try:
-            rc, out, err = poll(d, ["inbound.mailbox=pop3://127.0.0.1:%d" % bare_ports["pop3"],
-                                    "inbound.mailbox_auth_file=" + auth])
-        finally:
-            bare.terminate()
-            bare.wait(timeout=30)
-        blog = open(os.path.join(bare_conf, "dovecot.log")).read()
-        r.check(rc == 75 and "would not start TLS" in err and "Login:" not in blog and
-                "no auth attempts" in blog,
-                "pop3:// to a server without STLS: exit 75, no login tried", (rc, err, blog))
+        without_tls(r, d, workdir, "pop3", auth)
         r.check(server(port) == listed and count(d, "SELECT count(*) FROM inbound") == 0 and
                 count(d, "SELECT count(*) FROM mailbox_uidls") == 0,
                 "and nothing was read, stored or recorded")

@@ -55,6 +55,9 @@ static const struct want wants[] = {
 	  R_FEEDBACK, 0 },
 	/* Outlook.com's feedback loop: no ARF, the original whole */
 	{ "jmrp.eml", KIND_COMPLAINT, TO_BOUNCE, "reader@outlook.example", "", R_FEEDBACK, 0 },
+	/* Apple Mail's unsubscribe by mail: its sender opts out */
+	{ "apple-unsubscribe.eml", KIND_COMPLAINT, TO_BOUNCE, "reader@icloud.example", "",
+	  R_FEEDBACK, 0 },
 	{ "vacation.eml", KIND_AUTOREPLY, TO_BOUNCE, "reader@example.fi", "", R_VACATION, 0 },
 	{ "unsubscribe.eml", KIND_UNSUBSCRIBE, TO_UNSUBSCRIBE, NULL, NULL, 0, 0 },
 	{ "ses-bounce.eml", KIND_BOUNCE, TO_BOUNCE, "gone@example.com", "5.1.1",
@@ -566,37 +569,22 @@ TEST(ses_delivery)
 }
 
 /* an ARF report names each recipient it is about in an Original-Rcpt-To
- * of its own (RFC 5965): each complained; Apple Mail's unsubscribe by
- * mail (X-Apple-Unsubscribe: true) is its sender's opt-out */
+ * of its own (RFC 5965): each complained */
 TEST(complaints)
 {
-	static const char arf[] = "From: fbl@isp.example\n" TO_US "Subject: Abuse Report\n"
-	    "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=feedback-report;"
-	    " boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nA complaint.\n\n--b\n"
-	    "Content-Type: message/feedback-report\n\nFeedback-Type: abuse\nVersion: 1\n"
-	    "Original-Rcpt-To: one@example.net\nOriginal-Rcpt-To: <two@example.org>\n"
-	    "Original-Rcpt-To: one@example.net\nOriginal-Mail-From: bounces@tiedote.example\n"
-	    "\n--b\nContent-Type: text/rfc822-headers\n\nFrom: tiedote@tiedote.example\n"
-	    "To: list@example.net\nSubject: Ajankohtaistiedote\n\n--b--\n";
-	static const char apple[] = "From: Reader <reader@icloud.example>\n"
-	    "To: unsubscribe@elsewhere.example\nSubject: unsubscribe\n"
-	    "Auto-Submitted: auto-replied\nX-Apple-Unsubscribe: true\n"
-	    "Content-Type: text/plain; charset=UTF-8\n\n"
-	    "Apple Mail sent this email to unsubscribe from the message.\n";
 	classify_report_t r;
+	buf_t m;
 
-	classify_message(arf, strlen(arf), &opts, &r);
+	buf_init(&m, 1 << 20);
+	CHECK(load("arf-many-rcpt.eml", &m) == 0);
+	classify_message(buf_str(&m), m.len, &opts, &r);
 	CHECK(r.kind == KIND_COMPLAINT && r.nrcpt == 2);
 	CHECK(r.nrcpt == 2 && strcmp(r.rcpt[0].address, "one@example.net") == 0 &&
 	    strcmp(r.rcpt[1].address, "two@example.org") == 0);
 	CHECK(r.nrcpt == 2 && r.rcpt[0].reason == R_FEEDBACK && r.rcpt[1].reason == R_FEEDBACK);
 	CHECK_STR(r.feedback_type, "abuse");
 	classify_free(&r);
-	classify_message(apple, strlen(apple), &opts, &r);
-	CHECK(r.kind == KIND_COMPLAINT && r.nrcpt == 1);
-	CHECK(r.nrcpt == 1 && strcmp(r.rcpt[0].address, "reader@icloud.example") == 0);
-	CHECK_STR(r.feedback_type, "opt-out");
-	classify_free(&r);
+	buf_free(&m);
 }
 
 static double
