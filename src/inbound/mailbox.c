@@ -305,8 +305,8 @@ secure_login(mailbox_t *m, char **user, buf_t *err)
 			r = -1;
 	}
 	if (tls != 0) {
-		buf_notef(err, "inbound.mailbox: %s:%u: the server would not start TLS (%s, libetpan"
-		    " %d); nothing was sent in plain text, the password included", m->host, m->port,
+		buf_notef(err, "inbound.mailbox: %s:%u: the server would not start TLS (%s refused,"
+		    " libetpan %d): left before the login, the password not sent", m->host, m->port,
 		    m->type == M_IMAP ? "STARTTLS" : "STLS", tls);
 		goto out;
 	}
