@@ -198,4 +198,4 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/plain/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
