@@ -124,7 +124,7 @@ def one(label, extra=lambda workdir: [], probe=None):
             if filled is None:
                 filled = time.monotonic() - t0
             sent = N - db_rows(d, "SELECT count(*) FROM outbox WHERE kind = 'bulletin'"
-                               " AND state IN ('queued', 'sending', 'deferred')")[0][0]
+                               " AND (state = 'queued' OR state = 'sending' OR state = 'deferred')")[0][0]
         samples.append((time.monotonic() - t0, sent))
         if probe:
             probe()

@@ -39,9 +39,9 @@ kind_parse(const char *name)
 int
 outbox_recover(store_t *s, int64_t now)
 {
-	/* the IN term lets it read outbox_open, not the whole outbox */
+	/* the OUTBOX_OPEN_ROWS term lets it read outbox_open, not the whole outbox */
 	static const char sql[] = "UPDATE outbox SET state = 'queued', updated = ?1"
-	    " WHERE state IN ('queued', 'sending', 'deferred') AND state = 'sending'";
+	    " WHERE " OUTBOX_OPEN_ROWS " AND state = 'sending'";
 	sqlite3_stmt *st;
 
 	if ((st = store_cached(s, sql)) == NULL)
@@ -336,7 +336,7 @@ int
 outbox_open(store_t *s, outbox_kind_t kind, const char *ref, int64_t *n)
 {
 	static const char sql[] = "SELECT count(*) FROM outbox WHERE kind = ?1 AND ref = ?2"
-	    " AND state IN ('queued', 'sending', 'deferred')";
+	    " AND " OUTBOX_OPEN_ROWS;
 	sqlite3_stmt *st;
 
 	if ((st = store_cached(s, sql)) == NULL)
@@ -352,7 +352,7 @@ outbox_any_open(store_t *s, outbox_kind_t kind, const char *ref)
 	/* the first entry of outbox_open, not a count of them all: the
 	 * sender asks at the end of an issue, and a count read every open row */
 	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ?1"
-	    " AND ref = ?2 AND state IN ('queued', 'sending', 'deferred'))";
+	    " AND ref = ?2 AND " OUTBOX_OPEN_ROWS ")";
 	sqlite3_stmt *st;
 	int64_t n;
 

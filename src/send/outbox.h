@@ -55,6 +55,12 @@ typedef enum {
 	KIND_UNKNOWN = KINDS	/* a row of a kind this build does not know */
 } outbox_kind_t;
 
+/* OUTBOX_OPEN_ROWS - the SQL term for the rows not yet final, written
+ * exactly as the partial index outbox_open's WHERE (store.c, migration
+ * 13): SQLite uses a partial index only for a term that matches its WHERE
+ * as written, so every query of the open rows says it so */
+#define OUTBOX_OPEN_ROWS "(state = 'queued' OR state = 'sending' OR state = 'deferred')"
+
 const char *outbox_state_name(outbox_state_t);
 const char *outbox_kind_name(outbox_kind_t);
 
