@@ -363,6 +363,24 @@ static const unsigned char qp_class[256] = {
 	[0x21 ... 0x3c] = Q_PLAIN, [0x3e ... 0x7e] = Q_PLAIN,
 };
 
+/* qp_plain8 - 1 when the eight octets at p all stand as they are inside a
+ * line: printable ASCII or space, none '=', and the last not a space (so
+ * every space has a printable octet after it).  Word-at-a-time tests
+ * (each exact as a yes or no): an octet below 0x20, above 0x7e, equal
+ * to '=' */
+static inline int
+qp_plain8(const unsigned char *p)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), high = ones * 0x80;
+	uint64_t w, eq;
+
+	if (p[7] == ' ')
+		return 0;
+	memcpy(&w, p, 8);
+	eq = w ^ (ones * '=');
+	return ((((w - ones * 0x20) & ~w) | (w + ones) | w | ((eq - ones) & ~eq)) & high) == 0;
+}
+
 /*
  * qp_encode - s[0..n) as quoted-printable text (RFC 2045 6.7) appended to
  * dst.  NUL bytes are dropped; LF, CR and CRLF all become the line break
@@ -379,7 +397,7 @@ qp_encode(buf_t *dst, const char *s, size_t n, int close)
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)s;
 	char chunk[8192];
-	size_t i, j, k = 0, col = 0;
+	size_t i, j, m, lim, k = 0, col = 0;
 	unsigned char c;
 
 	for (i = 0; i < n; i++) {
@@ -418,13 +436,24 @@ qp_encode(buf_t *dst, const char *s, size_t n, int close)
 		}
 		if (col == 0 && (c == '.' || c == 'F'))
 			goto escape;
-		chunk[k++] = (char)c;
-		col++;
-		/* and the literals after it on the line, in one go */
-		while (i + 1 < n && col < QP_LINE - 1 && qp_class[p[i + 1]] == Q_PLAIN) {
-			chunk[k++] = (char)p[++i];
-			col++;
+		/* it and the octets after it that stand as they are and fit the
+		 * line, in one copy: eight at a time while qp_plain8() takes
+		 * them, then one at a time, a blank while a printable octet
+		 * follows it (else the switch above decides) */
+		lim = QP_LINE - 1 - col < n - i ? QP_LINE - 1 - col : n - i;
+		for (m = 1; m + 8 <= lim && qp_plain8(p + i + m); m += 8)
+			;
+		for (; m < lim; m++) {
+			unsigned char q = qp_class[p[i + m]];
+
+			if (q != Q_PLAIN && (q != Q_BLANK || i + m + 1 >= n ||
+			    qp_class[p[i + m + 1]] > Q_BLANK))
+				break;
 		}
+		memcpy(chunk + k, p + i, m);
+		k += m;
+		col += m;
+		i += m - 1;
 		continue;
 escape:
 		if (col + 3 > QP_LINE - 1) {

@@ -848,6 +848,50 @@ TEST(long_words_and_lines)
 	buf_free(&html);
 }
 
+/* Quoted-printable copies runs of octets that stand as they are eight at
+ * a time (mime.c, qp_plain8()): at every offset from the line's start and
+ * every length of run, a blank before a line break or the end is still
+ * escaped, '=' and 8-bit octets still are, no line passes 76, and the
+ * body decodes to what was given. */
+TEST(qp_every_offset)
+{
+	static const char *const tails[] = { " \n", "\t\n", " ", "=", "ä", " =x", "  \r\n",
+	    " \0\n", ".", "~\x7f" };
+	mime_msg_t m = base_msg();
+	buf_t out, err, text;
+	parsed_t p;
+	size_t k, t, len;
+
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	buf_init(&text, 0);
+	for (t = 0; t < NELEM(tails); t++)
+		for (k = 0; k < 90; k++) {
+			for (len = 0; len < k; len++)
+				PUT(buf_addc(&text, "abc d"[len % 5]));
+			PUT(buf_add(&text, tails[t], strlen(tails[t]) + (t == 7)));
+			PUT(buf_adds(&text, "\n"));
+		}
+	PUT(buf_adds(&text, "last words "));
+	m.text = text.data;
+	m.text_len = text.len;
+	m.html = NULL;
+	CHECK(build(&m, &out, &err) == 0);
+	CHECK(lines_ok(out.data, out.len, 76));
+	CHECK(body_lines_max(&out) <= 76);
+	CHECK(strstr(buf_str(&out), " \r\n") == NULL);
+	CHECK(strstr(buf_str(&out), "\t\r\n") == NULL);
+	CHECK(strstr(buf_str(&out), "\r\n.") == NULL);
+	parse(&p, &out);
+	CHECK(p.nparts == 1);
+	if (p.nparts == 1)
+		CHECK(body_is(&p.part[0].body, text.data, text.len));
+	parsed_free(&p);
+	buf_free(&out);
+	buf_free(&err);
+	buf_free(&text);
+}
+
 TEST(body_normalisation)
 {
 	static const char text[] = "a\nb\rc\r\nd\0e  \n\tf\t\r\n.\n.x\nFrom me\n"
@@ -1509,6 +1553,7 @@ main(int argc, char **argv)
 	RUN(display_names);
 	RUN(no_header_injection);
 	RUN(long_words_and_lines);
+	RUN(qp_every_offset);
 	RUN(body_normalisation);
 	RUN(boundary_never_in_parts);
 	RUN(deterministic);
