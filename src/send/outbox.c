@@ -39,7 +39,8 @@ kind_parse(const char *name)
 int
 outbox_recover(store_t *s, int64_t now)
 {
-	/* the OUTBOX_OPEN_ROWS term lets it read outbox_open, not the whole outbox */
+	/* the OUTBOX_OPEN_ROWS term lets it read outbox_open, not the whole
+	 * outbox */
 	static const char sql[] = "UPDATE outbox SET state = 'queued', updated = ?1"
 	    " WHERE " OUTBOX_OPEN_ROWS " AND state = 'sending'";
 	sqlite3_stmt *st;
