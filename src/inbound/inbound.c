@@ -40,13 +40,16 @@ static const char outbox_in_issue_sql[] =
     " WHERE recipient = ?1 COLLATE NOCASE AND kind = 'bulletin' AND ref = ?2";
 static const char issue_by_number_sql[] = "SELECT id FROM issues WHERE number = ?1";
 static const char sub_by_id_sql[] = "SELECT email FROM subscribers WHERE id = ?1";
-/* soft bounces in the window about messages sent after the last delivery:
- * a delivery is a row sent to the address that no outcome names, or a
- * success report.  A bounce counts by the send time of the message it is
- * about (its arrival when it names none): a bounce that arrives after a
- * later message went through is still older than that delivery */
+/* messages that bounced softly in the window, sent after the last
+ * delivery: a delivery is a row sent to the address that no outcome
+ * names, or a success report.  A bounce counts by the send time of the
+ * message it is about (its arrival when it names none): a bounce that
+ * arrives after a later message went through is still older than that
+ * delivery.  Messages, not reports: a relay's delay warnings about one
+ * message, or one report read twice from a mailbox, count once */
 static const char soft_count_sql[] =
-    "SELECT count(*) FROM inbound_outcomes b LEFT JOIN outbox m ON m.id = b.outbox_id"
+    "SELECT count(DISTINCT coalesce(b.outbox_id, -b.id)) FROM inbound_outcomes b"
+    " LEFT JOIN outbox m ON m.id = b.outbox_id"
     " WHERE b.email = ?1 AND b.class = 'soft' AND b.at > ?2"
     " AND coalesce(m.updated, b.at) > max("
     "  coalesce((SELECT max(o.updated) FROM outbox o"

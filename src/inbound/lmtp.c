@@ -39,6 +39,8 @@ struct session {
 	buf_t	 in, out, msg;
 	size_t	 size;			/* DATA bytes, kept or not */
 	int	 bol;			/* DATA: at the start of a line */
+	int	 cr;			/* DATA: the last byte taken was a CR */
+	int	 stuck;			/* idle checks seen while S_CLOSING */
 	char	*rcpt[LMTP_RCPT_MAX];
 	int	 nrcpt;
 	int64_t	 last;			/* clock_mono_ms() of the last input */
@@ -54,11 +56,13 @@ struct lmtp {
 	struct session *s[LMTP_SESSIONS_MAX];
 };
 
+/* say - a whole reply line or none: a client that reads no more than
+ * OUT_MAX of its replies is closed, never sent half a line */
 static void
 say(struct session *s, const char *line)
 {
-	if (buf_adds(&s->out, line) < 0 || buf_adds(&s->out, "\r\n") < 0)
-		s->state = S_CLOSING;	/* a client that never reads */
+	if (buf_printf(&s->out, "%s\r\n", line) < 0)
+		s->state = S_CLOSING;
 }
 
 static void
@@ -70,6 +74,7 @@ reset(struct session *s)
 	buf_reset(&s->msg);
 	s->size = 0;
 	s->bol = 1;
+	s->cr = 0;
 }
 
 static void
@@ -163,11 +168,16 @@ delivered(struct session *s)
 		say(s, line);
 	}
 	reset(s);
-	s->state = S_READY;
+	if (s->state != S_CLOSING)	/* a reply did not fit */
+		s->state = S_READY;
 }
 
 /* data_bytes - DATA input [p, p+n): unstuffed into msg; 1 at the final
- * dot (*used: the bytes eaten, the dot line included) */
+ * dot (*used: the bytes eaten, the dot line included).  Only CRLF ends a
+ * line (RFC 5321 4.1.1.4): after a bare LF a dot is data, and <LF>.<LF>
+ * or <CRLF>.<LF> does not end the message, or a client could hide a
+ * second message inside the first from a relay that reads it otherwise
+ * ("SMTP smuggling") */
 static int
 data_bytes(struct session *s, const char *p, size_t n, size_t *used)
 {
@@ -177,6 +187,7 @@ data_bytes(struct session *s, const char *p, size_t n, size_t *used)
 		const char *nl = memchr(p + i, '\n', n - i);
 		size_t end = nl ? (size_t)(nl - p) + 1 : n, len = end - i;
 		const char *line = p + i;
+		int crlf = nl != NULL && (len >= 2 ? line[len - 2] == '\r' : s->cr);
 
 		if (s->bol && line[0] == '.') {
 			if (nl == NULL && len < 3) {
@@ -184,8 +195,7 @@ data_bytes(struct session *s, const char *p, size_t n, size_t *used)
 				*used = i;
 				return 0;
 			}
-			if ((len == 2 && line[1] == '\n') || (len == 3 && line[1] == '\r' &&
-			    line[2] == '\n')) {
+			if (len == 3 && line[1] == '\r' && line[2] == '\n') {
 				*used = end;
 				return 1;
 			}
@@ -195,7 +205,8 @@ data_bytes(struct session *s, const char *p, size_t n, size_t *used)
 		if (s->msg.len < INBOUND_RAW_MAX && buf_add(&s->msg, line,
 		    INBOUND_RAW_MAX - s->msg.len < len ? INBOUND_RAW_MAX - s->msg.len : len) < 0)
 			s->state = S_CLOSING;
-		s->bol = nl != NULL;
+		s->bol = crlf;
+		s->cr = nl == NULL && len > 0 && line[len - 1] == '\r';
 		i = end;
 	}
 	*used = n;
@@ -403,7 +414,12 @@ idle(loop_t *loop, void *arg)
 	for (int i = 0; i < LMTP_SESSIONS_MAX; i++) {
 		struct session *s = l->s[i];
 
-		if (s && now - s->last > (int64_t)LMTP_IDLE_S * 1000) {
+		if (s && s->state == S_CLOSING && s->stuck++) {
+			/* its last replies untaken for a whole check: it reads no more */
+			log_warn("lmtp: %s takes no replies: closed", s->peer);
+			session_free(s);
+		} else if (s && s->state != S_CLOSING &&
+		    now - s->last > (int64_t)LMTP_IDLE_S * 1000) {
 			say(s, "421 4.4.2 idle too long");
 			s->state = S_CLOSING;
 			(void)flush(s);

@@ -16,7 +16,11 @@
  * not commit (disk full, store locked: the MTA keeps the message and
  * tries again); 552 over inbound.max_message_kb.  Sessions idle longer
  * than LMTP_IDLE_S, and the ones past LMTP_SESSIONS_MAX, are closed with
- * 421.  Command lines longer than LMTP_LINE_MAX get 500.
+ * 421; one that takes none of its replies (more than a MiB waiting) is
+ * closed at the next idle check but one.  Command lines longer than
+ * LMTP_LINE_MAX get 500.  DATA ends only at <CRLF>.<CRLF> and a dot is
+ * unstuffed only after a CRLF: a bare LF is data (RFC 5321 4.1.1.4), so
+ * no message can carry another past a relay that ends lines otherwise.
  *
  * Ownership: borrows the store and conf; lmtp_close() closes every
  * socket (and removes a UNIX socket file).  lmtp_pause() stops taking

@@ -175,6 +175,17 @@ TEST(policy)
 	CHECK(take(o2, "slow@example.org", "4.2.2", "452 4.2.2 Mailbox full", &res) == 0);
 	CHECK(strstr(res.action, "1 of 2") != NULL);
 
+	/* messages, not reports: a second report about one message (a relay's
+	 * next delay warning) does not count again */
+	o1 = sent("twice@example.org", now - 2 * day);
+	CHECK(take(o1, "twice@example.org", "4.2.2", "452 4.2.2 Mailbox full", &res) == 0);
+	CHECK(strstr(res.action, "1 of 2") != NULL);
+	at(now + 3);
+	CHECK(take(o1, "twice@example.org", "4.2.2", "452 4.2.2 Mailbox full", &res) == 0);
+	CHECK(strstr(res.action, "1 of 2") != NULL);
+	CHECK_STR(status_of("twice@example.org"), "active");
+	at(now);
+
 	/* sender-side: counted for the operator, never against the reader */
 	o1 = sent("fine@example.com", now - day);
 	CHECK(take(o1, "fine@example.com", "5.7.1", "554 5.7.1 Client host [192.0.2.1] blocked"
