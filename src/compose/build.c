@@ -57,6 +57,17 @@ build_row(build_t *b, const outbox_row_t *row, int64_t now, buf_t *eml,
 		buf_note(err, "a kind of message this build does not know");
 		return -1;
 	}
+	static const char *const stopped[] = {
+		[OUTBOX_STOP_ISSUE] = "the issue was cancelled",
+		[OUTBOX_STOP_READER] = "the reader is no longer subscribed",
+		[OUTBOX_STOP_CONTACT] = "the contact opted out",
+	};
+
+	if (row->stopped != OUTBOX_GO) {
+		buf_note(err, stopped[row->stopped]);
+		*empty = OUTBOX_CANCELLED;
+		return 1;
+	}
 	/* a pause set while the row waited (queued, deferred) is read at the
 	 * claim like the language and regions: the row is skipped, not kept
 	 * to be sent late */

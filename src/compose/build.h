@@ -13,8 +13,11 @@
  *   welcome       welcome_message()    empty -> cancelled
  * A bulletin or announcement row of a subscriber whose pause (read at the
  * claim, with the language and regions) runs past now is not built:
- * build_row() returns 1 and it is skipped.  Adding a kind is one enum value (outbox.h), one name (outbox.c), one
- * builder and one row here.
+ * build_row() returns 1 and it is skipped; a row the claim found stopped
+ * (row.stopped: its issue cancelled, its reader gone, its contact opted
+ * out while it was in flight) is cancelled the same way.  Adding a kind
+ * is one enum value (outbox.h), one name (outbox.c), one builder and one
+ * row here.
  *
  * A builder returns 0 with the message in eml; 1 when the row is not to
  * be sent (nothing in it for the reader, or its reason is gone), with the

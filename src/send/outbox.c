@@ -183,6 +183,7 @@ struct claimed {
 	int	 attempts;
 	unsigned regions;
 	outbox_kind_t kind;
+	outbox_stop_t stopped;
 	size_t	 ref, recipient, name, lang, project;
 };
 
@@ -203,17 +204,28 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
     void *arg)
 {
 	/* one query reads the rows and what their messages need; the
-	 * callbacks run after the commit, when the rows are durably ours */
+	 * callbacks run after the commit, when the rows are durably ours.  A
+	 * bulletin row's ref is its issue's id: rows of a held (or draft)
+	 * issue wait; rows that were in flight when their issue was
+	 * cancelled, their reader left or their contact opted out (the
+	 * cancelling touched only queued and deferred rows) come back to the
+	 * queue when released or recovered, and are claimed as stopped */
 	static const char sel_sql[] = "SELECT o.id, o.kind, o.ref, o.recipient, o.attempts,"
 	    " o.first_attempt, coalesce(o.subscriber_id, 0), coalesce(b.name, ''),"
 	    " coalesce(b.lang, p.lang, 'fi'), coalesce(b.regions, p.regions, 31),"
-	    " coalesce(o.contact_id, 0), coalesce(p.name, ''), coalesce(b.paused_until, 0)"
+	    " coalesce(o.contact_id, 0), coalesce(p.name, ''), coalesce(b.paused_until, 0),"
+	    " CASE WHEN o.kind = 'bulletin' AND EXISTS (SELECT 1 FROM issues i"
+	    "   WHERE i.id = o.ref AND i.state = 'cancelled') THEN 1"
+	    "  WHEN o.subscriber_id IS NOT NULL AND (o.kind = 'bulletin' OR o.kind = 'announcement')"
+	    "   AND coalesce(b.status, '') <> 'active' THEN 2"
+	    "  WHEN o.contact_id IS NOT NULL AND EXISTS (SELECT 1 FROM contact_optouts x"
+	    "   WHERE x.email = o.recipient) THEN 3 ELSE 0 END"
 	    " FROM outbox o LEFT JOIN subscribers b ON b.id = o.subscriber_id"
 	    " LEFT JOIN contacts c ON c.id = o.contact_id"
 	    " LEFT JOIN projects p ON p.id = c.project_id"
 	    " WHERE o.state IN ('queued', 'deferred') AND o.next_attempt <= ?1"
 	    " AND NOT EXISTS (SELECT 1 FROM issues i WHERE o.kind = 'bulletin'"
-	    "   AND i.number = o.ref AND i.state IN ('held', 'cancelled', 'draft'))"
+	    "   AND i.id = o.ref AND (i.state = 'held' OR i.state = 'draft'))"
 	    " ORDER BY o.next_attempt, o.id LIMIT ?2";
 	static const char upd_sql[] = "UPDATE outbox SET state = 'sending',"
 	    " attempts = attempts + 1, first_attempt = coalesce(first_attempt, ?2),"
@@ -251,6 +263,7 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 		r->contact_id = sqlite3_column_int64(st, 10);
 		r->project = arena_add(&arena, st, 11);
 		r->paused_until = sqlite3_column_int64(st, 12);
+		r->stopped = (outbox_stop_t)sqlite3_column_int(st, 13);
 	}
 	sqlite3_reset(st);
 	if ((st = store_cached(s, upd_sql)) == NULL)
@@ -270,7 +283,7 @@ outbox_claim(store_t *s, int64_t now, int max, int (*cb)(const outbox_row_t *, v
 		const char *a = arena.data;
 		outbox_row_t row = { r->id, r->kind, a + r->ref, a + r->recipient,
 		    r->attempts, r->first_attempt, r->subscriber_id, a + r->name, a + r->lang,
-		    r->regions, r->contact_id, a + r->project, r->paused_until };
+		    r->regions, r->contact_id, a + r->project, r->paused_until, r->stopped };
 
 		cb(&row, arg);
 	}

@@ -64,6 +64,15 @@ typedef enum {
 const char *outbox_state_name(outbox_state_t);
 const char *outbox_kind_name(outbox_kind_t);
 
+/* a claimed row that is no longer to go (it was in flight when it was
+ * stopped, and came back to the queue) */
+typedef enum {
+	OUTBOX_GO,
+	OUTBOX_STOP_ISSUE,	/* its issue was cancelled */
+	OUTBOX_STOP_READER,	/* its subscriber is no longer active */
+	OUTBOX_STOP_CONTACT	/* its contact opted out */
+} outbox_stop_t;
+
 typedef struct outbox_row {
 	int64_t	 id;
 	outbox_kind_t kind;
@@ -80,6 +89,8 @@ typedef struct outbox_row {
 	const char *project;
 	/* the subscriber's pause (epoch; 0 none), as the claim read it */
 	int64_t	 paused_until;
+	/* why the row is no longer to be sent, as the claim read it */
+	outbox_stop_t stopped;
 } outbox_row_t;
 
 /* outbox_compact - fold at most max of the final rows of (kind, ref) that
@@ -111,8 +122,9 @@ int	outbox_fill_subscribers(store_t *, outbox_kind_t, const char *ref,
  * projects share gets one row (the first project's, by id) */
 int	outbox_fill_contacts(store_t *, outbox_kind_t, const char *ref,
 	    const char *projects, unsigned mask, int64_t now, int64_t *count);
-/* outbox_claim - up to max due rows of issues not held, committed as
- * "sending"; cb for each; returns the number claimed or -1 */
+/* outbox_claim - up to max due rows of issues not held (nor drafts),
+ * committed as "sending"; cb for each (row.stopped says when it is not to
+ * go after all); returns the number claimed or -1 */
 int	outbox_claim(store_t *, int64_t now, int max,
 	    int (*cb)(const outbox_row_t *, void *), void *);
 /* outbox_result - the outcome of one attempt of a "sending" row: any final

@@ -25,6 +25,7 @@ struct job {
 	int	 attempts;
 	unsigned regions;
 	outbox_kind_t kind;
+	outbox_stop_t stopped;
 	char	*ref, *recipient, *name, *lang, *project;
 	int	 built;		/* 1: eml holds its message, -1: it ended unbuilt */
 	int	 signing;	/* built, its message with the signing threads */
@@ -436,6 +437,7 @@ claim_cb(const outbox_row_t *row, void *arg)
 	j->contact_id = row->contact_id;
 	j->project = xstrdup(row->project);
 	j->paused_until = row->paused_until;
+	j->stopped = row->stopped;
 	j->built = 0;
 	buf_init(&j->eml, EML_MAX);
 	return 0;
@@ -451,7 +453,7 @@ build(sender_t *s, struct job *j)
 {
 	outbox_row_t row = { j->id, j->kind, j->ref, j->recipient, j->attempts, j->first_attempt,
 	    j->subscriber_id, j->name, j->lang, j->regions, j->contact_id, j->project,
-	    j->paused_until };
+	    j->paused_until, j->stopped };
 	outbox_state_t empty;
 	int64_t now = clock_now();
 	int got;

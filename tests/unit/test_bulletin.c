@@ -455,6 +455,69 @@ TEST(staff_control)
 	conf_free(&c);
 }
 
+static int
+claimed(const outbox_row_t *row, void *arg)
+{
+	char one[128];
+
+	snprintf(one, sizeof one, "%s:%d ", row->recipient, (int)row->stopped);
+	return buf_adds(arg, one);
+}
+
+/* claim - what outbox_claim() hands over now, as "recipient:stopped ..." */
+static const char *
+claim(store_t *s, int64_t now, buf_t *got)
+{
+	buf_reset(got);
+	return outbox_claim(s, now, 64, claimed, got) < 0 ? "(failed)" : buf_str(got);
+}
+
+/* release - the claimed rows back to the queue, as a paused relay, a stop
+ * or a crash's recovery puts them */
+static int
+release(store_t *s, int64_t now)
+{
+	return outbox_recover(s, now);
+}
+
+/* A held issue's rows are not claimed until it is resumed (the claim
+ * looks the issue up by the rows' ref, its id).  Rows in flight when the
+ * issue was cancelled or the reader left come back to the queue (a
+ * paused relay, a stop, a crash) and are claimed as stopped, so the
+ * sender cancels them instead of sending */
+TEST(hold_pauses_the_claim_and_stopped_rows_do_not_go)
+{
+	conf_t c;
+	store_t *s = fresh(&c, "2030-01-01T09:00:00+02:00", "14");
+	subscriber_t bo = { 0, "bo@example.se", "Bo", "sv", 0x1f, "active", 0, 0 };
+	store_sub_t res;
+	buf_t err, got;
+	int64_t id = 0, t = T("2020-05-05T12:00:00+03:00");
+	int found = 0;
+
+	buf_init(&err, 256);
+	buf_init(&got, 1024);
+	CHECK(store_subscriber_put(s, &bo, 0, t, &res) == 0);
+	CHECK(bulletin_send_now(s, &c, t, &id, &err) == 0);
+	CHECK(tick(s, &c, "2020-05-05T12:00:01+03:00") == 0);
+	CHECK(count(s, "state = 'sending'") == 1);
+	CHECK(bulletin_control(s, id, "hold", t + 2, &err) == 0);
+	CHECK_STR(claim(s, t + 3, &got), "");
+	CHECK(bulletin_control(s, id, "resume", t + 4, &err) == 0);
+	CHECK_STR(claim(s, t + 5, &got), "anu.niemi@thl.fi:0 bo@example.se:0 ");
+	/* in flight: the unsubscribe cancels what is queued, not these */
+	CHECK(store_subscriber_remove(s, "bo@example.se", 0, t + 6, &found) == 0 && found);
+	CHECK(release(s, t + 7) == 2);
+	CHECK_STR(claim(s, t + 8, &got), "anu.niemi@thl.fi:0 bo@example.se:2 ");
+	CHECK(bulletin_control(s, id, "cancel", t + 9, &err) == 0);
+	CHECK(release(s, t + 10) == 2);
+	CHECK_STR(claim(s, t + 11, &got), "anu.niemi@thl.fi:1 bo@example.se:1 ");
+	buf_free(&err);
+	buf_free(&got);
+	store_close(s);
+	conf_free(&c);
+}
+
 /* The audit's case: issue 1 cancelled while sending keeps 2020/01; the
  * issues after it take 2020/02 and 2020/03 (the cancelled number was
  * handed out again, the insert failed every tick and blocked them all) */
@@ -663,6 +726,7 @@ main(void)
 	RUN(an_unapproved_draft_does_not_hold_back_an_approved_one);
 	RUN(staff_control);
 	RUN(send_now_twice_in_a_second);
+	RUN(hold_pauses_the_claim_and_stopped_rows_do_not_go);
 	RUN(a_cancelled_number_is_never_given_again);
 	RUN(a_draft_that_cannot_start_is_held_once_and_blocks_nothing);
 	RUN(fill_in_one_pass_gives_the_rows_of_one_statement_per_mask);
