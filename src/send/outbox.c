@@ -302,7 +302,10 @@ int
 outbox_result(store_t *s, int64_t id, outbox_state_t state, int code, const char *reply,
     int64_t next_attempt, int64_t now)
 {
-	static const char sql[] = "UPDATE outbox SET state = ?2, reply_code = ?3, reply = ?4,"
+	/* a row erased while in flight (privacy.c) keeps no reply: it may
+	 * name the address */
+	static const char sql[] = "UPDATE outbox SET state = ?2, reply_code = ?3,"
+	    " reply = CASE WHEN recipient = 'erased/' || id THEN 'erased' ELSE ?4 END,"
 	    " next_attempt = ?5, updated = ?6 WHERE id = ?1 AND state = 'sending'";
 	sqlite3_stmt *st = store_cached(s, sql);
 
@@ -527,6 +530,20 @@ outbox_compact(store_t *s, outbox_kind_t kind, const char *ref, int max)
 			return -1;
 	}
 	return store_changes(s);
+}
+
+int
+outbox_erased(store_t *s, int64_t id)
+{
+	static const char sql[] = "SELECT count(*) FROM outbox"
+	    " WHERE id = ?1 AND recipient = 'erased/' || id";
+	sqlite3_stmt *st = store_cached(s, sql);
+	int64_t n = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return store_int(s, st, &n) < 0 ? -1 : n > 0;
 }
 
 int

@@ -161,5 +161,8 @@ int	outbox_rate(store_t *, const char *kind, const char *ref, int64_t now,
 	    double *per_sec, int *live);
 /* outbox_suppress - never send to this address again (user unknown) */
 int	outbox_suppress(store_t *, const char *email, const char *reason, int64_t now);
+/* outbox_erased - 1 when the row's address was erased (privacy.h) while
+ * it was in flight, 0 when not, -1 */
+int	outbox_erased(store_t *, int64_t id);
 
 #endif

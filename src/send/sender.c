@@ -300,10 +300,19 @@ flush(sender_t *s)
 		goto fail;
 	for (i = 0; i < s->noutcomes; i++) {
 		struct outcome *o = &s->outcomes[i];
+		int erased = 0;
 
-		if (o->state == OUTBOX_QUEUED ? outbox_release(s->store, o->id, now) < 0 :
-		    outbox_result(s->store, o->id, o->state, o->code, o->reply, o->next, now) < 0 ||
-		    (o->suppress && outbox_suppress(s->store, o->addr, o->reply, now) < 0))
+		if (o->state == OUTBOX_QUEUED) {
+			if (outbox_release(s->store, o->id, now) < 0)
+				goto fail;
+			continue;
+		}
+		if (outbox_result(s->store, o->id, o->state, o->code, o->reply, o->next, now) < 0)
+			goto fail;
+		/* an address erased while its message was in flight is not
+		 * written back as a suppression */
+		if (o->suppress && ((erased = outbox_erased(s->store, o->id)) < 0 ||
+		    (!erased && outbox_suppress(s->store, o->addr, o->reply, now) < 0)))
 			goto fail;
 	}
 	if (s->relay_dirty && record_relay(s, now) < 0)

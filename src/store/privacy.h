@@ -20,7 +20,9 @@
  * are deleted; outbox rows and inbound outcomes keep their counts but
  * lose the address (recipient/email "erased/ID", reply and message gone;
  * what was queued or deferred is cancelled; the other rows keep their
- * times, so an issue's average rate stays); inbound messages about it
+ * times, so an issue's average rate stays; a row in flight gets its
+ * outcome but not the relay's reply, and a "user unknown" then writes no
+ * suppression of the address: outbox.c); inbound messages about it
  * lose their bytes, sender, subject and report; and the keyed hash
  * (token_hash(), domain "erase") goes into the suppressions as
  * "erased:HEX", reason "erased".  Reply after COMMIT: {"ok", "email",

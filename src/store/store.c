@@ -466,6 +466,71 @@ static const char *const migrations[] = {
 	 "DROP TABLE subscribers;"
 	 "ALTER TABLE subscribers13 RENAME TO subscribers;"
 	 "CREATE INDEX subscribers_status ON subscribers(status, id);"),
+	/* 14: subscribers, contacts and outbox never reuse an id
+	 * (AUTOINCREMENT), as confirmations since 10: their ids are what
+	 * tokens that never expire name (/u/ and unsubscribe+, /p/,
+	 * bounces+), and SQLite gives a deleted last row's id again.  So an
+	 * erased or purged subscriber's old links acted on the next one to
+	 * subscribe, a project given other contacts handed a dropped
+	 * contact's link to a new one, and a complaint arriving after an
+	 * issue's rows were compacted named a newer message.  Same columns,
+	 * rows and ids; inserting them sets each sequence to the highest id
+	 * there is */
+	("CREATE TABLE subscribers14 ("
+	 "  id        INTEGER PRIMARY KEY AUTOINCREMENT,"	/* the /u/ token's subject */
+	 "  email     TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	 "  name      TEXT NOT NULL DEFAULT '',"
+	 "  lang      TEXT NOT NULL CHECK (lang = 'fi' OR lang = 'sv' OR lang = 'en'),"
+	 "  regions   INTEGER NOT NULL CHECK (regions BETWEEN 1 AND 31),"
+	 "  status    TEXT NOT NULL CHECK (status = 'active' OR status = 'unsubscribed'"
+	 "             OR status = 'pending' OR status = 'suppressed'),"
+	 "  created   INTEGER NOT NULL,"
+	 "  updated   INTEGER NOT NULL,"
+	 "  paused_until INTEGER"
+	 ") STRICT;"
+	 "INSERT INTO subscribers14 SELECT id, email, name, lang, regions, status, created,"
+	 "  updated, paused_until FROM subscribers;"
+	 "DROP TABLE subscribers;"
+	 "ALTER TABLE subscribers14 RENAME TO subscribers;"
+	 "CREATE INDEX subscribers_status ON subscribers(status, id);"
+	 "CREATE TABLE contacts14 ("
+	 "  id        INTEGER PRIMARY KEY AUTOINCREMENT,"	/* the /p/ token's subject */
+	 "  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	 "  email     TEXT NOT NULL COLLATE NOCASE,"
+	 "  UNIQUE (project_id, email)"
+	 ") STRICT;"
+	 "INSERT INTO contacts14 SELECT id, project_id, email FROM contacts;"
+	 "DROP TABLE contacts;"
+	 "ALTER TABLE contacts14 RENAME TO contacts;"
+	 "CREATE TABLE outbox14 ("
+	 "  id        INTEGER PRIMARY KEY AUTOINCREMENT,"	/* the bounces+ token's subject */
+	 "  kind      TEXT NOT NULL,"
+	 "  ref       TEXT NOT NULL,"
+	 "  subscriber_id INTEGER,"
+	 "  recipient TEXT NOT NULL,"
+	 "  state     TEXT NOT NULL CHECK (state = 'queued' OR state = 'sending'"
+	 "             OR state = 'sent' OR state = 'deferred' OR state = 'failed'"
+	 "             OR state = 'suppressed' OR state = 'skipped' OR state = 'cancelled'),"
+	 "  attempts  INTEGER NOT NULL DEFAULT 0,"
+	 "  next_attempt INTEGER NOT NULL DEFAULT 0,"
+	 "  first_attempt INTEGER,"
+	 "  reply_code INTEGER,"
+	 "  reply     TEXT,"
+	 "  created   INTEGER NOT NULL,"
+	 "  updated   INTEGER NOT NULL,"
+	 "  contact_id INTEGER,"
+	 "  UNIQUE (kind, ref, recipient)"
+	 ") STRICT;"
+	 "INSERT INTO outbox14 SELECT id, kind, ref, subscriber_id, recipient, state, attempts,"
+	 "  next_attempt, first_attempt, reply_code, reply, created, updated, contact_id"
+	 "  FROM outbox;"
+	 "DROP TABLE outbox;"
+	 "ALTER TABLE outbox14 RENAME TO outbox;"
+	 "CREATE INDEX outbox_due ON outbox(next_attempt)"
+	 "  WHERE state IN ('queued', 'deferred');"
+	 "CREATE INDEX outbox_open ON outbox(kind, ref)"
+	 "  WHERE state = 'queued' OR state = 'sending' OR state = 'deferred';"
+	 "CREATE INDEX outbox_recipient ON outbox(recipient COLLATE NOCASE);"),
 };
 
 /* the intake's statements, one event at a time */

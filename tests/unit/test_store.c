@@ -6,6 +6,7 @@
 
 #include "conf.h"
 #include "outbox.h"
+#include "privacy.h"
 #include "store.h"
 #include "test.h"
 
@@ -136,7 +137,7 @@ out:
 	buf_free(&got);
 }
 
-/* Migration 13 rebuilds five tables: a database of schema 12 (dumped
+/* Migrations 13 and 14 rebuild six tables: a database of schema 12 (dumped
  * from the last tiedote of schema 12: tests/data/store-v12.sql) keeps
  * every row and column of them, and inbound's AUTOINCREMENT high-water
  * mark, so an id of a pruned message (still named by inbound_outcomes and
@@ -192,7 +193,10 @@ TEST(migrates_rebuilt_tables_from_schema_12)
 	buf_reset(&after);
 	sql("v12.db", "SELECT group_concat(name || '=' || seq, ' ') FROM (SELECT * FROM"
 	    " sqlite_sequence ORDER BY name)", &after);
-	CHECK_STR(buf_str(&after), "confirmations=0 inbound=10");
+	/* and 14's: every table whose ids tokens name has a sequence from
+	 * its highest id (contacts: no rows) */
+	CHECK_STR(buf_str(&after),
+	    "confirmations=0 contacts=0 inbound=10 outbox=8 subscribers=2");
 out:
 	buf_free(&text);
 	buf_free(&before);
@@ -373,7 +377,60 @@ TEST(subscribers_lifecycle)
 	}
 	CHECK(store_subscriber_remove(s, "anu@thl.fi", 1, 16, &found) == 0 && found);
 	CHECK(store_subscriber_remove(s, "anu@thl.fi", 1, 17, &found) == 0 && !found);
+	/* the purged one's id, the last, is never given again: her old
+	 * /u/ links must not name whoever subscribes next (migration 14) */
+	a.email = "bo@example.se";
+	CHECK(store_subscriber_put(s, &a, 0, 18, &res) == 0 && res == SUB_ADDED);
 	store_close(s);
+	{
+		buf_t got;
+
+		buf_init(&got, 256);
+		sql("s.db", "SELECT id FROM subscribers", &got);
+		CHECK_STR(buf_str(&got), "2");
+		buf_free(&got);
+	}
+}
+
+static int
+no_row(const outbox_row_t *row, void *arg)
+{
+	(void)row;
+	(void)arg;
+	return 0;
+}
+
+/* An address erased while its message is in flight: the relay's reply,
+ * which names it, is not kept, and the sender sees that the row was
+ * erased (it then writes no suppression of the address back) */
+TEST(erased_in_flight_keeps_no_reply)
+{
+	store_t *s = open_fresh("e.db");
+	json_t *req = json_pack("{s:s, s:s}", "op", "subscriber.erase", "email", "ann@example.fi");
+	json_t *reply = NULL;
+	buf_t got;
+
+	CHECK(s != NULL && req != NULL);
+	if (s == NULL || req == NULL)
+		return;
+	buf_init(&got, 1024);
+	CHECK(store_begin(s) == 0 && outbox_add(s, KIND_DRAFT, "1", "ann@example.fi", 10) == 0 &&
+	    outbox_add(s, KIND_DRAFT, "1", "bo@example.fi", 10) == 0 && store_commit(s) == 0);
+	CHECK(outbox_claim(s, 10, 64, no_row, NULL) == 2);
+	CHECK(privacy_run_erase(s, &conf, req, &reply) == 0);
+	CHECK(outbox_erased(s, 1) == 1 && outbox_erased(s, 2) == 0);
+	CHECK(outbox_result(s, 1, OUTBOX_FAILED, 550, "550 5.1.1 <ann@example.fi> unknown", 0,
+	    11) == 0);
+	CHECK(outbox_result(s, 2, OUTBOX_FAILED, 550, "550 5.1.1 <bo@example.fi> unknown", 0,
+	    11) == 0);
+	store_close(s);
+	sql("e.db", "SELECT group_concat(recipient || ' ' || state || ' ' || reply, ', ')"
+	    " FROM (SELECT * FROM outbox ORDER BY id)", &got);
+	CHECK_STR(buf_str(&got), "erased/1 failed erased, "
+	    "bo@example.fi failed 550 5.1.1 <bo@example.fi> unknown");
+	json_decref(req);
+	json_decref(reply);
+	buf_free(&got);
 }
 
 TEST(full_database_fails_cleanly)
@@ -522,6 +579,7 @@ main(void)
 	RUN(no_ephemeral_per_row);
 	RUN(revisions_and_duplicates);
 	RUN(subscribers_lifecycle);
+	RUN(erased_in_flight_keeps_no_reply);
 	RUN(full_database_fails_cleanly);
 	RUN(disk_space_counts_the_wal_and_keeps_the_reserve);
 	RUN(config_file_errors_name_the_line);
