@@ -250,8 +250,10 @@ web_admin(web_req_t *q, json_t *req, json_t **reply)
 	*reply = NULL;
 	if (text == NULL || client_request(q->w->client, text, strlen(text), &got) < 0 ||
 	    (*reply = json_loads(buf_str(&got), 0, NULL)) == NULL) {
+		/* the request may be in the worker's queue yet, to be committed
+		 * later: the page cannot say that nothing was changed */
 		log_warn("web: the worker did not answer within %d ms", WEB_WORKER_WAIT_MS);
-		web_message(q, MHD_HTTP_SERVICE_UNAVAILABLE, web_lang(q), "busy");
+		web_message(q, MHD_HTTP_SERVICE_UNAVAILABLE, web_lang(q), "late");
 		goto out;
 	}
 	if (!json_is_true(json_object_get(*reply, "ok"))) {
@@ -495,6 +497,8 @@ respond(struct MHD_Connection *mc, struct conn *c)
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, q->cache ?
 	    "public, max-age=300" : "no-store");
+	if (q->cache && q->vary_lang)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
 	if (q->status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
 	rc = MHD_queue_response(mc, q->status, r);

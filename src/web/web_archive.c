@@ -141,6 +141,7 @@ list(web_req_t *q)
 	json_object_set_new(d, "langs", ls);
 	web_page(q, MHD_HTTP_OK, "page-issues.html", lang, d);
 	q->cache = 1;
+	q->vary_lang = 1;	/* a shared cache must not give one reader's to all */
 	buf_free(&b);
 }
 

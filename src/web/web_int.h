@@ -59,6 +59,7 @@ typedef struct web_req {
 	const char *type;		/* Content-Type */
 	const char *csp;		/* NULL: the pages' default */
 	int	 cache;			/* may be cached (the archive) */
+	int	 vary_lang;		/* cached, its language from Accept-Language */
 	buf_t	 body;
 } web_req_t;
 

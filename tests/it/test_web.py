@@ -463,6 +463,9 @@ def test_http(r, work):
     r.check(st == 200 and "/issues/2020-01/fi" in page and "/issues/2020-01/sv" in page and
             held_id[1] not in page, "GET /issues/: the sent issues per language, not the"
             " held one", page[:2000])
+    r.check(h.get("Cache-Control") == "public, max-age=300" and
+            h.get("Vary") == "Accept-Language", "GET /issues/: cached, by Accept-Language "
+            "(its language comes from it)", dict(h))
     st, h, page = fetch(base + "/issues/2020-01/fi")
     r.check(st == 200 and "@example.fi" not in page and "/u/" not in page and
             "script-src" not in h.get("Content-Security-Policy", "") and
@@ -584,6 +587,37 @@ def test_browser(r, work):
         cap.kill()
 
 
+def test_late_answer(r, work):
+    """The worker cannot answer within WEB_WORKER_WAIT_MS (a foreign
+    process holds SQLite's write lock, and store.busy_timeout_ms lets the
+    worker wait for it longer): the one-click POST gets 503 with a page that
+    says the request may still take effect, not that nothing was changed;
+    once the lock goes, the worker commits it."""
+    import sqlite3
+    _, port, _ = capture(work)
+    s = Site(work, port, ["-o", "store.busy_timeout_ms=30000"]).start()
+    d = s.d
+    try:
+        rc, _, err = cli(d, "subscriber", "add", "late@example.fi", "--lang", "en")
+        r.check(rc == 0, "subscriber add", err)
+        (sid,), = rows(d, "SELECT id FROM subscribers WHERE email = 'late@example.fi'")
+        lock = sqlite3.connect(d.db, isolation_level=None, timeout=5)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            st, _, page = one_click(s.base + "/u/" + token(d, "u", sid))
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        r.check(st == 503 and "Pyyntösi voi silti toteutua" in page and
+                "Mitään ei muutettu" not in page,
+                "no answer in time: 503, the request may still take effect", (st, page[-600:]))
+        r.check(wait_for(lambda: rows(d, "SELECT status FROM subscribers WHERE id = ?",
+                                      (sid,)) == [("unsubscribed",)]),
+                "and the worker commits it once the lock is gone")
+    finally:
+        d.stop()
+
+
 def run(r, *tests):
     """each test in its own directory; the capture servers killed after"""
     if not harness.have_tiedoted():
@@ -598,7 +632,7 @@ def run(r, *tests):
 
 
 def body(r):
-    run(r, test_http, test_browser)
+    run(r, test_http, test_late_answer, test_browser)
 
 
 if __name__ == "__main__":
