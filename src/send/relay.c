@@ -70,6 +70,7 @@ open_breaker(relay_t *r, int64_t now, const char *why, int code, const char *sta
 	r->probe_at = now + r->probe_wait;
 	r->opened++;
 	r->timeouts = 0;
+	r->sequences = 0;
 	r->same = 0;
 	r->same_code = code;
 	snprintf(r->same_status, sizeof r->same_status, "%s", status);
@@ -97,6 +98,8 @@ relay_outcome(relay_t *r, const smtp_result_t *res, const char *rcpt, int64_t no
 
 	*held = RELAY_HELD_KEEP;
 	scope = relay_scope(res, rcpt);
+	if (scope != RELAY_SCOPE_SEQUENCE)
+		r->sequences = 0;
 	after = res->code == 0 && res->stage >= SMTP_STAGE_DATA;
 	/* a failure of a message sent before it opened brings no news: the
 	 * wait before the probe does not grow, and no reader is charged */
@@ -110,8 +113,13 @@ relay_outcome(relay_t *r, const smtp_result_t *res, const char *rcpt, int64_t no
 		r->same = 0;
 		return RELAY_RECORD;
 	case RELAY_SCOPE_SEQUENCE:
-		/* out of step: neither the reader's nor (yet) the relay's */
-		if (r->state == RELAY_PROBING) {
+		/* out of step: never the reader's; the relay's once it keeps
+		 * happening */
+		if (++r->sequences >= RELAY_SEQUENCE_RUN) {
+			snprintf(why, sizeof why, "%d replies out of step in a row: %.400s",
+			    r->sequences, res->text);
+			open_breaker(r, now, why, -1, "");
+		} else if (r->state == RELAY_PROBING) {
 			r->state = RELAY_OPEN;
 			r->probe_at = now;
 		}

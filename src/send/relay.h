@@ -37,7 +37,10 @@
  * message through (half-open) and the breaker closes when that one is
  * delivered, or opens again with a longer wait.
  *
- * A probe whose conversation went out of step is repeated at once.
+ * A probe whose conversation went out of step is repeated at once.  A
+ * relay that goes out of step RELAY_SEQUENCE_RUN times in a row (probes
+ * included) opens the breaker: its rows would otherwise come back at once
+ * for ever, uncharged, each on a new session.
  * Times are clock_mono_ms() values passed in; nothing here reads a clock,
  * so tests drive it exactly.  Ownership: the caller's struct; strings
  * passed in are copied.  Threads: one.
@@ -51,6 +54,7 @@
 
 #define RELAY_TIMEOUT_RUN	3	/* timeouts or drops in a row */
 #define RELAY_SAME_RUN		5	/* the same failure, different recipients */
+#define RELAY_SEQUENCE_RUN	10	/* replies out of step in a row */
 #define RELAY_PROBE_FIRST_MS	1000
 #define RELAY_PROBE_MAX_MS	(5 * 60 * 1000)
 #define RELAY_HOLD_MS		2000	/* a run that does not grow is recorded */
@@ -85,6 +89,7 @@ typedef enum {
 typedef struct relay {
 	relay_state_t state;
 	int	 timeouts;		/* in a row */
+	int	 sequences;		/* replies out of step in a row */
 	int	 same;			/* rows in the current run of one failure */
 	int	 same_code;		/* -1: none */
 	char	 same_status[16];

@@ -193,18 +193,38 @@ TEST(out_of_step_is_nobodys)
 {
 	smtp_result_t seq = res(SMTP_STAGE_RCPT, 503, "5.5.1", "503 5.5.1 need RCPT command");
 	smtp_result_t no = res(SMTP_STAGE_CONNECT, 554, "", "554 no");
+	smtp_result_t ok = res(SMTP_STAGE_DONE, 250, "2.0.0", "250 2.0.0 ok");
 	relay_held_t held;
 	relay_t r;
 
 	relay_init(&r);
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < RELAY_SEQUENCE_RUN - 1; i++)
 		CHECK(relay_outcome(&r, &seq, "a@x.fi", i, &held) == RELAY_REQUEUE);
 	CHECK(r.state == RELAY_CLOSED);
-	/* a probe that went out of step is repeated at once */
+	/* a delivery between starts the count again */
+	CHECK(relay_outcome(&r, &ok, "a@x.fi", 20, &held) == RELAY_RECORD);
+	for (int i = 0; i < RELAY_SEQUENCE_RUN - 1; i++)
+		CHECK(relay_outcome(&r, &seq, "a@x.fi", 30 + i, &held) == RELAY_REQUEUE);
+	CHECK(r.state == RELAY_CLOSED);
+	/* a relay that keeps going out of step is the relay's: it pauses,
+	 * and its rows do not come back at once for ever */
+	CHECK(relay_outcome(&r, &seq, "a@x.fi", 50, &held) == RELAY_REQUEUE);
+	CHECK(r.state == RELAY_OPEN && relay_may_send(&r, 50) == 0 &&
+	    strstr(r.reason, "out of step in a row") != NULL);
+	/* a probe that went out of step is repeated at once, until that too
+	 * has happened RELAY_SEQUENCE_RUN times in a row: then the wait grows */
+	relay_init(&r);
 	relay_outcome(&r, &no, "a@x.fi", 0, &held);
+	for (int i = 0; i < RELAY_SEQUENCE_RUN - 1; i++) {
+		int64_t at = r.probe_at;
+
+		CHECK(relay_may_send(&r, at) == 1);
+		relay_outcome(&r, &seq, "a@x.fi", at, &held);
+		CHECK(r.state == RELAY_OPEN && r.probe_at == at);
+	}
 	CHECK(relay_may_send(&r, r.probe_at) == 1);
 	relay_outcome(&r, &seq, "a@x.fi", r.probe_at, &held);
-	CHECK(r.state == RELAY_OPEN && relay_may_send(&r, r.probe_at) == 1);
+	CHECK(r.state == RELAY_OPEN && r.probe_wait == 2 * RELAY_PROBE_FIRST_MS);
 }
 
 int
