@@ -64,7 +64,7 @@ struct mailbox {
 	uint16_t port;
 	mailimap *imap;
 	mailpop3 *pop3;			/* one pass's session */
-	int	 idle, move;		/* the server's IDLE and MOVE */
+	int	 idle, move, uidplus;	/* the server's IDLE, MOVE, UIDPLUS */
 };
 
 /* --- Maildir ---------------------------------------------------------------- */
@@ -91,7 +91,7 @@ read_head(const char *path, buf_t *out, size_t *size)
 {
 	struct stat st;
 	char chunk[65536];
-	ssize_t n;
+	ssize_t n = 0;
 	int fd;
 
 	buf_reset(out);
@@ -102,11 +102,16 @@ read_head(const char *path, buf_t *out, size_t *size)
 		return -1;
 	}
 	*size = (size_t)st.st_size;
-	while (out->len < INBOUND_RAW_MAX && (n = read(fd, chunk, sizeof chunk)) > 0)
-		if (buf_add(out, chunk, out->len + (size_t)n > INBOUND_RAW_MAX ?
+	while (out->len < INBOUND_RAW_MAX && ((n = read(fd, chunk, sizeof chunk)) > 0 ||
+	    (n < 0 && errno == EINTR)))
+		if (n > 0 && buf_add(out, chunk, out->len + (size_t)n > INBOUND_RAW_MAX ?
 		    INBOUND_RAW_MAX - out->len : (size_t)n) < 0)
 			break;
 	close(fd);
+	/* a read error (EIO): the file stays in new/ for the next pass, never
+	 * stored cut short and then moved or deleted */
+	if (n < 0)
+		return -1;
 	/* a file that grew since the fstat: the bytes read are received too
 	 * (inbound.deliver refuses a size below them) */
 	if (*size < out->len)
@@ -343,14 +348,16 @@ imap_open(mailbox_t *m, buf_t *err)
 		mailimap_capability_data_free(cap);
 	m->idle = mailimap_has_idle(m->imap);
 	m->move = mailimap_has_extension(m->imap, "MOVE");
+	m->uidplus = mailimap_has_extension(m->imap, "UIDPLUS") ||
+	    mailimap_has_extension(m->imap, "IMAP4rev2");
 	if (*c->mailbox_done && !c->mailbox_delete)
 		(void)mailimap_create(m->imap, c->mailbox_done);	/* "exists" is fine */
 	if (mailimap_select(m->imap, m->folder) != MAILIMAP_NO_ERROR) {
 		buf_notef(err, "inbound.mailbox: %s: cannot select %s", m->host, m->folder);
 		goto out;
 	}
-	log_info("inbound: %s:%u/%s: logged in%s%s", m->host, m->port, m->folder,
-	    m->idle ? ", IDLE" : "", m->move ? ", MOVE" : "");
+	log_info("inbound: %s:%u/%s: logged in%s%s%s", m->host, m->port, m->folder,
+	    m->idle ? ", IDLE" : "", m->move ? ", MOVE" : "", m->uidplus ? ", UIDPLUS" : "");
 	rc = 0;
 out:
 	free(u);
@@ -387,7 +394,11 @@ imap_done(mailbox_t *m, uint32_t uid, int kind)
 		if (c->mailbox_delete)
 			mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
 		rc = flag(m, set, fl);
-		if (rc == 0 && c->mailbox_delete && mailimap_uid_expunge(m->imap, set) !=
+		/* UID EXPUNGE is UIDPLUS's (RFC 4315); a server without it
+		 * has only EXPUNGE, which also removes what another client
+		 * marked \Deleted in this folder */
+		if (rc == 0 && c->mailbox_delete && (m->uidplus ?
+		    mailimap_uid_expunge(m->imap, set) : mailimap_expunge(m->imap)) !=
 		    MAILIMAP_NO_ERROR)
 			rc = -1;
 	} else {
@@ -409,7 +420,9 @@ imap_done(mailbox_t *m, uint32_t uid, int kind)
 	return rc;
 }
 
-/* fetch - one message's first INBOUND_RAW_MAX bytes and its size */
+/* fetch - one message's first INBOUND_RAW_MAX bytes and its size: 0; 1
+ * when the server has no such message (another client expunged it since
+ * the SEARCH: a UID FETCH of it is answered OK with nothing); -1 */
 static int
 fetch(mailbox_t *m, uint32_t uid, buf_t *out, size_t *size)
 {
@@ -425,6 +438,8 @@ fetch(mailbox_t *m, uint32_t uid, buf_t *out, size_t *size)
 	buf_reset(out);
 	*size = 0;
 	if (mailimap_uid_fetch(m->imap, set, ft, &res) == MAILIMAP_NO_ERROR) {
+		if (clist_isempty(res))
+			rc = 1;
 		for (clistiter *i = clist_begin(res); i; i = clist_next(i)) {
 			struct mailimap_msg_att *ma = clist_content(i);
 
@@ -475,13 +490,15 @@ imap_poll(mailbox_t *m, const mailbox_sink_t *sink, buf_t *err)
 	for (clistiter *i = clist_begin(uids); i && n < MAILBOX_BATCH; i = clist_next(i)) {
 		uint32_t uid = *(uint32_t *)clist_content(i);
 		size_t size;
-		int kind;
+		int kind, got;
 
-		if (fetch(m, uid, &msg, &size) < 0) {
+		if ((got = fetch(m, uid, &msg, &size)) < 0) {
 			buf_notef(err, "inbound.mailbox: %s: FETCH of UID %u failed", m->host, uid);
 			n = -1;
 			break;
 		}
+		if (got == 1)
+			continue;
 		if ((kind = sink->take(sink->arg, msg.data ? msg.data : "", msg.len, size, NULL,
 		    NULL)) < 0)
 			break;

@@ -37,12 +37,13 @@ OTHER = ("From: someone@example.net\r\nTo: bounces@tiedote.example\r\n"
          "Subject: A question\r\n\r\nHow do I change my regions?\r\n")
 
 
-def start_dovecot(workdir, pop3=False, plain=False, tls=True):
+def start_dovecot(workdir, pop3=False, plain=False, tls=True, extra=""):
     """(process, {"imaps": port[, "pop3s": port]}, SHA-256 of the
     certificate, the configuration's directory).  plain: the plain ports
     too ("imap"[, "pop3"]), where the client must ask for STARTTLS or STLS
     before it may log in; tls=False: a server with no TLS at all, only
-    the plain ports, that takes a password in plain text"""
+    the plain ports, that takes a password in plain text; extra: more
+    lines of dovecot.conf"""
     os.chmod(workdir, 0o755)
     conf = os.path.join(workdir, "dovecot")
     os.makedirs(conf)
@@ -87,7 +88,8 @@ first_valid_uid = 1
 service anvil {{
   chroot =
 }}
-""".format(d=conf, protocols=" ".join(protos),
+{extra}
+""".format(d=conf, protocols=" ".join(protos), extra=extra,
            ssl=("ssl = required\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem".format(d=conf)
                 if tls else "ssl = no\ndisable_plaintext_auth = no")))
         # each protocol's listeners: a port 0 is off

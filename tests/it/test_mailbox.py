@@ -24,7 +24,8 @@ import time
 
 import harness
 from test_send import db_rows
-from dovecot import OTHER, Rig, append, dsn, folder, poll, vacation, without_tls
+from dovecot import (OTHER, Rig, append, dsn, folder, imap, poll, start_dovecot, vacation,
+                     without_tls)
 
 FIRST = "2020-03-17T09:00:00+02:00"
 READERS = ["gone@example.net", "away@example.fi", "later@example.org"]
@@ -139,6 +140,45 @@ def body(r):
                 os.listdir(os.path.join(md, ".tiedote", "cur")) == ["1.bounce:2,S"],
                 "Maildir: the bounce in .tiedote/cur read, the other in cur/ unread",
                 [os.listdir(os.path.join(md, s)) for s in ("new", "cur")])
+
+        # inbound.mailbox_delete over IMAP: what was taken is expunged by
+        # its UID where the server has UIDPLUS; a server without it
+        # (capabilities cut down) gets no UID EXPUNGE it never offered but
+        # a plain EXPUNGE, which also removes what another client had
+        # marked deleted there
+        for uidplus in (True, False):
+            sub = os.path.join(workdir, "uidplus-%s" % uidplus)
+            os.makedirs(sub)
+            dc, ports, sha2, dconf = start_dovecot(
+                sub, extra="" if uidplus else "imap_capability = IMAP4rev1 IDLE MOVE")
+            try:
+                imaps = ports["imaps"]
+                append(imaps, vacation(verp["later@example.org"]))
+                append(imaps, OTHER)
+                c = imap(imaps)
+                c.select("INBOX")
+                c.store("2", "+FLAGS", "\\Deleted")
+                c.logout()
+                rc, out, err = poll(d, ["inbound.mailbox=imaps://127.0.0.1:%d/INBOX" % imaps,
+                                        "inbound.mailbox_auth_file=" + auth,
+                                        "inbound.mailbox_tls_sha256=" + sha2,
+                                        "inbound.mailbox_delete=yes"])
+                left = folder(imaps, "INBOX")
+                log = open(os.path.join(dconf, "dovecot.log")).read()
+                if uidplus:
+                    r.check(rc == 0 and len(left) == 1 and "A question" in left[0][0] and
+                            "\\Deleted" in left[0][1],
+                            "mailbox_delete, UIDPLUS: the auto-reply expunged by UID, "
+                            "another client's deleted mail left alone", (rc, err, left))
+                else:
+                    r.check(rc == 0 and left == [] and "UIDPLUS" not in
+                            open(os.path.join(dconf, "dovecot.conf")).read().split(
+                                "imap_capability")[-1],
+                            "mailbox_delete, no UIDPLUS: the pass succeeds with EXPUNGE",
+                            (rc, err, left, log[-500:]))
+            finally:
+                dc.terminate()
+                dc.wait(timeout=30)
     finally:
         rig.stop()
 
