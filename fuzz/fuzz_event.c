@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +19,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *canon;
 
 	if (ev == NULL) {
-		if (err.code == NULL || err.message[0] == '\0')
+		/* and the error, which the intake packs into its JSON reply,
+		 * is UTF-8 however the quotes in it were cut */
+		if (err.code == NULL || err.message[0] == '\0' ||
+		    !utf8_valid(err.message, strlen(err.message)) ||
+		    !utf8_valid(err.field, strlen(err.field)))
 			abort();
 		return 0;
 	}

@@ -68,16 +68,43 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
+/* seq_len - the length of the well-formed sequence of two to four
+ * octets at p (p[0] >= 0x80), or 0 */
+static inline size_t
+seq_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = *p, need, cp, min;
+
+	if ((c & 0xe0) == 0xc0) {
+		need = 1; cp = c & 0x1f; min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		need = 2; cp = c & 0x0f; min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		need = 3; cp = c & 0x07; min = 0x10000;
+	} else
+		return 0;
+	if ((size_t)(end - p) <= need)
+		return 0;
+	for (unsigned i = 1; i <= need; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
 int
 utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 
 	while (p < end) {
-		unsigned c = *p, need, cp, min;
 		uint64_t w;
+		size_t len;
 
-		if (c < 0x80) {
+		if (*p < 0x80) {
 			/* mostly ASCII: eight octets a step while none has the
 			 * high bit */
 			p++;
@@ -88,26 +115,31 @@ utf8_valid(const char *s, size_t n)
 				p += 8;
 			}
 			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			need = 1; cp = c & 0x1f; min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2; cp = c & 0x0f; min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			need = 3; cp = c & 0x07; min = 0x10000;
-		} else
-			return 0;
-		if ((size_t)(end - p) <= need)
-			return 0;
-		for (unsigned i = 1; i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3f);
 		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		if ((len = seq_len(p, end)) == 0)
 			return 0;
-		p += need + 1;
+		p += len;
 	}
 	return 1;
+}
+
+void
+utf8_scrub(char *s)
+{
+	unsigned char *p = (unsigned char *)s, *out = p, *end = p + strlen(s);
+
+	while (p < end) {
+		size_t len = *p < 0x80 ? 1 : seq_len(p, end);
+
+		if (len == 0) {
+			p++;	/* dropped: not part of a whole character */
+			continue;
+		}
+		memmove(out, p, len);
+		out += len;
+		p += len;
+	}
+	*out = '\0';
 }
 
 unsigned

@@ -24,6 +24,11 @@ void	 fatal(const char *, ...)
 /* utf8_valid - 1 when s[0..n) is well-formed UTF-8 (no overlongs, no
  * surrogates, nothing past U+10FFFF) */
 int	 utf8_valid(const char *, size_t);
+/* utf8_scrub - drop from the NUL-terminated s, in place, every octet that
+ * is not part of a well-formed character: what a cut by bytes (%.Ns,
+ * snprintf into a fixed buffer) leaves of a character, before the text
+ * goes where only UTF-8 may (jansson refuses the rest) */
+void	 utf8_scrub(char *);
 /* utf8_bidi_control - the code point when s[0..n) starts with one of the
  * bidirectional embedding, override or isolate controls (U+202A-U+202E,
  * U+2066-U+2069: "Trojan Source" text that shows other than it reads),

@@ -71,6 +71,10 @@ fail(event_err_t *err, const char *code, const char *field, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(err->message + n, sizeof err->message - (size_t)n, fmt, ap);
 	va_end(ap);
+	/* a quote cut by bytes may end inside a character: the reply must
+	 * be UTF-8 (jansson packs nothing else) */
+	utf8_scrub(err->field);
+	utf8_scrub(err->message);
 	return -1;
 }
 

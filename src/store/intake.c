@@ -132,6 +132,9 @@ reply_error(const char *code, const char *field, const char *message)
 	    "message", message);
 	char *s;
 
+	if (r == NULL)		/* not UTF-8: event.c scrubs what it quotes */
+		r = json_pack("{s:s, s:s, s:s}", "status", "error", "code", code,
+		    "message", "(the message was not UTF-8)");
 	if (field && *field)
 		json_object_set_new(r, "field", json_string(field));
 	s = json_dumps(r, JSON_COMPACT);

@@ -59,6 +59,15 @@ def body(r):
             "an array is sent event by event; --json reports each", out + err)
     rc, out, err = run(d, "enqueue", "-", stdin=b'{"id": "n4", "type": "news", "title": "x", "regions": ["all"]')
     r.check(rc == 65 and "malformed_json" in err, "malformed JSON from stdin exits 65", err)
+    # an error that quotes the input cut inside a character (the type at 32
+    # octets): a UTF-8 reply, and the worker lives on (it crashed once)
+    rc, out, err = run(d, "enqueue", "-", stdin=('{"id": "u1", "type": "a%s"}' % ("\u00e9" * 20))
+                       .encode())
+    r.check(rc == 65 and "unknown_type" in err, "a type cut inside a character: 65", err)
+    rc, out, err = run(d, "enqueue", "-", stdin=json.dumps(
+        {"id": "n3", "type": "news", "title": "Uutinen 3", "regions": ["TYKS"]}).encode())
+    r.check(rc == 0 and "duplicate" in out and d.proc.poll() is None,
+            "and the worker answers the next one", out + err)
 
     # a worker that is not there: exit 69 after the configured total time
     dead = "tcp://127.0.0.1:%d" % harness.free_port()

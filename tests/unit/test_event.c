@@ -188,6 +188,42 @@ TEST(invalid_events_get_code_and_field)
 		CHECK(expect_bad(bad[i].json, strlen(bad[i].json), bad[i].code, bad[i].field));
 }
 
+/* A quote in an error is cut by bytes (a type at 32, a key at 100, a
+ * time at 64): cut inside a character, it must still be UTF-8, or the
+ * intake's json_pack() of the reply fails (it crashed the worker) */
+TEST(errors_quoting_cut_characters_are_utf8)
+{
+	char json[4096], key[512];
+	event_err_t err;
+
+	for (int shift = 0; shift < 4; shift++) {
+		const char *pad = "aaa" + (3 - shift);
+		char many[400] = "";
+
+		for (int i = 0; i < 60; i++)
+			strcat(many, "\u00e9");	/* é, two octets */
+		snprintf(key, sizeof key, "%s%s", pad, many);
+		const char *cases[] = {
+			"{\"id\":\"x\",\"type\":\"%s\"}",
+			"{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"all\"],"
+			"\"%s\":1}",
+			"{\"id\":\"x\",\"type\":\"deadline\",\"title\":\"t\",\"regions\":[\"all\"],"
+			"\"due\":\"%s\"}",
+			"{\"id\":\"x\",\"type\":\"news\",\"title\":\"t\",\"regions\":[\"%s\"]}",
+		};
+		for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+			json_t *ev;
+
+			snprintf(json, sizeof json, cases[c], key);
+			ev = event_parse(json, strlen(json), MAX, &err);
+			CHECK(ev == NULL);
+			json_decref(ev);
+			CHECK(utf8_valid(err.message, strlen(err.message)));
+			CHECK(utf8_valid(err.field, strlen(err.field)));
+		}
+	}
+}
+
 TEST(oversize_event_refused_before_parsing)
 {
 	size_t n = 300 * 1024;
@@ -531,6 +567,7 @@ main(void)
 {
 	RUN(valid_events_of_every_type);
 	RUN(invalid_events_get_code_and_field);
+	RUN(errors_quoting_cut_characters_are_utf8);
 	RUN(oversize_event_refused_before_parsing);
 	RUN(deep_nesting_is_an_error_not_a_crash);
 	RUN(raw_nul_byte_is_malformed);
