@@ -331,6 +331,7 @@ taken_row(sqlite3_stmt *st, void *arg)
 			res->kind = k;
 	snprintf(res->action, sizeof res->action, "already taken: %s",
 	    (const char *)sqlite3_column_text(st, 2));
+	utf8_scrub(res->action);	/* cut by bytes: it goes into JSON */
 	return 1;
 }
 
@@ -541,6 +542,7 @@ accept(store_t *s, const conf_t *c, enum inbound_via via, const char *envelope,
 	res->id = id;
 	res->kind = r.kind;
 	snprintf(res->action, sizeof res->action, "%s", buf_str(&act));
+	utf8_scrub(res->action);	/* cut by bytes: it goes into JSON */
 	rc = 0;
 	goto out;
 fail:

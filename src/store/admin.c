@@ -853,7 +853,10 @@ run_issue_send_now(store_t *s, const conf_t *conf, const json_t *req, json_t **r
 /* --- inbound mail ------------------------------------------------------------- */
 
 /* the message of an inbound.deliver: base64 of at most INBOUND_RAW_MAX
- * bytes into out; 0, or -1 */
+ * bytes into out (made with RAW_BUF: n base64 characters decode into at
+ * most n / 4 * 3, and libsodium wants room for that, padding included);
+ * 0, or -1 */
+#define RAW_BUF	(INBOUND_RAW_MAX + 8)
 static int
 request_raw(const json_t *req, buf_t *out)
 {
@@ -898,7 +901,7 @@ check_inbound(const json_t *req, json_t **reply)
 	buf_t raw;
 	int bad;
 
-	buf_init(&raw, INBOUND_RAW_MAX + 4);
+	buf_init(&raw, RAW_BUF);
 	bad = request_raw(req, &raw);
 	len = raw.len;
 	buf_free(&raw);
@@ -990,7 +993,7 @@ run_inbound_deliver(store_t *s, const conf_t *conf, const json_t *req, json_t **
 	size_t len;
 	int dup = 0, got;
 
-	buf_init(&raw, INBOUND_RAW_MAX + 4);
+	buf_init(&raw, RAW_BUF);
 	buf_init(&err, 4096);
 	(void)request_raw(req, &raw);	/* judged by check_inbound */
 	msg = raw.data ? raw.data : "";
@@ -1173,6 +1176,12 @@ admin_exec(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
 	*reply = NULL;
 	if ((op = judge(req, reply)) != NULL)
 		(void)op->run(s, conf, req, reply);
+	/* an op whose reply could not be packed (text that is not UTF-8)
+	 * still answers: the caller never waits for nothing, nor reads a
+	 * missing reply as success */
+	if (*reply == NULL)
+		*reply = admin_error("unavailable", EX_SOFTWARE, "the reply could not be made;"
+		    " the request may have been applied");
 	return reply_exit(*reply);
 }
 

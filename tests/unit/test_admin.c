@@ -8,9 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "admin.h"
 #include "clock.h"
 #include "conf.h"
+#include "inbound.h"
 #include "outbox.h"
 #include "privacy.h"
 #include "region.h"
@@ -166,6 +169,27 @@ TEST(form_is_judged_before_anything_is_written)
 	r = req(s, "{\"op\": \"inbound.mailbox_sync\", \"mailbox\": \"m\", \"uidls\": []}");
 	CHECK(json_integer_value(json_object_get(r, "pruned")) == 1);
 	json_decref(r);
+	/* a message of exactly INBOUND_RAW_MAX bytes (what the CLI sends of a
+	 * bigger one) is taken; one byte more is refused */
+	for (size_t extra = 0; extra <= 1; extra++) {
+		size_t n = INBOUND_RAW_MAX + extra, b64 = sodium_base64_ENCODED_LEN(n,
+		    sodium_base64_VARIANT_ORIGINAL);
+		char *raw = malloc(n), *enc = malloc(b64), *text;
+		json_t *j;
+
+		memset(raw, 'a', n);
+		memcpy(raw, "Subject: big\n\n", 14);
+		sodium_bin2base64(enc, b64, (unsigned char *)raw, n, sodium_base64_VARIANT_ORIGINAL);
+		j = json_pack("{s:s, s:s, s:I}", "op", "inbound.deliver", "raw", enc, "size",
+		    (json_int_t)n);
+		text = json_dumps(j, JSON_COMPACT);
+		r = req(s, text);
+		CHECK_STR(code(r), extra ? "invalid" : "(ok)");
+		free(text);
+		json_decref(j);
+		free(enc);
+		free(raw);
+	}
 	store_close(s);
 }
 

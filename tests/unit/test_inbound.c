@@ -16,6 +16,7 @@
 #include "store.h"
 #include "test.h"
 #include "token.h"
+#include "util.h"
 
 static char dir[] = "/tmp/tiedote-inbound.XXXXXX";
 static store_t *s;
@@ -185,6 +186,22 @@ TEST(policy)
 	CHECK(strstr(res.action, "1 of 2") != NULL);
 	CHECK_STR(status_of("twice@example.org"), "active");
 	at(now);
+
+	/* the action names the address and is cut at 127 octets: cut inside
+	 * a character, it must still be UTF-8, or its JSON reply to
+	 * inbound.deliver is not made (it crashed the worker after the commit) */
+	{
+		char addr[200];
+
+		memset(addr, 'x', 100);
+		addr[100] = '\0';
+		for (int i = 0; i < 20; i++)
+			strcat(addr, "\xc3\xa4");	/* ä */
+		strcat(addr, "@example.fi");
+		o1 = sent(addr, now - day);
+		CHECK(take(o1, addr, "5.1.1", "550 5.1.1 User unknown", &res) == 0);
+		CHECK(strlen(res.action) > 100 && utf8_valid(res.action, strlen(res.action)));
+	}
 
 	/* sender-side: counted for the operator, never against the reader */
 	o1 = sent("fine@example.com", now - day);
