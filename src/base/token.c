@@ -10,6 +10,7 @@
 #define MACBYTES 16
 #define RAWBYTES (8 + 1 + MACBYTES)
 #define B32CHARS ((RAWBYTES * 8 + 4) / 5)	/* 40: 25 bytes, no padding */
+_Static_assert(B32CHARS == TOKEN_LOCAL_CHARS, "token.h says what token_make_local() makes");
 
 /* RFC 4648 base32 in lower case: the form that survives a mail system
  * that changes the case of local parts */

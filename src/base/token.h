@@ -36,6 +36,7 @@
 
 #define TOKEN_KEYBYTES 32
 #define TOKEN_HASH_HEX 65	/* token_hash()'s 64 hex digits and NUL */
+#define TOKEN_LOCAL_CHARS 40	/* token_make_local()'s characters */
 
 /* u: a subscriber leaves, c: confirms; b: a bounce's outbox row; p: a
  * project contact stops getting reminders */

@@ -127,6 +127,26 @@ message_conf_values(const conf_t *c, buf_t *err)
 			buf_notef(err, "%s: \"%.100s\": %s", addrs[i][0], addrs[i][1], why);
 			return -1;
 		}
+	/* the addresses that go out as local+TOKEN@domain: that form must be
+	 * an address too (a local part of at most 64 octets), or every
+	 * message would fail at its build, after a start that looked fine */
+	for (size_t i = 0; i < 2; i++) {
+		const char *a = i == 0 ? c->unsubscribe_address : c->verp && *c->envelope_from ?
+		    c->envelope_from : NULL, *at = a ? strchr(a, '@') : NULL;
+		char tagged[512];
+
+		if (at == NULL)
+			continue;
+		snprintf(tagged, sizeof tagged, "%.*s+%0*d%s", (int)(at - a), a, TOKEN_LOCAL_CHARS,
+		    0, at);
+		if (addr_check(tagged, &why) < 0) {
+			buf_notef(err, "%s: \"%.100s\": with its token (local+%d characters@) %s: at"
+			    " most %d octets before the @", i == 0 ? "message.unsubscribe_address" :
+			    "smtp.envelope_from (smtp.verp)", a, TOKEN_LOCAL_CHARS, why,
+			    64 - 1 - TOKEN_LOCAL_CHARS);
+			return -1;
+		}
+	}
 	if (addr_name_check(c->from_name, &why) < 0) {
 		buf_notef(err, "message.from_name: %s", why);
 		return -1;

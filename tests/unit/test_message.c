@@ -195,6 +195,26 @@ TEST(conf_check_names_the_key_and_touches_no_store)
 	CHECK(conf_set(&c, "message", "from_address", "not an address", &err) == 0);
 	buf_reset(&err);
 	CHECK(message_conf_check(&c, &err) == -1 && strstr(buf_str(&err), "message.from_address"));
+	CHECK(conf_set(&c, "message", "from_address", "tiedote@tiedote.example", &err) == 0);
+	/* addresses that go out as local+TOKEN@: 23 octets before the @ fit
+	 * (23 + 1 + 40 = 64), 24 would make every message fail at its build */
+	CHECK(conf_set(&c, "message", "unsubscribe_address",
+	    "abcdefghijklmnopqrstuvw@tiedote.example", &err) == 0);
+	buf_reset(&err);
+	CHECK(message_conf_check(&c, &err) == 0);
+	CHECK(conf_set(&c, "message", "unsubscribe_address",
+	    "abcdefghijklmnopqrstuvwx@tiedote.example", &err) == 0);
+	CHECK(message_conf_check(&c, &err) == -1 &&
+	    strstr(buf_str(&err), "message.unsubscribe_address") &&
+	    strstr(buf_str(&err), "at most 23 octets"));
+	CHECK(conf_set(&c, "message", "unsubscribe_address", "u@tiedote.example", &err) == 0);
+	CHECK(conf_set(&c, "smtp", "envelope_from", "abcdefghijklmnopqrstuvwx@tiedote.example",
+	    &err) == 0);
+	buf_reset(&err);
+	CHECK(message_conf_check(&c, &err) == -1 && strstr(buf_str(&err), "smtp.envelope_from"));
+	CHECK(conf_set(&c, "smtp", "verp", "no", &err) == 0);
+	buf_reset(&err);
+	CHECK(message_conf_check(&c, &err) == 0);
 	conf_free(&c);
 	buf_free(&err);
 }
