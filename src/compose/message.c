@@ -116,10 +116,14 @@ message_conf_values(const conf_t *c, buf_t *err)
 	}
 	for (p = c->list_id; *p && (isalnum((unsigned char)*p) || strchr(".-_", *p)); p++)
 		;
+	/* a dot-atom (RFC 5322): the Message-ID's right-hand side and the
+	 * List-Id are made of it */
 	if (*p || p == c->list_id || p - c->list_id > MESSAGE_LIST_ID_MAX ||
-	    strchr(c->list_id, '.') == NULL) {
+	    strchr(c->list_id, '.') == NULL || *c->list_id == '.' || p[-1] == '.' ||
+	    strstr(c->list_id, "..")) {
 		buf_notef(err, "message.list_id: \"%.100s\" is not a domain-like id (letters, digits,"
-		    " . - _, a dot, at most %d bytes)", c->list_id, MESSAGE_LIST_ID_MAX);
+		    " . - _, a dot, none first, last or twice, at most %d bytes)", c->list_id,
+		    MESSAGE_LIST_ID_MAX);
 		return -1;
 	}
 	for (size_t i = 0; i < NELEM(addrs); i++)

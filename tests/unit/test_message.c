@@ -215,6 +215,14 @@ TEST(conf_check_names_the_key_and_touches_no_store)
 	CHECK(conf_set(&c, "smtp", "verp", "no", &err) == 0);
 	buf_reset(&err);
 	CHECK(message_conf_check(&c, &err) == 0);
+	/* the list id is a dot-atom, or every Message-ID and List-Id fails */
+	for (size_t i = 0; i < 3; i++) {
+		const char *bad[] = { "tiedote.example.", ".tiedote.example", "tiedote..example" };
+
+		CHECK(conf_set(&c, "message", "list_id", bad[i], &err) == 0);
+		buf_reset(&err);
+		CHECK(message_conf_check(&c, &err) == -1 && strstr(buf_str(&err), "message.list_id"));
+	}
 	conf_free(&c);
 	buf_free(&err);
 }
