@@ -257,12 +257,16 @@ mark(store_t *s, int64_t id, const char *state, int64_t due, int64_t now)
 	return store_run(s, st);
 }
 
-/* fire - the reminder plan row id of deadline eid now; skip[] are its
- * other due rows, superseded by this one */
+/* fire - the reminder plan row id of deadline eid now; its other due
+ * rows, with more days, are superseded by this one and skipped: all of
+ * them, also those past the tick's batch, or a later tick would send
+ * them as a second reminder */
 static int
-fire(store_t *s, const char *eid, int64_t id, int days, const int64_t *skip, int nskip,
-    int64_t now, buf_t *err)
+fire(store_t *s, const char *eid, int64_t id, int days, int64_t now, buf_t *err)
 {
+	static const char skip_sql[] = "UPDATE reminders SET state = 'skipped', due = ?3,"
+	    " updated = ?4 WHERE event_id = ?1 AND state = 'planned' AND days > ?2"
+	    " AND fire_at <= ?4";
 	static const char ev_sql[] = "SELECT body, cancelled, regions FROM events WHERE id = ?1";
 	static const char prev_sql[] = "SELECT due FROM reminder_sends WHERE event_id = ?1"
 	    " ORDER BY id DESC LIMIT 1";
@@ -287,9 +291,14 @@ fire(store_t *s, const char *eid, int64_t id, int days, const int64_t *skip, int
 	sqlite3_reset(st);
 	if (body)
 		clock_parse(json_string_value(json_object_get(body, "due")), &due, NULL);
-	for (int i = 0; i < nskip; i++)
-		if (mark(s, skip[i], "skipped", due, now) < 0)
-			goto fail;
+	if ((st = store_cached(s, skip_sql)) == NULL)
+		goto fail;
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, days);
+	sqlite3_bind_int64(st, 3, due);
+	sqlite3_bind_int64(st, 4, now);
+	if (store_run(s, st) < 0)
+		goto fail;
 	if (body == NULL || cancelled || due <= now) {
 		/* the re-plan of the next tick would say so; the row must not
 		 * stay due meanwhile */
@@ -360,7 +369,6 @@ remind_tick(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 	static const char due_sql[] = "SELECT id, event_id, days FROM reminders"
 	    " WHERE state = 'planned' AND fire_at <= ?1 ORDER BY event_id, days LIMIT 256";
 	struct { int64_t id; char *eid; int days; } row[256];
-	int64_t skip[256];
 	sqlite3_stmt *st;
 	int n = 0, rc = 0;
 
@@ -379,14 +387,11 @@ remind_tick(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 	}
 	sqlite3_reset(st);
 	/* per deadline, the row with the fewest days is the latest due: it
-	 * goes, the earlier ones it supersedes are skipped */
+	 * goes, the earlier ones it supersedes are skipped (fire()) */
 	for (int i = 0, j; i < n && rc == 0; i = j) {
-		int nskip = 0;
-
 		for (j = i + 1; j < n && strcmp(row[j].eid, row[i].eid) == 0; j++)
-			skip[nskip++] = row[j].id;
-		rc = fire(s, row[i].eid, row[i].id, row[i].days, skip, nskip,
-		    now, err);
+			;
+		rc = fire(s, row[i].eid, row[i].id, row[i].days, now, err);
 	}
 	for (int i = 0; i < n; i++)
 		free(row[i].eid);

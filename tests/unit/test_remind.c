@@ -219,6 +219,33 @@ TEST(late_arrival_sends_one_at_once)
 	store_close(s);
 }
 
+/* After an outage more rows are due than a tick takes (256): a deadline
+ * cut by that limit still gets one reminder, not a second one from its
+ * rows past the batch at the next tick */
+TEST(a_backlog_past_one_batch_sends_one_each)
+{
+	store_t *s = fresh();
+	int64_t t0 = T("2020-03-01T10:00:00Z");
+	char id[32];
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof id, "d%03d", i);
+		deadline(s, id, "2020-03-31T16:15:00+03:00",
+		    "\"regions\":[\"KYS\"],\"remind\":[14,7,3,1]", t0);
+	}
+	CHECK(tick(s, t0) == 0 && tick(s, t0 + 1) == 0);
+	CHECK(num(s, "SELECT count(*) FROM reminders WHERE state = 'planned'") == 400);
+	/* down until two days before: 14, 7 and 3 are all due, 300 rows */
+	CHECK(tick(s, T("2020-03-29T10:00:00Z")) == 0);
+	CHECK(tick(s, T("2020-03-29T10:00:01Z")) == 0);
+	CHECK(num(s, "SELECT count(*) FROM reminder_sends") == 100);
+	CHECK(num(s, "SELECT count(*) FROM (SELECT event_id FROM reminder_sends"
+	    " GROUP BY event_id HAVING count(*) > 1)") == 0);
+	CHECK(num(s, "SELECT count(*) FROM reminder_sends WHERE days <> 3") == 0);
+	CHECK(num(s, "SELECT count(*) FROM reminders WHERE state = 'skipped'") == 200);
+	store_close(s);
+}
+
 TEST(date_moved_later_not_repeated)
 {
 	store_t *s = fresh();
@@ -368,6 +395,7 @@ main(void)
 	RUN(autumn_dst_and_configured_days);
 	RUN(audience_regions_and_projects);
 	RUN(late_arrival_sends_one_at_once);
+	RUN(a_backlog_past_one_batch_sends_one_each);
 	RUN(date_moved_later_not_repeated);
 	RUN(date_moved_earlier_reminds_again);
 	RUN(cancelled_and_past_send_nothing);
