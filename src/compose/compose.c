@@ -110,20 +110,25 @@ int
 compose_issue_load(store_t *store, const compose_conf_t *conf, const char *number,
     int64_t start, int64_t end, compose_issue_t **out, buf_t *err)
 {
-	/* what to read: section, type, by received time, window */
+	/* what to read: section, type, by which time, window.  Dated
+	 * practices and news by their date, and those dated in the period
+	 * before that arrived in this one (after that issue went out) too */
 	const struct {
 		enum section sec;
 		const char *type;
-		int by_created, undated_only;
+		store_events_by_t by;
+		int undated_only;
 		int64_t from, to;
 	} q[] = {
-		{ SEC_DEADLINES, "deadline", 0, 0, end, end + (int64_t)conf->deadline_days * 86400 },
-		{ SEC_EVENTS, "network_day", 0, 0, end, end + (int64_t)conf->event_days * 86400 },
-		{ SEC_EVENTS, "event", 0, 0, end, end + (int64_t)conf->event_days * 86400 },
-		{ SEC_PRACTICES, "practice", 0, 0, start, end },
-		{ SEC_ANNOUNCEMENTS, "announcement", 1, 1, start, end },
-		{ SEC_NEWS, "news", 0, 0, start, end },
-		{ SEC_NEWS, "news", 1, 1, start, end },
+		{ SEC_DEADLINES, "deadline", EVENTS_BY_AT, 0, end,
+		  end + (int64_t)conf->deadline_days * 86400 },
+		{ SEC_EVENTS, "network_day", EVENTS_BY_AT, 0, end,
+		  end + (int64_t)conf->event_days * 86400 },
+		{ SEC_EVENTS, "event", EVENTS_BY_AT, 0, end, end + (int64_t)conf->event_days * 86400 },
+		{ SEC_PRACTICES, "practice", EVENTS_BY_LATE, 0, start, end },
+		{ SEC_ANNOUNCEMENTS, "announcement", EVENTS_BY_CREATED, 1, start, end },
+		{ SEC_NEWS, "news", EVENTS_BY_LATE, 0, start, end },
+		{ SEC_NEWS, "news", EVENTS_BY_CREATED, 1, start, end },
 	};
 	static uint64_t serials;
 	compose_issue_t *is = xcalloc(1, sizeof *is);
@@ -137,7 +142,7 @@ compose_issue_load(store_t *store, const compose_conf_t *conf, const char *numbe
 	for (size_t i = 0; i < NELEM(q); i++) {
 		l.sec = q[i].sec;
 		l.undated_only = q[i].undated_only;
-		if (store_events_window(store, q[i].type, q[i].by_created, q[i].from, q[i].to,
+		if (store_events_window(store, q[i].type, q[i].by, q[i].from, q[i].to,
 		    load_cb, &l) != 0) {
 			if (err->len == 0)
 				buf_notef(err, "reading %s: %s", q[i].type, store_errmsg(store));

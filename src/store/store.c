@@ -1258,22 +1258,26 @@ ev_row(sqlite3_stmt *st, void *arg)
 }
 
 int
-store_events_window(store_t *s, const char *type, int by_created, int64_t from,
+store_events_window(store_t *s, const char *type, store_events_by_t by, int64_t from,
     int64_t to, int (*cb)(const store_event_t *, void *), void *arg)
 {
-	/* two statements rather than a column name spliced into SQL text */
-	static const char *const sql[2] = {
-		"SELECT id, body, revision, created, at, regions FROM events"
+	/* a statement each rather than a column name spliced into SQL text */
+	static const char *const sql[] = {
+		[EVENTS_BY_AT] = "SELECT id, body, revision, created, at, regions FROM events"
 		" WHERE type = ?1 AND at > ?2 AND at <= ?3 AND cancelled = 0"
 		" ORDER BY at, id",
-		"SELECT id, body, revision, created, at, regions FROM events"
+		[EVENTS_BY_CREATED] = "SELECT id, body, revision, created, at, regions FROM events"
 		" WHERE type = ?1 AND created > ?2 AND created <= ?3 AND cancelled = 0"
 		" ORDER BY created, id",
+		[EVENTS_BY_LATE] = "SELECT id, body, revision, created, at, regions FROM events"
+		" WHERE type = ?1 AND cancelled = 0 AND created <= ?3 AND ((at > ?2 AND at <= ?3)"
+		" OR (at > 2 * ?2 - ?3 AND at <= ?2 AND created > ?2))"
+		" ORDER BY at, id",
 	};
 	struct ev_walk walk = { cb, arg };
 	sqlite3_stmt *st;
 
-	if ((st = store_cached(s, sql[by_created != 0])) == NULL)
+	if ((st = store_cached(s, sql[by])) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, from);

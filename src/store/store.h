@@ -164,9 +164,22 @@ typedef struct store_event {
 	unsigned regions;
 } store_event_t;
 
-/* store_events_window - events of a type, not cancelled, whose time (at,
- * or created when by_created) is in (from, to], in time order */
-int	 store_events_window(store_t *, const char *type, int by_created,
+/* the time store_events_window() reads an event by */
+typedef enum {
+	EVENTS_BY_AT,		/* its own time (due, start) */
+	EVENTS_BY_CREATED,	/* its arrival */
+	EVENTS_BY_LATE		/* its own time, arrived by to (so an issue
+				 * read again later is the issue that went
+				 * out), and also an event dated in the window
+				 * before, (from - (to - from), from], that
+				 * arrived in this one: it came after the issue
+				 * of its date went out, and is the next one's,
+				 * not no issue's (older ones are stale) */
+} store_events_by_t;
+
+/* store_events_window - events of a type, not cancelled, whose time (as
+ * by says) is in (from, to], in time order */
+int	 store_events_window(store_t *, const char *type, store_events_by_t by,
 	    int64_t from, int64_t to, int (*cb)(const store_event_t *, void *), void *);
 /* store_event_body_before - the body of id as it stood at time t (the
  * latest revision received by then): 0, 1 when none yet, -1 */

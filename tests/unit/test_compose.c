@@ -36,8 +36,7 @@ put(store_t *s, const char *json, const char *received)
 	store_begin(s);
 	store_event_put(s, json_string_value(json_object_get(ev, "id")),
 	    json_string_value(json_object_get(ev, "type")), body, event_regions(ev),
-	    T(json_string_value(json_object_get(ev, json_object_get(ev, "due") ? "due" : "starts"))),
-	    0, T(received), &res, &rev);
+	    event_at(ev), 0, T(received), &res, &rev);
 	store_commit(s);
 	free(body);
 	json_decref(ev);
@@ -103,6 +102,55 @@ out:
 	buf_free(&err);
 }
 
+/* A practice published at 08:00 that arrives at 10:00, after the 09:00
+ * issue of that day went out, is in the next issue (it was in none); one
+ * that arrived in time is in its own period's only */
+TEST(a_practice_that_comes_late_is_in_the_next_issue)
+{
+	char path[256];
+	conf_t c;
+	store_t *s = NULL;
+	compose_issue_t *is = NULL;
+	compose_conf_t cc = { "Europe/Helsinki", 60, 90 };
+	const int64_t ends[] = { T("2020-03-17T09:00+02:00"), T("2020-03-31T09:00+03:00") };
+	buf_t err;
+
+	conf_init(&c);
+	buf_init(&err, 1024);
+	snprintf(path, sizeof path, "%s/late.db", dir);
+	conf_set(&c, "store", "path", path, &err);
+	CHECK(store_open(&c, &s, &err) == 0);
+	if (s == NULL)
+		goto out;
+	put(s, "{\"id\":\"late\",\"type\":\"practice\",\"title\":\"Myöhässä\","
+	    "\"regions\":[\"all\"],\"url\":\"https://innokyla.fi/a\","
+	    "\"published\":\"2020-03-17T08:00+02:00\"}", "2020-03-17T08:00Z");
+	put(s, "{\"id\":\"early\",\"type\":\"practice\",\"title\":\"Ajoissa\","
+	    "\"regions\":[\"all\"],\"url\":\"https://innokyla.fi/b\","
+	    "\"published\":\"2020-03-16T08:00+02:00\"}", "2020-03-16T06:00Z");
+	for (int i = 0; i < 2; i++) {
+		json_t *fi, *p;
+
+		CHECK(compose_issue_load(s, &cc, "x", i ? ends[0] : T("2020-03-03T09:00+02:00"),
+		    ends[i], &is, &err) == 0);
+		if (is == NULL)
+			goto out;
+		fi = compose_bulletin(is, "fi", 1);
+		p = json_object_get(fi, "practices");
+		CHECK(json_array_size(p) == 1);
+		CHECK_STR(json_string_value(json_object_get(json_array_get(p, 0), "title")),
+		    i ? "Myöhässä" : "Ajoissa");
+		json_decref(fi);
+		compose_issue_free(is);
+		is = NULL;
+	}
+out:
+	compose_issue_free(is);
+	store_close(s);
+	conf_free(&c);
+	buf_free(&err);
+}
+
 TEST(numbers_by_local_year)
 {
 	buf_t b;
@@ -138,6 +186,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	RUN(events_deadlines_regions_and_changes);
+	RUN(a_practice_that_comes_late_is_in_the_next_issue);
 	RUN(numbers_by_local_year);
 	RUN(paragraphs);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
