@@ -276,6 +276,18 @@ datefmt_year(int64_t t, const char *zone, int *year)
 }
 
 int
+datefmt_clock(int64_t t, const char *zone, int *hour, int *minute)
+{
+	struct tm tm;
+
+	if (local_tms(zone, 1, &t, &tm) < 0)
+		return -1;
+	*hour = tm.tm_hour;
+	*minute = tm.tm_min;
+	return 0;
+}
+
+int
 datefmt_datetime(buf_t *b, int64_t t, const char *lang, const char *zone)
 {
 	char s[FMT_MAX];

@@ -42,6 +42,8 @@ int	datefmt_lang_valid(const char *lang);
 
 /* datefmt_year - the year of t's local day; 0 or -1 */
 int	datefmt_year(int64_t t, const char *zone, int *year);
+/* datefmt_clock - the local hour and minute of t in zone: 0, or -1 */
+int	datefmt_clock(int64_t t, const char *zone, int *hour, int *minute);
 int	datefmt_datetime(buf_t *, int64_t t, const char *lang,
 	    const char *zone);
 int	datefmt_date(buf_t *, int64_t t, const char *lang, const char *zone);

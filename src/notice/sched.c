@@ -8,8 +8,6 @@
 int
 sched_init(sched_t *s, const conf_t *conf, buf_t *err)
 {
-	int64_t midnight;
-
 	s->zone = conf->time_zone;
 	s->interval_days = (int)conf->bulletin_interval_days;
 	if (clock_parse(conf->bulletin_first, &s->first, NULL) < 0) {
@@ -17,14 +15,14 @@ sched_init(sched_t *s, const conf_t *conf, buf_t *err)
 		    conf->bulletin_first);
 		return -1;
 	}
+	/* the time of day is first's on the zone's clock: not the time since
+	 * its midnight, which a DST change that day makes an hour more or
+	 * less */
 	if (!datefmt_zone_valid(s->zone) ||
-	    datefmt_local_midnight(s->first, s->zone, &midnight) < 0) {
+	    datefmt_clock(s->first, s->zone, &s->hour, &s->minute) < 0) {
 		buf_notef(err, "message.time_zone: unknown zone \"%s\"", s->zone);
 		return -1;
 	}
-	/* the time of day is read on first's own day, in the zone */
-	s->hour = (int)((s->first - midnight) / 3600);
-	s->minute = (int)((s->first - midnight) % 3600 / 60);
 	return 0;
 }
 

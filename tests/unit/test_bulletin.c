@@ -352,6 +352,30 @@ TEST(autumn_dst_keeps_nine_oclock)
 	conf_free(&c);
 }
 
+/* first on a day of a DST change itself: its time on the clock (9.00),
+ * not the hours since that day's midnight (8 in spring, 10 in autumn) */
+TEST(first_on_a_dst_day_keeps_its_clock_time)
+{
+	const char *firsts[] = { "2020-03-29T09:00:00+03:00", "2020-10-25T09:00:00+02:00" };
+	const char *seconds[] = { "2020-04-12T09:00:00+03:00", "2020-11-08T09:00:00+02:00" };
+
+	for (int i = 0; i < 2; i++) {
+		conf_t c;
+		store_t *s = fresh(&c, firsts[i], "14");
+		sched_t sc;
+		buf_t err;
+
+		buf_init(&err, 256);
+		CHECK(sched_init(&sc, &c, &err) == 0);
+		CHECK(sc.hour == 9 && sc.minute == 0);
+		CHECK(sched_due(&sc, 0) == T(firsts[i]));
+		CHECK(sched_due(&sc, 1) == T(seconds[i]));
+		buf_free(&err);
+		store_close(s);
+		conf_free(&c);
+	}
+}
+
 TEST(five_day_outage_sends_the_missed_issue_once)
 {
 	conf_t c;
@@ -721,6 +745,7 @@ main(void)
 	RUN(an_empty_issue_takes_no_number);
 	RUN(spring_dst_keeps_nine_oclock);
 	RUN(autumn_dst_keeps_nine_oclock);
+	RUN(first_on_a_dst_day_keeps_its_clock_time);
 	RUN(five_day_outage_sends_the_missed_issue_once);
 	RUN(approval_gate);
 	RUN(an_unapproved_draft_does_not_hold_back_an_approved_one);
