@@ -277,6 +277,19 @@ cli_open_store(cli_t *cli, store_t **store)
 	return rc;
 }
 
+int
+cli_open_store_read(cli_t *cli, store_t **store)
+{
+	buf_t err;
+	int rc;
+
+	buf_init(&err, 4096);
+	if ((rc = store_open_read(&cli->conf, store, &err)) < 0)
+		cli_error("tiedote: %s", buf_str(&err));
+	buf_free(&err);
+	return rc;
+}
+
 void
 cli_print_json(json_t *j)
 {

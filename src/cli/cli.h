@@ -138,6 +138,9 @@ void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	cli_read_all(const char *path, buf_t *out);
 /* cli_open_store - 0, or -1 with the reason on stderr */
 int	cli_open_store(cli_t *, store_t **);
+/* cli_open_store_read - the same for a command that only reads
+ * (store_open_read()) */
+int	cli_open_store_read(cli_t *, store_t **);
 void	cli_print_json(json_t *);
 /* cli_admin - one admin request (req is taken, may be NULL after a failed
  * json_pack: not UTF-8, exit 65) to whoever writes (above); EX_OK with

@@ -238,7 +238,7 @@ announce_ls(cli_t *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	if ((found = announce_list(store, show ? argv[optind] : NULL, &out)) < 0) {
 		cli_error("tiedote: %s", store_errmsg(store));

@@ -414,7 +414,7 @@ inbound_list_cmd(cli_t *cli, int argc, char **argv)
 		}
 	}
 	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	if (inbound_list(store, kind, (int)limit, &out) < 0) {
 		cli_error("tiedote: %s", store_errmsg(store));
@@ -452,7 +452,7 @@ inbound_show_cmd(cli_t *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	if (inbound_show(store, id, raw && cli->json, &out) < 0) {
 		cli_error("tiedote: %s", store_errmsg(store));

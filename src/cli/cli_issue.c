@@ -312,7 +312,7 @@ issue_admin(cli_t *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	if (strcmp(verb, "list") == 0) {
 		size_t i;

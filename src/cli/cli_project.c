@@ -187,7 +187,7 @@ project_ls(cli_t *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	found = show ? project_show(store, argv[optind], &out) : project_list(store, mask, &out);
 	if (found < 0) {

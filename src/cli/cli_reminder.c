@@ -32,7 +32,7 @@ reminder_list(cli_t *cli, int argc, char **argv)
 	}
 	id = optind < argc ? argv[optind] : NULL;
 	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	if (remind_list(store, id, &out) < 0) {
 		cli_error("tiedote: %s", store_errmsg(store));

@@ -34,7 +34,7 @@ status(cli_t *cli, int argc, char **argv)
 	}
 	rc = EX_TEMPFAIL;
 
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	if (store_status(store, 10, &st) < 0) {
 		cli_error("tiedote: %s", store_errmsg(store));

@@ -717,7 +717,7 @@ sub_list(cli_t *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	if (export && !cli->json)
 		fputs("email,name,lang,regions,status,created,updated\r\n", stdout);

@@ -1070,7 +1070,7 @@ static const char *const type_names[] = {
 /* every error code admin replies with (docs/control.md) */
 static const char *const codes[] = { "bad_request", "bad_json", "unknown_op",
 	"unknown_field", "bad_type", "missing_field", "too_large", "invalid", "not_found",
-	"no_import", "unavailable" };
+	"no_import", "unavailable", "no_reply" };
 
 static int
 type_ok(const json_t *v, enum ftype t)
@@ -1180,7 +1180,7 @@ admin_exec(store_t *s, const conf_t *conf, const json_t *req, json_t **reply)
 	 * still answers: the caller never waits for nothing, nor reads a
 	 * missing reply as success */
 	if (*reply == NULL)
-		*reply = admin_error("unavailable", EX_SOFTWARE, "the reply could not be made;"
+		*reply = admin_error("no_reply", EX_SOFTWARE, "the reply could not be made;"
 		    " the request may have been applied");
 	return reply_exit(*reply);
 }

@@ -1017,6 +1017,52 @@ fail:
 	return -1;
 }
 
+int
+store_open_read(const conf_t *conf, store_t **out, buf_t *err)
+{
+	store_t *s = xcalloc(1, sizeof *s);
+	struct stat st;
+	char *copy;
+	int rc, v;
+
+	*out = NULL;
+	s->path = xstrdup(conf->db_path);
+	copy = xstrdup(conf->db_path);
+	s->dir = xstrdup(dirname(copy));
+	free(copy);
+	s->busy_ms = (int)conf->busy_timeout_ms;
+	if (stat(conf->db_path, &st) < 0) {
+		buf_notef(err, "%s: %s (the worker creates the database)", conf->db_path,
+		    strerror(errno));
+		goto fail;
+	}
+	rc = sqlite3_open_v2(conf->db_path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		buf_notef(err, "%s: %s", conf->db_path, s->db ? sqlite3_errmsg(s->db) :
+		    sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, s->busy_ms);
+	if ((v = store_schema_version(s)) < 0) {
+		buf_notef(err, "%s: %s", conf->db_path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (v != (int)NELEM(migrations)) {
+		buf_notef(err, "%s: database schema version %d, this tiedote's %zu: %s",
+		    conf->db_path, v, NELEM(migrations), v == 0 ? "not a tiedote database" :
+		    v < (int)NELEM(migrations) ? "start this version's worker first (it migrates"
+		    " the database)" : "this tiedote is older than the database");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
 void
 store_close(store_t *s)
 {

@@ -39,6 +39,12 @@
 typedef struct store store_t;
 
 int	 store_open(const conf_t *, store_t **, buf_t *err);
+/* store_open_read - the database for a command that only reads: opened
+ * read-only, never created, migrated or locked for writing (so it does
+ * not wait for the worker's commits, makes no file at a mistyped path,
+ * does not migrate under a running older worker, and works with read
+ * access alone); the schema must be this build's */
+int	 store_open_read(const conf_t *, store_t **, buf_t *err);
 void	 store_close(store_t *);
 int	 store_schema_version(store_t *);
 int	 store_schema_latest(void);	/* the version this build migrates to */

@@ -212,6 +212,25 @@ def body(r):
             "status --json counts events, revisions and subscribers", out + err)
     rc, out, err = run(d, "status")
     r.check(rc == 0 and "stm-2020 (revision 2)" in out, "status for people", out)
+    # a command that only reads takes no write lock: it answers while
+    # another process holds SQLite's (a big import's commit), and makes
+    # no database at a mistyped path
+    import sqlite3
+    lock = sqlite3.connect(d.db, isolation_level=None, timeout=5)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        t0 = time.monotonic()
+        rc, out, err = run(d, "-o", "store.busy_timeout_ms=20000", "subscriber", "list")
+        took = time.monotonic() - t0
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    r.check(rc == 0 and "@" in out and took < 10,
+            "subscriber list while the write lock is held: answered (%.1f s)" % took, err)
+    typo = os.path.join(d.workdir, "tiedote-typo.db")
+    rc, out, err = run(d, "status", db=typo)
+    r.check(rc != 0 and "the worker creates the database" in err and not os.path.exists(typo),
+            "status of a database that is not there: an error, and no file made", (rc, err))
 
     # a frame far over the limit is dropped by ZeroMQ; the worker lives on
     ctx = zmq.Context()

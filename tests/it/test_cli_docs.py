@@ -200,7 +200,8 @@ def lock_mode(r):
         os.umask(old)
 
 
-EXITS = {"EX_DATAERR": 65, "EX_PROTOCOL": 76, "EX_TEMPFAIL": 75, "EX_UNAVAILABLE": 69}
+EXITS = {"EX_DATAERR": 65, "EX_PROTOCOL": 76, "EX_TEMPFAIL": 75, "EX_UNAVAILABLE": 69,
+         "EX_SOFTWARE": 70}
 
 
 def error_table(r):
