@@ -152,6 +152,7 @@ struct seen {
  */
 struct import {
 	int	 col[NCOLS];	/* index of each of import_cols; -1 absent */
+	size_t	 ncols;		/* the header's fields */
 	int	 header_done;
 	size_t	 nrows;
 	size_t	 not_active;	/* rows an export marks other than active: skipped */
@@ -292,7 +293,18 @@ check_cb(size_t line, char **f, size_t nf, void *arg)
 			import_error(im, line, "header", NULL, "no email column");
 			return 1;
 		}
+		im->ncols = nf;
 		im->header_done = 1;
+		return 0;
+	}
+	/* a field more than the header names is data that would be lost:
+	 * most often a regions list with commas, unquoted */
+	if (nf > im->ncols) {
+		char why_buf[160];
+
+		snprintf(why_buf, sizeof why_buf, "%zu fields, the header has %zu (a regions list"
+		    " with ',' must be quoted)", nf, im->ncols);
+		import_error(im, line, "row", NULL, why_buf);
 		return 0;
 	}
 	import_values(im, f, nf, v);

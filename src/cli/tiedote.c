@@ -15,9 +15,12 @@
  * 75 temporary failure, 76 a request the worker does not understand (a
  * tiedote and tiedoted of different versions), 78 bad configuration.  --json makes every listing and report machine-readable.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
 #include <time.h>
 
 #include "buf.h"
@@ -90,6 +93,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rc = cli_dispatch(&cli, argc - optind, argv + optind);
+	/* what was written to stdout must have reached it: an export into a
+	 * full disk is no success */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EX_OK) {
+		cli_error("tiedote: standard output: %s", strerror(errno));
+		rc = EX_IOERR;
+	}
 out:
 	cli_free(&cli);
 	buf_free(&err);

@@ -90,11 +90,15 @@ def body(r):
                     "not-an-address,X,fi,all\n"
                     "miia.stahle@thl.fi,Miia Ståhle,de,HYKS\n"
                     "juha@thl.fi,Juha,fi,Oulu\n"
-                    "PIA.SUVIVUO@thl.fi,Pia,fi,TYKS\n")
+                    "PIA.SUVIVUO@thl.fi,Pia,fi,TYKS\n"
+                    "kalle@thl.fi,Kalle,fi,HYKS,KYS\n")
     rc, out, err = run(d, "subscriber", "import", bad_csv)
     lines = [l for l in err.splitlines() if l.startswith("line ")]
-    r.check(rc == 65 and [l.split(":")[0] for l in lines] == ["line 3", "line 4", "line 5", "line 6"],
-            "import reports every bad row with its line number", err)
+    r.check(rc == 65 and [l.split(":")[0] for l in lines] ==
+            ["line 3", "line 4", "line 5", "line 6", "line 7"] and
+            "5 fields, the header has 4" in lines[-1],
+            "import reports every bad row with its line number (a field more than the"
+            " header too)", err)
     rc, out, err = run(d, "--json", "subscriber", "list")
     r.check(rc == 0 and [s["email"] for s in json.loads(out)] == ["anu.niemi@thl.fi"],
             "a failed import wrote nothing", out + err)
@@ -112,6 +116,11 @@ def body(r):
     res = json.loads(out) if rc == 0 else {}
     r.check(res.get("kept_unsubscribed") == 1 and res.get("unchanged") == 3,
             "a re-import does not resubscribe someone who left", out + err)
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([CLI, "--db", d.db, "subscriber", "export"], stdout=full,
+                           stderr=subprocess.PIPE, timeout=60)
+    r.check(p.returncode == 74 and b"standard output" in p.stderr,
+            "export into a full disk: exit 74, said", p.stderr)
     rc, out, err = run(d, "subscriber", "export")
     rows = list(csv.DictReader(io.StringIO(out)))
     miia = [x for x in rows if x["email"] == "miia.stahle@thl.fi"]
