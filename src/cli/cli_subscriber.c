@@ -568,7 +568,13 @@ subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 		goto abort;
 	if ((rc = cli_admin(cli, json_pack("{s:s, s:I, s:b, s:b}", "op",
 	    "subscriber.import.commit", "import", im.id, "resubscribe", resubscribe,
-	    "dry_run", dry_run), 1, &reply)) != EX_OK)
+	    "dry_run", dry_run), 1, &reply)) == EX_UNAVAILABLE) {
+		/* no reply to the commit: it may yet have been applied */
+		cli_error("tiedote: %s: the worker did not answer the commit: the import may or"
+		    " may not have been applied (subscriber list shows which; running it again"
+		    " is safe)", path);
+		goto out;
+	} else if (rc != EX_OK)
 		goto abort;
 	if (cli->json) {
 		json_object_del(reply, "ok");
