@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1282,10 +1283,9 @@ out:
 }
 
 int
-admin_lock_wait(const conf_t *conf, long wait_ms, int *fd, buf_t *err)
+admin_lock_wait(const conf_t *conf, long wait_ms, int stop_fd, int *fd, buf_t *err)
 {
 	int64_t deadline = clock_mono_ms() + wait_ms;
-	struct timespec pause = { 0, 50 * 1000000L };
 	int rc, said = 0;
 
 	while ((rc = admin_lock(conf, fd, err)) == 0 && clock_mono_ms() < deadline) {
@@ -1299,7 +1299,14 @@ admin_lock_wait(const conf_t *conf, long wait_ms, int *fd, buf_t *err)
 			    wait_ms / 1000);
 			buf_free(&path);
 		}
-		nanosleep(&pause, NULL);
+		/* the pause between tries, cut short by a stop (SIGTERM on the
+		 * worker's signalfd): systemd's stop is not left waiting */
+		{
+			struct pollfd p = { .fd = stop_fd, .events = POLLIN };
+
+			if (poll(&p, stop_fd >= 0, 50) > 0)
+				return -2;
+		}
 	}
 	return rc;
 }

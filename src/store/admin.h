@@ -87,10 +87,11 @@ int	 admin_expire(store_t *, int64_t now);
 /* admin_lock - LOCK_EX|LOCK_NB on <store.path>.lock (created 0660, and its
  * directory, if missing): 1 with *fd held, 0 when another process holds
  * it, -1 with err.  admin_lock_wait - the same, waiting up to wait_ms
- * (said once in the log) for a command to finish: 1, 0 after wait_ms, -1.
+ * (said once in the log) for a command to finish: 1, 0 after wait_ms, -1,
+ * or -2 as soon as stop_fd (-1: none) is readable (a stop signal).
  * admin_unlock - release and close (fd < 0: nothing). */
 int	 admin_lock(const conf_t *, int *fd, buf_t *err);
-int	 admin_lock_wait(const conf_t *, long wait_ms, int *fd, buf_t *err);
+int	 admin_lock_wait(const conf_t *, long wait_ms, int stop_fd, int *fd, buf_t *err);
 void	 admin_unlock(int fd);
 /* admin_lock_path - "<store.path>.lock" appended to out */
 void	 admin_lock_path(const conf_t *, buf_t *out);

@@ -536,7 +536,12 @@ main(int argc, char **argv)
 	/* the one writer: held for the worker's life, so a tiedote command
 	 * knows to send its writes here (admin.h); a command that holds it
 	 * now is waited for, not overtaken */
-	if ((n = admin_lock_wait(&conf, ADMIN_LOCK_WAIT_MS, &lock_fd, &err)) <= 0) {
+	if ((n = admin_lock_wait(&conf, ADMIN_LOCK_WAIT_MS, sfd, &lock_fd, &err)) == -2) {
+		log_info("stopped while waiting for the lock: nothing was started");
+		rc = EX_OK;
+		goto out;
+	}
+	if (n <= 0) {
 		if (n == 0)
 			buf_notef(&err, "the lock of %s is still held after %d s", conf.db_path,
 			    ADMIN_LOCK_WAIT_MS / 1000);
@@ -599,7 +604,7 @@ main(int argc, char **argv)
 	if (*conf.metrics_listen && (store_open(&conf, &metrics_store, &err) < 0 ||
 	    (metrics = metrics_open(&conf, metrics_store, &err)) == NULL)) {
 		log_error("%s", buf_str(&err));
-		rc = EX_UNAVAILABLE;
+		rc = EX_TEMPFAIL;	/* its address was checked with the configuration */
 		goto out;
 	}
 	intake_metrics(intake, metrics);
@@ -608,7 +613,7 @@ main(int argc, char **argv)
 	/* inbound mail writes with the intake's handle, as the control does */
 	if ((lmtp = lmtp_open(&conf, store, &no_lmtp, &err)) == NULL && !no_lmtp) {
 		log_error("%s", buf_str(&err));
-		rc = EX_CONFIG;
+		rc = EX_TEMPFAIL;	/* a socket that cannot be opened (in use, say) */
 		goto out;
 	}
 	/* the pages after the control socket they write through */
@@ -620,7 +625,7 @@ main(int argc, char **argv)
 		    (web = web_start(&conf, buf_str(&ep), &err)) == NULL) {
 			buf_free(&ep);
 			log_error("%s", buf_str(&err));
-			rc = EX_CONFIG;
+			rc = EX_TEMPFAIL;	/* checked with the configuration */
 			goto out;
 		}
 		buf_free(&ep);

@@ -218,6 +218,27 @@ def test_without_worker(r):
     r.check(rc == 0 and control_lines(w, "subscriber.add"), "and then takes the writes", err)
     w.stop()
 
+    # a worker waiting for the lock is stopped (systemctl stop): it leaves
+    # at once, exit 0, without starting
+    with open(d.db + ".lock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        with open(w.log, "ab") as logf:
+            p = subprocess.Popen(w.argv(), stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        deadline = time.monotonic() + 30
+        while w.log_text().count("holds") < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        try:
+            code = p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            code = None
+        took = time.monotonic() - t0
+    r.check(code == 0 and took < 5 and "stopped while waiting for the lock" in w.log_text(),
+            "a worker stopped while it waits for the lock: exit 0 in %.2f s" % took,
+            (code, w.log_tail(3)))
+
 
 def test_forged(r):
     d = harness.Tiedoted().start()

@@ -618,6 +618,25 @@ def test_late_answer(r, work):
         d.stop()
 
 
+def test_port_in_use(r, work):
+    """web.listen or inbound.lmtp_listen on a port another program holds:
+    the worker exits 75 (a socket that cannot be opened), not 78 (the
+    configuration is fine)"""
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    port = held.getsockname()[1]
+    try:
+        for key in ("web.listen", "inbound.lmtp_listen"):
+            d = harness.Tiedoted(workdir=harness.tempdir(), extra_args=[
+                "-o", "%s=127.0.0.1:%d" % (key, port)])
+            p = subprocess.run(d.argv(), capture_output=True, timeout=60)
+            r.check(p.returncode == 75, "%s on a port in use: exit 75" % key,
+                    (p.returncode, p.stderr[-300:]))
+    finally:
+        held.close()
+
+
 def run(r, *tests):
     """each test in its own directory; the capture servers killed after"""
     if not harness.have_tiedoted():
@@ -632,7 +651,7 @@ def run(r, *tests):
 
 
 def body(r):
-    run(r, test_http, test_late_answer, test_browser)
+    run(r, test_http, test_late_answer, test_port_in_use, test_browser)
 
 
 if __name__ == "__main__":

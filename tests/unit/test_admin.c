@@ -369,7 +369,7 @@ TEST(lock_file_is_one_holder)
 	conf_set(&conf, "store", "path", path, &err);
 	CHECK(admin_lock(&conf, &a, &err) == 1 && a >= 0);	/* directory made too */
 	CHECK(admin_lock(&conf, &b, &err) == 0 && b < 0);	/* another open file */
-	CHECK(admin_lock_wait(&conf, 60, &b, &err) == 0);
+	CHECK(admin_lock_wait(&conf, 60, -1, &b, &err) == 0);
 	admin_unlock(a);
 	CHECK(admin_lock(&conf, &b, &err) == 1);
 	admin_unlock(b);
