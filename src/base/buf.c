@@ -60,6 +60,7 @@ buf_reserve(buf_t *b, size_t n)
 	if (cap > b->max + 1)
 		cap = b->max + 1;
 	b->data = xrealloc(b->data, cap);
+	b->data[b->len] = '\0';	/* a first allocation: buf_str() is "" */
 	b->cap = cap;
 	return 0;
 }

@@ -93,14 +93,15 @@ relay_outcome(relay_t *r, const smtp_result_t *res, const char *rcpt, int64_t no
     relay_held_t *held)
 {
 	char why[512];
-	int after;	/* silent once the content had gone out */
+	int after;	/* silent, or out of step, once the content had gone out */
 	relay_scope_t scope;
 
 	*held = RELAY_HELD_KEEP;
 	scope = relay_scope(res, rcpt);
 	if (scope != RELAY_SCOPE_SEQUENCE)
 		r->sequences = 0;
-	after = res->code == 0 && res->stage >= SMTP_STAGE_DATA;
+	after = res->stage >= SMTP_STAGE_DATA && (res->out_of_step ? res->dot_sent :
+	    res->code == 0);
 	/* a failure of a message sent before it opened brings no news: the
 	 * wait before the probe does not grow, and no reader is charged */
 	if (r->state == RELAY_OPEN && scope != RELAY_SCOPE_OK)
@@ -118,12 +119,16 @@ relay_outcome(relay_t *r, const smtp_result_t *res, const char *rcpt, int64_t no
 		if (++r->sequences >= RELAY_SEQUENCE_RUN) {
 			snprintf(why, sizeof why, "%d replies out of step in a row: %.400s",
 			    r->sequences, res->text);
+			if (r->same > 0)
+				*held = RELAY_HELD_REQUEUE;	/* the run it ends */
 			open_breaker(r, now, why, -1, "");
 		} else if (r->state == RELAY_PROBING) {
 			r->state = RELAY_OPEN;
 			r->probe_at = now;
 		}
-		return RELAY_REQUEUE;
+		/* after the ".", the message may have arrived: deferred with
+		 * backoff, not sent again at once */
+		return after ? RELAY_RECORD : RELAY_REQUEUE;
 	case RELAY_SCOPE_RELAY:
 		if (res->code != 0 || r->state != RELAY_CLOSED ||
 		    ++r->timeouts >= RELAY_TIMEOUT_RUN) {

@@ -246,7 +246,10 @@ done(void *arg, uint64_t id, const smtp_result_t *res)
 	o->code = res->code;
 	snprintf(o->reply, sizeof o->reply, "%s", res->text);
 	snprintf(o->addr, sizeof o->addr, "%s", j->recipient);
-	o->state = sender_classify(res->code, res->enhanced, res->text, &o->suppress);
+	/* a reply out of step says nothing of the reader: at most deferred */
+	o->suppress = 0;
+	o->state = res->out_of_step ? OUTBOX_DEFERRED :
+	    sender_classify(res->code, res->enhanced, res->text, &o->suppress);
 	if (o->state == OUTBOX_DEFERRED) {
 		o->next = now + backoff(s->conf, j->attempts);
 		if (o->next - (j->first_attempt ? j->first_attempt : now) >=

@@ -114,6 +114,7 @@ struct slot {
 	size_t	 in_len;
 	/* the reply being read */
 	int	 reply_open, reply_code;
+	int	 skipping;	/* the tail of a line cut at IN_MAX: dropped */
 	size_t	 reply_len;
 	char	 reply[512];
 	char	 errbuf[CURL_ERROR_SIZE];
@@ -543,6 +544,7 @@ finished(struct slot *sl, int code, int stage_, const char *text)
 	memset(r, 0, sizeof *r);
 	r->code = code;
 	r->stage = stage_;
+	r->dot_sent = sl->wait == W_DOT;
 	/* cut to the result's size, as the reply was cut to the slot's */
 	memcpy(r->text, text, strnlen(text, sizeof r->text - 1));
 	if (code)
@@ -781,8 +783,11 @@ receive(struct slot *sl)
 	while (sl->state == SL_OPEN) {
 		if (sl->in_len == IN_MAX) {
 			/* a line longer than any reply should be: take what we
-			 * have as one */
+			 * have as one, and drop the rest of it (read as a line
+			 * of its own, it would close the reply early and shift
+			 * every reply after it onto the wrong command) */
 			sl->in[IN_MAX - 1] = '\n';
+			sl->skipping = 1;
 		} else {
 			n = 0;
 			space = IN_MAX - sl->in_len;
@@ -793,6 +798,15 @@ receive(struct slot *sl)
 				broken(sl, rc != CURLE_OK ? (sl->errbuf[0] ? sl->errbuf :
 				    curl_easy_strerror(rc)) : "Connection closed by the relay");
 				return;
+			}
+			if (sl->skipping) {
+				char *lf = memchr(sl->in + sl->in_len, '\n', n);
+
+				if (lf == NULL)
+					continue;	/* all of it the long line's */
+				sl->skipping = 0;
+				n -= (size_t)(lf + 1 - (sl->in + sl->in_len));
+				memmove(sl->in + sl->in_len, lf + 1, n);
 			}
 			sl->in_len += n;
 		}
@@ -825,6 +839,7 @@ connect_start(struct slot *sl)
 	CURLMcode mc;
 
 	sl->in_len = 0;
+	sl->skipping = 0;
 	sl->reply_open = 0;
 	sl->reply_len = 0;
 	sl->reply_code = 0;

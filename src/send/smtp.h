@@ -102,6 +102,9 @@ typedef struct smtp_result {
 				 * (code is then 0, text says which): the
 				 * conversation lost its order; the engine
 				 * pipelines no more from then on */
+	int	 dot_sent;	/* the content and its final "." had gone out:
+				 * whatever came back, or did not, the
+				 * message may have been delivered */
 } smtp_result_t;
 
 typedef struct smtp smtp_t;

@@ -1,5 +1,6 @@
 /* test_buf - the buffer's ceiling and ownership contract */
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "test.h"
@@ -17,6 +18,21 @@ TEST(appends_and_terminates)
 	CHECK(b.len == 13);
 	buf_truncate(&b, 3);
 	CHECK_STR(buf_str(&b), "hei");
+	buf_free(&b);
+}
+
+/* a buffer reserved before anything is added is "", not what its heap
+ * memory held (an empty secret file read that memory as its text) */
+TEST(reserve_alone_terminates)
+{
+	char *dirty = malloc(64);
+	buf_t b;
+
+	memset(dirty, 'x', 64);
+	free(dirty);		/* so the next allocation of its size finds 'x's */
+	buf_init(&b, 100);
+	CHECK(buf_reserve(&b, 50) == 0);
+	CHECK_STR(buf_str(&b), "");
 	buf_free(&b);
 }
 
@@ -80,6 +96,7 @@ main(void)
 {
 	RUN(escapes_for_a_terminal);
 	RUN(appends_and_terminates);
+	RUN(reserve_alone_terminates);
 	RUN(ceiling_refuses_and_keeps_contents);
 	RUN(take_detaches);
 	return TEST_DONE();

@@ -194,9 +194,12 @@ TEST(out_of_step_is_nobodys)
 	smtp_result_t seq = res(SMTP_STAGE_RCPT, 503, "5.5.1", "503 5.5.1 need RCPT command");
 	smtp_result_t no = res(SMTP_STAGE_CONNECT, 554, "", "554 no");
 	smtp_result_t ok = res(SMTP_STAGE_DONE, 250, "2.0.0", "250 2.0.0 ok");
+	smtp_result_t busy = res(SMTP_STAGE_RCPT, 451, "4.3.0", "451 4.3.0 try later");
+	smtp_result_t late = res(SMTP_STAGE_DATA, 503, "5.5.1", "503 5.5.1 out of order");
 	relay_held_t held;
 	relay_t r;
 
+	late.out_of_step = late.dot_sent = 1;
 	relay_init(&r);
 	for (int i = 0; i < RELAY_SEQUENCE_RUN - 1; i++)
 		CHECK(relay_outcome(&r, &seq, "a@x.fi", i, &held) == RELAY_REQUEUE);
@@ -225,6 +228,19 @@ TEST(out_of_step_is_nobodys)
 	CHECK(relay_may_send(&r, r.probe_at) == 1);
 	relay_outcome(&r, &seq, "a@x.fi", r.probe_at, &held);
 	CHECK(r.state == RELAY_OPEN && r.probe_wait == 2 * RELAY_PROBE_FIRST_MS);
+	/* a run of one failure held back when the out-of-step run opens
+	 * the breaker goes back to the queue (it was left held for ever) */
+	relay_init(&r);
+	CHECK(relay_outcome(&r, &busy, "b@x.fi", 100, &held) == RELAY_HOLD && r.same == 1);
+	for (int i = 0; i < RELAY_SEQUENCE_RUN - 1; i++)
+		CHECK(relay_outcome(&r, &seq, "a@x.fi", 101, &held) == RELAY_REQUEUE &&
+		    held == RELAY_HELD_KEEP);
+	CHECK(relay_outcome(&r, &seq, "a@x.fi", 102, &held) == RELAY_REQUEUE &&
+	    held == RELAY_HELD_REQUEUE && r.state == RELAY_OPEN);
+	/* out of step after the ".": the message may have arrived, so it is
+	 * recorded (deferred with backoff), not sent again at once */
+	relay_init(&r);
+	CHECK(relay_outcome(&r, &late, "a@x.fi", 200, &held) == RELAY_RECORD);
 }
 
 int

@@ -691,6 +691,52 @@ out:
 	py_clean(dir);
 }
 
+/* a relay whose reply to MAIL has a line of 5,000 octets (RFC 5321
+ * allows 512): the part past the engine's buffer must not be read as a
+ * reply of its own, or every reply after it answers the wrong command */
+static const char long_reply_py[] =
+    "import sys, threading\n"
+    "from aiosmtpd.controller import Controller\n"
+    "port = int(sys.argv[1])\n"
+    "class Handler:\n"
+    "    async def handle_MAIL(self, server, session, envelope, address, options):\n"
+    "        envelope.mail_from = address\n"
+    "        return '250-' + 'x' * 5000 + '\\r\\n250 2.1.0 Ok'\n"
+    "    async def handle_RCPT(self, server, session, envelope, address, options):\n"
+    "        envelope.rcpt_tos.append(address)\n"
+    "        return '550 5.1.1 <' + address + '> User unknown'\n"
+    "c = Controller(Handler(), hostname='127.0.0.1', port=port)\n"
+    "c.start()\n"
+    "threading.Event().wait()\n";
+
+TEST(an_overlong_reply_line_stays_one_reply)
+{
+	char dir[] = "/tmp/tiedote-long.XXXXXX";
+	smtp_conf_t c;
+	pid_t pid = 0;
+	int port;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	port = free_port();
+	if ((pid = py_start(dir, long_reply_py, port)) == 0) {
+		CHECK(!"aiosmtpd started");
+		goto out;
+	}
+	conf_for(&c, port);
+	deliver(&c, msg_plain, 1, 10000);
+	/* MAIL's long reply was one 250; the 550 is RCPT's */
+	CHECK(got[0].r.code == 550 && got[0].r.stage == SMTP_STAGE_RCPT);
+	if (got[0].r.code != 550 || got[0].r.stage != SMTP_STAGE_RCPT)
+		fprintf(stderr, "  got %d at stage %d: %s\n", got[0].r.code, got[0].r.stage,
+		    got[0].r.text);
+out:
+	kill_wait(pid);
+	py_clean(dir);
+}
+
 /* a relay that takes nothing before STARTTLS (its certificate from a
  * private CA, here self-signed) and AUTH only after it */
 static const char tls_server_py[] =
@@ -1328,6 +1374,7 @@ main(void)
 	RUN(auth_file_must_be_private);
 	RUN(delivers_as_is_with_dots);
 	RUN(auth_with_the_file);
+	RUN(an_overlong_reply_line_stays_one_reply);
 	RUN(odd_data_edges);
 	RUN(null_sender_and_bad_addresses);
 	RUN(connections_are_reused);
