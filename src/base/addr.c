@@ -35,7 +35,7 @@ addr_check(const char *s, const char **why)
 	if (!utf8_valid(s, n))
 		FAIL("not valid UTF-8");
 	for (p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || utf8_line_control(p, n - (size_t)(p - s)))
 			FAIL("control character");
 		else if (*p == ' ')
 			FAIL("space");
@@ -93,7 +93,7 @@ addr_name_check(const char *s, const char **why)
 	if (n > ADDR_NAME_MAX)
 		FAIL("longer than 200 bytes");
 	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || utf8_line_control(s + i, n - i))
 			FAIL("control character (one line only)");
 		if (utf8_bidi_control(s + i, n - i))
 			FAIL("bidirectional control character (U+202A-U+202E, U+2066-U+2069)");

@@ -228,6 +228,10 @@ clock_fixed(void)
 			hook_read(file);
 		memcpy(copy, hook.value, sizeof copy);
 		pthread_mutex_unlock(&hook_lock);
+		/* an empty file is no time: a test writing it in place, or
+		 * none written; never the real clock in its stead */
+		if (*copy == '\0')
+			fatal("TIEDOTE_NOW_FILE %s: empty (write it whole, then rename it)", file);
 		v = copy;
 	}
 	if (v == NULL || *v == '\0')
@@ -235,12 +239,12 @@ clock_fixed(void)
 	if (v[0] == '@') {
 		long long n = strtoll(v + 1, &end, 10);
 
-		if (end == v + 1 || *end != '\0')
+		if (end == v + 1 || *end != '\0' || n < 0)
 			fatal("TIEDOTE_NOW: bad epoch value \"%s\"", v);
 		return (int64_t)n * 1000;
 	}
-	if (clock_parse(v, &t, NULL) < 0)
-		fatal("TIEDOTE_NOW: not an RFC 3339 time \"%s\"", v);
+	if (clock_parse(v, &t, NULL) < 0 || t < 0)
+		fatal("TIEDOTE_NOW: not an RFC 3339 time from 1970 on \"%s\"", v);
 	return t * 1000;
 }
 

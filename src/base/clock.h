@@ -18,7 +18,9 @@
  * before stamping anything a request brought, so reading the clock stays
  * free of system calls; the worker's scheduler runs at once when the
  * value changes (clock_changes()), not at its next tick.
- * A malformed value is fatal: a test must never silently run on real time.
+ * A malformed value, one before 1970, or an empty file is fatal: a test
+ * must never silently run on real time (write the file whole elsewhere,
+ * then rename it into place).
  * Times are int64 seconds since the Unix epoch (UTC).
  *
  * clock_mono_ms()/clock_mono_us() are the one monotonic clock: timeouts,

@@ -327,10 +327,56 @@ conf_handler(void *user, const char *section, const char *key, const char *value
 	return conf_set(ctx->conf, section, key, value, &ctx->msg) == 0;
 }
 
+#define CONF_LINE_MAX	200	/* libinih's INI_MAX_LINE: a line and its NUL */
+
+/* The lines are read here and handed to libinih one by one, since what
+ * Debian's libinih reads itself it misreads: a line of INI_MAX_LINE (200)
+ * bytes or more in pieces, each a line of its own (so the example file's
+ * long comments were keys), and an indented line after a key as a
+ * continuation of that key's value, which conf_set() then replaced with
+ * it.  A comment of any length goes to inih as an empty line; a long or
+ * an indented line stops the parse, and conf_load() names it. */
+struct reader {
+	FILE	*fp;
+	char	*line;
+	size_t	 cap, n;	/* n: lines read */
+	size_t	 long_at, indented_at;
+};
+
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct reader *r = stream;
+	ssize_t len = getline(&r->line, &r->cap, r->fp);
+	const char *t;
+
+	if (len < 0)
+		return NULL;
+	r->n++;
+	while (len > 0 && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r'))
+		r->line[--len] = '\0';
+	t = r->line + strspn(r->line, " \t");
+	if (*t == ';' || *t == '#' || *t == '\0') {
+		snprintf(str, (size_t)num, "\n");
+		return str;
+	}
+	if (t != r->line) {
+		r->indented_at = r->n;
+		return NULL;
+	}
+	if (len >= num - 1) {
+		r->long_at = r->n;
+		return NULL;
+	}
+	snprintf(str, (size_t)num, "%s\n", r->line);
+	return str;
+}
+
 int
 conf_load(conf_t *c, const char *path, buf_t *err)
 {
 	struct load_ctx ctx = { c, { 0 } };
+	struct reader rd = { 0 };
 	int rc;
 
 	if (path == NULL) {
@@ -339,16 +385,29 @@ conf_load(conf_t *c, const char *path, buf_t *err)
 		path = CONF_DEFAULT_PATH;
 	}
 	buf_init(&ctx.msg, 1024);
-	rc = ini_parse(path, conf_handler, &ctx);
+	if ((rd.fp = fopen(path, "r")) == NULL)
+		rc = -1;
+	else {
+		rc = ini_parse_stream(read_line, &rd, conf_handler, &ctx);
+		if (rc == 0 && ferror(rd.fp))
+			rc = -2;
+		fclose(rd.fp);
+		free(rd.line);
+	}
 	if (rc == -1)
 		buf_notef(err, "%s: cannot open: %s", path, strerror(errno));
+	else if (rc == 0 && rd.long_at)
+		buf_notef(err, "%s:%zu: longer than %d bytes", path, rd.long_at, CONF_LINE_MAX - 2);
+	else if (rc == 0 && rd.indented_at)
+		buf_notef(err, "%s:%zu: starts with a blank: a key and its value are one line,"
+		    " at its start", path, rd.indented_at);
 	else if (rc > 0)
 		buf_notef(err, "%s:%d: %s", path, rc,
 		    ctx.msg.len ? buf_str(&ctx.msg) : "not a \"key = value\" or [section] line");
 	else if (rc < 0)
 		buf_notef(err, "%s: cannot read", path);
 	buf_free(&ctx.msg);
-	return rc == 0 ? 0 : -1;
+	return rc == 0 && !rd.long_at && !rd.indented_at ? 0 : -1;
 }
 
 int

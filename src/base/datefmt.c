@@ -525,9 +525,13 @@ datefmt_parse_local(const char *s, const char *zone, int hour, int minute,
 		buf_notef(err, "%.*s: no such date or time", typed ? 16 : 10, s);
 		return -1;
 	}
-	/* noon UTC is the same calendar day in every zone within +-12 h */
+	/* noon UTC of the typed date is that date or a day either side in
+	 * the zone (+14 h in Kiritimati, +13 h in Auckland's summer): the
+	 * local day is counted from there */
 	noon = clock_days_from_civil(y, (unsigned)mo, (unsigned)d) * DAY + 43200;
-	if (datefmt_local_time(noon, zone, 0, h, mi, &t) < 0 || local_tms(zone, 1, &t, &tm) < 0) {
+	if (local_tms(zone, 1, &noon, &tm) < 0 || datefmt_local_time(noon, zone,
+	    (int)(clock_days_from_civil(y, (unsigned)mo, (unsigned)d) - local_day(&tm)), h, mi,
+	    &t) < 0 || local_tms(zone, 1, &t, &tm) < 0) {
 		buf_notef(err, "%s: not a time in %s", s, zone ? zone : DATEFMT_ZONE_DEFAULT);
 		return -1;
 	}

@@ -12,6 +12,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "util.h"
 
 #define LOG_LINE_MAX	2048	/* one line, longer is cut */
 #define LOG_FIELDS	6	/* MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, 3 ids */
@@ -64,9 +65,11 @@ log_level_parse(const char *s)
 static void
 clean(char *p)
 {
-	for (; *p; p++)
+	for (size_t n = strlen(p), c; *p; p++, n--)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
+		else if ((c = utf8_line_control(p, n)) != 0)
+			memset(p, '?', c);	/* each octet a '?': still UTF-8 */
 }
 
 /* entry - the fields of one journal entry into f; their number */
@@ -117,6 +120,7 @@ emit(int prio, const log_ids_t *ids, const char *fmt, va_list ap)
 	if (prio > log_level)
 		return;
 	vsnprintf(line, sizeof line, fmt, ap);
+	utf8_scrub(line);	/* a line cut inside a character: journald keeps text */
 	clean(line);
 	if (log_journal) {
 		char f[LOG_FIELDS][LOG_FIELD_MAX];

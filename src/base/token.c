@@ -67,6 +67,7 @@ token_key(store_t *store, unsigned char key[TOKEN_KEYBYTES], buf_t *err)
 {
 	char hex[TOKEN_KEYBYTES * 2 + 1];
 	buf_t v;
+	size_t bin_len = 0;
 	int rc = -1, got;
 
 	if (sodium_init() < 0)
@@ -83,8 +84,10 @@ token_key(store_t *store, unsigned char key[TOKEN_KEYBYTES], buf_t *err)
 			buf_notef(err, "storing the token key: %s", store_errmsg(store));
 			goto out;
 		}
-	} else if (sodium_hex2bin(key, TOKEN_KEYBYTES, buf_str(&v), v.len, NULL, NULL,
-	    NULL) != 0) {
+	} else if (sodium_hex2bin(key, TOKEN_KEYBYTES, buf_str(&v), v.len, NULL, &bin_len,
+	    NULL) != 0 || bin_len != TOKEN_KEYBYTES || v.len != 2 * TOKEN_KEYBYTES) {
+		/* a short or empty value (a row emptied to "rotate" the key)
+		 * would leave part of the key as the caller's buffer held it */
 		buf_notef(err, "the stored token key is not %d bytes of hex", TOKEN_KEYBYTES);
 		goto out;
 	}

@@ -154,3 +154,16 @@ utf8_bidi_control(const char *s, size_t n)
 	cp = 0x2000u | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
 	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ? cp : 0;
 }
+
+size_t
+utf8_line_control(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	/* U+0080-U+009F are C2 80-9F; U+2028, U+2029 are E2 80 A8, A9 */
+	if (n >= 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 2;
+	if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+		return 3;
+	return 0;
+}

@@ -34,6 +34,11 @@ void	 utf8_scrub(char *);
  * U+2066-U+2069: "Trojan Source" text that shows other than it reads),
  * else 0.  The marks U+200E, U+200F and U+061C are not among them */
 unsigned utf8_bidi_control(const char *, size_t);
+/* utf8_line_control - the length of the C1 control (U+0080-U+009F: NEL
+ * among them) or line or paragraph separator (U+2028, U+2029) s[0..n)
+ * starts with, else 0: characters that break a line or drive a terminal
+ * as the C0 controls do */
+size_t	 utf8_line_control(const char *, size_t);
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

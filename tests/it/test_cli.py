@@ -280,6 +280,13 @@ def body(r):
                              capture_output=True).stdout.decode()
     with open(os.path.join(harness.ROOT, "tiedote.conf.example")) as f:
         r.check(f.read() == printed, "tiedote.conf.example is the defaults as printed")
+    # and it loads (make install puts it in /etc/tiedote/: its comments
+    # of over 200 bytes were once read in pieces, as keys)
+    p = subprocess.run([os.path.join(harness.BUILD, "tiedoted"), "-c",
+                        os.path.join(harness.ROOT, "tiedote.conf.example"), "--print-config"],
+                       capture_output=True)
+    r.check(p.returncode == 0 and p.stdout.decode() == printed,
+            "tiedote.conf.example loads, and gives the defaults", p.stderr.decode()[-300:])
 
     # every key --print-config prints is in the README's table, and no other
     keys, section = set(), None

@@ -32,6 +32,7 @@ TEST(refuses_bad_addresses)
 		"a.@thl.fi", "a..b@thl.fi", "a@[127.0.0.1]", "\"quoted\"@thl.fi",
 		"a\r\nBcc: x@thl.fi", "a@thl.fi\n", "a\t@thl.fi", "a(comment)@thl.fi",
 		"a@th_l.fi", "\xff@thl.fi", "a@\xc3(.fi", "a\x7f@thl.fi",
+		"a\xc2\x85@thl.fi", "a@thl\xe2\x80\xa8.fi",	/* NEL, U+2028 */
 		longlocal, longaddr, longlabel,
 	};
 	const char *why;
@@ -83,7 +84,8 @@ TEST(display_names)
 	static const char *const bad[] = { "Anu\nNiemi", "Anu\tNiemi", "\x7f",
 	    ("Anu \xe2\x80\xae" "imeiN"), ("\xe2\x80\xaa" "x"), "x\xe2\x80\xac",
 	    ("\xe2\x81\xa6" "x\xe2\x81\xa9"),
-	    "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x80\xab", "\xe2\x80\xad", "P\xe4iv\xe4" };
+	    "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x80\xab", "\xe2\x80\xad", "P\xe4iv\xe4",
+	    "Anu\xc2\x85Niemi", "Anu\xc2\x9b[2J", "Anu\xe2\x80\xa8Niemi", "Anu\xe2\x80\xa9" };
 	const char *why;
 	char name[ADDR_NAME_MAX + 2];
 

@@ -1,11 +1,13 @@
 /* test_clock - RFC 3339 parsing and the TIEDOTE_NOW test hook */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "clock.h"
 #include "datefmt.h"
+#include "log.h"
 #include "region.h"
 #include "test.h"
 
@@ -66,6 +68,24 @@ TEST(now_can_be_set_and_moved)
 	fputs("@1586000000", fp);
 	fclose(fp);
 	CHECK(clock_now() == 1586000000);
+	/* an empty file (written in place, caught half-way) and a time
+	 * before 1970 stop the program; never the real clock instead */
+	for (int i = 0; i < 3; i++) {
+		const char *text[] = { "", "@-1", "1969-12-31T23:59:00Z" };
+		pid_t pid;
+		int status = 0;
+
+		fp = fopen(path, "w");
+		fputs(text[i], fp);
+		fclose(fp);
+		if ((pid = fork()) == 0) {
+			log_set_level(LOG_EMERG);
+			(void)clock_now();
+			_exit(0);
+		}
+		CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 75);
+	}
 	unlink(path);
 	unsetenv("TIEDOTE_NOW_FILE");
 	unsetenv("TIEDOTE_NOW");

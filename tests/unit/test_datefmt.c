@@ -425,6 +425,14 @@ TEST(parses_local_input)
 	/* one that occurs twice is the first */
 	CHECK(datefmt_parse_local("2020-10-25 03:30", z, -1, 0, &t, &err) == 0 &&
 	    clock_parse("2020-10-25T03:30+03:00", &want, NULL) == 0 && t == want);
+	/* zones far from UTC: noon UTC is another local day there, the
+	 * typed date is still the one meant */
+	CHECK(datefmt_parse_local("2024-07-10 09:00", "Pacific/Auckland", -1, 0, &t, &err) == 0 &&
+	    clock_parse("2024-07-10T09:00+12:00", &want, NULL) == 0 && t == want);
+	CHECK(datefmt_parse_local("2024-01-10 09:00", "Pacific/Kiritimati", -1, 0, &t, &err) ==
+	    0 && clock_parse("2024-01-10T09:00+14:00", &want, NULL) == 0 && t == want);
+	CHECK(datefmt_parse_local("2024-01-10 09:00", "Pacific/Pago_Pago", -1, 0, &t, &err) ==
+	    0 && clock_parse("2024-01-10T09:00-11:00", &want, NULL) == 0 && t == want);
 	buf_free(&err);
 }
 

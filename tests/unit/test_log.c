@@ -36,6 +36,11 @@ TEST(fields_some)
 	/* an id cannot forge a second field */
 	CHECK(log_fields(LOG_INFO, &bad, "m", out, sizeof out) == 4);
 	CHECK(strstr(out, "TIEDOTE_EVENT_ID=x?y?\n") != NULL);
+	/* nor a C1 control (NEL) or a line separator: each octet a '?' */
+	bad.event = "x\xc2\x85y\xe2\x80\xa8z";
+	CHECK(log_fields(LOG_INFO, &bad, "m", out, sizeof out) == 4);
+	CHECK(strstr(out, "TIEDOTE_EVENT_ID=x??y???z\n") != NULL);
+	bad.event = "x\ny\x01";
 	CHECK(log_fields(LOG_INFO, &bad, "m", out, 10) == -1);
 }
 

@@ -560,6 +560,19 @@ TEST(config_file_errors_name_the_line)
 	CHECK(c.batch_max == 64);
 	buf_reset(&err);
 	CHECK(conf_load(&c, "/nonexistent/tiedote.conf", &err) == -1);
+	/* what libinih would misread is refused, naming the line: a line of
+	 * 200 bytes or more (read in pieces), an indented line (taken as the
+	 * previous value's continuation: it replaced the value) */
+	fp = fopen(path, "w");
+	fprintf(fp, "[bulletin]\neditors = %0*d@thl.fi\n", 190, 0);
+	fclose(fp);
+	buf_reset(&err);
+	CHECK(conf_load(&c, path, &err) == -1 && strstr(buf_str(&err), "t.conf:2: longer than"));
+	fp = fopen(path, "w");
+	fputs("[intake]\nbatch_max = 64\n  ; an indented comment is fine\n  batch_max = 8\n", fp);
+	fclose(fp);
+	buf_reset(&err);
+	CHECK(conf_load(&c, path, &err) == -1 && strstr(buf_str(&err), "t.conf:4: starts with"));
 	conf_free(&c);
 	buf_free(&err);
 }

@@ -34,6 +34,20 @@ TEST(make_check_and_tamper)
 	CHECK(token_key(s, key, &err) == 0);
 	CHECK(token_key(s, again, &err) == 0);
 	CHECK(memcmp(key, again, sizeof key) == 0);
+	/* a stored key cut short, or emptied, is refused (part of the key
+	 * would be whatever the caller's buffer held) */
+	for (int i = 0; i < 2; i++) {
+		CHECK(store_meta_set(s, "token_key", i ? "" : "00112233") == 0);
+		buf_reset(&err);
+		CHECK(token_key(s, again, &err) == -1 && strstr(buf_str(&err), "not 32 bytes"));
+	}
+	{
+		char hex[2 * TOKEN_KEYBYTES + 1];
+
+		sodium_bin2hex(hex, sizeof hex, key, TOKEN_KEYBYTES);
+		CHECK(store_meta_set(s, "token_key", hex) == 0);
+		CHECK(token_key(s, again, &err) == 0 && memcmp(key, again, sizeof key) == 0);
+	}
 	token_make(key, TOKEN_UNSUBSCRIBE, 4711, &t);
 	CHECK(token_check(key, TOKEN_UNSUBSCRIBE, buf_str(&t), &who) == 0 && who == 4711);
 	/* the address form: 40 characters of lower-case base32, good in any case */
