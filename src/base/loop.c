@@ -24,6 +24,7 @@ struct timer {
 	int64_t	 due;		/* clock_mono_ms() */
 	loop_timer_fn *fn;
 	void	*arg;
+	unsigned gen;		/* one more at each add: a slot given again */
 };
 
 struct source {
@@ -120,7 +121,8 @@ loop_add_timer(loop_t *l, int64_t ms, loop_timer_fn *fn, void *arg)
 	for (int i = 0; i < LOOP_MAX_TIMERS; i++) {
 		if (l->timers[i].used)
 			continue;
-		l->timers[i] = (struct timer){ 1, clock_mono_ms() + ms, fn, arg };
+		l->timers[i] = (struct timer){ 1, clock_mono_ms() + ms, fn, arg,
+		    l->timers[i].gen + 1 };
 		return i;
 	}
 	log_error("loop: more than %d timers", LOOP_MAX_TIMERS);
@@ -205,11 +207,18 @@ run_timers(loop_t *l)
 	for (int i = 0; i < LOOP_MAX_TIMERS && !l->stop; i++) {
 		struct timer *tm = &l->timers[i];
 
+		unsigned gen = tm->gen;
+
 		if (!tm->used || tm->due > now)
 			continue;
-		if ((next = tm->fn(l, tm->arg)) == LOOP_NOMORE)
+		next = tm->fn(l, tm->arg);
+		/* a call that deleted its own timer and added one, which took
+		 * this slot: what it returned is not the new timer's */
+		if (!tm->used || tm->gen != gen)
+			continue;
+		if (next == LOOP_NOMORE)
 			tm->used = 0;
-		else if (tm->used)	/* not deleted by its own call */
+		else
 			tm->due = now + next;
 	}
 }

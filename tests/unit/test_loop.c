@@ -133,6 +133,33 @@ TEST(timers_and_idle)
 	loop_free(l);
 }
 
+/* a timer whose call deletes itself and adds another, which takes its
+ * slot, and returns LOOP_NOMORE: the new timer lives on and fires */
+static int64_t
+replace_self(loop_t *l, void *arg)
+{
+	int *self = arg;
+
+	note("R");
+	loop_del_timer(l, *self);
+	loop_add_timer(l, 1, stop_after, NULL);
+	return LOOP_NOMORE;
+}
+
+TEST(a_timer_replaced_in_its_own_call)
+{
+	loop_t *l = loop_new();
+	int self;
+
+	trace[0] = '\0';
+	turns = 0;
+	loop_before_sleep(l, before, NULL);
+	self = loop_add_timer(l, 1, replace_self, &self);
+	CHECK(loop_run(l) == 0);
+	CHECK_STR(trace, "RS");
+	loop_free(l);
+}
+
 TEST(fail_returns_minus_one)
 {
 	loop_t *l = loop_new();
@@ -188,6 +215,7 @@ main(void)
 {
 	RUN(order_and_deletion);
 	RUN(timers_and_idle);
+	RUN(a_timer_replaced_in_its_own_call);
 	RUN(fail_returns_minus_one);
 	RUN(hooks_in_order_and_a_timer_moved_to_now);
 	return TEST_DONE();
