@@ -366,8 +366,13 @@ out:
 int
 remind_tick(store_t *s, const conf_t *c, int64_t now, buf_t *err)
 {
-	static const char due_sql[] = "SELECT id, event_id, days FROM reminders"
-	    " WHERE state = 'planned' AND fire_at <= ?1 ORDER BY event_id, days LIMIT 256";
+	/* only rows of a plan made for the deadline's latest revision: a
+	 * tick replans 64 deadlines, and one not yet replanned must not
+	 * fire from the plan of a date it no longer has */
+	static const char due_sql[] = "SELECT r.id, r.event_id, r.days FROM reminders r"
+	    " JOIN events e ON e.id = r.event_id"
+	    " JOIN deadline_plans d ON d.event_id = r.event_id AND d.revision = e.revision"
+	    " WHERE r.state = 'planned' AND r.fire_at <= ?1 ORDER BY r.event_id, r.days LIMIT 256";
 	struct { int64_t id; char *eid; int days; } row[256];
 	sqlite3_stmt *st;
 	int n = 0, rc = 0;

@@ -246,6 +246,32 @@ TEST(a_backlog_past_one_batch_sends_one_each)
 	store_close(s);
 }
 
+/* More deadlines moved at once than a tick replans (64): one not yet
+ * replanned does not fire from the plan of its old date */
+TEST(a_stale_plan_does_not_fire)
+{
+	store_t *s = fresh();
+	char id[32];
+
+	for (int i = 0; i < 70; i++) {
+		snprintf(id, sizeof id, "m%03d", i);
+		deadline(s, id, "2020-04-30T16:15:00+03:00", "\"regions\":[\"KYS\"],\"remind\":[7]",
+		    T("2020-04-01T10:00:00Z"));
+	}
+	CHECK(tick(s, T("2020-04-01T10:00:00Z")) == 0 && tick(s, T("2020-04-01T10:00:01Z")) == 0);
+	for (int i = 0; i < 70; i++) {
+		snprintf(id, sizeof id, "m%03d", i);
+		deadline(s, id, "2020-05-31T16:15:00+03:00", "\"regions\":[\"KYS\"],\"remind\":[7]",
+		    T("2020-04-22T10:00:00Z"));
+	}
+	/* the old date's 7-day reminder is overdue, the new date's is not */
+	CHECK(tick(s, T("2020-04-24T10:00:00Z")) == 0);
+	CHECK(tick(s, T("2020-04-24T10:00:01Z")) == 0);
+	CHECK(num(s, "SELECT count(*) FROM reminder_sends") == 0);
+	CHECK(num(s, "SELECT count(*) FROM reminders WHERE state = 'planned'") == 70);
+	store_close(s);
+}
+
 TEST(date_moved_later_not_repeated)
 {
 	store_t *s = fresh();
@@ -396,6 +422,7 @@ main(void)
 	RUN(audience_regions_and_projects);
 	RUN(late_arrival_sends_one_at_once);
 	RUN(a_backlog_past_one_batch_sends_one_each);
+	RUN(a_stale_plan_does_not_fire);
 	RUN(date_moved_later_not_repeated);
 	RUN(date_moved_earlier_reminds_again);
 	RUN(cancelled_and_past_send_nothing);
