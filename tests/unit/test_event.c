@@ -197,7 +197,7 @@ TEST(errors_quoting_cut_characters_are_utf8)
 	event_err_t err;
 
 	for (int shift = 0; shift < 4; shift++) {
-		const char *pad = "aaa" + (3 - shift);
+		const char *pad = &"aaa"[3 - shift];
 		char many[400] = "";
 
 		for (int i = 0; i < 60; i++)
