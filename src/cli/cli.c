@@ -264,30 +264,29 @@ out:
 	return rc;
 }
 
-int
-cli_open_store(cli_t *cli, store_t **store)
+static int
+open_with(cli_t *cli, store_t **store, int (*open)(const conf_t *, store_t **, buf_t *))
 {
 	buf_t err;
 	int rc;
 
 	buf_init(&err, 4096);
-	if ((rc = store_open(&cli->conf, store, &err)) < 0)
+	if ((rc = open(&cli->conf, store, &err)) < 0)
 		cli_error("tiedote: %s", buf_str(&err));
 	buf_free(&err);
 	return rc;
 }
 
 int
+cli_open_store(cli_t *cli, store_t **store)
+{
+	return open_with(cli, store, store_open);
+}
+
+int
 cli_open_store_read(cli_t *cli, store_t **store)
 {
-	buf_t err;
-	int rc;
-
-	buf_init(&err, 4096);
-	if ((rc = store_open_read(&cli->conf, store, &err)) < 0)
-		cli_error("tiedote: %s", buf_str(&err));
-	buf_free(&err);
-	return rc;
+	return open_with(cli, store, store_open_read);
 }
 
 void
