@@ -79,6 +79,7 @@ typedef struct conf {
 	char	*smtp_auth_file;
 	char	*smtp_ca_file;
 	long	 smtp_timeout_ms;
+	long	 smtp_dot_timeout_ms;
 	char	*smtp_helo;
 	char	*envelope_from;
 	long	 verp;

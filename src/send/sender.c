@@ -371,6 +371,7 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 		.auth_file = *conf->smtp_auth_file ? conf->smtp_auth_file : NULL,
 		.ca_file = *conf->smtp_ca_file ? conf->smtp_ca_file : NULL,
 		.timeout_ms = conf->smtp_timeout_ms,
+		.dot_timeout_ms = conf->smtp_dot_timeout_ms,
 		.helo = *conf->smtp_helo ? conf->smtp_helo : NULL,
 	};
 

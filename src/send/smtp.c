@@ -40,7 +40,8 @@
  *
  * Time.  A message has timeout_ms from the moment it reaches a slot,
  * connect included (the connect transfer gets the rest as its own
- * timeout); the deadlines run on CLOCK_MONOTONIC and smtp_timeout_ms()
+ * timeout), and at least dot_timeout_ms from its content's going out
+ * for the reply to its "."; the deadlines run on CLOCK_MONOTONIC and smtp_timeout_ms()
  * wakes the poll for them and for libcurl's timers.  The rate limiter
  * runs on clock_now_ms(), so a test can give or withhold tokens by moving
  * the clock.
@@ -139,6 +140,7 @@ struct smtp {
 	struct bucket per_sec, per_hour;
 	int64_t	 rate_at;		/* clock_now_ms() of the last refill */
 	long	 timeout;		/* ms per message */
+	long	 dot_timeout;		/* ms at least for the reply to "." */
 	int	 max_per_session;	/* 0: no limit */
 	int	 no_pipelining;		/* a reply came out of order once */
 	int	 plain;			/* no TLS: what the socket holds is all
@@ -765,6 +767,11 @@ reply(struct slot *sl)
 			return;
 		}
 		sl->wait = W_DOT;
+		/* the content is out: the relay may take its time over it
+		 * (RFC 5321 4.5.3.2.6), and a timeout here may deliver the
+		 * message twice */
+		if (sl->deadline < clock_mono_ms() + sl->smtp->dot_timeout)
+			sl->deadline = clock_mono_ms() + sl->smtp->dot_timeout;
 		break;
 	case W_DOT:
 		finished(sl, code, SMTP_STAGE_DONE, sl->reply);
@@ -928,6 +935,7 @@ smtp_new(const smtp_conf_t *conf, smtp_done_cb cb, void *arg, buf_t *err)
 	s->arg = arg;
 	s->done_tail = &s->done;
 	s->timeout = conf->timeout_ms ? conf->timeout_ms : SMTP_TIMEOUT_DEFAULT;
+	s->dot_timeout = conf->dot_timeout_ms ? conf->dot_timeout_ms : SMTP_DOT_TIMEOUT_DEFAULT;
 	s->max_per_session = conf->max_per_session;
 	s->nslots = conf->connections ? conf->connections : SMTP_CONNECTIONS_DEFAULT;
 	bucket_init(&s->per_sec, conf->rate_per_sec / 1000.0, conf->rate_per_sec);

@@ -54,6 +54,7 @@
 #define SMTP_CONNECTIONS_DEFAULT	4
 #define SMTP_CONNECTIONS_MAX		64
 #define SMTP_TIMEOUT_DEFAULT		60000L
+#define SMTP_DOT_TIMEOUT_DEFAULT	600000L
 /* a session's output: its commands and the dot-stuffed message (sender.c
  * builds messages of at most 16 MiB, which stuffing cannot double) */
 #define SMTP_OUT_MAX			((size_t)64 << 20)
@@ -69,6 +70,11 @@ typedef struct smtp_conf {
 	const char *auth_file;	/* NULL, or "user:password" on the first line;
 				 * refused when group or others may read it */
 	long	 timeout_ms;	/* whole transaction per message, 0 = 60000 */
+	long	 dot_timeout_ms; /* at least this for the reply to the final
+				 * ".", counted from when it went out,
+				 * 0 = 600000 (RFC 5321 4.5.3.2.6: the
+				 * relay may be scanning; giving up there
+				 * can deliver the message twice) */
 	const char *helo;	/* EHLO name, NULL = the host name */
 	const char *ca_file;	/* NULL, or a PEM file of the CAs that may sign
 				 * the relay's certificate instead of the

@@ -737,6 +737,51 @@ out:
 	py_clean(dir);
 }
 
+/* a relay that takes its time over the content: the reply to "." comes
+ * after smtp.timeout_ms but within dot_timeout_ms of the content going
+ * out (RFC 5321 4.5.3.2.6), and the message counts as delivered, not as
+ * a timeout that would send it again */
+static const char slow_dot_py[] =
+    "import asyncio, sys, threading\n"
+    "from aiosmtpd.controller import Controller\n"
+    "port = int(sys.argv[1])\n"
+    "class Handler:\n"
+    "    async def handle_DATA(self, server, session, envelope):\n"
+    "        await asyncio.sleep(2)\n"
+    "        return '250 2.0.0 Ok: queued'\n"
+    "c = Controller(Handler(), hostname='127.0.0.1', port=port)\n"
+    "c.start()\n"
+    "threading.Event().wait()\n";
+
+TEST(a_slow_reply_to_the_dot_is_waited_for)
+{
+	char dir[] = "/tmp/tiedote-slow.XXXXXX";
+	smtp_conf_t c;
+	pid_t pid = 0;
+	int port;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	port = free_port();
+	if ((pid = py_start(dir, slow_dot_py, port)) == 0) {
+		CHECK(!"aiosmtpd started");
+		goto out;
+	}
+	conf_for(&c, port);
+	c.timeout_ms = 1000;
+	c.dot_timeout_ms = 10000;
+	deliver(&c, msg_plain, 1, 20000);
+	CHECK(got[0].r.code == 250 && got[0].r.stage == SMTP_STAGE_DONE);
+	if (got[0].r.code != 250)
+		fprintf(stderr, "  got %d at stage %d: %s\n", got[0].r.code, got[0].r.stage,
+		    got[0].r.text);
+out:
+	kill_wait(pid);
+	py_clean(dir);
+}
+
 /* a relay that takes nothing before STARTTLS (its certificate from a
  * private CA, here self-signed) and AUTH only after it */
 static const char tls_server_py[] =
@@ -1375,6 +1420,7 @@ main(void)
 	RUN(delivers_as_is_with_dots);
 	RUN(auth_with_the_file);
 	RUN(an_overlong_reply_line_stays_one_reply);
+	RUN(a_slow_reply_to_the_dot_is_waited_for);
 	RUN(odd_data_edges);
 	RUN(null_sender_and_bad_addresses);
 	RUN(connections_are_reused);
