@@ -133,7 +133,7 @@ static const struct ckey {
 	{ "smtp", "timeout_ms", C_LONG, offsetof(conf_t, smtp_timeout_ms), "60000", 1000, 3600000,
 	  "one message's whole transaction", 0 },
 	{ "smtp", "dot_timeout_ms", C_LONG, offsetof(conf_t, smtp_dot_timeout_ms), "600000", 1000,
-	  3600000, "the wait for the reply to the final \".\" (RFC 5321: 10 min; a timeout there may send the message twice)", 0 },
+	  3600000, "at least this for the reply to the final \".\", from the relay's 354 (RFC 5321: 10 min; a timeout there may send the message twice)", 0 },
 	{ "smtp", "helo", C_STR, offsetof(conf_t, smtp_helo), "", 0, 0,
 	  "EHLO name, empty = the host name", 0 },
 	{ "smtp", "envelope_from", C_STR, offsetof(conf_t, envelope_from),

@@ -40,8 +40,8 @@
  *
  * Time.  A message has timeout_ms from the moment it reaches a slot,
  * connect included (the connect transfer gets the rest as its own
- * timeout), and at least dot_timeout_ms from its content's going out
- * for the reply to its "."; the deadlines run on CLOCK_MONOTONIC and smtp_timeout_ms()
+ * timeout), and at least dot_timeout_ms from the relay's 354 for the
+ * reply to its "."; the deadlines run on CLOCK_MONOTONIC and smtp_timeout_ms()
  * wakes the poll for them and for libcurl's timers.  The rate limiter
  * runs on clock_now_ms(), so a test can give or withhold tokens by moving
  * the clock.
@@ -767,9 +767,9 @@ reply(struct slot *sl)
 			return;
 		}
 		sl->wait = W_DOT;
-		/* the content is out: the relay may take its time over it
-		 * (RFC 5321 4.5.3.2.6), and a timeout here may deliver the
-		 * message twice */
+		/* the content goes out now: the relay may take its time over
+		 * it (RFC 5321 4.5.3.2.6), and a timeout after the "." may
+		 * deliver the message twice */
 		if (sl->deadline < clock_mono_ms() + sl->smtp->dot_timeout)
 			sl->deadline = clock_mono_ms() + sl->smtp->dot_timeout;
 		break;

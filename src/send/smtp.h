@@ -71,7 +71,7 @@ typedef struct smtp_conf {
 				 * refused when group or others may read it */
 	long	 timeout_ms;	/* whole transaction per message, 0 = 60000 */
 	long	 dot_timeout_ms; /* at least this for the reply to the final
-				 * ".", counted from when it went out,
+				 * ".", counted from the relay's 354,
 				 * 0 = 600000 (RFC 5321 4.5.3.2.6: the
 				 * relay may be scanning; giving up there
 				 * can deliver the message twice) */

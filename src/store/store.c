@@ -1036,9 +1036,14 @@ store_open_read(const conf_t *conf, store_t **out, buf_t *err)
 		    strerror(errno));
 		goto fail;
 	}
-	rc = sqlite3_open_v2(conf->db_path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	/* read-write but never created, and query_only: a read-only handle
+	 * on a WAL database cannot remove the -wal and -shm files it made
+	 * when no worker runs, and the worker could not open files left
+	 * behind owned by another user (root's, say); a file this user may
+	 * not write SQLite opens read-only by itself */
+	rc = sqlite3_open_v2(conf->db_path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 	    NULL);
-	if (rc != SQLITE_OK) {
+	if (rc != SQLITE_OK || store_query_only(s) < 0) {
 		buf_notef(err, "%s: %s", conf->db_path, s->db ? sqlite3_errmsg(s->db) :
 		    sqlite3_errstr(rc));
 		goto fail;

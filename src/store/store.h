@@ -39,11 +39,11 @@
 typedef struct store store_t;
 
 int	 store_open(const conf_t *, store_t **, buf_t *err);
-/* store_open_read - the database for a command that only reads: opened
- * read-only, never created, migrated or locked for writing (so it does
- * not wait for the worker's commits, makes no file at a mistyped path,
- * does not migrate under a running older worker, and works with read
- * access alone); the schema must be this build's */
+/* store_open_read - the database for a command that only reads: never
+ * created or migrated, query_only, no write lock taken (so it does not
+ * wait for the worker's commits, makes no file at a mistyped path, and
+ * does not migrate under a running older worker); the schema must be
+ * this build's */
 int	 store_open_read(const conf_t *, store_t **, buf_t *err);
 void	 store_close(store_t *);
 int	 store_schema_version(store_t *);

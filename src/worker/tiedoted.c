@@ -536,7 +536,14 @@ main(int argc, char **argv)
 	/* the one writer: held for the worker's life, so a tiedote command
 	 * knows to send its writes here (admin.h); a command that holds it
 	 * now is waited for, not overtaken */
-	if ((n = admin_lock_wait(&conf, ADMIN_LOCK_WAIT_MS, sfd, &lock_fd, &err)) == -2) {
+	while ((n = admin_lock_wait(&conf, ADMIN_LOCK_WAIT_MS, sfd, &lock_fd, &err)) == -2) {
+		struct signalfd_siginfo si;
+
+		/* a reload before anything is loaded has nothing to do: wait on */
+		if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo == SIGHUP) {
+			log_info("reload asked while waiting for the lock: nothing to reload yet");
+			continue;
+		}
 		log_info("stopped while waiting for the lock: nothing was started");
 		rc = EX_OK;
 		goto out;

@@ -227,6 +227,12 @@ def test_without_worker(r):
         deadline = time.monotonic() + 30
         while w.log_text().count("holds") < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
+        # a reload asked meanwhile (SIGHUP) is not a stop: it waits on
+        p.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while "nothing to reload yet" not in w.log_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        hup_alive = "nothing to reload yet" in w.log_text() and p.poll() is None
         t0 = time.monotonic()
         p.send_signal(signal.SIGTERM)
         try:
@@ -235,6 +241,7 @@ def test_without_worker(r):
             p.kill()
             code = None
         took = time.monotonic() - t0
+    r.check(hup_alive, "a SIGHUP while it waits for the lock: it waits on", w.log_tail(3))
     r.check(code == 0 and took < 5 and "stopped while waiting for the lock" in w.log_text(),
             "a worker stopped while it waits for the lock: exit 0 in %.2f s" % took,
             (code, w.log_tail(3)))

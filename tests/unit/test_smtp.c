@@ -754,7 +754,7 @@ static const char slow_dot_py[] =
     "port = int(sys.argv[1])\n"
     "class Handler:\n"
     "    async def handle_DATA(self, server, session, envelope):\n"
-    "        await asyncio.sleep(2)\n"
+    "        await asyncio.sleep(3)\n"
     "        return '250 2.0.0 Ok: queued'\n"
     "c = Controller(Handler(), hostname='127.0.0.1', port=port)\n"
     "c.start()\n"
@@ -762,7 +762,7 @@ static const char slow_dot_py[] =
 
 TEST(a_slow_reply_to_the_dot_is_waited_for)
 {
-	py_deliver(slow_dot_py, 1000, 10000);
+	py_deliver(slow_dot_py, 2000, 20000);
 	CHECK(got[0].r.code == 250 && got[0].r.stage == SMTP_STAGE_DONE);
 }
 
