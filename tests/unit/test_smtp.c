@@ -745,8 +745,8 @@ TEST(an_overlong_reply_line_stays_one_reply)
 }
 
 /* a relay that takes its time over the content: the reply to "." comes
- * after smtp.timeout_ms but within dot_timeout_ms of the content going
- * out (RFC 5321 4.5.3.2.6), and the message counts as delivered, not as
+ * after smtp.timeout_ms but within dot_timeout_ms of the relay's 354
+ * (RFC 5321 4.5.3.2.6), and the message counts as delivered, not as
  * a timeout that would send it again */
 static const char slow_dot_py[] =
     "import asyncio, sys, threading\n"
