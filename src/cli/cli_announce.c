@@ -87,7 +87,7 @@ announce_new(cli_t *cli, int argc, char **argv)
 	};
 	const char *at = NULL, *audience = "all", *subject = NULL, *body = NULL, *lang = "fi";
 	const char *url = NULL, *id = NULL, *regions = "all";
-	int c, in_bulletin = 0, projects = 0, revision, rc = EX_USAGE;
+	int c, in_bulletin = 0, projects = 0, rc = EX_USAGE;
 	json_t *ev = NULL, *regs, *reply = NULL;
 	int64_t when = 0;
 	buf_t text, genid;
@@ -191,16 +191,12 @@ announce_new(cli_t *cli, int argc, char **argv)
 	    &reply);
 	if (rc != EX_OK)
 		goto out;
-	revision = (int)json_integer_value(json_object_get(reply, "revision"));
 	if (cli->json) {
-		json_t *o = json_pack("{s:s, s:i}", "id", id, "revision", revision);
-
 		if (at) {
 			clock_format(when, t);
-			json_object_set_new(o, "send_at", json_string(t));
+			json_object_set_new(reply, "send_at", json_string(t));
 		}
-		cli_print_json(o);
-		json_decref(o);
+		cli_print_json(reply);
 	} else if (at) {
 		printf("announcement %s scheduled: ", id);
 		print_local(cli, when);
@@ -271,7 +267,7 @@ announce_change(cli_t *cli, int argc, char **argv)
 	};
 	int cancel = strcmp(argv[0], "cancel") == 0, c, rc = EX_USAGE;
 	const char *at = NULL, *id;
-	json_t *out = NULL;
+	json_t *reply = NULL;
 	int64_t when = 0;
 	char t[32];
 
@@ -293,19 +289,18 @@ announce_change(cli_t *cli, int argc, char **argv)
 	clock_format(when, t);
 	if ((rc = cli_admin(cli, cancel ? json_pack("{s:s, s:s}", "op", "announce.cancel",
 	    "id", id) : json_pack("{s:s, s:s, s:s}", "op", "announce.reschedule", "id", id,
-	    "at", t), 1, NULL)) != EX_OK)
+	    "at", t), 1, &reply)) != EX_OK)
 		goto out;
-	if (cli->json) {
-		out = json_pack("{s:s, s:s}", "id", id, "result", cancel ? "cancelled" : "rescheduled");
-		cli_print_json(out);
-	} else if (cancel)
+	if (cli->json)
+		cli_print_json(reply);
+	else if (cancel)
 		printf("announcement %s cancelled\n", id);
 	else {
 		printf("announcement %s rescheduled: ", id);
 		print_local(cli, when);
 	}
 out:
-	json_decref(out);
+	json_decref(reply);
 	return rc;
 }
 

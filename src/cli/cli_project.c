@@ -64,7 +64,7 @@ project_add(cli_t *cli, int argc, char **argv)
 	};
 	const char *name = NULL, *region = NULL, *lang = "fi", *contacts[PROJECT_CONTACTS_MAX + 1];
 	size_t ncontacts = 0;
-	json_t *out = NULL, *req, *cs;
+	json_t *req, *cs;
 	unsigned mask = REGION_ALL;
 	int c, rc = EX_USAGE, created;
 	json_t *reply = NULL;
@@ -112,15 +112,13 @@ project_add(cli_t *cli, int argc, char **argv)
 	if ((rc = cli_admin(cli, req, 1, &reply)) != EX_OK)
 		goto out;
 	created = strcmp(json_string_value(json_object_get(reply, "result")), "added") == 0;
-	if (cli->json) {
-		out = json_pack("{s:s, s:s}", "id", pr.id, "result", created ? "added" : "updated");
-		cli_print_json(out);
-	} else
+	if (cli->json)
+		cli_print_json(reply);
+	else
 		printf("project %s %s (%zu contacts)\n", pr.id, created ? "added" : "updated",
 		    ncontacts);
 out:
 	json_decref(reply);
-	json_decref(out);
 	buf_free(&err);
 	return rc;
 }
@@ -130,7 +128,7 @@ static int
 project_rm(cli_t *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { CLI_OPT_HELP };
-	json_t *out = NULL;
+	json_t *reply = NULL;
 	int c, rc = EX_USAGE;
 
 	optind = 0;
@@ -143,15 +141,14 @@ project_rm(cli_t *cli, int argc, char **argv)
 		goto out;
 	}
 	if ((rc = cli_admin(cli, json_pack("{s:s, s:s}", "op", "project.remove", "id",
-	    argv[optind]), 1, NULL)) != EX_OK)
+	    argv[optind]), 1, &reply)) != EX_OK)
 		goto out;
-	if (cli->json) {
-		out = json_pack("{s:s, s:s}", "id", argv[optind], "result", "removed");
-		cli_print_json(out);
-	} else
+	if (cli->json)
+		cli_print_json(reply);
+	else
 		printf("project %s removed\n", argv[optind]);
 out:
-	json_decref(out);
+	json_decref(reply);
 	return rc;
 }
 

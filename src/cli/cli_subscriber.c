@@ -577,8 +577,6 @@ subscriber_import(cli_t *cli, const char *path, int resubscribe, int dry_run)
 	} else if (rc != EX_OK)
 		goto abort;
 	if (cli->json) {
-		json_object_del(reply, "ok");
-		json_object_del(reply, "import");
 		json_object_set_new(reply, "not_active", json_integer((json_int_t)im.not_active));
 		cli_print_json(reply);
 	} else {

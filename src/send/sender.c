@@ -357,11 +357,12 @@ fail:
 	s->stalled = 1;
 }
 
-sender_t *
-sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
+/* engine_conf - the SMTP engine's settings in conf; -1 with err for a
+ * smtp.tls that is none of its three words */
+static int
+engine_conf(const conf_t *conf, smtp_conf_t *sc, buf_t *err)
 {
-	sender_t *s = xcalloc(1, sizeof *s);
-	smtp_conf_t sc = {
+	*sc = (smtp_conf_t){
 		.url = conf->smtp_url,
 		.connections = (int)conf->smtp_connections,
 		.max_per_session = (int)conf->smtp_max_per_session,
@@ -374,6 +375,27 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 		.dot_timeout_ms = conf->smtp_dot_timeout_ms,
 		.helo = *conf->smtp_helo ? conf->smtp_helo : NULL,
 	};
+	if (strcmp(conf->smtp_tls, "auto") != 0 && strcmp(conf->smtp_tls, "yes") != 0 &&
+	    strcmp(conf->smtp_tls, "no") != 0) {
+		buf_notef(err, "smtp.tls: \"%s\" is not auto, yes or no", conf->smtp_tls);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sender_conf_check(const conf_t *conf, buf_t *err)
+{
+	smtp_conf_t sc;
+
+	return engine_conf(conf, &sc, err) < 0 ? -1 : smtp_conf_check(&sc, err);
+}
+
+sender_t *
+sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
+{
+	sender_t *s = xcalloc(1, sizeof *s);
+	smtp_conf_t sc;
 
 	s->conf = conf;
 	s->store = store;
@@ -390,12 +412,8 @@ sender_new(const conf_t *conf, store_t *store, message_ctx_t *msg, buf_t *err)
 	buf_init(&s->env, 1024);
 	buf_init(&s->err, 4096);
 	store_busy(store, SENDER_BUSY_MS);
-	if (strcmp(conf->smtp_tls, "auto") != 0 && strcmp(conf->smtp_tls, "yes") != 0 &&
-	    strcmp(conf->smtp_tls, "no") != 0) {
-		buf_notef(err, "smtp.tls: \"%s\" is not auto, yes or no", conf->smtp_tls);
-		goto fail;
-	}
-	if (smtp_conf_check(&sc, err) < 0 || (s->smtp = smtp_new(&sc, done, s, err)) == NULL)
+	if (engine_conf(conf, &sc, err) < 0 || smtp_conf_check(&sc, err) < 0 ||
+	    (s->smtp = smtp_new(&sc, done, s, err)) == NULL)
 		goto fail;
 	return s;
 fail:

@@ -42,6 +42,9 @@
 
 typedef struct sender sender_t;
 
+/* sender_conf_check - the smtp.* settings as sender_new() takes them,
+ * checked before anything is opened; 0 or -1 with err */
+int	 sender_conf_check(const conf_t *, buf_t *err);
 /* sender_new - borrows conf, store and msg, which must outlive it */
 sender_t *sender_new(const conf_t *, store_t *, message_ctx_t *, buf_t *err);
 void	 sender_free(sender_t *);

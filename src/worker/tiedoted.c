@@ -56,6 +56,7 @@
 #include "outbox.h"
 #include "remind.h"
 #include "render.h"
+#include "sched.h"
 #include "sender.h"
 #include "sign.h"
 #include "log.h"
@@ -520,14 +521,16 @@ main(int argc, char **argv)
 	 * wrong directory must not create and migrate a database first */
 	{
 		buf_t ep;
+		sched_t sched;
 
 		buf_init(&ep, 8192);
 		n = control_endpoint(&conf, &ep, NULL, &err);
 		buf_free(&ep);
 		if (n < 0 || metrics_listen_check(&conf, &err) < 0 ||
-		    message_conf_check(&conf, &err) < 0 ||
+		    message_conf_check(&conf, &err) < 0 || sched_init(&sched, &conf, &err) < 0 ||
 		    remind_conf_check(&conf, &err) < 0 || intake_conf_check(&conf, &err) < 0 ||
-		    web_conf_check(&conf, &err) < 0) {
+		    web_conf_check(&conf, &err) < 0 || sender_conf_check(&conf, &err) < 0 ||
+		    dkim_check(&conf, &err) < 0) {
 			log_error("configuration: %s", buf_str(&err));
 			rc = EX_CONFIG;
 			goto out;

@@ -328,5 +328,22 @@ def body(r):
             "missing templates: exit 78 naming message.templates, no database created",
             "exit %s, db exists %s\n%s" % (p.returncode, os.path.exists(db), err))
 
+    # settings read only by a part started after the store (the calendar,
+    # the sender, the DKIM keys) are checked with the rest, before it
+    for setting, named in (("bulletin.first=garbage", "bulletin.first"),
+                           ("smtp.tls=maybe", "smtp.tls"),
+                           ("smtp.url=ftp://relay.example.fi", "smtp"),
+                           ("smtp.helo=a b", "helo"),
+                           ("dkim.domain=example.fi", "dkim.selector")):
+        p = subprocess.run([os.path.join(harness.BUILD, "tiedoted"), "--db", db,
+                            "--endpoint", "tcp://127.0.0.1:%d" % harness.free_port(),
+                            "-o", "message.templates=%s" % os.path.join(harness.ROOT, "templates"),
+                            "-o", setting],
+                           cwd=away, capture_output=True, timeout=60)
+        err = p.stderr.decode()
+        r.check(p.returncode == 78 and named in err and not os.path.exists(db),
+                "%s: exit 78 naming %s, no database created" % (setting, named),
+                "exit %s, db exists %s\n%s" % (p.returncode, os.path.exists(db), err))
+
 
 harness.main(body)

@@ -47,6 +47,37 @@ def json_writes(r):
         j = as_json(out)
         r.check(rc == 0 and j == {"ok": True, "email": "anu.niemi@thl.fi", "result": "purged"},
                 "%s: --json subscriber remove --purge" % way, out + err)
+        for result in ("added", "updated"):
+            rc, out, err = run(db, "--json", "project", "add", "hanke-1", "--name", "Hanke",
+                               "--region", "HYKS", "--contact", "a@example.fi",
+                               "--contact", "b@example.fi")
+            j = as_json(out)
+            r.check(rc == 0 and j == {"ok": True, "id": "hanke-1", "result": result,
+                                      "contacts": 2},
+                    "%s: --json project add prints the reply object (%s)" % (way, result),
+                    out + err)
+        rc, out, err = run(db, "--json", "project", "remove", "hanke-1")
+        j = as_json(out)
+        r.check(rc == 0 and j == {"ok": True, "id": "hanke-1", "result": "removed"},
+                "%s: --json project remove prints the reply object" % way, out + err)
+        body = os.path.join(harness.tempdir(), "body.txt")
+        with open(body, "w") as f:
+            f.write("Verkostopäivä siirtyy.\n")
+        rc, out, err = run(db, "--json", "announce", "--at", "2030-05-04T09:00+03:00",
+                           "--subject", "Siirto", "--body", body, "--id", "ilmo-1")
+        j = as_json(out)
+        r.check(rc == 0 and j == {"ok": True, "id": "ilmo-1", "revision": 1,
+                                  "send_at": "2030-05-04T06:00:00Z"},
+                "%s: --json announce prints the reply object and send_at" % way, out + err)
+        rc, out, err = run(db, "--json", "announce", "reschedule", "ilmo-1",
+                           "--at", "2030-05-05T09:00+03:00")
+        j = as_json(out)
+        r.check(rc == 0 and j == {"ok": True, "id": "ilmo-1", "result": "rescheduled"},
+                "%s: --json announce reschedule prints the reply object" % way, out + err)
+        rc, out, err = run(db, "--json", "announce", "cancel", "ilmo-1")
+        j = as_json(out)
+        r.check(rc == 0 and j == {"ok": True, "id": "ilmo-1", "result": "cancelled"},
+                "%s: --json announce cancel prints the reply object" % way, out + err)
     d.stop()
 
     # issues without a worker: nothing sends them, so they stay where put
@@ -109,7 +140,8 @@ def export_import(r):
     for extra in ((), ("--resubscribe",)):
         rc, out, err = run(a, "--json", "subscriber", "import", path, *extra)
         j = as_json(out) or {}
-        r.check(rc == 0 and j.get("not_active") == 1 and j.get("updated") == 0,
+        r.check(rc == 0 and j.get("ok") is True and j.get("not_active") == 1
+                and j.get("updated") == 0 and isinstance(j.get("import"), int),
                 "--json import %s: not_active counted, nothing resubscribed" % " ".join(extra),
                 out + err)
     rc, out, err = run(a, "subscriber", "list", "--status", "unsubscribed")
