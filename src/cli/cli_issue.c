@@ -111,7 +111,7 @@ issue_preview(cli_t *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	if ((msg = message_open(&cli->conf, store, &err)) == NULL) {
 		cli_error("tiedote: %s", buf_str(&err));

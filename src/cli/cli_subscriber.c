@@ -809,7 +809,7 @@ sub_export_data(cli_t *cli, int argc, char **argv)
 	if ((email = only_email(cli, argc, argv, &rc)) == NULL)
 		goto out;
 	rc = EX_TEMPFAIL;
-	if (cli_open_store(cli, &store) < 0)
+	if (cli_open_store_read(cli, &store) < 0)
 		goto out;
 	if (privacy_export(store, email, &data, &err) < 0) {
 		cli_error("tiedote: export-data: %s", buf_str(&err));

@@ -237,9 +237,13 @@ def body(r):
     r.check(rc == 0 and "@" in out and took < 10,
             "subscriber list while the write lock is held: answered (%.1f s)" % took, err)
     typo = os.path.join(d.workdir, "tiedote-typo.db")
-    rc, out, err = run(d, "status", db=typo)
-    r.check(rc != 0 and "the worker creates the database" in err and not os.path.exists(typo),
-            "status of a database that is not there: an error, and no file made", (rc, err))
+    for cmd in (["status"], ["subscriber", "export-data", "anu@example.fi"],
+                ["issue", "preview"]):
+        rc, out, err = run(d, *cmd, db=typo)
+        r.check(rc == 75 and "the worker creates the database" in err
+                and not os.path.exists(typo),
+                "%s of a database that is not there: exit 75, and no file made" % cmd[-1],
+                (rc, err))
 
     # a frame far over the limit is dropped by ZeroMQ; the worker lives on
     ctx = zmq.Context()
