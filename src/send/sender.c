@@ -83,6 +83,7 @@ struct sender {
 	int64_t	 idle_until;	/* monotonic ms: no claim before, the queue was empty */
 	int	 claim_failing;	/* the last claim failed (logged once) */
 	int	 released;	/* sender_release() was called: no more claims */
+	int	 recheck;	/* sender_recheck(): the window goes back to the queue */
 	int	 paused;	/* sender_pause(): no more claims until resumed */
 	buf_t	 env, err;
 	metrics_t *metrics;	/* borrowed; NULL: not counted */
@@ -690,17 +691,33 @@ pump(sender_t *s, int64_t now)
 	}
 }
 
-void
-sender_release(sender_t *s)
+/* requeue - the rows claimed and never handed to SMTP back to the queue
+ * at the next commit, uncharged; a row whose build ended it has its
+ * outcome already.  A message being signed is dropped when it comes back
+ * (signed_() finds no job with its tag) */
+static void
+requeue(sender_t *s)
 {
-	/* claimed, never handed to SMTP: back to the queue, not "in flight" */
-	s->released = 1;
 	for (; s->nwaiting > 0; s->nwaiting--, s->head = (s->head + 1) % WINDOW) {
 		struct job *j = &s->waiting[s->head];
 
-		outcome(s, j->id, j->recipient, OUTBOX_QUEUED, 0, "");
+		if (j->built >= 0)
+			outcome(s, j->id, j->recipient, OUTBOX_QUEUED, 0, "");
 		job_free(j);
 	}
+}
+
+void
+sender_release(sender_t *s)
+{
+	s->released = 1;
+	requeue(s);
+}
+
+void
+sender_recheck(sender_t *s)
+{
+	s->recheck = 1;
 }
 
 void
@@ -800,6 +817,12 @@ before_sleep(loop_t *l, void *arg)
 	sender_t *s = arg;
 
 	(void)l;
+	/* claimed before a write that may stop them: claimed again, and so
+	 * judged again (outbox_claim()), once the release is committed */
+	if (s->recheck && !s->stalled) {
+		requeue(s);
+		s->recheck = 0;
+	}
 	flush(s);	/* the rows a build ended, the waiting ones released */
 	pump(s, clock_now());
 }

@@ -57,6 +57,12 @@ int	 sender_inflight(sender_t *);
 /* sender_release - no more claims; rows claimed but not yet handed to
  * SMTP go back to the queue at the next commit (at shutdown) */
 void	 sender_release(sender_t *);
+/* sender_recheck - after a write that may stop claimed rows (an issue
+ * held or cancelled, a reader gone, a contact opted out): before this
+ * turn ends, the rows claimed but not yet handed to SMTP go back to the
+ * queue and are claimed again, as outbox_claim() judges them now (up to
+ * WINDOW rows, one commit); those in flight finish */
+void	 sender_recheck(sender_t *);
 /* sender_finish - at shutdown, once nothing is in flight: the rows the
  * relay's breaker held back are recorded as they were classified */
 void	 sender_finish(sender_t *);

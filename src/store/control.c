@@ -23,6 +23,8 @@ struct control {
 	loop_t	*loop;
 	int	 loop_id;
 	char	*path;		/* the socket file, once bound */
+	void	(*written)(void *, const char *op);	/* control_on_write() */
+	void	*written_arg;
 };
 
 int
@@ -191,6 +193,8 @@ process(control_t *c)
 	log_info("control: %s %s%s (%.1f ms)", res.op, res.exit ? "refused: " : "ok",
 	    res.exit ? res.error : "", (double)(clock_mono_us() - t0) / 1000);
 	reply(c, &identity, text);
+	if (res.exit == 0 && c->written)
+		c->written(c->written_arg, res.op);
 	rc = 1;
 out:
 	for (int i = 0; i < kept; i++)
@@ -219,6 +223,13 @@ control_attach(control_t *c, loop_t *l)
 	c->loop = l;
 	c->loop_id = loop_add_socket(l, c->sock, ZMQ_POLLIN, readable, c);
 	return c->loop_id < 0 ? -1 : 0;
+}
+
+void
+control_on_write(control_t *c, void (*fn)(void *arg, const char *op), void *arg)
+{
+	c->written = fn;
+	c->written_arg = arg;
 }
 
 void

@@ -19,7 +19,10 @@
  * Each request is one log line (op, outcome, milliseconds).  A frame over
  * 4 x ADMIN_REQUEST_MAX is dropped by ZeroMQ (no reply); a smaller
  * oversize one gets "too_large".  A request with other frames gets
- * "bad_frames".  Nothing a request holds can crash the worker.
+ * "bad_frames".  Nothing a request holds can crash the worker.  After
+ * the reply to a request that succeeded, the control_on_write() callback
+ * is called with its op (what else in the worker it concerns is the
+ * worker's to say).
  *
  * Ownership: the control borrows the store and conf; control_close()
  * closes its socket and removes its file (call it before letting go of
@@ -47,6 +50,9 @@ control_t *control_open(void *zmq_ctx, const conf_t *, store_t *, buf_t *err);
  * requests are read (at shutdown) */
 int	   control_attach(control_t *, loop_t *);
 void	   control_pause(control_t *);
+/* control_on_write - fn(arg, op) after each request that succeeded, in the
+ * same loop turn (op as in docs/control.md, e.g. "issue.cancel") */
+void	   control_on_write(control_t *, void (*fn)(void *arg, const char *op), void *arg);
 void	   control_close(control_t *);
 
 #endif

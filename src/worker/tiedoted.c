@@ -286,6 +286,27 @@ drained(loop_t *l, void *arg)
 	return 20;
 }
 
+/* written - a write through the control socket (staff, the web pages,
+ * inbound deliver) was committed: one that can stop a row the sender has
+ * claimed but not yet sent has those rows judged again before they go,
+ * so that "cancel" stops what is not yet sent, not what is not yet
+ * claimed (up to a window of 64) */
+static void
+written(void *arg, const char *op)
+{
+	static const char *const stops[] = { "issue.hold", "issue.cancel",
+	    "subscriber.remove", "subscriber.erase", "project.add", "project.remove",
+	    "announce.cancel", "inbound.deliver", "web.unsubscribe", "web.preferences",
+	    "web.contact_optout" };
+	struct worker *w = arg;
+
+	for (size_t i = 0; i < sizeof stops / sizeof *stops; i++)
+		if (strcmp(op, stops[i]) == 0) {
+			sender_recheck(w->sender);
+			return;
+		}
+}
+
 /* dkim_check - the DKIM keys of c load (sign_open()); 0 or -1 with err */
 static int
 dkim_check(const conf_t *c, buf_t *err)
@@ -644,6 +665,7 @@ main(int argc, char **argv)
 	    .level = level, .overrides = overrides, .noverrides = noverrides, .store = out_store,
 	    .intake = intake, .control = control, .lmtp = lmtp, .sender = sender,
 	    .metrics = metrics, .zap = zap, .tick_id = -1, .signal_fd = sfd };
+	control_on_write(control, written, &w);
 	log_info("tiedoted %s started: store %s, schema version %d, relay %s",
 	    TIEDOTE_VERSION, conf.db_path, store_schema_version(store), conf.smtp_url);
 	{

@@ -1,0 +1,145 @@
+"""`issue hold` and `issue cancel` stop what is not yet sent, not only what
+is not yet claimed.
+
+The sender claims up to 64 rows ahead of its connections (state
+`sending`).  A relay (aiosmtpd, in this process) that holds its reply to
+every message's final dot until the test opens its gate keeps 4 messages
+in flight, one per connection, and the rest of the window claimed.  Then:
+
+1. `issue hold`: the claimed rows go back to the queue at once; only the
+   4 in flight are delivered when the gate opens, nothing more while the
+   issue is held.
+2. `issue resume`, 4 more in flight, `issue cancel`: again only those 4
+   are delivered; every other row ends `cancelled` (the claimed ones once
+   a connection is free to claim them again, as stopped).
+
+Every recipient gets at most one message, and the relay sees exactly the
+rows the database says were sent.
+"""
+import asyncio
+import os
+import threading
+import time
+
+import harness
+from aiosmtpd.controller import Controller
+from test_send import Clock, cli, db_rows, prepare, worker
+
+N = 100
+CONNECTIONS = 4
+
+
+class GatedRelay:
+    """accepts every message, but answers its final dot only while the
+    gate is open; counts the messages that reached the dot"""
+
+    def __init__(self):
+        self.gate = threading.Event()
+        self.cond = threading.Condition()
+        self.arrived = 0
+        self.rcpts = []
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.cond:
+            self.arrived += 1
+            self.rcpts.extend(envelope.rcpt_tos)
+            self.cond.notify_all()
+        await asyncio.get_running_loop().run_in_executor(None, self.gate.wait)
+        return "250 2.0.0 Ok"
+
+    def wait_arrived(self, n, timeout=60):
+        with self.cond:
+            return self.cond.wait_for(lambda: self.arrived >= n, timeout)
+
+
+def wait_for(fn, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    return fn()
+
+
+def states(d):
+    return dict(db_rows(d, "SELECT state, count(*) FROM outbox WHERE kind = 'bulletin'"
+                           " GROUP BY state"))
+
+
+def body(r):
+    workdir = harness.tempdir()
+    relay = GatedRelay()
+    port = harness.free_port()
+    ctl = Controller(relay, hostname="127.0.0.1", port=port)
+    ctl.start()     # returns once the relay answers
+    d = None
+    try:
+        clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS]).start()
+        prepare(d, clock, N)
+        clock.set("2020-03-17T09:00:01+02:00")
+
+        r.check(relay.wait_arrived(CONNECTIONS), "one message in flight on each connection",
+                "%d arrived" % relay.arrived)
+        claimed = wait_for(lambda: states(d).get("sending", 0) >= 2 * CONNECTIONS and states(d))
+        r.check(claimed and claimed.get("sending", 0) > CONNECTIONS,
+                "the sender has claimed rows ahead of its connections", str(claimed))
+        (iid,), = db_rows(d, "SELECT id FROM issues ORDER BY id DESC LIMIT 1")
+
+        # 1. hold: the claimed rows go back to the queue; those in flight finish
+        rc, out, err = cli(d, "issue", "hold", str(iid))
+        r.check(rc == 0, "issue hold", out + err)
+        st = wait_for(lambda: states(d).get("sending") == CONNECTIONS and states(d))
+        r.check(st and st.get("sending") == CONNECTIONS and
+                st.get("queued") == N - CONNECTIONS,
+                "held: only the %d in flight stay claimed, the rest are queued"
+                % CONNECTIONS, str(states(d)))
+        relay.gate.set()
+        st = wait_for(lambda: states(d).get("sent") == CONNECTIONS and
+                      not states(d).get("sending") and states(d))
+        r.check(st and st.get("sent") == CONNECTIONS and st.get("queued") == N - CONNECTIONS,
+                "held: the %d in flight delivered, nothing more" % CONNECTIONS,
+                str(states(d)))
+        r.check(relay.arrived == CONNECTIONS, "the relay got only those",
+                "%d arrived" % relay.arrived)
+
+        # 2. resume, then cancel with a full window claimed again
+        relay.gate.clear()
+        rc, out, err = cli(d, "issue", "resume", str(iid))
+        r.check(rc == 0, "issue resume", out + err)
+        r.check(relay.wait_arrived(2 * CONNECTIONS), "resumed: %d more in flight" % CONNECTIONS,
+                "%d arrived" % relay.arrived)
+        wait_for(lambda: states(d).get("sending", 0) > CONNECTIONS)
+        rc, out, err = cli(d, "issue", "cancel", str(iid))
+        r.check(rc == 0, "issue cancel", out + err)
+        # before any reply is let through, the window is given back: the
+        # rows queued at the cancel are cancelled, those claimed are queued
+        # again (and claimed as stopped when a connection is free)
+        st = wait_for(lambda: states(d).get("sending") == CONNECTIONS and states(d))
+        r.check(st and st.get("sending") == CONNECTIONS and
+                st.get("cancelled", 0) + st.get("queued", 0) == N - 2 * CONNECTIONS,
+                "cancelled: only the %d in flight stay claimed" % CONNECTIONS, str(states(d)))
+        relay.gate.set()
+        st = wait_for(lambda: states(d).get("sent") == 2 * CONNECTIONS and
+                      not states(d).get("sending") and states(d))
+        r.check(st == {"sent": 2 * CONNECTIONS, "cancelled": N - 2 * CONNECTIONS},
+                "cancelled: the %d in flight delivered, every other row cancelled"
+                % CONNECTIONS, str(states(d)))
+        sent = sorted(a for (a,) in db_rows(d, "SELECT recipient FROM outbox"
+                                               " WHERE state = 'sent'"))
+        r.check(relay.arrived == 2 * CONNECTIONS and sorted(relay.rcpts) == sent
+                and len(set(sent)) == len(sent),
+                "the relay got exactly the rows recorded as sent, each once",
+                "%d arrived: %s vs %s" % (relay.arrived, relay.rcpts, sent))
+        state = wait_for(lambda: db_rows(d, "SELECT state FROM issues WHERE id = ?",
+                                         (iid,))[0][0] == "cancelled" and "cancelled")
+        r.check(state == "cancelled", "the issue is cancelled")
+    finally:
+        relay.gate.set()
+        if d:
+            d.stop()
+        ctl.stop()
+
+
+harness.main(body)
