@@ -83,6 +83,13 @@ backup_copy(const char *dbpath, const char *file, buf_t *err)
 		goto out;
 	}
 	b = NULL;
+	/* a backup is one file: a copy in WAL mode would grow a -wal and a
+	 * -shm beside it when it is first read (tiedote check); the worker
+	 * that opens a restored copy makes it WAL again */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK) {
+		buf_notef(err, "%s: %s", tmp, sqlite3_errmsg(dst));
+		goto out;
+	}
 	if (sqlite3_close(dst) != SQLITE_OK) {
 		buf_notef(err, "%s: %s", tmp, sqlite3_errmsg(dst));
 		goto out;

@@ -37,6 +37,8 @@ def body(r):
     r.check(rc2 == 73 and "exists" in err2, "a backup never overwrites a file (exit 73)", err2)
     rc, out, err = cli(d, "check", backup)
     r.check(rc == 0 and "ok" in out, "tiedote check FILE: the backup is whole", out + err)
+    left = sorted(f for f in os.listdir(workdir) if f.startswith("backup.db"))
+    r.check(left == ["backup.db"], "the backup is one file, also once checked", str(left))
 
     b = harness.sqlite(backup)
     states = dict(b.execute("SELECT state, count(*) FROM outbox WHERE kind = 'bulletin'"
