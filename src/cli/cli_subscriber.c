@@ -644,8 +644,12 @@ sub_add(cli_t *cli, int argc, char **argv)
 		cli_error("tiedote: %s: %s", sub.email, why);
 		goto out;
 	}
-	if ((why = check_name(name)) || (why = check_lang(lang))) {
-		cli_error("tiedote: %s", why);
+	if ((why = check_name(name)) != NULL) {
+		cli_error("tiedote: --name: %s", why);
+		goto out;
+	}
+	if ((why = check_lang(lang)) != NULL) {
+		cli_error("tiedote: --lang: \"%s\": %s", lang, why);
 		goto out;
 	}
 	if (region_parse_list(regions, &mask) < 0) {
