@@ -6,6 +6,7 @@
  * requests (cli_admin()), which the worker's scheduler acts on at its next
  * tick.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,8 +111,15 @@ issue_preview(cli_t *cli, int argc, char **argv)
 		rc = cli_usage_error(cli);
 		goto out;
 	}
+	/* read-write: a store no worker has run yet gets its token key here
+	 * (message_open()); but never a new database at a mistyped path */
 	rc = EX_TEMPFAIL;
-	if (cli_open_store_read(cli, &store) < 0)
+	if (access(cli->conf.db_path, F_OK) < 0) {
+		cli_error("tiedote: %s: %s (the worker creates the database)", cli->conf.db_path,
+		    strerror(errno));
+		goto out;
+	}
+	if (cli_open_store(cli, &store) < 0)
 		goto out;
 	if ((msg = message_open(&cli->conf, store, &err)) == NULL) {
 		cli_error("tiedote: %s", buf_str(&err));
