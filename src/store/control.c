@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <libgen.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -68,6 +70,26 @@ out:
 	return rc;
 }
 
+/* listened - 1 when something accepts connections on the UNIX socket at
+ * path: the lock proves no worker of this database owns it, not that no
+ * worker of another database in the same directory does (the default
+ * name is per directory) */
+static int
+listened(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof sun.sun_path)
+		return 0;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+	close(fd);
+	return rc;
+}
+
 control_t *
 control_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 {
@@ -85,7 +107,13 @@ control_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	c->conf = conf;
 	if (control_endpoint(conf, &ep, &path, err) < 0)
 		goto fail;
-	/* a worker that died left its file; we hold the lock, so it is stale */
+	/* a worker that died left its file, stale since we hold the lock;
+	 * unless it listens: another database's worker */
+	if (listened(buf_str(&path))) {
+		buf_notef(err, "control: %s is in use by another worker (of another database in"
+		    " this directory? give each its own control.endpoint)", buf_str(&path));
+		goto fail;
+	}
 	if (unlink(buf_str(&path)) < 0 && errno != ENOENT) {
 		buf_notef(err, "control: %s: %s", buf_str(&path), strerror(errno));
 		goto fail;

@@ -9,7 +9,9 @@
  * tcp:// endpoint is refused until CurveZMQ authenticates one, and so is an
  * abstract ipc://@name, which has no file mode.  A stale file of a worker
  * that died is removed before the bind; the caller holds the lock file
- * (admin.h), so no live worker owns it.
+ * (admin.h), so no live worker of its database owns it, and a socket file
+ * something listens on (another database's worker: the default name is
+ * per directory) is an error, never taken over.
  *
  * When the loop finds the socket readable, the control reads ONE request
  * (identity, empty delimiter, one body frame), runs it with admin_handle()

@@ -169,6 +169,23 @@ def test_through_the_worker(r):
     r.check(rc == 0 and control_lines(d)[-1].startswith("control: subscriber.add ok"),
             "after SIGCONT the worker answers again", err)
     r.check(len(control_lines(d)) >= before + 1, "the worker logged the requests")
+
+    # a second database in the same directory has its own lock but the
+    # same default socket name: its worker must not take the first's over
+    other = os.path.join(d.workdir, "other.db")
+    p = subprocess.run([harness.tiedoted_path(), "--db", other, "--endpoint",
+                        "tcp://127.0.0.1:%d" % harness.free_port(),
+                        "-o", "message.templates=%s" % os.path.join(harness.ROOT, "templates")],
+                       capture_output=True, timeout=60)
+    err = p.stderr.decode()
+    r.check(p.returncode == 75 and "in use by another worker" in err
+            and "control.endpoint" in err,
+            "a worker of another database in the directory refuses the live control socket"
+            " (exit 75, naming control.endpoint)", "exit %d\n%s" % (p.returncode, err))
+    rc, out, err = run(d, "subscriber", "add", "still@thl.fi")
+    r.check(rc == 0 and count(d.db, "SELECT count(*) FROM subscribers"
+                                    " WHERE email = 'still@thl.fi'") == 1,
+            "the first worker's socket still takes its own database's writes", err)
     d.stop()
     r.check(not os.path.exists(path), "the socket file is gone after the worker stopped")
     return d
