@@ -220,6 +220,7 @@ out:
 struct poll_ctx {
 	cli_t	*cli;
 	int	 taken[KIND_N];
+	int	 unhanded;	/* not taken by the worker, for now: left for the next pass */
 };
 
 /* kind_of - the kind a reply names, or -1 */
@@ -240,14 +241,15 @@ poll_take(void *arg, const char *msg, size_t len, size_t size, const char *mailb
 {
 	struct poll_ctx *p = arg;
 	json_t *reply = NULL;
-	int k = -1;
+	int k = -1, rc;
 
-	if (hand(p->cli, "poll", NULL, msg, len, size, mailbox, uidl, &reply) == EX_OK) {
+	if ((rc = hand(p->cli, "poll", NULL, msg, len, size, mailbox, uidl, &reply)) == EX_OK) {
 		k = kind_of(json_object_get(reply, "kind"));
 		/* one recorded before is not counted again */
 		if (k >= 0 && !json_is_true(json_object_get(reply, "duplicate")))
 			p->taken[k]++;
-	}
+	} else if (rc != EX_DATAERR)
+		p->unhanded++;	/* refused for good (65) is not a failure of the pass */
 	json_decref(reply);
 	return k;
 }
@@ -283,7 +285,7 @@ static int
 inbound_poll(cli_t *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "once", no_argument, NULL, 'o' }, CLI_OPT_HELP };
-	struct poll_ctx p = { cli, { 0 } };
+	struct poll_ctx p = { cli, { 0 }, 0 };
 	mailbox_sink_t sink = { poll_take, poll_sync, &p };
 	mailbox_t *m = NULL;
 	int rc = EX_USAGE, once = 0, backoff = 1;
@@ -336,6 +338,13 @@ inbound_poll(cli_t *cli, int argc, char **argv)
 		printf("\n");
 	}
 	rc = EX_OK;
+	/* a pass that could not hand a message over is not a success: the
+	 * worker was unreachable or could not commit; the message stays */
+	if (p.unhanded > 0) {
+		cli_error("tiedote: %d message%s not taken by the worker; left in the mailbox for"
+		    " the next pass", p.unhanded, p.unhanded == 1 ? "" : "s");
+		rc = EX_TEMPFAIL;
+	}
 out:
 	mailbox_close(m);
 	buf_free(&err);
@@ -499,7 +508,8 @@ static const cli_verb_t verbs[] = {
 	  "  inbound.max_message_kb." },
 	{ "poll", inbound_poll, "[--once]",
 	  "read inbound.mailbox (Maildir; IMAP with IDLE, POP3: TLS only) every poll_s",
-	  "  --once  one pass, then exit (0; 75 when the mailbox cannot be read)\n"
+	  "  --once  one pass, then exit (0; 75 when the mailbox cannot be read or a\n"
+	  "          message could not be handed to the worker)\n"
 	  "  Processed messages go to inbound.mailbox_done (or are marked read, or deleted\n"
 	  "  with inbound.mailbox_delete); mail of kind other is left where it is.  POP3:\n"
 	  "  the UIDLs taken are recorded; processed messages are deleted only with\n"

@@ -20,6 +20,7 @@ Skipped (not failed) when dovecot is not installed.
 """
 import json
 import os
+import signal
 import time
 
 import harness
@@ -179,6 +180,24 @@ def body(r):
             finally:
                 dc.terminate()
                 dc.wait(timeout=30)
+
+        # a pass whose messages the worker does not take (stopped: no
+        # reply) is no success: exit 75, said, and the message stays
+        md2 = os.path.join(workdir, "Maildir-unreachable")
+        for sub in ("new", "cur", "tmp"):
+            os.makedirs(os.path.join(md2, sub))
+        with open(os.path.join(md2, "new", "1.other"), "w") as f:
+            f.write(OTHER)
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        try:
+            rc, out, err = poll(d, ["inbound.mailbox=maildir:" + md2,
+                                    "client.total_timeout_ms=1000", "client.timeout_ms=500"])
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+        r.check(rc == 75 and "not taken by the worker" in err and
+                os.listdir(os.path.join(md2, "new")) == ["1.other"],
+                "poll --once with the worker unreachable: exit 75, the message left",
+                (rc, out, err, os.listdir(os.path.join(md2, "new"))))
     finally:
         rig.stop()
 
