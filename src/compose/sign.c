@@ -127,7 +127,6 @@ int
 sign_open(const conf_t *c, sign_t **out, buf_t *err)
 {
 	sign_t *s = NULL;
-	const char *at;
 	int rc = -1;
 
 	*out = NULL;
@@ -162,8 +161,20 @@ sign_open(const conf_t *c, sign_t **out, buf_t *err)
 	if (key_load(&s->keys[s->nkeys++], SIGN_RSA, c->dkim_selector, c->dkim_key_file,
 	    "dkim.key_file", err) < 0)
 		goto out;
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	sign_close(s);
+	return rc;
+}
+
+void
+sign_log(const sign_t *s, const conf_t *c)
+{
+	const char *at = strrchr(c->from_address, '@');
+
 	/* DMARC passes only when d= is the From domain or a parent of it */
-	at = strrchr(c->from_address, '@');
 	if (at == NULL || (strcasecmp(at + 1, s->domain) != 0 &&
 	    (strlen(at + 1) <= strlen(s->domain) ||
 	    strcasecmp(at + 1 + strlen(at + 1) - strlen(s->domain), s->domain) != 0 ||
@@ -175,12 +186,6 @@ sign_open(const conf_t *c, sign_t **out, buf_t *err)
 	    c->dkim_selector, s->nkeys > 1 ? " and s=" : "",
 	    s->nkeys > 1 ? c->dkim_ed25519_selector : "",
 	    s->nkeys > 1 ? " (ed25519-sha256)" : "");
-	*out = s;
-	s = NULL;
-	rc = 0;
-out:
-	sign_close(s);
-	return rc;
 }
 
 void

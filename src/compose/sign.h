@@ -62,6 +62,9 @@ typedef struct sign sign_t;
 typedef enum { SIGN_RSA, SIGN_ED25519 } sign_type_t;
 
 int	sign_open(const conf_t *, sign_t **out, buf_t *err);
+/* sign_log - how s signs, once per start or reload (and a warning when
+ * d= cannot align with message.from_address for DMARC) */
+void	sign_log(const sign_t *, const conf_t *);
 void	sign_close(sign_t *);
 int	sign_message(sign_t *, buf_t *eml, int64_t now, buf_t *err);
 /* sign_keygen - a new key of type into path (0600, O_EXCL) and its TXT

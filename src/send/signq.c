@@ -129,6 +129,7 @@ signq_open(const conf_t *conf, signq_t **out, buf_t *err)
 		}
 		w->started = 1;
 	}
+	sign_log(q->workers[0].sign, conf);
 	*out = q;
 	return 0;
 fail:
@@ -149,6 +150,7 @@ signq_reload(signq_t *q, const conf_t *conf, buf_t *err)
 			buf_note(err, "dkim.domain: empty; signing stops only at a restart");
 			goto out;
 		}
+	sign_log(fresh[0], conf);
 	pthread_mutex_lock(&q->mu);
 	for (int i = 0; i < q->nworkers; i++) {
 		old[i] = q->workers[i].next;	/* a reload not yet taken */
