@@ -183,6 +183,22 @@ held(sender_t *s, relay_held_t what)
 	s->nheld = 0;
 }
 
+/* requeue - the rows claimed and never handed to SMTP back to the queue
+ * at the next commit, uncharged; a row whose build ended it has its
+ * outcome already.  A message being signed is dropped when it comes back
+ * (signed_() finds no job with its tag) */
+static void
+requeue(sender_t *s)
+{
+	for (; s->nwaiting > 0; s->nwaiting--, s->head = (s->head + 1) % WINDOW) {
+		struct job *j = &s->waiting[s->head];
+
+		if (j->built >= 0)
+			outcome(s, j->id, j->recipient, OUTBOX_QUEUED, 0, "");
+		job_free(j);
+	}
+}
+
 /* relay_note - one log line, and the state recorded for `issue status` and
  * `status`, when the breaker changes state */
 static void
@@ -204,12 +220,7 @@ relay_note(sender_t *s)
 		log_info("sender: probing the relay with one message");
 	/* the rows claimed for later go back to the queue while it refuses */
 	if (r->state == RELAY_OPEN)
-		for (; s->nwaiting > 0; s->nwaiting--, s->head = (s->head + 1) % WINDOW) {
-			struct job *j = &s->waiting[s->head];
-
-			outcome(s, j->id, j->recipient, OUTBOX_QUEUED, 0, "");
-			job_free(j);
-		}
+		requeue(s);
 	s->relay_known = r->state;
 	s->relay_dirty = 1;
 	metrics_relay(s->metrics, (int)r->state);
@@ -504,9 +515,12 @@ build(sender_t *s, struct job *j)
 			j->signing = 1;
 			return;
 		}
-		/* cannot happen: the queue holds more than the window */
-		buf_note(&s->err, "the signing queue is full");
-		got = -1;
+		/* the queue holds more than the window, but the messages of
+		 * rows given back (sender_recheck()) stay in it until signed:
+		 * this row goes back too, uncharged, not failed */
+		outcome(s, j->id, j->recipient, OUTBOX_QUEUED, 0, "");
+		j->built = -1;
+		return;
 	}
 	/* 1: nothing in it for the reader, or its reason is gone */
 	if (got == 1 && s->err.len == 0)
@@ -660,7 +674,9 @@ pump(sender_t *s, int64_t now)
 	int64_t mono = clock_mono_ms();
 	int max = s->relay.state == RELAY_CLOSED ? WINDOW : 1;
 
-	if (s->released || s->stalled)
+	/* a write may have stopped rows in the window: none goes before
+	 * before_sleep() has given them back (sender_recheck()) */
+	if (s->released || s->stalled || s->recheck)
 		return;
 	while (smtp_ready(s->smtp) > 0) {
 		if (s->nwaiting == 0) {
@@ -669,6 +685,14 @@ pump(sender_t *s, int64_t now)
 			if (s->paused || mono < s->idle_until ||
 			    (s->relay.state != RELAY_CLOSED && mono < s->relay.probe_at))
 				break;
+			/* a new window's outcomes must fit beside those waiting
+			 * (maxoutcomes): rows that ended without a connection
+			 * (nothing for the reader, stopped) are committed first */
+			if (s->noutcomes > 0) {
+				flush(s);
+				if (s->noutcomes > 0)
+					break;
+			}
 			s->head = 0;
 			if (outbox_claim(s->store, now, max, claim_cb, s) < 0) {
 				if (!s->claim_failing)
@@ -688,22 +712,6 @@ pump(sender_t *s, int64_t now)
 		}
 		if (!submit(s))
 			break;
-	}
-}
-
-/* requeue - the rows claimed and never handed to SMTP back to the queue
- * at the next commit, uncharged; a row whose build ended it has its
- * outcome already.  A message being signed is dropped when it comes back
- * (signed_() finds no job with its tag) */
-static void
-requeue(sender_t *s)
-{
-	for (; s->nwaiting > 0; s->nwaiting--, s->head = (s->head + 1) % WINDOW) {
-		struct job *j = &s->waiting[s->head];
-
-		if (j->built >= 0)
-			outcome(s, j->id, j->recipient, OUTBOX_QUEUED, 0, "");
-		job_free(j);
 	}
 }
 
@@ -817,13 +825,14 @@ before_sleep(loop_t *l, void *arg)
 	sender_t *s = arg;
 
 	(void)l;
+	flush(s);	/* the rows a build ended, the waiting ones released */
 	/* claimed before a write that may stop them: claimed again, and so
 	 * judged again (outbox_claim()), once the release is committed */
 	if (s->recheck && !s->stalled) {
 		requeue(s);
 		s->recheck = 0;
+		flush(s);
 	}
-	flush(s);	/* the rows a build ended, the waiting ones released */
 	pump(s, clock_now());
 }
 

@@ -15,6 +15,10 @@ in flight, one per connection, and the rest of the window claimed.  Then:
 
 Every recipient gets at most one message, and the relay sees exactly the
 rows the database says were sent.
+
+3. (first) Readers pausing while the window is claimed: 196 rows in a
+   row end at their build, without a connection; the worker commits them
+   a window at a time and lives.
 """
 import asyncio
 import os
@@ -22,6 +26,7 @@ import threading
 import time
 
 import harness
+import zmq
 from aiosmtpd.controller import Controller
 from test_send import Clock, cli, db_rows, prepare, worker
 
@@ -67,7 +72,66 @@ def states(d):
                            " GROUP BY state"))
 
 
+def paused_mid_send(r):
+    """3. Readers pause while the window is claimed: every row not in
+    flight ends without a connection (skipped at its build), about 200 in
+    a row.  Their outcomes are committed a window at a time: the worker
+    once claimed window after window in one go and stopped on its limit of
+    outcomes waiting for a commit."""
+    n = 200
+    workdir = harness.tempdir()
+    relay = GatedRelay()
+    port = harness.free_port()
+    ctl = Controller(relay, hostname="127.0.0.1", port=port)
+    ctl.start()
+    d = None
+    try:
+        clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS]).start()
+        prepare(d, clock, n)
+        clock.set("2020-03-17T09:00:01+02:00")
+        r.check(relay.wait_arrived(CONNECTIONS), "paused: one message in flight on each"
+                " connection", "%d arrived" % relay.arrived)
+        with relay.cond:
+            flying = set(relay.rcpts)
+        ep = "ipc://" + os.path.join(d.workdir, "tiedote.control")
+        sock = zmq.Context.instance().socket(zmq.REQ)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(ep)
+        paused = 0
+        try:
+            for sid, email, lang in db_rows(
+                    d, "SELECT id, email, lang FROM subscribers ORDER BY id"):
+                if email in flying:
+                    continue
+                sock.send_json({"op": "web.preferences", "id": sid, "lang": lang,
+                                "regions": "all", "paused_until": 1893448800})
+                reply = sock.recv_json() if sock.poll(30000) else None
+                if reply and reply.get("result") == "updated":
+                    paused += 1
+                elif not paused:
+                    r.check(False, "paused: web.preferences", str(reply))
+                    break
+        finally:
+            sock.close()
+        r.check(paused == n - CONNECTIONS, "paused: %d readers paused through the control"
+                " socket" % paused)
+        relay.gate.set()
+        st = wait_for(lambda: states(d).get("skipped") == n - CONNECTIONS and
+                      not states(d).get("sending") and states(d))
+        r.check(d.proc.poll() is None, "paused: the worker lives", d.log_tail())
+        r.check(st == {"sent": CONNECTIONS, "skipped": n - CONNECTIONS},
+                "paused: the %d in flight sent, the %d paused readers' rows skipped"
+                % (CONNECTIONS, n - CONNECTIONS), str(states(d)))
+    finally:
+        relay.gate.set()
+        if d and d.proc.poll() is None:
+            d.stop()
+        ctl.stop()
+
+
 def body(r):
+    paused_mid_send(r)
     workdir = harness.tempdir()
     relay = GatedRelay()
     port = harness.free_port()
