@@ -95,8 +95,12 @@ main(int argc, char **argv)
 	rc = cli_dispatch(&cli, argc - optind, argv + optind);
 	/* what was written to stdout must have reached it: an export into a
 	 * full disk is no success */
-	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EX_OK) {
+	if (fflush(stdout) != 0 && rc == EX_OK) {
 		cli_error("tiedote: standard output: %s", strerror(errno));
+		rc = EX_IOERR;
+	} else if (ferror(stdout) && rc == EX_OK) {
+		/* a write during the command failed; its errno is long gone */
+		cli_error("tiedote: standard output: a write failed (a full disk?)");
 		rc = EX_IOERR;
 	}
 out:
