@@ -268,14 +268,21 @@ class Tiedoted:
         self.stop()
 
 
-def wait_log(d, text, timeout=60):
-    """True once text is in the worker's log, False after timeout s"""
+def wait_for(cond, timeout=30):
+    """cond()'s first true value, polled every 50 ms; its last value after
+    timeout s"""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if text in d.log_text():
-            return True
+        v = cond()
+        if v:
+            return v
         time.sleep(0.05)
-    return False
+    return cond()
+
+
+def wait_log(d, text, timeout=60):
+    """True once text is in the worker's log, False after timeout s"""
+    return wait_for(lambda: text in d.log_text(), timeout)
 
 
 def refused_start(r, extra_args, name, words):

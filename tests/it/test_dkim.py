@@ -19,7 +19,6 @@ import os
 import re
 import stat
 import subprocess
-import time
 
 import dkim
 
@@ -46,13 +45,7 @@ def txt_of(record):
 
 
 def wait_for(cond, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    return cond()
+    return harness.wait_for(cond, timeout)
 
 
 def outbox(d):

@@ -21,9 +21,9 @@ rows the database says were sent.
    a window at a time and lives.
 """
 import asyncio
+import contextlib
 import os
 import threading
-import time
 
 import harness
 import zmq
@@ -57,19 +57,36 @@ class GatedRelay:
             return self.cond.wait_for(lambda: self.arrived >= n, timeout)
 
 
-def wait_for(fn, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    return fn()
+def wait_for(cond, timeout=60):
+    return harness.wait_for(cond, timeout)
 
 
 def states(d):
     return dict(db_rows(d, "SELECT state, count(*) FROM outbox WHERE kind = 'bulletin'"
                            " GROUP BY state"))
+
+
+@contextlib.contextmanager
+def gated_send(n):
+    """a worker whose issue of n readers has begun at the slot time, behind
+    a gated relay: yields (relay, worker); stops both"""
+    relay = GatedRelay()
+    port = harness.free_port()
+    ctl = Controller(relay, hostname="127.0.0.1", port=port)
+    ctl.start()     # returns once the relay answers
+    d = None
+    try:
+        workdir = harness.tempdir()
+        clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS]).start()
+        prepare(d, clock, n)
+        clock.set("2020-03-17T09:00:01+02:00")
+        yield relay, d
+    finally:
+        relay.gate.set()
+        if d and d.proc.poll() is None:
+            d.stop()
+        ctl.stop()
 
 
 def paused_mid_send(r):
@@ -79,17 +96,7 @@ def paused_mid_send(r):
     once claimed window after window in one go and stopped on its limit of
     outcomes waiting for a commit."""
     n = 200
-    workdir = harness.tempdir()
-    relay = GatedRelay()
-    port = harness.free_port()
-    ctl = Controller(relay, hostname="127.0.0.1", port=port)
-    ctl.start()
-    d = None
-    try:
-        clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS]).start()
-        prepare(d, clock, n)
-        clock.set("2020-03-17T09:00:01+02:00")
+    with gated_send(n) as (relay, d):
         r.check(relay.wait_arrived(CONNECTIONS), "paused: one message in flight on each"
                 " connection", "%d arrived" % relay.arrived)
         with relay.cond:
@@ -123,27 +130,11 @@ def paused_mid_send(r):
         r.check(st == {"sent": CONNECTIONS, "skipped": n - CONNECTIONS},
                 "paused: the %d in flight sent, the %d paused readers' rows skipped"
                 % (CONNECTIONS, n - CONNECTIONS), str(states(d)))
-    finally:
-        relay.gate.set()
-        if d and d.proc.poll() is None:
-            d.stop()
-        ctl.stop()
 
 
 def body(r):
     paused_mid_send(r)
-    workdir = harness.tempdir()
-    relay = GatedRelay()
-    port = harness.free_port()
-    ctl = Controller(relay, hostname="127.0.0.1", port=port)
-    ctl.start()     # returns once the relay answers
-    d = None
-    try:
-        clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS]).start()
-        prepare(d, clock, N)
-        clock.set("2020-03-17T09:00:01+02:00")
-
+    with gated_send(N) as (relay, d):
         r.check(relay.wait_arrived(CONNECTIONS), "one message in flight on each connection",
                 "%d arrived" % relay.arrived)
         claimed = wait_for(lambda: states(d).get("sending", 0) >= 2 * CONNECTIONS and states(d))
@@ -199,11 +190,6 @@ def body(r):
         state = wait_for(lambda: db_rows(d, "SELECT state FROM issues WHERE id = ?",
                                          (iid,))[0][0] == "cancelled" and "cancelled")
         r.check(state == "cancelled", "the issue is cancelled")
-    finally:
-        relay.gate.set()
-        if d:
-            d.stop()
-        ctl.stop()
 
 
 harness.main(body)

@@ -110,14 +110,7 @@ def rows(d, sql, args=()):
         return c.execute(sql, args).fetchall()
 
 
-def wait_for(cond, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    return cond()
+wait_for = harness.wait_for     # imported from here by other tests and bench/web.py
 
 
 def mail_to(outdir, rcpt, n=1):
