@@ -279,6 +279,12 @@ check_cb(size_t line, char **f, size_t nf, void *arg)
 
 			for (int k = 0; k < NCOLS; k++)
 				if (strcasecmp(f[i], import_cols[k]) == 0) {
+					/* two columns of one name: one would be lost */
+					if (im->col[k] >= 0) {
+						import_error(im, line, "header", f[i],
+						    "the column is named twice");
+						return 1;
+					}
 					im->col[k] = (int)i;
 					known = 1;
 				}
@@ -475,7 +481,9 @@ import_pass(const char *path, buf_t *whole, csv_cb cb, struct import *im)
 		    piece.len)) == 0)) {
 			if ((n = fread(chunk, 1, sizeof chunk, fp)) == 0) {
 				if (ferror(fp)) {
-					cli_error("tiedote: %s: read error", path);
+					/* a directory, an I/O error: it cannot be read */
+					cli_error("tiedote: %s: %s", path, strerror(errno));
+					rc = EX_NOINPUT;
 					goto out;
 				}
 				eof = 1;

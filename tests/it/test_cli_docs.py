@@ -204,6 +204,16 @@ def exit_codes(r):
         rc, out, err = run(db, *args)
         r.check(rc == 66 and "nonexistent" in err, "%s of a missing file exits 66" % args[0],
                 "exit %d %s" % (rc, err))
+    rc, out, err = run(db, "subscriber", "import", tmp)
+    r.check(rc == 66 and tmp in err, "subscriber import of a directory exits 66 (cannot be read)",
+            "exit %d %s" % (rc, err))
+    twice = os.path.join(tmp, "twice.csv")
+    with open(twice, "w") as f:
+        f.write("email,EMAIL\nk@example.fi,l@example.fi\n")
+    rc, out, err = run(db, "subscriber", "import", twice)
+    r.check(rc == 65 and "line 1" in err and "named twice" in err,
+            "a column named twice in the header is a bad row (line 1), nothing imported",
+            "exit %d %s" % (rc, err))
     rc, out, err = run(db, "--help")
     r.check(all(" %d " % c in out.replace("\n", " ") for c in (64, 65, 66, 69, 73, 74, 75, 76, 78)),
             "--help lists every exit code", out)
