@@ -176,26 +176,55 @@ web_message(web_req_t *q, unsigned status, const char *lang, const char *say)
 	web_page(q, status, "page-message.html", lang, d);
 }
 
+/* qvalue - an Accept-Language weight (RFC 9110 12.4.2: "0" to "1", three
+ * decimals at most), by hand: strtod() follows the locale's decimal point */
+static double
+qvalue(const char *p)
+{
+	double v = 0, f = 0.1;
+
+	if (*p == '1')
+		return 1;
+	if (*p++ != '0')
+		return 0;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, f /= 10)
+			v += (*p - '0') * f;
+	return v;
+}
+
 const char *
 web_lang(const web_req_t *q)
 {
-	const char *a = q->accept_lang, *l;
+	const char *a = q->accept_lang, *l, *best = NULL;
+	double best_w = 0;
 
 	if (q->query_lang && (l = web_form_lang(q->query_lang)) != NULL)
 		return l;
-	/* the first of ours the browser names, ignoring weights: good
-	 * enough for three languages */
+	/* RFC 9110 12.5.4: of ours, the one of the highest weight, the first
+	 * named of equal ones; q=0 is "not this one"; "fi-FI" is fi, "fil"
+	 * is not */
 	while (a && *a) {
-		a += strspn(a, " ,");
-		if (strncasecmp(a, "fi", 2) == 0 || strncasecmp(a, "sv", 2) == 0 ||
-		    strncasecmp(a, "en", 2) == 0) {
+		const char *end, *semi;
+		double w = 1;
+
+		a += strspn(a, " \t,");
+		end = a + strcspn(a, ",");
+		if ((semi = memchr(a, ';', (size_t)(end - a))) != NULL) {
+			semi += 1 + strspn(semi + 1, " \t");
+			w = (semi[0] == 'q' || semi[0] == 'Q') && semi[1] == '=' ? qvalue(semi + 2) : 0;
+		}
+		if (strcspn(a, "-; \t,") == 2) {
 			char two[3] = { (char)(a[0] | 0x20), (char)(a[1] | 0x20), 0 };
 
-			return web_form_lang(two);
+			if ((l = web_form_lang(two)) != NULL && w > best_w) {
+				best = l;
+				best_w = w;
+			}
 		}
-		a = strchr(a, ',');
+		a = end;
 	}
-	return "fi";
+	return best ? best : "fi";
 }
 
 const char *
