@@ -121,6 +121,8 @@ struct intake {
 	int	 disk_low;	/* intake_disk_low(): refuse without trying */
 	void	(*on_full)(void *);
 	void	*on_full_arg;
+	void	(*on_revision)(void *);	/* intake_on_revision() */
+	void	*on_revision_arg;
 	metrics_t *metrics;	/* borrowed; NULL: not counted */
 	const zap_t *zap;	/* CURVE: the allow-list (the loop's); NULL: plain */
 };
@@ -506,7 +508,7 @@ static void
 store_batch(intake_t *in, struct batch *b)
 {
 	int64_t now;
-	int valid = 0, i, n = b->n;
+	int valid = 0, revised = 0, i, n = b->n;
 	store_put_t put;
 
 	/* a request sent after the test clock moved is stamped at its time */
@@ -539,8 +541,10 @@ store_batch(intake_t *in, struct batch *b)
 		    r->regions, r->at, r->cancelled, now, &put, &r->revision) < 0)
 			goto failed;
 		switch (put) {
-		case PUT_NEW:
 		case PUT_REVISION:
+			revised = 1;
+			/* FALLTHROUGH */
+		case PUT_NEW:
 			r->code = "ok";
 			r->reply = reply_ok(r, "ok", S(b, r->id), r->revision);
 			r->stored = 1;
@@ -560,6 +564,8 @@ store_batch(intake_t *in, struct batch *b)
 	}
 	if (store_commit(in->store) < 0)
 		goto failed;
+	if (revised && in->on_revision)
+		in->on_revision(in->on_revision_arg);
 	return;
 failed:
 	log_error("intake: could not commit %d events: %s", valid, store_errmsg(in->store));
@@ -824,6 +830,13 @@ intake_on_full(intake_t *in, void (*fn)(void *), void *arg)
 {
 	in->on_full = fn;
 	in->on_full_arg = arg;
+}
+
+void
+intake_on_revision(intake_t *in, void (*fn)(void *), void *arg)
+{
+	in->on_revision = fn;
+	in->on_revision_arg = arg;
 }
 
 void

@@ -75,6 +75,10 @@ int	  intake_paused(const intake_t *);
 void	  intake_disk_low(intake_t *, int on);
 /* intake_on_full - fn(arg) after a commit failed with a full store */
 void	  intake_on_full(intake_t *, void (*fn)(void *), void *arg);
+/* intake_on_revision - fn(arg) after a commit that stored a new revision
+ * of an event (a cancel, a narrower list of projects): the worker has the
+ * messages already claimed for it judged again before they go */
+void	  intake_on_revision(intake_t *, void (*fn)(void *), void *arg);
 void	  intake_metrics(intake_t *, metrics_t *);
 void	  intake_close(intake_t *);
 

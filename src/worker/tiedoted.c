@@ -307,6 +307,17 @@ written(void *arg, const char *op)
 		}
 }
 
+/* revised - the intake committed a new revision of an event (a producer's
+ * cancel): its messages claimed but not yet sent are judged again, as
+ * after a write through the control socket */
+static void
+revised(void *arg)
+{
+	struct worker *w = arg;
+
+	sender_recheck(w->sender);
+}
+
 /* dkim_check - the DKIM keys of c load (sign_open()); 0 or -1 with err */
 static int
 dkim_check(const conf_t *c, buf_t *err)
@@ -678,6 +689,7 @@ main(int argc, char **argv)
 	}
 	/* before the first turn, whose before-sleep hook claims messages */
 	intake_on_full(intake, on_full, &w);
+	intake_on_revision(intake, revised, &w);
 	space_check(&w, 0);
 
 	if ((loop = loop_new()) == NULL || worker_attach(&w, loop, sfd, cfd) < 0 ||

@@ -19,6 +19,10 @@ rows the database says were sent.
 3. (first) Readers pausing while the window is claimed: 196 rows in a
    row end at their build, without a connection; the worker commits them
    a window at a time and lives.
+4. A producer cancels an announcement over ZeroMQ (a new revision with
+   `cancelled: true`) while it is being sent: the messages built ahead
+   for the next free connections are dropped, and only the 4 in flight
+   are delivered.
 """
 import asyncio
 import contextlib
@@ -28,7 +32,7 @@ import threading
 import harness
 import zmq
 from aiosmtpd.controller import Controller
-from test_send import Clock, cli, db_rows, prepare, worker
+from test_send import Clock, cli, db_rows, prepare, subscribers_csv, worker
 
 N = 100
 CONNECTIONS = 4
@@ -132,7 +136,68 @@ def paused_mid_send(r):
                 % (CONNECTIONS, n - CONNECTIONS), str(states(d)))
 
 
+def built_ahead(d):
+    with open(d.log, errors="replace") as f:
+        return f.read().count("built ahead")
+
+
+def announcement_cancelled(r):
+    """4. an announcement cancelled by its producer mid-send"""
+    n = 40
+    relay = GatedRelay()
+    port = harness.free_port()
+    ctl = Controller(relay, hostname="127.0.0.1", port=port)
+    ctl.start()
+    d = None
+    try:
+        workdir = harness.tempdir()
+        clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS])
+        d.log_level = "debug"
+        d.start()
+        rc, out, err = cli(d, "subscriber", "import", subscribers_csv(workdir, n))
+        r.check(rc == 0, "announcement: %d readers" % n, err)
+        text = os.path.join(workdir, "body.txt")
+        with open(text, "w") as f:
+            f.write("Tilaisuus peruttiin.\n")
+        event = ["enqueue", "announcement", "--id", "peruttava", "--title", "Tiedote",
+                 "--body-file", text, "--regions", "all",
+                 "--send-at", "2020-03-11T09:00:00+02:00"]
+        rc, out, err = cli(d, *event)
+        r.check(rc == 0, "announcement: enqueued for 11.3. 09:00", out + err)
+        clock.set("2020-03-11T09:00:01+02:00")
+        r.check(relay.wait_arrived(CONNECTIONS), "announcement: one message in flight on"
+                " each connection", "%d arrived" % relay.arrived)
+        # the next free connections' messages are built while these wait
+        r.check(wait_for(lambda: built_ahead(d) >= CONNECTIONS),
+                "announcement: the next %d messages built ahead" % CONNECTIONS,
+                "%d built ahead: %s" % (built_ahead(d), [
+                    ln for ln in open(d.log, errors="replace") if "sender" in ln]))
+        rc, out, err = cli(d, *(event + ["--cancelled"]))
+        r.check(rc == 0,
+                "announcement: the producer's cancel (revision 2)", out + err)
+        st = wait_for(lambda: dict(db_rows(
+            d, "SELECT state, count(*) FROM outbox WHERE kind = 'announcement'"
+               " GROUP BY state")).get("sending") == CONNECTIONS and "ok")
+        relay.gate.set()
+        final = wait_for(lambda: (lambda s: not s.get("sending") and
+                                  not s.get("queued") and s)(dict(db_rows(
+                                      d, "SELECT state, count(*) FROM outbox"
+                                         " WHERE kind = 'announcement' GROUP BY state"))))
+        r.check(st and final and final.get("sent") == CONNECTIONS and
+                relay.arrived == CONNECTIONS,
+                "announcement: only the %d in flight delivered" % CONNECTIONS,
+                "%s, %d arrived" % (final, relay.arrived))
+        r.check(d.proc.poll() is None, "announcement: the worker lives", d.log_tail())
+    finally:
+        relay.gate.set()
+        if d and d.proc and d.proc.poll() is None:
+            d.stop()
+        ctl.stop()
+
+
 def body(r):
+    announcement_cancelled(r)
     paused_mid_send(r)
     with gated_send(N) as (relay, d):
         r.check(relay.wait_arrived(CONNECTIONS), "one message in flight on each connection",
