@@ -435,6 +435,26 @@ record_end(const char *data, size_t len)
 	return end;
 }
 
+/* utf8_line - 0 when data[0..len) is UTF-8; else 1 with the error
+ * printed, naming the physical line (counted from first) where it is not:
+ * a character never holds a line feed, so each line is judged alone */
+static int
+utf8_line(const char *path, const char *data, size_t len, size_t first)
+{
+	const char *p = data, *end = data + len, *nl;
+
+	for (size_t line = first; p < end; line++, p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (!utf8_valid(p, (size_t)(nl - p))) {
+			cli_error("%s: line %zu: not UTF-8 text (save the file as UTF-8)", path,
+			    line);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * import_pass - the file through csv_parse_at() a piece of whole records
  * at a time (PIECE, more for a longer record, PIECE_MAX at most), cb per
@@ -458,10 +478,8 @@ import_pass(const char *path, buf_t *whole, csv_cb cb, struct import *im)
 			rc = EX_NOINPUT;
 			goto out;
 		}
-		if (!utf8_valid(buf_str(whole), whole->len)) {
-			cli_error("%s: not UTF-8 text", path);
+		if (utf8_line(path, buf_str(whole), whole->len, 1))
 			goto out;
-		}
 		if (csv_parse(buf_str(whole), whole->len, cb, im, &err) < 0) {
 			cli_error("%s: %s", path, buf_str(&err));
 			goto out;
@@ -506,10 +524,8 @@ import_pass(const char *path, buf_t *whole, csv_cb cb, struct import *im)
 		if (end == 0)
 			break;
 		/* a piece ends at a line feed: no character is cut */
-		if (!utf8_valid(piece.data, end)) {
-			cli_error("%s: not UTF-8 text", path);
+		if (utf8_line(path, piece.data, end, line))
 			goto out;
-		}
 		if ((r = csv_parse_at(piece.data, end, line, cb, im, &err)) < 0) {
 			cli_error("%s: %s", path, buf_str(&err));
 			goto out;

@@ -196,6 +196,14 @@ def body(r):
     r.check(rc == 65 and len(lines) == 3 and b"\x1b" not in err and b"\x07" not in err
             and b"\r" not in err and b'"x\\x1b[31m@thl.fi"' in lines[0] and b"\\r" in lines[2],
             "import errors quote the CSV field, escaped", err)
+    latin1 = ("email,name,lang,regions\n\"pia@thl.fi\",\"Pia\nSuvivuo\",fi,all\n"
+              "miia@thl.fi,Miia St\u00e5hle,sv,all\n").encode("latin-1")
+    with open(bad, "wb") as f:
+        f.write(latin1)
+    for how, args, stdin in (("a file", [bad], None), ("standard input", ["-"], latin1)):
+        rc, out, err = run(d, "subscriber", "import", *args, stdin=stdin)
+        r.check(rc == 65 and "line 4: not UTF-8 text" in err,
+                "a Latin-1 CSV on %s is refused naming the line (65)" % how, (rc, err))
 
     # every date typed is checked by the one rule (clock_civil_valid)
     body_file = write(d, "ann.txt", "Teksti")
