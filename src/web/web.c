@@ -361,6 +361,7 @@ struct conn {
 	web_req_t q;
 	buf_t	 raw;		/* the request body */
 	int	 over;		/* the body is over WEB_BODY_MAX */
+	size_t	 dropped;	/* bytes of it read past that */
 	int	 bad_form;	/* a field too long, too many, not UTF-8 */
 	char	 ip[INET6_ADDRSTRLEN];
 };
@@ -580,15 +581,24 @@ handler(void *cls, struct MHD_Connection *mc, const char *url, const char *metho
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (buf_add(&c->raw, upload, *upload_size) < 0)
+		/* a body over WEB_BODY_MAX without a Content-Length (chunked)
+		 * is read to its end and dropped, and answered 413 then: a
+		 * response queued mid-body has MHD close with the body unread,
+		 * and the client's TCP stack, reset, loses the answer with it.
+		 * Past WEB_DISCARD_MAX the answer goes at once, for what it is
+		 * worth, and the connection closes */
+		if (!c->over && buf_add(&c->raw, upload, *upload_size) < 0)
 			c->over = 1;
+		if (c->over)
+			c->dropped += *upload_size;
 		*upload_size = 0;
-		if (c->over) {
-			c->q.path = c->q.path ? c->q.path : url;
-			web_message(&c->q, MHD_HTTP_CONTENT_TOO_LARGE, web_lang(&c->q), "bad_link");
-			return respond(mc, c);
-		}
-		return MHD_YES;
+		if (c->dropped <= WEB_DISCARD_MAX)
+			return MHD_YES;
+	}
+	if (c->over) {
+		c->q.path = c->q.path ? c->q.path : url;
+		web_message(&c->q, MHD_HTTP_CONTENT_TOO_LARGE, web_lang(&c->q), "bad_link");
+		return respond(mc, c);
 	}
 	if (c->q.path == NULL) {
 		c->q.path = url;

@@ -37,6 +37,8 @@
 #include "conf.h"
 
 #define WEB_BODY_MAX		8192	/* bytes of a form; more is 413 */
+#define WEB_DISCARD_MAX		((size_t)1 << 20)	/* of a longer chunked body, read
+						 * and dropped before the 413 */
 #define WEB_FIELD_MAX		1024	/* bytes of one form field */
 #define WEB_WORKER_WAIT_MS	5000	/* an admin request's wait, then 503 */
 #define WEB_RATE_SLOTS		4096	/* client addresses the POST limit counts */
