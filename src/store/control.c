@@ -70,6 +70,41 @@ out:
 	return rc;
 }
 
+/* not_socket - 0 when nothing is at path or a socket is; else -1 with
+ * err: a control.endpoint that names another file (the database, a
+ * symbolic link) must not be removed to make room for the socket */
+static int
+not_socket(const char *path, buf_t *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		buf_notef(err, "control.endpoint: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISSOCK(st.st_mode))
+		return 0;
+	buf_notef(err, "control.endpoint: %s is a file that is not a socket; it must name"
+	    " a path of its own, where only the worker's socket is made", path);
+	return -1;
+}
+
+int
+control_conf_check(const conf_t *conf, buf_t *err)
+{
+	buf_t ep, path;
+	int rc;
+
+	buf_init(&ep, 8192);
+	buf_init(&path, 8192);
+	rc = control_endpoint(conf, &ep, &path, err) < 0 ? -1 : not_socket(buf_str(&path), err);
+	buf_free(&ep);
+	buf_free(&path);
+	return rc;
+}
+
 /* listened - 1 when something accepts connections on the UNIX socket at
  * path: the lock proves no worker of this database owns it, not that no
  * worker of another database in the same directory does (the default
@@ -109,6 +144,8 @@ control_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 		goto fail;
 	/* a worker that died left its file, stale since we hold the lock;
 	 * unless it listens: another database's worker */
+	if (not_socket(buf_str(&path), err) < 0)
+		goto fail;
 	if (listened(buf_str(&path))) {
 		buf_notef(err, "control: %s is in use by another worker (of another database in"
 		    " this directory? give each its own control.endpoint)", buf_str(&path));

@@ -552,13 +552,9 @@ main(int argc, char **argv)
 	/* the whole configuration before the store: a worker started in the
 	 * wrong directory must not create and migrate a database first */
 	{
-		buf_t ep;
 		sched_t sched;
 
-		buf_init(&ep, 8192);
-		n = control_endpoint(&conf, &ep, NULL, &err);
-		buf_free(&ep);
-		if (n < 0 || metrics_listen_check(&conf, &err) < 0 ||
+		if (control_conf_check(&conf, &err) < 0 || metrics_listen_check(&conf, &err) < 0 ||
 		    message_conf_check(&conf, &err) < 0 || sched_init(&sched, &conf, &err) < 0 ||
 		    remind_conf_check(&conf, &err) < 0 || intake_conf_check(&conf, &err) < 0 ||
 		    web_conf_check(&conf, &err) < 0 || sender_conf_check(&conf, &err) < 0 ||

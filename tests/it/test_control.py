@@ -188,6 +188,30 @@ def test_through_the_worker(r):
             "the first worker's socket still takes its own database's writes", err)
     d.stop()
     r.check(not os.path.exists(path), "the socket file is gone after the worker stopped")
+
+    # control.endpoint naming a file that is not a socket (its own
+    # database, a symbolic link): refused at start, the file kept
+    victim = os.path.join(d.workdir, "victim.txt")
+    with open(victim, "w") as f:
+        f.write("keep me\n")
+    link = os.path.join(d.workdir, "link.sock")
+    os.symlink(victim, link)
+    size = os.path.getsize(d.db)
+    for what, target in (("its own database", d.db), ("a plain file", victim),
+                         ("a symbolic link", link)):
+        p = subprocess.run([harness.tiedoted_path(), "--db", d.db, "--endpoint",
+                            "tcp://127.0.0.1:%d" % harness.free_port(),
+                            "-o", "control.endpoint=ipc://" + target,
+                            "-o", "message.templates=%s" % os.path.join(harness.ROOT, "templates")],
+                           capture_output=True, timeout=60)
+        err = p.stderr.decode()
+        r.check(p.returncode == 78 and "not a socket" in err and "control.endpoint" in err
+                and os.path.lexists(target),
+                "control.endpoint naming %s: exit 78, the file kept" % what,
+                "exit %d\n%s" % (p.returncode, err))
+    r.check(os.path.getsize(d.db) == size and count(
+        d.db, "SELECT count(*) FROM subscribers WHERE email = 'still@thl.fi'") == 1 and
+        open(victim).read() == "keep me\n", "the database and the file are whole")
     return d
 
 
