@@ -52,7 +52,7 @@ backup_copy(const char *dbpath, const char *file, buf_t *err)
 	sqlite3_backup *b = NULL;
 	char *tmp = NULL, *dir = xstrdup(file);
 	backup_rc_t rc = BACKUP_FAILED;
-	int step;
+	int step, fd;
 
 	if (access(file, F_OK) == 0) {
 		buf_notef(err, "%s exists; a backup never overwrites a file", file);
@@ -64,6 +64,15 @@ backup_copy(const char *dbpath, const char *file, buf_t *err)
 	if (open_ro(dbpath, &src, err) < 0)
 		goto out;
 	(void)unlink(tmp);	/* left by a backup of ours killed midway */
+	/* made here, not by SQLite: mode 0600 whatever the umask (the copy
+	 * holds every address and the token key), and never through a
+	 * symbolic link someone left at the name; an empty file is an empty
+	 * database to SQLite */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		buf_notef(err, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(fd);
 	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		/* cannot be created (no such directory, no permission): an I/O

@@ -29,10 +29,17 @@ def body(r):
         time.sleep(0.05)
     backup = os.path.join(workdir, "backup.db")
     t0 = time.monotonic()
-    rc, out, err = cli(d, "backup", backup)
+    old_mask = os.umask(0o022)      # a staff shell's: files come out 0644
+    try:
+        rc, out, err = cli(d, "backup", backup)
+    finally:
+        os.umask(old_mask)
     took = time.monotonic() - t0
     r.check(rc == 0 and os.path.isfile(backup), "tiedote backup while the issue is being sent"
             " (%.2f s)" % took, err)
+    mode = os.stat(backup).st_mode & 0o777
+    r.check(mode == 0o600, "the backup (every address, the links' key) is mode 0600 under"
+            " umask 022", oct(mode))
     rc2, _, err2 = cli(d, "backup", backup)
     r.check(rc2 == 73 and "exists" in err2, "a backup never overwrites a file (exit 73)", err2)
     rc, out, err = cli(d, "check", backup)
