@@ -304,27 +304,60 @@ out:
 	return rc;
 }
 
+/* rate_key - the client as the POST limit counts it: an IPv4 address
+ * whole, an IPv6 one by its /64 (one host's share; it can use any
+ * address in it) */
+static void
+rate_key(const char *ip, char out[48])
+{
+	unsigned char a[16];
+
+	snprintf(out, 48, "%s", ip);
+	if (strchr(ip, ':') == NULL || inet_pton(AF_INET6, ip, a) != 1 ||
+	    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
+		return;
+	memset(a + 8, 0, 8);
+	if (inet_ntop(AF_INET6, a, out, 48) != NULL)
+		strcat(out, "/64");
+}
+
 int
 web_post_allowed(web_req_t *q, const char *lang)
 {
 	web_t *w = q->w;
 	int64_t hour = clock_now() / 3600;
-	uint32_t h = 2166136261u;
-	struct rate_slot *s;
+	unsigned char h[crypto_shorthash_BYTES];
+	struct rate_slot *b, *s = NULL;
+	char key[48];
+	uint64_t at;
 
-	for (const char *p = q->ip; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	s = &w->rate[h % WEB_RATE_SLOTS];
-	/* a slot another address holds is taken over: the limit forgets
-	 * rather than grows (web.h BUGS) */
-	if (strcmp(s->ip, q->ip) != 0 || s->hour != hour) {
-		snprintf(s->ip, sizeof s->ip, "%s", q->ip);
+	rate_key(q->ip, key);
+	crypto_shorthash(h, (const unsigned char *)key, strlen(key), w->rate_key);
+	memcpy(&at, h, sizeof at);
+	b = &w->rate[at % (WEB_RATE_SLOTS / WEB_RATE_WAYS) * WEB_RATE_WAYS];
+	/* its own slot; else one unused this hour; else the bucket's
+	 * smallest count goes (web.h BUGS): forgetting a client that POSTed
+	 * least lets the fewest POSTs through again */
+	for (int i = 0; i < WEB_RATE_WAYS && s == NULL; i++)
+		if (b[i].hour == hour && strcmp(b[i].ip, key) == 0)
+			s = &b[i];
+	for (int i = 0; i < WEB_RATE_WAYS && s == NULL; i++)
+		if (b[i].hour != hour)
+			s = &b[i];
+	if (s == NULL) {
+		s = &b[0];
+		for (int i = 1; i < WEB_RATE_WAYS; i++)
+			if (b[i].count < s->count)
+				s = &b[i];
+	}
+	if (s->hour != hour || strcmp(s->ip, key) != 0) {
+		snprintf(s->ip, sizeof s->ip, "%s", key);
 		s->hour = hour;
 		s->count = 0;
 	}
 	if (++s->count <= w->conf->web_posts_per_ip_hour)
 		return 0;
-	log_warn("web: %s: over web.posts_per_ip_hour (%ld)", q->ip, w->conf->web_posts_per_ip_hour);
+	log_warn("web: %s: over web.posts_per_ip_hour (%ld)", key, w->conf->web_posts_per_ip_hour);
 	web_message(q, MHD_HTTP_TOO_MANY_REQUESTS, lang, "too_many");
 	return -1;
 }
@@ -366,6 +399,27 @@ struct conn {
 	char	 ip[INET6_ADDRSTRLEN];
 };
 
+/* xff_line - MHD_get_connection_values()' callback: every
+ * X-Forwarded-For line, in order, joined by commas (RFC 9110 5.3), so
+ * that a forged first line cannot hide the one the proxy appended */
+struct xff {
+	buf_t	 lines;
+	int	 over;	/* too long: no address is taken from them */
+};
+
+static enum MHD_Result
+xff_line(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct xff *x = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") == 0 && value &&
+	    ((x->lines.len && buf_addc(&x->lines, ',') < 0) ||
+	    buf_adds(&x->lines, value) < 0))
+		x->over = 1;
+	return MHD_YES;
+}
+
 /* client_ip - the peer, or for a trusted proxy the last address in
  * X-Forwarded-For that is not itself a trusted proxy */
 static void
@@ -374,8 +428,8 @@ client_ip(web_t *w, struct MHD_Connection *c, char *out)
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
 	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	const char *xff;
 	char copy[1024], *tok, *save;
+	struct xff xff = { .over = 0 };
 
 	strcpy(out, "?");
 	if (sa && sa->sa_family == AF_INET)
@@ -392,10 +446,10 @@ client_ip(web_t *w, struct MHD_Connection *c, char *out)
 		if (!trusted)
 			return;
 		/* the right-most entry is the one the trusted proxy added */
-		xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
-		if (xff == NULL || strlen(xff) >= sizeof copy)
-			return;
-		strcpy(copy, xff);
+		buf_init(&xff.lines, sizeof copy - 1);
+		MHD_get_connection_values(c, MHD_HEADER_KIND, xff_line, &xff);
+		snprintf(copy, sizeof copy, "%s", xff.over ? "" : buf_str(&xff.lines));
+		buf_free(&xff.lines);
 		for (char *p = copy + strlen(copy); ; ) {
 			unsigned char bin[16];
 
@@ -525,6 +579,11 @@ respond(struct MHD_Connection *mc, struct conn *c)
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	/* only a page that was made may be kept: a 500 from a render that
+	 * failed after the page asked to be cached must not be served for
+	 * five minutes by every cache on the way */
+	if (q->status != MHD_HTTP_OK)
+		q->cache = 0;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, q->cache ?
 	    "public, max-age=300" : "no-store");
 	if (q->cache && q->vary_lang)
@@ -671,6 +730,7 @@ web_start(const conf_t *conf, const char *control_endpoint, buf_t *err)
 	    token_key(w->store, w->key, err) < 0)
 		goto fail;
 	w->rate = xcalloc(WEB_RATE_SLOTS, sizeof *w->rate);
+	randombytes_buf(w->rate_key, sizeof w->rate_key);
 	/* one try: a page's write is not resent behind the reader's back */
 	w->client = client_new(control_endpoint, WEB_WORKER_WAIT_MS, WEB_WORKER_WAIT_MS);
 	w->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |

@@ -25,8 +25,11 @@
  * the web_t.  Threads: web_start/web_stop from the worker's thread; the
  * rest runs on MHD's thread.
  * BUGS: one HTTP thread; the per-client POST limit is in memory (a
- * restart forgets it) and counts WEB_RATE_SLOTS addresses at most, the
- * oldest forgotten first.  The archive reads bulletin.deadline_days and
+ * restart forgets it) and counts WEB_RATE_SLOTS addresses at most (an
+ * IPv6 client by its /64), in buckets of WEB_RATE_WAYS picked by a keyed
+ * hash (SipHash, a random key per process, so no one can choose addresses
+ * that share a bucket); when a bucket is full of addresses counted this
+ * hour, the one with the fewest POSTs is forgotten.  The archive reads bulletin.deadline_days and
  * event_days, which a reload (SIGHUP) may change under it: a page built
  * during the reload may use either value.
  */
@@ -42,6 +45,7 @@
 #define WEB_FIELD_MAX		1024	/* bytes of one form field */
 #define WEB_WORKER_WAIT_MS	5000	/* an admin request's wait, then 503 */
 #define WEB_RATE_SLOTS		4096	/* client addresses the POST limit counts */
+#define WEB_RATE_WAYS		8	/* slots an address may take (a bucket) */
 #define WEB_CSRF_HOURS		24	/* a form's anti-forgery value lives this long */
 #define WEB_MEMORY_LIMIT	(64 * 1024)	/* MHD's per-connection memory (headers) */
 #define WEB_FEED_ENTRIES	20	/* issues in an Atom feed */

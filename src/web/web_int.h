@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "buf.h"
@@ -43,7 +44,8 @@ struct web {
 	client_t *client;		/* to the control socket */
 	char	*base_path;		/* base_url's path: "" or "/x" */
 	char	**proxies;		/* trusted, NULL-terminated */
-	struct rate_slot *rate;		/* WEB_RATE_SLOTS */
+	struct rate_slot *rate;		/* WEB_RATE_SLOTS, in buckets of WEB_RATE_WAYS */
+	unsigned char rate_key[crypto_shorthash_KEYBYTES];	/* random, per process */
 };
 
 typedef struct web_req {

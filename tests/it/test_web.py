@@ -389,6 +389,42 @@ def test_http(r, work):
     r.check(rows(d, "SELECT count(*) FROM confirmations WHERE email = 'x6@example.fi'") ==
             [(0,)], "nothing stored for the refused POST")
 
+    def fnv_slot(ip):           # the table's old, unkeyed hash: anyone could collide
+        h = 2166136261
+        for ch in ip.encode():
+            h = ((h ^ ch) * 16777619) & 0xffffffff
+        return h % 4096
+    collider = next("198.51.%d.%d" % (i // 256, i % 256) for i in range(65536)
+                    if fnv_slot("198.51.%d.%d" % (i // 256, i % 256)) == fnv_slot("203.0.113.5"))
+    st1 = form(base + "/subscribe", {**hidden(page), "email": "c1@example.fi"}, xff=collider)[0]
+    st2 = form(base + "/subscribe", {**hidden(page), "email": "c2@example.fi"},
+               xff="203.0.113.5")[0]
+    r.check(st1 == 200 and st2 == 429, "a POST from an address chosen to share the limited"
+            " client's slot does not reset its count", (collider, st1, st2))
+
+    # X-Forwarded-For in two lines: the proxy appends its own line after a
+    # forged one; the client is the right-most entry of the last line
+    c = http.client.HTTPConnection("127.0.0.1", s.web_port, timeout=30)
+    body = urllib.parse.urlencode({**hidden(page), "email": "c3@example.fi"}).encode()
+    c.putrequest("POST", "/subscribe")
+    c.putheader("Content-Type", "application/x-www-form-urlencoded")
+    c.putheader("Content-Length", str(len(body)))
+    c.putheader("X-Forwarded-For", "10.9.9.9")
+    c.putheader("X-Forwarded-For", "203.0.113.5")
+    c.endheaders(body)
+    st = c.getresponse().status
+    c.close()
+    r.check(st == 429, "X-Forwarded-For in two lines: counted for the proxy's (last) entry,"
+            " not the forged first line", st)
+
+    # IPv6 clients are counted by their /64
+    got = [form(base + "/subscribe", {**hidden(page), "email": "v%d@example.fi" % i},
+                xff="2001:db8:1:2::%x" % (i + 1))[0] for i in range(7)]
+    other = form(base + "/subscribe", {**hidden(page), "email": "v9@example.fi"},
+                 xff="2001:db8:1:3::1")[0]
+    r.check(got == [200] * 6 + [429] and other == 200, "IPv6: seven addresses of one /64"
+            " are one client (the 7th 429); the next /64 is another", (got, other))
+
     # per-IP connections; a slow client holds nothing up
     held = []
     for _ in range(4):
