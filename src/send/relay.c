@@ -26,6 +26,31 @@ relay_state_name(relay_state_t s)
 	return "?";
 }
 
+/* about_sender - a refusal of our envelope sender that the relay gave
+ * at RCPT (Postfix's smtpd_delay_reject, the default: "Sender address
+ * rejected"): RFC 3463's X.1.7 and X.1.8, or words about the sender in
+ * a reply that does not name the recipient.  It is no reader's doing;
+ * charged to each, a bounce domain gone from the DNS would fail (or with
+ * 5.1.0, suppress) every address in turn */
+static int
+about_sender(const smtp_result_t *res, const char *rcpt)
+{
+	static const char *const words[] = { "sender address", "sender verif",
+	    "sender domain", "sender rejected", "bad sender", "unknown sender",
+	    "invalid sender" };
+	const char *e = res->enhanced;
+
+	if (e[0] && e[1] == '.' && e[2] == '1' && e[3] == '.' && (e[4] == '7' || e[4] == '8') &&
+	    e[5] == '\0')
+		return 1;
+	if (rcpt && *rcpt && strcasestr(res->text, rcpt))
+		return 0;
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (strcasestr(res->text, words[i]))
+			return 1;
+	return 0;
+}
+
 relay_scope_t
 relay_scope(const smtp_result_t *res, const char *rcpt)
 {
@@ -43,7 +68,7 @@ relay_scope(const smtp_result_t *res, const char *rcpt)
 	if (res->code == 503 || res->code < 400)
 		return RELAY_SCOPE_SEQUENCE;
 	if (res->stage == SMTP_STAGE_RCPT)
-		return RELAY_SCOPE_RECIPIENT;
+		return about_sender(res, rcpt) ? RELAY_SCOPE_RELAY : RELAY_SCOPE_RECIPIENT;
 	return rcpt && *rcpt && strcasestr(res->text, rcpt) ? RELAY_SCOPE_RECIPIENT :
 	    RELAY_SCOPE_MESSAGE;
 }
@@ -172,6 +197,10 @@ relay_outcome(relay_t *r, const smtp_result_t *res, const char *rcpt, int64_t no
 	if (r->same > 0 && res->code == r->same_code &&
 	    strcmp(res->enhanced, r->same_status) == 0 && strcasecmp(rcpt, r->last_rcpt) != 0) {
 		snprintf(r->last_rcpt, sizeof r->last_rcpt, "%s", rcpt);
+		/* RELAY_HOLD_MS is counted from the run's last growth: a relay
+		 * that answers slowly (a tarpit, smtp.rate_per_sec) must not see
+		 * its run expire, and every reader charged, while it grows */
+		r->held_since = now;
 		if (++r->same < RELAY_SAME_RUN)
 			return RELAY_HOLD;
 		snprintf(why, sizeof why, "the same reply for %d recipients in a row: %.400s",

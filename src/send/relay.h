@@ -14,9 +14,12 @@
  *                          of step; the row is tried again uncharged, on a
  *                          session without pipelining
  *   RELAY_SCOPE_RELAY      a refusal at the greeting, EHLO, STARTTLS, AUTH
- *                          or MAIL FROM, a 421 anywhere, or no reply at all
- *                          (timeout, dropped, refused connection): about
- *                          us or the relay, never about the reader
+ *                          or MAIL FROM, or of our sender at RCPT (X.1.7,
+ *                          X.1.8, or "sender address ..." in a reply not
+ *                          naming the recipient), a 421 anywhere, or no
+ *                          reply at all (timeout, dropped, refused
+ *                          connection): about us or the relay, never
+ *                          about the reader
  *
  * relay_outcome() feeds one result to the breaker and says what becomes of
  * the row (relay_verdict_t) and of the rows it holds back.  A timeout or
@@ -57,7 +60,7 @@
 #define RELAY_SEQUENCE_RUN	10	/* replies out of step in a row */
 #define RELAY_PROBE_FIRST_MS	1000
 #define RELAY_PROBE_MAX_MS	(5 * 60 * 1000)
-#define RELAY_HOLD_MS		2000	/* a run that does not grow is recorded */
+#define RELAY_HOLD_MS		2000	/* a run that does not grow for this long is recorded */
 
 typedef enum {
 	RELAY_SCOPE_OK,

@@ -14,6 +14,8 @@
    timeouts sending pauses; while it stays silent only the probes reach
    it (counted at the listener), not a message per connection per
    smtp.timeout_ms.
+5. (after 2) our sender refused at RCPT (550 5.1.0 "Sender address
+   rejected"): the relay's at once; nobody failed or suppressed.
 4. smtp-sink -W rcpt:1 answering out of order (503): nobody is failed,
    the session goes on without pipelining, each reader gets it once.
 """
@@ -165,6 +167,34 @@ class Silent:
             c.close()
 
 
+def test_sender_refused(r):
+    """our envelope sender refused at RCPT, as Postfix does by default
+    (smtpd_delay_reject) with 5.1.0 when the bounce address is unknown:
+    no reader failed, none suppressed (5.1.0 is "bad address" when it is
+    the reader's), sending paused at the first reply"""
+    workdir = harness.tempdir()
+    sink, port = start_sink(["-f", "RCPT", "-B", "550 5.1.0 <bounces@tiedote.example>: Sender"
+                             " address rejected: User unknown in local recipient table"])
+    d = start(workdir, port)
+    what = "our sender refused at RCPT (550 5.1.0)"
+    r.check(wait_for(lambda: PAUSED in d.log_text()), "%s: sending pauses" % what,
+            d.log_tail())
+    bad = db_rows(d, "SELECT state, attempts, count(*) FROM outbox"
+                     " WHERE state NOT IN ('queued', 'sending', 'skipped') OR"
+                     " (state = 'queued' AND attempts > 0) GROUP BY state, attempts")
+    r.check(not bad, "%s: no reader's row failed, suppressed or charged" % what, bad)
+    r.check(db_rows(d, "SELECT count(*) FROM subscribers WHERE status != 'active'") == [(0,)]
+            and db_rows(d, "SELECT count(*) FROM suppressions")[0][0] == 0,
+            "%s: every reader still active, no address suppressed" % what)
+    sink.kill()
+    sink.wait()
+    cap, _, outdir = start_capture(workdir, port=port)
+    check_resumed(r, d, outdir, what)
+    cap.kill()
+    cap.wait()
+    d.stop()
+
+
 def test_silent(r):
     workdir = harness.tempdir()
     relay = Silent()
@@ -211,6 +241,7 @@ def body(r):
     test_refusal(r, "MAIL")
     test_refusal(r, "CONNECT")
     test_same_failure(r)
+    test_sender_refused(r)
     test_silent(r)
     test_out_of_step(r)
 

@@ -54,6 +54,36 @@ TEST(scopes)
 	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RECIPIENT);
 	r = res(SMTP_STAGE_DATA, 554, "5.7.1", "554 5.7.1 message content rejected");
 	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_MESSAGE);
+	/* our sender refused at RCPT (Postfix's smtpd_delay_reject): the
+	 * relay's, never the reader's, whatever the status says */
+	r = res(SMTP_STAGE_RCPT, 550, "5.1.0", "550 5.1.0 <bounces+x@tiedote.fi>: Sender address"
+	    " rejected: User unknown in local recipient table");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
+	r = res(SMTP_STAGE_RCPT, 450, "4.1.8", "450 4.1.8 <bounces+x@tiedote.fi>: Sender address"
+	    " rejected: Domain not found");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
+	r = res(SMTP_STAGE_RCPT, 553, "5.1.7", "553 5.1.7 bad syntax");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
+	r = res(SMTP_STAGE_RCPT, 550, "", "550 Sender verify failed");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
+	/* words about a sender in a reply naming the recipient: the reader's */
+	r = res(SMTP_STAGE_RCPT, 550, "5.7.1", "550 5.7.1 <a@x.fi>: does not accept mail from"
+	    " this sender address");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RECIPIENT);
+	r = res(SMTP_STAGE_RCPT, 550, "5.1.18", "550 5.1.18 x");
+	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RECIPIENT);
+}
+
+TEST(a_sender_refused_at_rcpt_charges_no_reader)
+{
+	smtp_result_t no = res(SMTP_STAGE_RCPT, 550, "5.1.0", "550 5.1.0 <b@tiedote.fi>: Sender"
+	    " address rejected: User unknown in local recipient table");
+	relay_held_t held = RELAY_HELD_KEEP;
+	relay_t r;
+
+	relay_init(&r);
+	CHECK(relay_outcome(&r, &no, "a@x.fi", 0, &held) == RELAY_REQUEUE);
+	CHECK(r.state == RELAY_OPEN && strstr(r.reason, "Sender address") != NULL);
 }
 
 TEST(refusal_pauses_and_a_probe_resumes)
@@ -189,6 +219,26 @@ TEST(a_run_that_stops_growing_is_recorded)
 	CHECK(r.same == 0);
 }
 
+TEST(a_slow_run_that_grows_is_kept)
+{
+	/* one refusal every 1.5 s (a tarpit, smtp.rate_per_sec=1): the run
+	 * grows before RELAY_HOLD_MS passes each time, and opens the breaker */
+	smtp_result_t deny = res(SMTP_STAGE_RCPT, 554, "5.7.1", "554 5.7.1 Relay access denied");
+	int64_t step = RELAY_HOLD_MS * 3 / 4, now = 0;
+	relay_held_t held;
+	char rcpt[32];
+	relay_t r;
+
+	relay_init(&r);
+	for (int i = 0; i < RELAY_SAME_RUN - 1; i++, now += step) {
+		snprintf(rcpt, sizeof rcpt, "s%d@x.fi", i);
+		CHECK(relay_outcome(&r, &deny, rcpt, now, &held) == RELAY_HOLD);
+		CHECK(relay_expire(&r, now + step - 1) == RELAY_HELD_KEEP);
+	}
+	CHECK(relay_outcome(&r, &deny, "last@x.fi", now, &held) == RELAY_REQUEUE);
+	CHECK(held == RELAY_HELD_REQUEUE && r.state == RELAY_OPEN);
+}
+
 TEST(out_of_step_is_nobodys)
 {
 	smtp_result_t seq = res(SMTP_STAGE_RCPT, 503, "5.5.1", "503 5.5.1 need RCPT command");
@@ -247,11 +297,13 @@ int
 main(void)
 {
 	RUN(scopes);
+	RUN(a_sender_refused_at_rcpt_charges_no_reader);
 	RUN(refusal_pauses_and_a_probe_resumes);
 	RUN(timeouts_open_after_a_run);
 	RUN(the_same_failure_for_many_is_the_relays);
 	RUN(unknown_users_are_each_readers);
 	RUN(a_run_that_stops_growing_is_recorded);
+	RUN(a_slow_run_that_grows_is_kept);
 	RUN(out_of_step_is_nobodys);
 	return TEST_DONE();
 }
