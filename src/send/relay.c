@@ -171,8 +171,10 @@ relay_outcome(relay_t *r, const smtp_result_t *res, const char *rcpt, int64_t no
 		}
 		/* one timeout or drop may be this message's doing (one the
 		 * relay chokes on): deferred with backoff, not retried at once
-		 * for ever */
-		return RELAY_RECORD;
+		 * for ever; but not before any of it went out (a connection
+		 * refused while the relay restarts): back uncharged, and the
+		 * run of them opens the breaker */
+		return res->stage == SMTP_STAGE_CONNECT ? RELAY_REQUEUE : RELAY_RECORD;
 	case RELAY_SCOPE_RECIPIENT:
 	case RELAY_SCOPE_MESSAGE:
 		break;

@@ -25,7 +25,9 @@
  * the row (relay_verdict_t) and of the rows it holds back.  A timeout or
  * drop that does not open the breaker is recorded (deferred, with
  * backoff): it may be the message's own doing, and a message the relay
- * chokes on must not come back at once for ever.  So is one after the
+ * chokes on must not come back at once for ever; one before the message
+ * began (stage CONNECT: a connection refused while the relay restarts)
+ * cannot be, and goes back uncharged.  Recorded too is one after the
  * content went out (stage DATA) even when it opens the breaker: the
  * message may have been delivered, and is not sent again at once.  The breaker
  * opens - sending pauses - on a refusal, on RELAY_TIMEOUT_RUN timeouts or
