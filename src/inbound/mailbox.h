@@ -66,7 +66,10 @@
  * listing over INBOUND_UIDLS_MAX messages is read whole (its UIDLs looked
  * up that many at a time) but its record is not pruned.  Two pollers on one POP3 mailbox: one whose list is
  * older than the other's newest take prunes that row, and the message is
- * stored again at a later pass; run one poller a mailbox.
+ * stored again at a later pass; run one poller a mailbox.  With
+ * inbound.mailbox_delete on an IMAP server without UIDPLUS (RFC 4315)
+ * the delete is a plain EXPUNGE, which also removes what another client
+ * marked \Deleted in that folder (README says so).
  */
 #ifndef TIEDOTE_MAILBOX_H
 #define TIEDOTE_MAILBOX_H
