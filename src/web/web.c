@@ -380,6 +380,16 @@ web_csrf_ok(web_req_t *q, const char *scope)
 	int64_t hour = clock_now() / 3600;
 	char want[64];
 
+	/* the value is the same for every client (a page anyone can fetch),
+	 * so another site could put a fresh one in a form its visitors'
+	 * browsers post here (a subscription flood from many addresses): a
+	 * browser that says the form came from another site is refused.
+	 * Origin cannot tell: under Referrer-Policy no-referrer a browser
+	 * sends "Origin: null" for our own forms too */
+	if (q->fetch_site && (strcasecmp(q->fetch_site, "cross-site") == 0 ||
+	    strcasecmp(q->fetch_site, "same-site") == 0))
+		return 0;
+
 	for (int i = 0; i < WEB_CSRF_HOURS; i++) {
 		web_csrf(q->w, scope, hour - i, want);
 		if (strlen(got) == strlen(want) && sodium_memcmp(got, want, strlen(want)) == 0)
@@ -625,6 +635,8 @@ handler(void *cls, struct MHD_Connection *mc, const char *url, const char *metho
 		c->q.query_lang = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "lang");
 		c->q.accept_lang = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+		c->q.fetch_site = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+		    "Sec-Fetch-Site");
 		if (!c->q.post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 			web_message(&c->q, MHD_HTTP_METHOD_NOT_ALLOWED, web_lang(&c->q), "not_found");

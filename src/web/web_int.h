@@ -54,6 +54,7 @@ typedef struct web_req {
 	const char *path;		/* after base_path, from "/" */
 	const char *query_lang;		/* ?lang=, or NULL */
 	const char *accept_lang;	/* Accept-Language, or NULL */
+	const char *fetch_site;		/* Sec-Fetch-Site, or NULL */
 	const char *ip;			/* the client (X-Forwarded-For judged) */
 	json_t	*form;			/* a POST's fields; never NULL for a POST */
 	/* the response */

@@ -334,6 +334,16 @@ def test_http(r, work):
                     xff="192.0.2.1")
     r.check(st == 400 and rows(d, "SELECT count(*) FROM confirmations") == [(0,)],
             "a form without its anti-forgery value: refused")
+    # a fresh anti-forgery value in another site's form, posted by its
+    # visitors' browsers: the browser says where the form came from
+    st, _, page = fetch(base + "/subscribe")
+    for site in ("cross-site", "same-site"):
+        body = urllib.parse.urlencode({**hidden(page), "email": "eve@example.fi"}).encode()
+        st, _, _ = fetch(base + "/subscribe", body, {
+            "Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": site,
+            "Origin": "null", "X-Forwarded-For": "192.0.2.2"})
+        r.check(st == 400 and rows(d, "SELECT count(*) FROM confirmations") == [(0,)],
+                "a valid form posted from another site (Sec-Fetch-Site: %s): refused" % site, st)
 
     # double opt-in; the same answer for an unknown, a known, a repeated address
     st, _, page = fetch(base + "/subscribe")
