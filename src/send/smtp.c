@@ -730,6 +730,17 @@ reply(struct slot *sl)
 		slot_close(sl);
 		return;
 	}
+	if (!ok && code == 421 && sl->wait == W_MAIL && sl->reused && !sl->retried) {
+		/* a relay that ends an idle or a long session says 421 to the
+		 * next MAIL rather than closing in silence (its idle timeout
+		 * crossing our command, a limit of messages a session): as
+		 * after a silent close, nothing was taken, and a new session
+		 * tries once more instead of the breaker pausing all sending */
+		slot_close(sl);
+		sl->retried = 1;
+		connect_start(sl);
+		return;
+	}
 	if (!ok) {
 		if (code >= 400)
 			finished(sl, code, st, sl->reply);

@@ -36,7 +36,9 @@
  * A failed transaction ends its session without QUIT (a pipelined DATA
  * may still be answered with 354, so nothing more is written); the next
  * message opens a new one.  A message whose reused session turns out to
- * be closed before any reply to it is tried once more on a new session.
+ * be closed before any reply to it, or answers its MAIL with 421 (a
+ * relay's session limit or idle timeout), is tried once more on a new
+ * session.
  *
  * BUGS: smtp_free() cuts a session that waits for the reply to "." like
  * any other: the relay may deliver that message, and no callback says so

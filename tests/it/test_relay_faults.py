@@ -16,6 +16,8 @@
    smtp.timeout_ms.
 5. (after 2) our sender refused at RCPT (550 5.1.0 "Sender address
    rejected"): the relay's at once; nobody failed or suppressed.
+6. (after 5) a relay that says 421 to the second MAIL of a session: a
+   new session takes it, sending never pauses.
 4. smtp-sink -W rcpt:1 answering out of order (503): nobody is failed,
    the session goes on without pipelining, each reader gets it once.
 """
@@ -195,6 +197,59 @@ def test_sender_refused(r):
     d.stop()
 
 
+class OneMailASession:
+    """aiosmtpd: the first MAIL of each session is taken, a second gets
+    421 (a relay ending a session at its limit, or its idle timeout
+    crossing our MAIL)"""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.mails = {}
+        self.rcpts = []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self.lock:
+            n = self.mails[id(session)] = self.mails.get(id(session), 0) + 1
+        if n > 1:
+            return "421 4.4.2 session limit reached, closing connection"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.rcpts.extend(envelope.rcpt_tos)
+        return "250 2.0.0 Ok"
+
+
+def test_421_to_a_reused_session(r):
+    """a 421 to MAIL on a session that carried a message is the session's
+    end, not a refusal: the message goes on a new session, sending never
+    pauses, nobody is charged"""
+    from aiosmtpd.controller import Controller
+    handler = OneMailASession()
+    port = harness.free_port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        workdir = harness.tempdir()
+        d = start(workdir, port, n=20, extra=["-o", "smtp.connections=1"])
+        what = "421 to MAIL on a reused session"
+        state = wait_issue(d, ("sent",), timeout=120)
+        want = to_send(d)
+        r.check(state == "sent" and sorted(handler.rcpts) == sorted(set(handler.rcpts)) and
+                len(handler.rcpts) == want, "%s: the issue is sent, each reader once" % what,
+                "%s: %d of %d" % (state, len(handler.rcpts), want))
+        r.check(PAUSED not in d.log_text(), "%s: sending never paused" % what, d.log_tail())
+        rows = db_rows(d, "SELECT state, attempts, count(*) FROM outbox WHERE state != 'skipped'"
+                          " GROUP BY state, attempts")
+        r.check(rows == [("sent", 1, want)], "%s: every row sent at its first attempt" % what,
+                rows)
+        d.stop()
+    finally:
+        ctl.stop()
+
+
 def test_silent(r):
     workdir = harness.tempdir()
     relay = Silent()
@@ -242,6 +297,7 @@ def body(r):
     test_refusal(r, "CONNECT")
     test_same_failure(r)
     test_sender_refused(r)
+    test_421_to_a_reused_session(r)
     test_silent(r)
     test_out_of_step(r)
 
