@@ -27,7 +27,44 @@ struct control {
 	char	*path;		/* the socket file, once bound */
 	void	(*written)(void *, const char *op);	/* control_on_write() */
 	void	*written_arg;
+	int	 disk_low;	/* control_disk_low() */
 };
+
+/* the ops that add data (rows, a message's bytes, an issue's outbox),
+ * refused while the worker is short of disk space: the reserve is kept
+ * for what frees space or changes a row in place (a removal, an
+ * unsubscribe, a hold, an import's abort) */
+static const char *const growing[] = { "subscriber.add", "subscriber.import.begin",
+    "subscriber.import.rows", "subscriber.import.commit", "project.add", "announce.store",
+    "issue.approve", "issue.send_now", "inbound.deliver", "web.subscribe" };
+
+/* short_of_space - the reply to a growing op while the disk is low: a
+ * new text and *res filled, or NULL to run the request */
+static char *
+short_of_space(control_t *c, const void *data, size_t len, admin_result_t *res)
+{
+	json_t *req, *e;
+	const char *op;
+	char *text = NULL;
+
+	if (!c->disk_low || (req = json_loadb(data, len, 0, NULL)) == NULL)
+		return NULL;
+	op = json_string_value(json_object_get(req, "op"));
+	for (size_t i = 0; op && i < sizeof growing / sizeof *growing; i++)
+		if (strcmp(op, growing[i]) == 0) {
+			e = admin_error("unavailable", EX_TEMPFAIL, "the worker is short of disk"
+			    " space (store.reserve_mb or store.max_size_mb); nothing was written,"
+			    " retry later");
+			text = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+			json_decref(e);
+			res->op = growing[i];
+			res->error = "unavailable";
+			res->exit = EX_TEMPFAIL;
+			break;
+		}
+	json_decref(req);
+	return text;
+}
 
 int
 control_endpoint(const conf_t *conf, buf_t *out, buf_t *path, buf_t *err)
@@ -251,8 +288,10 @@ process(control_t *c)
 	} else {
 		/* stamped at the time of the test clock when it arrived */
 		clock_refresh();
-		text = admin_handle(c->store, c->conf, zmq_msg_data(&frame[1]),
-		    zmq_msg_size(&frame[1]), &res);
+		if ((text = short_of_space(c, zmq_msg_data(&frame[1]), zmq_msg_size(&frame[1]),
+		    &res)) == NULL)
+			text = admin_handle(c->store, c->conf, zmq_msg_data(&frame[1]),
+			    zmq_msg_size(&frame[1]), &res);
 	}
 	/* logged before the reply: whoever got the reply finds the line */
 	log_info("control: %s %s%s (%.1f ms)", res.op, res.exit ? "refused: " : "ok",
@@ -302,4 +341,10 @@ control_pause(control_t *c)
 {
 	if (c && c->loop)
 		loop_set_events(c->loop, c->loop_id, 0);
+}
+
+void
+control_disk_low(control_t *c, int on)
+{
+	c->disk_low = on;
 }

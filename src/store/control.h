@@ -55,6 +55,11 @@ control_t *control_open(void *zmq_ctx, const conf_t *, store_t *, buf_t *err);
  * requests are read (at shutdown) */
 int	   control_attach(control_t *, loop_t *);
 void	   control_pause(control_t *);
+/* control_disk_low - on: the ops that add data (subscriber.add, the
+ * import's begin, rows and commit, project.add, announce.store,
+ * issue.approve, issue.send_now, inbound.deliver, web.subscribe) are
+ * answered "unavailable" (75) without a try; the rest still run */
+void	   control_disk_low(control_t *, int on);
 /* control_on_write - fn(arg, op) after each request that succeeded, in the
  * same loop turn (op as in docs/control.md, e.g. "issue.cancel") */
 void	   control_on_write(control_t *, void (*fn)(void *arg, const char *op), void *arg);

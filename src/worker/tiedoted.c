@@ -145,6 +145,7 @@ space_check(struct worker *w, int full)
 	w->disk_low = low;
 	sender_pause(w->sender, low);
 	intake_disk_low(w->intake, low);
+	control_disk_low(w->control, low);
 	if (low) {
 		w->low_since = clock_mono_ms();
 		log_warn("store: short of disk space (%s): room %.1f MiB; database %.1f MiB"

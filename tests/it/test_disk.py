@@ -107,7 +107,6 @@ def body(r):
     r.check(rc == 75 and "unavailable" in err,
             "an event while the disk is full: unavailable, exit 75", (rc, out, err))
     r.check(d.running(), "the worker keeps running")
-
     os.unlink(filler)
     r.check(harness.wait_log(d, "store: disk space back"), "it resumes by itself once there is room",
             d.log_tail())
@@ -131,6 +130,41 @@ def body(r):
             [l for l in text.splitlines() if "store:" in l])
     created = [l for l in text.splitlines() if "created" in l and "issue" in l]
     r.check(len(created) == 1, "the issue's creation logged once", created)
+    # short of space again, the disk not quite full (the reserve's
+    # state): the control socket keeps the reserve too. What adds data is
+    # refused before a try; what frees or changes a row in place runs
+    st = os.statvfs(disk)
+    with open(filler, "wb") as f:
+        left = st.f_bavail * st.f_frsize - (RESERVE_MB << 20) // 2
+        while left > 0:
+            left -= f.write(b"\0" * min(left, 1 << 20))
+    r.check(harness.wait_for(lambda: d.log_text().count("store: short of disk space") == 2),
+            "below the reserve again: short of space", d.log_tail())
+    subs = os.path.join(workdir, "more.csv")
+    with open(subs, "w") as f:
+        f.write("email,name\n" + "".join("uusi%05d@example.fi,Uusi %d\n" % (i, i)
+                                         for i in range(3000)))
+    before = db_rows(d, "SELECT count(*) FROM subscribers")[0][0]
+    rc, out, err = cli(d, "subscriber", "import", subs)
+    rc2, out2, err2 = cli(d, "subscriber", "add", "lisa@example.fi")
+    r.check(rc == 75 and rc2 == 75 and err.count("short of disk space") == 1 and
+            "short of disk space" in err2 and
+            db_rows(d, "SELECT count(*) FROM subscribers")[0][0] == before,
+            "an import and an add while short of space: refused (75, said why), nothing"
+            " written", (rc, err, rc2, err2))
+    staged = db_rows(d, "SELECT count(*) FROM import_rows")[0][0]
+    r.check(staged == 0, "no import rows staged while short of space", staged)
+    (victim,), = db_rows(d, "SELECT email FROM subscribers WHERE status = 'active'"
+                            " ORDER BY id LIMIT 1")
+    rc, out, err = cli(d, "subscriber", "remove", victim)
+    r.check(rc == 0 and db_rows(d, "SELECT status FROM subscribers WHERE email = ?",
+                                (victim,)) == [("unsubscribed",)],
+            "an unsubscribe while short of space still goes through", (rc, err))
+    os.unlink(filler)
+    r.check(harness.wait_for(lambda: d.log_text().count("store: disk space back") == 2),
+            "and back", d.log_tail())
+    rc, out, err = cli(d, "subscriber", "add", "lisa@example.fi")
+    r.check(rc == 0, "with room again, an add goes through", err)
     r.check(d.stop() == 0, "the worker stops cleanly")
     r.note("\n".join(l for l in text.splitlines()
                       if "disk space" in l or "sender:" in l or "intake:" in l and "stored" not in l))
