@@ -57,7 +57,8 @@ def unit_checks(r):
     for key in ("Type=notify", "WatchdogSec=", "ProtectSystem=strict", "ReadWritePaths=",
                 "PrivateTmp=yes", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n",
                 "RestrictAddressFamilies=", "SystemCallFilter=@system-service",
-                "MemoryDenyWriteExecute=yes", "ExecReload="):
+                "MemoryDenyWriteExecute=yes", "ExecReload=",
+                "RestartPreventExitStatus=64 78"):
         r.check(key in text, "the unit has %s" % key.strip())
 
 
