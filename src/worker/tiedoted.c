@@ -277,6 +277,11 @@ drained(loop_t *l, void *arg)
 		sender_finish(w->sender);
 	if ((intake_paused(w->intake) && sender_inflight(w->sender) == 0 &&
 	    sender_pending(w->sender) == 0) || late) {
+		if (late && sender_inflight(w->sender) > 0)
+			log_warn("stopping with %d messages still waiting for the relay's reply"
+			    " after %d s: their rows stay \"sending\" and go out again at the next"
+			    " start (the relay may have taken them: a reader may get one twice)",
+			    sender_inflight(w->sender), SHUTDOWN_WAIT_MS / 1000);
 		if (sender_pending(w->sender) > 0)
 			log_error("stopping with %d outcomes not recorded: their rows stay"
 			    " \"sending\" and go out again at the next start",
