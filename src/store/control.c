@@ -162,6 +162,22 @@ listened(const char *path)
 	return rc;
 }
 
+int
+control_answers(const conf_t *conf)
+{
+	buf_t ep, path, err;
+	int rc;
+
+	buf_init(&ep, 8192);
+	buf_init(&path, 8192);
+	buf_init(&err, 1024);
+	rc = control_endpoint(conf, &ep, &path, &err) == 0 && listened(buf_str(&path));
+	buf_free(&ep);
+	buf_free(&path);
+	buf_free(&err);
+	return rc;
+}
+
 control_t *
 control_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 {

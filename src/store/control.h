@@ -50,6 +50,9 @@ int	   control_endpoint(const conf_t *, buf_t *out, buf_t *path, buf_t *err);
 /* control_conf_check - control_endpoint(), and nothing but a socket (a
  * worker's that died) at its path: 0, or -1 with one line in err */
 int	   control_conf_check(const conf_t *, buf_t *err);
+/* control_answers - 1 when a worker listens on control.endpoint now (of
+ * this database, or of another in the same directory) */
+int	   control_answers(const conf_t *);
 control_t *control_open(void *zmq_ctx, const conf_t *, store_t *, buf_t *err);
 /* control_attach - its socket joins the loop; control_pause - no more
  * requests are read (at shutdown) */

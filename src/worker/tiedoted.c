@@ -572,7 +572,14 @@ main(int argc, char **argv)
 	}
 	/* the one writer: held for the worker's life, so a tiedote command
 	 * knows to send its writes here (admin.h); a command that holds it
-	 * now is waited for, not overtaken */
+	 * now is waited for, not overtaken; a worker is not: two never run */
+	if (control_answers(&conf)) {
+		log_error("control: a worker already answers on control.endpoint (of this"
+		    " database, or of another in its directory: give each its own"
+		    " control.endpoint); not started");
+		rc = EX_TEMPFAIL;
+		goto out;
+	}
 	while ((n = admin_lock_wait(&conf, ADMIN_LOCK_WAIT_MS, sfd, &lock_fd, &err)) == -2) {
 		struct signalfd_siginfo si;
 

@@ -178,10 +178,23 @@ def test_through_the_worker(r):
                         "-o", "message.templates=%s" % os.path.join(harness.ROOT, "templates")],
                        capture_output=True, timeout=60)
     err = p.stderr.decode()
-    r.check(p.returncode == 75 and "in use by another worker" in err
-            and "control.endpoint" in err,
+    r.check(p.returncode == 75 and "already answers" in err
+            and "control.endpoint" in err and not os.path.exists(other),
             "a worker of another database in the directory refuses the live control socket"
-            " (exit 75, naming control.endpoint)", "exit %d\n%s" % (p.returncode, err))
+            " (exit 75, naming control.endpoint, nothing created)",
+            "exit %d\n%s" % (p.returncode, err))
+    # a second worker of the same database: told at once, not after the
+    # lock's 60 s wait blamed on a command
+    t0 = time.monotonic()
+    p = subprocess.run([harness.tiedoted_path(), "--db", d.db, "--endpoint",
+                        "tcp://127.0.0.1:%d" % harness.free_port(),
+                        "-o", "message.templates=%s" % os.path.join(harness.ROOT, "templates")],
+                       capture_output=True, timeout=90)
+    took = time.monotonic() - t0
+    err = p.stderr.decode()
+    r.check(p.returncode == 75 and "already answers" in err and "tiedote command" not in err
+            and took < 30, "a second worker of the same database: exit 75 at once (%.1f s),"
+            " naming the worker, not a command" % took, "exit %d\n%s" % (p.returncode, err))
     rc, out, err = run(d, "subscriber", "add", "still@thl.fi")
     r.check(rc == 0 and count(d.db, "SELECT count(*) FROM subscribers"
                                     " WHERE email = 'still@thl.fi'") == 1,
