@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "arena.h"
@@ -290,6 +291,14 @@ intake_open(void *zctx, const conf_t *conf, store_t *store, buf_t *err)
 	if (zmq_bind(in->sock, conf->endpoint) < 0) {
 		buf_notef(err, "intake: cannot bind %s: %s", conf->endpoint,
 		    zmq_strerror(zmq_errno()));
+		intake_close(in);
+		return NULL;
+	}
+	/* an ipc:// socket: the worker's group may enqueue (connecting needs
+	 * write permission), whatever the umask (the unit's is 0027) */
+	if (strncmp(conf->endpoint, "ipc://", 6) == 0 && conf->endpoint[6] != '@' &&
+	    chmod(conf->endpoint + 6, 0660) < 0) {
+		buf_notef(err, "intake: chmod 0660 %s: %s", conf->endpoint + 6, strerror(errno));
 		intake_close(in);
 		return NULL;
 	}

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -498,6 +499,10 @@ main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	/* before any thread: the intake's event trees come from one block */
 	arena_install();
+	/* the database holds every address and the token key: what the
+	 * worker creates is never world-readable, whatever the shell's
+	 * umask (the unit's is 0027 already) */
+	umask(umask(0) | 027);
 	buf_init(&err, 4096);
 	conf_init(&conf);
 	while ((c = getopt_long(argc, argv, "c:o:hV", opts, NULL)) != -1) {

@@ -228,6 +228,35 @@ def test_through_the_worker(r):
     return d
 
 
+def test_modes(r):
+    """under a shell's umask 022: the database and its files not
+    world-readable, an ipc:// intake socket 0660 (the group may enqueue)"""
+    work = harness.tempdir()
+    db = os.path.join(work, "t.db")
+    sock = os.path.join(work, "intake.sock")
+    old = os.umask(0o022)
+    try:
+        p = subprocess.Popen([harness.tiedoted_path(), "--db", db, "--endpoint",
+                              "ipc://" + sock, "-o",
+                              "message.templates=%s" % os.path.join(harness.ROOT, "templates")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    finally:
+        os.umask(old)
+    try:
+        up = harness.wait_for(lambda: os.path.exists(os.path.join(work, "tiedote.control"))
+                              or p.poll() is not None)
+        modes = {f: stat.S_IMODE(os.stat(os.path.join(work, f)).st_mode)
+                 for f in os.listdir(work)}
+        r.check(up and p.poll() is None and modes.get("intake.sock") == 0o660,
+                "an ipc:// intake socket is mode 0660 under umask 022", modes)
+        r.check(all(m & 0o007 == 0 for m in modes.values()) and modes.get("t.db", 0o777) == 0o640,
+                "nothing the worker made is world-accessible; the database 0640",
+                {f: oct(m) for f, m in modes.items()})
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+
+
 def test_without_worker(r):
     d = harness.Tiedoted()    # never started: its directory and database path
     csv_path = write(d, "few.csv", "email,name,lang,regions\n"
@@ -486,6 +515,7 @@ def test_big_import(r):
 
 
 def body(r):
+    test_modes(r)
     test_through_the_worker(r)
     test_without_worker(r)
     test_forged(r)
