@@ -59,6 +59,10 @@ backup(cli_t *cli, int argc, char **argv)
 		cli_error("tiedote: backup: %s", buf_str(&err));
 		rc = EX_IOERR;
 		break;
+	case BACKUP_NOINPUT:
+		cli_error("tiedote: backup: %s", buf_str(&err));
+		rc = EX_NOINPUT;
+		break;
 	}
 	buf_free(&err);
 	return rc;

@@ -93,8 +93,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rc = cli_dispatch(&cli, argc - optind, argv + optind);
+out:
 	/* what was written to stdout must have reached it: an export into a
-	 * full disk is no success */
+	 * full disk is no success, nor is --help into one */
 	if (fflush(stdout) != 0 && rc == EX_OK) {
 		cli_error("tiedote: standard output: %s", strerror(errno));
 		rc = EX_IOERR;
@@ -103,7 +104,6 @@ main(int argc, char **argv)
 		cli_error("tiedote: standard output: a write failed (a full disk?)");
 		rc = EX_IOERR;
 	}
-out:
 	cli_free(&cli);
 	buf_free(&err);
 	return rc;

@@ -61,8 +61,10 @@ backup_copy(const char *dbpath, const char *file, buf_t *err)
 	}
 	if (asprintf(&tmp, "%s.tmp-%ld", file, (long)getpid()) < 0)
 		fatal("out of memory");
-	if (open_ro(dbpath, &src, err) < 0)
+	if (open_ro(dbpath, &src, err) < 0) {
+		rc = BACKUP_NOINPUT;
 		goto out;
+	}
 	(void)unlink(tmp);	/* left by a backup of ours killed midway */
 	/* made here, not by SQLite: mode 0600 whatever the umask (the copy
 	 * holds every address and the token key), and never through a
@@ -89,6 +91,8 @@ backup_copy(const char *dbpath, const char *file, buf_t *err)
 	if (sqlite3_backup_finish(b) != SQLITE_OK || step != SQLITE_DONE) {
 		b = NULL;
 		buf_notef(err, "backup of %s: %s", dbpath, sqlite3_errmsg(dst));
+		if (step == SQLITE_NOTADB)
+			rc = BACKUP_NOINPUT;	/* the source: a file not SQLite's */
 		goto out;
 	}
 	b = NULL;

@@ -19,8 +19,9 @@
  * "schema_latest", "problems": [text]).  A database of an older version
  * is fine (the worker migrates it at start); a newer one is a problem.
  *
- * Errors: BACKUP_FAILED with the reason in err (a file that cannot be
- * opened or written, SQLite's message).  Threads: any, one call at a time
+ * Errors: BACKUP_NOINPUT with the reason in err when the database cannot
+ * be opened or is not one, BACKUP_FAILED when the copy cannot be made or
+ * written (SQLite's message).  Threads: any, one call at a time
  * per file.  The read transaction holds WAL checkpoints back while it
  * lasts (a second or so per GiB), so a backup of a huge database lets the
  * WAL grow by what the worker commits meanwhile.
@@ -32,7 +33,12 @@
 
 #include "buf.h"
 
-typedef enum { BACKUP_OK, BACKUP_FAILED, BACKUP_EXISTS } backup_rc_t;
+typedef enum {
+	BACKUP_OK,
+	BACKUP_FAILED,		/* the copy cannot be made or written */
+	BACKUP_EXISTS,		/* the copy's name is taken */
+	BACKUP_NOINPUT		/* the database cannot be opened or is not one */
+} backup_rc_t;
 
 backup_rc_t backup_copy(const char *db, const char *file, buf_t *err);
 /* backup_check - BACKUP_OK with *report (even when it found problems:

@@ -105,6 +105,20 @@ def body(r):
     rc, out, err = cli(d, "check", bad)
     r.check(rc in (65, 66), "tiedote check: a damaged copy is refused (exit %d)" % rc,
             out + err)
+    # the database side: a missing database or a file that is not one is
+    # no input (66), the copy's side no output (74)
+    text = os.path.join(workdir, "notes.txt")
+    with open(text, "w") as f:
+        f.write("not a database, " * 512)
+    for what, src in (("a missing database", os.path.join(workdir, "nonexistent.db")),
+                      ("a file that is not a database", text)):
+        out_path = os.path.join(workdir, "copy-%d.db" % len(what))
+        p = subprocess.run([os.path.join(harness.BUILD, "tiedote"), "--db", src, "backup",
+                            out_path], capture_output=True, timeout=60)
+        r.check(p.returncode == 66 and not os.path.exists(out_path) and
+                not [f for f in os.listdir(workdir) if f.startswith("copy-")],
+                "backup of %s: exit 66, nothing left" % what,
+                (p.returncode, p.stderr.decode()))
     r.note("backup of a %d-recipient store mid-send: %.2f s" % (N, took))
 
 

@@ -121,6 +121,11 @@ def body(r):
                            stderr=subprocess.PIPE, timeout=60)
     r.check(p.returncode == 74 and b"standard output" in p.stderr,
             "export into a full disk: exit 74, said", p.stderr)
+    for argv in (["--help"], ["subscriber", "--help"]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([CLI] + argv, stdout=full, stderr=subprocess.PIPE, timeout=60)
+        r.check(p.returncode == 74 and b"standard output" in p.stderr,
+                "tiedote %s into a full disk: exit 74, said" % " ".join(argv), p.stderr)
     rc, out, err = run(d, "subscriber", "export")
     rows = list(csv.DictReader(io.StringIO(out)))
     miia = [x for x in rows if x["email"] == "miia.stahle@thl.fi"]
