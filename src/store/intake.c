@@ -419,6 +419,24 @@ full:
 /* S - a string of the batch's bodies at its offset */
 #define S(b, off)	((b)->bodies.data + (off))
 
+/* rejected - the log line of an event refused at its parse, with the
+ * event's id as a field (TIEDOTE_EVENT_ID) when the body has a valid one,
+ * so that a producer's rejected event can be found by its id */
+static void
+rejected(const void *data, size_t size, size_t max_size, const event_err_t *err)
+{
+	json_t *raw = size <= max_size ? json_loadb(data, size, 0, NULL) : NULL;
+	const char *id = json_string_value(json_object_get(raw, "id"));
+	event_err_t e;
+
+	if (id && event_id_check(id, &e) == 0)
+		log_ids(LOG_WARNING, &(log_ids_t){ .event = id }, "intake: rejected event %s:"
+		    " %s: %s", id, err->code, err->message);
+	else
+		log_warn("intake: rejected event: %s: %s", err->code, err->message);
+	json_decref(raw);
+}
+
 /*
  * recv_request - the next request of b: identity, empty delimiter, one
  * body frame; by the socket's owner.  Returns 1 with it filled, 0 when
@@ -478,7 +496,8 @@ recv_request(intake_t *in, struct batch *b)
 		    in->max_size, &err);
 		arena_leave();
 		if (ev == NULL) {
-			log_warn("intake: rejected event: %s: %s", err.code, err.message);
+			rejected(zmq_msg_data(&frame[1]), zmq_msg_size(&frame[1]), in->max_size,
+			    &err);
 			r->code = err.code;
 			r->reply = reply_error(err.code, err.field, err.message);
 		} else

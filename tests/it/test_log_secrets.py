@@ -59,6 +59,11 @@ def body(r):
         rc, _, err = cli(d, "enqueue", os.path.join(harness.QUEUE, "examples", name))
         assert rc == 0, err
     cli(d, "enqueue", "-", stdin=b'{"type": "deadline", "id": "x"}')     # rejected
+    # a rejected event is logged with its id, when it has a valid one, so a
+    # producer's refused event can be found (TIEDOTE_EVENT_ID in journald)
+    cli(d, "enqueue", "-", stdin=b'{"type": "deadline", "id": "hylatty-1"}')
+    r.check(wait_for(lambda: "intake: rejected event hylatty-1: missing_field" in d.log_text()),
+            "a rejected event's line names its id", d.log_tail())
     csv = os.path.join(workdir, "subs.csv")
     with open(csv, "w") as f:
         f.write("email,name,lang,regions\n")
