@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 
@@ -47,6 +48,9 @@ main(int argc, char **argv)
 	buf_t err;
 
 	log_init("tiedote");
+	/* a database this command creates (no worker yet) holds addresses
+	 * and the token key: never world-readable, as the worker's */
+	umask(umask(0) | 027);
 	cli_init(&cli);
 	buf_init(&err, 4096);
 	/* '+': options after the command belong to the command; ':' and
