@@ -346,6 +346,7 @@ reload(struct worker *w)
 	conf_t fresh;
 	render_t *r;
 	buf_t err, changed, restart;
+	int keys_bad = 0;
 
 	notify_reloading();
 	conf_init(&fresh);
@@ -364,10 +365,11 @@ reload(struct worker *w)
 	if (*w->conf->dkim_domain && dkim_check(&fresh, &err) < 0) {
 		log_error("reload: %s; the DKIM keys in use are kept", buf_str(&err));
 		conf_keep(&fresh, w->conf, "dkim");
+		keys_bad = 1;	/* said once: not read again below */
 	}
 	buf_reset(&err);
 	conf_reload(w->conf, &fresh, &changed, &restart);
-	if (*w->conf->dkim_domain) {
+	if (*w->conf->dkim_domain && !keys_bad) {
 		if (sender_dkim_reload(w->sender, w->conf, &err) < 0)
 			log_error("reload: %s; the DKIM keys in use are kept", buf_str(&err));
 		else

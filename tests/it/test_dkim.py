@@ -236,6 +236,8 @@ def test_rotation(r):
     line = hup(d, "the DKIM keys in use are kept")
     r.check(path in line and "refused, mode 0644" in line,
             "a key readable by others at SIGHUP: refused, named, the keys in use kept", line)
+    r.check(d.log_text().count("the DKIM keys in use are kept") == 1,
+            "the refusal said once", [l for l in d.log_text().splitlines() if "kept" in l])
     r.check(sent_with(3, 14) == [1] and d.running(),
             "the next message is signed with the key kept")
     d.stop()
