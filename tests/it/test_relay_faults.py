@@ -85,6 +85,25 @@ def check_resumed(r, d, outdir, what):
             out)
 
 
+def resume_on_a_working_relay(r, d, sink, workdir, port, what):
+    """the refusing sink goes, a working server takes its port: the
+    probe gets through and the issue is sent"""
+    sink.kill()
+    sink.wait()
+    cap, _, outdir = start_capture(workdir, port=port)
+    check_resumed(r, d, outdir, what)
+    cap.kill()
+    cap.wait()
+    d.stop()
+
+
+def charged(d):
+    """rows failed, deferred, suppressed or charged an attempt"""
+    return db_rows(d, "SELECT state, attempts, count(*) FROM outbox"
+                      " WHERE state NOT IN ('queued', 'sending', 'skipped') OR"
+                      " (state = 'queued' AND attempts > 0) GROUP BY state, attempts")
+
+
 def test_refusal(r, command, resume=True):
     workdir = harness.tempdir()
     sink, port = start_sink(["-f", command, "-B", "554 5.7.1 Client host blocked"])
@@ -92,9 +111,7 @@ def test_refusal(r, command, resume=True):
     what = "5xx to %s" % command
     r.check(wait_for(lambda: PAUSED in d.log_text()), "%s: sending pauses" % what,
             d.log_tail())
-    bad = db_rows(d, "SELECT state, attempts, count(*) FROM outbox"
-                     " WHERE state NOT IN ('queued', 'sending', 'skipped') OR"
-                     " (state = 'queued' AND attempts > 0) GROUP BY state, attempts")
+    bad = charged(d)
     r.check(not bad, "%s: no reader's row failed, deferred or charged" % what, bad)
     rc, out, err = cli(d, "issue", "status")
     r.check(rc == 0 and "paused: relay" in out and "5.7.1 Client host blocked" in out,
@@ -133,13 +150,7 @@ def test_same_failure(r):
     bad = db_rows(d, "SELECT state, count(*) FROM outbox"
                      " WHERE state IN ('failed', 'suppressed', 'deferred') GROUP BY state")
     r.check(not bad, "%s: the run held back is queued again, nobody failed" % what, bad)
-    sink.kill()
-    sink.wait()
-    cap, _, outdir = start_capture(workdir, port=port)
-    check_resumed(r, d, outdir, what)
-    cap.kill()
-    cap.wait()
-    d.stop()
+    resume_on_a_working_relay(r, d, sink, workdir, port, what)
 
 
 class Silent:
@@ -181,20 +192,12 @@ def test_sender_refused(r):
     what = "our sender refused at RCPT (550 5.1.0)"
     r.check(wait_for(lambda: PAUSED in d.log_text()), "%s: sending pauses" % what,
             d.log_tail())
-    bad = db_rows(d, "SELECT state, attempts, count(*) FROM outbox"
-                     " WHERE state NOT IN ('queued', 'sending', 'skipped') OR"
-                     " (state = 'queued' AND attempts > 0) GROUP BY state, attempts")
+    bad = charged(d)
     r.check(not bad, "%s: no reader's row failed, suppressed or charged" % what, bad)
     r.check(db_rows(d, "SELECT count(*) FROM subscribers WHERE status != 'active'") == [(0,)]
             and db_rows(d, "SELECT count(*) FROM suppressions")[0][0] == 0,
             "%s: every reader still active, no address suppressed" % what)
-    sink.kill()
-    sink.wait()
-    cap, _, outdir = start_capture(workdir, port=port)
-    check_resumed(r, d, outdir, what)
-    cap.kill()
-    cap.wait()
-    d.stop()
+    resume_on_a_working_relay(r, d, sink, workdir, port, what)
 
 
 class OneMailASession:

@@ -55,23 +55,27 @@ TEST(scopes)
 	r = res(SMTP_STAGE_DATA, 554, "5.7.1", "554 5.7.1 message content rejected");
 	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_MESSAGE);
 	/* our sender refused at RCPT (Postfix's smtpd_delay_reject): the
-	 * relay's, never the reader's, whatever the status says */
-	r = res(SMTP_STAGE_RCPT, 550, "5.1.0", "550 5.1.0 <bounces+x@tiedote.fi>: Sender address"
-	    " rejected: User unknown in local recipient table");
-	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
-	r = res(SMTP_STAGE_RCPT, 450, "4.1.8", "450 4.1.8 <bounces+x@tiedote.fi>: Sender address"
-	    " rejected: Domain not found");
-	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
-	r = res(SMTP_STAGE_RCPT, 553, "5.1.7", "553 5.1.7 bad syntax");
-	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
-	r = res(SMTP_STAGE_RCPT, 550, "", "550 Sender verify failed");
-	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RELAY);
-	/* words about a sender in a reply naming the recipient: the reader's */
-	r = res(SMTP_STAGE_RCPT, 550, "5.7.1", "550 5.7.1 <a@x.fi>: does not accept mail from"
-	    " this sender address");
-	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RECIPIENT);
-	r = res(SMTP_STAGE_RCPT, 550, "5.1.18", "550 5.1.18 x");
-	CHECK(relay_scope(&r, "a@x.fi") == RELAY_SCOPE_RECIPIENT);
+	 * relay's, never the reader's, whatever the status says; words about
+	 * a sender in a reply naming the recipient: the reader's */
+	static const struct {
+		int code;
+		const char *enhanced, *text;
+		relay_scope_t want;
+	} at_rcpt[] = {
+		{ 550, "5.1.0", "550 5.1.0 <bounces+x@tiedote.fi>: Sender address rejected:"
+		  " User unknown in local recipient table", RELAY_SCOPE_RELAY },
+		{ 450, "4.1.8", "450 4.1.8 <bounces+x@tiedote.fi>: Sender address rejected:"
+		  " Domain not found", RELAY_SCOPE_RELAY },
+		{ 553, "5.1.7", "553 5.1.7 bad syntax", RELAY_SCOPE_RELAY },
+		{ 550, "", "550 Sender verify failed", RELAY_SCOPE_RELAY },
+		{ 550, "5.7.1", "550 5.7.1 <a@x.fi>: does not accept mail from this sender"
+		  " address", RELAY_SCOPE_RECIPIENT },
+		{ 550, "5.1.18", "550 5.1.18 x", RELAY_SCOPE_RECIPIENT },
+	};
+	for (size_t i = 0; i < sizeof at_rcpt / sizeof *at_rcpt; i++) {
+		r = res(SMTP_STAGE_RCPT, at_rcpt[i].code, at_rcpt[i].enhanced, at_rcpt[i].text);
+		CHECK(relay_scope(&r, "a@x.fi") == at_rcpt[i].want);
+	}
 }
 
 TEST(a_sender_refused_at_rcpt_charges_no_reader)
