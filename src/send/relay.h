@@ -98,7 +98,7 @@ typedef struct relay {
 	int	 same;			/* rows in the current run of one failure */
 	int	 same_code;		/* -1: none */
 	char	 same_status[16];
-	int64_t	 held_since;		/* when the current run began */
+	int64_t	 held_since;		/* when the current run last grew */
 	char	 last_rcpt[320];
 	int64_t	 probe_at;		/* OPEN: when to let one through */
 	int64_t	 probe_wait;		/* the wait before it */

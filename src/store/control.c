@@ -36,7 +36,8 @@ struct control {
  * unsubscribe, a hold, an import's abort) */
 static const char *const growing[] = { "subscriber.add", "subscriber.import.begin",
     "subscriber.import.rows", "subscriber.import.commit", "project.add", "announce.store",
-    "issue.approve", "issue.send_now", "inbound.deliver", "web.subscribe" };
+    "issue.approve", "issue.send_now", "inbound.deliver", "inbound.mailbox_sync",
+    "web.subscribe", "web.confirm" };
 
 /* short_of_space - the reply to a growing op while the disk is low: a
  * new text and *res filled, or NULL to run the request */

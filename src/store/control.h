@@ -60,7 +60,8 @@ int	   control_attach(control_t *, loop_t *);
 void	   control_pause(control_t *);
 /* control_disk_low - on: the ops that add data (subscriber.add, the
  * import's begin, rows and commit, project.add, announce.store,
- * issue.approve, issue.send_now, inbound.deliver, web.subscribe) are
+ * issue.approve, issue.send_now, inbound.deliver, inbound.mailbox_sync,
+ * web.subscribe, web.confirm) are
  * answered "unavailable" (75) without a try; the rest still run */
 void	   control_disk_low(control_t *, int on);
 /* control_on_write - fn(arg, op) after each request that succeeded, in the

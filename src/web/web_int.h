@@ -84,7 +84,8 @@ int	 web_admin(web_req_t *, json_t *req, json_t **reply);
 int	 web_post_allowed(web_req_t *, const char *lang);
 /* web_csrf - the form's anti-forgery value for scope (a path) and hour
  * into out; web_csrf_ok - whether the form's "csrf" is one of the last
- * WEB_CSRF_HOURS hours' for scope */
+ * WEB_CSRF_HOURS hours' for scope, and the browser does not say the form
+ * came from another site (Sec-Fetch-Site cross-site or same-site) */
 void	 web_csrf(web_t *, const char *scope, int64_t hour, char out[64]);
 int	 web_csrf_ok(web_req_t *, const char *scope);
 /* web_field - the form's string field, or "" */

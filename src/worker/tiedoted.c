@@ -601,7 +601,9 @@ main(int argc, char **argv)
 	}
 	if (n <= 0) {
 		if (n == 0)
-			buf_notef(&err, "the lock of %s is still held after %d s", conf.db_path,
+			buf_notef(&err, "the lock of %s is still held after %d s (by a tiedote"
+			    " command writing without a worker, or by another tiedoted of this"
+			    " database with another control.endpoint)", conf.db_path,
 			    ADMIN_LOCK_WAIT_MS / 1000);
 		log_error("store: %s", buf_str(&err));
 		rc = EX_TEMPFAIL;

@@ -243,8 +243,9 @@ def test_modes(r):
     finally:
         os.umask(old)
     try:
-        up = harness.wait_for(lambda: os.path.exists(os.path.join(work, "tiedote.control"))
-                              or p.poll() is not None)
+        # the intake socket is bound and made 0660 after the control one
+        up = harness.wait_for(lambda: p.poll() is not None or (
+            os.path.exists(sock) and stat.S_IMODE(os.stat(sock).st_mode) == 0o660))
         modes = {f: stat.S_IMODE(os.stat(os.path.join(work, f)).st_mode)
                  for f in os.listdir(work)}
         r.check(up and p.poll() is None and modes.get("intake.sock") == 0o660,

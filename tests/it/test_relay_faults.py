@@ -207,12 +207,13 @@ class OneMailASession:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.mails = {}
         self.rcpts = []
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         with self.lock:
-            n = self.mails[id(session)] = self.mails.get(id(session), 0) + 1
+            # counted on the session itself: an id() of a freed session
+            # may be given to a new one
+            n = session.tiedote_mails = getattr(session, "tiedote_mails", 0) + 1
         if n > 1:
             return "421 4.4.2 session limit reached, closing connection"
         envelope.mail_from = address
