@@ -115,7 +115,9 @@ flush(struct session *s)
 		session_free(s);
 		return -1;
 	}
-	loop_set_events(s->l->loop, s->id, s->out.len ? ZMQ_POLLIN | ZMQ_POLLOUT : ZMQ_POLLIN);
+	/* a closing session reads no more: it only writes what it owes */
+	loop_set_events(s->l->loop, s->id, (s->state == S_CLOSING ? 0 : ZMQ_POLLIN) |
+	    (s->out.len ? ZMQ_POLLOUT : 0));
 	return 0;
 }
 
@@ -314,6 +316,16 @@ on_session(loop_t *loop, void *arg, short revents)
 	if (n <= 0) {
 		if (s->state == S_DATA)
 			log_warn("lmtp: %s left during DATA: nothing taken", s->peer);
+		/* a client that shut its side after pipelining its commands
+		 * still reads: the replies owed (a "250 ... inbound N" among
+		 * them, for a message stored) go out whole before the close;
+		 * freed at once, it lost them cut mid-line, and an MTA that
+		 * misses a 250 sends the message again */
+		if (n == 0 && s->out.len) {
+			s->state = S_CLOSING;
+			(void)flush(s);
+			return;
+		}
 		session_free(s);
 		return;
 	}
