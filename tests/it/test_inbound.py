@@ -23,8 +23,10 @@ answers 451 per recipient and nothing is stored; released, 250.
 import json
 import os
 import re
+import signal
 import smtplib
 import sqlite3
+import socket
 import subprocess
 
 import harness
@@ -38,7 +40,57 @@ READERS = ["gone@example.net", "full@example.org", "spam@example.com",
 DATA = os.path.join(harness.ROOT, "tests", "data", "inbound")
 
 
+def replies_after_eof(r):
+    """An MTA that pipelines its commands and shuts its side gets every
+    reply owed, whole, before the close: the listener once freed the
+    session at the end of input with its replies unwritten, cut mid-line
+    (found by fuzz_lmtp), the 250 for a stored message among them.  A UNIX
+    socket's buffers (about 200 KB) are smaller than the replies here."""
+    workdir = harness.tempdir()
+    path = os.path.join(workdir, "lmtp.sock")
+    d = harness.Tiedoted(workdir=workdir, extra_args=["-o", "inbound.lmtp_listen=" + path])
+    d.start()
+    try:
+        # the input fuzz_lmtp found it with: pipelined commands, messages,
+        # errors, about 65 KB, answered with more than the socket holds
+        with open(os.path.join(harness.ROOT, "fuzz", "seeds", "fuzz_lmtp",
+                               "replies-after-eof.lmtp"), "rb") as f:
+            script = f.read()
+        # the whole input and its end are waiting before the listener reads
+        # (the kernel accepts for a stopped process), and the client reads
+        # nothing until the messages are stored: the end of input is then
+        # read while most replies still wait for the socket
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.sendall(script)
+            s.shutdown(socket.SHUT_WR)
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+        harness.wait_for(lambda: db_rows(d, "SELECT count(*) FROM inbound")[0][0] >= 3)
+        out = b""
+        s.settimeout(60)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        s.close()
+        lines = out.split(b"\r\n")
+        bad = [ln for ln in lines[:-1] if not re.fullmatch(rb"[2-5][0-9][0-9][ -].*", ln)]
+        r.check(out.endswith(b"\r\n") and not bad and len(out) > 212992,
+                "LMTP: %d bytes of replies to a client that shut its side, every line"
+                " whole" % len(out), (bad[:3], out[-120:]))
+        stored = sum(1 for ln in lines if re.match(rb"250 2\.0\.0 <[^>]*> inbound ", ln))
+        r.check(stored == db_rows(d, "SELECT count(*) FROM inbound")[0][0] and stored > 0,
+                "LMTP: a 250 for every message stored (%d)" % stored)
+    finally:
+        d.stop()
+
+
 def body(r):
+    replies_after_eof(r)
     workdir = harness.tempdir()
     clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
     cap, smtp_port, outdir = start_capture(workdir)
