@@ -308,17 +308,18 @@ out:
  * whole, an IPv6 one by its /64 (one host's share; it can use any
  * address in it) */
 static void
-rate_key(const char *ip, char out[48])
+rate_key(const char *ip, char out[RATE_KEY_MAX])
 {
+	char prefix[INET6_ADDRSTRLEN];
 	unsigned char a[16];
 
-	snprintf(out, 48, "%s", ip);
+	snprintf(out, RATE_KEY_MAX, "%s", ip);
 	if (strchr(ip, ':') == NULL || inet_pton(AF_INET6, ip, a) != 1 ||
 	    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
 		return;
 	memset(a + 8, 0, 8);
-	if (inet_ntop(AF_INET6, a, out, 48) != NULL)
-		strcat(out, "/64");
+	if (inet_ntop(AF_INET6, a, prefix, sizeof prefix) != NULL)
+		snprintf(out, RATE_KEY_MAX, "%s/64", prefix);
 }
 
 int
@@ -328,7 +329,7 @@ web_post_allowed(web_req_t *q, const char *lang)
 	int64_t hour = clock_now() / 3600;
 	unsigned char h[crypto_shorthash_BYTES];
 	struct rate_slot *b, *s = NULL;
-	char key[48];
+	char key[RATE_KEY_MAX];
 	uint64_t at;
 
 	rate_key(q->ip, key);

@@ -13,6 +13,7 @@
 #ifndef TIEDOTE_WEB_INT_H
 #define TIEDOTE_WEB_INT_H
 
+#include <netinet/in.h>
 #include <stdint.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -28,8 +29,11 @@
 
 typedef struct client client_t;
 
+/* an IPv6 text form (45) and "/64" with its NUL */
+#define RATE_KEY_MAX	(INET6_ADDRSTRLEN + 4)
+
 struct rate_slot {
-	char	 ip[48];
+	char	 ip[RATE_KEY_MAX];	/* rate_key(): an address, or an IPv6 /64 */
 	int64_t	 hour;		/* clock_now() / 3600 of the count */
 	long	 count;
 };
