@@ -214,6 +214,7 @@ build_event(cli_t *cli, int argc, char **argv, json_t **out)
 	}
 	if (optind != argc) {
 		cli_error("tiedote: unexpected argument \"%s\"", argv[optind]);
+		rc = cli_usage_error(cli);
 		goto out;
 	}
 	if (!json_object_get(ev, "regions"))

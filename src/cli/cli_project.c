@@ -97,7 +97,7 @@ project_add(cli_t *cli, int argc, char **argv)
 	pr = (project_t){ argv[optind], name, lang, mask, contacts, ncontacts };
 	if (region == NULL) {
 		cli_error("tiedote: project add: --region is required");
-		rc = EX_USAGE;
+		rc = cli_usage_error(cli);
 		goto out;
 	}
 	if (project_check(&pr, &err) < 0) {
