@@ -51,6 +51,9 @@ reminder_list(cli_t *cli, int argc, char **argv)
 			    json_string_value(json_object_get(d, "due")),
 			    json_is_true(json_object_get(d, "cancelled")) ? " CANCELLED" : "",
 			    json_string_value(json_object_get(d, "title")));
+			/* without an id, a line each (README); the plan is one's */
+			if (id == NULL)
+				continue;
 			json_array_foreach(json_object_get(d, "reminders"), j, r)
 				printf("  %3lld days  %s  %s\n",
 				    (long long)json_integer_value(json_object_get(r, "days")),
@@ -76,8 +79,8 @@ out:
 }
 
 static const cli_verb_t verbs[] = {
-	{ "list", reminder_list, "[DEADLINE-ID]", "each deadline's reminder plan and sends",
-	  NULL },
+	{ "list", reminder_list, "[DEADLINE-ID]",
+	  "the deadlines, a line each; with an id, its reminder plan and sends", NULL },
 };
 
 const cli_cmd_t cli_cmd_reminder = { "reminder", "deadline reminders", verbs, NELEM(verbs) };

@@ -215,6 +215,14 @@ def test_reminders(r):
     plan = json.loads(out)[0] if rc == 0 else {}
     r.check([s["days"] for s in plan.get("sends", [])] == [14, 7, 1, 1],
             "reminder list --json shows the sends", plan.get("sends"))
+    rc, out, err = cli(d, "reminder", "list")
+    lines = out.splitlines()
+    r.check(rc == 0 and lines and not any(x.startswith(" ") for x in lines) and
+            any(x.startswith("stm-valtionavustus-2020 ") for x in lines),
+            "reminder list: the deadlines, a line each (README)", out + err)
+    rc, out, err = cli(d, "reminder", "list", "stm-valtionavustus-2020")
+    r.check(rc == 0 and sum(x.startswith("  sent ") for x in out.splitlines()) == 4,
+            "reminder list ID: its plan and what was sent", out + err)
     rc, out, err = cli(d, "--json", "project", "show", "p-hus")
     r.check(rc == 0 and len(json.loads(out)["reminders"]) == 4,
             "project show lists the contact's reminders", out[:300])
