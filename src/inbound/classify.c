@@ -267,7 +267,8 @@ static const char *const p_full[] = { "mailbox full", "mailbox is full",
 	"disk space", "mailbox size limit", "insufficient storage", "full mailbox",
 	"not enough space", "mailfolder is full", "user is over", "exceeded its",
 	"storage allocation", "mailbox exceeded", "account is full", "is full",
-	"exceeds allowed size", "mailbox exceeds", "postilaatikko on täynnä", "postlådan är full", "postfach voll",
+	"exceeds allowed size", "mailbox exceeds", "postilaatikko on täynnä", "postilaatikko täynnä", "postilaatikko on täyttynyt",
+	"postlådan är full", "brevlådan är full", "brevlåda är full", "postfach voll",
 	/* Sisimai's words for it too */
 	"452 insufficient disk space", "account disabled temporarly for exceeding receiving limits",
 	"account is exceeding their quota", "account is over quota",
@@ -365,7 +366,9 @@ static const char *const p_user[] = {
 	"utilisateur inconnu !", "vdeliver: invalid or unknown virtual user",
 	"your envelope recipient is in my badrcptto list",
 	/* ours: the languages the BUGS name */
-	"käyttäjää ei", "okänd mottagare", "unbekannt", "inconnu",
+	"käyttäjää ei", "vastaanottajaa ei ole", "tuntematon vastaanottaja",
+	"osoitetta ei ole olemassa", "osoitetta ei löydy", "okänd mottagare",
+	"mottagaren finns inte", "adressen finns inte", "unbekannt", "inconnu",
 	NULL };
 static const char *const p_rejected[] = { "sender rejected", "sender address rejected",
 	"sender unknown", "domain of sender", "sender domain", "envelope sender",
@@ -1592,6 +1595,30 @@ around_init(struct around *a, const char *s)
 	a->reply = a->has_status = a->cmd = -1;
 }
 
+/* words_in - whether s holds the words of w, a space in w standing for
+ * any run of white space in s (a notification's lines are wrapped) */
+static int
+words_in(const char *s, const char *w)
+{
+	for (; (s = strchr(s, *w)) != NULL; s++) {
+		const char *p = s, *q = w;
+
+		while (*q && *p) {
+			if (*q == ' ' && isspace((unsigned char)*p)) {
+				while (isspace((unsigned char)*p))
+					p++;
+				q++;
+			} else if (*p == *q)
+				p++, q++;
+			else
+				break;
+		}
+		if (*q == '\0')
+			return 1;
+	}
+	return 0;
+}
+
 static enum smtp_cmd
 around_command(struct around *a)
 {
@@ -1629,9 +1656,11 @@ around_command(struct around *a)
 					line[k] = f[k];
 				line[k] = '\0';
 				a->cmd = (int)smtp_command(line);
-			} else if (strstr(a->s, "<<< "))
+			} else if (strstr(a->s, "<<< ") || words_in(a->s, "refused to talk to me:"))
 				/* the server's replies and no command sent: it
-				 * refused the greeting or EHLO (Sisimai's Sendmail) */
+				 * refused the greeting or EHLO (Sisimai's Sendmail);
+				 * Postfix's "host mx[ip] refused to talk to me: 554
+				 * ..." says so (Sisimai's Postfix) */
 				a->cmd = CMD_HELO;
 		}
 	}
@@ -1699,6 +1728,10 @@ judge(classify_rcpt_t *x, struct around *a, int delayed)
 	cmd = smtp_command(d);
 	if (cmd == CMD_NONE)
 		cmd = around_command(a);
+	/* Postfix's "host mx[ip] refused to talk to me: 554 ..." is the
+	 * greeting's reply (Sisimai's Postfix: HELO when nothing else is named) */
+	if (cmd == CMD_NONE && words_in(d, "refused to talk to me:"))
+		cmd = CMD_HELO;
 	x->reason = decide(x->status, reason_mask(d), cmd, x->replycode, delayed);
 	if (x->reason == R_UNDEFINED && around && *around) {
 		if (x->status[0] == '\0')
@@ -3584,6 +3617,30 @@ second_look(classify_report_t *r, const struct server *srv, const struct ctx *c)
 	buf_free(&w);
 }
 
+/* subject_get - the Subject, its RFC 2047 words decoded to UTF-8
+ * ("=?UTF-8?Q?Fr=C3=A5nvaro...?=" is "Frånvaro..."), lower-cased: 1, or
+ * 0 when there is none */
+static int
+subject_get(const char *h, size_t hlen, buf_t *out)
+{
+	buf_t v;
+	char *dec = NULL;
+	size_t idx = 0;
+	int got;
+
+	buf_init(&v, VALUE_MAX);
+	if ((got = hdr_get(h, hlen, "Subject", 0, &v)) != 0) {
+		if (strstr(buf_str(&v), "=?") && mailmime_encoded_phrase_parse("utf-8",
+		    buf_str(&v), v.len, &idx, "utf-8", &dec) == MAILIMF_NO_ERROR && dec)
+			lower(dec, strlen(dec), out);
+		else
+			lower(buf_str(&v), v.len, out);
+		free(dec);
+	}
+	buf_free(&v);
+	return got;
+}
+
 /* auto-reply by RFC 3834 and the common vacation forms */
 static int
 autoreply(const char *h, size_t hlen)
@@ -3608,13 +3665,13 @@ autoreply(const char *h, size_t hlen)
 	    hdr_get(h, hlen, "Subject", 0, &v) && (starts_ci(buf_str(&v), "automatic reply") ||
 	    starts_ci(buf_str(&v), "auto")))
 		yes = 1;
-	else if (hdr_get(h, hlen, "Subject", 0, &v)) {
+	else {
 		buf_t l;
 
 		buf_init(&l, VALUE_MAX);
-		lower(buf_str(&v), v.len, &l);
-		for (const char *const *p = subjects; *p && !yes; p++)
-			yes = strstr(buf_str(&l), *p) != NULL;
+		if (subject_get(h, hlen, &l))
+			for (const char *const *p = subjects; *p && !yes; p++)
+				yes = strstr(buf_str(&l), *p) != NULL;
 		buf_free(&l);
 	}
 	buf_free(&v);
@@ -3646,8 +3703,7 @@ bounce_like(const char *h, size_t hlen, const buf_t *text)
 		for (const char *const *p = from; *p && !yes; p++)
 			yes = strstr(buf_str(&l), *p) != NULL;
 	}
-	if (!yes && hdr_get(h, hlen, "Subject", 0, &v)) {
-		lower(buf_str(&v), v.len, &l);
+	if (!yes && subject_get(h, hlen, &l)) {
 		for (const char *const *p = subj; *p && !yes; p++)
 			yes = strstr(buf_str(&l), *p) != NULL;
 	}
@@ -3664,6 +3720,31 @@ bounce_like(const char *h, size_t hlen, const buf_t *text)
 	buf_free(&v);
 	buf_free(&l);
 	return yes;
+}
+
+/* sender_refused - a refusal whose first address is our own envelope
+ * sender ("550 5.1.7 <bounces+...>: Sender address rejected: undeliverable
+ * address: ... User unknown": the receiver's callout to our bounce
+ * address failed) is about the sender, whatever its words say of an
+ * unknown user: the reader is not held to it.  Sisimai, not knowing our
+ * address, reads the words. */
+static void
+sender_refused(classify_rcpt_t *x, const char *bounce_local)
+{
+	const char *d = buf_str(&x->diag), *lt = strchr(d, '<'), *gt;
+	char a[CLASSIFY_ADDR_MAX + 1], tok[CLASSIFY_TOKEN_MAX + 1];
+
+	if ((x->reason != R_USERUNKNOWN && x->reason != R_HOSTUNKNOWN) || lt == NULL ||
+	    (gt = strchr(lt, '>')) == NULL || (size_t)(gt - lt) > CLASSIFY_ADDR_MAX)
+		return;
+	memcpy(a, lt + 1, (size_t)(gt - lt - 1));
+	a[gt - lt - 1] = '\0';
+	if (!classify_token_split(a, bounce_local, tok, sizeof tok))
+		return;
+	x->reason = R_REJECTED;
+	x->hard = 0;
+	if (x->derived)
+		status_from_reason(x->reason, x->status[0] == '4', x->status, sizeof x->status);
 }
 
 /* the envelope's own: the token and where it points */
@@ -3863,8 +3944,24 @@ judge_message(const char *msg, size_t len, const classify_opts_t *o,
 		}
 	}
 out:
-	if (r->kind == KIND_BOUNCE)
+	if (r->kind == KIND_BOUNCE) {
 		second_look(r, srv, &c);
+		for (size_t i = 0; o->bounce_local && i < r->nrcpt; i++)
+			sender_refused(&r->rcpt[i], o->bounce_local);
+	}
+	/* a report sent to another address (a feedback loop's fixed one, a
+	 * redacted addressee): the returned original's Return-Path, written
+	 * where it was delivered, still carries our VERP token */
+	if (r->to == TO_NONE && o->bounce_local && (r->kind == KIND_BOUNCE ||
+	    r->kind == KIND_COMPLAINT || r->kind == KIND_DELIVERED) &&
+	    hdr_get(c.orig.data ? c.orig.data : "", c.orig.len, "Return-Path", 0, &v)) {
+		char a[CLASSIFY_ADDR_MAX + 1];
+		const char *p = buf_str(&v), *end = p + v.len;
+
+		if (next_addr(&p, end, a, sizeof a) && classify_token_split(a, o->bounce_local,
+		    r->token, sizeof r->token))
+			r->to = TO_BOUNCE;
+	}
 	buf_free(&v);
 	buf_free(&c.text);
 	buf_free(&c.html);

@@ -40,7 +40,10 @@
  * Sendmail transcript gives each recipient its own line ("550 <a@b>...
  * User unknown", a mute DSN's "<a@b>... Deferred: ...") with the command
  * and reply before it; replies with no command sent answered the
- * greeting; Postfix's "(in reply to RCPT TO command)" is read from its
+ * greeting, as did Postfix's "host ... refused to talk to me: 554";
+ * a refusal whose first <address> is our own bounce address is the
+ * sender's (R_REJECTED: the receiver's check of our sender failed), our
+ * rule, not Sisimai's; Postfix's "(in reply to RCPT TO command)" is read from its
  * text when its DSN leaves it out.  Then
  * a second look: the reporting server, known by its headers (McAfee,
  * IMail, Outlook.com, PowerMTA, Exchange 2003, Lotus Notes, Domino, Exim,
@@ -60,7 +63,9 @@
  *
  * The VERP token ("BOUNCE+TOKEN@...") and the unsubscribe token are taken
  * from the envelope recipient when given, else from Delivered-To,
- * X-Original-To or To; the local part before "+" is compared with the
+ * X-Original-To or To; a bounce, complaint or success report that none
+ * of them names (a feedback loop's fixed address, a redacted addressee)
+ * takes the bounce token of its returned original's Return-Path; the local part before "+" is compared with the
  * configured ones case-insensitively, and the token is returned as found
  * (token_check() accepts either case of the new form).  The caller
  * checks it: classify has no key.  The original's Message-ID, when the

@@ -167,6 +167,19 @@ by_address(store_t *s, const char *email, const char *issue, struct target *t)
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
+/* complained - whether an ARF report of this Feedback-Type is the reader's
+ * complaint.  Two registered types are not: "not-spam" (RFC 6430: the
+ * reader took the message out of the spam folder) and "auth-failure"
+ * (RFC 6591: a DMARC, DKIM or SPF failure report, about the sender's
+ * setup; a ruf= address sharing the bounce mailbox would otherwise
+ * unsubscribe every reader whose copy failed).  Any other type, those
+ * registered later included, is taken as RFC 5965's "other". */
+static int
+complained(const char *type)
+{
+	return strcasecmp(type, "not-spam") != 0 && strcasecmp(type, "auth-failure") != 0;
+}
+
 /* msgid_issue - "<2020-09.HASH@list>" of a bulletin names issue 2020/09,
  * whose outbox rows have its id as their ref: its id into out, 0 when
  * it names none, -1 */
@@ -463,6 +476,9 @@ accept(store_t *s, const conf_t *c, enum inbound_via via, const char *envelope,
 				    "the token does not check" : "an unknown token");
 		}
 		buf_free(&email);
+	} else if (r.kind == KIND_COMPLAINT && !complained(r.feedback_type)) {
+		buf_notef(&act, "kept: a \"%s\" report, no complaint: nothing done",
+		    r.feedback_type);
 	} else if (r.kind == KIND_BOUNCE || r.kind == KIND_COMPLAINT ||
 	    r.kind == KIND_DELIVERED) {
 		int verp = strcmp(tok, "bounce") == 0, got;

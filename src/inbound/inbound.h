@@ -22,7 +22,9 @@
  *                        never against the reader;
  *   complaint            the subscriber unsubscribed at once (what is
  *                        queued for it cancelled), the feedback type kept
- *                        as the outcome's reason;
+ *                        as the outcome's reason; but a "not-spam" or
+ *                        "auth-failure" report (RFC 6430, 6591) is no
+ *                        complaint: kept for staff, nothing done;
  *   unsubscribe          (unsubscribe+TOKEN@, a genuine TOKEN) the same
  *                        as the web's one-click POST;
  *   autoreply, delivered, other

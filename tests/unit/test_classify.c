@@ -63,6 +63,21 @@ static const struct want wants[] = {
 	{ "ses-bounce.eml", KIND_BOUNCE, TO_BOUNCE, "gone@example.com", "5.1.1",
 	  R_USERUNKNOWN, 1 },
 	{ "other.eml", KIND_OTHER, TO_BOUNCE, NULL, NULL, 0, 0 },
+	/* Postfix's "host ... refused to talk to me: 554 ...": the greeting
+	 * refused, the sender's (Sisimai's Postfix: HELO) */
+	{ "postfix-refused-to-talk.eml", KIND_BOUNCE, TO_BOUNCE, "h.schmidt@t-online.de",
+	  "5.0.0", R_BLOCKED, 0 },
+	/* an out-of-office with no auto headers, its subject RFC 2047-encoded */
+	{ "oof-sv-encoded-subject.eml", KIND_AUTOREPLY, TO_BOUNCE,
+	  "anders.berg@example-webmail.se", "", R_VACATION, 0 },
+	/* a mailbox full in Finnish and in Swedish, text only */
+	{ "fi-mailbox-full.eml", KIND_BOUNCE, TO_BOUNCE, "aune@example-fi-webmail.fi",
+	  "5.0.922", R_MAILBOXFULL, 0 },
+	{ "sv-mailbox-full.eml", KIND_BOUNCE, TO_BOUNCE, "birgitta.l@example-telia.se",
+	  "5.0.922", R_MAILBOXFULL, 0 },
+	/* a feedback loop's fixed address, the addressee redacted: the token
+	 * of the returned original's Return-Path */
+	{ "arf-redacted.eml", KIND_COMPLAINT, TO_BOUNCE, "redacted@aol.com", "", R_FEEDBACK, 0 },
 };
 
 /* line_ends - the LF-ended message m with its lines ended as ends says
@@ -163,6 +178,14 @@ static const struct rule_case rule_cases[] = {
 	{ "5.1.10", "", R_NOTACCEPT, 1 },
 	{ "5.7.25", "", R_REQUIREPTR, 0 },
 	{ "5.1.1", "550 5.1.1 no such mailbox", R_USERUNKNOWN, 1 },
+	/* the receiver's callout to our own bounce address failed: the
+	 * sender's, not the reader's, though it says "User unknown" */
+	{ "5.1.7", "550 5.1.7 <bounces+TOKEN@tiedote.example>: Sender address rejected: "
+	  "undeliverable address: host mx.tiedote.example[192.0.2.8] said: 550 5.1.1 "
+	  "<bounces+TOKEN@tiedote.example>: Recipient address rejected: User unknown in local "
+	  "recipient table (in reply to RCPT TO command)", R_REJECTED, 0 },
+	{ "5.1.1", "550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown "
+	  "(from <bounces+TOKEN@tiedote.example>)", R_USERUNKNOWN, 1 },
 	/* the command: an unknown user at RCPT is gone; after DATA a filter */
 	{ "5.0.0", "550 User unknown (in reply to RCPT TO command)", R_USERUNKNOWN, 1 },
 	{ "5.0.0", "550 User unknown (in reply to end of DATA command)", R_FILTERED, 0 },
@@ -583,6 +606,17 @@ TEST(complaints)
 	    strcmp(r.rcpt[1].address, "two@example.org") == 0);
 	CHECK(r.nrcpt == 2 && r.rcpt[0].reason == R_FEEDBACK && r.rcpt[1].reason == R_FEEDBACK);
 	CHECK_STR(r.feedback_type, "abuse");
+	classify_free(&r);
+	/* not a report about us: an auto-reply's quoted Return-Path is not read */
+	buf_reset(&m);
+	PUT(buf_adds(&m, "From: someone@example.org\nTo: staff@tiedote.example\n"
+	    "Subject: Out of office\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"Q\"\n\n--Q\n"
+	    "Content-Type: text/plain\n\naway\n--Q\nContent-Type: message/rfc822\n\n"
+	    "Return-Path: <bounces+abcdefgh@tiedote.example>\nTo: someone@example.org\n\nhi\n"
+	    "--Q--\n"));
+	classify_message(buf_str(&m), m.len, &opts, &r);
+	CHECK(r.kind == KIND_AUTOREPLY && r.to == TO_NONE && r.token[0] == '\0');
 	classify_free(&r);
 	buf_free(&m);
 }
