@@ -1841,6 +1841,40 @@ mention(const char *s, const char *end, size_t from, const char *a)
 	return (size_t)(end - s);
 }
 
+/* replied - whether the line of [line, at) holds an SMTP reply code
+ * ("550 ", "452-") before at */
+static int
+replied(const char *line, const char *at)
+{
+	for (const char *p = line; p + 4 <= at; p++)
+		if ((*p == '4' || *p == '5') && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-') &&
+		    (p == line || !isalnum((unsigned char)p[-1])))
+			return 1;
+	return 0;
+}
+
+/* reply_mention - where the one recipient's diagnostic starts: its first
+ * mention, unless that line is no reply and a later mention's line is
+ * (a session transcript names the address in its header lines first:
+ * " * To: a@b" ... "<-- 550 5.1.1 <a@b>: User unknown") */
+static size_t
+reply_mention(const char *s, const char *end, size_t first, const char *a)
+{
+	size_t at = first;
+
+	for (int tries = 0; tries < 16 && at < (size_t)(end - s); tries++) {
+		const char *line = s + at;
+
+		while (line > s && line[-1] != '\n')
+			line--;
+		if (replied(line, s + at))
+			return at;
+		at = mention(s, end, at + 1, a);
+	}
+	return first;
+}
+
 /* a transcript line that starts with p ("<<< ", ">>> "), indented or not */
 static const char *
 line_after(const char *line, const char *eol, const char *p)
@@ -2258,6 +2292,8 @@ scan(classify_report_t *r, const char *hdrs, size_t hlen, const buf_t *text,
 
 		pos[i] = f && f < end ? (size_t)(f - s) : 0;
 	}
+	if (r->nrcpt == 1 && pos[0])
+		pos[0] = reply_mention(s, end, pos[0], r->rcpt[0].address);
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		size_t from = pos[i], to = (size_t)(end - s);
 

@@ -78,6 +78,10 @@ static const struct want wants[] = {
 	/* a feedback loop's fixed address, the addressee redacted: the token
 	 * of the returned original's Return-Path */
 	{ "arf-redacted.eml", KIND_COMPLAINT, TO_BOUNCE, "redacted@aol.com", "", R_FEEDBACK, 0 },
+	/* a session transcript names the address in its header lines first;
+	 * the diagnostic is the reply that names it */
+	{ "mdaemon-transcript.eml", KIND_BOUNCE, TO_BOUNCE, "myynti@example-mdaemon.fi", "5.1.1",
+	  R_USERUNKNOWN, 1 },
 };
 
 /* line_ends - the LF-ended message m with its lines ended as ends says
