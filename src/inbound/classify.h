@@ -39,7 +39,9 @@
  * word pairs ("553 " ... " does not exist"): ours and Sisimai's.  A
  * Sendmail transcript gives each recipient its own line ("550 <a@b>...
  * User unknown", a mute DSN's "<a@b>... Deferred: ...") with the command
- * and reply before it; replies with no command sent answered the
+ * and reply before it; one recipient's diagnostic starts at its mention
+ * on a reply line when its first is on none (a transcript's header
+ * lines); replies with no command sent answered the
  * greeting, as did Postfix's "host ... refused to talk to me: 554";
  * a refusal whose first <address> is our own bounce address is the
  * sender's (R_REJECTED: the receiver's check of our sender failed), our
