@@ -53,6 +53,8 @@ struct lmtp {
 	loop_t	*loop;
 	int	 fd, id, timer;
 	char	*path;			/* the UNIX socket file, or NULL */
+	void	(*stored)(void *);	/* lmtp_on_stored(), or NULL */
+	void	*stored_arg;
 	struct session *s[LMTP_SESSIONS_MAX];
 };
 
@@ -140,6 +142,7 @@ delivered(struct session *s)
 	struct lmtp *l = s->l;
 	size_t max = (size_t)l->conf->inbound_max_kb << 10;
 	char line[256], safe[300];
+	int stops = 0;
 
 	for (int i = 0; i < s->nrcpt; i++) {
 		inbound_result_t res;
@@ -165,10 +168,16 @@ delivered(struct session *s)
 			    classify_kind_name(res.kind), res.action);
 			snprintf(line, sizeof line, "250 2.0.0 <%.100s> inbound %lld %s", s->rcpt[i],
 			    (long long)res.id, classify_kind_name(res.kind));
+			stops |= res.kind == KIND_BOUNCE || res.kind == KIND_COMPLAINT ||
+			    res.kind == KIND_UNSUBSCRIBE;
 		}
 		buf_free(&err);
 		say(s, line);
 	}
+	/* what may have ended a reader's mail is committed: their messages
+	 * already claimed are judged again before they go */
+	if (stops && l->stored)
+		l->stored(l->stored_arg);
 	reset(s);
 	if (s->state != S_CLOSING)	/* a reply did not fit */
 		s->state = S_READY;
@@ -553,6 +562,15 @@ lmtp_pause(lmtp_t *l)
 		return;
 	loop_del(l->loop, l->id);
 	l->id = -1;
+}
+
+void
+lmtp_on_stored(lmtp_t *l, void (*fn)(void *), void *arg)
+{
+	if (l == NULL)
+		return;
+	l->stored = fn;
+	l->stored_arg = arg;
 }
 
 void

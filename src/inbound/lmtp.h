@@ -47,6 +47,10 @@ typedef struct lmtp lmtp_t;
 lmtp_t	*lmtp_open(const conf_t *, store_t *, int *none, buf_t *err);
 int	 lmtp_attach(lmtp_t *, loop_t *);
 void	 lmtp_pause(lmtp_t *);
+/* lmtp_on_stored - fn(arg) after each transaction that committed a
+ * bounce, complaint or unsubscribe (the worker has the sender judge its
+ * claimed rows again, as after a write through the control socket) */
+void	 lmtp_on_stored(lmtp_t *, void (*fn)(void *), void *arg);
 void	 lmtp_close(lmtp_t *);
 
 #endif

@@ -315,8 +315,9 @@ written(void *arg, const char *op)
 }
 
 /* revised - the intake committed a new revision of an event (a producer's
- * cancel): its messages claimed but not yet sent are judged again, as
- * after a write through the control socket */
+ * cancel), or the LMTP listener a bounce, complaint or unsubscribe: the
+ * messages claimed but not yet sent are judged again, as after a write
+ * through the control socket */
 static void
 revised(void *arg)
 {
@@ -708,6 +709,7 @@ main(int argc, char **argv)
 	/* before the first turn, whose before-sleep hook claims messages */
 	intake_on_full(intake, on_full, &w);
 	intake_on_revision(intake, revised, &w);
+	lmtp_on_stored(lmtp, revised, &w);
 	space_check(&w, 0);
 
 	if ((loop = loop_new()) == NULL || worker_attach(&w, loop, sfd, cfd) < 0 ||

@@ -25,16 +25,24 @@ rows the database says were sent.
    are delivered.
 5. (first) SIGTERM while the replies are held: exit 0 after the wait,
    the messages left unanswered named in one warning.
+6. (first) Every reader not in flight unsubscribes by mail through the
+   worker's own LMTP listener (their List-Unsubscribe mailto addresses,
+   read from `issue preview`), in one transaction, after the next
+   messages were built ahead: only the 4 in flight are delivered.
 """
 import asyncio
 import contextlib
 import os
 import threading
 
+import email
+import re
+
 import harness
 import zmq
 from aiosmtpd.controller import Controller
 from test_send import Clock, cli, db_rows, prepare, subscribers_csv, worker
+from inbound_common import lmtp_send
 
 N = 100
 CONNECTIONS = 4
@@ -198,6 +206,61 @@ def announcement_cancelled(r):
         ctl.stop()
 
 
+def unsubscribed_by_lmtp(r):
+    """6. readers whose rows are claimed (some built ahead) unsubscribe by
+    mail through the worker's LMTP listener"""
+    n = 20
+    relay = GatedRelay()
+    port, lmtp_port = harness.free_port(), harness.free_port()
+    ctl = Controller(relay, hostname="127.0.0.1", port=port)
+    ctl.start()
+    d = None
+    try:
+        workdir = harness.tempdir()
+        clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS,
+                                   "-o", "inbound.lmtp_listen=127.0.0.1:%d" % lmtp_port])
+        d.log_level = "debug"
+        d.start()
+        prepare(d, clock, n)
+        clock.set("2020-03-17T09:00:01+02:00")
+        r.check(relay.wait_arrived(CONNECTIONS), "lmtp: one message in flight on each"
+                " connection", "%d arrived" % relay.arrived)
+        r.check(wait_for(lambda: built_ahead(d) >= CONNECTIONS),
+                "lmtp: the next %d messages built ahead" % CONNECTIONS,
+                "%d built ahead" % built_ahead(d))
+        with relay.cond:
+            flying = set(relay.rcpts)
+        mailtos = []
+        for (a,) in db_rows(d, "SELECT email FROM subscribers ORDER BY id"):
+            if a in flying:
+                continue
+            rc, out, err = cli(d, "issue", "preview", "--at", "2020-03-17",
+                               "--subscriber", a, "--format", "eml")
+            m = re.search(r"mailto:(unsubscribe\+[a-z2-7]+@[^>]+)",
+                          str(email.message_from_string(out).get("List-Unsubscribe")))
+            if rc == 0 and m:
+                mailtos.append(m.group(1))
+        r.check(len(mailtos) == n - CONNECTIONS, "lmtp: the mailto address of each of the"
+                " %d readers not in flight" % (n - CONNECTIONS), len(mailtos))
+        replies = lmtp_send(lmtp_port, mailtos, "From: reader@example.fi\r\n"
+                            "Subject: unsubscribe\r\n\r\nunsubscribe\r\n")
+        r.check([c for c, _ in replies] == [250] * len(mailtos),
+                "lmtp: 250 for each unsubscribe", replies[:2])
+        relay.gate.set()
+        final = wait_for(lambda: (lambda st: not st.get("sending") and
+                                  not st.get("queued") and st)(states(d)))
+        r.check(final and final.get("sent") == CONNECTIONS and relay.arrived == CONNECTIONS,
+                "lmtp: only the %d in flight delivered" % CONNECTIONS,
+                "%s, %d arrived" % (final, relay.arrived))
+        r.check(d.proc.poll() is None, "lmtp: the worker lives", d.log_tail())
+    finally:
+        relay.gate.set()
+        if d and d.proc and d.proc.poll() is None:
+            d.stop()
+        ctl.stop()
+
+
 def stopped_unanswered(r):
     """5. SIGTERM while the relay holds its replies: after the 10 s the
     worker gives them it exits 0 and names the messages left unanswered
@@ -213,6 +276,7 @@ def stopped_unanswered(r):
 
 
 def body(r):
+    unsubscribed_by_lmtp(r)
     stopped_unanswered(r)
     announcement_cancelled(r)
     paused_mid_send(r)
