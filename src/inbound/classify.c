@@ -1854,22 +1854,35 @@ replied(const char *line, const char *at)
 	return 0;
 }
 
+/* line_start - the start of the line at offset at of s */
+static size_t
+line_start(const char *s, size_t at)
+{
+	while (at > 0 && s[at - 1] != '\n')
+		at--;
+	return at;
+}
+
 /* reply_mention - where the one recipient's diagnostic starts: its first
- * mention, unless that line is no reply and a later mention's line is
- * (a session transcript names the address in its header lines first:
- * " * To: a@b" ... "<-- 550 5.1.1 <a@b>: User unknown") */
+ * mention, unless no reply names it within the diagnostic's reach from
+ * there and a later one does (a session transcript names the address in
+ * its header lines first: " * To: a@b" ... "--> RCPT To:<a@b>" "<-- 550
+ * 5.1.1 <a@b>: User unknown"); then from the line before that reply's,
+ * which names the command it answered */
 static size_t
 reply_mention(const char *s, const char *end, size_t first, const char *a)
 {
-	size_t at = first;
+	size_t at = first, from = line_start(s, first);
 
 	for (int tries = 0; tries < 16 && at < (size_t)(end - s); tries++) {
-		const char *line = s + at;
+		size_t line = line_start(s, at);
 
-		while (line > s && line[-1] != '\n')
-			line--;
-		if (replied(line, s + at))
-			return at;
+		if (replied(s + line, s + at)) {
+			/* within reach, with room for the reply itself */
+			if (at - from + 256 < CLASSIFY_DIAG_MAX)
+				return first;
+			return line > 0 ? line_start(s, line - 1) : line;
+		}
 		at = mention(s, end, at + 1, a);
 	}
 	return first;
@@ -1994,6 +2007,54 @@ reply_tail(buf_t *diag, const buf_t *flat)
 	squeeze(p, (size_t)(e + 1 - p), diag);
 }
 
+static int starts_ci(const char *, const char *);
+
+/* dsn_groups - a delivery-status part written without the blank lines
+ * between its groups (AOL's: "Diagnostic-Code: ...\nFinal-Recipient:
+ * ...") has them put back: a second Final-Recipient in a group starts the
+ * next one (with the Original-Recipient line just before it, if any).
+ * d unchanged when nothing is missing or the result would not fit. */
+static void
+dsn_groups(buf_t *d)
+{
+	const char *p = buf_str(d), *end = p + d->len;
+	size_t orig = SIZE_MAX;	/* where out's last line began, if Original-Recipient */
+	int final = 0, splits = 0;
+	buf_t out;
+
+	buf_init(&out, d->max + CLASSIFY_RCPT_MAX);
+	for (const char *line = p; line < end; ) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = nl ? (size_t)(nl + 1 - line) : (size_t)(end - line);
+
+		if (starts_ci(line, "Final-Recipient:")) {
+			if (final && splits < CLASSIFY_RCPT_MAX) {
+				size_t at = orig != SIZE_MAX ? orig : out.len;
+
+				/* a blank line at at: out's tail moved one on */
+				if (buf_addc(&out, '\n') < 0)
+					goto out;
+				memmove(out.data + at + 1, out.data + at, out.len - 1 - at);
+				out.data[at] = '\n';
+				splits++;
+			}
+			final = 1;
+		} else if (n <= 2 && (line[0] == '\n' || (line[0] == '\r' && n == 2)))
+			final = 0;
+		orig = starts_ci(line, "Original-Recipient:") ? out.len : SIZE_MAX;
+		if (buf_add(&out, line, n) < 0)
+			goto out;
+		line += n;
+	}
+	if (splits) {
+		buf_free(d);
+		*d = out;
+		return;
+	}
+out:
+	buf_free(&out);
+}
+
 /* dsn - the per-recipient groups of message/delivery-status text: failed
  * and delayed ones as bounces; 1 when any was found.  The first delivered
  * one's address into delivered ("?" when it has none) */
@@ -2027,8 +2088,10 @@ dsn(classify_report_t *r, const struct ctx *c, char *delivered)
 			snprintf(action, sizeof action, "%s", buf_str(&v));
 		for (char *p = action; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
+		/* "deliverable": not RFC 3464's, but sent for a successful
+		 * verification (Sisimai reads it as delivered) */
 		if (strncmp(action, "delivered", 9) == 0 || strncmp(action, "relayed", 7) == 0 ||
-		    strncmp(action, "expanded", 8) == 0) {
+		    strncmp(action, "expanded", 8) == 0 || strncmp(action, "deliverable", 11) == 0) {
 			if (!*delivered)
 				snprintf(delivered, CLASSIFY_ADDR_MAX + 1, "%s", *addr ? addr : "?");
 			s += glen ? glen : 1;
@@ -3936,6 +3999,7 @@ judge_message(const char *msg, size_t len, const classify_opts_t *o,
 	srv = server_of(msg, hlen);
 	if (srv && srv->text_only)
 		buf_reset(&c.dsn);
+	dsn_groups(&c.dsn);
 	if (c.dsn.len && dsn(r, &c, delivered)) {
 		r->kind = KIND_BOUNCE;
 		goto out;

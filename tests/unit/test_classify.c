@@ -625,6 +625,45 @@ TEST(complaints)
 	buf_free(&m);
 }
 
+/* delivery-status parts as some servers write them: no blank line
+ * between the groups (AOL), a verification's "Action: deliverable" */
+TEST(dsn_shapes)
+{
+	classify_report_t r;
+	buf_t m;
+
+	buf_init(&m, 1 << 16);
+	PUT(buf_adds(&m, "From: MAILER-DAEMON@aol.example\nTo: bounces+TOKEN@tiedote.example\n"
+	    "Subject: Undeliverable\nMIME-Version: 1.0\nContent-Type: multipart/report;"
+	    " report-type=delivery-status; boundary=\"D\"\n\n--D\nContent-Type: text/plain\n\n"
+	    "failed\n\n--D\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; omr.aol.example\n"
+	    "Final-Recipient: rfc822; full@example.jp\nOriginal-Recipient: rfc822;full@example.jp\n"
+	    "Action: failed\nStatus: 5.2.2\n"
+	    "Diagnostic-Code: smtp; 550 5.2.2 <full@example.jp>... Mailbox Full\n"
+	    "Original-Recipient: rfc822;gone@example.jp\nFinal-Recipient: rfc822; gone@example.jp\n"
+	    "Action: failed\nStatus: 5.1.1\n"
+	    "Diagnostic-Code: smtp; 550 5.1.1 <gone@example.jp>... User Unknown\n\n--D--\n"));
+	classify_message(buf_str(&m), m.len, &opts, &r);
+	CHECK(r.kind == KIND_BOUNCE && r.nrcpt == 2);
+	CHECK(r.nrcpt == 2 && strcmp(r.rcpt[0].address, "full@example.jp") == 0 &&
+	    r.rcpt[0].reason == R_MAILBOXFULL && !r.rcpt[0].hard);
+	CHECK(r.nrcpt == 2 && strcmp(r.rcpt[1].address, "gone@example.jp") == 0 &&
+	    r.rcpt[1].reason == R_USERUNKNOWN && r.rcpt[1].hard);
+	classify_free(&r);
+	buf_reset(&m);
+	PUT(buf_adds(&m, "From: MAILER-DAEMON@mx.example\nTo: bounces+TOKEN@tiedote.example\n"
+	    "Subject: Delivery Status Notification\nMIME-Version: 1.0\nContent-Type: multipart/report;"
+	    " report-type=delivery-status; boundary=\"D\"\n\n--D\nContent-Type: text/plain\n\n"
+	    "verified\n\n--D\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; ok@example.jp\n"
+	    "Action: deliverable\nStatus: 2.1.5\nDiagnostic-Code: smtp; 250 2.1.5 Ok\n\n--D--\n"));
+	classify_message(buf_str(&m), m.len, &opts, &r);
+	CHECK(r.kind == KIND_DELIVERED && r.nrcpt == 1);
+	classify_free(&r);
+	buf_free(&m);
+}
+
 static double
 seconds(const struct timespec *a)
 {
@@ -717,6 +756,7 @@ main(void)
 	RUN(ses_delivery);
 	RUN(reply_field);
 	RUN(complaints);
+	RUN(dsn_shapes);
 	RUN(hostile);
 	return TEST_DONE();
 }
