@@ -2055,6 +2055,48 @@ out:
 	buf_free(&out);
 }
 
+/* success_rcpts - every recipient of a report that only says delivered,
+ * with its status (2.0.0 when it gives none); first is the one dsn()
+ * found, given alone when the groups name no address ("?") */
+static void
+success_rcpts(classify_report_t *r, const buf_t *d, const char *first)
+{
+	const char *s = buf_str(d), *end = s + d->len;
+	buf_t v;
+
+	buf_init(&v, VALUE_MAX);
+	while (s < end) {
+		size_t glen = header_end(s, (size_t)(end - s));
+		char addr[CLASSIFY_ADDR_MAX + 1] = "";
+		classify_rcpt_t *x;
+
+		if (hdr_get(s, glen, "Final-Recipient", 0, &v))
+			pick_addr(after_type(buf_str(&v)), addr, sizeof addr);
+		if (*addr && hdr_get(s, glen, "Action", 0, &v) && (x = add_rcpt(r, addr))) {
+			unsigned sub, det;
+			char tail;
+
+			x->reason = R_DELIVERED;
+			/* "Status: 2.1.5" (find_status() skips a 2 as an echo) */
+			if (hdr_get(s, glen, "Status", 0, &v) && sscanf(buf_str(&v), "2.%3u.%3u%c",
+			    &sub, &det, &tail) == 2)
+				snprintf(x->status, sizeof x->status, "2.%u.%u", sub % 1000, det % 1000);
+			else
+				snprintf(x->status, sizeof x->status, "2.0.0");
+		}
+		s += glen ? glen : 1;
+	}
+	if (r->nrcpt == 0) {
+		classify_rcpt_t *x = add_rcpt(r, strcmp(first, "?") ? first : "");
+
+		if (x) {
+			x->reason = R_DELIVERED;
+			snprintf(x->status, sizeof x->status, "2.0.0");
+		}
+	}
+	buf_free(&v);
+}
+
 /* dsn - the per-recipient groups of message/delivery-status text: failed
  * and delayed ones as bounces; 1 when any was found.  The first delivered
  * one's address into delivered ("?" when it has none) */
@@ -4005,13 +4047,8 @@ judge_message(const char *msg, size_t len, const classify_opts_t *o,
 		goto out;
 	}
 	if (*delivered) {
-		classify_rcpt_t *x = add_rcpt(r, strcmp(delivered, "?") ? delivered : "");
-
 		r->kind = KIND_DELIVERED;
-		if (x) {
-			x->reason = R_DELIVERED;
-			snprintf(x->status, sizeof x->status, "2.0.0");
-		}
+		success_rcpts(r, &c.dsn, delivered);
 		goto out;
 	}
 	if (ses(r, c.text.len ? c.text.data : msg + hlen, c.text.len ? c.text.len : n - hlen))
