@@ -660,6 +660,7 @@ TEST(dsn_shapes)
 	    "Action: deliverable\nStatus: 2.1.5\nDiagnostic-Code: smtp; 250 2.1.5 Ok\n\n--D--\n"));
 	classify_message(buf_str(&m), m.len, &opts, &r);
 	CHECK(r.kind == KIND_DELIVERED && r.nrcpt == 1);
+	CHECK(r.nrcpt == 1 && strcmp(r.rcpt[0].status, "2.1.5") == 0);
 	classify_free(&r);
 	buf_free(&m);
 }
