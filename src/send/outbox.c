@@ -323,8 +323,12 @@ outbox_result(store_t *s, int64_t id, outbox_state_t state, int code, const char
 int
 outbox_release(store_t *s, int64_t id, int64_t now)
 {
+	/* a row never attempted before loses the first_attempt its claim
+	 * set: smtp.max_age_hours counts from a real attempt, not from a
+	 * claim given back by a hold or a pause that may last days */
 	static const char sql[] = "UPDATE outbox SET state = 'queued',"
-	    " attempts = attempts - 1, updated = ?2 WHERE id = ?1 AND state = 'sending'";
+	    " attempts = attempts - 1, first_attempt = CASE WHEN attempts = 1 THEN NULL"
+	    " ELSE first_attempt END, updated = ?2 WHERE id = ?1 AND state = 'sending'";
 	sqlite3_stmt *st = store_cached(s, sql);
 
 	if (st == NULL)

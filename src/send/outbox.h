@@ -132,7 +132,7 @@ int	outbox_claim(store_t *, int64_t now, int max,
 int	outbox_result(store_t *, int64_t id, outbox_state_t, int code,
 	    const char *reply, int64_t next_attempt, int64_t now);
 /* outbox_release - a claimed row that was never attempted, back to the
- * queue as it was */
+ * queue as it was (its first_attempt too, when this was its first claim) */
 int	outbox_release(store_t *, int64_t id, int64_t now);
 /* outbox_cancel_contact - every queued and deferred row to a project
  * contact with this address (any project) cancelled, reason as its reply */

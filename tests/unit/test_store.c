@@ -433,6 +433,32 @@ TEST(erased_in_flight_keeps_no_reply)
 	buf_free(&got);
 }
 
+/* a claim given back (a hold, a pause) is no attempt: the row's age for
+ * smtp.max_age_hours starts at its first real one */
+TEST(released_row_keeps_no_first_attempt)
+{
+	store_t *s = open_fresh("r.db");
+	buf_t got;
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	buf_init(&got, 1024);
+	CHECK(store_begin(s) == 0 && outbox_add(s, KIND_DRAFT, "1", "ann@example.fi", 10) == 0 &&
+	    store_commit(s) == 0);
+	CHECK(outbox_claim(s, 10, 64, no_row, NULL) == 1);
+	CHECK(store_begin(s) == 0 && outbox_release(s, 1, 11) == 0 && store_commit(s) == 0);
+	/* three days later: claimed, deferred, claimed, given back */
+	CHECK(outbox_claim(s, 259200, 64, no_row, NULL) == 1);
+	CHECK(outbox_result(s, 1, OUTBOX_DEFERRED, 451, "451 4.3.0 later", 259300, 259201) == 0);
+	CHECK(outbox_claim(s, 259300, 64, no_row, NULL) == 1);
+	CHECK(store_begin(s) == 0 && outbox_release(s, 1, 259301) == 0 && store_commit(s) == 0);
+	store_close(s);
+	sql("r.db", "SELECT state || ' ' || attempts || ' ' || first_attempt FROM outbox", &got);
+	CHECK_STR(buf_str(&got), "queued 1 259200");
+	buf_free(&got);
+}
+
 TEST(full_database_fails_cleanly)
 {
 	store_t *s;
@@ -593,6 +619,7 @@ main(void)
 	RUN(revisions_and_duplicates);
 	RUN(subscribers_lifecycle);
 	RUN(erased_in_flight_keeps_no_reply);
+	RUN(released_row_keeps_no_first_attempt);
 	RUN(full_database_fails_cleanly);
 	RUN(disk_space_counts_the_wal_and_keeps_the_reserve);
 	RUN(config_file_errors_name_the_line);
