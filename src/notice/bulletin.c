@@ -455,7 +455,7 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 			buf_notef(err, "no issue %lld", (long long)id);
 		else
 			buf_notef(err, "%s", store_errmsg(s));
-		return -1;
+		return got > 0 ? -1 : -2;
 	}
 	snprintf(ref, sizeof ref, "%lld", (long long)id);
 	if (store_begin(s) < 0)
@@ -511,8 +511,11 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 	rc = 0;
 out:
 	if (rc < 0) {
-		if (err->len == 0)
+		/* nothing said: the store failed, not the request */
+		if (err->len == 0) {
 			buf_notef(err, "%s", store_errmsg(s));
+			rc = -2;
+		}
 		store_rollback(s);
 	}
 	return rc;

@@ -67,8 +67,9 @@ int	 bulletin_get(store_t *, int64_t id, bulletin_issue_t *);
 /* bulletin_send_now - a new issue covering the time since the last one,
  * approved and due now; *id is its id */
 int	 bulletin_send_now(store_t *, const conf_t *, int64_t now, int64_t *id, buf_t *err);
-/* bulletin_control - "hold", "resume", "cancel" or "approve"; 0, or -1
- * with the reason in err (e.g. cancelling a sent issue) */
+/* bulletin_control - "hold", "resume", "cancel" or "approve"; 0, -1
+ * with the reason in err (e.g. cancelling a sent issue), or -2 when the
+ * store failed (err says how; nothing was changed) */
 int	 bulletin_control(store_t *, int64_t id, const char *verb, int64_t now, buf_t *err);
 /* bulletin_message - the builder of "bulletin" rows (a subscriber's copy:
  * their regions, language and name) and "draft" rows (an editor's approval

@@ -824,8 +824,9 @@ run_issue_control(store_t *s, const conf_t *conf, const json_t *req, json_t **re
 
 	(void)conf;
 	buf_init(&err, 4096);
-	if (bulletin_control(s, id, verb, clock_now(), &err) < 0) {
-		*reply = admin_error("invalid", EX_DATAERR, "%s", buf_str(&err));
+	if ((rc = bulletin_control(s, id, verb, clock_now(), &err)) < 0) {
+		*reply = rc == -2 ? admin_error("unavailable", EX_TEMPFAIL, "%s", buf_str(&err)) :
+		    admin_error("invalid", EX_DATAERR, "%s", buf_str(&err));
 		rc = -1;
 	} else
 		*reply = json_pack("{s:b, s:I, s:s}", "ok", 1, "id", id, "result", verb);
@@ -1071,7 +1072,7 @@ static const char *const type_names[] = {
 /* every error code admin replies with (docs/control.md) */
 static const char *const codes[] = { "bad_request", "bad_json", "unknown_op",
 	"unknown_field", "bad_type", "missing_field", "too_large", "invalid", "not_found",
-	"no_import", "unavailable", "no_reply" };
+	"no_import", "unavailable", "no_reply", "erased", "bad_frames" };
 
 static int
 type_ok(const json_t *v, enum ftype t)

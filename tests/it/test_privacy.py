@@ -152,6 +152,8 @@ def test_consent_export_erase(r, work):
         rc, _, err = cli(d, "subscriber", "add", ADDR.lower())
         r.check(rc == 65 and "erased" in err, "subscriber add of the erased address: 65",
                 (rc, err))
+        r.check("control: subscriber.add refused: erased" in d.log_text(),
+                "the worker's log names the code, erased", d.log_tail(3))
         path = os.path.join(work, "back.csv")
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
