@@ -34,6 +34,8 @@ static const char consent_done_sql[] =
     "UPDATE consents SET confirmed = ?2 WHERE confirmation_id = ?1";
 static const char sub_email_sql[] = "SELECT email FROM subscribers WHERE id = ?1";
 static const char sub_id_sql[] = "SELECT id FROM subscribers WHERE email = ?1";
+static const char welcomed_sql[] = "SELECT 1 FROM outbox WHERE kind = 'welcome' AND ref = ?1"
+    " LIMIT 1";
 static const char prefs_sql[] =
     "UPDATE subscribers SET lang = ?2, regions = ?3, paused_until = ?4, updated = ?5"
     " WHERE id = ?1 AND status = 'active'";
@@ -209,12 +211,18 @@ subscribe_run_confirm(store_t *s, const conf_t *conf, const json_t *req, json_t 
 		sqlite3_bind_int64(st, 2, now);
 		if (store_run(s, st) < 0 || (st = store_cached(s, sub_id_sql)) == NULL)
 			goto fail;
-		/* the welcome: once per address (the outbox's UNIQUE) */
+		/* the welcome: once per subscriber, whatever the letter case
+		 * of the address confirmed this time (the outbox's UNIQUE
+		 * compares it exactly) */
 		sqlite3_bind_text(st, 1, buf_str(&p.email), -1, SQLITE_STATIC);
 		if (store_int(s, st, &sid) != 0)
 			goto fail;
 		snprintf(ref, sizeof ref, "%lld", (long long)sid);
-		if (outbox_add(s, KIND_WELCOME, ref, buf_str(&p.email), now) < 0)
+		if ((st = store_cached(s, welcomed_sql)) == NULL)
+			goto fail;
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+		if ((got = store_int(s, st, &(int64_t){ 0 })) < 0 ||
+		    (got == 1 && outbox_add(s, KIND_WELCOME, ref, buf_str(&p.email), now) < 0))
 			goto fail;
 		result = "confirmed";
 	}

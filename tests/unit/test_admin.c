@@ -392,6 +392,28 @@ exec_sql(store_t *s, const char *sql)
 /* the subscriber pages' ops (subscribe.h): the confirmation and its
  * message, the limit per address, confirming, preferences, leaving with
  * what is queued, a contact's opt-out; each idempotent */
+/* one welcome per subscriber: a later subscription of the address in
+ * other letters, confirmed, sends none */
+TEST(welcome_once_per_subscriber)
+{
+	store_t *s = open_fresh("welcome.db");
+	json_t *j;
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	conf_set(&conf, "web", "confirm_interval", "0", NULL);
+	CHECK(ok(req(s, "{\"op\":\"web.subscribe\",\"email\":\"Uusi@Example.fi\"}")));
+	CHECK(ok(req(s, "{\"op\":\"web.confirm\",\"id\":1}")));
+	CHECK(ok(req(s, "{\"op\":\"web.subscribe\",\"email\":\"UUSI@EXAMPLE.FI\"}")));
+	j = req(s, "{\"op\":\"web.confirm\",\"id\":2}");
+	CHECK_STR(json_string_value(json_object_get(j, "result")), "confirmed");
+	json_decref(j);
+	CHECK(num(s, "SELECT count(*) FROM outbox WHERE kind = 'welcome'") == 1);
+	conf_set(&conf, "web", "confirm_interval", "3600", NULL);
+	store_close(s);
+}
+
 TEST(web_ops)
 {
 	store_t *s = open_fresh("web.db");
@@ -631,6 +653,7 @@ main(void)
 	RUN(abandoned_imports_expire);
 	RUN(lock_file_is_one_holder);
 	RUN(web_ops);
+	RUN(welcome_once_per_subscriber);
 	RUN(web_form_values);
 	RUN(privacy_export_and_erase);
 	conf_free(&conf);
