@@ -449,24 +449,83 @@ idle(loop_t *loop, void *arg)
 	return IDLE_CHECK_MS;
 }
 
+/* where - spec as a UNIX socket path (1) or host and port (0, host ""
+ * for every address, ai resolved for binding); -1 with err */
+static int
+where(const char *spec, char *host, size_t hmax, struct addrinfo **ai, buf_t *err)
+{
+	struct addrinfo hints = { 0 };
+	const char *colon, *port;
+	int e;
+
+	*ai = NULL;
+	if (strchr(spec, '/')) {
+		if (strlen(spec) >= sizeof ((struct sockaddr_un *)0)->sun_path) {
+			buf_notef(err, "inbound.lmtp_listen: %s: longer than %zu bytes", spec,
+			    sizeof ((struct sockaddr_un *)0)->sun_path - 1);
+			return -1;
+		}
+		return 1;
+	}
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+
+		if (rb == NULL || rb[1] != ':' || (size_t)(rb - spec) >= hmax) {
+			buf_notef(err, "inbound.lmtp_listen: %s: not [ADDRESS]:PORT", spec);
+			return -1;
+		}
+		memcpy(host, spec + 1, (size_t)(rb - spec - 1));
+		host[rb - spec - 1] = '\0';
+		port = rb + 2;
+	} else {
+		if ((colon = strrchr(spec, ':')) == NULL || (size_t)(colon - spec) >= hmax) {
+			buf_notef(err, "inbound.lmtp_listen: %s: not HOST:PORT or a socket path"
+			    " (a path has a '/')", spec);
+			return -1;
+		}
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
+		port = colon + 1;
+	}
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(*host ? host : NULL, port, &hints, ai)) != 0) {
+		buf_notef(err, "inbound.lmtp_listen: %s: %s", spec, gai_strerror(e));
+		*ai = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+lmtp_conf_check(const conf_t *conf, buf_t *err)
+{
+	struct addrinfo *ai = NULL;
+	char host[256];
+	int rc;
+
+	if (conf->lmtp_listen == NULL || *conf->lmtp_listen == '\0')
+		return 0;
+	rc = where(conf->lmtp_listen, host, sizeof host, &ai, err);
+	if (ai)
+		freeaddrinfo(ai);
+	return rc < 0 ? -1 : 0;
+}
+
 /* listen_on - a bound, listening, non-blocking socket for spec: fd or -1 */
 static int
 listen_on(const char *spec, char **path, buf_t *err)
 {
-	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct addrinfo *ai = NULL;
 	char host[256];
-	const char *colon, *port;
 	int fd = -1, one = 1, e;
 
-	if (strchr(spec, '/')) {
+	if ((e = where(spec, host, sizeof host, &ai, err)) < 0)
+		return -1;
+	if (e == 1) {
 		struct sockaddr_un sun = { .sun_family = AF_UNIX };
 		mode_t old;
 
-		if (strlen(spec) >= sizeof sun.sun_path) {
-			buf_notef(err, "inbound.lmtp_listen: %s: longer than %zu bytes", spec,
-			    sizeof sun.sun_path - 1);
-			return -1;
-		}
 		memcpy(sun.sun_path, spec, strlen(spec) + 1);
 		/* the worker holds the lock file: a socket file here is a dead one's */
 		(void)unlink(spec);
@@ -479,32 +538,6 @@ listen_on(const char *spec, char **path, buf_t *err)
 			goto fail;
 		*path = xstrdup(spec);
 		return fd;
-	}
-	if (spec[0] == '[') {
-		const char *rb = strchr(spec, ']');
-
-		if (rb == NULL || rb[1] != ':' || (size_t)(rb - spec) >= sizeof host) {
-			buf_notef(err, "inbound.lmtp_listen: %s: not [ADDRESS]:PORT", spec);
-			return -1;
-		}
-		memcpy(host, spec + 1, (size_t)(rb - spec - 1));
-		host[rb - spec - 1] = '\0';
-		port = rb + 2;
-	} else {
-		if ((colon = strrchr(spec, ':')) == NULL || (size_t)(colon - spec) >= sizeof host) {
-			buf_notef(err, "inbound.lmtp_listen: %s: not HOST:PORT or a socket path",
-			    spec);
-			return -1;
-		}
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
-		port = colon + 1;
-	}
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((e = getaddrinfo(*host ? host : NULL, port, &hints, &ai)) != 0) {
-		buf_notef(err, "inbound.lmtp_listen: %s: %s", spec, gai_strerror(e));
-		return -1;
 	}
 	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||

@@ -572,6 +572,7 @@ main(int argc, char **argv)
 		    message_conf_check(&conf, &err) < 0 || sched_init(&sched, &conf, &err) < 0 ||
 		    remind_conf_check(&conf, &err) < 0 || intake_conf_check(&conf, &err) < 0 ||
 		    web_conf_check(&conf, &err) < 0 || sender_conf_check(&conf, &err) < 0 ||
+		    lmtp_conf_check(&conf, &err) < 0 ||
 		    dkim_check(&conf, &err) < 0) {
 			log_error("configuration: %s", buf_str(&err));
 			rc = EX_CONFIG;

@@ -351,7 +351,11 @@ def body(r):
                            ("smtp.tls=maybe", "smtp.tls"),
                            ("smtp.url=ftp://relay.example.fi", "smtp"),
                            ("smtp.helo=a b", "helo"),
-                           ("dkim.domain=example.fi", "dkim.selector")):
+                           ("dkim.domain=example.fi", "dkim.selector"),
+                           ("inbound.lmtp_listen=lmtp-no-port", "inbound.lmtp_listen"),
+                           ("inbound.lmtp_listen=[::1]2424", "inbound.lmtp_listen"),
+                           ("inbound.lmtp_listen=127.0.0.1:port", "inbound.lmtp_listen"),
+                           ("inbound.lmtp_listen=/" + "x" * 120, "inbound.lmtp_listen")):
         p = subprocess.run([os.path.join(harness.BUILD, "tiedoted"), "--db", db,
                             "--endpoint", "tcp://127.0.0.1:%d" % harness.free_port(),
                             "-o", "message.templates=%s" % os.path.join(harness.ROOT, "templates"),
