@@ -7,7 +7,10 @@
  * control characters, quotes or comments; dot-atom local part (RFC 5322
  * atext, plus UTF-8 as RFC 6531 allows); a domain of at least two labels,
  * each letters, digits and hyphens (not at either end), UTF-8 labels
- * accepted for internationalised domains; no address literals.
+ * accepted for internationalised domains; no address literals; no
+ * character a reader cannot see or tell from another's place (a no-break
+ * or other Unicode space, a zero-width or other format character, a bidi
+ * control: "anu\u200b@thl.fi" would pass for anu@thl.fi).
  * addr_check() returns 0, or -1 with a static reason in *why.
  * addr_name_check() is the same for a display name (a subscriber's
  * name): valid UTF-8, at most ADDR_NAME_MAX bytes, one line (no control

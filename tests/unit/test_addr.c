@@ -10,7 +10,7 @@ TEST(accepts_real_addresses)
 	static const char *const ok[] = {
 		"anu.niemi@thl.fi", "kirjaamo@stm.fi", "first.last+tiedote@example.co.uk",
 		"o'brien@example.com", "user@sub-domain.example.org", "äiti@esimerkki.fi",
-		"info@päijät-häme.fi", "a@b.fi",
+		"info@päijät-häme.fi", "a@b.fi", "müller@straße.de", "用户@例子.广告",
 	};
 	const char *why;
 
@@ -33,6 +33,9 @@ TEST(refuses_bad_addresses)
 		"a\r\nBcc: x@thl.fi", "a@thl.fi\n", "a\t@thl.fi", "a(comment)@thl.fi",
 		"a@th_l.fi", "\xff@thl.fi", "a@\xc3(.fi", "a\x7f@thl.fi",
 		"a\xc2\x85@thl.fi", "a@thl\xe2\x80\xa8.fi",	/* NEL, U+2028 */
+		"anu\xc2\xa0@thl.fi", "anu\xe2\x80\x8b@thl.fi",	/* U+00A0, U+200B */
+		"a@th\xe2\x80\xaei.fi", "\xef\xbb\xbf" "a@thl.fi",	/* U+202E, U+FEFF */
+		"a\xe3\x80\x80@thl.fi", "a\xc2\xad@thl.fi",	/* U+3000, U+00AD */
 		longlocal, longaddr, longlabel,
 	};
 	const char *why;
