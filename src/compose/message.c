@@ -283,7 +283,9 @@ common_data(message_ctx_t *m, const message_rcpt_t *r, const char *number, buf_t
 	    "recipient", "name", r->name ? r->name : "", "email", r->email,
 	    "regions", buf_str(&b));
 	links = json_pack("{s:s, s:s}", "unsubscribe", buf_str(unsub), "home", c->base_url);
-	if (number) {
+	/* an editors' draft has no archive copy yet (its number may still be
+	 * the slot's, "slot-END-ID") */
+	if (number && !r->draft) {
 		/* the archive copy of the issue: 2020/09 -> /issues/2020-09/fi */
 		buf_reset(&b);
 		FITS(buf_printf(&b, "%s/issues/%.4s-%s/%s", c->base_url, number,
@@ -482,8 +484,10 @@ envelop(message_ctx_t *m, const message_rcpt_t *r, const message_parts_t *p,
 	msg.date = date;
 	msg.message_id = msgid;
 	msg.list_id = list_id;
-	msg.unsubscribe_url = unsub;
-	msg.unsubscribe_mailto = buf_str(&mailto);
+	/* an editors' draft is no list mail to them: nothing to unsubscribe
+	 * from (its token would name no reader) */
+	msg.unsubscribe_url = r->draft ? NULL : unsub;
+	msg.unsubscribe_mailto = r->draft ? NULL : buf_str(&mailto);
 	msg.text = buf_str(&p->text);
 	msg.text_len = p->text.len;
 	msg.html = buf_str(&p->html);

@@ -935,6 +935,9 @@ TEST(round_trip)
 			CHECK_STR(rb.to_name, r.name);
 			CHECK(strncmp(buf_str(&parts.subject), "[LUONNOS / DRAFT] ", 18) == 0 ||
 			    !r.draft);
+			/* an approval copy: no unsubscribing, no archive link yet */
+			CHECK(!r.draft == (strstr(buf_str(&eml), "\r\nList-Unsubscribe:") != NULL));
+			CHECK(!r.draft || strstr(buf_str(&parts.text), "/issues/") == NULL);
 			/* nothing a producer wrote becomes markup */
 			CHECK(strcasestr(buf_str(&parts.html), "<script") == NULL);
 			CHECK(strstr(buf_str(&parts.html), "<img") == NULL);
