@@ -191,9 +191,15 @@ start(store_t *s, const conf_t *conf, const bulletin_issue_t *is, int64_t now, b
 	    count, now) < 0 ||
 	    store_commit(s) < 0)
 		goto fail;
-	log_ids(LOG_INFO, &(log_ids_t){ .issue = is->id },
-	    "bulletin: issue %s (%lld) %s: %lld recipients", buf_str(&number),
-	    (long long)is->id, count ? "sending" : "has nothing for anyone", (long long)count);
+	/* an empty issue takes no number (the next one gets it): not named */
+	if (count)
+		log_ids(LOG_INFO, &(log_ids_t){ .issue = is->id },
+		    "bulletin: issue %s (%lld) sending: %lld recipients", buf_str(&number),
+		    (long long)is->id, (long long)count);
+	else
+		log_ids(LOG_INFO, &(log_ids_t){ .issue = is->id },
+		    "bulletin: issue %lld has nothing for anyone: no number, nothing sent",
+		    (long long)is->id);
 	rc = 0;
 	goto out;
 fail:
@@ -232,8 +238,9 @@ bulletin_retain(store_t *s, const conf_t *conf, int64_t now, buf_t *err)
 	    store_commit(s) < 0)
 		goto fail;
 	if (folded < BULLETIN_RETAIN_ROWS)
-		log_info("bulletin: issue %lld: its outbox is folded into totals (sent more than"
-		    " outbox.keep_days = %ld days ago)", (long long)id, conf->outbox_keep_days);
+		log_ids(LOG_INFO, &(log_ids_t){ .issue = id }, "bulletin: issue %lld: its outbox is"
+		    " folded into totals (sent more than outbox.keep_days = %ld days ago)",
+		    (long long)id, conf->outbox_keep_days);
 	return 1;
 fail:
 	buf_notef(err, "bulletin: retention: %s", store_errmsg(s));
@@ -434,7 +441,8 @@ bulletin_send_now(store_t *s, const conf_t *conf, int64_t now, int64_t *id, buf_
 		store_rollback(s);
 		return -1;
 	}
-	log_info("bulletin: issue %lld created for sending now", (long long)*id);
+	log_ids(LOG_INFO, &(log_ids_t){ .issue = *id }, "bulletin: issue %lld created for sending"
+	    " now", (long long)*id);
 	return 0;
 }
 

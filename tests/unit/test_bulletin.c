@@ -297,10 +297,13 @@ TEST(an_empty_issue_takes_no_number)
 {
 	conf_t c;
 	store_t *s = fresh(&c, "2019-12-10T09:00:00+02:00", "14");
+	char log[4096];
 
 	/* 7.1.2020: the period 24.12.-7.1. has items (news from 1.1. on) */
-	CHECK(tick(s, &c, "2019-12-24T09:00:00+02:00") == 0);	/* nothing in 2019 */
+	CHECK(logged(s, &c, "2019-12-24T09:00:00+02:00", log, sizeof log) == 0); /* none in 2019 */
 	CHECK(count(s, "state = 'empty' AND number LIKE 'slot-%'") == 1);
+	/* the log names no number it never got */
+	CHECK(strstr(log, "nothing for anyone") != NULL && strstr(log, "2019/") == NULL);
 	CHECK(tick(s, &c, "2020-01-07T09:00:00+02:00") == 0);
 	CHECK(count(s, "state = 'sending' AND number = '2020/01'") == 1);
 	CHECK(tick(s, &c, "2020-01-21T09:00:00+02:00") == 0);
