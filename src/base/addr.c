@@ -24,8 +24,10 @@ is_label(unsigned char c)
 /* unseen - the code point at p (n bytes left, valid UTF-8) when it is a
  * space, an invisible format character or a bidirectional control that
  * an address shown on a page or in a list would hide (U+00A0, U+00AD,
- * U+034F, U+115F-U+1160, U+1680, U+180E, U+2000-U+200F, U+202A-U+202F,
- * U+205F-U+206F, U+3000, U+3164, U+FE00-U+FE0F, U+FEFF, U+FFA0); else 0 */
+ * U+034F, U+061C, U+115F-U+1160, U+1680, U+180B-U+180E, U+2000-U+200F,
+ * U+202A-U+202F, U+205F-U+206F, U+2800, U+3000, U+3164, U+FE00-U+FE0F,
+ * U+FEFF, U+FFA0, U+FFF9-U+FFFB, the tags U+E0000-U+E007F and the
+ * selectors U+E0100-U+E01EF); else 0 */
 static unsigned
 unseen(const char *p, size_t n)
 {
@@ -36,13 +38,18 @@ unseen(const char *p, size_t n)
 		cp = (u[0] & 0x1fu) << 6 | (u[1] & 0x3fu);
 	else if (n >= 3 && (u[0] & 0xf0) == 0xe0)
 		cp = (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
+	else if (n >= 4 && (u[0] & 0xf8) == 0xf0)
+		cp = (u[0] & 0x07u) << 18 | (u[1] & 0x3fu) << 12 | (u[2] & 0x3fu) << 6 |
+		    (u[3] & 0x3fu);
 	else
 		return 0;
-	return cp == 0xa0 || cp == 0xad || cp == 0x34f || cp == 0x115f || cp == 0x1160 ||
-	    cp == 0x1680 || cp == 0x180e || (cp >= 0x2000 && cp <= 0x200f) ||
-	    (cp >= 0x202a && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x206f) ||
-	    cp == 0x3000 || cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) ||
-	    cp == 0xfeff || cp == 0xffa0 ? cp : 0;
+	return cp == 0xa0 || cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x115f ||
+	    cp == 0x1160 || cp == 0x1680 || (cp >= 0x180b && cp <= 0x180e) ||
+	    (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202f) ||
+	    (cp >= 0x205f && cp <= 0x206f) || cp == 0x2800 || cp == 0x3000 || cp == 0x3164 ||
+	    (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || cp == 0xffa0 ||
+	    (cp >= 0xfff9 && cp <= 0xfffb) || (cp >= 0xe0000 && cp <= 0xe007f) ||
+	    (cp >= 0xe0100 && cp <= 0xe01ef) ? cp : 0;
 }
 
 int

@@ -366,7 +366,7 @@ static const char *const p_user[] = {
 	"utilisateur inconnu !", "vdeliver: invalid or unknown virtual user",
 	"your envelope recipient is in my badrcptto list",
 	/* ours: the languages the BUGS name */
-	"käyttäjää ei", "vastaanottajaa ei ole", "tuntematon vastaanottaja",
+	"käyttäjää ei", "vastaanottajaa ei ole olemassa", "tuntematon vastaanottaja",
 	"osoitetta ei ole olemassa", "osoitetta ei löydy", "okänd mottagare",
 	"mottagaren finns inte", "adressen finns inte", "unbekannt", "inconnu",
 	NULL };
@@ -1726,12 +1726,13 @@ judge(classify_rcpt_t *x, struct around *a, int delayed)
 	if (x->replycode == 0)
 		x->replycode = find_reply(d, d + x->diag.len);
 	cmd = smtp_command(d);
-	if (cmd == CMD_NONE)
-		cmd = around_command(a);
 	/* Postfix's "host mx[ip] refused to talk to me: 554 ..." is the
-	 * greeting's reply (Sisimai's Postfix: HELO when nothing else is named) */
+	 * greeting's reply (Sisimai's Postfix: HELO when nothing else is
+	 * named), whatever the text around says of other recipients */
 	if (cmd == CMD_NONE && words_in(d, "refused to talk to me:"))
 		cmd = CMD_HELO;
+	if (cmd == CMD_NONE)
+		cmd = around_command(a);
 	x->reason = decide(x->status, reason_mask(d), cmd, x->replycode, delayed);
 	if (x->reason == R_UNDEFINED && around && *around) {
 		if (x->status[0] == '\0')
@@ -1878,10 +1879,12 @@ reply_mention(const char *s, const char *end, size_t first, const char *a)
 		size_t line = line_start(s, at);
 
 		if (replied(s + line, s + at)) {
-			/* within reach, with room for the reply itself */
-			if (at - from + 256 < CLASSIFY_DIAG_MAX)
+			/* within reach, with room for the reply itself, or on
+			 * the first mention's own line */
+			if (at - from + 256 < CLASSIFY_DIAG_MAX || line <= from)
 				return first;
-			return line > 0 ? line_start(s, line - 1) : line;
+			/* the line before, unless that is the first mention's */
+			return line_start(s, line - 1) > from ? line_start(s, line - 1) : line;
 		}
 		at = mention(s, end, at + 1, a);
 	}
@@ -2070,16 +2073,20 @@ success_rcpts(classify_report_t *r, const buf_t *d, const char *first)
 		char addr[CLASSIFY_ADDR_MAX + 1] = "";
 		classify_rcpt_t *x;
 
-		if (hdr_get(s, glen, "Final-Recipient", 0, &v))
+		if (hdr_get(s, glen, "Final-Recipient", 0, &v) ||
+		    hdr_get(s, glen, "Original-Recipient", 0, &v))
 			pick_addr(after_type(buf_str(&v)), addr, sizeof addr);
 		if (*addr && hdr_get(s, glen, "Action", 0, &v) && (x = add_rcpt(r, addr))) {
 			unsigned sub, det;
-			char tail;
+			char tail = ' ';
+			int k = 0;
 
 			x->reason = R_DELIVERED;
-			/* "Status: 2.1.5" (find_status() skips a 2 as an echo) */
-			if (hdr_get(s, glen, "Status", 0, &v) && sscanf(buf_str(&v), "2.%3u.%3u%c",
-			    &sub, &det, &tail) == 2)
+			/* "Status: 2.1.5", "2.1.5 (ok)" (find_status() skips a 2 as
+			 * an echo) */
+			if (hdr_get(s, glen, "Status", 0, &v))
+				k = sscanf(buf_str(&v), "2.%3u.%3u%c", &sub, &det, &tail);
+			if (k >= 2 && !isdigit((unsigned char)tail))
 				snprintf(x->status, sizeof x->status, "2.%u.%u", sub % 1000, det % 1000);
 			else
 				snprintf(x->status, sizeof x->status, "2.0.0");
@@ -3872,11 +3879,22 @@ bounce_like(const char *h, size_t hlen, const buf_t *text)
 static void
 sender_refused(classify_rcpt_t *x, const char *bounce_local)
 {
-	const char *d = buf_str(&x->diag), *lt = strchr(d, '<'), *gt;
+	const char *d = buf_str(&x->diag), *lt = d, *gt;
 	char a[CLASSIFY_ADDR_MAX + 1], tok[CLASSIFY_TOKEN_MAX + 1];
 
-	if ((x->reason != R_USERUNKNOWN && x->reason != R_HOSTUNKNOWN) || lt == NULL ||
-	    (gt = strchr(lt, '>')) == NULL || (size_t)(gt - lt) > CLASSIFY_ADDR_MAX)
+	if (x->reason != R_USERUNKNOWN && x->reason != R_HOSTUNKNOWN)
+		return;
+	/* the address the reply is about: right after "550 " or "550 5.1.7 " */
+	if (isdigit((unsigned char)lt[0]) && isdigit((unsigned char)lt[1]) &&
+	    isdigit((unsigned char)lt[2]) && (lt[3] == ' ' || lt[3] == '-')) {
+		lt += 4;
+		if (isdigit((unsigned char)lt[0]) && lt[1] == '.')
+			while (*lt && !isspace((unsigned char)*lt))
+				lt++;
+		while (*lt == ' ')
+			lt++;
+	}
+	if (*lt != '<' || (gt = strchr(lt, '>')) == NULL || (size_t)(gt - lt) > CLASSIFY_ADDR_MAX)
 		return;
 	memcpy(a, lt + 1, (size_t)(gt - lt - 1));
 	a[gt - lt - 1] = '\0';

@@ -7,6 +7,7 @@
  * streamed: dot-unstuffed into the session's message, of which the first
  * INBOUND_RAW_MAX bytes are kept and the rest only counted.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -450,15 +451,20 @@ idle(loop_t *loop, void *arg)
 }
 
 /* where - spec as a UNIX socket path (1) or host and port (0, host ""
- * for every address, ai resolved for binding); -1 with err */
+ * for every address; with ai, resolved for binding: a name that does not
+ * resolve now may later, so the configuration check reads only the form);
+ * -1 with err */
 static int
 where(const char *spec, char *host, size_t hmax, struct addrinfo **ai, buf_t *err)
 {
 	struct addrinfo hints = { 0 };
 	const char *colon, *port;
+	char *end;
+	long pn;
 	int e;
 
-	*ai = NULL;
+	if (ai)
+		*ai = NULL;
 	if (strchr(spec, '/')) {
 		if (strlen(spec) >= sizeof ((struct sockaddr_un *)0)->sun_path) {
 			buf_notef(err, "inbound.lmtp_listen: %s: longer than %zu bytes", spec,
@@ -487,6 +493,14 @@ where(const char *spec, char *host, size_t hmax, struct addrinfo **ai, buf_t *er
 		host[colon - spec] = '\0';
 		port = colon + 1;
 	}
+	errno = 0;
+	pn = strtol(port, &end, 10);
+	if (!isdigit((unsigned char)*port) || *end || errno || pn < 1 || pn > 65535) {
+		buf_notef(err, "inbound.lmtp_listen: %s: the port is not a number 1-65535", spec);
+		return -1;
+	}
+	if (ai == NULL)
+		return 0;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((e = getaddrinfo(*host ? host : NULL, port, &hints, ai)) != 0) {
@@ -500,16 +514,11 @@ where(const char *spec, char *host, size_t hmax, struct addrinfo **ai, buf_t *er
 int
 lmtp_conf_check(const conf_t *conf, buf_t *err)
 {
-	struct addrinfo *ai = NULL;
 	char host[256];
-	int rc;
 
 	if (conf->lmtp_listen == NULL || *conf->lmtp_listen == '\0')
 		return 0;
-	rc = where(conf->lmtp_listen, host, sizeof host, &ai, err);
-	if (ai)
-		freeaddrinfo(ai);
-	return rc < 0 ? -1 : 0;
+	return where(conf->lmtp_listen, host, sizeof host, NULL, err) < 0 ? -1 : 0;
 }
 
 /* listen_on - a bound, listening, non-blocking socket for spec: fd or -1 */

@@ -44,7 +44,8 @@
 typedef struct lmtp lmtp_t;
 
 /* lmtp_conf_check - inbound.lmtp_listen reads as a socket path or
- * HOST:PORT (nothing bound): 0, or -1 with err; before the store opens */
+ * HOST:PORT with a port 1-65535 (nothing bound, no name resolved): 0,
+ * or -1 with err; before the store opens */
 int	 lmtp_conf_check(const conf_t *, buf_t *err);
 /* lmtp_open - NULL with err; *none set (and NULL) when lmtp_listen is empty */
 lmtp_t	*lmtp_open(const conf_t *, store_t *, int *none, buf_t *err);

@@ -456,6 +456,7 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 	sqlite3_stmt *st;
 	int64_t open = 0;
 	char ref[32];
+	size_t said = err->len;	/* more after this: the request was refused */
 	int got, rc = -1;
 
 	if ((got = bulletin_get(s, id, &is)) != 0) {
@@ -520,7 +521,7 @@ bulletin_control(store_t *s, int64_t id, const char *verb, int64_t now, buf_t *e
 out:
 	if (rc < 0) {
 		/* nothing said: the store failed, not the request */
-		if (err->len == 0) {
+		if (err->len == said) {
 			buf_notef(err, "%s", store_errmsg(s));
 			rc = -2;
 		}

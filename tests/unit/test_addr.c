@@ -36,6 +36,8 @@ TEST(refuses_bad_addresses)
 		"anu\xc2\xa0@thl.fi", "anu\xe2\x80\x8b@thl.fi",	/* U+00A0, U+200B */
 		"a@th\xe2\x80\xaei.fi", "\xef\xbb\xbf" "a@thl.fi",	/* U+202E, U+FEFF */
 		"a\xe3\x80\x80@thl.fi", "a\xc2\xad@thl.fi",	/* U+3000, U+00AD */
+		"a\xd8\x9c@thl.fi", "a\xf3\xa0\x80\x81@thl.fi",	/* U+061C, U+E0001 */
+		"a\xef\xbf\xb9@thl.fi", "a\xe2\xa0\x80@thl.fi",	/* U+FFF9, U+2800 */
 		longlocal, longaddr, longlabel,
 	};
 	const char *why;

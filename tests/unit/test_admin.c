@@ -389,9 +389,6 @@ exec_sql(store_t *s, const char *sql)
 	return rc;
 }
 
-/* the subscriber pages' ops (subscribe.h): the confirmation and its
- * message, the limit per address, confirming, preferences, leaving with
- * what is queued, a contact's opt-out; each idempotent */
 /* one welcome per subscriber: a later subscription of the address in
  * other letters, confirmed, sends none */
 TEST(welcome_once_per_subscriber)
@@ -414,6 +411,9 @@ TEST(welcome_once_per_subscriber)
 	store_close(s);
 }
 
+/* the subscriber pages' ops (subscribe.h): the confirmation and its
+ * message, the limit per address, confirming, preferences, leaving with
+ * what is queued, a contact's opt-out; each idempotent */
 TEST(web_ops)
 {
 	store_t *s = open_fresh("web.db");

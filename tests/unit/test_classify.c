@@ -190,6 +190,10 @@ static const struct rule_case rule_cases[] = {
 	  "recipient table (in reply to RCPT TO command)", R_REJECTED, 0 },
 	{ "5.1.1", "550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown "
 	  "(from <bounces+TOKEN@tiedote.example>)", R_USERUNKNOWN, 1 },
+	/* a transcript naming our sender before the refusal of the reader */
+	{ "5.1.1", "--> MAIL From:<bounces+TOKEN@tiedote.example> <-- 250 ok --> RCPT "
+	  "To:<gone@example.net> <-- 550 5.1.1 <gone@example.net>: User unknown", R_USERUNKNOWN,
+	  1 },
 	/* the command: an unknown user at RCPT is gone; after DATA a filter */
 	{ "5.0.0", "550 User unknown (in reply to RCPT TO command)", R_USERUNKNOWN, 1 },
 	{ "5.0.0", "550 User unknown (in reply to end of DATA command)", R_FILTERED, 0 },
