@@ -1,7 +1,7 @@
-"""What test_inbound.py, test_mailbox.py, test_pop3.py and
-test_log_secrets.py share: an issue sent to some readers through the
-capturing relay, the addresses it went out with, the next issue, a DSN
-and an LMTP client."""
+"""What test_inbound.py, test_feedback.py, test_mailbox.py, test_pop3.py
+and test_log_secrets.py share: a worker with an LMTP listener behind the
+capturing relay, an issue sent to some readers through it, the addresses
+it went out with, the next issue, a DSN and an LMTP client."""
 import json
 import os
 import re
@@ -9,8 +9,22 @@ import smtplib
 import time
 
 import harness
-from test_send import cli, wait_rows_final
+from test_send import Clock, cli, start_capture, wait_rows_final
 from test_notices import captured
+
+
+def lmtp_worker(first, extra=()):
+    """(worker, clock, capture process, its output dir, LMTP port): a worker
+    not yet started, its clock at 10.3.2020, sending to a capturing relay
+    with bulletin.first = first and an LMTP listener on a free port"""
+    workdir = harness.tempdir()
+    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
+    cap, smtp_port, outdir = start_capture(workdir)
+    lmtp_port = harness.free_port()
+    d = harness.Tiedoted(workdir=workdir, extra_args=[
+        "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + first,
+        "-o", "inbound.lmtp_listen=127.0.0.1:%d" % lmtp_port] + list(extra))
+    return d, clock, cap, outdir, lmtp_port
 
 
 def send_issue(d, clock, outdir, readers, when):

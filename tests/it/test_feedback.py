@@ -18,8 +18,8 @@ stays active.
 import json
 
 import harness
-from test_send import Clock, cli, start_capture, db_rows
-from inbound_common import lmtp_send, send_issue
+from test_send import cli, db_rows
+from inbound_common import lmtp_send, lmtp_worker, send_issue
 
 FIRST = "2020-03-17T09:00:00+02:00"
 READERS = ["notspam@example.com", "dmarc@example.com", "redacted@example.com",
@@ -44,13 +44,7 @@ def arf(feedback_type, rcpt, return_path, extra=""):
 
 
 def body(r):
-    workdir = harness.tempdir()
-    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-    cap, smtp_port, outdir = start_capture(workdir)
-    lmtp_port = harness.free_port()
-    d = harness.Tiedoted(workdir=workdir, extra_args=[
-        "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + FIRST,
-        "-o", "inbound.lmtp_listen=127.0.0.1:%d" % lmtp_port])
+    d, clock, cap, outdir, lmtp_port = lmtp_worker(FIRST)
     d.start()
     try:
         got, verp, _ = send_issue(d, clock, outdir, READERS, FIRST)

@@ -24,14 +24,13 @@ import json
 import os
 import re
 import signal
-import smtplib
 import sqlite3
 import socket
 import subprocess
 
 import harness
-from test_send import CLI, Clock, cli, start_capture, db_rows
-from inbound_common import dsn, lmtp_send, next_issue, send_issue
+from test_send import CLI, cli, db_rows
+from inbound_common import dsn, lmtp_send, lmtp_worker, next_issue, send_issue
 
 FIRST = "2020-03-17T09:00:00+02:00"
 SECOND = "2020-03-31T09:00:00+02:00"
@@ -91,14 +90,9 @@ def replies_after_eof(r):
 
 def body(r):
     replies_after_eof(r)
-    workdir = harness.tempdir()
-    clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-    cap, smtp_port, outdir = start_capture(workdir)
-    lmtp_port = harness.free_port()
-    d = harness.Tiedoted(workdir=workdir, extra_args=[
-        "-o", "smtp.url=smtp://127.0.0.1:%d" % smtp_port, "-o", "bulletin.first=" + FIRST,
-        "-o", "inbound.lmtp_listen=127.0.0.1:%d" % lmtp_port,
+    d, clock, cap, outdir, lmtp_port = lmtp_worker(FIRST, [
         "-o", "inbound.soft_limit=2", "-o", "store.busy_timeout_ms=300"])
+    workdir = d.workdir
     d.start()
     try:
         got, verp, mailto = send_issue(d, clock, outdir, READERS, FIRST)

@@ -35,7 +35,7 @@ import contextlib
 import os
 import threading
 
-import email
+from email import message_from_string
 import re
 
 import harness
@@ -81,9 +81,9 @@ def states(d):
 
 
 @contextlib.contextmanager
-def gated_send(n):
-    """a worker whose issue of n readers has begun at the slot time, behind
-    a gated relay: yields (relay, worker); stops both"""
+def gated_worker(extra=(), log_level=None):
+    """a started worker behind a gated relay, its clock at 10.3.2020:
+    yields (relay, worker, clock); stops both"""
     relay = GatedRelay()
     port = harness.free_port()
     ctl = Controller(relay, hostname="127.0.0.1", port=port)
@@ -92,15 +92,26 @@ def gated_send(n):
     try:
         workdir = harness.tempdir()
         clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS]).start()
-        prepare(d, clock, n)
-        clock.set("2020-03-17T09:00:01+02:00")
-        yield relay, d
+        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS] + list(extra))
+        if log_level:
+            d.log_level = log_level
+        d.start()
+        yield relay, d, clock
     finally:
         relay.gate.set()
         if d and d.proc and d.proc.poll() is None:
             d.stop()
         ctl.stop()
+
+
+@contextlib.contextmanager
+def gated_send(n):
+    """a worker whose issue of n readers has begun at the slot time, behind
+    a gated relay: yields (relay, worker); stops both"""
+    with gated_worker() as (relay, d, clock):
+        prepare(d, clock, n)
+        clock.set("2020-03-17T09:00:01+02:00")
+        yield relay, d
 
 
 def paused_mid_send(r):
@@ -154,17 +165,8 @@ def built_ahead(d):
 def announcement_cancelled(r):
     """4. an announcement cancelled by its producer mid-send"""
     n = 40
-    relay = GatedRelay()
-    port = harness.free_port()
-    ctl = Controller(relay, hostname="127.0.0.1", port=port)
-    ctl.start()
-    d = None
-    try:
-        workdir = harness.tempdir()
-        clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS])
-        d.log_level = "debug"
-        d.start()
+    with gated_worker(log_level="debug") as (relay, d, clock):
+        workdir = d.workdir
         rc, out, err = cli(d, "subscriber", "import", subscribers_csv(workdir, n))
         r.check(rc == 0, "announcement: %d readers" % n, err)
         text = os.path.join(workdir, "body.txt")
@@ -199,29 +201,15 @@ def announcement_cancelled(r):
                 "announcement: only the %d in flight delivered" % CONNECTIONS,
                 "%s, %d arrived" % (final, relay.arrived))
         r.check(d.proc.poll() is None, "announcement: the worker lives", d.log_tail())
-    finally:
-        relay.gate.set()
-        if d and d.proc and d.proc.poll() is None:
-            d.stop()
-        ctl.stop()
 
 
 def unsubscribed_by_lmtp(r):
     """6. readers whose rows are claimed (some built ahead) unsubscribe by
     mail through the worker's LMTP listener"""
     n = 20
-    relay = GatedRelay()
-    port, lmtp_port = harness.free_port(), harness.free_port()
-    ctl = Controller(relay, hostname="127.0.0.1", port=port)
-    ctl.start()
-    d = None
-    try:
-        workdir = harness.tempdir()
-        clock = Clock(workdir, "2020-03-10T12:00:00+02:00")
-        d = worker(workdir, port, ["-o", "smtp.connections=%d" % CONNECTIONS,
-                                   "-o", "inbound.lmtp_listen=127.0.0.1:%d" % lmtp_port])
-        d.log_level = "debug"
-        d.start()
+    lmtp_port = harness.free_port()
+    with gated_worker(["-o", "inbound.lmtp_listen=127.0.0.1:%d" % lmtp_port],
+                      "debug") as (relay, d, clock):
         prepare(d, clock, n)
         clock.set("2020-03-17T09:00:01+02:00")
         r.check(relay.wait_arrived(CONNECTIONS), "lmtp: one message in flight on each"
@@ -238,7 +226,7 @@ def unsubscribed_by_lmtp(r):
             rc, out, err = cli(d, "issue", "preview", "--at", "2020-03-17",
                                "--subscriber", a, "--format", "eml")
             m = re.search(r"mailto:(unsubscribe\+[a-z2-7]+@[^>]+)",
-                          str(email.message_from_string(out).get("List-Unsubscribe")))
+                          str(message_from_string(out).get("List-Unsubscribe")))
             if rc == 0 and m:
                 mailtos.append(m.group(1))
         r.check(len(mailtos) == n - CONNECTIONS, "lmtp: the mailto address of each of the"
@@ -254,11 +242,6 @@ def unsubscribed_by_lmtp(r):
                 "lmtp: only the %d in flight delivered" % CONNECTIONS,
                 "%s, %d arrived" % (final, relay.arrived))
         r.check(d.proc.poll() is None, "lmtp: the worker lives", d.log_tail())
-    finally:
-        relay.gate.set()
-        if d and d.proc and d.proc.poll() is None:
-            d.stop()
-        ctl.stop()
 
 
 def stopped_unanswered(r):
